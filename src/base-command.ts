@@ -1,0 +1,134 @@
+/**
+ * What every custos command shares: --config/--debug/--json, loading the data map, the Azure
+ * client factory, SIGINT → AbortController → exit 130, and one error-to-exit-code mapping that is
+ * the same in text and JSON mode.
+ */
+import {Command, type Interfaces} from '@oclif/core'
+
+import {configFlag, debugFlag} from './flags.js'
+import {AzureClients, type AzureClientsOptions} from './lib/azure/clients.js'
+import {loadDataMap, resolveConfigPath} from './lib/datamap/load.js'
+import type {DataMap} from './lib/datamap/types.js'
+import {CustosError, ExitCode, isAbortError} from './lib/errors.js'
+import {errColor} from './lib/output/color.js'
+import {redactSecrets} from './lib/secrets.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/** The JSON document printed on stdout when a command fails under --json. */
+export interface ErrorResult {
+  error: {code: string; message: string; hint?: string; details?: string[]; exitCode: number}
+}
+
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true
+  static override baseFlags = {config: configFlag, debug: debugFlag}
+
+  protected flags!: BaseFlags<T>
+  protected args!: BaseArgs<T>
+  /** aborted on the first SIGINT; long work stops at the next safe point */
+  protected readonly abortController = new AbortController()
+  private sigintHandler?: () => void
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const {args, flags} = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as BaseFlags<T>
+    this.args = args as BaseArgs<T>
+    let interrupts = 0
+    this.sigintHandler = () => {
+      interrupts++
+      if (interrupts > 1) process.exit(ExitCode.interrupted)
+      process.stderr.write('\nInterrupted: stopping at the next safe point (press Ctrl-C again to quit at once).\n')
+      this.abortController.abort(Object.assign(new Error('interrupted by the operator'), {name: 'AbortError'}))
+    }
+    process.on('SIGINT', this.sigintHandler)
+    process.on('SIGTERM', this.sigintHandler)
+  }
+
+  protected get abortSignal(): AbortSignal {
+    return this.abortController.signal
+  }
+
+  /** Loads and validates the data map named by --config / CUSTOS_CONFIG. */
+  protected loadMap(): DataMap {
+    return loadDataMap(resolveConfigPath(this.flags.config))
+  }
+
+  protected makeClients(map: DataMap, options?: AzureClientsOptions): AzureClients {
+    return new AzureClients(map, options)
+  }
+
+  /** Sets the exit code for a finished run (1 when checks found problems) without throwing. */
+  protected setExitCode(code: number): void {
+    process.exitCode = code
+  }
+
+  /** Writes a line to stderr (not stdout, which belongs to the result). */
+  protected info(text: string): void {
+    if (!this.jsonEnabled()) process.stderr.write(`${text}\n`)
+  }
+
+  public override async catch(error: Interfaces.CommandError): Promise<void> {
+    const err: unknown = error
+    let result: ErrorResult
+    if (err instanceof CustosError) {
+      result = {error: {code: err.code, message: err.message, ...(err.hint ? {hint: err.hint} : {}), ...(err.details.length ? {details: err.details} : {}), exitCode: err.exitCode}}
+    } else if (isAbortError(err)) {
+      result = {error: {code: 'Interrupted', message: 'Interrupted by the operator; nothing further was changed.', hint: 'Run the same command again to resume.', exitCode: ExitCode.interrupted}}
+    } else if (isOclifParseError(err)) {
+      result = {error: {code: 'Usage', message: (err as Error).message.split('\n')[0], hint: `See: custos ${this.id?.replaceAll(':', ' ') ?? ''} --help`, exitCode: ExitCode.usage}}
+      const rest = (err as Error).message.split('\n').slice(1).filter(Boolean)
+      if (rest.length > 0) result.error.details = rest
+    } else if (isOclifExit(err)) {
+      throw err
+    } else {
+      result = {error: {code: 'InternalError', message: `custos failed unexpectedly: ${(err as Error)?.message ?? String(err)}`, hint: 'This is a bug; run again with --debug and report the output.', exitCode: ExitCode.azure}}
+    }
+    result.error.message = redactSecrets(result.error.message)
+    if (result.error.details) result.error.details = result.error.details.map(redactSecrets)
+    if (this.jsonEnabled()) {
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+    } else {
+      const lines = [errColor.red(`Error: ${result.error.message}`)]
+      for (const d of result.error.details ?? []) lines.push(`  ${d}`)
+      if (result.error.hint) lines.push(errColor.dim(`Hint: ${result.error.hint}`))
+      process.stderr.write(`${lines.join('\n')}\n`)
+    }
+    if (this.flags?.debug) {
+      const chain: unknown[] = [err]
+      while (chain.length < 5) {
+        const cause = (chain.at(-1) as {cause?: unknown})?.cause
+        if (!cause) break
+        chain.push(cause)
+      }
+      for (const e of chain) process.stderr.write(`${redactSecrets((e as Error)?.stack ?? String(e))}\n`)
+    }
+    process.exitCode = result.error.exitCode
+  }
+
+  public override async finally(error: Error | undefined): Promise<void> {
+    if (this.sigintHandler) {
+      process.off('SIGINT', this.sigintHandler)
+      process.off('SIGTERM', this.sigintHandler)
+    }
+    await super.finally(error)
+  }
+}
+
+function isOclifParseError(err: unknown): boolean {
+  const e = err as {name?: string; parse?: unknown; oclif?: {exit?: number}} | undefined
+  return Boolean(e && (e.parse !== undefined || /Parse|Flag|Arg|Validation/i.test(e.name ?? '') || (e.oclif?.exit === 2 && !(err instanceof CustosError))))
+}
+
+function isOclifExit(err: unknown): boolean {
+  const e = err as {oclif?: {exit?: number}; code?: string} | undefined
+  return e?.code === 'EEXIT'
+}

@@ -1,0 +1,86 @@
+/**
+ * A storage account as the data map names it: a blob endpoint URL (authenticated with the
+ * configured Entra ID credential) or a connection string (shared key or SAS). Keys never leave
+ * this object's `sharedKey`/`sas` fields and are never rendered.
+ */
+export interface AccountRef {
+  /** blob endpoint without a trailing slash, e.g. https://contosoprod.blob.core.windows.net */
+  endpoint: string
+  /** account name, e.g. contosoprod */
+  name: string
+  sharedKey?: {accountName: string; accountKey: string}
+  /** a SAS token (without leading `?`) from a connection string */
+  sas?: string
+}
+
+/** The well-known development account that Azurite and the storage emulator publish. */
+export const DEVELOPMENT_ACCOUNT = {
+  name: 'devstoreaccount1',
+  key: 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==',
+} as const
+
+export function isConnectionString(account: string): boolean {
+  return /(^|;)\s*(UseDevelopmentStorage|AccountName|BlobEndpoint|DefaultEndpointsProtocol)\s*=/i.test(account)
+}
+
+/** Parses a data-map `account`; throws a RangeError (without echoing secrets) when it is neither form. */
+export function parseAccount(account: string): AccountRef {
+  const text = account.trim()
+  if (isConnectionString(text)) return parseConnectionString(text)
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new RangeError('is neither a blob endpoint URL nor a storage connection string')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new RangeError('must be an https:// blob endpoint')
+  if (url.search || url.hash) throw new RangeError('must not carry a query string (put SAS tokens in a connection string)')
+  const endpoint = `${url.origin}${url.pathname}`.replace(/\/+$/, '')
+  return {endpoint, name: accountNameFromEndpoint(endpoint)}
+}
+
+function parseConnectionString(text: string): AccountRef {
+  const fields = new Map<string, string>()
+  for (const part of text.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq <= 0) continue
+    fields.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim())
+  }
+  if (fields.get('usedevelopmentstorage')?.toLowerCase() === 'true') {
+    return {
+      endpoint: `http://127.0.0.1:10000/${DEVELOPMENT_ACCOUNT.name}`,
+      name: DEVELOPMENT_ACCOUNT.name,
+      sharedKey: {accountName: DEVELOPMENT_ACCOUNT.name, accountKey: DEVELOPMENT_ACCOUNT.key},
+    }
+  }
+  const accountName = fields.get('accountname')
+  let endpoint = fields.get('blobendpoint')
+  if (!endpoint) {
+    if (!accountName) throw new RangeError('is a connection string without AccountName or BlobEndpoint')
+    const protocol = fields.get('defaultendpointsprotocol') ?? 'https'
+    const suffix = fields.get('endpointsuffix') ?? 'core.windows.net'
+    endpoint = `${protocol}://${accountName}.blob.${suffix}`
+  }
+  endpoint = endpoint.replace(/\/+$/, '')
+  const name = accountName ?? accountNameFromEndpoint(endpoint)
+  const key = fields.get('accountkey')
+  const sas = fields.get('sharedaccesssignature')?.replace(/^\?/, '')
+  return {endpoint, name, ...(key ? {sharedKey: {accountName: name, accountKey: key}} : {}), ...(sas ? {sas} : {})}
+}
+
+/** `contosoprod` from `https://contosoprod.blob.core.windows.net` or from Azurite's `http://127.0.0.1:10000/contosoprod`. */
+export function accountNameFromEndpoint(endpoint: string): string {
+  const url = new URL(endpoint)
+  const firstSegment = url.pathname.split('/').find(Boolean)
+  if (firstSegment) return firstSegment
+  return url.hostname.split('.')[0]
+}
+
+/** A stable identity for "the same account" comparisons (endpoint, lower-cased). */
+export function accountKey(account: string): string {
+  try {
+    return parseAccount(account).endpoint.toLowerCase()
+  } catch {
+    return account
+  }
+}

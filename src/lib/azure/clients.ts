@@ -1,0 +1,138 @@
+/**
+ * One credential, one client factory. Every `@azure/*` client custos uses is made here, with the
+ * same retry policy, user agent and — for the local environment only — the trusted certificate.
+ */
+import {readFileSync} from 'node:fs'
+
+import type {TokenCredential} from '@azure/core-auth'
+import type {TlsSettings} from '@azure/core-rest-pipeline'
+import {KeyClient, CryptographyClient} from '@azure/keyvault-keys'
+import {KeyVaultManagementClient} from '@azure/arm-keyvault'
+import {MonitorClient} from '@azure/arm-monitor'
+import {StorageManagementClient} from '@azure/arm-storage'
+import {LogsQueryClient} from '@azure/monitor-query-logs'
+import {
+  AnonymousCredential,
+  BlobServiceClient,
+  StorageSharedKeyCredential,
+  newPipeline,
+  type ContainerClient,
+  type StoragePipelineOptions,
+} from '@azure/storage-blob'
+
+import type {DataMap} from '../datamap/types.js'
+import type {Scope} from '../scope.js'
+import {USER_AGENT} from '../version.js'
+import {parseAccount, type AccountRef} from './account.js'
+import {createCredential} from './credential.js'
+
+export interface RetryOptions {
+  /** attempts per request, including the first */
+  maxTries: number
+  retryDelayInMs: number
+  maxRetryDelayInMs: number
+  /** per-attempt timeout for storage requests */
+  tryTimeoutInMs: number
+}
+
+export const DEFAULT_RETRY: RetryOptions = {maxTries: 6, retryDelayInMs: 500, maxRetryDelayInMs: 30_000, tryTimeoutInMs: 10 * 60_000}
+
+export interface AzureClientsOptions {
+  retry?: Partial<RetryOptions>
+  /** a credential to use instead of the one the data map names (tests of wrong credentials) */
+  credential?: TokenCredential
+}
+
+const DEFAULT_RESOURCE_MANAGER = 'https://management.azure.com'
+
+export class AzureClients {
+  readonly credential: TokenCredential
+  readonly retry: RetryOptions
+  private readonly tls?: TlsSettings
+  private readonly blobServices = new Map<string, BlobServiceClient>()
+
+  constructor(
+    readonly map: DataMap,
+    options: AzureClientsOptions = {},
+  ) {
+    this.credential = options.credential ?? createCredential(map.azure.credential, map.azure.tenant)
+    this.retry = {...DEFAULT_RETRY, ...options.retry}
+    if (map.azure.caCertificate) this.tls = {ca: readFileSync(map.azure.caCertificate, 'utf8')}
+  }
+
+  /** Options every core-client based client (Key Vault, ARM, Log Analytics) gets. */
+  private commonOptions() {
+    return {
+      userAgentOptions: {userAgentPrefix: USER_AGENT},
+      retryOptions: {maxRetries: this.retry.maxTries - 1, retryDelayInMs: this.retry.retryDelayInMs, maxRetryDelayInMs: this.retry.maxRetryDelayInMs},
+      ...(this.tls ? {tlsOptions: this.tls} : {}),
+    }
+  }
+
+  /** The Blob service client of a data-map `account` (URL or connection string), cached per endpoint. */
+  blobService(account: string | AccountRef): BlobServiceClient {
+    const ref = typeof account === 'string' ? parseAccount(account) : account
+    const cacheKey = `${ref.endpoint}|${ref.sharedKey ? 'key' : ref.sas ? 'sas' : 'aad'}`
+    let client = this.blobServices.get(cacheKey)
+    if (!client) {
+      const pipelineOptions: StoragePipelineOptions = {
+        retryOptions: {
+          maxTries: this.retry.maxTries,
+          retryDelayInMs: this.retry.retryDelayInMs,
+          maxRetryDelayInMs: this.retry.maxRetryDelayInMs,
+          tryTimeoutInMs: this.retry.tryTimeoutInMs,
+        },
+        userAgentOptions: {userAgentPrefix: USER_AGENT},
+      }
+      const credential = ref.sharedKey
+        ? new StorageSharedKeyCredential(ref.sharedKey.accountName, ref.sharedKey.accountKey)
+        : ref.sas
+          ? new AnonymousCredential()
+          : this.credential
+      const url = ref.sas ? `${ref.endpoint}?${ref.sas}` : ref.endpoint
+      client = new BlobServiceClient(url, newPipeline(credential, pipelineOptions))
+      this.blobServices.set(cacheKey, client)
+    }
+    return client
+  }
+
+  /** The container client of a customer scope. */
+  container(scope: Scope, account: string): ContainerClient {
+    return this.blobService(account).getContainerClient(scope.container)
+  }
+
+  keyClient(): KeyClient {
+    const vault = this.requireVault()
+    return new KeyClient(vault, this.credential, {...this.commonOptions(), disableChallengeResourceVerification: this.map.azure.credential === 'local'})
+  }
+
+  cryptographyClient(keyId: string): CryptographyClient {
+    return new CryptographyClient(keyId, this.credential, {...this.commonOptions(), disableChallengeResourceVerification: this.map.azure.credential === 'local'})
+  }
+
+  private armOptions() {
+    const endpoint = this.map.azure.resourceManager ?? DEFAULT_RESOURCE_MANAGER
+    return {...this.commonOptions(), endpoint, credentialScopes: [`${endpoint.replace(/\/+$/, '')}/.default`]}
+  }
+
+  storageManagement(subscription: string): StorageManagementClient {
+    return new StorageManagementClient(this.credential, subscription, this.armOptions())
+  }
+
+  monitor(subscription: string): MonitorClient {
+    return new MonitorClient(this.credential, subscription, this.armOptions())
+  }
+
+  keyVaultManagement(subscription: string): KeyVaultManagementClient {
+    return new KeyVaultManagementClient(this.credential, subscription, this.armOptions())
+  }
+
+  logsQuery(): LogsQueryClient {
+    return new LogsQueryClient(this.credential, {...this.commonOptions(), ...(this.map.azure.logAnalytics ? {endpoint: this.map.azure.logAnalytics} : {})})
+  }
+
+  private requireVault(): string {
+    if (!this.map.keys?.vault) throw new Error('keys.vault is not configured')
+    return this.map.keys.vault
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Who is running custos, for certificates and the audit trail. Read from the claims of the token
+ * the configured credential hands out (the token itself is never stored or printed).
+ */
+import {userInfo, hostname} from 'node:os'
+
+import type {AzureClients} from './clients.js'
+
+export interface OperatorIdentity {
+  /** user principal name, app id or local user */
+  name: string
+  objectId?: string
+  tenantId?: string
+  kind: 'user' | 'service-principal' | 'managed-identity' | 'local-development' | 'unknown'
+  host: string
+}
+
+let cached: OperatorIdentity | undefined
+
+export async function operatorIdentity(clients: AzureClients): Promise<OperatorIdentity> {
+  if (cached) return cached
+  const host = hostname()
+  if (clients.map.azure.credential === 'local') {
+    cached = {name: `${safeUser()}@${host} (local development)`, kind: 'local-development', host}
+    return cached
+  }
+  try {
+    const token = await clients.credential.getToken('https://storage.azure.com/.default')
+    const claims = token ? decodeClaims(token.token) : {}
+    const name = (claims.upn ?? claims.unique_name ?? claims.preferred_username ?? claims.app_displayname ?? claims.appid ?? claims.oid ?? 'unknown') as string
+    const kind = claims.upn || claims.preferred_username ? 'user' : claims.xms_mirid ? 'managed-identity' : claims.appid ? 'service-principal' : 'unknown'
+    cached = {name, objectId: claims.oid as string | undefined, tenantId: claims.tid as string | undefined, kind, host}
+  } catch {
+    cached = {name: `${safeUser()}@${host}`, kind: 'unknown', host}
+  }
+  return cached
+}
+
+function decodeClaims(jwt: string): Record<string, unknown> {
+  const payload = jwt.split('.')[1]
+  if (!payload) return {}
+  try {
+    return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>
+  } catch {
+    return {}
+  }
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username
+  } catch {
+    return 'unknown'
+  }
+}

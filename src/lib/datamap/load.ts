@@ -1,0 +1,219 @@
+import {existsSync, readFileSync} from 'node:fs'
+import {dirname, extname, resolve} from 'node:path'
+
+import {Ajv, type ErrorObject} from 'ajv'
+import {parse as parseYaml} from 'yaml'
+
+import {parseAccount, accountKey} from '../azure/account.js'
+import {isLoopbackUrl} from '../azure/credential.js'
+import {configError} from '../errors.js'
+import {allowedPlaceholders, expandCustomer, placeholdersIn} from './placeholders.js'
+import {dataMapSchema} from './schema.js'
+import type {DataMap} from './types.js'
+
+export const CONFIG_ENV = 'CUSTOS_CONFIG'
+const DEFAULT_FILES = ['custos.yaml', 'custos.yml', 'custos.json']
+
+const ajv = new Ajv({allErrors: true, useDefaults: true, strict: false})
+const validateSchema = ajv.compile(dataMapSchema)
+
+/** Where the data map is read from: the flag, then CUSTOS_CONFIG, then ./custos.yaml|yml|json. */
+export function resolveConfigPath(flag?: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  const chosen = flag ?? env[CONFIG_ENV]
+  if (chosen) return resolve(cwd, chosen)
+  for (const name of DEFAULT_FILES) {
+    const candidate = resolve(cwd, name)
+    if (existsSync(candidate)) return candidate
+  }
+  throw configError('No data map was given.', [], `Pass --config custos.yaml or set ${CONFIG_ENV}; see "The data map" in the README.`)
+}
+
+/** Reads, validates and completes the data map; throws one CustosError (exit 2) listing every problem. */
+export function loadDataMap(path: string): DataMap {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw configError(`The data map ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, [], 'Check the path given with --config or CUSTOS_CONFIG.')
+  }
+  let raw: unknown
+  try {
+    raw = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text, {prettyErrors: true})
+  } catch (error) {
+    throw configError(`The data map ${path} is not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`)
+  }
+  return validateDataMap(raw, path)
+}
+
+/** Validates an already parsed data map (see {@link loadDataMap}). */
+export function validateDataMap(raw: unknown, source: string): DataMap {
+  const problems: string[] = []
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw configError(`The data map ${source} is invalid: 1 problem.`, ['(root): must be a mapping with at least "stores"'])
+  }
+  // Placeholders are checked on the raw document first, so that one run names every problem at once.
+  problems.push(...checkPlaceholders(raw as Record<string, unknown>))
+  if (!validateSchema(raw)) problems.push(...(validateSchema.errors ?? []).map(describeSchemaError))
+  if (problems.length === 0) problems.push(...checkSemantics(raw as DataMap, dirname(source)))
+  if (problems.length > 0) {
+    const unique = [...new Set(problems)]
+    throw configError(`The data map ${source} is invalid: ${unique.length} problem${unique.length === 1 ? '' : 's'}.`, unique, 'Fix the fields named above; the README documents every field.')
+  }
+  const map = raw as DataMap
+  map.source = source
+  if (!map.audit?.account) map.audit = {account: map.stores[0].account, container: map.audit?.container ?? 'custos-audit'}
+  return map
+}
+
+function fieldPath(instancePath: string, extra?: string): string {
+  const segments = instancePath.split('/').filter(Boolean)
+  if (extra) segments.push(extra)
+  let out = ''
+  for (const s of segments) out += /^[0-9]+$/.test(s) ? `[${s}]` : out ? `.${s}` : s
+  return out || '(root)'
+}
+
+function describeSchemaError(error: ErrorObject): string {
+  switch (error.keyword) {
+    case 'required':
+      return `${fieldPath(error.instancePath, (error.params as {missingProperty: string}).missingProperty)}: is required`
+    case 'additionalProperties':
+      return `${fieldPath(error.instancePath, (error.params as {additionalProperty: string}).additionalProperty)}: is not a known field`
+    case 'type':
+      return `${fieldPath(error.instancePath)}: must be ${(error.params as {type: string}).type}`
+    case 'enum':
+      return `${fieldPath(error.instancePath)}: must be one of ${(error.params as {allowedValues: unknown[]}).allowedValues.join(', ')}`
+    case 'pattern':
+      return `${fieldPath(error.instancePath)}: has an invalid format (${describePattern((error.params as {pattern: string}).pattern)})`
+    default:
+      return `${fieldPath(error.instancePath)}: ${error.message ?? 'is invalid'}`
+  }
+}
+
+function describePattern(pattern: string): string {
+  if (pattern.includes('(ms|s|m|h|d|w)')) return 'a duration like 26h or 7d'
+  if (pattern === '^https://') return 'an https:// URL'
+  if (pattern.startsWith('^/subscriptions/')) return 'an ARM storage account resource id'
+  return `expected ${pattern}`
+}
+
+type Doc = Record<string, unknown>
+
+function asArray(value: unknown): Doc[] {
+  return Array.isArray(value) ? value.filter((v): v is Doc => typeof v === 'object' && v !== null) : []
+}
+
+function asDoc(value: unknown): Doc | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Doc) : undefined
+}
+
+function checkPlaceholders(raw: Doc): string[] {
+  const problems: string[] = []
+  const check = (path: string, value: unknown, allowed: readonly string[]) => {
+    if (typeof value !== 'string') return
+    for (const name of placeholdersIn(value)) {
+      if (!allowed.includes(name)) {
+        problems.push(`${path}: unknown placeholder {${name}}${allowed.length ? ` (allowed: ${allowed.map((a) => `{${a}}`).join(' ')})` : ' (no placeholders allowed here)'}`)
+      }
+    }
+  }
+  for (const [listName, list] of [['stores', raw.stores], ['backups', raw.backups]] as const) {
+    asArray(list).forEach((entry, i) => {
+      check(`${listName}[${i}].container`, entry.container, allowedPlaceholders.customerOnly)
+      check(`${listName}[${i}].prefix`, entry.prefix, allowedPlaceholders.customerOnly)
+      check(`${listName}[${i}].account`, entry.account, allowedPlaceholders.none)
+      check(`${listName}[${i}].name`, entry.name, allowedPlaceholders.none)
+      if (listName === 'backups') {
+        check(`backups[${i}].dateFrom`, entry.dateFrom, allowedPlaceholders.dateTemplate)
+        check(`backups[${i}].manifest`, entry.manifest, allowedPlaceholders.customerOnly)
+        check(`backups[${i}].encryptionScope`, entry.encryptionScope, allowedPlaceholders.customerOnly)
+      }
+    })
+  }
+  const keys = asDoc(raw.keys)
+  if (keys) {
+    check('keys.customerKey', keys.customerKey, allowedPlaceholders.customerOnly)
+    check('keys.signingKey', keys.signingKey, allowedPlaceholders.none)
+    check('keys.vault', keys.vault, allowedPlaceholders.none)
+  }
+  for (const section of ['exports', 'audit'] as const) {
+    const doc = asDoc(raw[section])
+    if (doc) {
+      check(`${section}.container`, doc.container, allowedPlaceholders.none)
+      check(`${section}.account`, doc.account, allowedPlaceholders.none)
+    }
+  }
+  return problems
+}
+
+/** Rules a schema cannot say: scoping, prefixes, overlaps, accounts, the id pattern. */
+function checkSemantics(map: DataMap, baseDir: string): string[] {
+  const problems: string[] = []
+  try {
+    new RegExp(map.customers.idPattern)
+  } catch {
+    problems.push('customers.idPattern: is not a valid regular expression')
+  }
+  const scoped = [
+    ...map.stores.map((s, i) => ({path: `stores[${i}]`, s})),
+    ...map.backups.map((s, i) => ({path: `backups[${i}]`, s})),
+  ]
+  const names = new Map<string, string>()
+  for (const {path, s} of scoped) {
+    if (names.has(s.name)) problems.push(`${path}.name: "${s.name}" is already used by ${names.get(s.name)}`)
+    names.set(s.name, path)
+    try {
+      parseAccount(s.account)
+    } catch (error) {
+      problems.push(`${path}.account: ${(error as Error).message}`)
+    }
+    const containerScoped = s.container.includes('{customer}')
+    if (s.prefix !== undefined) {
+      if (!s.prefix.endsWith('/')) problems.push(`${path}.prefix: must end with "/" so that a scope ends at a folder boundary`)
+      if (s.prefix.startsWith('/')) problems.push(`${path}.prefix: must not start with "/"`)
+      if (!containerScoped && !s.prefix.includes('{customer}')) problems.push(`${path}.prefix: must contain {customer} (the container "${s.container}" is shared by all customers)`)
+      if (s.prefix.includes('{customer}') && !s.prefix.slice(s.prefix.indexOf('{customer}')).includes('/')) {
+        problems.push(`${path}.prefix: {customer} must be followed by a "/" boundary`)
+      }
+    } else if (!containerScoped) {
+      problems.push(`${path}: neither container nor prefix contains {customer}, so the store is not scoped to one customer`)
+    }
+    if (containerScoped && !/^[a-z0-9{}-]+$/.test(s.container.replaceAll('{customer}', ''))) {
+      problems.push(`${path}.container: may hold only lower-case letters, digits, hyphens and {customer}`)
+    }
+  }
+  // Two scoped entries in the same container whose prefixes nest would let one customer's erase reach the other's data.
+  for (let i = 0; i < scoped.length; i++) {
+    for (let j = i + 1; j < scoped.length; j++) {
+      const a = scoped[i]
+      const b = scoped[j]
+      if (accountKey(a.s.account) !== accountKey(b.s.account) || a.s.container !== b.s.container) continue
+      const pa = expandCustomer(a.s.prefix ?? '', 'x')
+      const pb = expandCustomer(b.s.prefix ?? '', 'x')
+      if (pa.startsWith(pb) || pb.startsWith(pa)) {
+        problems.push(`${b.path}: overlaps ${a.path} (${a.s.name}): same account and container "${a.s.container}" with nested prefixes`)
+      }
+    }
+  }
+  if (map.keys?.customerKey && !map.keys.customerKey.includes('{customer}')) {
+    problems.push('keys.customerKey: must contain {customer} (crypto-shredding destroys one customer\'s key)')
+  }
+  const endpoints: Array<[string, string | undefined]> = [
+    ['keys.vault', map.keys?.vault],
+    ['azure.resourceManager', map.azure.resourceManager],
+    ['azure.logAnalytics', map.azure.logAnalytics],
+  ]
+  if (map.azure.credential === 'local') {
+    for (const [path, url] of endpoints) {
+      if (url && !isLoopbackUrl(url)) problems.push(`${path}: must be a loopback address when azure.credential is "local"`)
+    }
+    if (!map.azure.resourceManager && (map.activityLog || map.stores.some((s) => s.resourceId))) {
+      problems.push('azure.resourceManager: is required when azure.credential is "local" (the local environment\'s server)')
+    }
+  }
+  if (map.azure.caCertificate) {
+    map.azure.caCertificate = resolve(baseDir, map.azure.caCertificate)
+    if (!existsSync(map.azure.caCertificate)) problems.push(`azure.caCertificate: file ${map.azure.caCertificate} does not exist`)
+  }
+  return problems
+}

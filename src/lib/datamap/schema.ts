@@ -1,0 +1,150 @@
+/**
+ * JSON Schema of the data map (draft 2020-12 subset that Ajv checks). Defaults are filled in by
+ * Ajv (`useDefaults`), so every later module sees one complete shape.
+ */
+const accountString = {
+  type: 'string',
+  minLength: 1,
+  description: 'a blob endpoint URL (https://<account>.blob.core.windows.net) or a storage connection string',
+}
+
+const storeProperties = {
+  name: {type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$'},
+  account: accountString,
+  container: {type: 'string', minLength: 1},
+  prefix: {type: 'string'},
+  resourceId: {type: 'string', pattern: '^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Storage/storageAccounts/[^/]+$'},
+}
+
+const duration = {type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d|w)$'}
+
+export const dataMapSchema = {
+  $id: 'https://custos.invalid/datamap.schema.json',
+  type: 'object',
+  additionalProperties: false,
+  required: ['stores'],
+  properties: {
+    $schema: {type: 'string'},
+    residency: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        allowedRegions: {type: 'array', items: {type: 'string', minLength: 1}, default: ['germanywestcentral', 'germanynorth']},
+        allowedCountries: {type: 'array', items: {type: 'string', pattern: '^[A-Z]{2}$'}, default: ['DE']},
+      },
+    },
+    customers: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        idPattern: {type: 'string', minLength: 1, default: '^[a-z0-9][a-z0-9-]{1,55}$'},
+        known: {type: 'array', items: {type: 'string'}},
+      },
+    },
+    stores: {
+      type: 'array',
+      minItems: 1,
+      items: {type: 'object', additionalProperties: false, required: ['name', 'account', 'container'], properties: storeProperties},
+    },
+    backups: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'account', 'container', 'expect'],
+        properties: {
+          ...storeProperties,
+          dateFrom: {type: 'string'},
+          dateMetadata: {type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$'},
+          manifest: {type: 'string'},
+          encryptionScope: {type: 'string'},
+          expect: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['every', 'maxAge', 'keepDays'],
+            properties: {every: duration, maxAge: duration, keepDays: {type: 'integer', minimum: 1, maximum: 3650}},
+          },
+        },
+      },
+    },
+    keys: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['vault'],
+      properties: {
+        vault: {type: 'string', pattern: '^https://'},
+        customerKey: {type: 'string', minLength: 1},
+        signingKey: {type: 'string', pattern: '^[0-9A-Za-z-]{1,127}$'},
+      },
+    },
+    logs: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        archive: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['account', 'containers'],
+          properties: {account: accountString, containers: {type: 'array', minItems: 1, items: {type: 'string', minLength: 3}}},
+        },
+        workspace: {type: 'string', minLength: 1},
+        customerFields: {type: 'array', items: {type: 'string', minLength: 1}, default: ['properties.customerId', 'properties.tenantId']},
+      },
+    },
+    activityLog: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['subscription'],
+      properties: {subscription: {type: 'string', minLength: 1}},
+    },
+    exports: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['account', 'container'],
+      properties: {account: accountString, container: {type: 'string', minLength: 3}, linkExpiry: {...duration, default: '7d'}},
+    },
+    audit: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {account: accountString, container: {type: 'string', minLength: 3, default: 'custos-audit'}},
+    },
+    erase: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {exportWindow: {...duration, default: '30d'}},
+    },
+    access: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        timeZone: {type: 'string', default: 'Europe/Berlin'},
+        workingHours: {type: 'string', pattern: '^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$', default: '07:00-19:00'},
+        workingDays: {type: 'array', items: {type: 'integer', minimum: 0, maximum: 6}, default: [1, 2, 3, 4, 5]},
+      },
+    },
+    incident: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {timeZone: {type: 'string', default: 'Europe/Berlin'}, warnWithin: {...duration, default: '12h'}},
+    },
+    azure: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        credential: {enum: ['default', 'local'], default: 'default'},
+        resourceManager: {type: 'string', pattern: '^https://'},
+        logAnalytics: {type: 'string', pattern: '^https://'},
+        caCertificate: {type: 'string', minLength: 1},
+        subscription: {type: 'string', minLength: 1},
+        tenant: {type: 'string', minLength: 1},
+      },
+    },
+  },
+} as const

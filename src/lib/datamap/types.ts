@@ -1,0 +1,75 @@
+/** The data map: where a customer's data lives. Field names are part of the product's contract. */
+
+export interface StoreConfig {
+  /** unique name, used in output, manifests and exported paths */
+  name: string
+  /** blob endpoint URL (Entra ID auth) or a storage connection string */
+  account: string
+  /** container name; may contain `{customer}` */
+  container: string
+  /** blob-name prefix; must end with `/` and contain `{customer}` when the container does not */
+  prefix?: string
+  /** ARM resource id of the storage account (for posture/backups region checks) */
+  resourceId?: string
+}
+
+export interface BackupExpectation {
+  every: string
+  maxAge: string
+  keepDays: number
+}
+
+export interface BackupSetConfig extends StoreConfig {
+  /** template with `{customer}` and date tokens `{yyyy}` `{MM}` `{dd}` `{HH}` read from the blob path */
+  dateFrom?: string
+  /** metadata key holding the backup time (ISO 8601), used when the path has no date */
+  dateMetadata?: string
+  /** blob name (relative to the scope) of a manifest listing backup names, sizes and SHA-256 */
+  manifest?: string
+  /** the encryption scope backups must use, if any; may contain `{customer}` */
+  encryptionScope?: string
+  expect: BackupExpectation
+}
+
+export interface KeysConfig {
+  vault: string
+  customerKey?: string
+  signingKey?: string
+}
+
+export interface LogsConfig {
+  archive?: {account: string; containers: string[]}
+  workspace?: string
+  customerFields: string[]
+}
+
+export interface AzureEnvironmentConfig {
+  /** `default`: DefaultAzureCredential. `local`: the local environment's development token (loopback only). */
+  credential: 'default' | 'local'
+  /** Resource Manager endpoint (default https://management.azure.com) */
+  resourceManager?: string
+  /** Log Analytics endpoint (default https://api.loganalytics.io/v1) */
+  logAnalytics?: string
+  /** PEM file of a CA to trust for HTTPS in this process only (the local environment's certificate) */
+  caCertificate?: string
+  subscription?: string
+  tenant?: string
+}
+
+export interface DataMap {
+  residency: {allowedRegions: string[]; allowedCountries: string[]}
+  customers: {idPattern: string; known?: string[]}
+  stores: StoreConfig[]
+  backups: BackupSetConfig[]
+  keys?: KeysConfig
+  logs?: LogsConfig
+  activityLog?: {subscription: string}
+  exports?: {account: string; container: string; linkExpiry: string}
+  audit: {account: string; container: string}
+  erase: {exportWindow: string}
+  access: {timeZone: string; workingHours: string; workingDays: number[]}
+  incident: {timeZone: string; warnWithin: string}
+  azure: AzureEnvironmentConfig
+  /** absolute path of the file this map was read from */
+  source: string
+}

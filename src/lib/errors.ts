@@ -1,0 +1,127 @@
+/**
+ * The two kinds of failure custos knows: errors an operator can act on (a CustosError, which
+ * carries an exit code and a hint) and bugs (anything else). Azure's RestError is mapped to a
+ * CustosError in exactly one place, {@link fromAzureError}.
+ */
+
+/** Exit codes, documented in the README and in `custos --help`. */
+export const ExitCode = {
+  /** done; all checks passed */
+  ok: 0,
+  /** checks found problems */
+  findings: 1,
+  /** usage or configuration error */
+  usage: 2,
+  /** refused for safety: hold, missing export, scope mismatch, lock held */
+  refused: 3,
+  /** Azure or network failure after retries */
+  azure: 4,
+  /** interrupted by SIGINT */
+  interrupted: 130,
+} as const
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
+
+export interface CustosErrorOptions {
+  /** a stable machine-readable code, e.g. `ConfigInvalid` */
+  code: string
+  exitCode: ExitCodeValue
+  /** what the operator can do about it */
+  hint?: string
+  /** extra lines (e.g. one per schema problem) */
+  details?: string[]
+  cause?: unknown
+}
+
+/** An error the operator can act on: one sentence naming the thing, plus a hint. */
+export class CustosError extends Error {
+  readonly code: string
+  readonly exitCode: ExitCodeValue
+  readonly hint?: string
+  readonly details: string[]
+
+  constructor(message: string, options: CustosErrorOptions) {
+    super(message, {cause: options.cause})
+    this.name = 'CustosError'
+    this.code = options.code
+    this.exitCode = options.exitCode
+    this.hint = options.hint
+    this.details = options.details ?? []
+  }
+}
+
+export function usageError(message: string, hint?: string, details?: string[]): CustosError {
+  return new CustosError(message, {code: 'Usage', exitCode: ExitCode.usage, hint, details})
+}
+
+export function configError(message: string, details?: string[], hint?: string): CustosError {
+  return new CustosError(message, {code: 'ConfigInvalid', exitCode: ExitCode.usage, hint, details})
+}
+
+export function refusedError(code: string, message: string, hint?: string, details?: string[]): CustosError {
+  return new CustosError(message, {code, exitCode: ExitCode.refused, hint, details})
+}
+
+export function azureFailure(code: string, message: string, hint?: string, cause?: unknown): CustosError {
+  return new CustosError(message, {code, exitCode: ExitCode.azure, hint, cause})
+}
+
+interface RestErrorLike {
+  name?: string
+  statusCode?: number
+  code?: string
+  message?: string
+  details?: {errorCode?: string}
+}
+
+function asRestError(err: unknown): RestErrorLike | undefined {
+  if (typeof err !== 'object' || err === null) return undefined
+  const e = err as RestErrorLike
+  if (e.name === 'RestError' || typeof e.statusCode === 'number') return e
+  return undefined
+}
+
+const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET'])
+
+/**
+ * Maps an error thrown by an `@azure/*` client (or by the network under it) to a CustosError
+ * that names `what` (for example "container tenant-acme in account contosoprod").
+ * Errors that are already CustosErrors pass through; anything else is returned unchanged (a bug).
+ */
+export function fromAzureError(err: unknown, what: string): unknown {
+  if (err instanceof CustosError) return err
+  if (isAbortError(err)) return err
+  const rest = asRestError(err)
+  const code = rest?.code ?? (err as {code?: string} | undefined)?.code
+  const status = rest?.statusCode
+  if (status === 401 || status === 403) {
+    return azureFailure(
+      'AccessDenied',
+      `Access to ${what} was denied (${status}${code ? ` ${code}` : ''}).`,
+      status === 401
+        ? 'Sign in with `az login` (or check the managed identity) and try again.'
+        : 'Grant the signed-in identity a role that allows this (for blobs: Storage Blob Data Contributor; for keys: Key Vault Crypto Officer).',
+      err,
+    )
+  }
+  if (status === 404) {
+    return azureFailure('NotFound', `${capitalize(what)} was not found (${code ?? '404'}).`, 'Check the name in the data map.', err)
+  }
+  if (status === 409 && code && /Hold|Immutab|Lease/i.test(code)) {
+    return refusedError(code, `${capitalize(what)} is protected (${code}).`, 'A legal hold, immutability policy or lease prevents the change; release it first if that is lawful.')
+  }
+  if (code && networkCodes.has(code)) {
+    return azureFailure('Network', `Could not reach ${what} (${code}).`, 'Check the endpoint in the data map and the network, then run again.', err)
+  }
+  if (status !== undefined) {
+    return azureFailure(code ?? `Http${status}`, `Azure refused the request for ${what} (${status}${code ? ` ${code}` : ''}) after retries.`, 'Run again later; add --debug for the full response.', err)
+  }
+  return err
+}
+
+export function isAbortError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as {name?: string}).name === 'AbortError'
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1)
+}

@@ -1,0 +1,339 @@
+/**
+ * Starts Azurite (the blob emulator from the `azurite` npm package) as a child process on loopback,
+ * for the tests and `custos demo`. Never in-memory (`--inMemoryPersistence` slows down badly under
+ * many deletes), always `--disableTelemetry --silent --loose --skipApiVersionCheck`.
+ *
+ * What Azurite 3.35.0 supports, measured with @azure/storage-blob 12.32 (shared-key auth, `--loose`,
+ * `--skipApiVersionCheck`); see test/local/azurite.test.ts for the ones we rely on:
+ *
+ * | feature                                                        | Azurite 3.35                                           |
+ * |----------------------------------------------------------------|--------------------------------------------------------|
+ * | listBlobsFlat includeVersions                                  | ignored: 200, no versionId / isCurrentVersion in items |
+ * | listBlobsFlat includeDeleted / includeDeletedWithVersions      | ignored: 200, deleted blobs never listed (no soft delete) |
+ * | listBlobsFlat includeSnapshots                                 | works: snapshots listed with `snapshot` set            |
+ * | listBlobsFlat includeMetadata                                  | works                                                  |
+ * | listBlobsFlat includeTags                                      | works (tags returned; setTags works)                   |
+ * | listBlobsFlat includeLegalHold / includeImmutabilityPolicy     | ignored: 200, no legalHold / immutability fields       |
+ * | Blob Batch delete (BlobBatchClient.deleteBlobs)                | works, per-sub-request status 202                      |
+ * | Batch delete with deleteSnapshots: 'include'                   | works: base blob and its snapshots are gone            |
+ * | setLegalHold / setImmutabilityPolicy                           | fail: 400 NotImplemented-ish, see below                |
+ * | Content-MD5 for uploadData / upload without blobContentMD5     | computed and stored by Azurite (single-shot Put Blob)  |
+ * | Content-MD5 with blobHTTPHeaders.blobContentMD5                | stored as given; returned on download/getProperties/list |
+ * | syncCopyFromURL / beginCopyFromURL, SAS source, 2 accounts     | works                                                  |
+ * | generateSasUrl (account key) / getUserDelegationKey            | SAS works / user delegation key: see below             |
+ * | AppendBlobClient.appendBlock appendPosition / ifMatch          | works: 412 AppendPositionConditionNotMet / ConditionNotMet on mismatch |
+ * | leases on blobs and containers                                 | work (acquire, renew, change, release, break; 412 LeaseIdMissing) |
+ * | encryptionScope / x-ms-server-encrypted                        | see below                                              |
+ *
+ * (The table above is replaced with the measured results by the probe; see the end of this comment.)
+ */
+
+import {spawn, type ChildProcess} from 'node:child_process'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {rmSync} from 'node:fs'
+import {createRequire} from 'node:module'
+import {createServer, type AddressInfo} from 'node:net'
+import {request} from 'node:http'
+import {tmpdir} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
+
+export interface AzuriteAccount {
+  name: string
+  /** base64 */
+  key: string
+}
+
+export interface StartAzuriteOptions {
+  /** extra accounts; devstoreaccount1 ({@link DEV_ACCOUNT}) is always added */
+  accounts?: AzuriteAccount[]
+  /** workspace folder; default: a new temp dir, removed again by stop() */
+  location?: string
+  /** 0/undefined = pick a free loopback port */
+  port?: number
+  /** path of Azurite's debug log file (`--debug`) */
+  debugLog?: string
+}
+
+export interface AzuriteInstance {
+  /** http://127.0.0.1:<port>/<account>; default account: devstoreaccount1 */
+  blobEndpoint(account?: string): string
+  /** DefaultEndpointsProtocol=http;AccountName=..;AccountKey=..;BlobEndpoint=http://127.0.0.1:<port>/<account>; */
+  connectionString(account?: string): string
+  /** every account Azurite serves (the requested ones, plus devstoreaccount1) */
+  accounts: AzuriteAccount[]
+  port: number
+  location: string
+  pid: number
+  /** kills the child, waits for exit, removes the temp location if we created it; idempotent */
+  stop(): Promise<void>
+}
+
+/** The well-known development account published in the Azurite / Azure Storage emulator docs. */
+export const DEV_ACCOUNT: AzuriteAccount = Object.freeze({
+  name: 'devstoreaccount1',
+  key: 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==',
+})
+
+const HOST = '127.0.0.1'
+const START_TIMEOUT_MS = 20_000
+const STOP_GRACE_MS = 5_000
+const MAX_PORT_ATTEMPTS = 5
+const TAIL_BYTES = 4096
+
+/**
+ * Runs in the child before Azurite: when the IPC channel to the parent goes away (the parent died,
+ * even by SIGKILL, which no 'exit' handler sees), Azurite exits too. On SIGTERM Azurite closes its
+ * server; the channel must then stop holding the event loop open so that the process can end.
+ */
+const WATCHDOG = 'data:text/javascript,' + encodeURIComponent(
+  'if (process.send) {' +
+    ' process.on("disconnect", () => process.exit(0));' +
+    ' process.on("SIGTERM", () => process.channel?.unref());' +
+  ' }',
+)
+
+function azuriteBlobBin(): string {
+  const require = createRequire(import.meta.url)
+  const pkgPath = require.resolve('azurite/package.json')
+  const pkg = require(pkgPath) as {bin?: Record<string, string> | string}
+  const bin = typeof pkg.bin === 'object' ? pkg.bin['azurite-blob'] : undefined
+  if (!bin) throw new Error(`azurite at ${dirname(pkgPath)} has no "azurite-blob" bin entry`)
+  return resolve(dirname(pkgPath), bin)
+}
+
+function validateAccounts(requested: AzuriteAccount[]): AzuriteAccount[] {
+  const byName = new Map<string, AzuriteAccount>()
+  for (const account of [...requested, DEV_ACCOUNT]) {
+    // Azure's rule; also keeps ':' and ';' out of AZURITE_ACCOUNTS (Azurite silently falls back to
+    // devstoreaccount1 alone when it cannot parse the variable).
+    if (!/^[a-z0-9]{3,24}$/.test(account.name)) {
+      throw new Error(`Azurite account name "${account.name}" is invalid: 3-24 lower-case letters and digits`)
+    }
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(account.key) || account.key.length % 4 !== 0) {
+      throw new Error(`Azurite account "${account.name}": the key is not base64`)
+    }
+    const seen = byName.get(account.name)
+    if (seen && seen.key !== account.key) {
+      throw new Error(`Azurite account "${account.name}" is given twice with different keys`)
+    }
+    if (!seen) byName.set(account.name, {name: account.name, key: account.key})
+  }
+  return [...byName.values()]
+}
+
+async function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer()
+    server.unref()
+    server.once('error', reject)
+    server.listen(0, HOST, () => {
+      const {port} = server.address() as AddressInfo
+      server.close(() => resolvePort(port))
+    })
+  })
+}
+
+/** Resolves with the Server header of any HTTP answer on the endpoint; rejects if nothing answers. */
+function probe(port: number, account: string): Promise<string> {
+  return new Promise((resolveProbe, reject) => {
+    const req = request(
+      {host: HOST, port, path: `/${account}?comp=list`, method: 'GET', timeout: 1000, agent: false},
+      (res) => {
+        res.resume()
+        resolveProbe(String(res.headers.server ?? ''))
+      },
+    )
+    req.once('timeout', () => req.destroy(new Error('probe timed out')))
+    req.once('error', reject)
+    req.end()
+  })
+}
+
+class Tail {
+  private text = ''
+  push(chunk: Buffer | string): void {
+    this.text = (this.text + chunk.toString()).slice(-TAIL_BYTES)
+  }
+  toString(): string {
+    return this.text.trim()
+  }
+}
+
+const live = new Set<ChildProcess>()
+const createdLocations = new Set<string>()
+let exitHookInstalled = false
+
+function installExitHook(): void {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.on('exit', () => {
+    for (const child of live) {
+      try {
+        child.kill('SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
+    for (const dir of createdLocations) {
+      try {
+        rmSync(dir, {recursive: true, force: true})
+      } catch {
+        // best effort
+      }
+    }
+  })
+}
+
+function waitForExit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolveExit) => child.once('exit', () => resolveExit()))
+}
+
+interface Launched {
+  child: ChildProcess
+  stderr: Tail
+  stdout: Tail
+}
+
+class StartFailure extends Error {
+  constructor(message: string, readonly portInUse: boolean) {
+    super(message)
+  }
+}
+
+async function launch(bin: string, port: number, location: string, accounts: AzuriteAccount[], debugLog?: string): Promise<Launched> {
+  const args = [
+    '--import', WATCHDOG,
+    bin,
+    '--blobHost', HOST,
+    '--blobPort', String(port),
+    '--location', location,
+    '--silent',
+    '--disableTelemetry',
+    '--skipApiVersionCheck',
+    '--loose',
+  ]
+  if (debugLog) args.push('--debug', resolve(debugLog))
+  const child = spawn(process.execPath, args, {
+    cwd: location,
+    env: {...process.env, AZURITE_ACCOUNTS: accounts.map((a) => `${a.name}:${a.key}`).join(';')},
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    windowsHide: true,
+  })
+  live.add(child)
+  child.once('exit', () => live.delete(child))
+  const stderr = new Tail()
+  const stdout = new Tail()
+  child.stderr!.on('data', (c: Buffer) => stderr.push(c))
+  child.stdout!.on('data', (c: Buffer) => stdout.push(c))
+  // Do not keep the parent alive for Azurite's sake: the 'exit' hook kills it.
+  child.unref()
+  child.channel?.unref()
+  ;(child.stdout as unknown as {unref?: () => void}).unref?.()
+  ;(child.stderr as unknown as {unref?: () => void}).unref?.()
+
+  let spawnError: Error | undefined
+  child.once('error', (err) => {
+    spawnError = err
+  })
+
+  const describe = (why: string): string => {
+    const tail = stderr.toString() || stdout.toString()
+    return `Azurite did not start on ${HOST}:${port} (${why})` + (tail ? `; Azurite said:\n${tail}` : '')
+  }
+
+  const deadline = Date.now() + START_TIMEOUT_MS
+  for (;;) {
+    if (spawnError) throw new StartFailure(describe(`spawn failed: ${spawnError.message}`), false)
+    if (child.exitCode !== null || child.signalCode !== null) {
+      // give the pipes a moment to deliver the last words
+      await new Promise((r) => setTimeout(r, 50))
+      const inUse = /EADDRINUSE/.test(stderr.toString() + stdout.toString())
+      throw new StartFailure(describe(`exited with ${child.exitCode ?? child.signalCode}`), inUse)
+    }
+    try {
+      const server = await probe(port, accounts[0].name)
+      if (server.startsWith('Azurite-Blob')) return {child, stderr, stdout}
+      // Something else answers on that port (lost a race for it): not ours.
+      child.kill('SIGKILL')
+      await waitForExit(child)
+      throw new StartFailure(describe(`another server ("${server || 'no Server header'}") answers on the port`), true)
+    } catch (err) {
+      if (err instanceof StartFailure) throw err
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      await waitForExit(child)
+      throw new StartFailure(describe(`no answer within ${START_TIMEOUT_MS / 1000} s`), false)
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+export async function startAzurite(options: StartAzuriteOptions = {}): Promise<AzuriteInstance> {
+  const accounts = validateAccounts(options.accounts ?? [])
+  const bin = azuriteBlobBin()
+  const ownLocation = !options.location
+  const location = options.location ? resolve(options.location) : await mkdtemp(join(tmpdir(), 'custos-azurite-'))
+  installExitHook()
+  if (ownLocation) createdLocations.add(location)
+
+  let launched: Launched | undefined
+  let port = 0
+  try {
+    for (let attempt = 1; ; attempt++) {
+      port = options.port ? options.port : await freeLoopbackPort()
+      try {
+        launched = await launch(bin, port, location, accounts, options.debugLog)
+        break
+      } catch (err) {
+        const retry = err instanceof StartFailure && err.portInUse && !options.port && attempt < MAX_PORT_ATTEMPTS
+        if (!retry) throw err
+      }
+    }
+  } catch (err) {
+    if (ownLocation) {
+      await rm(location, {recursive: true, force: true})
+      createdLocations.delete(location)
+    }
+    throw err
+  }
+
+  const {child} = launched
+  const find = (name = DEV_ACCOUNT.name): AzuriteAccount => {
+    const account = accounts.find((a) => a.name === name)
+    if (!account) throw new Error(`Azurite does not serve account "${name}" (it serves ${accounts.map((a) => a.name).join(', ')})`)
+    return account
+  }
+  const blobEndpoint = (name?: string): string => `http://${HOST}:${port}/${find(name).name}`
+  let stopping: Promise<void> | undefined
+
+  return {
+    accounts,
+    port,
+    location,
+    pid: child.pid!,
+    blobEndpoint,
+    connectionString(name?: string): string {
+      const account = find(name)
+      return `DefaultEndpointsProtocol=http;AccountName=${account.name};AccountKey=${account.key};BlobEndpoint=${blobEndpoint(account.name)};`
+    },
+    stop(): Promise<void> {
+      stopping ??= (async () => {
+        const exited = waitForExit(child)
+        if (child.exitCode === null && child.signalCode === null) {
+          child.ref() // keep the parent alive until the child's exit is seen
+          child.kill('SIGTERM') // Azurite closes its server and flushes its database
+          const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS)
+          await exited
+          clearTimeout(timer)
+        }
+        if (ownLocation) {
+          await rm(location, {recursive: true, force: true, maxRetries: 3})
+          createdLocations.delete(location)
+        }
+      })()
+      return stopping
+    },
+  }
+}
