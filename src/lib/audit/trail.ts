@@ -164,13 +164,14 @@ export class AuditTrail {
         continue
       }
       const {hash, sig, ...body} = record
-      const recomputed = hashOf(body)
+      const content = Buffer.from(canonicalJson(body))
+      const recomputed = sha256Hex(content)
       if (recomputed !== hash) breaks.push({blob, line, seq: record.seq, reason: 'the record was altered: its content does not match its hash'})
       if (record.prev !== prevHash) breaks.push({blob, line, seq: record.seq, reason: `the chain is broken: "prev" does not match the hash of the record before it${expectedSeq === 1 ? ' (the genesis value)' : ` (seq ${expectedSeq - 1})`}`})
       if (record.seq !== expectedSeq) breaks.push({blob, line, seq: record.seq, reason: `sequence number ${record.seq} where ${expectedSeq} was expected (a record was removed or inserted)`})
       if (sig) {
         signed++
-        const check = await verifyDigestSignature(this.clients, Buffer.from(hash, 'hex'), sig, keyCache)
+        const check = await verifyDigestSignature(this.clients, content, sig, keyCache)
         if (check.status === 'invalid') breaks.push({blob, line, seq: record.seq, reason: 'the signature does not match the record hash'})
         if (check.status === 'unverifiable') breaks.push({blob, line, seq: record.seq, reason: `the signature could not be checked: ${check.reason}`})
       }

@@ -42,11 +42,12 @@ export async function verifyDocument(doc: unknown, clients?: AzureClients): Prom
   if (!d || typeof d !== 'object' || typeof d.kind !== 'string' || typeof d.sha256 !== 'string' || !('body' in d)) {
     return {kind: 'unknown', hash: 'invalid', signature: 'unverifiable', reason: 'not a custos evidence document (kind, body and sha256 are required)', ok: false}
   }
-  const recomputed = sha256Hex(canonicalJson(d.body))
+  const content = Buffer.from(canonicalJson(d.body))
+  const recomputed = sha256Hex(content)
   if (recomputed !== d.sha256) {
     return {kind: d.kind, hash: 'invalid', signature: d.signature ? 'unverifiable' : 'unsigned', reason: 'the content does not match its SHA-256: the document was altered', ok: false}
   }
   if (d.signed && !d.signature) return {kind: d.kind, hash: 'valid', signature: 'invalid', reason: 'the document claims to be signed but carries no signature', ok: false}
-  const check = await verifyDigestSignature(clients, Buffer.from(d.sha256, 'hex'), d.signature)
+  const check = await verifyDigestSignature(clients, content, d.signature)
   return {kind: d.kind, hash: 'valid', signature: check.status, ...(check.reason ? {reason: check.reason} : {}), ok: check.status === 'valid' || check.status === 'unsigned'}
 }

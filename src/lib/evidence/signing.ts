@@ -45,18 +45,18 @@ export function keyVaultSigner(clients: AzureClients): Signer | undefined {
   }
 }
 
+/** Evidence digests are SHA-256, so only RS256 (any RSA size) and ES256 (P-256) fit. */
 function algForCurve(crv?: string): string {
-  if (crv === 'P-384') return 'ES384'
-  if (crv === 'P-521') return 'ES512'
+  if (crv && crv !== 'P-256') throw new Error(`signing key curve ${crv} does not fit SHA-256 evidence digests; use an RSA or P-256 key`)
   return 'ES256'
 }
 
 export type SignatureCheck = 'valid' | 'invalid' | 'unsigned' | 'unverifiable'
 
-/** Verifies a signature over `digest`; 'unverifiable' when the key cannot be fetched (with reason). */
+/** Verifies a signature over SHA-256(`content`); 'unverifiable' when the key cannot be fetched (with reason). */
 export async function verifyDigestSignature(
   clients: AzureClients | undefined,
-  digest: Buffer,
+  content: Buffer,
   signature: Signature | undefined,
   cache: Map<string, NodeJwk> = new Map(),
 ): Promise<{status: SignatureCheck; reason?: string}> {
@@ -73,7 +73,7 @@ export async function verifyDigestSignature(
       return {status: 'unverifiable', reason: `signing key ${signature.kid} could not be read: ${(error as Error).message.split('\n')[0]}`}
     }
   }
-  const ok = verifyWithJwk(jwk, signature.alg, digest, Buffer.from(signature.value, 'base64'))
+  const ok = verifyWithJwk(jwk, signature.alg, content, Buffer.from(signature.value, 'base64'))
   return ok ? {status: 'valid'} : {status: 'invalid', reason: 'the signature does not match the content'}
 }
 
@@ -90,35 +90,14 @@ function toNodeJwk(key: Record<string, unknown>): NodeJwk {
   return {kty: 'RSA', n: b64u(key.n), e: b64u(key.e)}
 }
 
-/** Checks a JWS-style signature over an already computed digest. */
-export function verifyWithJwk(jwk: NodeJwk, alg: string, digest: Buffer, signature: Buffer): boolean {
+/**
+ * Checks a signature made by Key Vault over SHA-256(`content`): node:crypto hashes `content` itself
+ * and verifies, which is exactly the check of a signature over the digest.
+ */
+export function verifyWithJwk(jwk: NodeJwk, alg: string, content: Buffer, signature: Buffer): boolean {
   const publicKey = createPublicKey({key: jwk, format: 'jwk'})
-  const hash = {256: 'sha256', 384: 'sha384', 512: 'sha512'}[alg.slice(2)] ?? 'sha256'
-  if (alg.startsWith('RS')) return verifyPrehashed(publicKey, hash, digest, signature, 1 /* RSA_PKCS1_PADDING */)
-  if (!alg.startsWith('ES')) return false
-  // ES*: Key Vault returns the raw r||s form (IEEE P1363).
-  return verifyPrehashed(publicKey, hash, digest, signature, undefined, 'ieee-p1363')
-}
-
-function verifyPrehashed(
-  publicKey: ReturnType<typeof createPublicKey>,
-  hash: string,
-  digest: Buffer,
-  signature: Buffer,
-  padding?: number,
-  dsaEncoding?: 'ieee-p1363' | 'der',
-): boolean {
-  // node:crypto verifies a signature over a digest computed elsewhere when the algorithm is null and
-  // the input is the DigestInfo (RSA) or the digest (ECDSA); build the DigestInfo for RSA PKCS#1 v1.5.
-  if (padding === 1) {
-    const prefix = DIGEST_INFO[hash]
-    return cryptoVerify(null, Buffer.concat([prefix, digest]), {key: publicKey, padding}, signature)
-  }
-  return cryptoVerify(null, digest, {key: publicKey, dsaEncoding}, signature)
-}
-
-const DIGEST_INFO: Record<string, Buffer> = {
-  sha256: Buffer.from('3031300d060960864801650304020105000420', 'hex'),
-  sha384: Buffer.from('3041300d060960864801650304020205000430', 'hex'),
-  sha512: Buffer.from('3051300d060960864801650304020305000440', 'hex'),
+  if (alg === 'RS256') return cryptoVerify('sha256', content, {key: publicKey, padding: 1 /* RSA_PKCS1_PADDING */}, signature)
+  // ES256: Key Vault returns the raw r||s form (IEEE P1363).
+  if (alg === 'ES256') return cryptoVerify('sha256', content, {key: publicKey, dsaEncoding: 'ieee-p1363'}, signature)
+  return false
 }

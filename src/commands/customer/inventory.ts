@@ -1,0 +1,49 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../base-command.js'
+import {inventoryCustomer, type CustomerInventory} from '../../lib/inventory/inventory.js'
+import {color} from '../../lib/output/color.js'
+import {createProgress} from '../../lib/output/progress.js'
+import {formatBytes, formatCount, renderTable} from '../../lib/output/table.js'
+
+export type CustomerInventoryResult = CustomerInventory
+
+export default class CustomerInventoryCommand extends BaseCommand<typeof CustomerInventoryCommand> {
+  static override summary = "Count a customer's data per store and backup set: blobs, bytes, snapshots, versions, soft-deleted items, holds, and its key."
+  static override examples = [
+    '<%= config.bin %> customer inventory acme --config custos.yaml',
+    '<%= config.bin %> customer inventory acme --config custos.yaml --json',
+  ]
+
+  static override args = {customer: Args.string({description: 'customer id (checked against customers.idPattern)', required: true})}
+
+  public async run(): Promise<CustomerInventoryResult> {
+    const map = this.loadMap()
+    const progress = createProgress({label: `Listing ${this.args.customer}`, unit: 'items', silent: this.jsonEnabled()})
+    const inventory = await inventoryCustomer(this.makeClients(map), map, this.args.customer, {
+      abortSignal: this.abortSignal,
+      onObject: () => progress.increment(1, 1),
+    })
+    progress.stop()
+    if (!this.jsonEnabled()) this.render(inventory)
+    return inventory
+  }
+
+  private render(inv: CustomerInventory): void {
+    const rows = inv.stores.map((s) => [
+      s.kind === 'backup' ? `${s.store} (backup)` : s.store,
+      s.scope,
+      s.exists ? formatCount(s.blobs) : color.dim('no container'),
+      formatBytes(s.bytes),
+      formatCount(s.snapshots),
+      formatCount(s.versions),
+      formatCount(s.softDeleted),
+      s.legalHolds + s.immutable > 0 ? color.yellow(`${s.legalHolds} hold / ${s.immutable} immutable`) : '0',
+    ])
+    this.log(renderTable(['store', 'scope', 'blobs', 'bytes', 'snapshots', 'versions', 'soft-deleted', 'holds'], rows, {title: color.bold(`Inventory of customer ${inv.customer}`)}))
+    const k = inv.key
+    const keyText = k.state === 'not-configured' ? 'no customer key configured' : `${k.name}: ${k.state}${k.scheduledPurgeDate ? ` (purged on ${k.scheduledPurgeDate})` : ''}${k.detail ? ` — ${k.detail}` : ''}`
+    this.log(`Customer key: ${keyText}`)
+    this.log(`Total: ${formatCount(inv.totals.objects)} objects, ${formatBytes(inv.totals.bytes)}`)
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * `config validate`: after the schema (checked when the data map is loaded), every account,
+ * container, vault and log source the map names is tried with the current credentials.
+ */
+import {parseAccount} from '../azure/account.js'
+import type {AzureClients} from '../azure/clients.js'
+import {fromAzureError} from '../errors.js'
+
+export interface ReachabilityCheck {
+  section: string
+  target: string
+  status: 'ok' | 'failed' | 'warning'
+  detail: string
+}
+
+async function attempt(section: string, target: string, what: string, fn: () => Promise<string>): Promise<ReachabilityCheck> {
+  try {
+    return {section, target, status: 'ok', detail: await fn()}
+  } catch (error) {
+    const mapped = fromAzureError(error, what) as Error
+    return {section, target, status: 'failed', detail: mapped.message}
+  }
+}
+
+/** Runs every reachability check; never throws for an unreachable target (it is a finding). */
+export async function checkReachability(clients: AzureClients, options: {abortSignal?: AbortSignal} = {}): Promise<ReachabilityCheck[]> {
+  const map = clients.map
+  const checks: ReachabilityCheck[] = []
+  const scoped = [...map.stores.map((s) => ({section: `stores/${s.name}`, s})), ...map.backups.map((s) => ({section: `backups/${s.name}`, s}))]
+  for (const {section, s} of scoped) {
+    const account = parseAccount(s.account)
+    const service = clients.blobService(account)
+    if (s.container.includes('{customer}')) {
+      const literalPrefix = s.container.slice(0, s.container.indexOf('{customer}'))
+      checks.push(
+        await attempt(section, `${account.name}/${s.container}`, `account ${account.name}`, async () => {
+          let seen = 0
+          for await (const page of service.listContainers({prefix: literalPrefix || undefined, abortSignal: options.abortSignal}).byPage({maxPageSize: 100})) {
+            seen += page.containerItems.length
+            break
+          }
+          return `account reachable; ${seen}${seen === 100 ? '+' : ''} container(s) named ${literalPrefix}…`
+        }),
+      )
+    } else {
+      checks.push(
+        await attempt(section, `${account.name}/${s.container}`, `container ${s.container} in account ${account.name}`, async () => {
+          const exists = await service.getContainerClient(s.container).exists({abortSignal: options.abortSignal})
+          if (!exists) throw Object.assign(new Error('missing'), {statusCode: 404, code: 'ContainerNotFound'})
+          return 'container reachable'
+        }),
+      )
+    }
+  }
+  {
+    const account = parseAccount(map.audit.account)
+    checks.push(
+      await attempt('audit', `${account.name}/${map.audit.container}`, `audit container ${map.audit.container} in account ${account.name}`, async () => {
+        const exists = await clients.blobService(account).getContainerClient(map.audit.container).exists({abortSignal: options.abortSignal})
+        return exists ? 'container reachable' : 'account reachable; the container will be created on the first audited action'
+      }),
+    )
+  }
+  if (map.exports) {
+    const account = parseAccount(map.exports.account)
+    const container = map.exports.container
+    checks.push(
+      await attempt('exports', `${account.name}/${container}`, `exports container ${container} in account ${account.name}`, async () => {
+        const exists = await clients.blobService(account).getContainerClient(container).exists({abortSignal: options.abortSignal})
+        return exists ? 'container reachable' : 'account reachable; the container will be created on the first server-side export'
+      }),
+    )
+  }
+  if (map.logs?.archive) {
+    const account = parseAccount(map.logs.archive.account)
+    for (const container of map.logs.archive.containers) {
+      checks.push(
+        await attempt('logs.archive', `${account.name}/${container}`, `log container ${container} in account ${account.name}`, async () => {
+          const exists = await clients.blobService(account).getContainerClient(container).exists({abortSignal: options.abortSignal})
+          if (!exists) throw Object.assign(new Error('missing'), {statusCode: 404, code: 'ContainerNotFound'})
+          return 'container reachable'
+        }),
+      )
+    }
+  }
+  if (map.keys) {
+    const keys = map.keys
+    checks.push(
+      await attempt('keys', keys.vault, `vault ${keys.vault}`, async () => {
+        const client = clients.keyClient()
+        let listed = 0
+        for await (const page of client.listPropertiesOfKeys().byPage({maxPageSize: 25})) {
+          listed += page.length
+          break
+        }
+        if (keys.signingKey) {
+          const key = await client.getKey(keys.signingKey)
+          const ops = key.keyOperations ?? []
+          if (!ops.includes('sign') || key.properties.enabled === false) throw new Error(`signing key ${keys.signingKey} is disabled or does not allow "sign"`)
+          return `vault reachable (${listed}${listed === 25 ? '+' : ''} keys); signing key ${keys.signingKey} usable (${key.keyType})`
+        }
+        return `vault reachable (${listed}${listed === 25 ? '+' : ''} keys); no signing key configured: evidence will be unsigned`
+      }),
+    )
+  }
+  if (map.logs?.workspace) {
+    const workspace = map.logs.workspace
+    checks.push(
+      await attempt('logs.workspace', workspace, `Log Analytics workspace ${workspace}`, async () => {
+        const result = await clients.logsQuery().queryWorkspace(workspace, 'print ok = 1', {duration: 'PT1H'}, {abortSignal: options.abortSignal})
+        if (result.status !== 'Success') throw new Error(`query answered ${result.status}`)
+        return 'workspace answers queries'
+      }),
+    )
+  }
+  if (map.activityLog) {
+    const subscription = map.activityLog.subscription
+    checks.push(
+      await attempt('activityLog', subscription, `the activity log of subscription ${subscription}`, async () => {
+        const now = new Date()
+        const from = new Date(now.getTime() - 3_600_000)
+        const filter = `eventTimestamp ge '${from.toISOString()}' and eventTimestamp le '${now.toISOString()}'`
+        for await (const page of clients.monitor(subscription).activityLogs.list(filter, {abortSignal: options.abortSignal}).byPage()) {
+          return `activity log readable (${page.length} event(s) in the last hour on the first page)`
+        }
+        return 'activity log readable'
+      }),
+    )
+  }
+  return checks
+}
