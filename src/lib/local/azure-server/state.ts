@@ -1,0 +1,630 @@
+/**
+ * The local Azure server's in-memory state, and helpers to seed it. Defaults are compliant (HTTPS
+ * only, TLS 1.2, no anonymous blob access, network default action Deny, germanywestcentral), so a
+ * test that wants a finding changes exactly the field it is about.
+ *
+ * Resource JSON is kept in the real wire format (api-version 2023–2025) and served as stored; map
+ * keys are lower-case because ARM ids and Key Vault names are case-insensitive.
+ */
+import {randomUUID, type KeyObject} from 'node:crypto'
+
+export const LOCAL_TENANT_ID = '6c6f6361-6c00-4000-8000-637573746f73'
+export const LOCAL_SUBSCRIPTION_ID = '6c6f6361-6c00-4000-8000-000000000001'
+export const DEFAULT_RESOURCE_GROUP = 'custos-local'
+export const DEFAULT_LOCATION = 'germanywestcentral'
+/** The paired region of germanywestcentral, used as the default geo-replication target. */
+export const DEFAULT_SECONDARY_LOCATION = 'germanynorth'
+
+export type JsonObject = Record<string, unknown>
+
+// ---------------------------------------------------------------- Key Vault data plane
+
+export type KeyType = 'RSA' | 'RSA-HSM' | 'EC' | 'EC-HSM'
+
+export interface KeyAttributes {
+  enabled: boolean
+  /** Unix seconds */
+  nbf?: number
+  /** Unix seconds */
+  exp?: number
+  created: number
+  updated: number
+  exportable: boolean
+}
+
+/** The public half of a key in JWK form (RSA: n, e; EC: crv, x, y), base64url. */
+export interface PublicJwk {
+  n?: string
+  e?: string
+  crv?: string
+  x?: string
+  y?: string
+}
+
+export interface KeyVersion {
+  /** 32 lower-case hex characters, like the real service */
+  version: string
+  kty: KeyType
+  keyOps: string[]
+  privateKey: KeyObject
+  publicJwk: PublicJwk
+  attributes: KeyAttributes
+  tags?: Record<string, string>
+}
+
+export interface StoredKey {
+  /** the name as created (lookups are case-insensitive) */
+  name: string
+  /** oldest first; the last one is the current version */
+  versions: KeyVersion[]
+}
+
+export interface DeletedKeyEntry {
+  key: StoredKey
+  /** Unix seconds */
+  deletedDate: number
+  /** Unix seconds */
+  scheduledPurgeDate: number
+  /** GET /deletedkeys/{name} answers 404 this many more times (deletion is asynchronous in Azure) */
+  notFoundGetsLeft: number
+}
+
+export interface KeyVault {
+  name: string
+  purgeProtection: boolean
+  /** 7–90 */
+  softDeleteRetentionInDays: number
+  location: string
+  publicNetworkAccess: 'Enabled' | 'Disabled'
+  /** by lower-case key name */
+  keys: Map<string, StoredKey>
+  /** by lower-case key name */
+  deletedKeys: Map<string, DeletedKeyEntry>
+}
+
+export interface KeyVaultInput {
+  name: string
+  /** default false */
+  purgeProtection?: boolean
+  /** default 7 (what real vaults in the recordings report) */
+  softDeleteRetentionInDays?: number
+  location?: string
+  /** default Disabled */
+  publicNetworkAccess?: 'Enabled' | 'Disabled'
+}
+
+/** `CustomizedRecoverable+Purgeable` etc., as the real service derives it from the vault settings. */
+export function recoveryLevel(vault: KeyVault): string {
+  const base = vault.softDeleteRetentionInDays >= 90 ? 'Recoverable' : 'CustomizedRecoverable'
+  return vault.purgeProtection ? base : `${base}+Purgeable`
+}
+
+// ---------------------------------------------------------------- Azure Monitor
+
+export interface DiagnosticSettingInput {
+  name: string
+  storageAccountId?: string
+  workspaceId?: string
+  eventHubAuthorizationRuleId?: string
+  eventHubName?: string
+  marketplacePartnerId?: string
+  logAnalyticsDestinationType?: string
+  /** default: `[{categoryGroup: 'allLogs', enabled: true, ...}]` */
+  logs?: JsonObject[]
+  /** default for resources: AllMetrics enabled; none for subscription-level settings */
+  metrics?: JsonObject[]
+}
+
+export interface ActivityEventInput {
+  eventTimestamp: string | Date
+  /** e.g. `Microsoft.Storage/storageAccounts/listKeys/action` */
+  operationName?: string
+  /** the resource the operation was on; default: the subscription */
+  resourceId?: string
+  caller?: string
+  /** Started | Accepted | Succeeded | Failed; default Succeeded */
+  status?: string
+  subStatus?: string
+  /** Administrative (default), Security, Policy, ... */
+  category?: string
+  level?: string
+  correlationId?: string
+  eventDataId?: string
+  clientIpAddress?: string
+  httpMethod?: string
+  submissionTimestamp?: string | Date
+  description?: string
+  properties?: Record<string, string>
+  claims?: Record<string, string>
+  /** REST-shape fields merged last, verbatim */
+  raw?: JsonObject
+}
+
+// ---------------------------------------------------------------- Log Analytics
+
+export type LogColumnType = 'string' | 'bool' | 'datetime' | 'int' | 'long' | 'real' | 'decimal' | 'dynamic' | 'guid' | 'timespan'
+
+export interface LogColumn {
+  name: string
+  type: LogColumnType
+}
+
+export interface LogTable {
+  /** default PrimaryResult */
+  name?: string
+  columns: LogColumn[]
+  rows: unknown[][]
+}
+
+/** Thrown by a query handler to answer 400 with the Log Analytics error shape. */
+export class LogQueryError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly innerCode?: string,
+  ) {
+    super(message)
+  }
+}
+
+/**
+ * Answers a Log Analytics query; `undefined` means "no such workspace" (404). `timespan` is the
+ * ISO 8601 duration or interval the client sent (`PT1H`, `2024-01-01T00:00:00.000Z/2024-01-02T00:00:00.000Z`).
+ */
+export type LogQueryHandler = (workspaceId: string, query: string, timespan: string | undefined) => LogTable[] | undefined | Promise<LogTable[] | undefined>
+
+// ---------------------------------------------------------------- ARM inputs
+
+export interface StorageAccountInput {
+  name: string
+  subscription?: string
+  resourceGroup?: string
+  location?: string
+  /** null: locally/zone-redundant, no secondary region */
+  secondaryLocation?: string | null
+  /** default Standard_GRS */
+  sku?: {name: string; tier?: string}
+  /** default StorageV2 */
+  kind?: string
+  tags?: Record<string, string>
+  /** primaryEndpoints.blob; default `https://<name>.blob.core.windows.net/` */
+  blobEndpoint?: string
+  /** deep-merged over the compliant defaults of `properties`; a key set to `undefined` is removed */
+  properties?: JsonObject
+  /** deep-merged over the default blob service properties (soft delete 7 days, versioning off) */
+  blobService?: JsonObject
+}
+
+export interface BlobContainerInput {
+  /** ARM id of the storage account */
+  accountId: string
+  name: string
+  publicAccess?: 'None' | 'Blob' | 'Container'
+  defaultEncryptionScope?: string
+  /** a time-based retention policy on the container */
+  immutabilityPolicy?: {days: number; state?: 'Locked' | 'Unlocked'; allowProtectedAppendWrites?: boolean}
+  /** legal hold tags; non-empty means the container has a legal hold */
+  legalHoldTags?: string[]
+  /** deep-merged over `properties` */
+  properties?: JsonObject
+}
+
+export interface EncryptionScopeInput {
+  accountId: string
+  name: string
+  /** default Microsoft.Storage */
+  source?: 'Microsoft.Storage' | 'Microsoft.KeyVault'
+  /** for Microsoft.KeyVault scopes */
+  keyUri?: string
+  state?: 'Enabled' | 'Disabled'
+  requireInfrastructureEncryption?: boolean
+}
+
+export interface ArmKeyVaultInput {
+  name: string
+  subscription?: string
+  resourceGroup?: string
+  location?: string
+  vaultUri?: string
+  enableSoftDelete?: boolean
+  /** absent from the resource unless true, like the real service */
+  enablePurgeProtection?: boolean
+  softDeleteRetentionInDays?: number
+  publicNetworkAccess?: 'Enabled' | 'Disabled'
+  enableRbacAuthorization?: boolean
+  tags?: Record<string, string>
+  /** deep-merged over `properties` */
+  properties?: JsonObject
+  /**
+   * name of a data-plane vault in this state: the resource then reports that vault's current
+   * purge protection, retention, public network access and location
+   */
+  dataPlaneVault?: string
+}
+
+// ---------------------------------------------------------------- helpers
+
+export function isPlainObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Deep merge: objects merge, arrays and scalars replace, a key whose value is `undefined` is removed. */
+export function deepMerge(base: JsonObject, patch: JsonObject | undefined): JsonObject {
+  const out: JsonObject = {...base}
+  if (!patch) return out
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) delete out[key]
+    else if (isPlainObject(value) && isPlainObject(out[key])) out[key] = deepMerge(out[key] as JsonObject, value)
+    else out[key] = structuredClone(value)
+  }
+  return out
+}
+
+/** `/subscriptions/x/resourceGroups/y/...`: leading slash, no trailing or doubled slashes. */
+export function normalizeResourceId(id: string): string {
+  return '/' + id.split('/').filter(Boolean).join('/')
+}
+
+function idKey(id: string): string {
+  return normalizeResourceId(id).toLowerCase()
+}
+
+/** ISO time with 7 fractional digits, like ARM and the activity log. */
+export function armTime(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, '.$10000Z')
+}
+
+function parseId(id: string): {subscription: string; resourceGroup?: string; provider?: string; type?: string} {
+  const parts = normalizeResourceId(id).split('/').filter(Boolean)
+  const lower = parts.map((p) => p.toLowerCase())
+  const sub = lower.indexOf('subscriptions')
+  const rg = lower.indexOf('resourcegroups')
+  const prov = lower.lastIndexOf('providers')
+  return {
+    subscription: sub >= 0 ? parts[sub + 1] ?? '' : '',
+    resourceGroup: rg >= 0 ? parts[rg + 1] : undefined,
+    provider: prov >= 0 ? parts[prov + 1] : undefined,
+    type: prov >= 0 && parts[prov + 2] ? `${parts[prov + 1]}/${parts[prov + 2]}` : undefined,
+  }
+}
+
+function unixNow(): number {
+  return Math.floor(Date.now() / 1000)
+}
+
+// ---------------------------------------------------------------- the state
+
+export class LocalAzureState {
+  tenantId = LOCAL_TENANT_ID
+  /** region reported in `x-ms-keyvault-region` */
+  keyVaultRegion = DEFAULT_LOCATION
+  /** how many GET /deletedkeys/{name} answer 404 right after a delete (Azure: ~5 s, twice in the recording) */
+  deletedKeyNotFoundGets = 1
+  /** events per activity-log page */
+  activityLogPageSize = 100
+
+  /** Key Vault data plane, by lower-case vault name */
+  readonly keyVaults = new Map<string, KeyVault>()
+  /** Microsoft.Storage/storageAccounts resources, by lower-case id */
+  readonly storageAccounts = new Map<string, JsonObject>()
+  /** blobServices/default `properties`, by lower-case storage account id */
+  readonly blobServices = new Map<string, JsonObject>()
+  /** blobServices/default/containers resources, by lower-case container id */
+  readonly blobContainers = new Map<string, JsonObject>()
+  /** encryptionScopes resources, by lower-case scope id */
+  readonly encryptionScopes = new Map<string, JsonObject>()
+  /** Microsoft.KeyVault/vaults resources, by lower-case id */
+  readonly armKeyVaults = new Map<string, JsonObject>()
+  /** lower-case vault resource id → name of the data-plane vault it reports on */
+  readonly armVaultDataPlane = new Map<string, string>()
+  /** diagnostic settings (`{name, properties}` input form), by lower-case resource id, then lower-case name */
+  readonly diagnosticSettings = new Map<string, Map<string, DiagnosticSettingInput>>()
+  /** activity-log events in the REST shape, by lower-case subscription id */
+  readonly activityEvents = new Map<string, JsonObject[]>()
+  /** answers Log Analytics queries; see {@link LogQueryHandler} */
+  logQueryHandler?: LogQueryHandler
+  private readonly keyVaultListeners = new Set<(vault: KeyVault) => void>()
+
+  /** Calls `listener` for every data-plane vault added from now on (the server opens its port); returns an unsubscribe. */
+  onKeyVaultAdded(listener: (vault: KeyVault) => void): () => void {
+    this.keyVaultListeners.add(listener)
+    return () => this.keyVaultListeners.delete(listener)
+  }
+
+  // ---------------------------------------------------------------- Key Vault
+
+  addKeyVault(input: KeyVaultInput): KeyVault {
+    const key = input.name.toLowerCase()
+    if (this.keyVaults.has(key)) throw new Error(`key vault ${input.name} already exists`)
+    const vault: KeyVault = {
+      name: input.name,
+      purgeProtection: input.purgeProtection ?? false,
+      softDeleteRetentionInDays: input.softDeleteRetentionInDays ?? 7,
+      location: input.location ?? DEFAULT_LOCATION,
+      publicNetworkAccess: input.publicNetworkAccess ?? 'Disabled',
+      keys: new Map(),
+      deletedKeys: new Map(),
+    }
+    this.keyVaults.set(key, vault)
+    for (const listener of this.keyVaultListeners) listener(vault)
+    return vault
+  }
+
+  keyVault(name: string): KeyVault | undefined {
+    return this.keyVaults.get(name.toLowerCase())
+  }
+
+  // ---------------------------------------------------------------- Microsoft.Storage
+
+  static storageAccountId(subscription: string, resourceGroup: string, name: string): string {
+    return `/subscriptions/${subscription}/resourceGroups/${resourceGroup}/providers/Microsoft.Storage/storageAccounts/${name}`
+  }
+
+  addStorageAccount(input: StorageAccountInput): JsonObject {
+    const subscription = input.subscription ?? LOCAL_SUBSCRIPTION_ID
+    const resourceGroup = input.resourceGroup ?? DEFAULT_RESOURCE_GROUP
+    const location = input.location ?? DEFAULT_LOCATION
+    const secondary = input.secondaryLocation === undefined ? DEFAULT_SECONDARY_LOCATION : input.secondaryLocation
+    const id = LocalAzureState.storageAccountId(subscription, resourceGroup, input.name)
+    const created = armTime(new Date())
+    const n = input.name
+    const properties: JsonObject = {
+      keyCreationTime: {key1: created, key2: created},
+      privateEndpointConnections: [],
+      minimumTlsVersion: 'TLS1_2',
+      allowBlobPublicAccess: false,
+      allowSharedKeyAccess: false,
+      allowCrossTenantReplication: false,
+      networkAcls: {bypass: 'AzureServices', virtualNetworkRules: [], ipRules: [], defaultAction: 'Deny'},
+      supportsHttpsTrafficOnly: true,
+      encryption: {
+        requireInfrastructureEncryption: false,
+        services: {
+          file: {keyType: 'Account', enabled: true, lastEnabledTime: created},
+          blob: {keyType: 'Account', enabled: true, lastEnabledTime: created},
+        },
+        keySource: 'Microsoft.Storage',
+      },
+      accessTier: 'Hot',
+      provisioningState: 'Succeeded',
+      creationTime: created,
+      primaryEndpoints: {
+        dfs: `https://${n}.dfs.core.windows.net/`,
+        web: `https://${n}.z1.web.core.windows.net/`,
+        blob: input.blobEndpoint ?? `https://${n}.blob.core.windows.net/`,
+        queue: `https://${n}.queue.core.windows.net/`,
+        table: `https://${n}.table.core.windows.net/`,
+        file: `https://${n}.file.core.windows.net/`,
+      },
+      primaryLocation: location,
+      statusOfPrimary: 'available',
+      ...(secondary ? {secondaryLocation: secondary, statusOfSecondary: 'available'} : {}),
+    }
+    const resource: JsonObject = {
+      sku: input.sku ? {tier: 'Standard', ...input.sku} : secondary ? {name: 'Standard_GRS', tier: 'Standard'} : {name: 'Standard_ZRS', tier: 'Standard'},
+      kind: input.kind ?? 'StorageV2',
+      id,
+      name: input.name,
+      type: 'Microsoft.Storage/storageAccounts',
+      location,
+      tags: input.tags ?? {},
+      properties: deepMerge(properties, input.properties),
+    }
+    this.storageAccounts.set(idKey(id), resource)
+    this.setBlobServiceProperties(id, input.blobService)
+    return resource
+  }
+
+  storageAccount(id: string): JsonObject | undefined {
+    return this.storageAccounts.get(idKey(id))
+  }
+
+  /** Deep-merges `patch` over the account's blob service properties (or over the defaults, the first time). */
+  setBlobServiceProperties(accountId: string, patch?: JsonObject): JsonObject {
+    const key = idKey(accountId)
+    if (!this.storageAccounts.has(key)) throw new Error(`no storage account ${accountId}`)
+    const current = this.blobServices.get(key) ?? {
+      cors: {corsRules: []},
+      deleteRetentionPolicy: {allowPermanentDelete: false, enabled: true, days: 7},
+      containerDeleteRetentionPolicy: {enabled: true, days: 7},
+      isVersioningEnabled: false,
+      changeFeed: {enabled: false},
+    }
+    const merged = deepMerge(current, patch)
+    this.blobServices.set(key, merged)
+    return merged
+  }
+
+  addBlobContainer(input: BlobContainerInput): JsonObject {
+    const account = this.storageAccount(input.accountId)
+    if (!account) throw new Error(`no storage account ${input.accountId}`)
+    const id = `${account.id as string}/blobServices/default/containers/${input.name}`
+    const now = new Date()
+    const stamp = armTime(now)
+    const etag = `"0x${(now.getTime() * 10000 + 116444736000000000).toString(16).toUpperCase()}"`
+    const who = {objectIdentifier: randomUUID(), tenantId: this.tenantId}
+    const hold = input.legalHoldTags ?? []
+    const properties: JsonObject = {
+      deleted: false,
+      remainingRetentionDays: 0,
+      defaultEncryptionScope: input.defaultEncryptionScope ?? '$account-encryption-key',
+      denyEncryptionScopeOverride: false,
+      publicAccess: input.publicAccess ?? 'None',
+      leaseStatus: 'Unlocked',
+      leaseState: 'Available',
+      lastModifiedTime: stamp,
+    }
+    if (input.immutabilityPolicy) {
+      const p = input.immutabilityPolicy
+      const state = p.state ?? 'Unlocked'
+      properties.immutabilityPolicy = {
+        etag: `"${now.getTime().toString(16)}"`,
+        properties: {
+          immutabilityPeriodSinceCreationInDays: p.days,
+          state,
+          ...(p.allowProtectedAppendWrites === undefined ? {} : {allowProtectedAppendWrites: p.allowProtectedAppendWrites}),
+        },
+        updateHistory: [
+          {update: 'put', immutabilityPeriodSinceCreationInDays: p.days, timestamp: stamp, ...who},
+          ...(state === 'Locked' ? [{update: 'lock', immutabilityPeriodSinceCreationInDays: p.days, timestamp: stamp, ...who}] : []),
+        ],
+      }
+    }
+    properties.legalHold = {hasLegalHold: hold.length > 0, tags: hold.map((tag) => ({tag, timestamp: stamp, ...who}))}
+    properties.hasImmutabilityPolicy = Boolean(input.immutabilityPolicy)
+    properties.hasLegalHold = hold.length > 0
+    const resource: JsonObject = {
+      id,
+      name: input.name,
+      type: 'Microsoft.Storage/storageAccounts/blobServices/containers',
+      etag,
+      properties: deepMerge(properties, input.properties),
+    }
+    this.blobContainers.set(idKey(id), resource)
+    return resource
+  }
+
+  addEncryptionScope(input: EncryptionScopeInput): JsonObject {
+    const account = this.storageAccount(input.accountId)
+    if (!account) throw new Error(`no storage account ${input.accountId}`)
+    const id = `${account.id as string}/encryptionScopes/${input.name}`
+    const stamp = armTime(new Date())
+    const source = input.source ?? 'Microsoft.Storage'
+    const resource: JsonObject = {
+      id,
+      name: input.name,
+      type: 'Microsoft.Storage/storageAccounts/encryptionScopes',
+      properties: {
+        source,
+        state: input.state ?? 'Enabled',
+        creationTime: stamp,
+        lastModifiedTime: stamp,
+        ...(source === 'Microsoft.KeyVault' ? {keyVaultProperties: {keyUri: input.keyUri ?? ''}} : {}),
+        ...(input.requireInfrastructureEncryption === undefined ? {} : {requireInfrastructureEncryption: input.requireInfrastructureEncryption}),
+      },
+    }
+    this.encryptionScopes.set(idKey(id), resource)
+    return resource
+  }
+
+  // ---------------------------------------------------------------- Microsoft.KeyVault (ARM)
+
+  addArmKeyVault(input: ArmKeyVaultInput): JsonObject {
+    const subscription = input.subscription ?? LOCAL_SUBSCRIPTION_ID
+    const resourceGroup = input.resourceGroup ?? DEFAULT_RESOURCE_GROUP
+    const id = `/subscriptions/${subscription}/resourceGroups/${resourceGroup}/providers/Microsoft.KeyVault/vaults/${input.name}`
+    const properties: JsonObject = {
+      sku: {family: 'A', name: 'standard'},
+      tenantId: this.tenantId,
+      accessPolicies: [],
+      enabledForDeployment: false,
+      enabledForDiskEncryption: false,
+      enabledForTemplateDeployment: false,
+      enableSoftDelete: input.enableSoftDelete ?? true,
+      softDeleteRetentionInDays: input.softDeleteRetentionInDays ?? 7,
+      enableRbacAuthorization: input.enableRbacAuthorization ?? true,
+      ...(input.enablePurgeProtection ? {enablePurgeProtection: true} : {}),
+      vaultUri: input.vaultUri ?? `https://${input.name}.vault.azure.net/`,
+      provisioningState: 'Succeeded',
+      publicNetworkAccess: input.publicNetworkAccess ?? 'Disabled',
+    }
+    const resource: JsonObject = {
+      id,
+      name: input.name,
+      type: 'Microsoft.KeyVault/vaults',
+      location: input.location ?? DEFAULT_LOCATION,
+      tags: input.tags ?? {},
+      properties: deepMerge(properties, input.properties),
+    }
+    this.armKeyVaults.set(idKey(id), resource)
+    if (input.dataPlaneVault) this.armVaultDataPlane.set(idKey(id), input.dataPlaneVault)
+    else this.armVaultDataPlane.delete(idKey(id))
+    return resource
+  }
+
+  // ---------------------------------------------------------------- Azure Monitor
+
+  /** `resourceUri` is an ARM id; `/subscriptions/<id>` makes a subscription-level (activity log export) setting. */
+  addDiagnosticSetting(resourceUri: string, setting: DiagnosticSettingInput): void {
+    const key = idKey(resourceUri)
+    let settings = this.diagnosticSettings.get(key)
+    if (!settings) this.diagnosticSettings.set(key, (settings = new Map()))
+    settings.set(setting.name.toLowerCase(), structuredClone(setting))
+  }
+
+  removeDiagnosticSetting(resourceUri: string, name: string): boolean {
+    return this.diagnosticSettings.get(idKey(resourceUri))?.delete(name.toLowerCase()) ?? false
+  }
+
+  /** Adds events in the REST (Insights) shape, filling every field the real service sends. */
+  addActivityEvents(subscription: string, events: ActivityEventInput[]): JsonObject[] {
+    const key = subscription.toLowerCase()
+    let list = this.activityEvents.get(key)
+    if (!list) this.activityEvents.set(key, (list = []))
+    const made = events.map((e) => this.activityEvent(subscription, e))
+    list.push(...made)
+    return made
+  }
+
+  private activityEvent(subscription: string, input: ActivityEventInput): JsonObject {
+    const when = new Date(input.eventTimestamp)
+    if (Number.isNaN(when.getTime())) throw new Error(`bad eventTimestamp ${String(input.eventTimestamp)}`)
+    const submitted = input.submissionTimestamp ? new Date(input.submissionTimestamp) : new Date(when.getTime() + 13_000)
+    const resourceId = input.resourceId ?? `/subscriptions/${subscription}`
+    const parsed = parseId(resourceId)
+    const operation = input.operationName ?? 'Microsoft.Resources/subscriptions/read'
+    const provider = parsed.provider ?? operation.split('/')[0] ?? 'Microsoft.Resources'
+    const eventDataId = input.eventDataId ?? randomUUID()
+    const correlationId = input.correlationId ?? randomUUID()
+    const caller = input.caller ?? 'admin@contoso.com'
+    const status = input.status ?? 'Succeeded'
+    const subStatus = input.subStatus ?? ''
+    const category = input.category ?? 'Administrative'
+    const ticks = BigInt(when.getTime()) * 10000n + 621355968000000000n
+    const pair = (value: string) => ({value, localizedValue: value})
+    const event: JsonObject = {
+      authorization: {action: operation, scope: resourceId},
+      caller,
+      channels: 'Operation',
+      claims: input.claims ?? {
+        aud: 'https://management.core.windows.net/',
+        iss: `https://sts.windows.net/${this.tenantId}/`,
+        'http://schemas.microsoft.com/identity/claims/tenantid': this.tenantId,
+        'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn': caller,
+        name: caller,
+        ipaddr: input.clientIpAddress ?? '203.0.113.10',
+      },
+      correlationId,
+      description: input.description ?? '',
+      eventDataId,
+      eventName: {value: 'EndRequest', localizedValue: 'End request'},
+      category: pair(category),
+      httpRequest: {clientRequestId: randomUUID(), clientIpAddress: input.clientIpAddress ?? '203.0.113.10', method: input.httpMethod ?? 'POST'},
+      id: `${resourceId}/events/${eventDataId}/ticks/${ticks}`,
+      level: input.level ?? 'Informational',
+      resourceGroupName: parsed.resourceGroup ?? '',
+      resourceProviderName: pair(provider),
+      resourceId,
+      resourceType: pair(parsed.type ?? `${provider}/subscriptions`),
+      operationId: correlationId,
+      operationName: pair(operation),
+      properties: input.properties ?? {statusCode: status === 'Succeeded' ? 'OK' : 'BadRequest'},
+      status: pair(status),
+      subStatus: {value: subStatus, localizedValue: subStatus},
+      eventTimestamp: armTime(when),
+      submissionTimestamp: armTime(submitted),
+      subscriptionId: subscription,
+      tenantId: this.tenantId,
+    }
+    return deepMerge(event, input.raw)
+  }
+
+  setLogQueryHandler(handler: LogQueryHandler | undefined): void {
+    this.logQueryHandler = handler
+  }
+
+  /** Current Unix time in seconds (Key Vault attribute times). */
+  static now(): number {
+    return unixNow()
+  }
+}
