@@ -1,31 +1,57 @@
 /**
  * Starts Azurite (the blob emulator from the `azurite` npm package) as a child process on loopback,
  * for the tests and `custos demo`. Never in-memory (`--inMemoryPersistence` slows down badly under
- * many deletes), always `--disableTelemetry --silent --loose --skipApiVersionCheck`.
+ * many deletes); always `--disableTelemetry --silent --loose --skipApiVersionCheck`.
  *
- * What Azurite 3.35.0 supports, measured with @azure/storage-blob 12.32 (shared-key auth, `--loose`,
- * `--skipApiVersionCheck`); see test/local/azurite.test.ts for the ones we rely on:
+ * What Azurite 3.35.0 does, measured with @azure/storage-blob 12.32 (shared key, HTTP, --loose):
  *
- * | feature                                                        | Azurite 3.35                                           |
- * |----------------------------------------------------------------|--------------------------------------------------------|
- * | listBlobsFlat includeVersions                                  | ignored: 200, no versionId / isCurrentVersion in items |
- * | listBlobsFlat includeDeleted / includeDeletedWithVersions      | ignored: 200, deleted blobs never listed (no soft delete) |
- * | listBlobsFlat includeSnapshots                                 | works: snapshots listed with `snapshot` set            |
- * | listBlobsFlat includeMetadata                                  | works                                                  |
- * | listBlobsFlat includeTags                                      | works (tags returned; setTags works)                   |
- * | listBlobsFlat includeLegalHold / includeImmutabilityPolicy     | ignored: 200, no legalHold / immutability fields       |
- * | Blob Batch delete (BlobBatchClient.deleteBlobs)                | works, per-sub-request status 202                      |
- * | Batch delete with deleteSnapshots: 'include'                   | works: base blob and its snapshots are gone            |
- * | setLegalHold / setImmutabilityPolicy                           | fail: 400 NotImplemented-ish, see below                |
- * | Content-MD5 for uploadData / upload without blobContentMD5     | computed and stored by Azurite (single-shot Put Blob)  |
- * | Content-MD5 with blobHTTPHeaders.blobContentMD5                | stored as given; returned on download/getProperties/list |
- * | syncCopyFromURL / beginCopyFromURL, SAS source, 2 accounts     | works                                                  |
- * | generateSasUrl (account key) / getUserDelegationKey            | SAS works / user delegation key: see below             |
- * | AppendBlobClient.appendBlock appendPosition / ifMatch          | works: 412 AppendPositionConditionNotMet / ConditionNotMet on mismatch |
- * | leases on blobs and containers                                 | work (acquire, renew, change, release, break; 412 LeaseIdMissing) |
- * | encryptionScope / x-ms-server-encrypted                        | see below                                              |
- *
- * (The table above is replaced with the measured results by the probe; see the end of this comment.)
+ * listBlobsFlat / listBlobsByHierarchy
+ *   includeSnapshots      works (snapshots listed, `snapshot` set)
+ *   includeMetadata       works
+ *   includeTags           works (`tags` in items; without it only `tagCount`). findBlobsByTags works.
+ *   includeVersions       IGNORED: 200, no versionId / isCurrentVersion; Azurite has no versioning
+ *   includeDeleted(WithVersions)  IGNORED: 200, deleted blobs never listed. No soft delete at all:
+ *                         setProperties({deleteRetentionPolicy}) is stored and echoed but has no
+ *                         effect; undelete() -> 501 APINotImplemented; listContainers({includeDeleted})
+ *                         ignored; undeleteContainer -> 501 APINotImplemented
+ *   includeLegalHold / includeImmutabilityPolicy  IGNORED: 200, no fields
+ * Blob Batch
+ *   deleteBlobs(blobClients[, options])  works, sub-responses 202; 404 BlobNotFound / 412
+ *                         ConditionNotMet per item; blob with snapshots and no option -> 409
+ *                         SnapshotsPresent; {deleteSnapshots:'include'} removes blob + snapshots,
+ *                         'only' keeps the base blob; 256 per batch fine (257: the SDK refuses).
+ *                         NB: the overload is deleteBlobs(urls, credential, options) OR
+ *                         deleteBlobs(clients, options): passing (clients, credential, options)
+ *                         silently drops the options.
+ *   batch delete of a snapshot URL (blobClient.withSnapshot(s))  FAILS in a batch: 404 BlobNotFound
+ *                         (a direct snapshot delete works)
+ * setLegalHold / setImmutabilityPolicy / deleteImmutabilityPolicy  FAIL: 501 APINotImplemented;
+ *                         getProperties has no legalHold / immutability fields
+ * Content-MD5 (block blobs)
+ *   upload() / uploadData() single-shot, no blobContentMD5   Azurite computes and stores it
+ *   with correct blobContentMD5                             stored
+ *   single-shot with a WRONG blobContentMD5 (or transactional MD5)  400 InvalidOperation
+ *                         "Provided contentMD5 doesn't match"
+ *   uploadData() staged in blocks (> maxSingleShotSize), no blobContentMD5   NONE stored (as Azure)
+ *   staged with blobContentMD5 / commitBlockList / setHTTPHeaders   stored as given, NOT validated
+ *   returned by getProperties, download (contentMD5 and blobContentMD5) and listings;
+ *   download(range, {rangeGetContentMD5}) works; server-side copy keeps it
+ * Copy across two Azurite accounts
+ *   syncCopyFromURL / beginCopyFromURL with a SAS source URL   work (copyStatus success)
+ *   same without SAS (private source)   403 CannotVerifyCopySource
+ * SAS: blob/container generateSasUrl work (tampered sig -> 403); account SAS works.
+ *   getUserDelegationKey -> 403 AuthenticationFailed (needs OAuth; Azurite has it only with
+ *   --oauth basic over HTTPS, which we do not use), so no user delegation SAS.
+ * AppendBlobClient.appendBlock conditions work: appendPosition mismatch -> 412
+ *   AppendPositionConditionNotMet, stale ifMatch -> 412 ConditionNotMet, maxSize -> 412
+ *   MaxBlobSizeConditionNotMet; create({ifNoneMatch:'*'}) on existing -> 409 BlobAlreadyExists
+ * Leases on blobs and containers work: acquire/renew/change/break/release; write or delete
+ *   without the lease id -> 412 LeaseIdMissing; leaseState/leaseStatus/leaseDuration reported
+ * Encryption: x-ms-server-encrypted is always true (isServerEncrypted / serverEncrypted on
+ *   upload, getProperties, download, listings). encryptionScope (blob) and defaultEncryptionScope
+ *   (container) are accepted but IGNORED: never reported back.
+ * Also: versionId is never returned; setAccessTier works; getAccountInfo says Standard_RAGRS /
+ *   StorageV2; HEAD errors (getProperties on a missing blob) carry no error code, only 404.
  */
 
 import {spawn, type ChildProcess} from 'node:child_process'
