@@ -1,0 +1,294 @@
+/**
+ * The apply journal `<plan>.journal.jsonl`: append-only JSON Lines, one line per finished batch
+ * (its id, store, every item key, the request ids, the outcome counts and each failure), plus a
+ * `start` line per run and lines for container deletions and the key. A run that is killed resumes
+ * from it without re-planning: batches already journaled are not sent again, and only the items
+ * that failed are retried. A line cut short by a kill is ignored.
+ *
+ * Batch ids are deterministic (`<phase>-<n>`, counting batches of the plan in order), so the same
+ * plan always cuts into the same batches. A retry of failed items is journaled under the id of the
+ * batch they came from, with `"retry": true`, and supersedes the failures it lists.
+ */
+import {createReadStream} from 'node:fs'
+import {open, stat, type FileHandle} from 'node:fs/promises'
+import {createInterface} from 'node:readline'
+
+import type {BlobKind} from '../inventory/listing.js'
+import {refusedError} from '../errors.js'
+import {keyString, type ItemKey} from './plan.js'
+
+/**
+ * The passes over the plan, in order: `snapshots` by snapshot id (before their base blobs, so that
+ * each is counted as deleted rather than found gone), `blobs` (base blobs, with any snapshot left),
+ * `versions` by version id (after the base blobs, whose current versions become previous ones),
+ * `purge` (soft-deleted snapshots and versions, where soft delete was seen).
+ */
+export type DeletePhase = 'snapshots' | 'blobs' | 'versions' | 'purge'
+export const PHASES: readonly DeletePhase[] = ['snapshots', 'blobs', 'versions', 'purge']
+
+/** How one delete sub-request addresses its object. */
+export type OpMode = 'base' | 'snapshot' | 'version'
+
+/** One delete sub-request derived from a plan item. */
+export interface DeleteOp {
+  store: string
+  container: string
+  name: string
+  snapshot?: string
+  versionId?: string
+  mode: OpMode
+  /** `deletetype=permanent`: purge a soft-deleted snapshot or version */
+  permanent: boolean
+  size: number
+  /** true for the op that removes its plan item (counts towards items and bytes); false for follow-ups */
+  primary: boolean
+  /** kind of the plan item */
+  kind: BlobKind
+}
+
+/**
+ * Outcome counts of one batch. "Primary" ops remove a plan item; follow-ups finish what a primary
+ * op started (the former current version of a versioned blob, the purge of what soft delete kept).
+ * For every store: planned items = deleted + gone + retained + failed primaries + soft-deleted base
+ * blobs (which no API can remove before their retention ends).
+ */
+export interface BatchStats {
+  /** plan items removed by this run (including those soft delete now keeps) */
+  deleted: number
+  deletedBytes: number
+  /** plan items already gone (404), e.g. deleted by an interrupted run */
+  gone: number
+  goneBytes: number
+  /** plan items (soft-deleted snapshots or versions) whose permanent deletion the service refused */
+  retained: number
+  retainedBytes: number
+  /** deletes answered `x-ms-delete-type-permanent: false`: soft delete keeps the object for its retention */
+  softDeleted: number
+  /** soft-deleted snapshots and versions removed for good (`deletetype=permanent`) */
+  purged: number
+  /** follow-up purges the service refused (soft delete keeps those until retention ends) */
+  purgeRefused: number
+  /** follow-up deletes done (former current versions) */
+  followUps: number
+}
+
+export interface JournalFailure {
+  key: ItemKey
+  mode: OpMode
+  permanent: boolean
+  primary: boolean
+  kind: BlobKind
+  size: number
+  status?: number
+  code?: string
+  message?: string
+}
+
+export interface JournalBatch {
+  type: 'batch'
+  id: string
+  phase: DeletePhase
+  store: string
+  container: string
+  retry?: true
+  time: string
+  requestIds: string[]
+  keys: ItemKey[]
+  stats: BatchStats
+  failed: JournalFailure[]
+  retained: Array<{key: ItemKey; status: number; code?: string}>
+}
+
+export interface JournalContainer {
+  type: 'container'
+  store: string
+  container: string
+  result: 'deleted' | 'kept' | 'absent'
+  reason?: string
+  requestId?: string
+  time: string
+}
+
+export interface JournalStart {
+  type: 'start'
+  fingerprint: string
+  operationId: string
+  time: string
+  pid: number
+}
+
+type JournalLine = JournalBatch | JournalContainer | JournalStart | {type: string; [k: string]: unknown}
+
+export function emptyStats(): BatchStats {
+  return {deleted: 0, deletedBytes: 0, gone: 0, goneBytes: 0, retained: 0, retainedBytes: 0, softDeleted: 0, purged: 0, purgeRefused: 0, followUps: 0}
+}
+
+/** What the journal says about one store so far (for the certificate and for resuming). */
+export interface StoreProgress {
+  store: string
+  stats: BatchStats
+  batches: number
+  requestIds: string[]
+  /** soft delete was seen in this store (a delete answered `x-ms-delete-type-permanent: false`) */
+  softDeleteSeen: boolean
+  /** up to 50 examples of items whose permanent deletion was refused */
+  retainedExamples: Array<{key: ItemKey; status: number; code?: string}>
+  container?: JournalContainer
+}
+
+const MAX_EXAMPLES = 50
+
+export function journalPathFor(planPath: string): string {
+  return `${planPath}.journal.jsonl`
+}
+
+export class Journal {
+  /** ids of batches already journaled (not retries) */
+  readonly finished = new Set<string>()
+  /** failures not yet superseded by a successful retry, by phase+store+key */
+  readonly unresolved = new Map<string, JournalFailure & {phase: DeletePhase; store: string; container: string; batch: string}>()
+  readonly stores = new Map<string, StoreProgress>()
+  /** batch lines read from an earlier run */
+  resumedBatches = 0
+  /** failures left by earlier runs: retried once at the start of their phase */
+  private readonly prior = new Map<string, JournalFailure & {phase: DeletePhase; store: string; container: string; batch: string}>()
+  private chain: Promise<void> = Promise.resolve()
+  private batchesThisRun = 0
+
+  private constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+  ) {}
+
+  /**
+   * Opens (or creates) the journal of a plan, reads what earlier runs did, and appends a `start`
+   * line. Refuses when the journal belongs to another plan (another fingerprint).
+   */
+  static async open(path: string, fingerprint: string, operationId: string): Promise<Journal> {
+    let endsWithNewline = true
+    try {
+      const info = await stat(path)
+      if (info.size > 0) {
+        const fh = await open(path, 'r')
+        const last = Buffer.alloc(1)
+        await fh.read(last, 0, 1, info.size - 1)
+        await fh.close()
+        endsWithNewline = last[0] === 0x0a
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    }
+    const handle = await open(path, 'a')
+    const journal = new Journal(path, handle)
+    try {
+      const input = createReadStream(path, {encoding: 'utf8'})
+      for await (const text of createInterface({input, crlfDelay: Number.POSITIVE_INFINITY})) {
+        if (text.trim() === '') continue
+        let line: JournalLine
+        try {
+          line = JSON.parse(text) as JournalLine
+        } catch {
+          continue // a line cut short by a kill; the batch it described will be sent again
+        }
+        if (line.type === 'start' && (line as JournalStart).fingerprint !== fingerprint) {
+          throw refusedError(
+            'JournalMismatch',
+            `The journal ${path} belongs to another plan (fingerprint ${String((line as JournalStart).fingerprint).slice(0, 12)}…).`,
+            'Nothing was deleted. Move the old journal away, or pass the plan it belongs to.',
+          )
+        }
+        journal.apply(line)
+        if (line.type === 'batch' && !(line as JournalBatch).retry) journal.resumedBatches++
+      }
+      for (const [k, f] of journal.unresolved) journal.prior.set(k, f)
+      if (!endsWithNewline) await handle.write('\n')
+      await journal.write({type: 'start', fingerprint, operationId, time: new Date().toISOString(), pid: process.pid})
+    } catch (error) {
+      await handle.close()
+      throw error
+    }
+    return journal
+  }
+
+  get resumed(): boolean {
+    return this.resumedBatches > 0
+  }
+
+  /** Batches journaled by this process. */
+  get batchesWritten(): number {
+    return this.batchesThisRun
+  }
+
+  progress(store: string): StoreProgress {
+    let p = this.stores.get(store)
+    if (!p) {
+      p = {store, stats: emptyStats(), batches: 0, requestIds: [], softDeleteSeen: false, retainedExamples: []}
+      this.stores.set(store, p)
+    }
+    return p
+  }
+
+  /** Failures an earlier run left in one phase, grouped by the batch they came from (to retry). */
+  priorFailures(phase: DeletePhase): Map<string, Array<JournalFailure & {store: string; container: string}>> {
+    const groups = new Map<string, Array<JournalFailure & {store: string; container: string}>>()
+    for (const f of this.prior.values()) {
+      if (f.phase !== phase) continue
+      const list = groups.get(f.batch) ?? []
+      list.push(f)
+      groups.set(f.batch, list)
+    }
+    return groups
+  }
+
+  async appendBatch(line: JournalBatch): Promise<void> {
+    this.apply(line)
+    this.batchesThisRun++
+    await this.write(line)
+  }
+
+  async appendContainer(line: JournalContainer): Promise<void> {
+    this.apply(line)
+    await this.write(line)
+  }
+
+  async append(line: {type: string; [k: string]: unknown}): Promise<void> {
+    await this.write(line)
+  }
+
+  async close(): Promise<void> {
+    await this.chain
+    await this.handle.close()
+  }
+
+  private apply(line: JournalLine): void {
+    if (line.type === 'batch') {
+      const b = line as JournalBatch
+      const p = this.progress(b.store)
+      if (!b.retry) this.finished.add(b.id)
+      p.batches++
+      p.requestIds.push(...b.requestIds)
+      for (const k of Object.keys(p.stats) as Array<keyof BatchStats>) p.stats[k] += b.stats[k] ?? 0
+      if (b.stats.softDeleted > 0) p.softDeleteSeen = true
+      if (b.retry) for (const key of b.keys) this.unresolved.delete(failureKey(b.phase, b.store, key))
+      for (const f of b.failed) this.unresolved.set(failureKey(b.phase, b.store, f.key), {...f, phase: b.phase, store: b.store, container: b.container, batch: b.id})
+      for (const r of b.retained) if (p.retainedExamples.length < MAX_EXAMPLES) p.retainedExamples.push(r)
+    } else if (line.type === 'container') {
+      const c = line as JournalContainer
+      this.progress(c.store).container = c
+    }
+  }
+
+  private write(line: object): Promise<void> {
+    const text = `${JSON.stringify(line)}\n`
+    const next = this.chain.then(async () => {
+      await this.handle.write(text)
+      await this.handle.datasync()
+    })
+    this.chain = next.catch(() => {})
+    return next
+  }
+}
+
+function failureKey(phase: DeletePhase, store: string, key: ItemKey): string {
+  return `${phase}|${keyString(store, key)}`
+}

@@ -1,0 +1,234 @@
+/**
+ * Readable renderings of erase evidence: the certificate as plain text and as a self-contained HTML
+ * page (both written beside the sealed JSON, which alone is authoritative), and the command's
+ * summaries of a plan, an erase and a verification.
+ */
+import {basename} from 'node:path'
+
+import type {ChalkInstance} from 'chalk'
+
+import type {SignatureCheck} from '../evidence/signing.js'
+import {formatBytes, formatCount, renderTable} from '../output/table.js'
+import type {CertificateStore, ConsistencyCheck, DeletionCertificate} from './certificate.js'
+import type {EraseOutcome} from './erase.js'
+
+const MAX_IDS_IN_TEXT = 10
+
+function amountText(a: {items: number; bytes: number}): string {
+  return `${formatCount(a.items)} (${formatBytes(a.bytes)})`
+}
+
+function resultLine(doc: DeletionCertificate): string {
+  const r = doc.body.verification.result
+  if (r === 'empty') return 'COMPLETE: a final listing found nothing left of this customer.'
+  if (r === 'retained') return `COMPLETE, RETAINED BY SOFT DELETE: no live data left; ${formatCount(doc.body.verification.retained)} soft-deleted object(s) are deleted for good by ${doc.body.verification.permanentlyDeletedBy ?? 'their retention dates'}.`
+  return `INCOMPLETE: a final listing still found ${formatCount(doc.body.verification.live)} live object(s) of this customer.`
+}
+
+function keyLine(doc: DeletionCertificate): string {
+  const k = doc.body.key
+  switch (k.state) {
+    case 'purged':
+      return `${k.name} in ${k.vault}: deleted and purged (crypto-erase), unrecoverable from ${k.unrecoverableFrom}${k.versions !== undefined ? `; ${k.versions} version(s)` : ''}`
+    case 'deleted-purge-pending':
+      return `${k.name} in ${k.vault}: deleted; purge refused (${k.purgeRefused?.status ?? '?'}${k.purgeRefused?.code ? ` ${k.purgeRefused.code}` : ''}), recoverable until ${k.scheduledPurgeDate ?? 'an unknown date'}, unrecoverable from then (crypto-erase pending)`
+    case 'absent':
+      return `${k.name} in ${k.vault}: not found (already purged or never created)`
+    default:
+      return 'no customer key configured: no crypto-shredding'
+  }
+}
+
+function signatureLines(doc: DeletionCertificate): string[] {
+  if (!doc.signed || !doc.signature) return ['Signature: UNSIGNED (no keys.signingKey configured). Only the SHA-256 below protects this document; anyone able to edit it can recompute that.']
+  return [`Signature: ${doc.signature.alg} by ${doc.signature.kid}`, `  ${doc.signature.value}`]
+}
+
+function storeLines(s: CertificateStore): string[] {
+  const lines = [
+    `  ${s.store}${s.role === 'backup' ? ' (backup set)' : ''}: ${s.account}/${s.container}/${s.prefix} (${s.layout})`,
+    `    method:        ${s.methods.join(', ') || 'none needed'}`,
+    `    planned:       ${amountText(s.planned)}: ${formatCount(s.planned.current)} current, ${formatCount(s.planned.snapshots)} snapshots, ${formatCount(s.planned.versions)} versions, ${formatCount(s.planned.softDeleted)} soft-deleted`,
+    `    deleted:       ${amountText(s.deleted)}${s.softDeleted ? `, of which soft delete keeps ${formatCount(s.softDeleted)} for its retention` : ''}${s.purged ? `; ${formatCount(s.purged)} purged for good` : ''}`,
+    `    already gone:  ${amountText(s.alreadyGone)}`,
+    `    retained:      ${amountText(s.retained)}${s.softDeletedBeforeErase ? `; ${formatCount(s.softDeletedBeforeErase)} soft-deleted before the erase` : ''}`,
+    `    failed:        ${amountText(s.failed)}`,
+    `    container:     ${s.containerDeletion.action}${s.containerDeletion.reason ? ` (${s.containerDeletion.reason})` : ''}${s.containerDeletion.requestId ? `, request id ${s.containerDeletion.requestId}` : ''}`,
+    `    verification:  ${s.verification.result}: ${formatCount(s.verification.live)} live, ${formatCount(s.verification.retained)} retained${s.verification.permanentlyDeletedBy ? ` until ${s.verification.permanentlyDeletedBy}` : ''}${s.verification.containerState === 'soft-deleted' ? `; the deleted container is kept until ${s.verification.containerPermanentlyDeletedBy ?? '?'}` : ''}`,
+    `    batches:       ${formatCount(s.batches)}; request ids: ${s.requestIds.slice(0, MAX_IDS_IN_TEXT).join(', ') || 'none'}${s.requestIds.length > MAX_IDS_IN_TEXT ? ` … and ${s.requestIds.length - MAX_IDS_IN_TEXT} more (all in the JSON)` : ''}`,
+  ]
+  for (const r of s.verification.examples) lines.push(`    left:          ${r.container}/${r.name}${r.snapshot ? ` snapshot ${r.snapshot}` : ''}${r.versionId ? ` version ${r.versionId}` : ''} (${r.kind}${r.permanentlyDeletedBy ? `, deleted for good by ${r.permanentlyDeletedBy}` : ''})`)
+  return lines
+}
+
+/** The certificate as plain text. */
+export function renderCertificateText(doc: DeletionCertificate): string {
+  const b = doc.body
+  const lines = [
+    'DELETION CERTIFICATE',
+    '====================',
+    '',
+    `Customer:    ${b.customer}`,
+    `Operator:    ${b.operator.name} (${b.operator.kind}) on ${b.operator.host}`,
+    `Tool:        ${b.tool.name} ${b.tool.version}`,
+    `Operation:   ${b.operationId}`,
+    `Started:     ${b.startedAt}`,
+    `Finished:    ${b.finishedAt}`,
+    `Data map:    ${b.dataMap}`,
+    `Plan:        ${b.plan.file}: ${formatCount(b.plan.items)} items, ${formatBytes(b.plan.bytes)}, fingerprint ${b.plan.fingerprint}`,
+    '',
+    `Result:      ${resultLine(doc)}`,
+    '',
+    'Stores and backup sets',
+    ...b.stores.flatMap(storeLines),
+    '',
+    'Customer key',
+    `  ${keyLine(doc)}`,
+    `  Backups: ${b.key.backups}`,
+    '',
+    'Guards',
+    ...b.guards.map((g) => `  ${g.ok ? (g.skipped ? '-' : '✔') : '✘'} ${g.guard}: ${g.message}`),
+    '',
+    'Totals',
+    `  planned ${amountText(b.totals.planned)}, deleted ${amountText(b.totals.deleted)}, already gone ${amountText(b.totals.alreadyGone)}, retained ${amountText(b.totals.retained)}, failed ${amountText(b.totals.failed)}`,
+    '',
+    'Exceptions',
+    ...(b.exceptions.length ? b.exceptions.map((e) => `  ${e}`) : ['  none']),
+    '',
+    `Verification: ${b.verification.result} (checked ${b.verification.checkedAt})`,
+    b.statement,
+    '',
+    `SHA-256 of the content (canonical JSON of "body"): ${doc.sha256}`,
+    ...signatureLines(doc),
+    '',
+    'This text is a rendering; the JSON file beside it is the certificate. Check it with:',
+    '  custos certificate verify <certificate>.json',
+    '',
+  ]
+  return lines.join('\n')
+}
+
+function esc(text: unknown): string {
+  return String(text).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;')
+}
+
+/** The certificate as a self-contained HTML page (no scripts, no external resources). */
+export function renderCertificateHtml(doc: DeletionCertificate): string {
+  const b = doc.body
+  const r = b.verification.result
+  const badge = r === 'empty' ? '#1a7f37' : r === 'retained' ? '#9a6700' : '#cf222e'
+  const row = (k: string, v: string) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`
+  const stores = b.stores
+    .map(
+      (s) => `<tr><td>${esc(s.store)}${s.role === 'backup' ? ' <small>(backup)</small>' : ''}<br><code>${esc(`${s.account}/${s.container}/${s.prefix}`)}</code></td>
+<td>${esc(s.methods.join(', '))}</td><td>${esc(amountText(s.planned))}</td><td>${esc(amountText(s.deleted))}</td><td>${esc(amountText(s.alreadyGone))}</td><td>${esc(amountText(s.retained))}</td><td>${esc(amountText(s.failed))}</td>
+<td>${esc(s.containerDeletion.action)}</td><td>${esc(s.verification.result)}${s.verification.permanentlyDeletedBy ? `<br><small>retained until ${esc(s.verification.permanentlyDeletedBy)}</small>` : ''}</td>
+<td><details><summary>${formatCount(s.requestIds.length)}</summary><code>${s.requestIds.map(esc).join('<br>')}</code></details></td></tr>`,
+    )
+    .join('\n')
+  const sig = doc.signed && doc.signature ? `${esc(doc.signature.alg)} by <code>${esc(doc.signature.kid)}</code><br><code class="wrap">${esc(doc.signature.value)}</code>` : '<strong>UNSIGNED</strong>: no signing key is configured; only the SHA-256 protects this document.'
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Deletion certificate: ${esc(b.customer)}</title>
+<style>
+body{font:14px/1.5 system-ui,sans-serif;margin:2em auto;max-width:70em;color:#1f2328}
+h1{margin-bottom:.2em} table{border-collapse:collapse;margin:1em 0;width:100%} th,td{border:1px solid #d0d7de;padding:.35em .6em;text-align:left;vertical-align:top}
+th{background:#f6f8fa} .badge{display:inline-block;padding:.2em .7em;border-radius:1em;color:#fff;background:${badge}} code{font-size:12px} .wrap{word-break:break-all}
+</style></head><body>
+<h1>Deletion certificate</h1>
+<p><span class="badge">${esc(r.toUpperCase())}</span> ${esc(resultLine(doc))}</p>
+<table>
+${row('Customer', esc(b.customer))}
+${row('Operator', `${esc(b.operator.name)} (${esc(b.operator.kind)}) on ${esc(b.operator.host)}`)}
+${row('Tool', esc(`${b.tool.name} ${b.tool.version}`))}
+${row('Operation', `<code>${esc(b.operationId)}</code>`)}
+${row('Started / finished', `${esc(b.startedAt)} / ${esc(b.finishedAt)}`)}
+${row('Plan', `${esc(b.plan.file)}: ${esc(formatCount(b.plan.items))} items, ${esc(formatBytes(b.plan.bytes))}<br>fingerprint <code>${esc(b.plan.fingerprint)}</code>`)}
+${row('Customer key', esc(keyLine(doc)))}
+${row('Key backups', esc(b.key.backups))}
+</table>
+<h2>Stores and backup sets</h2>
+<table><tr><th>store</th><th>method</th><th>planned</th><th>deleted</th><th>already gone</th><th>retained</th><th>failed</th><th>container</th><th>verification</th><th>request ids</th></tr>
+${stores}
+<tr><th>total</th><td></td><td>${esc(amountText(b.totals.planned))}</td><td>${esc(amountText(b.totals.deleted))}</td><td>${esc(amountText(b.totals.alreadyGone))}</td><td>${esc(amountText(b.totals.retained))}</td><td>${esc(amountText(b.totals.failed))}</td><td></td><td>${esc(b.verification.result)}</td><td></td></tr>
+</table>
+<h2>Guards</h2>
+<ul>${b.guards.map((g) => `<li>${g.ok ? (g.skipped ? '–' : '✔') : '✘'} <strong>${esc(g.guard)}</strong>: ${esc(g.message)}</li>`).join('')}</ul>
+<h2>Exceptions</h2>
+<ul>${b.exceptions.length ? b.exceptions.map((e) => `<li>${esc(e)}</li>`).join('') : '<li>none</li>'}</ul>
+<h2>Verification</h2>
+<p>${esc(b.verification.result)}, checked ${esc(b.verification.checkedAt)}. ${esc(b.statement)}</p>
+<h2>Seal</h2>
+<table>${row('SHA-256 (canonical JSON of the body)', `<code>${esc(doc.sha256)}</code>`)}${row('Signature', sig)}</table>
+<p><small>This page is a rendering; the JSON file beside it is the certificate. Check it with <code>custos certificate verify &lt;certificate&gt;.json</code>.</small></p>
+</body></html>
+`
+}
+
+// ------------------------------------------------------------------------ command summaries
+
+/** What `customer erase` prints (stdout) when not in JSON mode. */
+export function renderEraseOutcome(result: EraseOutcome, paint: ChalkInstance): string {
+  const lines: string[] = []
+  const p = result.plan
+  lines.push(paint.bold(`${result.mode === 'plan' ? 'Erase plan' : 'Erase'} of customer ${result.customer}: ${formatCount(p.items)} objects, ${formatBytes(p.bytes)}`))
+  if (p.file) lines.push(`Plan: ${p.file} (fingerprint ${p.fingerprint})`)
+  const rows = p.stores.map((s) => {
+    const applied = result.apply?.stores.find((a) => a.store === s.store)
+    return [
+      s.store,
+      formatCount(s.items),
+      formatBytes(s.bytes),
+      `${formatCount(s.current)} / ${formatCount(s.snapshots)} / ${formatCount(s.versions)} / ${formatCount(s.softDeleted)}`,
+      s.holds > 0 ? paint.red(String(s.holds)) : '0',
+      ...(applied ? [formatCount(applied.deleted), formatCount(applied.alreadyGone), applied.failed > 0 ? paint.red(formatCount(applied.failed)) : '0', applied.container ?? ''] : []),
+    ]
+  })
+  const head = ['store', 'objects', 'bytes', 'current / snapshots / versions / soft-deleted', 'held', ...(result.apply ? ['deleted', 'already gone', 'failed', 'container'] : [])]
+  lines.push(renderTable(head, rows))
+  const k = result.key ?? p.key
+  if ('method' in k) lines.push(`Customer key: ${k.state}${k.name ? ` (${k.name})` : ''}${k.scheduledPurgeDate && k.state !== 'purged' ? `, unrecoverable from ${k.scheduledPurgeDate}` : ''}`)
+  else lines.push(`Customer key: ${k.state === 'not-configured' ? 'none configured (no crypto-shredding)' : `${k.name}: ${k.state}${k.versions !== undefined ? `, ${k.versions} version(s)` : ''}`}`)
+  for (const g of result.guards) lines.push(`${g.ok ? (g.skipped ? paint.dim('-') : paint.green('✔')) : paint.red('✘')} ${g.guard}: ${g.message}`)
+  if (result.verification) {
+    const v = result.verification
+    const text = v.result === 'empty' ? paint.green('nothing left') : v.result === 'retained' ? paint.yellow(`no live data; ${formatCount(v.retained)} soft-deleted object(s) kept until ${v.permanentlyDeletedBy ?? '?'}`) : paint.red(`${formatCount(v.live)} live object(s) left`)
+    lines.push(`Verification: ${text}`)
+  }
+  if (result.apply?.failures) lines.push(paint.red(`${formatCount(result.apply.failures)} delete(s) failed; see the certificate's exceptions. Run again with the same plan to retry them.`))
+  if (result.certificate) lines.push(`Certificate: ${result.certificate.json} (${result.certificate.signed ? 'signed' : 'unsigned'}), with ${basename(result.certificate.text)} and ${basename(result.certificate.html)}`)
+  if (result.mode === 'plan') lines.push(paint.dim(p.file ? `Nothing was changed. Apply with: custos customer erase ${result.customer} --plan ${p.file} --yes` : 'Nothing was changed (dry run).'))
+  return lines.join('\n')
+}
+
+/** What `certificate verify` prints when not in JSON mode. */
+export function renderVerification(result: CertificateVerifyReport, paint: ChalkInstance): string {
+  const lines: string[] = []
+  const mark = result.valid ? paint.green('✔') : paint.red('✘')
+  const what = `${result.file}: ${result.kind}`
+  const status = {valid: 'valid, signature checked', unsigned: 'valid, UNSIGNED (hash checked; no signature to check)', altered: 'ALTERED', inconsistent: 'INCONSISTENT', unverifiable: 'signature could not be checked'}[result.status]
+  lines.push(`${mark} ${what}: ${status}`)
+  lines.push(`  hash:      ${result.hash === 'valid' ? `SHA-256 ${result.sha256 ?? ''} matches the content` : 'does NOT match the content'}`)
+  lines.push(`  signature: ${result.signature}${result.signedBy ? ` (${result.signedBy})` : ''}`)
+  if (result.reason) lines.push(`  reason:    ${result.reason}`)
+  if (result.consistency.checked) {
+    for (const c of result.consistency.checks) lines.push(`  ${result.consistency.problems.length ? '·' : paint.green('✔')} ${c}`)
+    for (const p of result.consistency.problems) lines.push(paint.red(`  ✘ ${p}`))
+  } else if (result.hash === 'valid') {
+    lines.push(paint.dim('  no kind-specific checks are known for this kind'))
+  }
+  return lines.join('\n')
+}
+
+/** The plain result of verifying one sealed document. */
+export interface CertificateVerifyReport {
+  file: string
+  kind: string
+  valid: boolean
+  status: 'valid' | 'unsigned' | 'altered' | 'inconsistent' | 'unverifiable'
+  hash: 'valid' | 'invalid'
+  signature: SignatureCheck
+  sha256?: string
+  signedBy?: string
+  reason?: string
+  consistency: ConsistencyCheck
+}

@@ -1,0 +1,129 @@
+/**
+ * Crypto-shredding: the customer's own key is deleted and purged, after which whatever was
+ * encrypted with it (backups, copies soft delete still keeps) cannot be read by anyone. Where purge
+ * protection (or a missing permission) forbids the purge, the key stays recoverable until its
+ * scheduled purge date; custos records that date as the day it becomes unrecoverable, and says so.
+ */
+import type {AzureClients} from '../azure/clients.js'
+import {expandCustomer} from '../datamap/placeholders.js'
+import {fromAzureError, isAbortError} from '../errors.js'
+
+export type KeyShredState = 'purged' | 'deleted-purge-pending' | 'absent' | 'not-configured'
+
+export interface KeyShredResult {
+  method: 'crypto-erase'
+  state: KeyShredState
+  vault?: string
+  name?: string
+  /** what this run did: deleted the key, purged the deleted key */
+  deleted: boolean
+  purged: boolean
+  deletedOn?: string
+  /** when the vault purges the deleted key by itself */
+  scheduledPurgeDate?: string
+  /** from when the key cannot be recovered by anyone: now when purged, else the scheduled purge date */
+  unrecoverableFrom?: string
+  recoveryLevel?: string
+  recoverableDays?: number
+  /** versions the key had (all destroyed with it) */
+  versions?: number
+  /** why the purge was refused, verbatim from the service */
+  purgeRefused?: {status: number; code?: string; message: string}
+  /** what is known about key backups */
+  backups: string
+}
+
+export interface ShredKeyOptions {
+  abortSignal?: AbortSignal
+  /** how often the delete poller asks for the deleted key (it 404s for a while after the delete) */
+  pollIntervalInMs?: number
+  /** attempts of the purge while the vault still reports the deletion in progress (409) */
+  purgeAttempts?: number
+}
+
+const BACKUPS_NOTE =
+  'Key Vault keeps no list of key backups (backupKey); a backup blob made before the erase could be restored into a vault of the same subscription and geography. custos found none it could enumerate.'
+
+/** Deletes and purges the customer key (idempotent: an absent key is reported, not an error). */
+export async function shredCustomerKey(clients: AzureClients, customer: string, options: ShredKeyOptions = {}): Promise<KeyShredResult> {
+  const template = clients.map.keys?.customerKey
+  if (!template) return {method: 'crypto-erase', state: 'not-configured', deleted: false, purged: false, backups: 'no customer key is configured (keys.customerKey)'}
+  const name = expandCustomer(template, customer)
+  const vault = clients.map.keys!.vault
+  const client = clients.keyClient()
+  const what = `customer key ${name} in vault ${vault}`
+  const result: KeyShredResult = {method: 'crypto-erase', state: 'absent', vault, name, deleted: false, purged: false, backups: BACKUPS_NOTE}
+  try {
+    try {
+      let versions = 0
+      for await (const _ of client.listPropertiesOfKeyVersions(name, {abortSignal: options.abortSignal})) versions++
+      result.versions = versions
+    } catch (error) {
+      if (status(error) !== 404) throw error
+    }
+    try {
+      const poller = await client.beginDeleteKey(name, {abortSignal: options.abortSignal, intervalInMs: options.pollIntervalInMs ?? 2000})
+      // The poller asks for the deleted key until it appears; its 404s meanwhile are expected.
+      await poller.pollUntilDone({abortSignal: options.abortSignal})
+      result.deleted = true
+    } catch (error) {
+      if (status(error) !== 404) throw error // 404: not a live key (deleted earlier, or never there)
+    }
+    let deletedKey
+    try {
+      deletedKey = await client.getDeletedKey(name, {abortSignal: options.abortSignal})
+    } catch (error) {
+      if (status(error) !== 404) throw error
+    }
+    if (!deletedKey) {
+      // Neither live nor deleted: purged earlier (or never created).
+      result.state = result.deleted ? 'purged' : 'absent'
+      if (result.deleted) result.unrecoverableFrom = new Date().toISOString()
+      return result
+    }
+    const p = deletedKey.properties
+    if (p.deletedOn) result.deletedOn = p.deletedOn.toISOString()
+    if (p.scheduledPurgeDate) result.scheduledPurgeDate = p.scheduledPurgeDate.toISOString()
+    if (p.recoveryLevel) result.recoveryLevel = p.recoveryLevel
+    if (p.recoverableDays !== undefined) result.recoverableDays = p.recoverableDays
+    const attempts = options.purgeAttempts ?? 10
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.purgeDeletedKey(name, {abortSignal: options.abortSignal})
+        result.purged = true
+        result.state = 'purged'
+        result.unrecoverableFrom = new Date().toISOString()
+        return result
+      } catch (error) {
+        const s = status(error)
+        if (s === 404) {
+          result.state = 'purged'
+          result.unrecoverableFrom = new Date().toISOString()
+          return result
+        }
+        if (s === 409 && attempt < attempts) {
+          await new Promise((r) => setTimeout(r, Math.min(1000 * attempt, 5000)))
+          continue
+        }
+        if (s === 403 || s === 409 || s === 400) {
+          result.state = 'deleted-purge-pending'
+          result.purgeRefused = {status: s, ...(code(error) ? {code: code(error)} : {}), message: ((error as Error).message ?? '').split('\n')[0]}
+          if (result.scheduledPurgeDate) result.unrecoverableFrom = result.scheduledPurgeDate
+          return result
+        }
+        throw error
+      }
+    }
+  } catch (error) {
+    if (isAbortError(error)) throw error
+    throw fromAzureError(error, what)
+  }
+}
+
+function status(error: unknown): number | undefined {
+  return (error as {statusCode?: number}).statusCode
+}
+
+function code(error: unknown): string | undefined {
+  return (error as {code?: string}).code
+}

@@ -1,0 +1,228 @@
+/**
+ * Shared set-up of the erase tests: a data map on the shared Azurite with both store layouts and a
+ * backup set, seeded customers (acme, its look-alike acme-corp, and globex), a byte-level snapshot
+ * of everything, and runners for the library and for the built CLI.
+ */
+import {spawn, spawnSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {existsSync, mkdtempSync, statSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {BlobServiceClient, type ContainerClient} from '@azure/storage-blob'
+
+import {AzureClients} from '../../src/lib/azure/clients.js'
+import {validateDataMap} from '../../src/lib/datamap/load.js'
+import type {DataMap} from '../../src/lib/datamap/types.js'
+import {getTestAzurite, uniqueName} from '../support/env.js'
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const BIN = join(ROOT, 'bin', 'run.js')
+
+export interface ErasePlayground {
+  dir: string
+  configPath: string
+  map: DataMap
+  raw: Record<string, unknown>
+  clients: AzureClients
+  /** container names */
+  docs: string
+  shared: string
+  backups: string
+  audit: string
+  service(account: 'contosoprod' | 'contosobackup' | 'contosoaudit'): BlobServiceClient
+}
+
+export interface PlaygroundOptions {
+  /** extra top-level data-map fields (keys, azure, erase) */
+  extra?: Record<string, unknown>
+  /** blobs per customer per store */
+  blobs?: number
+}
+
+export const CUSTOMERS = ['acme', 'acme-corp', 'globex'] as const
+
+/** A fresh data map (unique container names) on the shared Azurite; writes it as JSON for the CLI. */
+export function makePlayground(options: PlaygroundOptions = {}): ErasePlayground {
+  const azurite = getTestAzurite()
+  const dir = mkdtempSync(join(tmpdir(), 'custos-erase-'))
+  const docsPrefix = uniqueName('doc').slice(0, 30)
+  const shared = uniqueName('att')
+  const backups = uniqueName('bak')
+  const audit = uniqueName('audit')
+  const raw: Record<string, unknown> = {
+    stores: [
+      {name: 'documents', account: azurite.connectionString('contosoprod'), container: `${docsPrefix}-{customer}`},
+      {name: 'attachments', account: azurite.connectionString('contosoprod'), container: shared, prefix: '{customer}/'},
+    ],
+    backups: [{name: 'nightly-db', account: azurite.connectionString('contosobackup'), container: backups, prefix: '{customer}/', expect: {every: '24h', maxAge: '26h', keepDays: 30}}],
+    audit: {account: azurite.connectionString('contosoaudit'), container: audit},
+    ...options.extra,
+  }
+  const configPath = join(dir, 'custos.json')
+  writeFileSync(configPath, JSON.stringify(raw, null, 2))
+  const map = validateDataMap(JSON.parse(JSON.stringify(raw)), configPath)
+  const clients = new AzureClients(map, {retry: {maxTries: 3, retryDelayInMs: 50, maxRetryDelayInMs: 500}})
+  return {
+    dir,
+    configPath,
+    map,
+    raw,
+    clients,
+    docs: docsPrefix,
+    shared,
+    backups,
+    audit,
+    service: (account) => BlobServiceClient.fromConnectionString(azurite.connectionString(account)),
+  }
+}
+
+/** Uploads `count` small blobs per customer to each store (and two snapshots per customer per store). */
+export async function seed(pg: ErasePlayground, customers: readonly string[] = CUSTOMERS, count = 6): Promise<void> {
+  const prod = pg.service('contosoprod')
+  const backup = pg.service('contosobackup')
+  await prod.getContainerClient(pg.shared).createIfNotExists()
+  await backup.getContainerClient(pg.backups).createIfNotExists()
+  for (const customer of customers) {
+    const docs = prod.getContainerClient(`${pg.docs}-${customer}`)
+    await docs.createIfNotExists()
+    await uploadMany(docs, Array.from({length: count}, (_, i) => `reports/${i}.txt`), customer)
+    await uploadMany(prod.getContainerClient(pg.shared), Array.from({length: count}, (_, i) => `${customer}/files/${i}.bin`), customer)
+    await uploadMany(backup.getContainerClient(pg.backups), Array.from({length: count}, (_, i) => `${customer}/2026-11-${String(i + 1).padStart(2, '0')}/db.bak`), customer)
+    await docs.getBlockBlobClient('reports/0.txt').createSnapshot()
+    await prod.getContainerClient(pg.shared).getBlockBlobClient(`${customer}/files/0.bin`).createSnapshot()
+  }
+}
+
+export async function uploadMany(container: ContainerClient, names: string[], content: string, parallel = 32): Promise<void> {
+  for (let i = 0; i < names.length; i += parallel) {
+    await Promise.all(names.slice(i, i + parallel).map((name) => container.getBlockBlobClient(name).upload(`${content}:${name}`, Buffer.byteLength(`${content}:${name}`))))
+  }
+}
+
+/** Every blob and snapshot of the given containers with the SHA-256 of its bytes. */
+export async function snapshotContainers(service: BlobServiceClient, containers: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  for (const name of containers) {
+    const container = service.getContainerClient(name)
+    if (!(await container.exists())) continue
+    for await (const item of container.listBlobsFlat({includeSnapshots: true})) {
+      const blob = item.snapshot ? container.getBlobClient(item.name).withSnapshot(item.snapshot) : container.getBlobClient(item.name)
+      const bytes = await blob.downloadToBuffer()
+      out.set(`${name}/${item.name}${item.snapshot ? `@${item.snapshot}` : ''}`, createHash('sha256').update(bytes).digest('hex'))
+    }
+  }
+  return out
+}
+
+export async function countBlobs(service: BlobServiceClient, container: string, prefix?: string): Promise<number> {
+  const c = service.getContainerClient(container)
+  if (!(await c.exists())) return 0
+  let n = 0
+  for await (const _ of c.listBlobsFlat({prefix, includeSnapshots: true})) n++
+  return n
+}
+
+/** Everything acme has across the playground (blobs and snapshots). */
+export async function countCustomer(pg: ErasePlayground, customer: string): Promise<number> {
+  return (
+    (await countBlobs(pg.service('contosoprod'), `${pg.docs}-${customer}`)) +
+    (await countBlobs(pg.service('contosoprod'), pg.shared, `${customer}/`)) +
+    (await countBlobs(pg.service('contosobackup'), pg.backups, `${customer}/`))
+  )
+}
+
+/** All containers other customers' data lives in (for before/after comparisons). */
+export function othersContainers(pg: ErasePlayground, customers: readonly string[]): {prod: string[]; backup: string[]} {
+  return {prod: [pg.shared, ...customers.map((c) => `${pg.docs}-${c}`)], backup: [pg.backups]}
+}
+
+/** Removes the entries of one customer from a container snapshot. */
+export function withoutCustomer(snapshot: Map<string, string>, pg: ErasePlayground, customer: string): Map<string, string> {
+  return new Map([...snapshot].filter(([key]) => !key.startsWith(`${pg.docs}-${customer}/`) && !key.startsWith(`${pg.shared}/${customer}/`) && !key.startsWith(`${pg.backups}/${customer}/`)))
+}
+
+// --------------------------------------------------------------------------------------- CLI
+
+let built = false
+
+/** Compiles src to dist once per test run (the CLI tests run the built bin/run.js, like a user). */
+export function ensureBuilt(): void {
+  if (built) return
+  const marker = join(ROOT, 'dist', 'commands', 'customer', 'erase.js')
+  const source = join(ROOT, 'src', 'lib', 'erase', 'erase.ts')
+  if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(source).mtimeMs || process.env.CUSTOS_TEST_BUILD === '1') {
+    // tsc emits even when files of other areas do not type-check; the marker is what matters here.
+    spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], {cwd: ROOT, stdio: 'ignore'})
+  }
+  if (!existsSync(marker)) throw new Error('npm run build did not produce dist/commands/customer/erase.js')
+  built = true
+}
+
+export interface CliRun {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  json(): Record<string, unknown>
+}
+
+export interface CliProcess {
+  pid: number
+  /** resolves when stderr contains `text` */
+  waitForStderr(text: string, ms?: number): Promise<void>
+  kill(signal: NodeJS.Signals): void
+  done: Promise<CliRun>
+}
+
+/** Starts `node bin/run.js <args>` with the given extra environment. */
+export function startCli(args: string[], env: Record<string, string> = {}, cwd = ROOT): CliProcess {
+  ensureBuilt()
+  const child = spawn(process.execPath, [BIN, ...args], {cwd, env: {...process.env, NO_COLOR: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+  let stdout = ''
+  let stderr = ''
+  const waiters: Array<{text: string; resolve: () => void}> = []
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString()
+    for (const w of [...waiters]) if (stderr.includes(w.text)) w.resolve()
+  })
+  const done = new Promise<CliRun>((resolve) =>
+    child.on('close', (code, signal) =>
+      resolve({
+        code,
+        signal,
+        stdout,
+        stderr,
+        json: () => JSON.parse(stdout) as Record<string, unknown>,
+      }),
+    ),
+  )
+  return {
+    pid: child.pid!,
+    kill: (signal) => child.kill(signal),
+    done,
+    waitForStderr(text, ms = 60_000) {
+      if (stderr.includes(text)) return Promise.resolve()
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for "${text}" on stderr; stderr so far:\n${stderr}`)), ms)
+        waiters.push({
+          text,
+          resolve: () => {
+            clearTimeout(timer)
+            resolve()
+          },
+        })
+        void done.then(() => {
+          clearTimeout(timer)
+          if (!stderr.includes(text)) reject(new Error(`the process ended before "${text}" appeared on stderr:\n${stderr}\n${stdout}`))
+        })
+      })
+    },
+  }
+}
+
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return startCli(args, env).done
+}
