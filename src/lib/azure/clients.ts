@@ -112,7 +112,9 @@ export class AzureClients {
 
   private armOptions() {
     const endpoint = this.map.azure.resourceManager ?? DEFAULT_RESOURCE_MANAGER
-    return {...this.commonOptions(), endpoint, credentialScopes: [`${endpoint.replace(/\/+$/, '')}/.default`]}
+    const scopes = [`${endpoint.replace(/\/+$/, '')}/.default`]
+    // arm-monitor takes `credentialScopes`; arm-storage 20 and arm-keyvault 5 take `credentials.scopes`.
+    return {...this.commonOptions(), endpoint, credentialScopes: scopes, credentials: {scopes}}
   }
 
   storageManagement(subscription: string): StorageManagementClient {

@@ -1,0 +1,88 @@
+import {join} from 'node:path'
+
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {loadDataMap} from '../lib/datamap/load.js'
+import {AzureClients} from '../lib/azure/clients.js'
+import {seedDemoData, type DemoSummary} from '../lib/local/demo-data.js'
+import {startLocalEnvironment} from '../lib/local/environment.js'
+import {color} from '../lib/output/color.js'
+
+export interface DemoResult {
+  config: string
+  seeded: DemoSummary
+  steps: Array<{title: string; command: string; exitCode: number}>
+  kept: boolean
+}
+
+export default class Demo extends BaseCommand<typeof Demo> {
+  // The demo shows each step's own rendering; a single JSON document would hide what it is for.
+  static override enableJsonFlag = false
+  static override summary = 'Start the local environment, fill it with demo customers, and walk through the main commands.'
+  static override description =
+    'Starts Azurite and the local Azure server on loopback (nothing reaches the internet), creates the customers acme, acme-corp, globex and initech with documents, attachments, 30 days of backups, archived sign-in logs and keys, then runs inventory, export, erase, certificate verify, backups verify and access report against them. With --keep it leaves everything running and prints the data map path.'
+
+  static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo --keep', '<%= config.bin %> demo --keep --dir ./demo-env']
+
+  static override flags = {
+    keep: Flags.boolean({summary: 'Leave the local environment running and print the data map path (stop with Ctrl-C).'}),
+    dir: Flags.string({summary: 'Folder for the data map, certificate and emulator files (default: a temp folder).'}),
+  }
+
+  public async run(): Promise<DemoResult> {
+    const env = await startLocalEnvironment({dir: this.flags.dir, removeOnStop: !this.flags.keep && !this.flags.dir})
+    const steps: DemoResult['steps'] = []
+    try {
+      this.heading(`Local environment: Azurite ${env.azurite.blobEndpoint()} · local Azure server ${env.server.url}`)
+      this.info(`Data map: ${env.configPath}`)
+      const map = loadDataMap(env.configPath)
+      const seeded = await seedDemoData(new AzureClients(map), env)
+      this.info(
+        `Seeded ${seeded.customers.join(', ')}: ${seeded.documents} documents, ${seeded.attachments} attachments, ${seeded.backups} backups (missing: ${seeded.missingBackupDay.customer} on ${seeded.missingBackupDay.day}), ${seeded.signInRecords} sign-ins, ${seeded.storageReadRecords} blob reads, ${seeded.activityEvents} activity events, ${seeded.keys.length} keys.`,
+      )
+      const config = ['--config', env.configPath]
+      const exportDir = join(env.dir, 'export-acme')
+      const plan: Array<[string, string, string[]]> = [
+        ['Validate the data map and reach every target', 'config:validate', [...config]],
+        ['Inventory of acme (its prefix neighbour acme-corp is never counted)', 'customer:inventory', ['acme', ...config]],
+        ['Inventory of acme-corp', 'customer:inventory', ['acme-corp', ...config]],
+        ['Export acme to a folder, verified, with a signed manifest', 'customer:export', ['acme', '--to', exportDir, ...config]],
+        ['Verify the export manifest', 'certificate:verify', [join(exportDir, 'manifest.json'), ...config]],
+        ['Erase acme: plan, guards, batch delete, crypto-shredding, verification, certificate', 'customer:erase', ['acme', '--yes', '--certificate-out', join(env.dir, 'certificate-acme.json'), ...config]],
+        ['Verify the deletion certificate', 'certificate:verify', [join(env.dir, 'certificate-acme.json'), ...config]],
+        ['Inventory of acme after the erase', 'customer:inventory', ['acme', ...config]],
+        ['Inventory of acme-corp after the erase (unchanged)', 'customer:inventory', ['acme-corp', ...config]],
+        ['Backups: fresh, complete, encrypted, separate site', 'backups:verify', [...config]],
+        ['Access report for the last 3 days', 'access:report', ['--since', '-72h', '--until', 'now', ...config]],
+        ["custos's own audit trail, verified", 'audit:trail', ['--verify', ...config]],
+      ]
+      for (const [title, id, argv] of plan) {
+        if (!this.config.findCommand(id)) continue
+        this.heading(title)
+        this.info(color.dim(`$ custos ${id.replaceAll(':', ' ')} ${argv.map((a) => (a.includes(' ') ? `"${a}"` : a)).join(' ')}`))
+        process.exitCode = 0
+        await this.config.runCommand(id, argv)
+        const exitCode = Number(process.exitCode ?? 0)
+        steps.push({title, command: id, exitCode})
+        process.exitCode = 0
+      }
+      if (this.flags.keep) {
+        this.heading('The local environment keeps running. Try the commands yourself:')
+        this.info(`  export CUSTOS_CONFIG=${env.configPath}`)
+        this.info('  node bin/run.js customer inventory globex')
+        this.info('Press Ctrl-C to stop.')
+        await new Promise<void>((resolve) => {
+          this.abortSignal.addEventListener('abort', () => resolve(), {once: true})
+        })
+      }
+      return {config: env.configPath, seeded, steps, kept: Boolean(this.flags.keep)}
+    } finally {
+      if (!this.flags.keep || this.abortSignal.aborted) await env.stop()
+    }
+  }
+
+  private heading(text: string): void {
+    this.info(`\n${color.bold.cyan(`▶ ${text}`)}`)
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The local environment for tests and `custos demo`: Azurite for blob storage (one emulated
+ * account per role, like a real deployment) and the project's local HTTPS server for Key Vault,
+ * Resource Manager, Azure Monitor and Log Analytics, plus a data map that points at both.
+ */
+import {randomBytes} from 'node:crypto'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {stringify} from 'yaml'
+
+import {startLocalAzureServer, type LocalAzureServer} from './azure-server/index.js'
+import {DEFAULT_RESOURCE_GROUP, LOCAL_SUBSCRIPTION_ID, LocalAzureState} from './azure-server/state.js'
+import {startAzurite, type AzuriteInstance} from './azurite.js'
+
+export const DEMO_CUSTOMERS = ['acme', 'acme-corp', 'globex', 'initech'] as const
+export const DEMO_VAULT = 'contoso-kv'
+
+/** The emulated storage accounts, their role and region (backups sit in a different German region). */
+export const DEMO_ACCOUNTS = [
+  {name: 'contosoprod', location: 'germanywestcentral'},
+  {name: 'contosobackup', location: 'germanynorth'},
+  {name: 'contosologs', location: 'germanywestcentral'},
+  {name: 'contosoexport', location: 'germanywestcentral'},
+  {name: 'contosoaudit', location: 'germanywestcentral'},
+] as const
+
+export type DemoAccount = (typeof DEMO_ACCOUNTS)[number]['name']
+
+export interface LocalEnvironment {
+  dir: string
+  configPath: string
+  caPath: string
+  azurite: AzuriteInstance
+  server: LocalAzureServer
+  /** the data map as written to configPath */
+  config: Record<string, unknown>
+  accountId(name: DemoAccount): string
+  stop(): Promise<void>
+}
+
+export interface LocalEnvironmentOptions {
+  /** folder for the data map, certificate and Azurite's files; default: a new temp folder */
+  dir?: string
+  /** remove `dir` on stop (default: true when the folder was created here) */
+  removeOnStop?: boolean
+  /** purge protection on the demo vault (default false, so crypto-shredding can purge) */
+  purgeProtection?: boolean
+}
+
+export async function startLocalEnvironment(options: LocalEnvironmentOptions = {}): Promise<LocalEnvironment> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'custos-local-'))
+  const removeOnStop = options.removeOnStop ?? options.dir === undefined
+  mkdirSync(join(dir, 'azurite'), {recursive: true})
+  const azurite = await startAzurite({
+    accounts: DEMO_ACCOUNTS.map((a) => ({name: a.name, key: randomBytes(64).toString('base64')})),
+    location: join(dir, 'azurite'),
+  })
+  let server: LocalAzureServer
+  try {
+    server = await startLocalAzureServer({port: 0})
+  } catch (error) {
+    await azurite.stop()
+    throw error
+  }
+  const caPath = join(dir, 'local-ca.pem')
+  writeFileSync(caPath, server.caCertificatePem)
+  const accountId = (name: string) => LocalAzureState.storageAccountId(LOCAL_SUBSCRIPTION_ID, DEFAULT_RESOURCE_GROUP, name)
+  seedResources(server.state, azurite)
+  // Each vault listens on a port of its own, because the Key Vault SDK expects key ids at the URL root.
+  const vaultUrl = await server.addVault({name: DEMO_VAULT, purgeProtection: options.purgeProtection ?? false, softDeleteRetentionInDays: 7})
+
+  const conn = (name: DemoAccount) => azurite.connectionString(name)
+  const config = {
+    residency: {allowedRegions: ['germanywestcentral', 'germanynorth'], allowedCountries: ['DE']},
+    customers: {idPattern: '^[a-z0-9][a-z0-9-]{1,55}$', known: [...DEMO_CUSTOMERS]},
+    stores: [
+      {name: 'documents', account: conn('contosoprod'), container: 'tenant-{customer}', resourceId: accountId('contosoprod')},
+      {name: 'attachments', account: conn('contosoprod'), container: 'attachments', prefix: '{customer}/', resourceId: accountId('contosoprod')},
+    ],
+    backups: [
+      {
+        name: 'nightly-db',
+        account: conn('contosobackup'),
+        container: 'backups',
+        prefix: '{customer}/',
+        dateFrom: '{customer}/{yyyy}-{MM}-{dd}/',
+        resourceId: accountId('contosobackup'),
+        expect: {every: '24h', maxAge: '26h', keepDays: 30},
+      },
+    ],
+    keys: {vault: vaultUrl, customerKey: 'tenant-{customer}', signingKey: 'custos-evidence'},
+    logs: {
+      archive: {account: conn('contosologs'), containers: ['insights-logs-signinlogs', 'insights-logs-storageread', 'insights-activity-logs']},
+      customerFields: ['properties.customerId', 'properties.tenantId'],
+    },
+    activityLog: {subscription: LOCAL_SUBSCRIPTION_ID},
+    exports: {account: conn('contosoexport'), container: 'exports', linkExpiry: '7d'},
+    audit: {account: conn('contosoaudit'), container: 'custos-audit'},
+    azure: {credential: 'local', resourceManager: server.url, logAnalytics: `${server.url}/v1`, caCertificate: caPath, subscription: LOCAL_SUBSCRIPTION_ID},
+  }
+  const configPath = join(dir, 'custos.yaml')
+  writeFileSync(
+    configPath,
+    `# custos data map for the local environment (Azurite on ${azurite.blobEndpoint()}, local Azure server on ${server.url}).\n` +
+      '# Generated by `custos demo`; the account keys are throw-away keys of this Azurite instance.\n' +
+      stringify(config, {lineWidth: 0}),
+  )
+  let stopped = false
+  return {
+    dir,
+    configPath,
+    caPath,
+    azurite,
+    server,
+    config,
+    accountId,
+    async stop() {
+      if (stopped) return
+      stopped = true
+      await Promise.allSettled([server.close(), azurite.stop()])
+      if (removeOnStop) rmSync(dir, {recursive: true, force: true})
+    },
+  }
+}
+
+/** Resource Manager view of the environment: accounts, vault, diagnostic settings. */
+function seedResources(state: LocalAzureState, azurite: AzuriteInstance): void {
+  for (const account of DEMO_ACCOUNTS) {
+    state.addStorageAccount({
+      name: account.name,
+      location: account.location,
+      secondaryLocation: null,
+      sku: {name: 'Standard_ZRS', tier: 'Standard'},
+      blobEndpoint: `${azurite.blobEndpoint(account.name)}/`,
+      blobService: {isVersioningEnabled: true, deleteRetentionPolicy: {enabled: true, days: 14}, containerDeleteRetentionPolicy: {enabled: true, days: 14}},
+    })
+  }
+  const logsId = LocalAzureState.storageAccountId(LOCAL_SUBSCRIPTION_ID, DEFAULT_RESOURCE_GROUP, 'contosologs')
+  for (const account of ['contosoprod', 'contosobackup']) {
+    const id = LocalAzureState.storageAccountId(LOCAL_SUBSCRIPTION_ID, DEFAULT_RESOURCE_GROUP, account)
+    state.addDiagnosticSetting(`${id}/blobServices/default`, {
+      name: 'to-archive',
+      storageAccountId: logsId,
+      logs: ['StorageRead', 'StorageWrite', 'StorageDelete'].map((category) => ({category, enabled: true, retentionPolicy: {enabled: false, days: 0}})),
+    })
+  }
+  state.addDiagnosticSetting(`/subscriptions/${LOCAL_SUBSCRIPTION_ID}`, {name: 'activity-to-archive', storageAccountId: logsId})
+}
