@@ -1,0 +1,397 @@
+/**
+ * `logs bundle`: every log record that concerns one customer in a time range, from the archived
+ * diagnostic logs (and the activity log and the Log Analytics workspace where configured), with
+ * secrets and other customers' identifiers redacted, packed as a `.tar.gz`:
+ *
+ *   manifest.json                 sealed (custos.logs-manifest), signed with the Key Vault key if configured
+ *   SHA256SUMS                    `sha256sum -c` format, for every file including manifest.json
+ *   archive/<Category>.jsonl      one JSON record per line, per source and category
+ *   activity-log/<Category>.jsonl
+ *   workspace/<Table>.jsonl
+ *
+ * Memory stays flat: sources stream, kept records go to temp files on disk (spool.ts), the tar is
+ * written entry by entry. With `share`, the archive is uploaded to the exports container and a
+ * read-only HTTPS link that expires is returned. The audit trail gets a record before and after.
+ */
+import {randomUUID} from 'node:crypto'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {basename, resolve, join} from 'node:path'
+
+import {AuditTrail} from '../audit/trail.js'
+import {parseAccount} from '../azure/account.js'
+import type {AzureClients} from '../azure/clients.js'
+import {operatorIdentity} from '../azure/identity.js'
+import type {DataMap} from '../datamap/types.js'
+import {configError, usageError} from '../errors.js'
+import {sha256Hex} from '../evidence/canonical.js'
+import {sealDocument, type SealedDocument} from '../evidence/envelope.js'
+import {keyVaultSigner, type Signer} from '../evidence/signing.js'
+import {describeScope} from '../scope.js'
+import {TOOL_VERSION} from '../version.js'
+import {listActivityRecords} from './activity.js'
+import {readArchivedRecords, type ArchiveStats} from './archive.js'
+import type {LogRecord} from './fields.js'
+import {writeTarGz} from './pack.js'
+import type {MalformedLine} from './records.js'
+import {BundleRedactor} from './redact.js'
+import {customerSelector, type CustomerSelector} from './select.js'
+import {requireExports, resolveLinkExpiry, shareFile, type ShareLink} from './share.js'
+import {Spool, bundlePath, type BundleFile} from './spool.js'
+import {queryWorkspaceRecords} from './workspace.js'
+
+export const MANIFEST_KIND = 'custos.logs-manifest'
+const MAX_LEARNED_IDS = 100_000
+const MAX_MALFORMED_SAMPLES = 20
+
+export interface ArchiveSourceSummary {
+  kind: 'archive'
+  account: string
+  container: string
+  exists: boolean
+  blobsRead: number
+  bytesScanned: number
+  lines: number
+  parsed: number
+  /** lines the byte prefilter proved cannot concern the customer */
+  skipped: number
+  /** records in the time range that were parsed */
+  recordsInRange: number
+  kept: number
+  malformedLines: number
+  outOfRange: number
+  undated: number
+}
+
+export interface ActivitySourceSummary {
+  kind: 'activity-log'
+  subscription: string
+  events: number
+  kept: number
+}
+
+export interface WorkspaceSourceSummary {
+  kind: 'workspace'
+  workspace: string
+  /** rows returned by the server-side prefilter */
+  rows: number
+  kept: number
+}
+
+export type SourceSummary = ArchiveSourceSummary | ActivitySourceSummary | WorkspaceSourceSummary
+
+export interface LogsManifestBody {
+  customer: string
+  createdAt: string
+  tool: string
+  operator: string
+  timeRange: {since: string; until: string; edgeHours: number}
+  selection: {customerFields: string[]; scopes: string[]}
+  sources: SourceSummary[]
+  files: BundleFile[]
+  records: number
+  redactions: Record<string, number>
+  malformedLines: number
+}
+
+export interface LogsBundle {
+  operationId: string
+  customer: string
+  since: string
+  until: string
+  /** absolute path of the .tar.gz */
+  file: string
+  bytes: number
+  sha256: string
+  records: number
+  files: BundleFile[]
+  sources: SourceSummary[]
+  redactions: Record<string, number>
+  malformedLines: number
+  /** the first malformed lines (source, line, reason) */
+  malformedSamples: MalformedLine[]
+  manifest: {sha256: string; signed: boolean; kid?: string}
+  link?: ShareLink
+}
+
+export interface CreateLogsBundleOptions {
+  customer: string
+  since: Date
+  /** exclusive */
+  until: Date
+  /** path of the .tar.gz; default ./logs-<customer>-<since>-<until>.tar.gz */
+  output?: string
+  /** upload to the exports container and return a read-only link */
+  share?: boolean
+  /** lifetime of the link (at most 7 days); default exports.linkExpiry */
+  linkExpiryInMs?: number
+  abortSignal?: AbortSignal
+  /** archive bytes downloaded (progress) */
+  onBytes?: (bytes: number) => void
+  /** a record was kept */
+  onRecord?: (source: SourceSummary['kind']) => void
+  /** a stage starts (progress notes) */
+  onStage?: (text: string) => void
+  /** default: the Key Vault signing key when keys.signingKey is configured; null: unsigned */
+  signer?: Signer | null
+  /** default: the audit trail of the data map */
+  audit?: AuditTrail
+  /** folder for temporary files; default the OS temp folder */
+  tempDir?: string
+  now?: () => Date
+}
+
+function compactTime(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replaceAll(/[-:]/g, '')
+}
+
+/** `logs-acme-20261101T000000Z-20261102T000000Z.tar.gz` */
+export function defaultBundleName(customer: string, since: Date, until: Date): string {
+  return `logs-${customer}-${compactTime(since)}-${compactTime(until)}.tar.gz`
+}
+
+function sha256sums(files: Array<{path: string; sha256: string}>): string {
+  return files.map((f) => `${f.sha256}  ${f.path}\n`).join('')
+}
+
+/** Ids of other customers seen while scanning, for redaction. */
+class IdLearner {
+  readonly fromPaths = new Set<string>()
+  private readonly inOther = new Set<string>()
+  private readonly inKept = new Set<string>()
+
+  constructor(private readonly selector: CustomerSelector) {}
+
+  kept(record: LogRecord): void {
+    for (const v of this.selector.fieldValues(record)) add(this.inKept, v)
+    for (const id of this.selector.customersInPaths(record)) if (id !== this.selector.customer) add(this.fromPaths, id)
+  }
+
+  other(record: LogRecord): void {
+    for (const v of this.selector.fieldValues(record)) if (v !== this.selector.customer) add(this.inOther, v)
+  }
+
+  /** Values of customer fields seen only in records that were not kept, plus ids read from paths. */
+  ids(): Set<string> {
+    const out = new Set(this.fromPaths)
+    for (const v of this.inOther) if (!this.inKept.has(v)) out.add(v)
+    return out
+  }
+}
+
+function add(set: Set<string>, value: string): void {
+  if (set.size < MAX_LEARNED_IDS) set.add(value)
+}
+
+/** Checks the request before any work: sources configured, range sane, --share possible. */
+function checkRequest(map: DataMap, options: CreateLogsBundleOptions): {linkExpiryInMs?: number} {
+  if (Number.isNaN(options.since.getTime()) || Number.isNaN(options.until.getTime())) throw usageError('--since and --until must be valid times.')
+  if (options.since.getTime() >= options.until.getTime()) {
+    throw usageError(`--since (${options.since.toISOString()}) must be before --until (${options.until.toISOString()}).`, 'Write times as ISO 8601 (2026-11-01T00:00:00Z) or relative (-24h).')
+  }
+  if (!map.logs?.archive && !map.logs?.workspace && !map.activityLog) {
+    throw configError('The data map names no log source.', [], 'Add logs.archive (account, containers), logs.workspace or activityLog.subscription.')
+  }
+  if (!options.share) return {}
+  requireExports(map)
+  return {linkExpiryInMs: resolveLinkExpiry(map, options.linkExpiryInMs)}
+}
+
+/** Collects, redacts, packs (and optionally shares) the customer's logs; see the module comment. */
+export async function createLogsBundle(clients: AzureClients, map: DataMap, options: CreateLogsBundleOptions): Promise<LogsBundle> {
+  const now = options.now ?? (() => new Date())
+  const selector = customerSelector(map, options.customer)
+  const {linkExpiryInMs} = checkRequest(map, options)
+  const customer = selector.customer
+  const output = resolve(options.output ?? defaultBundleName(customer, options.since, options.until))
+  const audit = options.audit ?? new AuditTrail(clients)
+  const signer = options.signer === null ? undefined : (options.signer ?? keyVaultSigner(clients))
+  const operationId = randomUUID()
+  const range = {since: options.since.toISOString(), until: options.until.toISOString()}
+
+  await audit.append({action: 'logs.bundle', result: 'started', customer, operationId, details: {...range, share: Boolean(options.share)}})
+  const workDir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'custos-logs-'))
+  const spool = new Spool(workDir)
+  try {
+    const learner = new IdLearner(selector)
+    const sources: SourceSummary[] = []
+    const malformedSamples: MalformedLine[] = []
+    const keep = async (source: SourceSummary['kind'], category: string, record: LogRecord, raw: string) => {
+      learner.kept(record)
+      await spool.add(bundlePath(source, category), raw)
+      options.onRecord?.(source)
+    }
+
+    // 1. Archived diagnostic logs, container by container.
+    if (map.logs?.archive) {
+      const archive = map.logs.archive
+      const accountName = parseAccount(archive.account).name
+      for (const container of archive.containers) {
+        options.onStage?.(`Reading ${container} in ${accountName}`)
+        const stream = readArchivedRecords({
+          clients,
+          account: archive.account,
+          container,
+          since: options.since,
+          until: options.until,
+          abortSignal: options.abortSignal,
+          onBytes: options.onBytes,
+          needles: selector.needles,
+          onMalformed: (info) => {
+            if (malformedSamples.length < MAX_MALFORMED_SAMPLES) malformedSamples.push(info)
+          },
+        })
+        let kept = 0
+        for await (const item of stream) {
+          if (selector.match(item.record)) {
+            kept++
+            const category = typeof item.record.category === 'string' ? item.record.category : container.replace(/^insights-(logs-)?/, '')
+            await keep('archive', category, item.record, item.raw)
+          } else {
+            learner.other(item.record)
+          }
+        }
+        sources.push(archiveSummary(accountName, stream.stats, kept))
+      }
+    }
+
+    // 2. The activity log of the configured subscription.
+    if (map.activityLog) {
+      const subscription = map.activityLog.subscription
+      options.onStage?.(`Reading the activity log of subscription ${subscription}`)
+      const summary: ActivitySourceSummary = {kind: 'activity-log', subscription, events: 0, kept: 0}
+      for await (const item of listActivityRecords(clients, subscription, options.since, options.until, {abortSignal: options.abortSignal})) {
+        summary.events++
+        if (selector.match(item.record)) {
+          summary.kept++
+          await keep('activity-log', item.category, item.record, item.raw)
+        } else {
+          learner.other(item.record)
+        }
+      }
+      sources.push(summary)
+    }
+
+    // 3. The Log Analytics workspace.
+    if (map.logs?.workspace) {
+      const workspace = map.logs.workspace
+      options.onStage?.(`Querying Log Analytics workspace ${workspace}`)
+      const summary: WorkspaceSourceSummary = {kind: 'workspace', workspace, rows: 0, kept: 0}
+      for await (const item of queryWorkspaceRecords(clients, workspace, customer, options.since, options.until, {abortSignal: options.abortSignal})) {
+        summary.rows++
+        if (selector.match(item.record)) {
+          summary.kept++
+          await keep('workspace', item.category, item.record, item.raw)
+        } else {
+          learner.other(item.record)
+        }
+      }
+      sources.push(summary)
+    }
+
+    // 4. Redact into the final files.
+    options.onStage?.('Redacting secrets and other customers\' identifiers')
+    const redactor = new BundleRedactor(customer, [...(map.customers.known ?? []), ...learner.ids()])
+    const files = await spool.finish(redactor)
+    const records = files.reduce((n, f) => n + f.records, 0)
+    const malformedLines = sources.reduce((n, s) => n + (s.kind === 'archive' ? s.malformedLines : 0), 0)
+
+    // 5. Manifest, sums, archive.
+    options.onStage?.('Writing the manifest and the archive')
+    const operator = (await operatorIdentity(clients)).name
+    const body: LogsManifestBody = {
+      customer,
+      createdAt: now().toISOString(),
+      tool: `custos ${TOOL_VERSION}`,
+      operator,
+      timeRange: {...range, edgeHours: 1},
+      selection: {customerFields: [...selector.customerFields], scopes: selector.scopes.map((s) => `${s.store}: ${describeScope(s)}`)},
+      sources,
+      files,
+      records,
+      redactions: redactor.counts,
+      malformedLines,
+    }
+    const manifest: SealedDocument<LogsManifestBody> = await sealDocument(MANIFEST_KIND, body, signer)
+    const manifestText = `${JSON.stringify(manifest, null, 2)}\n`
+    const manifestEntry = {path: 'manifest.json', sha256: sha256Hex(manifestText)}
+    const sums = sha256sums([manifestEntry, ...files])
+    const packed = await writeTarGz(
+      output,
+      [
+        {name: 'manifest.json', content: manifestText},
+        {name: 'SHA256SUMS', content: sums},
+        ...files.map((f) => ({name: f.path, file: spool.finalPath(f.path)})),
+      ],
+      {mtime: now(), abortSignal: options.abortSignal},
+    )
+
+    // 6. Share.
+    let link: ShareLink | undefined
+    if (options.share) {
+      options.onStage?.('Uploading to the exports container')
+      const blobName = `logs/${customer}/${compactTime(now())}/${basename(output)}`
+      link = await shareFile(clients, map, output, {blobName, expiresInMs: linkExpiryInMs!, metadata: {sha256: packed.sha256, custosoperation: operationId}, abortSignal: options.abortSignal, now: now()})
+      await audit.append({
+        action: 'share-link',
+        result: 'recorded',
+        customer,
+        operationId,
+        details: {what: 'logs bundle', account: link.account, container: link.container, blob: link.blob, expiresOn: link.expiresOn, permissions: link.permissions, protocol: link.protocol, sha256: packed.sha256},
+      })
+    }
+
+    const result: LogsBundle = {
+      operationId,
+      customer,
+      ...range,
+      file: packed.path,
+      bytes: packed.bytes,
+      sha256: packed.sha256,
+      records,
+      files,
+      sources,
+      redactions: redactor.counts,
+      malformedLines,
+      malformedSamples,
+      manifest: {sha256: manifest.sha256, signed: manifest.signed, ...(manifest.signature ? {kid: manifest.signature.kid} : {})},
+      ...(link ? {link} : {}),
+    }
+    await audit.append({
+      action: 'logs.bundle',
+      result: 'succeeded',
+      customer,
+      operationId,
+      details: {...range, file: basename(packed.path), sha256: packed.sha256, records, files: files.length, malformedLines, redactions: Object.values(redactor.counts).reduce((a, b) => a + b, 0), signed: manifest.signed, shared: Boolean(link)},
+    })
+    return result
+  } catch (error) {
+    await spool.abort()
+    await audit
+      .append({action: 'logs.bundle', result: 'failed', customer, operationId, details: {...range, error: (error as Error)?.message ?? String(error)}})
+      .catch(() => undefined)
+    throw error
+  } finally {
+    await rm(workDir, {recursive: true, force: true})
+  }
+}
+
+function archiveSummary(account: string, stats: ArchiveStats, kept: number): ArchiveSourceSummary {
+  return {
+    kind: 'archive',
+    account,
+    container: stats.container,
+    exists: stats.exists,
+    blobsRead: stats.blobsRead,
+    bytesScanned: stats.bytes,
+    lines: stats.lines,
+    parsed: stats.parsed,
+    skipped: stats.skipped,
+    recordsInRange: stats.records,
+    kept,
+    malformedLines: stats.malformed,
+    outOfRange: stats.outOfRange,
+    undated: stats.undated,
+  }
+}
+
