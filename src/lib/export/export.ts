@@ -1,0 +1,219 @@
+/**
+ * `customer export`: copies every store of a customer (not backups) to a folder, an archive or the
+ * exports container, verifies every object, writes a sealed manifest, and records the verified
+ * export in the audit trail (`customer erase` looks for it).
+ *
+ * The run: a listing-only preflight (counts, bytes, refusals before anything is written; this is
+ * all a dry run does) → open the destination (resume state) → a second listing streamed through
+ * parallel transfers committed in listing order (journal, manifest, SHA256SUMS as they go) →
+ * seal the manifest → make it visible → audit.
+ */
+import {randomUUID} from 'node:crypto'
+
+import type {AzureClients} from '../azure/clients.js'
+import {AuditTrail} from '../audit/trail.js'
+import type {DataMap} from '../datamap/types.js'
+import {CustosError, isAbortError} from '../errors.js'
+import {keyVaultSigner} from '../evidence/signing.js'
+import {TOOL_VERSION} from '../version.js'
+import {ArchiveDestination, archiveFormatOf} from './archive.js'
+import type {ExportDestination, TransferContext} from './destination.js'
+import {FolderDestination} from './local-folder.js'
+import {ManifestWriter, SumsWriter, type DestinationKind, type ManifestDestination} from './manifest.js'
+import {runOrdered} from './ordered.js'
+import {exportSources, listExport, preflightExport, type StoreSource, type StoreSummary} from './plan.js'
+import {ServerSideDestination} from './server-side.js'
+
+export type ExportTarget =
+  | {kind: 'folder'; path: string}
+  | {kind: 'archive'; path: string}
+  | {kind: 'server-side'; linkExpiryInMs: number; allowHttpOnLoopback?: boolean}
+
+/** What the export reports (plain data, the command's JSON result). */
+export interface ExportSummary {
+  customer: string
+  dryRun: boolean
+  destination: {kind: DestinationKind; location: string}
+  stores: StoreSummary[]
+  totals: {objects: number; bytes: number; versions: number; snapshots: number}
+  /** moved over the network (or copied by the service) in this run */
+  transferred: {objects: number; bytes: number}
+  /** already finished by an earlier attempt and kept */
+  kept: {objects: number; bytes: number}
+  resumed: boolean
+  /** every object matched its size and, where the service has one, its Content-MD5 */
+  verified: boolean
+  startedAt: string
+  manifest?: {location: string; sha256: string; signed: boolean}
+  link?: {url: string; expiresOn: string}
+  notes: string[]
+  durationMs: number
+}
+
+export interface ExportProgress {
+  setTotal(bytes: number): void
+  increment(bytes: number, objects?: number): void
+  note(text: string): void
+}
+
+export interface ExportCustomerOptions {
+  target: ExportTarget
+  includeVersions?: boolean
+  includeSnapshots?: boolean
+  dryRun?: boolean
+  concurrency?: number
+  /** attempts per request (the client factory's retry policy); also retries of a broken download stream */
+  retries?: number
+  abortSignal?: AbortSignal
+  progress?: ExportProgress
+  now?: () => Date
+}
+
+const VERIFICATION = {
+  local: 'every object was downloaded once, its SHA-256 computed while it streamed, and its bytes checked against the size and, where the service has one, the Content-MD5',
+  server: 'every object was copied by the storage service (Content-MD5 checked in transit where the source has one); each copy\'s size and Content-MD5 were compared with the source; SHA-256 is not available because the bytes never reached custos',
+}
+
+function makeDestination(clients: AzureClients, map: DataMap, customer: string, target: ExportTarget): ExportDestination<unknown> {
+  if (target.kind === 'folder') return new FolderDestination(target.path) as ExportDestination<unknown>
+  if (target.kind === 'archive') return new ArchiveDestination(target.path) as ExportDestination<unknown>
+  return new ServerSideDestination(clients, map, customer, target) as ExportDestination<unknown>
+}
+
+/** Exports one customer. Throws CustosError (refusals, integrity, Azure) or an AbortError. */
+export async function exportCustomer(clients: AzureClients, map: DataMap, customer: string, options: ExportCustomerOptions): Promise<ExportSummary> {
+  const now = options.now ?? (() => new Date())
+  const began = Date.now()
+  const includeVersions = options.includeVersions ?? false
+  const includeSnapshots = options.includeSnapshots ?? false
+  const concurrency = options.concurrency ?? 16
+  const progress = options.progress
+  const sources = exportSources(clients, map, customer)
+  const byStore = new Map<string, StoreSource>(sources.map((s) => [s.store.name, s]))
+  const local = options.target.kind !== 'server-side'
+  const destinationKind: DestinationKind = options.target.kind === 'archive' ? archiveFormatOf(options.target.path) : options.target.kind
+
+  const stores = await preflightExport(customer, sources, {
+    includeVersions,
+    includeSnapshots,
+    localPaths: local,
+    folder: options.target.kind === 'folder',
+    abortSignal: options.abortSignal,
+  })
+  const totals = stores.reduce((t, s) => ({objects: t.objects + s.objects, bytes: t.bytes + s.bytes, versions: t.versions + s.versions, snapshots: t.snapshots + s.snapshots}), {objects: 0, bytes: 0, versions: 0, snapshots: 0})
+  const summary: ExportSummary = {
+    customer,
+    dryRun: Boolean(options.dryRun),
+    destination: {kind: destinationKind, location: options.target.kind === 'server-side' ? `${map.exports?.container ?? '(exports not configured)'}/${customer}/…` : options.target.path},
+    stores,
+    totals,
+    transferred: {objects: 0, bytes: 0},
+    kept: {objects: 0, bytes: 0},
+    resumed: false,
+    verified: false,
+    startedAt: now().toISOString(),
+    notes: [],
+    durationMs: 0,
+  }
+  if (options.dryRun) {
+    if (options.target.kind === 'server-side') makeDestination(clients, map, customer, options.target) // refuses a missing exports section
+    summary.durationMs = Date.now() - began
+    return summary
+  }
+
+  const destination = makeDestination(clients, map, customer, options.target)
+  const audit = new AuditTrail(clients)
+  const operationId = randomUUID()
+  const opened = await destination.open({customer, includeVersions, includeSnapshots}, now())
+  summary.destination.location = destination.location
+  summary.resumed = opened.resumed
+  summary.startedAt = opened.startedAt
+  summary.notes.push(...opened.notes)
+  for (const note of opened.notes) progress?.note(note)
+  const auditBase = {destination: destinationKind, location: destination.location, objects: totals.objects, bytes: totals.bytes, includeVersions, includeSnapshots}
+  try {
+    await audit.append({action: 'export', result: 'started', customer, operationId, details: {...auditBase, resumed: opened.resumed}})
+  } catch (error) {
+    await destination.abort(error)
+    throw error
+  }
+
+  progress?.setTotal(totals.bytes)
+  const context: TransferContext = {
+    customer,
+    source: (store) => byStore.get(store)!,
+    maxRetryRequests: Math.max((options.retries ?? clients.retry.maxTries) - 1, 0),
+    onBytes: (n) => progress?.increment(n),
+  }
+  const manifest = new ManifestWriter(destination.manifestSink())
+  const sumsSink = destination.sumsSink()
+  const sums = sumsSink ? new SumsWriter(sumsSink) : undefined
+  const manifestDestination: ManifestDestination = destination instanceof ServerSideDestination ? destination.manifestDestination : {kind: destinationKind}
+  try {
+    await manifest.begin({customer, destination: manifestDestination})
+    const listing = listExport(sources, {includeVersions, includeSnapshots, abortSignal: options.abortSignal})
+    await runOrdered(
+      destination.annotate(listing),
+      {concurrency, window: destination.window(concurrency), abortSignal: options.abortSignal},
+      async (item, signal) => {
+        const result = await destination.work(item, context, signal)
+        return {result, kept: Boolean(item.reuse) || (result as {kept?: boolean}).kept === true}
+      },
+      async (item, {result, kept}, signal) => {
+        const entry = await destination.commit(item, result, context, signal)
+        await manifest.add(entry)
+        await sums?.add(entry)
+        if (item.reuse) progress?.increment(entry.size, 1)
+        else progress?.increment(0, 1)
+        const bucket = kept ? summary.kept : summary.transferred
+        bucket.objects++
+        bucket.bytes += entry.size
+      },
+    )
+    await sums?.finish()
+    const sealed = await manifest.finish(
+      {options: {includeVersions, includeSnapshots}, startedAt: opened.startedAt, stores: sources.map((s) => s.store), tool: `custos ${TOOL_VERSION}`, verification: local ? VERIFICATION.local : VERIFICATION.server},
+      keyVaultSigner(clients),
+    )
+    const finished = await destination.finish({manifestSha256: sealed.sha256})
+    summary.verified = true
+    summary.manifest = {location: finished.manifestLocation, sha256: sealed.sha256, signed: sealed.signed}
+    if (finished.link) summary.link = finished.link
+    summary.totals = {objects: manifest.totals.objects, bytes: manifest.totals.bytes, versions: manifest.totals.versions, snapshots: manifest.totals.snapshots}
+  } catch (error) {
+    await destination.abort(error)
+    await audit
+      .append({
+        action: 'export',
+        result: 'failed',
+        customer,
+        operationId,
+        details: {...auditBase, verified: false, error: isAbortError(error) ? 'Interrupted' : error instanceof CustosError ? error.code : 'InternalError', transferredObjects: summary.transferred.objects},
+      })
+      .catch(() => {}) // the export's own error is the one to report
+    throw error
+  }
+  summary.durationMs = Date.now() - began
+  await audit.append({
+    action: 'export',
+    result: 'succeeded',
+    customer,
+    operationId,
+    details: {
+      ...auditBase,
+      objects: summary.totals.objects,
+      bytes: summary.totals.bytes,
+      versions: summary.totals.versions,
+      snapshots: summary.totals.snapshots,
+      verified: true,
+      manifestSha256: summary.manifest!.sha256,
+      manifestLocation: summary.manifest!.location,
+      signed: summary.manifest!.signed,
+      resumed: summary.resumed,
+      transferredObjects: summary.transferred.objects,
+      keptObjects: summary.kept.objects,
+      ...(summary.link ? {linkExpiresOn: summary.link.expiresOn} : {}),
+    },
+  })
+  return summary
+}

@@ -1,0 +1,279 @@
+/**
+ * `--to DIR`: a folder tree `<store>/<blob name>` with `manifest.json` and `SHA256SUMS` at the
+ * root. Each object is downloaded into `.custos-partial/`, verified, given the blob's Last-Modified
+ * time and only then renamed into place, so a file at its final path is always complete and
+ * verified. The journal `.custos-export-journal.jsonl` lets an interrupted export resume object by
+ * object; the manifest appears (by rename) only when everything was verified.
+ */
+import {createReadStream, createWriteStream, type WriteStream} from 'node:fs'
+import {mkdir, readdir, rename, rm, stat, unlink, utimes} from 'node:fs/promises'
+import {randomBytes} from 'node:crypto'
+import {dirname, join, resolve, sep} from 'node:path'
+import {pipeline} from 'node:stream/promises'
+import {Writable} from 'node:stream'
+
+import {CustosError, ExitCode, refusedError, usageError} from '../errors.js'
+import type {Annotated, ExportDestination, ExportHeader, OpenedDestination, TransferContext} from './destination.js'
+import {ExportJournal, type JournalCursor, type JournalEntry, type JournalLine} from './journal.js'
+import type {ManifestObject} from './manifest.js'
+import type {PlannedObject} from './plan.js'
+import {downloadVerified, EMPTY_SHA256, HashingStream, objectClient} from './transfer.js'
+
+export const JOURNAL_NAME = '.custos-export-journal.jsonl'
+const PARTIAL_DIR = '.custos-partial'
+
+export interface FolderResult {
+  entry: ManifestObject
+  /** finished by an earlier attempt (its file is kept, not downloaded again) */
+  kept: boolean
+}
+
+/** The manifest entry of a planned object, once its hashes are known. */
+export function entryOf(object: PlannedObject, sha256: string | undefined): ManifestObject {
+  return {
+    store: object.store,
+    name: object.name,
+    kind: object.kind,
+    ...(object.versionId ? {versionId: object.versionId} : {}),
+    ...(object.snapshot ? {snapshot: object.snapshot} : {}),
+    path: object.path,
+    size: object.size,
+    ...(object.contentType ? {contentType: object.contentType} : {}),
+    lastModified: object.lastModified,
+    ...(object.contentMD5 ? {contentMD5: object.contentMD5} : {}),
+    ...(sha256 ? {sha256} : {}),
+  }
+}
+
+/** The journal line of a finished object. */
+export function journalEntryOf(object: PlannedObject, entry: ManifestObject): JournalEntry {
+  return {...entry, ...(object.etag ? {etag: object.etag} : {})}
+}
+
+/** Whether an earlier attempt's journal line describes exactly this listed object. */
+export function sameObject(line: JournalEntry, object: PlannedObject): boolean {
+  return (
+    line.store === object.store &&
+    line.name === object.name &&
+    line.kind === object.kind &&
+    (line.versionId ?? '') === (object.versionId ?? '') &&
+    (line.snapshot ?? '') === (object.snapshot ?? '') &&
+    line.path === object.path &&
+    line.size === object.size &&
+    line.lastModified === object.lastModified &&
+    (line.contentMD5 ?? '') === (object.contentMD5 ?? '') &&
+    (line.etag ?? '') === (object.etag ?? '')
+  )
+}
+
+export function manifestOfJournal(line: JournalEntry): ManifestObject {
+  const {etag: _etag, ...entry} = line
+  return entry
+}
+
+export class FolderDestination implements ExportDestination<FolderResult> {
+  readonly kind = 'folder' as const
+  readonly root: string
+  private journal?: ExportJournal
+  private resumed = false
+  private readonly madeDirs = new Set<string>()
+  private manifestOut?: WriteStream
+  private sumsOut?: WriteStream
+
+  constructor(dir: string) {
+    this.root = resolve(dir)
+  }
+
+  get location(): string {
+    return this.root
+  }
+
+  window(concurrency: number): number {
+    return Math.max(concurrency * 64, 1024)
+  }
+
+  private partial(name: string): string {
+    return join(this.root, PARTIAL_DIR, name)
+  }
+
+  async open(header: ExportHeader, now: Date): Promise<OpenedDestination> {
+    let entries: string[] = []
+    try {
+      const s = await stat(this.root)
+      if (!s.isDirectory()) throw usageError(`${this.root} exists and is not a folder.`, 'Give --to a new or empty folder.')
+      entries = await readdir(this.root)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    }
+    if (entries.length > 0 && !entries.includes(JOURNAL_NAME)) {
+      throw refusedError('DestinationNotEmpty', `Refused to export into ${this.root}: the folder is not empty and holds no custos export.`, 'Give --to a new or empty folder.')
+    }
+    await mkdir(this.root, {recursive: true})
+    const opened = await ExportJournal.open(join(this.root, JOURNAL_NAME), {...header, destination: 'folder'}, now)
+    // A manifest from an earlier run would claim a success this run has not had yet.
+    await rm(join(this.root, 'manifest.json'), {force: true})
+    await rm(join(this.root, 'SHA256SUMS'), {force: true})
+    await rm(join(this.root, PARTIAL_DIR), {recursive: true, force: true})
+    await mkdir(join(this.root, PARTIAL_DIR))
+    this.journal = opened.journal
+    this.resumed = opened.resumed
+    this.manifestOut = createWriteStream(this.partial('manifest.json'))
+    this.sumsOut = createWriteStream(this.partial('SHA256SUMS'))
+    const notes = opened.resumed ? [`Resuming the export in ${this.root}: ${opened.previousObjects} objects were finished before.`] : []
+    return {startedAt: opened.startedAt, resumed: opened.resumed, previousObjects: opened.previousObjects, notes}
+  }
+
+  /**
+   * Merges the listing with the journal of earlier attempts, which has the same order. At the
+   * first difference (the data changed since), the rest of the journal and the files it names
+   * are dropped, and everything from there on is downloaded again.
+   */
+  async *annotate(listing: AsyncIterable<PlannedObject>): AsyncGenerator<Annotated> {
+    let cursor: JournalCursor | undefined = this.resumed ? this.journal!.cursor() : undefined
+    let line: JournalLine | undefined = cursor ? await cursor.next() : undefined
+    try {
+      for await (const object of listing) {
+        if (line) {
+          if (sameObject(line.entry, object) && (await this.intact(line.entry))) {
+            yield {object, reuse: manifestOfJournal(line.entry)}
+            line = await cursor!.next()
+            continue
+          }
+          await this.discardFrom(cursor!, line)
+          cursor = undefined
+          line = undefined
+        }
+        yield {object}
+      }
+      if (line) await this.discardFrom(cursor!, line)
+      cursor = undefined
+    } finally {
+      cursor?.close()
+    }
+  }
+
+  private async intact(entry: JournalEntry): Promise<boolean> {
+    try {
+      const s = await stat(this.target(entry.path))
+      return entry.path.endsWith('/') ? s.isDirectory() : s.isFile() && s.size === entry.size
+    } catch {
+      return false
+    }
+  }
+
+  /** Removes the files of journal lines from `line` on, then cuts the journal there. */
+  private async discardFrom(cursor: JournalCursor, line: JournalLine): Promise<void> {
+    let current: JournalLine | undefined = line
+    while (current) {
+      if (current.entry.path && !current.entry.path.endsWith('/')) await rm(this.target(current.entry.path), {force: true})
+      current = await cursor.next()
+    }
+    cursor.close()
+    await this.journal!.truncateAt(line.offset)
+  }
+
+  /** The local path of an export path; never outside the root (names were checked, this re-checks). */
+  private target(path: string): string {
+    const full = resolve(this.root, ...path.split('/'))
+    if (!full.startsWith(this.root + sep)) throw refusedError('UnsafeBlobName', `Refused: ${JSON.stringify(path)} would be written outside ${this.root}.`)
+    return full
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.madeDirs.has(dir)) return
+    await mkdir(dir, {recursive: true})
+    if (this.madeDirs.size > 4096) this.madeDirs.clear()
+    this.madeDirs.add(dir)
+  }
+
+  async work(item: Annotated, context: TransferContext, signal: AbortSignal): Promise<FolderResult> {
+    const {object} = item
+    if (item.reuse) return {entry: item.reuse, kept: true}
+    const target = this.target(object.path)
+    if (object.folderMarker) {
+      await this.ensureDir(target)
+      return {entry: entryOf(object, EMPTY_SHA256), kept: false}
+    }
+    if (this.resumed) {
+      const kept = await this.keptFile(object, target, context)
+      if (kept) return {entry: kept, kept: true}
+    }
+    const source = context.source(object.store)
+    const client = objectClient(source.container, source.scope, object)
+    const temp = this.partial(`${randomBytes(12).toString('hex')}.part`)
+    try {
+      const digest = await downloadVerified(client, object, createWriteStream(temp), {
+        customer: context.customer,
+        abortSignal: signal,
+        maxRetryRequests: context.maxRetryRequests,
+        onBytes: context.onBytes,
+      })
+      const time = new Date(object.lastModified)
+      await utimes(temp, time, time)
+      await this.ensureDir(dirname(target))
+      await rename(temp, target)
+      return {entry: entryOf(object, digest.sha256), kept: false}
+    } catch (error) {
+      await unlink(temp).catch(() => {})
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST' || code === 'ENOTEMPTY') {
+        throw refusedError('PathConflict', `Blob ${JSON.stringify(object.name)} in store ${object.store} cannot be written to ${target}: another blob uses that path as a folder, or the reverse.`, 'Export to --archive or --server-side instead.')
+      }
+      if (code === 'ENAMETOOLONG') {
+        throw refusedError('UnsafeBlobName', `Blob ${JSON.stringify(object.name)} in store ${object.store} is too long a path for this file system (${target.length} characters).`, 'Export to --archive or --server-side instead.')
+      }
+      if (code === 'ENOSPC') {
+        throw new CustosError(`The disk holding ${this.root} is full.`, {code: 'DiskFull', exitCode: ExitCode.azure, hint: 'Free space, then run the same command again to resume.'})
+      }
+      throw error
+    }
+  }
+
+  /**
+   * A file an earlier attempt finished after its journal line was lost (a kill between rename and
+   * journal write). It was verified before its rename and carries the blob's Last-Modified; it is
+   * hashed again locally (not downloaded again) and checked against Content-MD5 where there is one.
+   */
+  private async keptFile(object: PlannedObject, target: string, context: TransferContext): Promise<ManifestObject | undefined> {
+    try {
+      const s = await stat(target)
+      if (!s.isFile() || s.size !== object.size || s.mtimeMs !== Date.parse(object.lastModified)) return undefined
+    } catch {
+      return undefined
+    }
+    const hashing = new HashingStream()
+    await pipeline(createReadStream(target), hashing, new Writable({write: (_c, _e, cb) => cb()}))
+    if (hashing.bytes !== object.size) return undefined
+    if (object.contentMD5 && hashing.md5.digest('base64') !== object.contentMD5) return undefined
+    context.onBytes(object.size)
+    return entryOf(object, hashing.sha256.digest('hex'))
+  }
+
+  async commit(item: Annotated, result: FolderResult): Promise<ManifestObject> {
+    if (!item.reuse) this.journal!.append(journalEntryOf(item.object, result.entry))
+    return result.entry
+  }
+
+  manifestSink(): WriteStream {
+    return this.manifestOut!
+  }
+
+  sumsSink(): WriteStream {
+    return this.sumsOut!
+  }
+
+  async finish(): Promise<{manifestLocation: string}> {
+    await this.journal!.close()
+    await rename(this.partial('SHA256SUMS'), join(this.root, 'SHA256SUMS'))
+    await rename(this.partial('manifest.json'), join(this.root, 'manifest.json'))
+    await rm(join(this.root, PARTIAL_DIR), {recursive: true, force: true})
+    return {manifestLocation: join(this.root, 'manifest.json')}
+  }
+
+  async abort(): Promise<void> {
+    this.manifestOut?.destroy()
+    this.sumsOut?.destroy()
+    await this.journal?.close().catch(() => {})
+    await rm(join(this.root, PARTIAL_DIR), {recursive: true, force: true}).catch(() => {})
+  }
+}

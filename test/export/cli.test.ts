@@ -1,0 +1,154 @@
+/**
+ * The export as an operator's job runs it: the built CLI (`bin/run.js`, after `npm run build`) as a
+ * child process with --json. Falls back to the TypeScript sources (bin/dev.js under tsx) when
+ * there is no build, so the test can run on its own.
+ */
+import assert from 'node:assert/strict'
+import {spawn, type ChildProcess} from 'node:child_process'
+import {existsSync} from 'node:fs'
+import {readFile, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import type {CustomerExportResult} from '../../src/commands/customer/export.js'
+import type {ExportManifest} from '../../src/lib/export/manifest.js'
+import {exists, makeMap, newTempDir, readTree} from './fixtures.js'
+
+const repo = fileURLToPath(new URL('../..', import.meta.url))
+const built = existsSync(join(repo, 'dist/commands/customer/export.js'))
+const cliArgs = built ? [join(repo, 'bin/run.js')] : ['--import', 'tsx', join(repo, 'bin/dev.js')]
+
+interface Run {
+  child: ChildProcess
+  done: Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}>
+}
+
+function runCli(args: string[]): Run {
+  const child = spawn(process.execPath, [...cliArgs, ...args], {cwd: repo, env: {...process.env, NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()))
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()))
+  const done = new Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}>((resolve) => {
+    child.on('close', (code, signal) => resolve({code, signal, stdout, stderr}))
+  })
+  return {child, done}
+}
+
+async function journalLines(dir: string): Promise<number> {
+  try {
+    const text = await readFile(join(dir, '.custos-export-journal.jsonl'), 'utf8')
+    return text.split('\n').length - 2 // header line and the empty string after the last newline
+  } catch {
+    return 0
+  }
+}
+
+describe(`customer export, the CLI as a process (${built ? 'bin/run.js' : 'bin/dev.js: no build found'})`, function () {
+  this.timeout(180_000)
+  let configPath: string
+  let objects = 0
+
+  before(async () => {
+    const base = makeMap()
+    const docs = base.container(base.tenantTemplate.replace('{customer}', 'killco'))
+    await docs.createIfNotExists()
+    const uploads: Array<Promise<unknown>> = []
+    for (let i = 0; i < 400; i++) {
+      const data = Buffer.alloc(64 * 1024, i % 251)
+      data.write(`object ${i}`)
+      uploads.push(docs.getBlockBlobClient(`batch/${String(i).padStart(4, '0')} part.bin`).uploadData(data))
+      objects++
+    }
+    for (let i = 0; i < 4; i++) {
+      uploads.push(docs.getBlockBlobClient(`large/${i}.bin`).uploadData(Buffer.alloc(4 * 1024 * 1024, i + 1)))
+      objects++
+    }
+    const shared = base.container(base.shared)
+    await shared.createIfNotExists()
+    uploads.push(shared.getBlockBlobClient('killco/note ü.txt').uploadData(Buffer.from('hello')))
+    objects++
+    uploads.push(shared.getBlockBlobClient('killco-ltd/other.txt').uploadData(Buffer.from('not ours')))
+    await Promise.all(uploads)
+    const corrupt = base.container(base.tenantTemplate.replace('{customer}', 'broken'))
+    await corrupt.createIfNotExists()
+    const blob = corrupt.getBlockBlobClient('bad.bin')
+    await blob.uploadData(Buffer.alloc(100, 1))
+    await blob.setHTTPHeaders({blobContentMD5: Buffer.alloc(16, 9)})
+    configPath = join(await newTempDir('cli'), 'custos.json')
+    await writeFile(configPath, JSON.stringify(base.raw))
+  })
+
+  it('resumes a kill -9 to the manifest an uninterrupted run writes, without downloading finished objects again', async () => {
+    const root = await newTempDir('killed')
+    const killed = join(root, 'killed')
+    const clean = join(root, 'clean')
+    const args = (dir: string) => ['customer', 'export', 'killco', '--to', dir, '--config', configPath, '--concurrency', '2', '--json']
+
+    const first = runCli(args(killed))
+    let seen = 0
+    while ((seen = await journalLines(killed)) < 25) {
+      if (first.child.exitCode !== null) break
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    first.child.kill('SIGKILL')
+    const firstEnd = await first.done
+    assert.equal(firstEnd.signal, 'SIGKILL', `the export finished before it could be killed (${seen} journal lines); stderr: ${firstEnd.stderr}`)
+    assert.equal(await exists(join(killed, 'manifest.json')), false, 'no manifest after a kill')
+    const finishedBeforeKill = await journalLines(killed)
+    assert.ok(finishedBeforeKill > 0 && finishedBeforeKill < objects, `killed midway (${finishedBeforeKill} of ${objects})`)
+    const firstHeader = JSON.parse((await readFile(join(killed, '.custos-export-journal.jsonl'), 'utf8')).split('\n')[0]) as {startedAt: string}
+
+    const second = await runCli(args(killed)).done
+    assert.equal(second.code, 0, second.stderr)
+    const resumed = JSON.parse(second.stdout) as CustomerExportResult
+    assert.equal(resumed.resumed, true)
+    assert.equal(resumed.verified, true)
+    assert.ok(resumed.kept.objects >= finishedBeforeKill, `kept ${resumed.kept.objects}, journal had ${finishedBeforeKill}`)
+    assert.equal(resumed.kept.objects + resumed.transferred.objects, objects)
+    assert.equal(resumed.startedAt, firstHeader.startedAt, "the first attempt's start time is kept")
+
+    const third = await runCli(args(clean)).done
+    assert.equal(third.code, 0, third.stderr)
+    const uninterrupted = JSON.parse(third.stdout) as CustomerExportResult
+    assert.equal(uninterrupted.transferred.objects, objects)
+
+    const a = JSON.parse(await readFile(join(killed, 'manifest.json'), 'utf8')) as ExportManifest
+    const b = JSON.parse(await readFile(join(clean, 'manifest.json'), 'utf8')) as ExportManifest
+    assert.equal(a.body.objects.length, objects)
+    assert.deepEqual({...a.body, startedAt: undefined}, {...b.body, startedAt: undefined}, 'same manifest body (apart from the start time of each first attempt)')
+    const [treeA, treeB] = [await readTree(killed, ['.custos-export-journal.jsonl']), await readTree(clean, ['.custos-export-journal.jsonl'])]
+    assert.deepEqual([...treeA.keys()].sort(), [...treeB.keys()].sort())
+    for (const [path, data] of treeB) if (path !== 'manifest.json') assert.ok(treeA.get(path)!.equals(data), path)
+  })
+
+  it('prints a JSON error and exits 4 on an integrity mismatch, 3 on a refusal, 2 on a usage error', async () => {
+    const dir = join(await newTempDir('cli-err'), 'out')
+    const bad = await runCli(['customer', 'export', 'broken', '--to', dir, '--config', configPath, '--json']).done
+    assert.equal(bad.code, 4, bad.stderr)
+    const error = JSON.parse(bad.stdout) as {error: {code: string; message: string; exitCode: number}}
+    assert.equal(error.error.code, 'IntegrityMismatch')
+    assert.match(error.error.message, /"bad\.bin"/)
+    assert.equal(await exists(join(dir, 'manifest.json')), false)
+
+    const foreign = await newTempDir('cli-foreign')
+    await writeFile(join(foreign, 'keep.txt'), 'x')
+    const refused = await runCli(['customer', 'export', 'killco', '--to', foreign, '--config', configPath, '--json']).done
+    assert.equal(refused.code, 3)
+    assert.equal((JSON.parse(refused.stdout) as {error: {code: string}}).error.code, 'DestinationNotEmpty')
+
+    const both = await runCli(['customer', 'export', 'killco', '--to', dir, '--server-side', '--config', configPath, '--json']).done
+    assert.equal(both.code, 2)
+  })
+
+  it('--dry-run prints the counts as JSON and writes nothing', async () => {
+    const dir = join(await newTempDir('cli-dry'), 'never')
+    const run = await runCli(['customer', 'export', 'killco', '--to', dir, '--dry-run', '--config', configPath, '--json']).done
+    assert.equal(run.code, 0, run.stderr)
+    const result = JSON.parse(run.stdout) as CustomerExportResult
+    assert.equal(result.dryRun, true)
+    assert.equal(result.totals.objects, objects)
+    assert.deepEqual(Object.keys(result).sort(), ['customer', 'destination', 'dryRun', 'durationMs', 'kept', 'notes', 'resumed', 'startedAt', 'stores', 'totals', 'transferred', 'verified'])
+    assert.equal(await exists(dir), false)
+  })
+})
