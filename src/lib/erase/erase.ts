@@ -338,7 +338,9 @@ async function deleteEverything(
       if (!options.pauseAfterBatches || journal.batchesWritten < options.pauseAfterBatches) return
       if (!paused) process.stderr.write(`custos: paused after ${journal.batchesWritten} batch(es) for a test (${TEST_PAUSE_ENV})\n`)
       paused = true
-      await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), {once: true}))
+      // Held open by a timer: nothing else keeps the event loop alive while paused.
+      const keepAlive = setInterval(() => {}, 60_000)
+      await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), {once: true})).finally(() => clearInterval(keepAlive))
     },
   }
   try {
