@@ -1,4 +1,5 @@
 import {BaseCommand} from '../../base-command.js'
+import {retriesFlag} from '../../flags.js'
 import {checkReachability, type ReachabilityCheck} from '../../lib/config/validate.js'
 import {ExitCode} from '../../lib/errors.js'
 import {color} from '../../lib/output/color.js'
@@ -22,9 +23,11 @@ export default class ConfigValidate extends BaseCommand<typeof ConfigValidate> {
     'CUSTOS_CONFIG=/etc/custos/custos.yaml <%= config.bin %> config validate',
   ]
 
+  static override flags = {retries: retriesFlag}
+
   public async run(): Promise<ConfigValidateResult> {
     const map = this.loadMap()
-    const checks = await checkReachability(this.makeClients(map), {abortSignal: this.abortSignal})
+    const checks = await checkReachability(this.makeClients(map, {retry: {maxTries: this.flags.retries}}), {abortSignal: this.abortSignal})
     const ok = checks.every((c) => c.status !== 'failed')
     const result: ConfigValidateResult = {config: map.source, schema: 'valid', stores: map.stores.length, backups: map.backups.length, checks, ok}
     if (!ok) this.setExitCode(ExitCode.findings)

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict'
+import {mkdtempSync, readdirSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {AzureClients} from '../../src/lib/azure/clients.js'
+import {loadDataMap} from '../../src/lib/datamap/load.js'
+import {seedDemoData} from '../../src/lib/local/demo-data.js'
+import {startLocalEnvironment, type LocalEnvironment} from '../../src/lib/local/environment.js'
+import {ROOT, runCli} from '../support/cli.js'
+
+describe('the custos CLI (built bin/run.js as a process)', function () {
+  this.timeout(180_000)
+  let env: LocalEnvironment
+  const scratch = mkdtempSync(join(tmpdir(), 'custos-cli-'))
+
+  before(async () => {
+    env = await startLocalEnvironment()
+    await seedDemoData(new AzureClients(loadDataMap(env.configPath)), env, {documentsPerCustomer: 6})
+  })
+
+  after(async () => {
+    await env?.stop()
+  })
+
+  it('config validate names a wrong type, a missing field and an unknown placeholder, exit 2', async () => {
+    const path = join(scratch, 'bad.yaml')
+    writeFileSync(
+      path,
+      [
+        'stores:',
+        '  - name: documents',
+        '    account: https://contosoprod.blob.core.windows.net',
+        '    container: "tenant-{tenant}"',
+        '  - name: attachments',
+        '    container: attachments',
+        '    prefix: "{customer}/"',
+        'backups:',
+        '  - {name: nightly, account: "https://b.blob.core.windows.net", container: backups, prefix: "{customer}/", expect: {every: 24h, maxAge: 26, keepDays: 30}}',
+      ].join('\n'),
+    )
+    const text = await runCli(['config', 'validate', '--config', path])
+    assert.equal(text.code, 2, text.stderr)
+    assert.match(text.stderr, /stores\[0\]\.container: unknown placeholder \{tenant\}/)
+    assert.match(text.stderr, /stores\[1\]\.account: is required/)
+    assert.match(text.stderr, /backups\[0\]\.expect\.maxAge: must be string/)
+    assert.doesNotMatch(text.stderr, /\n\s+at /, 'no stack trace without --debug')
+    assert.equal(text.stdout, '')
+
+    const json = await runCli(['config', 'validate', '--config', path, '--json'])
+    assert.equal(json.code, 2)
+    const error = json.json<{error: {code: string; details: string[]; exitCode: number}}>().error
+    assert.equal(error.code, 'ConfigInvalid')
+    assert.equal(error.exitCode, 2)
+    assert.equal(error.details.length, 3)
+  })
+
+  it('config validate reaches every account, container, vault and the activity log of the local environment', async () => {
+    const result = await runCli(['config', 'validate', '--config', env.configPath, '--json'])
+    assert.equal(result.code, 0, result.stdout + result.stderr)
+    const body = result.json<{ok: boolean; checks: Array<{section: string; status: string}>}>()
+    assert.equal(body.ok, true)
+    const sections = body.checks.map((c) => c.section)
+    for (const s of ['stores/documents', 'stores/attachments', 'backups/nightly-db', 'audit', 'exports', 'logs.archive', 'keys', 'activityLog']) assert.ok(sections.includes(s), `${s} checked`)
+    assert.ok(body.checks.every((c) => c.status === 'ok'), JSON.stringify(body.checks))
+  })
+
+  it('config validate reports an unreachable account with exit 1', async () => {
+    const path = join(scratch, 'unreachable.yaml')
+    writeFileSync(path, 'stores:\n  - name: documents\n    account: "DefaultEndpointsProtocol=http;AccountName=x;AccountKey=eA==;BlobEndpoint=http://127.0.0.1:9/x"\n    container: "tenant-{customer}"\n')
+    const result = await runCli(['config', 'validate', '--config', path, '--json', '--retries', '2'])
+    assert.equal(result.code, 1, result.stdout + result.stderr)
+    const body = result.json<{checks: Array<{status: string; detail: string}>}>()
+    assert.ok(body.checks.some((c) => c.status === 'failed' && /ECONNREFUSED/.test(c.detail)), JSON.stringify(body.checks))
+    assert.doesNotMatch(result.stdout, /AccountKey=eA==/, 'the account key is never printed')
+  })
+
+  it('customer inventory --json is one JSON document and counts acme apart from acme-corp', async () => {
+    const result = await runCli(['customer', 'inventory', 'acme', '--config', env.configPath, '--json'])
+    assert.equal(result.code, 0, result.stderr)
+    const inv = result.json<{customer: string; stores: Array<{store: string; blobs: number; scope: string}>; key: {state: string}}>()
+    assert.equal(inv.customer, 'acme')
+    assert.deepEqual(
+      inv.stores.map((s) => [s.store, s.blobs, s.scope]),
+      [
+        ['documents', 6, 'contosoprod/tenant-acme/'],
+        ['attachments', 3, 'contosoprod/attachments/acme/'],
+        ['nightly-db', 30, 'contosobackup/backups/acme/'],
+      ],
+    )
+    assert.equal(inv.key.state, 'enabled')
+  })
+
+  it('customer inventory renders a table without colour codes when NO_COLOR is set', async () => {
+    const result = await runCli(['customer', 'inventory', 'globex', '--config', env.configPath])
+    assert.equal(result.code, 0, result.stderr)
+    assert.match(result.stdout, /Inventory of customer globex/)
+    assert.match(result.stdout, /documents/)
+    assert.doesNotMatch(result.stdout, /\u001B\[/)
+  })
+
+  it('refuses a bad customer id with exit 2 and one clear line', async () => {
+    for (const id of ['ACME', '../acme', 'acme%2f']) {
+      const result = await runCli(['customer', 'inventory', id, '--config', env.configPath])
+      assert.equal(result.code, 2, `${id}: ${result.stderr}`)
+      assert.match(result.stderr, /^Error: Customer id .* is not acceptable/m)
+    }
+  })
+
+  it('a usage error (unknown flag) exits 2 in text and JSON mode', async () => {
+    const text = await runCli(['customer', 'inventory', 'acme', '--config', env.configPath, '--no-such-flag'])
+    assert.equal(text.code, 2, text.stderr)
+    const json = await runCli(['customer', 'inventory', 'acme', '--config', env.configPath, '--no-such-flag', '--json'])
+    assert.equal(json.code, 2)
+    assert.equal(json.json<{error: {exitCode: number}}>().error.exitCode, 2)
+  })
+
+  it('every command shows examples in its help', async () => {
+    const ids: string[] = []
+    const walk = (dir: string, prefix: string[]) => {
+      for (const entry of readdirSync(dir, {withFileTypes: true})) {
+        if (entry.isDirectory()) walk(join(dir, entry.name), [...prefix, entry.name])
+        else if (entry.name.endsWith('.js')) ids.push([...prefix, entry.name.replace(/\.js$/, '')].join(' '))
+      }
+    }
+    walk(join(ROOT, 'dist', 'commands'), [])
+    assert.ok(ids.length >= 5, ids.join(', '))
+    for (const id of ids) {
+      const result = await runCli([...id.split(' '), '--help'])
+      assert.equal(result.code, 0, `${id}: ${result.stderr}`)
+      assert.match(result.stdout, /EXAMPLES/, `${id} --help shows examples`)
+    }
+  })
+})
