@@ -14,6 +14,8 @@ const storeProperties = {
   container: {type: 'string', minLength: 1},
   prefix: {type: 'string'},
   resourceId: {type: 'string', pattern: '^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Storage/storageAccounts/[^/]+$'},
+  /** `audit posture` requires encryption with a Key Vault key (customer-managed key) on this account */
+  requireCustomerManagedKey: {type: 'boolean'},
 }
 
 const duration = {type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d|w)$'}
@@ -144,6 +146,7 @@ export const dataMapSchema = {
         caCertificate: {type: 'string', minLength: 1},
         subscription: {type: 'string', minLength: 1},
         tenant: {type: 'string', minLength: 1},
+        keyVaultResourceId: {type: 'string', pattern: '^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.KeyVault/vaults/[^/]+$'},
       },
     },
   },

@@ -11,6 +11,8 @@ export interface StoreConfig {
   prefix?: string
   /** ARM resource id of the storage account (for posture/backups region checks) */
   resourceId?: string
+  /** `audit posture` fails unless the account encrypts with a Key Vault key (customer-managed key) */
+  requireCustomerManagedKey?: boolean
 }
 
 export interface BackupExpectation {
@@ -54,6 +56,8 @@ export interface AzureEnvironmentConfig {
   caCertificate?: string
   subscription?: string
   tenant?: string
+  /** ARM id of the `keys.vault` vault; without it `audit posture` finds the vault by listing the subscription's vaults */
+  keyVaultResourceId?: string
 }
 
 export interface DataMap {
