@@ -27,6 +27,8 @@ export function ensureBuilt(): void {
   const marker = join(ROOT, 'dist', 'commands')
   if (!existsSync(marker) || newestMtime(join(ROOT, 'dist')) < newestMtime(join(ROOT, 'src'))) {
     spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], {cwd: ROOT, stdio: 'ignore'})
+    // A stale command manifest would hide new commands: write it again with the build.
+    spawnSync(process.execPath, [join(ROOT, 'scripts', 'manifest.js')], {cwd: ROOT, stdio: 'ignore'})
   }
   if (!existsSync(marker)) throw new Error('the build did not produce dist/commands; run npm run build')
   built = true
