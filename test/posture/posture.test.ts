@@ -164,6 +164,26 @@ describe('audit posture', function () {
     assert.equal(r.detail, 'No diagnostic setting keeps StorageDelete in an archive account or workspace.')
   })
 
+  it('finds sign-in logs in the Log Analytics workspace when the archive has none', async () => {
+    const queries: string[] = []
+    bed.state.setLogQueryHandler((workspace, query) => {
+      queries.push(`${workspace}: ${query}`)
+      return workspace === 'ws-with-signins' ? [{columns: [{name: 'UserPrincipalName', type: 'string'}], rows: [['admin@contoso.com']]}] : [{columns: [{name: 'UserPrincipalName', type: 'string'}], rows: []}]
+    })
+    try {
+      const logs = (workspace: string) => ({logs: {archive: {account: (bed.raw().logs as {archive: {account: string}}).archive.account, containers: ['insights-logs-storageread']}, workspace}})
+      const found = resultOf(await bed.audit(bed.map(logs('ws-with-signins'))), 'Entra ID sign-in logs', 'monitoring.sign-in-logs')
+      assert.equal(found.status, 'pass')
+      assert.match(found.detail, /Workspace ws-with-signins holds sign-in logs/)
+      assert.deepEqual(queries, ['ws-with-signins: SigninLogs | take 1'])
+      const empty = resultOf(await bed.audit(bed.map(logs('ws-empty'))), 'Entra ID sign-in logs', 'monitoring.sign-in-logs')
+      assert.equal(empty.status, 'fail')
+      assert.equal(empty.detail, 'Sign-in logs are not being kept: logs.archive.containers names no sign-in log container (insights-logs-signinlogs); workspace ws-empty holds no sign-in logs of the last 30 days.')
+    } finally {
+      bed.state.setLogQueryHandler(undefined)
+    }
+  })
+
   it('accepts Microsoft.KeyVault with a capital V as a customer-managed key, like Microsoft.Keyvault', async () => {
     bed.patchAccount(ACCOUNTS.prod, {properties: {encryption: {keySource: 'Microsoft.KeyVault'}}})
     const r = resultOf(await bed.audit(), ACCOUNTS.prod, 'storage.customer-managed-key')
