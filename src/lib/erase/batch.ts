@@ -178,12 +178,12 @@ export function opsFor(item: PlanItem, phase: DeletePhase, softStores: ReadonlyS
     case 'snapshots':
       return item.kind === 'snapshot' ? [{...base, snapshot: item.snapshot, mode: 'snapshot', permanent: false, primary: true}] : []
     case 'blobs':
-      return item.kind === 'current' ? [{...base, mode: 'base', permanent: false, primary: true}] : []
+      // For a versioned blob this only turns its current version into a previous one (same id);
+      // the version delete of the next phase is what removes the data, so that one counts.
+      return item.kind === 'current' ? [{...base, mode: 'base', permanent: false, primary: !item.versionId}] : []
     case 'versions':
-      // Deleting a versioned base blob turns its current version into a previous version with the
-      // same id; that one goes here, after every base blob of the phase before is gone.
       if (item.kind === 'version' || (item.kind === 'current' && item.versionId)) {
-        return [{...base, versionId: item.versionId, mode: 'version', permanent: false, primary: item.kind === 'version'}]
+        return [{...base, versionId: item.versionId, mode: 'version', permanent: false, primary: true}]
       }
       return []
     case 'purge': {
