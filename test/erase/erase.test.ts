@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {PassThrough} from 'node:stream'
 
 import {AuditTrail} from '../../src/lib/audit/trail.js'
 import {canonicalJson, sha256Hex} from '../../src/lib/evidence/canonical.js'
 import {verifyEvidenceFile} from '../../src/lib/erase/certificate.js'
 import {eraseCustomer, type EraseOptions} from '../../src/lib/erase/erase.js'
+import {confirmByTyping} from '../../src/lib/erase/guards.js'
 import {CustosError} from '../../src/lib/errors.js'
 import {countCustomer, makePlayground, othersContainers, runCli, seed, snapshotContainers, withoutCustomer, type ErasePlayground} from './helpers.js'
 
@@ -147,6 +149,34 @@ describe('customer erase (Azurite)', function () {
     assert.deepEqual(await everything(pg), before)
   })
 
+  it('on a terminal the operator must type the customer id: anything else refuses (exit 3) and deletes nothing', async () => {
+    const typed = async (text: string) => {
+      const input = new PassThrough()
+      const output = new PassThrough()
+      let shown = ''
+      output.on('data', (c: Buffer) => (shown += c.toString()))
+      const answer = confirmByTyping('acme', 'Erase customer acme: 3 objects', {input, output})
+      input.end(`${text}\n`)
+      return {ok: await answer, shown}
+    }
+    assert.equal((await typed('acme')).ok, true)
+    assert.equal((await typed('acme-corp')).ok, false)
+    assert.equal((await typed('ACME')).ok, false)
+    assert.match((await typed('')).shown, /Erase customer acme: 3 objects[\s\S]*Type the customer id \(acme\)/)
+
+    const pg = makePlayground()
+    await seed(pg, ['acme'], 1)
+    const summaries: string[] = []
+    const error = await refusal(eraseCustomer(pg.clients, pg.map, options({yes: false, planOut: join(pg.dir, 'p.json'), confirm: async (summary) => (summaries.push(summary), false)})))
+    assert.equal(error.code, 'NotConfirmed')
+    assert.equal(error.exitCode, 3)
+    assert.match(summaries[0], /Erase customer acme: 5 objects/)
+    assert.equal(await countCustomer(pg, 'acme'), 3 + 2)
+    const confirmed = await eraseCustomer(pg.clients, pg.map, options({yes: false, planPath: join(pg.dir, 'p.json'), confirm: async () => true}))
+    assert.equal(confirmed.exitCode, 0)
+    assert.equal(await countCustomer(pg, 'acme'), 0)
+  })
+
   it('without a terminal, erasing needs --yes (exit 2) and deletes nothing', async () => {
     const pg = makePlayground()
     await seed(pg, ['acme'], 1)
@@ -164,10 +194,14 @@ describe('customer erase (Azurite)', function () {
     assert.equal(erased.code, 0, erased.stderr)
     const certificate = (erased.json() as {certificate: {json: string}}).certificate.json
     assert.equal(certificate, join(pg.dir, 'acme.plan.certificate.json'))
+    // The JSON shapes scripts rely on (CustomerEraseResult, CertificateVerifyResult).
+    assert.deepEqual(Object.keys(erased.json()).sort(), ['apply', 'certificate', 'customer', 'exitCode', 'guards', 'key', 'mode', 'operationId', 'plan', 'verification'])
+    assert.deepEqual(Object.keys((erased.json() as {certificate: object}).certificate).sort(), ['html', 'json', 'sha256', 'signed', 'text'])
 
     const ok = await runCli(['certificate', 'verify', certificate, '--json'])
     assert.equal(ok.code, 0, ok.stdout)
     assert.deepEqual([(ok.json() as {status: string}).status, (ok.json() as {hash: string}).hash], ['unsigned', 'valid'])
+    assert.deepEqual(Object.keys(ok.json()).sort(), ['consistency', 'file', 'hash', 'kind', 'sha256', 'signature', 'status', 'valid'])
     const text = await runCli(['certificate', 'verify', certificate])
     assert.match(text.stdout, /UNSIGNED/)
 

@@ -37,8 +37,8 @@ export interface ErasePlayground {
 export interface PlaygroundOptions {
   /** extra top-level data-map fields (keys, azure, erase) */
   extra?: Record<string, unknown>
-  /** blobs per customer per store */
-  blobs?: number
+  /** extra fields of the backup set (resourceId, encryptionScope) */
+  backupExtra?: Record<string, unknown>
 }
 
 export const CUSTOMERS = ['acme', 'acme-corp', 'globex'] as const
@@ -56,7 +56,7 @@ export function makePlayground(options: PlaygroundOptions = {}): ErasePlayground
       {name: 'documents', account: azurite.connectionString('contosoprod'), container: `${docsPrefix}-{customer}`},
       {name: 'attachments', account: azurite.connectionString('contosoprod'), container: shared, prefix: '{customer}/'},
     ],
-    backups: [{name: 'nightly-db', account: azurite.connectionString('contosobackup'), container: backups, prefix: '{customer}/', expect: {every: '24h', maxAge: '26h', keepDays: 30}}],
+    backups: [{name: 'nightly-db', account: azurite.connectionString('contosobackup'), container: backups, prefix: '{customer}/', expect: {every: '24h', maxAge: '26h', keepDays: 30}, ...options.backupExtra}],
     audit: {account: azurite.connectionString('contosoaudit'), container: audit},
     ...options.extra,
   }

@@ -28,6 +28,9 @@ describe('customer erase: crypto-shredding and signatures (local Key Vault)', fu
 
   async function playground(vault: string, purgeProtection: boolean): Promise<ErasePlayground> {
     const vaultUrl = await azure.addVault({name: vault, purgeProtection})
+    // The backup account in the resource manager, with a per-customer encryption scope keyed by the customer key.
+    const account = azure.state.addStorageAccount({name: `backup${vault.replace(/[^a-z0-9]/g, '')}`}) as {id: string}
+    azure.state.addEncryptionScope({accountId: account.id, name: 'cs-acme', source: 'Microsoft.KeyVault', keyUri: `${vaultUrl}/keys/tenant-acme`})
     const probe = makePlayground()
     const ca = join(probe.dir, 'ca.pem')
     writeFileSync(ca, azure.caCertificatePem)
@@ -36,6 +39,7 @@ describe('customer erase: crypto-shredding and signatures (local Key Vault)', fu
         azure: {credential: 'local', caCertificate: ca, resourceManager: azure.url},
         keys: {vault: vaultUrl, customerKey: 'tenant-{customer}', signingKey: 'custos-evidence'},
       },
+      backupExtra: {resourceId: account.id, encryptionScope: 'cs-{customer}'},
     })
     const keys = pg.clients.keyClient()
     await keys.createRsaKey('tenant-acme', {keySize: 2048})
@@ -71,6 +75,12 @@ describe('customer erase: crypto-shredding and signatures (local Key Vault)', fu
     assert.deepEqual([report.status, report.signature], ['valid', 'valid'])
     assert.match(report.signedBy, /RS256 https:\/\/127\.0\.0\.1:\d+\/keys\/custos-evidence\//)
     assert.match(readFileSync(result.certificate!.text, 'utf8'), /deleted and purged \(crypto-erase\)/)
+    const body = (JSON.parse(readFileSync(result.certificate!.json, 'utf8')) as {body: {stores: Array<{store: string; methods: string[]; cryptoErase?: {encryptionScope: string}}>}}).body
+    assert.deepEqual(
+      body.stores.map((s) => [s.store, s.methods.join('+'), s.cryptoErase?.encryptionScope]),
+      [['documents', 'delete', undefined], ['attachments', 'delete', undefined], ['nightly-db', 'delete+crypto-erase', 'cs-acme']],
+      'only the backup set whose encryption scope uses the shredded key is crypto-erased',
+    )
 
     // One changed character anywhere in the body breaks it.
     const text = readFileSync(result.certificate!.json, 'utf8')

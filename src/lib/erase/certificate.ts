@@ -22,7 +22,7 @@ import type {GuardVerdict} from './guards.js'
 import type {BatchStats, StoreProgress} from './journal.js'
 import type {PlanHeader, PlanStore, PlanTrailer, StoreTotals} from './plan.js'
 import {renderCertificateHtml, renderCertificateText, type CertificateVerifyReport} from './render.js'
-import type {KeyShredResult} from './shred.js'
+import type {CryptoErasedStore, KeyShredResult} from './shred.js'
 import type {ErasureVerification, StoreVerification} from './verify.js'
 
 export const CERTIFICATE_KIND = 'custos.deletion-certificate' as const
@@ -32,7 +32,7 @@ export interface Amount {
   bytes: number
 }
 
-export type StoreMethod = 'delete' | 'purge'
+export type StoreMethod = 'delete' | 'purge' | 'crypto-erase'
 
 export interface CertificateStore {
   store: string
@@ -41,8 +41,13 @@ export interface CertificateStore {
   container: string
   prefix: string
   layout: 'container-per-customer' | 'prefix-per-customer'
-  /** how the data went: `delete` (Delete Blob via Blob Batch), `purge` (permanent deletion of soft-deleted snapshots and versions) */
+  /**
+   * how the data went: `delete` (Delete Blob via Blob Batch), `purge` (permanent deletion of
+   * soft-deleted snapshots and versions), `crypto-erase` (encrypted with the customer key, now destroyed)
+   */
   methods: StoreMethod[]
+  /** for `crypto-erase`: the encryption scope and the key it used */
+  cryptoErase?: {encryptionScope: string; keyUri: string; effectiveFrom?: string}
   planned: Amount & {current: number; snapshots: number; versions: number; softDeleted: number}
   deleted: Amount
   /** already gone when their delete was sent (404), e.g. deleted by an interrupted run */
@@ -106,6 +111,8 @@ export interface BuildCertificateInput {
   progress: (store: string) => StoreProgress
   failures: FailureSummary[]
   key: KeyShredResult
+  /** stores proven to be encrypted with the shredded customer key */
+  cryptoErased?: CryptoErasedStore[]
   verification: ErasureVerification
 }
 
@@ -115,7 +122,9 @@ const MAX_EXCEPTIONS_PER_STORE = 50
 export function buildCertificateBody(input: BuildCertificateInput): DeletionCertificateBody {
   const totalsByStore = new Map(input.trailer.stores.map((t) => [t.store, t]))
   const verificationByStore = new Map(input.verification.stores.map((v) => [v.store, v]))
-  const stores = input.header.stores.map((ps) => certificateStore(ps, totalsByStore.get(ps.store)!, input.progress(ps.store), input.failures.filter((f) => f.store === ps.store), verificationByStore.get(ps.store)!))
+  const stores = input.header.stores.map((ps) =>
+    certificateStore(ps, totalsByStore.get(ps.store)!, input.progress(ps.store), input.failures.filter((f) => f.store === ps.store), verificationByStore.get(ps.store)!, input.cryptoErased?.find((c) => c.store === ps.store)),
+  )
   const sum = (pick: (s: CertificateStore) => Amount): Amount => stores.reduce((a, s) => ({items: a.items + pick(s).items, bytes: a.bytes + pick(s).bytes}), {items: 0, bytes: 0})
   const exceptions = stores.flatMap((s) => s.exceptions.map((e) => `${s.store}: ${e}`))
   if (input.key.purgeRefused) exceptions.push(`key ${input.key.name}: purge refused (${input.key.purgeRefused.status}${input.key.purgeRefused.code ? ` ${input.key.purgeRefused.code}` : ''}); unrecoverable from ${input.key.scheduledPurgeDate ?? 'an unknown date'}`)
@@ -147,7 +156,7 @@ export function buildCertificateBody(input: BuildCertificateInput): DeletionCert
   }
 }
 
-function certificateStore(ps: PlanStore, totals: StoreTotals, progress: StoreProgress, failures: FailureSummary[], verification: StoreVerification): CertificateStore {
+function certificateStore(ps: PlanStore, totals: StoreTotals, progress: StoreProgress, failures: FailureSummary[], verification: StoreVerification, crypto?: CryptoErasedStore): CertificateStore {
   const s: BatchStats = progress.stats
   const primaryFailures = failures.filter((f) => f.primary)
   const exceptions = failures.slice(0, MAX_EXCEPTIONS_PER_STORE).map((f) => f.text)
@@ -158,6 +167,7 @@ function certificateStore(ps: PlanStore, totals: StoreTotals, progress: StorePro
   const methods: StoreMethod[] = []
   if (s.deleted + s.gone + s.followUps > 0 || totals.items === 0) methods.push('delete')
   if (s.purged > 0 || s.retained + s.purgeRefused > 0) methods.push('purge')
+  if (crypto) methods.push('crypto-erase')
   return {
     store: ps.store,
     role: ps.role,
@@ -166,6 +176,7 @@ function certificateStore(ps: PlanStore, totals: StoreTotals, progress: StorePro
     prefix: ps.prefix,
     layout: ps.ownsContainer ? 'container-per-customer' : 'prefix-per-customer',
     methods,
+    ...(crypto ? {cryptoErase: {encryptionScope: crypto.encryptionScope, keyUri: crypto.keyUri, ...(crypto.effectiveFrom ? {effectiveFrom: crypto.effectiveFrom} : {})}} : {}),
     planned: {items: totals.items, bytes: totals.bytes, current: totals.current, snapshots: totals.snapshots, versions: totals.versions, softDeleted: totals.softDeleted},
     deleted: {items: s.deleted, bytes: s.deletedBytes},
     alreadyGone: {items: s.gone, bytes: s.goneBytes},

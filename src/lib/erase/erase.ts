@@ -25,7 +25,7 @@ import {checkExportGuard, checkFingerprintGuard, checkHoldGuard, refuseUnlessAll
 import {Journal, PHASES, journalPathFor, type JournalBatch, type JournalFailure} from './journal.js'
 import {acquireEraseLock} from './lock.js'
 import {readPlanItems, storeConfigs, verifyPlanFile, writePlan, type PlanKey, type PlanSummary, type StoreTotals} from './plan.js'
-import {shredCustomerKey, type KeyShredResult} from './shred.js'
+import {cryptoErasedStores, shredCustomerKey, type KeyShredResult} from './shred.js'
 import {verifyErasure, type ErasureVerification} from './verify.js'
 
 /** Test-only: pause (until killed or interrupted) after this many batches of a run are journaled. */
@@ -218,6 +218,8 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
     const key = await shredCustomerKey(clients, customer, {abortSignal: signal, pollIntervalInMs: options.keyPollIntervalInMs})
     await journal.append({type: 'key', time: new Date().toISOString(), state: key.state, ...(key.scheduledPurgeDate ? {scheduledPurgeDate: key.scheduledPurgeDate} : {})})
 
+    const cryptoErased = await cryptoErasedStores(clients, customer, key, {abortSignal: signal})
+
     hooks.note('Verifying: listing every scope again…')
     const verification = await verifyErasure(clients, map, scopes, {abortSignal: signal})
 
@@ -236,6 +238,7 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
       progress: (store) => journal!.progress(store),
       failures,
       key,
+      cryptoErased,
       verification,
     })
     const {files} = await writeCertificate(body, options.certificateBase ?? certificateBaseFor(planPath), keyVaultSigner(clients))

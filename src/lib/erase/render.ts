@@ -47,7 +47,7 @@ function signatureLines(doc: DeletionCertificate): string[] {
 function storeLines(s: CertificateStore): string[] {
   const lines = [
     `  ${s.store}${s.role === 'backup' ? ' (backup set)' : ''}: ${s.account}/${s.container}/${s.prefix} (${s.layout})`,
-    `    method:        ${s.methods.join(', ') || 'none needed'}`,
+    `    method:        ${s.methods.join(', ') || 'none needed'}${s.cryptoErase ? ` (encryption scope ${s.cryptoErase.encryptionScope} with ${s.cryptoErase.keyUri}${s.cryptoErase.effectiveFrom ? `, unreadable from ${s.cryptoErase.effectiveFrom}` : ''})` : ''}`,
     `    planned:       ${amountText(s.planned)}: ${formatCount(s.planned.current)} current, ${formatCount(s.planned.snapshots)} snapshots, ${formatCount(s.planned.versions)} versions, ${formatCount(s.planned.softDeleted)} soft-deleted`,
     `    deleted:       ${amountText(s.deleted)}${s.softDeleted ? `, of which soft delete keeps ${formatCount(s.softDeleted)} for its retention` : ''}${s.purged ? `; ${formatCount(s.purged)} purged for good` : ''}`,
     `    already gone:  ${amountText(s.alreadyGone)}`,

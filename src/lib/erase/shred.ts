@@ -127,3 +127,40 @@ function status(error: unknown): number | undefined {
 function code(error: unknown): string | undefined {
   return (error as {code?: string}).code
 }
+
+/** A store whose data was encrypted with the customer key: what soft delete or replicas keep is unreadable now. */
+export interface CryptoErasedStore {
+  store: string
+  encryptionScope: string
+  keyUri: string
+  /** from when the key cannot be recovered (the purge, or the scheduled purge date) */
+  effectiveFrom?: string
+}
+
+/**
+ * Which backup sets are crypto-erased: their `encryptionScope` (read from the resource manager, for
+ * sets with a `resourceId`) is keyed with the customer key that was just shredded. Only what can be
+ * proven this way is claimed; anything else is reported as deleted or purged only.
+ */
+export async function cryptoErasedStores(clients: AzureClients, customer: string, key: KeyShredResult, options: {abortSignal?: AbortSignal} = {}): Promise<CryptoErasedStore[]> {
+  if (!key.name || (key.state !== 'purged' && key.state !== 'deleted-purge-pending')) return []
+  const out: CryptoErasedStore[] = []
+  for (const set of clients.map.backups) {
+    if (!set.encryptionScope || !set.resourceId) continue
+    const scopeName = expandCustomer(set.encryptionScope, customer)
+    const [, , subscription, , resourceGroup, , , , accountName] = set.resourceId.split('/')
+    let keyUri: string | undefined
+    try {
+      const scope = await clients.storageManagement(subscription).encryptionScopes.get(resourceGroup, accountName, scopeName, {abortSignal: options.abortSignal})
+      keyUri = scope.keyVaultProperties?.keyUri
+    } catch (error) {
+      if (status(error) === 404) continue
+      throw fromAzureError(error, `encryption scope ${scopeName} of ${set.resourceId} (backup set ${set.name})`)
+    }
+    if (!keyUri) continue
+    const path = new URL(keyUri).pathname.toLowerCase().split('/').filter(Boolean)
+    if (path[0] !== 'keys' || path[1] !== key.name.toLowerCase()) continue
+    out.push({store: set.name, encryptionScope: scopeName, keyUri, ...(key.unrecoverableFrom ? {effectiveFrom: key.unrecoverableFrom} : {})})
+  }
+  return out
+}
