@@ -9,7 +9,7 @@ async function* chunks(text: string, size: number): AsyncGenerator<Buffer> {
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size)
 }
 
-async function collect(text: string, size: number, options: {needles?: string[]} = {}) {
+async function collect(text: string, size: number, options: {needles?: string[]; anchors?: string[]} = {}) {
   const stats = newRecordStreamStats()
   const malformed: MalformedLine[] = []
   const out = []
@@ -70,5 +70,25 @@ describe('logs: parsing archived record streams', () => {
     assert.equal(stats.skipped, 4)
     assert.equal(stats.parsed, 2)
     assert.equal(stats.malformed, 2)
+  })
+
+  it('gives the same records with or without anchors, wherever needles fall (chunk edges included)', async () => {
+    const needles = ['"acme"', 'tenant-acme', 'TENANT-ACME', 'attachments/acme/']
+    const texts = ['"acme"', '"acme-corp"', 'tenant-acme', 'tenant-acme-corp', 'TENANT-ACME', 'x-acme"', '"acmeacme"', 'attachments/acme/', 'attachments/acmex', 'acme', 'ACME']
+    let seed = 7
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+    const lines: string[] = []
+    for (let i = 0; i < 400; i++) {
+      const parts = Array.from({length: 1 + Math.floor(random() * 3)}, () => texts[Math.floor(random() * texts.length)])
+      lines.push(JSON.stringify({time: '2026-11-22T10:00:00Z', n: i, a: parts.join(' '), pad: 'p'.repeat(Math.floor(random() * 300))}))
+    }
+    const text = lines.join('\n')
+    const plain = await collect(text, 1 << 20, {needles})
+    const expectedLines = lines.map((l, i) => (needles.some((n) => l.includes(n)) ? i + 1 : 0)).filter(Boolean)
+    assert.deepEqual(plain.out.map((r) => r.line), expectedLines)
+    for (const size of [97, 1000, 1 << 20]) {
+      const anchored = await collect(text, size, {needles, anchors: ['acme', 'ACME']})
+      assert.deepEqual(anchored.out.map((r) => r.line), expectedLines, `chunk size ${size}`)
+    }
   })
 })

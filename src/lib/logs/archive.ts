@@ -39,6 +39,8 @@ export interface ReadArchivedRecordsOptions {
   onMalformed?: (info: MalformedLine) => void
   /** only lines containing one of these strings are parsed (see records.ts); default: every line */
   needles?: readonly string[]
+  /** distinctive parts of the needles (see records.ts); a speed hint */
+  anchors?: readonly string[]
   /** neighbouring hour blobs read at each edge of the range; default 1 */
   edgeHours?: number
   /** List Blobs page size; default 5000 */
@@ -134,7 +136,7 @@ async function* iterate(options: ReadArchivedRecordsOptions, stats: ArchiveStats
         stats.bytes += n
         options.onBytes?.(n)
       })
-      for await (const parsed of parseRecordStream(counted, {source: `${options.container}/${blob.name}`, needles: options.needles, stats, onMalformed})) {
+      for await (const parsed of parseRecordStream(counted, {source: `${options.container}/${blob.name}`, needles: options.needles, anchors: options.anchors, stats, onMalformed})) {
         const time = recordTime(parsed.record)
         if (time === undefined) {
           stats.undated++

@@ -14,9 +14,10 @@
  * read-only HTTPS link that expires is returned. The audit trail gets a record before and after.
  */
 import {randomUUID} from 'node:crypto'
+import {existsSync, statSync} from 'node:fs'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
-import {basename, resolve, join} from 'node:path'
+import {basename, dirname, join, resolve} from 'node:path'
 
 import {AuditTrail} from '../audit/trail.js'
 import {parseAccount} from '../azure/account.js'
@@ -192,6 +193,8 @@ function checkRequest(map: DataMap, options: CreateLogsBundleOptions): {linkExpi
   if (!map.logs?.archive && !map.logs?.workspace && !map.activityLog) {
     throw configError('The data map names no log source.', [], 'Add logs.archive (account, containers), logs.workspace or activityLog.subscription.')
   }
+  const folder = dirname(resolve(options.output ?? '.'))
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw usageError(`The folder ${folder} for --output does not exist.`, 'Create it, or pass --output with a path in an existing folder.')
   if (!options.share) return {}
   requireExports(map)
   return {linkExpiryInMs: resolveLinkExpiry(map, options.linkExpiryInMs)}
@@ -237,6 +240,7 @@ export async function createLogsBundle(clients: AzureClients, map: DataMap, opti
           abortSignal: options.abortSignal,
           onBytes: options.onBytes,
           needles: selector.needles,
+          anchors: selector.anchors,
           onMalformed: (info) => {
             if (malformedSamples.length < MAX_MALFORMED_SAMPLES) malformedSamples.push(info)
           },

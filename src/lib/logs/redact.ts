@@ -48,6 +48,11 @@ export class BundleRedactor {
   readonly counts: Record<string, number>
   private readonly customer: string
   private readonly ids: Set<string>
+  /** ids (others' and the customer's own) by their first word, longest first */
+  private readonly byFirstWord = new Map<string, Array<{id: string; own: boolean}>>()
+  /** cheap filters before a word is lower-cased: its first character and its length */
+  private readonly firstChars = new Uint8Array(128)
+  private readonly firstWordLengths = new Set<number>()
   private readonly placeholders = new Map<string, string>()
 
   /**
@@ -62,6 +67,17 @@ export class BundleRedactor {
     this.customer = customer.toLowerCase()
     this.ids = new Set([...otherIds].map((id) => id.toLowerCase()).filter((id) => id !== this.customer && id.length > 0 && id.length <= MAX_ID_LENGTH))
     this.counts = Object.fromEntries(LOG_REDACTION_RULES.map((r) => [r.name, 0]))
+    for (const [id, own] of [...[...this.ids].map((i) => [i, false] as const), [this.customer, true] as const]) {
+      const first = /^[a-z0-9]+/.exec(id)?.[0]
+      if (!first) continue
+      const list = this.byFirstWord.get(first) ?? []
+      list.push({id, own})
+      list.sort((a, b) => b.id.length - a.id.length)
+      this.byFirstWord.set(first, list)
+      this.firstChars[first.charCodeAt(0)] = 1
+      this.firstChars[first.toUpperCase().charCodeAt(0)] = 1
+      this.firstWordLengths.add(first.length)
+    }
   }
 
   /** The stable placeholder of another customer's id within this bundle. */
@@ -81,14 +97,20 @@ export class BundleRedactor {
    */
   redactRecordText(raw: string): string {
     // Without backslashes the raw text shows every string as it is, so a miss here is a miss below.
-    const plain = !raw.includes('\\')
-    if (plain && !this.anySecret(raw) && !this.anyId(raw)) return raw
+    if (!raw.includes('\\') && !this.anySecret(raw) && !this.hasId(raw)) return raw
     let record: unknown
     try {
       record = JSON.parse(raw)
     } catch {
       // Not JSON (never kept by the bundle, but be safe): redact as text.
       return this.redactText('', raw)
+    }
+    if (raw.includes('\\')) {
+      // Escapes hide patterns from the raw text: check the decoded strings once before walking.
+      const view: string[] = []
+      flatten(record, '', view)
+      const text = view.join('\n')
+      if (!this.anySecret(text) && !this.hasId(text)) return raw
     }
     const redacted = this.walk(record, '')
     return redacted.changed ? JSON.stringify(redacted.value) : raw
@@ -104,9 +126,9 @@ export class BundleRedactor {
     return false
   }
 
-  private anyId(text: string): boolean {
-    if (this.ids.size === 0) return false
-    return this.replaceIds(text, false) !== text
+  /** true when `text` holds a whole-word id of another customer */
+  private hasId(text: string): boolean {
+    return this.ids.size > 0 && this.scanIds(text, false, false) !== text
   }
 
   private walk(value: unknown, key: string): {value: unknown; changed: boolean} {
@@ -182,40 +204,49 @@ export class BundleRedactor {
 
   /** Replaces whole-word ids of other customers; the bundle's own id is left alone. */
   private replaceIds(text: string, count: boolean): string {
-    return text.replace(/[A-Za-z0-9._-]+/g, (token) => this.replaceInToken(token, count))
+    return this.scanIds(text, true, count)
   }
 
-  private replaceInToken(token: string, count: boolean): string {
-    const n = token.length
-    const starts: number[] = []
-    const ends: number[] = []
-    for (let i = 0; i < n; i++) {
-      if (!isAlnum(token.charCodeAt(i))) continue
-      if (i === 0 || !isAlnum(token.charCodeAt(i - 1))) starts.push(i)
-      if (i === n - 1 || !isAlnum(token.charCodeAt(i + 1))) ends.push(i + 1)
-    }
+  /**
+   * Finds ids as whole words (no letter or digit right before or after; an id may span `-`, `.`
+   * and `_`), trying the longest id first at each word, so `acme-corp` is one id and the
+   * customer's own id shields its words. Without `replace`, stops at the first other id and
+   * returns a different string (a marker) to say so.
+   */
+  private scanIds(text: string, replace: boolean, count: boolean): string {
+    const words = /[A-Za-z0-9]+/g
     let out = ''
-    let pos = 0
-    for (const s of starts) {
-      if (s < pos) continue
-      for (let k = ends.length - 1; k >= 0; k--) {
-        const e = ends[k]
-        if (e <= s) break
-        if (e - s > MAX_ID_LENGTH) continue
-        const candidate = token.slice(s, e).toLowerCase()
-        if (candidate === this.customer) {
-          out += token.slice(pos, e)
-          pos = e
-          break
-        }
-        if (this.ids.has(candidate)) {
-          out += token.slice(pos, s) + this.placeholder(candidate)
-          pos = e
+    let last = 0
+    for (let m = words.exec(text); m !== null; m = words.exec(text)) {
+      if (this.firstChars[m[0].charCodeAt(0)] !== 1 || !this.firstWordLengths.has(m[0].length)) continue
+      const candidates = this.byFirstWord.get(m[0].toLowerCase())
+      if (!candidates) continue
+      for (const {id, own} of candidates) {
+        const end = m.index + id.length
+        if (end > text.length || (end < text.length && isAlnum(text.charCodeAt(end)))) continue
+        if (id.length !== m[0].length && text.slice(m.index, end).toLowerCase() !== id) continue
+        if (!own) {
+          if (!replace) return `${text}\u0000`
+          out += text.slice(last, m.index) + this.placeholder(id)
+          last = end
           if (count) this.counts[OTHER_CUSTOMER_RULE]++
-          break
         }
+        words.lastIndex = end
+        break
       }
     }
-    return pos === 0 ? token : out + token.slice(pos)
+    return last === 0 ? text : out + text.slice(last)
+  }
+}
+
+/** Every key and string of a parsed record as the secret rules see them (`"key":"value"`), one per line. */
+function flatten(value: unknown, key: string, out: string[]): void {
+  if (typeof value === 'string') out.push(`"${key}":"${value}"`)
+  else if (Array.isArray(value)) for (const v of value) flatten(v, key, out)
+  else if (typeof value === 'object' && value !== null) {
+    for (const [k, v] of Object.entries(value)) {
+      out.push(k)
+      flatten(v, k, out)
+    }
   }
 }

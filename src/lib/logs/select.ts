@@ -40,6 +40,8 @@ export interface CustomerSelector {
    * quotes (an exact field value) and each scope's container or container/prefix.
    */
   needles: string[]
+  /** strings every needle contains one of (the id, and upper-cased), a speed hint for the scan */
+  anchors: string[]
   /** why the record belongs to the customer, or undefined when it does not */
   match(record: LogRecord): MatchReason | undefined
   /** values of the customer fields in a record (to learn other customers' ids) */
@@ -125,7 +127,7 @@ export function customerSelector(map: DataMap, customer: string): CustomerSelect
   const readers = stores.map((s, i) => storeReader(s, scopes[i].accountName))
   const idPattern = new RegExp(map.customers.idPattern)
   // Containers are lower-case, but ARM ids in some records are upper-cased (…/CONTAINERS/TENANT-ACME).
-  const scopeNeedles = scopes.map((s) => (s.ownsContainer ? s.container : `${s.container}/${s.prefix}`))
+  const scopeNeedles = scopes.flatMap((s) => (s.ownsContainer ? [s.container] : [`${s.container}/${s.prefix}`, `${s.container}/${encodeURI(s.prefix)}`]))
   // A listing of the customer's prefix names it only in the query string (`prefix=acme%2F`).
   const listingNeedles = scopes.filter((s) => !s.ownsContainer).flatMap((s) => [`prefix=${s.prefix}`, `prefix=${encodeURIComponent(s.prefix)}`, `prefix=${encodeURIComponent(s.prefix).replaceAll('%2F', '%2f')}`])
   const needles = [...new Set([`"${customer}"`, ...scopeNeedles, ...scopeNeedles.map((n) => n.toUpperCase()), ...listingNeedles])]
@@ -148,6 +150,7 @@ export function customerSelector(map: DataMap, customer: string): CustomerSelect
     customerFields,
     scopes,
     needles,
+    anchors: [...new Set([customer, customer.toUpperCase()])],
     match(record) {
       for (const field of customerFields) {
         if (getField(record, field) === customer) return {kind: 'field', field}
