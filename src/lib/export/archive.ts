@@ -26,7 +26,7 @@ import {ExportJournal} from './journal.js'
 import {entryOf, journalEntryOf} from './local-folder.js'
 import type {ManifestObject} from './manifest.js'
 import type {PlannedObject} from './plan.js'
-import {downloadVerified, EMPTY_SHA256, objectClient} from './transfer.js'
+import {downloadToBuffer, downloadVerified, EMPTY_SHA256, objectClient} from './transfer.js'
 
 export type ArchiveFormat = 'tar.gz' | 'zip'
 
@@ -206,19 +206,13 @@ export class ArchiveDestination implements ExportDestination<ArchiveResult> {
     if (object.folderMarker) return {kind: 'folder', entry: entryOf(object, EMPTY_SHA256)}
     if (object.size > PREFETCH_MAX_BYTES) return {kind: 'stream'}
     const source = context.source(object.store)
-    const chunks: Buffer[] = []
-    const digest = await downloadVerified(
-      objectClient(source.container, source.scope, object),
-      object,
-      new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-          chunks.push(chunk)
-          callback()
-        },
-      }),
-      {customer: context.customer, abortSignal: signal, maxRetryRequests: context.maxRetryRequests, onBytes: context.onBytes},
-    )
-    return {kind: 'buffer', data: Buffer.concat(chunks), entry: entryOf(object, digest.sha256)}
+    const {data, digest} = await downloadToBuffer(objectClient(source.container, source.scope, object), object, {
+      customer: context.customer,
+      abortSignal: signal,
+      maxRetryRequests: context.maxRetryRequests,
+      onBytes: context.onBytes,
+    })
+    return {kind: 'buffer', data, entry: entryOf(object, digest.sha256)}
   }
 
   async commit(item: Annotated, result: ArchiveResult, context: TransferContext, signal: AbortSignal): Promise<ManifestObject> {
@@ -274,8 +268,8 @@ export class ArchiveDestination implements ExportDestination<ArchiveResult> {
 
   async abort(error: unknown): Promise<void> {
     this.writer?.destroy(error instanceof Error ? error : new Error(String(error)))
-    this.manifestOut?.destroy()
-    this.sumsOut?.destroy()
+    this.manifestOut?.on('error', () => {}).destroy()
+    this.sumsOut?.on('error', () => {}).destroy()
     await this.journal?.close().catch(() => {})
     for (const path of [this.partialFile, this.manifestPartial, this.sumsPartial]) await rm(path, {force: true}).catch(() => {})
   }

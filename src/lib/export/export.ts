@@ -3,10 +3,10 @@
  * exports container, verifies every object, writes a sealed manifest, and records the verified
  * export in the audit trail (`customer erase` looks for it).
  *
- * The run: a listing-only preflight (counts, bytes, refusals before anything is written; this is
- * all a dry run does) → open the destination (resume state) → a second listing streamed through
- * parallel transfers committed in listing order (journal, manifest, SHA256SUMS as they go) →
- * seal the manifest → make it visible → audit.
+ * The run: one listing, spooled to a private temporary file, that counts, sums bytes and raises
+ * every refusal before anything is written (this is all a dry run does) → open the destination
+ * (resume state) → the spooled objects streamed through parallel transfers committed in listing
+ * order (journal, manifest, SHA256SUMS as they go) → seal the manifest → make it visible → audit.
  */
 import {randomUUID} from 'node:crypto'
 
@@ -21,8 +21,9 @@ import type {ExportDestination, TransferContext} from './destination.js'
 import {FolderDestination} from './local-folder.js'
 import {ManifestWriter, SumsWriter, type DestinationKind, type ManifestDestination} from './manifest.js'
 import {runOrdered} from './ordered.js'
-import {exportSources, listExport, preflightExport, type StoreSource, type StoreSummary} from './plan.js'
+import {exportSources, preflightExport, type StoreSource, type StoreSummary} from './plan.js'
 import {ServerSideDestination} from './server-side.js'
+import {ListingSpool} from './spool.js'
 
 export type ExportTarget =
   | {kind: 'folder'; path: string}
@@ -82,6 +83,15 @@ function makeDestination(clients: AzureClients, map: DataMap, customer: string, 
 
 /** Exports one customer. Throws CustosError (refusals, integrity, Azure) or an AbortError. */
 export async function exportCustomer(clients: AzureClients, map: DataMap, customer: string, options: ExportCustomerOptions): Promise<ExportSummary> {
+  const spool = options.dryRun ? undefined : await ListingSpool.create()
+  try {
+    return await exportWithSpool(clients, map, customer, options, spool)
+  } finally {
+    await spool?.remove()
+  }
+}
+
+async function exportWithSpool(clients: AzureClients, map: DataMap, customer: string, options: ExportCustomerOptions, spool: ListingSpool | undefined): Promise<ExportSummary> {
   const now = options.now ?? (() => new Date())
   const began = Date.now()
   const includeVersions = options.includeVersions ?? false
@@ -99,7 +109,9 @@ export async function exportCustomer(clients: AzureClients, map: DataMap, custom
     localPaths: local,
     folder: options.target.kind === 'folder',
     abortSignal: options.abortSignal,
+    onObject: spool ? (object) => spool.add(object) : undefined,
   })
+  await spool?.close()
   const totals = stores.reduce((t, s) => ({objects: t.objects + s.objects, bytes: t.bytes + s.bytes, versions: t.versions + s.versions, snapshots: t.snapshots + s.snapshots}), {objects: 0, bytes: 0, versions: 0, snapshots: 0})
   const summary: ExportSummary = {
     customer,
@@ -151,7 +163,7 @@ export async function exportCustomer(clients: AzureClients, map: DataMap, custom
   const manifestDestination: ManifestDestination = destination instanceof ServerSideDestination ? destination.manifestDestination : {kind: destinationKind}
   try {
     await manifest.begin({customer, destination: manifestDestination})
-    const listing = listExport(sources, {includeVersions, includeSnapshots, abortSignal: options.abortSignal})
+    const listing = spool!.read()
     await runOrdered(
       destination.annotate(listing),
       {concurrency, window: destination.window(concurrency), abortSignal: options.abortSignal},

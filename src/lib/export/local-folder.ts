@@ -1,13 +1,12 @@
 /**
  * `--to DIR`: a folder tree `<store>/<blob name>` with `manifest.json` and `SHA256SUMS` at the
- * root. Each object is downloaded into `.custos-partial/`, verified, given the blob's Last-Modified
- * time and only then renamed into place, so a file at its final path is always complete and
- * verified. The journal `.custos-export-journal.jsonl` lets an interrupted export resume object by
- * object; the manifest appears (by rename) only when everything was verified.
+ * root. Each object is downloaded to its path and verified; only then does the file get the blob's
+ * Last-Modified time, which marks it complete (a file that fails verification is removed). The
+ * journal `.custos-export-journal.jsonl` lets an interrupted export resume object by object; the
+ * manifest appears (by rename from `.custos-partial/`) only when everything was verified.
  */
 import {createReadStream, createWriteStream, type WriteStream} from 'node:fs'
-import {mkdir, readdir, rename, rm, stat, unlink, utimes} from 'node:fs/promises'
-import {randomBytes} from 'node:crypto'
+import {mkdir, readdir, rename, rm, stat, unlink, utimes, writeFile} from 'node:fs/promises'
 import {dirname, join, resolve, sep} from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import {Writable} from 'node:stream'
@@ -17,10 +16,12 @@ import type {Annotated, ExportDestination, ExportHeader, OpenedDestination, Tran
 import {ExportJournal, type JournalCursor, type JournalEntry, type JournalLine} from './journal.js'
 import type {ManifestObject} from './manifest.js'
 import type {PlannedObject} from './plan.js'
-import {downloadVerified, EMPTY_SHA256, HashingStream, objectClient} from './transfer.js'
+import {downloadToBuffer, downloadVerified, EMPTY_SHA256, HashingStream, objectClient} from './transfer.js'
 
 export const JOURNAL_NAME = '.custos-export-journal.jsonl'
 const PARTIAL_DIR = '.custos-partial'
+/** Objects up to this size are read into memory, verified, then written with one call. */
+const IN_MEMORY_MAX_BYTES = 256 * 1024
 
 export interface FolderResult {
   entry: ManifestObject
@@ -200,21 +201,24 @@ export class FolderDestination implements ExportDestination<FolderResult> {
     }
     const source = context.source(object.store)
     const client = objectClient(source.container, source.scope, object)
-    const temp = this.partial(`${randomBytes(12).toString('hex')}.part`)
+    const download = {customer: context.customer, abortSignal: signal, maxRetryRequests: context.maxRetryRequests, onBytes: context.onBytes}
     try {
-      const digest = await downloadVerified(client, object, createWriteStream(temp), {
-        customer: context.customer,
-        abortSignal: signal,
-        maxRetryRequests: context.maxRetryRequests,
-        onBytes: context.onBytes,
-      })
-      const time = new Date(object.lastModified)
-      await utimes(temp, time, time)
       await this.ensureDir(dirname(target))
-      await rename(temp, target)
-      return {entry: entryOf(object, digest.sha256), kept: false}
+      let sha256: string
+      if (object.size <= IN_MEMORY_MAX_BYTES) {
+        // verified before a byte is written
+        const {data, digest} = await downloadToBuffer(client, object, download)
+        await writeFile(target, data)
+        sha256 = digest.sha256
+      } else {
+        sha256 = (await downloadVerified(client, object, createWriteStream(target), download)).sha256
+      }
+      // The blob's Last-Modified, set only after verification, marks the file complete (see keptFile).
+      const time = new Date(object.lastModified)
+      await utimes(target, time, time)
+      return {entry: entryOf(object, sha256), kept: false}
     } catch (error) {
-      await unlink(temp).catch(() => {})
+      await unlink(target).catch(() => {})
       const code = (error as NodeJS.ErrnoException).code
       if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST' || code === 'ENOTEMPTY') {
         throw refusedError('PathConflict', `Blob ${JSON.stringify(object.name)} in store ${object.store} cannot be written to ${target}: another blob uses that path as a folder, or the reverse.`, 'Export to --archive or --server-side instead.')
@@ -230,9 +234,10 @@ export class FolderDestination implements ExportDestination<FolderResult> {
   }
 
   /**
-   * A file an earlier attempt finished after its journal line was lost (a kill between rename and
-   * journal write). It was verified before its rename and carries the blob's Last-Modified; it is
-   * hashed again locally (not downloaded again) and checked against Content-MD5 where there is one.
+   * A file an earlier attempt finished after its journal line was lost (a kill before the ordered
+   * journal write). Its modification time is the blob's Last-Modified only if it was completed and
+   * verified; it is hashed again locally (not downloaded again) and checked against Content-MD5 where
+   * there is one.
    */
   private async keptFile(object: PlannedObject, target: string, context: TransferContext): Promise<ManifestObject | undefined> {
     try {
@@ -271,8 +276,8 @@ export class FolderDestination implements ExportDestination<FolderResult> {
   }
 
   async abort(): Promise<void> {
-    this.manifestOut?.destroy()
-    this.sumsOut?.destroy()
+    this.manifestOut?.on('error', () => {}).destroy()
+    this.sumsOut?.on('error', () => {}).destroy()
     await this.journal?.close().catch(() => {})
     await rm(join(this.root, PARTIAL_DIR), {recursive: true, force: true}).catch(() => {})
   }

@@ -154,12 +154,14 @@ export interface PreflightOptions extends ExportContentOptions {
   /** also refuse what a folder on this machine cannot hold (long segments, `a` beside `a/b`) */
   folder: boolean
   abortSignal?: AbortSignal
-  onObject?: (object: PlannedObject) => void
+  /** receives every listed object in order (the spool the transfer reads instead of listing again) */
+  onObject?: (object: PlannedObject) => void | Promise<void>
 }
 
 /**
- * A first, listing-only pass: counts and bytes per store (the dry run's answer and the progress
- * bar's total), and every refusal raised before anything is written.
+ * The one listing of an export: counts and bytes per store (the dry run's answer and the progress
+ * bar's total), and every refusal raised before anything is written. The objects it passes to
+ * `onObject` are spooled and transferred as listed, so the names checked are the names written.
  */
 export async function preflightExport(customer: string, sources: StoreSource[], options: PreflightOptions): Promise<StoreSummary[]> {
   const summaries: StoreSummary[] = []
@@ -188,7 +190,7 @@ export async function preflightExport(customer: string, sources: StoreSource[], 
     current!.bytes += object.size
     if (object.kind === 'version') current!.versions++
     if (object.kind === 'snapshot') current!.snapshots++
-    options.onObject?.(object)
+    await options.onObject?.(object)
   }
   return summaries
 }

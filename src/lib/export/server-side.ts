@@ -247,8 +247,8 @@ export class ServerSideDestination implements ExportDestination<ServerResult> {
   }
 
   async abort(): Promise<void> {
-    this.manifestOut?.destroy()
-    this.linksOut?.destroy()
+    this.manifestOut?.on('error', () => {}).destroy()
+    this.linksOut?.on('error', () => {}).destroy()
     if (this.tempDir) await rm(this.tempDir, {recursive: true, force: true}).catch(() => {})
   }
 }

@@ -4,7 +4,7 @@
  * bytes do not match what the service says it holds.
  */
 import {createHash, type Hash} from 'node:crypto'
-import {Transform, type TransformCallback, type Writable} from 'node:stream'
+import {Transform, Writable, type TransformCallback} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import type {BlobClient, ContainerClient} from '@azure/storage-blob'
@@ -107,4 +107,17 @@ export async function downloadVerified(client: BlobClient, object: PlannedObject
   const digest: VerifiedDigest = {sha256: hashing.sha256.digest('hex'), md5: hashing.md5.digest('base64'), bytes: hashing.bytes}
   checkDigest(options.customer, object, digest, serviceMD5)
   return digest
+}
+
+/** Reads one (small) object into memory, verified; nothing is written anywhere when it does not match. */
+export async function downloadToBuffer(client: BlobClient, object: PlannedObject, options: DownloadOptions): Promise<{data: Buffer; digest: VerifiedDigest}> {
+  const chunks: Buffer[] = []
+  const collect = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk)
+      callback()
+    },
+  })
+  const digest = await downloadVerified(client, object, collect, options)
+  return {data: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), digest}
 }
