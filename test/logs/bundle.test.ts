@@ -16,7 +16,7 @@ import {CustosError} from '../../src/lib/errors.js'
 import {verifyDocument} from '../../src/lib/evidence/envelope.js'
 import {startLocalAzureServer, LOCAL_SUBSCRIPTION_ID, type LocalAzureServer, type LogTable} from '../../src/lib/local/azure-server/index.js'
 import {createLogsBundle, type LogsBundle} from '../../src/lib/logs/bundle.js'
-import {createReadOnlyLink} from '../../src/lib/logs/share.js'
+import {ReadLinkSigner} from '../../src/lib/export/sas.js'
 import {getTestAzurite, uniqueName} from '../support/env.js'
 import {archiveTime, hourPath, signIn, storageRead} from './fixtures.js'
 
@@ -334,9 +334,9 @@ describe('logs bundle', function () {
     const overHttp = await fetch(link.url)
     assert.equal(overHttp.status, 403)
     assert.match(await overHttp.text(), /AuthorizationProtocolMismatch/)
-    // The same signing code with HTTP allowed (loopback only) shows what sp=r grants: reading, not writing.
+    // The same signer with HTTP allowed (loopback only) shows what sp=r grants: reading, not writing.
     const blob = clients.blobService(map.exports!.account).getContainerClient(exportsName).getBlockBlobClient(link.blob)
-    const local = await createReadOnlyLink(clients, map.exports!.account, blob, {expiresInMs: 3_600_000, allowHttpOnLoopback: true})
+    const local = {url: await new ReadLinkSigner(clients, map.exports!.account, {expiresOn: new Date(Date.now() + 3_600_000), allowHttpOnLoopback: true}).url(blob)}
     assert.equal(new URL(local.url).searchParams.get('sp'), 'r')
     const read = await fetch(local.url)
     assert.equal(read.status, 200)
@@ -372,7 +372,7 @@ describe('logs bundle', function () {
   it('refuses --share without an exports section and a link longer than 7 days, before any work', async () => {
     const noExports = {...map, exports: undefined}
     await assert.rejects(createLogsBundle(clients, noExports, {customer: 'acme', since: SINCE, until: UNTIL, output: join(dir, 'x.tar.gz'), share: true}), (e: unknown) => e instanceof CustosError && e.exitCode === 2 && /exports/.test(e.message))
-    await assert.rejects(createLogsBundle(clients, map, {customer: 'acme', since: SINCE, until: UNTIL, output: join(dir, 'x.tar.gz'), share: true, linkExpiryInMs: 8 * 86_400_000}), (e: unknown) => e instanceof CustosError && e.exitCode === 2 && /7-day/.test(e.message))
+    await assert.rejects(createLogsBundle(clients, map, {customer: 'acme', since: SINCE, until: UNTIL, output: join(dir, 'x.tar.gz'), share: true, linkExpiryInMs: 8 * 86_400_000}), (e: unknown) => e instanceof CustosError && e.exitCode === 2 && /within 7 days/.test(e.message))
     await assert.rejects(createLogsBundle(clients, map, {customer: 'acme', since: UNTIL, until: SINCE, output: join(dir, 'x.tar.gz')}), (e: unknown) => e instanceof CustosError && e.exitCode === 2)
     await assert.rejects(createLogsBundle(clients, map, {customer: 'acme/..', since: SINCE, until: UNTIL, output: join(dir, 'x.tar.gz')}), (e: unknown) => e instanceof CustosError && e.code === 'InvalidCustomerId')
   })

@@ -1,32 +1,20 @@
 /**
  * Hands a file over: uploads it to the exports container (`exports` in the data map) and makes a
- * read-only HTTPS link that expires — a blob SAS with `sp=r` and `spr=https`, signed with the
- * account key when the data map gives a connection string with one, else with a user delegation
- * key obtained with the Entra ID credential (which needs Storage Blob Delegator on the account).
- * Links never live longer than {@link MAX_LINK_EXPIRY_MS} (7 days, also Azure's limit for user
- * delegation keys).
+ * read-only HTTPS link that expires — a blob SAS with `sp=r` and `spr=https`, signed by export's
+ * {@link ReadLinkSigner} (account key from a connection string, else a user delegation key with
+ * the Entra ID credential). Links never live longer than 7 days.
  */
 import {basename} from 'node:path'
 import {stat} from 'node:fs/promises'
 
-import {
-  BlobSASPermissions,
-  SASProtocol,
-  generateBlobSASQueryParameters,
-  type BlobClient,
-  type BlockBlobClient,
-} from '@azure/storage-blob'
+import type {BlockBlobClient} from '@azure/storage-blob'
 
 import {parseAccount} from '../azure/account.js'
 import type {AzureClients} from '../azure/clients.js'
-import {isLoopbackUrl} from '../azure/credential.js'
 import type {DataMap} from '../datamap/types.js'
-import {configError, fromAzureError, usageError} from '../errors.js'
+import {configError, fromAzureError} from '../errors.js'
 import {formatDuration, parseDurationInMs} from '../duration.js'
-
-export const MAX_LINK_EXPIRY_MS = 7 * 86_400_000
-/** the link is valid from a few minutes back, for clocks that run behind */
-const CLOCK_SKEW_MS = 5 * 60_000
+import {MAX_LINK_EXPIRY_MS, ReadLinkSigner, checkLinkExpiry} from '../export/sas.js'
 
 export interface ShareLink {
   /** the HTTPS link (carries the SAS) */
@@ -42,57 +30,15 @@ export interface ShareLink {
 
 /** The link lifetime to use: the flag, else `exports.linkExpiry`, else 7 days; longer is refused (exit 2). */
 export function resolveLinkExpiry(map: DataMap, requestedInMs?: number): number {
-  const configured = map.exports?.linkExpiry ? parseDurationInMs(map.exports.linkExpiry) : MAX_LINK_EXPIRY_MS
-  const ms = requestedInMs ?? configured
-  if (ms <= 0) throw usageError('The link expiry must be longer than zero.', 'Pass --link-expiry like 24h or 7d.')
-  if (ms > MAX_LINK_EXPIRY_MS) {
-    if (requestedInMs === undefined) throw configError(`exports.linkExpiry (${map.exports?.linkExpiry}) is longer than the 7-day maximum for shared links.`, [], 'Set exports.linkExpiry to 7d or less.')
-    throw usageError(`--link-expiry ${formatDuration(ms)} is longer than the 7-day maximum for shared links.`, 'Use 7d or less.')
-  }
-  return ms
+  if (requestedInMs !== undefined) return checkLinkExpiry(requestedInMs, `--link-expiry ${formatDuration(requestedInMs)}`)
+  const configured = map.exports?.linkExpiry
+  return configured ? checkLinkExpiry(parseDurationInMs(configured), `exports.linkExpiry (${configured})`) : MAX_LINK_EXPIRY_MS
 }
 
 /** Throws a configuration error (exit 2) when `exports` is missing, so `--share` fails before any work. */
 export function requireExports(map: DataMap): NonNullable<DataMap['exports']> {
   if (!map.exports) throw configError('--share needs the exports container, and the data map has no "exports" section.', [], 'Add exports: {account, container, linkExpiry} to the data map.')
   return map.exports
-}
-
-export interface ReadOnlyLinkOptions {
-  expiresInMs: number
-  now?: Date
-  /**
-   * Also allow plain HTTP (spr=https,http). Only for loopback endpoints (Azurite serves HTTP only);
-   * links custos hands out are always HTTPS-only.
-   */
-  allowHttpOnLoopback?: boolean
-}
-
-/** A read-only SAS link to one blob (sp=r, spr=https), signed as the account allows. */
-export async function createReadOnlyLink(clients: AzureClients, account: string, blob: BlobClient, options: ReadOnlyLinkOptions): Promise<Omit<ShareLink, 'account' | 'container' | 'blob'>> {
-  if (options.expiresInMs > MAX_LINK_EXPIRY_MS) throw usageError('Shared links may not live longer than 7 days.')
-  const now = options.now ?? new Date()
-  const startsOn = new Date(now.getTime() - CLOCK_SKEW_MS)
-  const expiresOn = new Date(now.getTime() + options.expiresInMs)
-  if (options.allowHttpOnLoopback && !isLoopbackUrl(blob.url)) throw new Error('plain HTTP links are only allowed for loopback endpoints')
-  const protocol = options.allowHttpOnLoopback ? SASProtocol.HttpsAndHttp : SASProtocol.Https
-  const permissions = BlobSASPermissions.parse('r')
-  const ref = parseAccount(account)
-  if (ref.sharedKey) {
-    const url = await blob.generateSasUrl({permissions, protocol, startsOn, expiresOn})
-    return {url, expiresOn: expiresOn.toISOString(), permissions: 'r', protocol: 'https', signedWith: 'account-key'}
-  }
-  if (ref.sas) {
-    throw configError(`The exports account ${ref.name} is given with a SAS token, which cannot sign a link.`, [], 'Give exports.account as a blob endpoint URL (Entra ID) or a connection string with an account key.')
-  }
-  const service = clients.blobService(account)
-  const key = await service.getUserDelegationKey(startsOn, expiresOn)
-  const sas = generateBlobSASQueryParameters(
-    {containerName: blob.containerName, blobName: blob.name, permissions, protocol, startsOn, expiresOn},
-    key,
-    ref.name,
-  ).toString()
-  return {url: `${blob.url}?${sas}`, expiresOn: expiresOn.toISOString(), permissions: 'r', protocol: 'https', signedWith: 'user-delegation-key'}
 }
 
 export interface ShareFileOptions {
@@ -124,8 +70,17 @@ export async function shareFile(clients: AzureClients, map: DataMap, localPath: 
     })
     const stored = await blob.getProperties({abortSignal: options.abortSignal})
     if (stored.contentLength !== size) throw new Error(`uploaded ${size} bytes but the service stores ${stored.contentLength} for ${options.blobName}`)
-    const link = await createReadOnlyLink(clients, exportsConfig.account, blob, {expiresInMs: options.expiresInMs, now: options.now})
-    return {...link, account: container.accountName, container: exportsConfig.container, blob: options.blobName}
+    const signer = new ReadLinkSigner(clients, exportsConfig.account, {expiresOn: new Date((options.now ?? new Date()).getTime() + options.expiresInMs)})
+    return {
+      url: await signer.url(blob),
+      account: container.accountName,
+      container: exportsConfig.container,
+      blob: options.blobName,
+      expiresOn: signer.expiresOn.toISOString(),
+      permissions: 'r',
+      protocol: 'https',
+      signedWith: parseAccount(exportsConfig.account).sharedKey ? 'account-key' : 'user-delegation-key',
+    }
   } catch (error) {
     throw fromAzureError(error, what)
   }
