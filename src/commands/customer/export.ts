@@ -48,8 +48,9 @@ export default class CustomerExportCommand extends BaseCommand<typeof CustomerEx
       target = {kind: 'server-side', linkExpiryInMs: expiry}
     }
     const progress = createProgress({label: `Exporting ${this.args.customer}`, unit: 'bytes', silent: this.jsonEnabled() || flags['dry-run']})
+    let result: ExportSummary
     try {
-      const result = await exportCustomer(this.makeClients(map, {retry: {maxTries: flags.retries}}), map, this.args.customer, {
+      result = await exportCustomer(this.makeClients(map, {retry: {maxTries: flags.retries}}), map, this.args.customer, {
         target,
         includeVersions: flags['include-versions'],
         includeSnapshots: flags['include-snapshots'],
@@ -59,12 +60,11 @@ export default class CustomerExportCommand extends BaseCommand<typeof CustomerEx
         abortSignal: this.abortSignal,
         progress,
       })
-      progress.stop()
-      if (!this.jsonEnabled()) this.render(result)
-      return result
     } finally {
       progress.stop()
     }
+    if (!this.jsonEnabled()) this.render(result)
+    return result
   }
 
   private render(r: ExportSummary): void {
