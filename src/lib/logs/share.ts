@@ -7,8 +7,6 @@
 import {basename} from 'node:path'
 import {stat} from 'node:fs/promises'
 
-import type {BlockBlobClient} from '@azure/storage-blob'
-
 import {parseAccount} from '../azure/account.js'
 import type {AzureClients} from '../azure/clients.js'
 import type {DataMap} from '../datamap/types.js'
@@ -57,10 +55,9 @@ export async function shareFile(clients: AzureClients, map: DataMap, localPath: 
   const service = clients.blobService(exportsConfig.account)
   const container = service.getContainerClient(exportsConfig.container)
   const what = `exports container ${exportsConfig.container} in account ${container.accountName}`
-  let blob: BlockBlobClient
   try {
     await container.createIfNotExists({abortSignal: options.abortSignal})
-    blob = container.getBlockBlobClient(options.blobName)
+    const blob = container.getBlockBlobClient(options.blobName)
     const size = (await stat(localPath)).size
     await blob.uploadFile(localPath, {
       abortSignal: options.abortSignal,
