@@ -72,7 +72,7 @@ describe('custos logs bundle (the command, run as a process)', function () {
 
   it('exits 2 with one JSON error document when the range is backwards', async () => {
     const backwards = await custos(['logs', 'bundle', 'acme', '--since', '2026-11-22T11:00:00Z', '--until', '2026-11-22T10:00:00Z', '--config', config, '--json'])
-    assert.equal(backwards.code, 2)
+    assert.equal(backwards.code, 2, backwards.stderr)
     const {error} = JSON.parse(backwards.stdout)
     assert.equal(error.code, 'Usage')
     assert.match(error.message, /--since .* must be before --until/)
