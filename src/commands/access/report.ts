@@ -1,0 +1,88 @@
+import {writeFileSync} from 'node:fs'
+import {extname} from 'node:path'
+
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../base-command.js'
+import {durationFlag, timeFlag} from '../../flags.js'
+import {ACCESS_SOURCES, createAccessReport} from '../../lib/access/report.js'
+import {renderAccessCsv} from '../../lib/access/render-csv.js'
+import {renderAccessHtml} from '../../lib/access/render-html.js'
+import {renderAccessText} from '../../lib/access/render-text.js'
+import type {AccessReport, AccessSourceName} from '../../lib/access/types.js'
+import {ExitCode, usageError} from '../../lib/errors.js'
+import {createProgress} from '../../lib/output/progress.js'
+
+export type AccessReportResult = AccessReport
+
+type Format = 'table' | 'csv' | 'json' | 'html'
+
+export default class AccessReportCommand extends BaseCommand<typeof AccessReportCommand> {
+  static override summary = 'Report who accessed the infrastructure and the data: sign-ins, failures, IPs, countries and operations per principal, with findings.'
+  static override description =
+    'Reads the activity log, the archived sign-in and storage logs, or aggregates in Log Analytics where logs.workspace is set. Findings: sign-ins from countries outside the allowed list, bursts of failed sign-ins, IPs not seen in the look-back window, access outside working hours. Exits 1 when there are findings.'
+  static override examples = [
+    '<%= config.bin %> access report --since -7d --until now --config custos.yaml',
+    '<%= config.bin %> access report --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z --format html --out access-2026-11.html',
+    '<%= config.bin %> access report --since -24h --customer acme --format csv --out acme-access.csv',
+    '<%= config.bin %> access report --since -30d --source archive --allowed-countries DE,AT --burst-failures 10 --burst-window 5m --json',
+  ]
+
+  static override flags = {
+    since: timeFlag({summary: 'Start of the range (ISO 8601, or relative like -7d).', required: true}),
+    until: timeFlag({summary: 'End of the range, exclusive (ISO 8601, relative, or now).', default: async () => new Date(), defaultHelp: async () => 'now'}),
+    customer: Flags.string({summary: 'Only records that concern this customer (customer fields, or objects in its scopes).'}),
+    format: Flags.option({options: ['table', 'csv', 'json', 'html'] as const, summary: 'Output format (default: table on a terminal, else from --out, else json).'})(),
+    out: Flags.string({summary: 'Write the report to this file instead of stdout.'}),
+    source: Flags.option({options: ACCESS_SOURCES, multiple: true, summary: 'Read only these sources (default: every configured one; the workspace replaces the archive).'})(),
+    'allowed-countries': Flags.string({summary: 'Comma-separated ISO country codes sign-ins may come from (default: residency.allowedCountries).'}),
+    'burst-failures': Flags.integer({summary: 'Failed sign-ins within --burst-window that make a burst.', default: 5, min: 2}),
+    'burst-window': durationFlag({summary: 'Window for --burst-failures.', default: 600_000, defaultHelp: async () => '10m'}),
+    lookback: durationFlag({summary: 'Window before --since whose IPs count as known (0d turns new-IP findings off).', default: 30 * 86_400_000, defaultHelp: async () => '30d'}),
+  }
+
+  public async run(): Promise<AccessReportResult> {
+    const map = this.loadMap()
+    const f = this.flags
+    const format = this.chooseFormat(f.format, f.out)
+    const countries = f['allowed-countries']?.split(',').map((c) => c.trim().toUpperCase()).filter(Boolean)
+    if (countries?.some((c) => !/^[A-Z]{2}$/.test(c))) throw usageError(`--allowed-countries "${f['allowed-countries']}" must list two-letter country codes.`, 'Write it like DE,AT.')
+    const progress = createProgress({label: 'Reading access logs', unit: 'bytes', silent: this.jsonEnabled()})
+    let seenBytes = 0
+    let seenEvents = 0
+    const report = await createAccessReport(this.makeClients(map), map, {
+      since: f.since,
+      until: f.until,
+      customer: f.customer,
+      sources: f.source as AccessSourceName[] | undefined,
+      allowedCountries: countries,
+      burstFailures: f['burst-failures'],
+      burstWindowInMs: f['burst-window'],
+      lookbackInMs: f.lookback,
+      abortSignal: this.abortSignal,
+      onProgress: ({bytes, events}) => {
+        progress.increment(bytes - seenBytes, events - seenEvents)
+        seenBytes = bytes
+        seenEvents = events
+      },
+    })
+    progress.stop()
+    const text = format === 'table' ? renderAccessText(report) : format === 'csv' ? renderAccessCsv(report) : format === 'html' ? renderAccessHtml(report) : `${JSON.stringify(report, null, 2)}\n`
+    if (f.out) {
+      writeFileSync(f.out, text)
+      this.info(`Wrote the ${format} report to ${f.out} (${report.totals.principals} principals, ${report.findings.length} findings).`)
+    } else if (!this.jsonEnabled()) {
+      process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
+    }
+    if (report.findings.length > 0) this.setExitCode(ExitCode.findings)
+    return report
+  }
+
+  private chooseFormat(flag: Format | undefined, out: string | undefined): Format {
+    if (flag) return flag
+    const ext = out ? extname(out).toLowerCase().slice(1) : ''
+    if (ext === 'csv' || ext === 'json' || ext === 'html') return ext
+    if (ext === 'htm') return 'html'
+    return out || process.stdout.isTTY ? 'table' : 'json'
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * One access event from any of the shapes the same facts arrive in (see
+ * ../shared/azure-contracts/logs/archived-storage-format.md, "Same data, other names"):
+ * archived Entra ID sign-ins (camelCase under `properties`, string `resultType`), archived storage
+ * and Key Vault resource logs, activity-log events in the REST shape (`{value, localizedValue}`
+ * pairs, `caller`, `claims`, `httpRequest`) and activity-log records archived to storage (flat
+ * `operationName`, `resultType`, `identity.claims`). Anything else yields `undefined`.
+ */
+import type {AccessEvent} from './types.js'
+
+type Doc = Record<string, unknown>
+
+const UPN_CLAIM = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn'
+const OID_CLAIM = 'http://schemas.microsoft.com/identity/claims/objectidentifier'
+const NAME_CLAIM = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name'
+
+const SIGN_IN_CATEGORY = /signinlogs$/i
+const DATA_CATEGORY = /^(StorageRead|StorageWrite|StorageDelete|AuditEvent)$/i
+/** activity-log statuses that open an operation whose end is logged again */
+const BEGIN_STATUSES = new Set(['started', 'accepted', 'start'])
+
+function str(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.length > 0 ? value : undefined
+  if (typeof value === 'number') return String(value)
+  return undefined
+}
+
+function obj(value: unknown): Doc | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Doc) : undefined
+}
+
+/** `{value, localizedValue}` → value; a plain string stays itself. */
+function pairValue(value: unknown): string | undefined {
+  return str(value) ?? str(obj(value)?.value)
+}
+
+function time(value: unknown): number | undefined {
+  if (value instanceof Date) return value.getTime()
+  if (typeof value !== 'string') return undefined
+  const t = Date.parse(value)
+  return Number.isNaN(t) ? undefined : t
+}
+
+/** `1.2.3.4:56029` → `1.2.3.4`; `[2001:db8::1]:443` → `2001:db8::1`; a bare IPv6 address stays. */
+export function stripPort(address: string): string {
+  if (address.startsWith('[')) {
+    const end = address.indexOf(']')
+    return end > 0 ? address.slice(1, end) : address
+  }
+  const colon = address.indexOf(':')
+  if (colon > 0 && colon === address.lastIndexOf(':')) return address.slice(0, colon)
+  return address
+}
+
+function lower(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : value.toLowerCase()
+}
+
+/** An archived sign-in record (SignInLogs, NonInteractiveUserSignInLogs, ServicePrincipalSignInLogs, ...). */
+export function fromSignInRecord(record: Doc): AccessEvent | undefined {
+  const t = time(record.time)
+  if (t === undefined) return undefined
+  const p = obj(record.properties) ?? {}
+  const principal = lower(
+    str(p.userPrincipalName) ?? str(p.servicePrincipalName) ?? str(p.servicePrincipalId) ?? str(p.appDisplayName) ?? str(p.appId) ?? str(record.identity),
+  )
+  if (!principal) return undefined
+  const status = obj(p.status)
+  const code = str(record.resultType) ?? str(status?.errorCode) ?? '0'
+  const success = code === '0'
+  const location = obj(p.location)
+  const country = str(location?.countryOrRegion) ?? str(record.location)
+  const ip = str(p.ipAddress) ?? str(record.callerIpAddress)
+  const event: AccessEvent = {kind: 'sign-in', time: t, principal, success}
+  if (ip) event.ip = ip
+  if (country && /^[A-Za-z]{2}$/.test(country)) event.country = country.toUpperCase()
+  if (!success) event.errorCode = code
+  return event
+}
+
+/** The caller of a storage or Key Vault resource-log record. */
+function resourceLogPrincipal(record: Doc): string | undefined {
+  const identity = obj(record.identity)
+  if (!identity) return undefined
+  const requester = obj(identity.requester)
+  const fromRequester = str(requester?.upn) ?? str(requester?.objectId) ?? str(requester?.appId)
+  if (fromRequester) return fromRequester.toLowerCase()
+  const claim = obj(identity.claim) ?? obj(identity.claims)
+  const fromClaim = str(claim?.upn) ?? str(claim?.[UPN_CLAIM]) ?? str(claim?.oid) ?? str(claim?.[OID_CLAIM]) ?? str(claim?.appid)
+  if (fromClaim) return fromClaim.toLowerCase()
+  const type = str(identity.type)
+  if (type) {
+    // SAS and shared-key callers are named by the account key that signed the request, never by the token itself
+    const key = /^(key[12])\b/i.exec(str(identity.tokenHash) ?? '')?.[1]?.toLowerCase()
+    const kind = type.toLowerCase() === 'sas' ? 'sas' : type.toLowerCase() === 'accountkey' ? 'account-key' : type.toLowerCase()
+    return key ? `${kind} (${key})` : kind
+  }
+  return undefined
+}
+
+/** An archived storage (StorageRead/Write/Delete) or Key Vault (AuditEvent) record. */
+export function fromResourceLogRecord(record: Doc): AccessEvent | undefined {
+  const t = time(record.time)
+  if (t === undefined) return undefined
+  const principal = resourceLogPrincipal(record) ?? 'anonymous'
+  const props = obj(record.properties)
+  const status = typeof record.statusCode === 'number' ? record.statusCode : typeof props?.httpStatusCode === 'number' ? props.httpStatusCode : Number(record.statusCode ?? props?.httpStatusCode ?? 200)
+  const event: AccessEvent = {kind: 'data', time: t, principal, success: !(status >= 400)}
+  const ip = str(record.callerIpAddress)
+  if (ip) event.ip = stripPort(ip)
+  const operation = str(record.operationName)
+  if (operation) event.operation = operation
+  return event
+}
+
+function claimsPrincipal(claims: Doc | undefined): string | undefined {
+  return lower(str(claims?.[UPN_CLAIM]) ?? str(claims?.[NAME_CLAIM]) ?? str(claims?.[OID_CLAIM]) ?? str(claims?.appid))
+}
+
+/** An activity-log event in the REST shape (also what `activityLogs.list` of @azure/arm-monitor returns). */
+export function fromActivityEvent(event: Doc): AccessEvent | undefined {
+  const t = time(event.eventTimestamp)
+  if (t === undefined) return undefined
+  const status = pairValue(event.status)?.toLowerCase()
+  if (status && BEGIN_STATUSES.has(status)) return undefined
+  const claims = obj(event.claims)
+  const principal = lower(str(event.caller)) ?? claimsPrincipal(claims)
+  if (!principal) return undefined
+  const out: AccessEvent = {kind: 'operation', time: t, principal, success: status !== 'failed'}
+  const ip = str(obj(event.httpRequest)?.clientIpAddress) ?? str(claims?.ipaddr)
+  if (ip) out.ip = stripPort(ip)
+  const operation = pairValue(event.operationName)
+  if (operation) out.operation = operation
+  return out
+}
+
+/** An activity-log record archived to storage (insights-activity-logs/…/PT1H.json). */
+export function fromArchivedActivityRecord(record: Doc): AccessEvent | undefined {
+  const t = time(record.time)
+  if (t === undefined) return undefined
+  const result = str(record.resultType)?.toLowerCase()
+  if (result && BEGIN_STATUSES.has(result)) return undefined
+  const identity = obj(record.identity)
+  const principal = lower(str(record.caller)) ?? claimsPrincipal(obj(identity?.claims))
+  if (!principal) return undefined
+  const out: AccessEvent = {kind: 'operation', time: t, principal, success: result !== 'failure' && result !== 'failed'}
+  const ip = str(record.callerIpAddress) ?? str(obj(identity?.claims)?.ipaddr)
+  if (ip) out.ip = stripPort(ip)
+  const operation = str(record.operationName)
+  if (operation) out.operation = operation
+  return out
+}
+
+/** Any record read from the archive, classified by its own fields (not by the container it came from). */
+export function fromArchivedRecord(record: Doc): AccessEvent | undefined {
+  const category = str(record.category) ?? ''
+  if (SIGN_IN_CATEGORY.test(category)) return fromSignInRecord(record)
+  if (DATA_CATEGORY.test(category)) return fromResourceLogRecord(record)
+  if (record.eventTimestamp !== undefined) return fromActivityEvent(record)
+  if (/^(Administrative|Security|Policy|Alert|Autoscale|Recommendation|ResourceHealth|ServiceHealth)$/i.test(category)) return fromArchivedActivityRecord(record)
+  return undefined
+}

@@ -1,0 +1,142 @@
+/** The access report: plain data, the same document for --json, --format json and the renderers. */
+
+/** Where an access event came from. */
+export type AccessSourceName = 'activity-log' | 'archive' | 'workspace'
+
+/** `sign-in`: Entra ID sign-ins; `operation`: management operations (activity log); `data`: data-plane access (storage, Key Vault). */
+export type AccessEventKind = 'sign-in' | 'operation' | 'data'
+
+/** One access, normalised from any source shape. */
+export interface AccessEvent {
+  kind: AccessEventKind
+  /** Unix milliseconds */
+  time: number
+  /** lower-cased UPN, service principal name or id, or `sas (key1)` / `account-key (key1)` / `anonymous` */
+  principal: string
+  ip?: string
+  /** ISO 3166 alpha-2, upper case (sign-ins only) */
+  country?: string
+  success: boolean
+  /** sign-in result code when the sign-in failed (Entra ID error code, e.g. `50126`) */
+  errorCode?: string
+  /** operation name (activity log, storage, Key Vault) */
+  operation?: string
+}
+
+export interface SourceSummary {
+  name: AccessSourceName
+  /** subscription (activity log), account (archive) or workspace id */
+  target: string
+  /** archive containers read */
+  containers?: string[]
+  /** events counted in the range */
+  events: number
+  /** events read from the look-back window (new-IP detection) */
+  lookbackEvents: number
+  /** pages (activity log), bytes (archive) or queries (workspace) */
+  pages?: number
+  bytes?: number
+  queries?: number
+  notes?: string[]
+}
+
+export interface PrincipalSummary {
+  principal: string
+  signIns: number
+  /** failed sign-ins */
+  failures: number
+  /** failed sign-ins per result code */
+  failuresByCode: Record<string, number>
+  /** management and data operations */
+  operations: number
+  failedOperations: number
+  operationsByName: Record<string, number>
+  /** distinct source IPs, sorted */
+  ips: string[]
+  /** distinct sign-in countries, sorted */
+  countries: string[]
+  /** ISO 8601 */
+  firstSeen: string
+  lastSeen: string
+  /** events outside working hours */
+  offHours: number
+}
+
+export type FindingType = 'country-not-allowed' | 'failure-burst' | 'new-ip' | 'off-hours'
+
+interface FindingBase {
+  type: FindingType
+  principal: string
+  /** one sentence for people */
+  message: string
+}
+
+export interface CountryFinding extends FindingBase {
+  type: 'country-not-allowed'
+  country: string
+  signIns: number
+  ips: string[]
+  firstSeen: string
+  lastSeen: string
+}
+
+export interface BurstFinding extends FindingBase {
+  type: 'failure-burst'
+  /** most failures inside one window of the configured length */
+  failures: number
+  /** the span of the windows that reached the threshold */
+  from: string
+  to: string
+}
+
+export interface NewIpFinding extends FindingBase {
+  type: 'new-ip'
+  ip: string
+  events: number
+  firstSeen: string
+}
+
+export interface OffHoursFinding extends FindingBase {
+  type: 'off-hours'
+  events: number
+  firstSeen: string
+  lastSeen: string
+}
+
+export type Finding = CountryFinding | BurstFinding | NewIpFinding | OffHoursFinding
+
+export interface DailyCount {
+  /** YYYY-MM-DD in access.timeZone */
+  day: string
+  signIns: number
+  failures: number
+}
+
+export interface CountryCount {
+  country: string
+  signIns: number
+}
+
+export interface AccessReportSettings {
+  allowedCountries: string[]
+  timeZone: string
+  workingHours: string
+  workingDays: number[]
+  burstFailures: number
+  burstWindowInMs: number
+  lookbackInMs: number
+}
+
+export interface AccessReport {
+  range: {since: string; until: string}
+  /** the customer the report is limited to, if any */
+  customer?: string
+  generatedAt: string
+  settings: AccessReportSettings
+  sources: SourceSummary[]
+  totals: {principals: number; signIns: number; failures: number; operations: number; findings: number}
+  principals: PrincipalSummary[]
+  findings: Finding[]
+  daily: DailyCount[]
+  countries: CountryCount[]
+}
