@@ -107,6 +107,18 @@ describe('backups verify', function () {
       assert.match(line, / missing_days=1;;;0/)
     })
 
+    it('says when every missing day lies before the oldest backup (a customer added recently)', async () => {
+      const container = uniqueName('new')
+      const map = mapFor({container})
+      const c = containerOf(map, container)
+      await c.create()
+      await seedDailyBackups(c, 'hooli/', range(0, 26))
+      const result = await verifyBackups(new AzureClients(map), map)
+      const complete = check(result, 'hooli', 'complete')
+      assert.equal(complete.status, 'warn')
+      assert.match(complete.detail, new RegExp(`^3 days without a backup in the last 30 days: ${isoDay(new Date(Date.now() - 29 * DAY))}, .+; all before the oldest backup \\(${isoDay(new Date(Date.now() - 26 * DAY))}\\)`))
+    })
+
     it('fails a customer whose newest backup is older than maxAge (CRITICAL, exit 2)', async () => {
       const container = uniqueName('stale')
       const map = mapFor({container})

@@ -11,7 +11,7 @@ import type {ScopedBlob} from '../inventory/listing.js'
 import {describeScope, type Scope} from '../scope.js'
 import {checkScopeDefinition, type EncryptionScopeFacts, type Lookup} from './accounts.js'
 import {backupTimeReader, metadataValue, type BackupTimeSource} from './backup-time.js'
-import {BackupCalendar} from './calendar.js'
+import {BackupCalendar, isoDay} from './calendar.js'
 import {normalizeSha256, type ManifestEntry, type ManifestLookup} from './manifest.js'
 import {Examples, joinParts, worstStatus, type CheckPart, type CheckResult, type CheckStatus, type CustomerSetReport} from './model.js'
 import {RestoreSampler, type RestoreCandidate} from './restore.js'
@@ -162,7 +162,10 @@ export class CustomerSetCheck {
     const shown = missing.slice(-MISSING_SHOWN).join(', ')
     const more = missing.length > MISSING_SHOWN ? ` (and ${missing.length - MISSING_SHOWN} earlier)` : ''
     const unit = missing[0].includes('..') ? 'period' : 'day'
-    return {check: 'complete', status: 'warn', detail: `${missing.length} ${unit}${missing.length === 1 ? '' : 's'} without a backup in the last ${keep} days: ${shown}${more}`}
+    // A gap that lies wholly before the oldest backup is either a customer added recently or backups deleted before keepDays.
+    const oldest = isoDay(this.calendar.oldest!)
+    const before = missing.every((m) => m.slice(-10) <= oldest) ? `; all before the oldest backup (${oldest}): a customer added since, or backups deleted before keepDays` : ''
+    return {check: 'complete', status: 'warn', detail: `${missing.length} ${unit}${missing.length === 1 ? '' : 's'} without a backup in the last ${keep} days: ${shown}${more}${before}`}
   }
 
   private encrypted(): CheckResult {
