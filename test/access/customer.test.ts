@@ -54,6 +54,19 @@ describe('access report for one customer (--customer)', function () {
     assert.equal(report.sources[0].lookbackEvents, 1)
   })
 
+  it('says which containers do not exist and how many malformed lines it skipped', async () => {
+    const broken = uniqueName('insights-logs-signinlogs')
+    const missing = uniqueName('insights-logs-storagewrite')
+    const m = accessMap({containers: [broken, missing]})
+    const container = new AzureClients(m).blobService(m.logs!.archive!.account).getContainerClient(broken)
+    await container.create()
+    const text = `${JSON.stringify(signIn('anna@acme.example', '2026-02-02T09:00:00Z'))}\n{"time": "2026-02-02T09:01:00Z", "category": "SignInLo\n`
+    await container.getBlockBlobClient('tenantId=00000000-0000-0000-0000-000000000001/y=2026/m=02/d=02/h=09/m=00/PT1H.json').upload(text, Buffer.byteLength(text))
+    const report = await createAccessReport(new AzureClients(m), m, options)
+    assert.equal(report.totals.signIns, 1)
+    assert.deepEqual(report.sources[0].notes, [`${broken}: 1 malformed line skipped`, `container ${missing} does not exist (no logs of that category archived yet)`])
+  })
+
   it('rejects a customer id the data map does not allow before reading anything', async () => {
     const m = map()
     await assert.rejects(createAccessReport(new AzureClients(m), m, {...options, customer: '../acme'}), /not acceptable/)

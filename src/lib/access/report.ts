@@ -124,28 +124,29 @@ export async function createAccessReport(clients: AzureClients, map: DataMap, op
         const summary: SourceSummary = {name: 'archive', target: parseAccount(archive.account).endpoint, containers, events: 0, lookbackEvents: 0, bytes: 0}
         const skipped = archive.containers.filter((c) => !containers.includes(c))
         if (skipped.length > 0) summary.notes = [`${skipped.join(', ')} not read: the activity log itself is a source of this report`]
+        const notes: string[] = summary.notes ?? []
         for (const container of containers) {
-          const counts = await consumeRecords(
-            readArchivedRecords({
-              clients,
-              account: archive.account,
-              container,
-              since: lookbackStart,
-              until,
-              abortSignal: options.abortSignal,
-              onBytes: (n: number) => {
-                bytes += n
-                summary.bytes! += n
-                progress('archive')
-              },
-            }),
-            aggregator,
-            {recordOf: (r) => r.record, toEvent: fromArchivedRecord, filter, abortSignal: options.abortSignal},
-          )
+          const stream = readArchivedRecords({
+            clients,
+            account: archive.account,
+            container,
+            since: lookbackStart,
+            until,
+            abortSignal: options.abortSignal,
+            onBytes: (n: number) => {
+              bytes += n
+              summary.bytes! += n
+              progress('archive')
+            },
+          })
+          const counts = await consumeRecords(stream, aggregator, {recordOf: (r) => r.record, toEvent: fromArchivedRecord, filter, abortSignal: options.abortSignal})
           summary.events += counts.inRange
           summary.lookbackEvents += counts.lookback
           events += counts.records
+          if (!stream.stats.exists) notes.push(`container ${container} does not exist (no logs of that category archived yet)`)
+          if (stream.stats.malformed > 0) notes.push(`${container}: ${stream.stats.malformed} malformed line${stream.stats.malformed === 1 ? '' : 's'} skipped`)
         }
+        if (notes.length > 0) summary.notes = notes
         return summary
       })(),
     )
