@@ -133,7 +133,7 @@ export const dataMapSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      properties: {timeZone: {type: 'string', default: 'Europe/Berlin'}, warnWithin: {...duration, default: '12h'}},
+      properties: {timeZone: {type: 'string', default: 'Europe/Berlin'}, warnWithin: {...duration, default: '12h'}, contact: {type: 'string', minLength: 1}},
     },
     azure: {
       type: 'object',

@@ -72,7 +72,8 @@ export interface DataMap {
   audit: {account: string; container: string}
   erase: {exportWindow: string}
   access: {timeZone: string; workingHours: string; workingDays: number[]}
-  incident: {timeZone: string; warnWithin: string}
+  /** `contact`: the contact point (DPO) notices name when an incident sets none */
+  incident: {timeZone: string; warnWithin: string; contact?: string}
   azure: AzureEnvironmentConfig
   /** absolute path of the file this map was read from */
   source: string
