@@ -122,6 +122,23 @@ describe(`customer export, the CLI as a process (${built ? 'bin/run.js' : 'bin/d
     for (const [path, data] of treeB) if (path !== 'manifest.json') assert.ok(treeA.get(path)!.equals(data), path)
   })
 
+  it('stops at a safe point on Ctrl-C (exit 130), records the failure, and the next run resumes', async () => {
+    const dir = join(await newTempDir('sigint'), 'out')
+    const run = runCli(['customer', 'export', 'killco', '--to', dir, '--config', configPath, '--concurrency', '2', '--json'])
+    while ((await journalLines(dir)) < 10 && run.child.exitCode === null) await new Promise((r) => setTimeout(r, 5))
+    run.child.kill('SIGINT')
+    const end = await run.done
+    assert.equal(end.code, 130, end.stderr)
+    assert.equal((JSON.parse(end.stdout) as {error: {code: string}}).error.code, 'Interrupted')
+    assert.equal(await exists(join(dir, 'manifest.json')), false)
+    const journaled = await journalLines(dir)
+    const again = await runCli(['customer', 'export', 'killco', '--to', dir, '--config', configPath, '--json']).done
+    assert.equal(again.code, 0, again.stderr)
+    const result = JSON.parse(again.stdout) as CustomerExportResult
+    assert.ok(result.kept.objects >= journaled)
+    assert.equal(result.kept.objects + result.transferred.objects, objects)
+  })
+
   it('prints a JSON error and exits 4 on an integrity mismatch, 3 on a refusal, 2 on a usage error', async () => {
     const dir = join(await newTempDir('cli-err'), 'out')
     const bad = await runCli(['customer', 'export', 'broken', '--to', dir, '--config', configPath, '--json']).done

@@ -1,3 +1,5 @@
+import {setFlagsFromString} from 'node:v8'
+
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
@@ -38,6 +40,9 @@ export default class CustomerExportCommand extends BaseCommand<typeof CustomerEx
   }
 
   public async run(): Promise<CustomerExportResult> {
+    // Each download leaves ~100 KB of short-lived SDK objects; V8's default heap growth lets them pile
+    // up to ~190 MB RSS on 5,000 small blobs. Sizing the heap for memory keeps it near 120 MB, no slower (bench/export.ts).
+    setFlagsFromString('--optimize-for-size')
     const {flags} = this
     const map = this.loadMap()
     let target: ExportTarget

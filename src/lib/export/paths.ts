@@ -14,8 +14,8 @@ import {refusedError} from '../errors.js'
 
 export type ExportObjectKind = 'current' | 'version' | 'snapshot'
 
-/** Files custos writes at the root of an export, beside the store folders. */
-export const ROOT_FILES = ['manifest.json', 'SHA256SUMS'] as const
+/** Files custos writes at the root of an export, beside the store folders (no store may be named so). */
+export const ROOT_FILES = ['manifest.json', 'SHA256SUMS', 'download-links.tsv'] as const
 
 /** ext4, xfs, btrfs, APFS and NTFS all stop at 255 bytes (or UTF-16 units) per path segment. */
 const MAX_SEGMENT_BYTES = 255

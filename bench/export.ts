@@ -1,0 +1,200 @@
+/**
+ * Benchmark: `custos customer export --to DIR` against `azcopy copy --recursive` and (when the
+ * Azure CLI is installed) `az storage blob download-batch`, on one Azurite, in one run.
+ *
+ *   npm run build && npx tsx bench/export.ts [--small N] [--large N] [--large-mib N] [--repeat N] [--cli bin/run.js]
+ *
+ * Dataset (default): 5,000 blobs of 4 KiB and 4 blobs of 50 MiB in one customer's container.
+ * Each tool runs `--repeat` times (default 3, rounds interleaved) into a fresh folder; the best wall
+ * time counts, and the highest peak RSS (GNU time's %M) of any run. AzCopy comes from the @azure-tools/azcopy-linux
+ * dev dependency (Debian needs libsecret-1-0 for it); `az` from Debian's azure-cli package.
+ * Targets: custos ≤ 1.0× AzCopy's time, ≤ 0.5× az's time, peak RSS ≤ 150 MB.
+ */
+import {execFileSync, spawn} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import {chmodSync, existsSync, statSync} from 'node:fs'
+import {mkdir, mkdtemp, readdir, rm, stat, writeFile} from 'node:fs/promises'
+import {createRequire} from 'node:module'
+import {cpus, loadavg, tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {ContainerSASPermissions, SASProtocol, BlobServiceClient} from '@azure/storage-blob'
+
+import {startAzurite} from '../src/lib/local/azurite.js'
+import {redactSecrets} from '../src/lib/secrets.js'
+
+const repo = fileURLToPath(new URL('..', import.meta.url))
+const args = process.argv.slice(2)
+const option = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? Number(args[i + 1]) : fallback
+}
+const SMALL = option('small', 5000)
+const LARGE = option('large', 4)
+const LARGE_MIB = option('large-mib', 50)
+const REPEAT = option('repeat', 3)
+const CONCURRENCY = 16
+/** the built CLI (`--cli path/to/bin/run.js` to measure a build made elsewhere) */
+const CLI = args.includes('--cli') ? args[args.indexOf('--cli') + 1] : join(repo, 'bin/run.js')
+/** `--node-flags "--max-semi-space-size=4"`: V8 flags for the custos process (experiments) */
+const NODE_FLAGS = args.includes('--node-flags') ? args[args.indexOf('--node-flags') + 1].split(' ').filter(Boolean) : []
+/** az's own default is 2 parallel connections, which is how operators run it; `--az-connections N` to change */
+const AZ_CONNECTIONS = args.includes('--az-connections') ? ['--max-connections', args[args.indexOf('--az-connections') + 1]] : []
+/** `--tools custos,azcopy,az` to run only some */
+const TOOLS = args.includes('--tools') ? args[args.indexOf('--tools') + 1].split(',') : ['custos', 'azcopy', 'az']
+
+interface Measurement {
+  tool: string
+  seconds: number
+  peakRssMiB: number
+  files: number
+  bytes: number
+}
+
+function which(command: string): string | undefined {
+  try {
+    return execFileSync('which', [command], {encoding: 'utf8'}).trim() || undefined
+  } catch {
+    return undefined
+  }
+}
+
+function azcopyPath(): string | undefined {
+  try {
+    const require = createRequire(import.meta.url)
+    const {AzCopyExe} = require('@azure-tools/azcopy-linux') as {AzCopyExe: string}
+    // npm does not keep the executable bit of the binary inside the package
+    if ((statSync(AzCopyExe).mode & 0o111) === 0) chmodSync(AzCopyExe, 0o755)
+    return AzCopyExe
+  } catch {
+    return undefined
+  }
+}
+
+async function tree(dir: string): Promise<{files: number; bytes: number}> {
+  let files = 0
+  let bytes = 0
+  const walk = async (d: string) => {
+    for (const e of await readdir(d, {withFileTypes: true})) {
+      const full = join(d, e.name)
+      if (e.isDirectory()) await walk(full)
+      else if (!e.name.startsWith('.') && e.name !== 'manifest.json' && e.name !== 'SHA256SUMS') {
+        files++
+        bytes += (await stat(full)).size
+      }
+    }
+  }
+  await walk(dir)
+  return {files, bytes}
+}
+
+/** Runs a command under GNU time; returns wall seconds and peak RSS. */
+async function timed(command: string, commandArgs: string[], env: NodeJS.ProcessEnv = {}): Promise<{seconds: number; peakRssMiB: number}> {
+  const started = process.hrtime.bigint()
+  const child = spawn('/usr/bin/time', ['-f', 'custos-bench-rss-kib=%M', command, ...commandArgs], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+  let stderr = ''
+  let stdout = ''
+  child.stdout.on('data', (c: Buffer) => (stdout = (stdout + c.toString()).slice(-4000)))
+  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-8000)))
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  if (code !== 0) throw new Error(redactSecrets(`${command} ${commandArgs.join(' ')} exited with ${code}:\n${stdout}\n${stderr}`))
+  const kib = Number(/custos-bench-rss-kib=(\d+)/.exec(stderr)?.[1] ?? 0)
+  return {seconds, peakRssMiB: kib / 1024}
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(join(CLI, '../../dist/commands/customer/export.js'))) throw new Error('Build first: npm run build')
+  const work = await mkdtemp(join(tmpdir(), 'custos-bench-'))
+  const account = {name: 'benchprod', key: randomBytes(64).toString('base64')}
+  await mkdir(join(work, 'azurite'))
+  const azurite = await startAzurite({accounts: [account], location: join(work, 'azurite')})
+  try {
+    const connection = azurite.connectionString('benchprod')
+    const service = BlobServiceClient.fromConnectionString(connection)
+    const container = service.getContainerClient('tenant-bench')
+    await container.create()
+    process.stderr.write(`Uploading ${SMALL} × 4 KiB and ${LARGE} × ${LARGE_MIB} MiB to Azurite…\n`)
+    let next = 0
+    const uploadSmall = async () => {
+      for (let i = next++; i < SMALL; i = next++) {
+        await container.getBlockBlobClient(`small/${String(Math.floor(i / 100)).padStart(3, '0')}/${i}.bin`).uploadData(randomBytes(4096))
+      }
+    }
+    await Promise.all(Array.from({length: 32}, uploadSmall))
+    for (let i = 0; i < LARGE; i++) {
+      // one Put Blob, so that the service stores a Content-MD5 for it as for the small ones
+      await container.getBlockBlobClient(`large/${i}.bin`).uploadData(randomBytes(LARGE_MIB * 1024 * 1024), {maxSingleShotSize: 256 * 1024 * 1024})
+    }
+    const config = join(work, 'custos.json')
+    await writeFile(config, JSON.stringify({stores: [{name: 'documents', account: connection, container: 'tenant-{customer}'}], audit: {account: connection, container: 'custos-audit'}}))
+
+    const tools: Array<{tool: string; run: (dir: string) => Promise<{seconds: number; peakRssMiB: number}>}> = []
+    if (TOOLS.includes('custos')) tools.push(
+      {
+        tool: 'custos export --to',
+        run: (dir) => timed(process.execPath, [...NODE_FLAGS, CLI, 'customer', 'export', 'bench', '--to', dir, '--config', config, '--concurrency', String(CONCURRENCY), '--json']),
+      },
+    )
+    const azcopy = TOOLS.includes('azcopy') ? azcopyPath() : undefined
+    if (azcopy) {
+      const sas = await container.generateSasUrl({permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 6 * 3600_000), protocol: SASProtocol.HttpsAndHttp})
+      tools.push({
+        tool: 'azcopy copy --recursive',
+        run: (dir) =>
+          timed(azcopy, ['copy', sas, dir, '--recursive', '--from-to', 'BlobLocal', '--log-level', 'ERROR', '--output-level', 'quiet'], {
+            AZCOPY_LOG_LOCATION: join(work, 'azcopy-logs'),
+            AZCOPY_JOB_PLAN_LOCATION: join(work, 'azcopy-plans'),
+            AZCOPY_DISABLE_SYSLOG: 'true',
+          }),
+      })
+    } else if (TOOLS.includes('azcopy')) process.stderr.write('AzCopy not found (npm install the @azure-tools/azcopy-linux dev dependency).\n')
+    const az = TOOLS.includes('az') ? which('az') : undefined
+    if (az) {
+      tools.push({
+        tool: 'az storage blob download-batch',
+        run: (dir) => timed(az, ['storage', 'blob', 'download-batch', '--destination', dir, '--source', 'tenant-bench', '--connection-string', connection, ...AZ_CONNECTIONS, '--only-show-errors', '--output', 'none'], {AZURE_CORE_COLLECT_TELEMETRY: 'false'}),
+      })
+    } else if (TOOLS.includes('az')) process.stderr.write('Azure CLI (az) not installed: apt-get install -y azure-cli.\n')
+
+    // Rounds interleave the tools, so that a busy moment on the machine does not fall on one tool only.
+    const best = new Map<string, Measurement>()
+    for (let r = 0; r < REPEAT; r++) {
+      for (const [i, {tool, run}] of tools.entries()) {
+        const dir = join(work, `out-${i}-${r}`)
+        process.stderr.write(`${tool} (round ${r + 1}/${REPEAT}, load average ${loadavg()[0].toFixed(1)})…\n`)
+        await mkdir(dir) // az wants it to exist; custos and azcopy accept an empty one
+        const m = await run(dir)
+        const measured: Measurement = {tool, seconds: m.seconds, peakRssMiB: m.peakRssMiB, ...(await tree(dir))}
+        const previous = best.get(tool)
+        if (!previous || measured.seconds < previous.seconds) best.set(tool, {...measured, peakRssMiB: Math.max(measured.peakRssMiB, previous?.peakRssMiB ?? 0)})
+        else previous.peakRssMiB = Math.max(previous.peakRssMiB, measured.peakRssMiB)
+        await rm(dir, {recursive: true, force: true})
+      }
+    }
+    const results = [...best.values()]
+
+    const totalMiB = (SMALL * 4096 + LARGE * LARGE_MIB * 1024 * 1024) / 1024 / 1024
+    const custos = results.find((r) => r.tool.startsWith('custos')) ?? results[0]
+    const ref = (name: string) => results.find((r) => r.tool.startsWith(name))
+    console.log(`\nDataset: ${SMALL} × 4 KiB + ${LARGE} × ${LARGE_MIB} MiB = ${totalMiB.toFixed(1)} MiB in ${SMALL + LARGE} blobs (Azurite on loopback); best of ${REPEAT} interleaved rounds; custos --concurrency ${CONCURRENCY}; ${cpus().length} CPUs, load average now ${loadavg()[0].toFixed(1)}\n`)
+    console.log('| tool | wall time | throughput | peak RSS | files | time vs custos |')
+    console.log('|---|---:|---:|---:|---:|---:|')
+    for (const r of results) {
+      console.log(`| ${r.tool} | ${r.seconds.toFixed(1)} s | ${(r.bytes / 1024 / 1024 / r.seconds).toFixed(1)} MiB/s | ${r.peakRssMiB.toFixed(0)} MB | ${r.files} | ${(r.seconds / custos.seconds).toFixed(2)}× |`)
+    }
+    const azcopyResult = ref('azcopy')
+    const azResult = ref('az ')
+    console.log('')
+    if (azcopyResult) console.log(`custos / azcopy time: ${(custos.seconds / azcopyResult.seconds).toFixed(2)} (target ≤ 1.0)`)
+    if (azResult) console.log(`custos / az time:     ${(custos.seconds / azResult.seconds).toFixed(2)} (target ≤ 0.5)`)
+    console.log(`custos peak RSS:      ${custos.peakRssMiB.toFixed(0)} MB (target ≤ 150 MB)`)
+    for (const r of results) if (r.files !== SMALL + LARGE) console.log(`WARNING: ${r.tool} wrote ${r.files} files, expected ${SMALL + LARGE}`)
+  } finally {
+    await azurite.stop()
+    await rm(work, {recursive: true, force: true})
+  }
+}
+
+await main()
