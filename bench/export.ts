@@ -47,6 +47,8 @@ const TOOLS = args.includes('--tools') ? args[args.indexOf('--tools') + 1].split
 interface Measurement {
   tool: string
   seconds: number
+  /** user + system CPU of the tool's process in that run */
+  cpuSeconds: number
   peakRssMiB: number
   files: number
   bytes: number
@@ -90,9 +92,9 @@ async function tree(dir: string): Promise<{files: number; bytes: number}> {
 }
 
 /** Runs a command under GNU time; returns wall seconds and peak RSS. */
-async function timed(command: string, commandArgs: string[], env: NodeJS.ProcessEnv = {}): Promise<{seconds: number; peakRssMiB: number}> {
+async function timed(command: string, commandArgs: string[], env: NodeJS.ProcessEnv = {}): Promise<{seconds: number; peakRssMiB: number; cpuSeconds: number}> {
   const started = process.hrtime.bigint()
-  const child = spawn('/usr/bin/time', ['-f', 'custos-bench-rss-kib=%M', command, ...commandArgs], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+  const child = spawn('/usr/bin/time', ['-f', 'custos-bench-rss-kib=%M cpu=%U+%S', command, ...commandArgs], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
   let stderr = ''
   let stdout = ''
   child.stdout.on('data', (c: Buffer) => (stdout = (stdout + c.toString()).slice(-4000)))
@@ -100,8 +102,8 @@ async function timed(command: string, commandArgs: string[], env: NodeJS.Process
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
   if (code !== 0) throw new Error(redactSecrets(`${command} ${commandArgs.join(' ')} exited with ${code}:\n${stdout}\n${stderr}`))
-  const kib = Number(/custos-bench-rss-kib=(\d+)/.exec(stderr)?.[1] ?? 0)
-  return {seconds, peakRssMiB: kib / 1024}
+  const match = /custos-bench-rss-kib=(\d+) cpu=([\d.]+)\+([\d.]+)/.exec(stderr)
+  return {seconds, peakRssMiB: Number(match?.[1] ?? 0) / 1024, cpuSeconds: Number(match?.[2] ?? 0) + Number(match?.[3] ?? 0)}
 }
 
 async function main(): Promise<void> {
@@ -130,7 +132,7 @@ async function main(): Promise<void> {
     const config = join(work, 'custos.json')
     await writeFile(config, JSON.stringify({stores: [{name: 'documents', account: connection, container: 'tenant-{customer}'}], audit: {account: connection, container: 'custos-audit'}}))
 
-    const tools: Array<{tool: string; run: (dir: string) => Promise<{seconds: number; peakRssMiB: number}>}> = []
+    const tools: Array<{tool: string; run: (dir: string) => Promise<{seconds: number; peakRssMiB: number; cpuSeconds: number}>}> = []
     if (TOOLS.includes('custos')) tools.push(
       {
         tool: 'custos export --to',
@@ -166,7 +168,7 @@ async function main(): Promise<void> {
         process.stderr.write(`${tool} (round ${r + 1}/${REPEAT}, load average ${loadavg()[0].toFixed(1)})…\n`)
         await mkdir(dir) // az wants it to exist; custos and azcopy accept an empty one
         const m = await run(dir)
-        const measured: Measurement = {tool, seconds: m.seconds, peakRssMiB: m.peakRssMiB, ...(await tree(dir))}
+        const measured: Measurement = {tool, seconds: m.seconds, cpuSeconds: m.cpuSeconds, peakRssMiB: m.peakRssMiB, ...(await tree(dir))}
         const previous = best.get(tool)
         if (!previous || measured.seconds < previous.seconds) best.set(tool, {...measured, peakRssMiB: Math.max(measured.peakRssMiB, previous?.peakRssMiB ?? 0)})
         else previous.peakRssMiB = Math.max(previous.peakRssMiB, measured.peakRssMiB)
@@ -179,10 +181,10 @@ async function main(): Promise<void> {
     const custos = results.find((r) => r.tool.startsWith('custos')) ?? results[0]
     const ref = (name: string) => results.find((r) => r.tool.startsWith(name))
     console.log(`\nDataset: ${SMALL} × 4 KiB + ${LARGE} × ${LARGE_MIB} MiB = ${totalMiB.toFixed(1)} MiB in ${SMALL + LARGE} blobs (Azurite on loopback); best of ${REPEAT} interleaved rounds; custos --concurrency ${CONCURRENCY}; ${cpus().length} CPUs, load average now ${loadavg()[0].toFixed(1)}\n`)
-    console.log('| tool | wall time | throughput | peak RSS | files | time vs custos |')
-    console.log('|---|---:|---:|---:|---:|---:|')
+    console.log('| tool | wall time | CPU (user+sys) | throughput | peak RSS | files | time vs custos |')
+    console.log('|---|---:|---:|---:|---:|---:|---:|')
     for (const r of results) {
-      console.log(`| ${r.tool} | ${r.seconds.toFixed(1)} s | ${(r.bytes / 1024 / 1024 / r.seconds).toFixed(1)} MiB/s | ${r.peakRssMiB.toFixed(0)} MB | ${r.files} | ${(r.seconds / custos.seconds).toFixed(2)}× |`)
+      console.log(`| ${r.tool} | ${r.seconds.toFixed(1)} s | ${r.cpuSeconds.toFixed(1)} s | ${(r.bytes / 1024 / 1024 / r.seconds).toFixed(1)} MiB/s | ${r.peakRssMiB.toFixed(0)} MB | ${r.files} | ${(r.seconds / custos.seconds).toFixed(2)}× |`)
     }
     const azcopyResult = ref('azcopy')
     const azResult = ref('az ')
