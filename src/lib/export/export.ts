@@ -102,6 +102,8 @@ async function exportWithSpool(clients: AzureClients, map: DataMap, customer: st
   const byStore = new Map<string, StoreSource>(sources.map((s) => [s.store.name, s]))
   const local = options.target.kind !== 'server-side'
   const destinationKind: DestinationKind = options.target.kind === 'archive' ? archiveFormatOf(options.target.path) : options.target.kind
+  // constructing a destination writes nothing; it refuses a missing exports section before the listing
+  const destination = makeDestination(clients, map, customer, options.target)
 
   const stores = await preflightExport(customer, sources, {
     includeVersions,
@@ -128,12 +130,10 @@ async function exportWithSpool(clients: AzureClients, map: DataMap, customer: st
     durationMs: 0,
   }
   if (options.dryRun) {
-    if (options.target.kind === 'server-side') makeDestination(clients, map, customer, options.target) // refuses a missing exports section
     summary.durationMs = Date.now() - began
     return summary
   }
 
-  const destination = makeDestination(clients, map, customer, options.target)
   const audit = new AuditTrail(clients)
   const operationId = randomUUID()
   const opened = await destination.open({customer, includeVersions, includeSnapshots}, now())
