@@ -4,6 +4,7 @@
  * The command file only parses flags and renders; everything happens here.
  */
 import {randomUUID} from 'node:crypto'
+import {setMaxListeners} from 'node:events'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {basename, join, resolve} from 'node:path'
@@ -163,6 +164,8 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
   if (!options.yes && !options.confirm) throw new CustosError('Refusing to erase without --yes: nobody can type the confirmation here.', {code: 'ConfirmationRequired', exitCode: ExitCode.usage, hint: 'Add --yes (for jobs), or use --dry-run / --plan-out to only plan.'})
   const lock = await acquireEraseLock(clients, customer, {operationId, holder: operator.name, abortSignal: options.abortSignal})
   const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, lock.lost]) : lock.lost
+  // Every request in flight listens on it (up to --concurrency batches plus their retries).
+  setMaxListeners(Math.max(64, options.concurrency * 4), signal)
   let journal: Journal | undefined
   let started = false
   let audited = false
