@@ -218,7 +218,10 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
     }
 
     hooks.note(map.keys?.customerKey ? 'Crypto-shredding the customer key…' : 'No customer key configured: no crypto-shredding.')
-    const key = await shredCustomerKey(clients, customer, {abortSignal: signal, pollIntervalInMs: options.keyPollIntervalInMs})
+    let key = await shredCustomerKey(clients, customer, {abortSignal: signal, pollIntervalInMs: options.keyPollIntervalInMs})
+    // A run killed after crypto-shredding journaled the purge; this run then finds no key at all.
+    // The certificate reports what was done to the key, not that it "was not found".
+    if (key.state === 'absent' && journal.priorKey?.state === 'purged') key = {...key, state: 'purged', unrecoverableFrom: journal.priorKey.time}
     await journal.append({type: 'key', time: new Date().toISOString(), state: key.state, ...(key.scheduledPurgeDate ? {scheduledPurgeDate: key.scheduledPurgeDate} : {})})
 
     const cryptoErased = await cryptoErasedStores(clients, customer, key, {abortSignal: signal})

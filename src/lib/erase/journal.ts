@@ -150,6 +150,8 @@ export class Journal {
   readonly stores = new Map<string, StoreProgress>()
   /** batch lines read from an earlier run */
   resumedBatches = 0
+  /** the customer key's fate as an earlier run of this plan recorded it (its last `key` line) */
+  priorKey?: {state: string; time: string; scheduledPurgeDate?: string}
   /** failures left by earlier runs: retried once at the start of their phase */
   private readonly prior = new Map<string, JournalFailure & {phase: DeletePhase; store: string; container: string; batch: string}>()
   private chain: Promise<void> = Promise.resolve()
@@ -275,6 +277,8 @@ export class Journal {
     } else if (line.type === 'container') {
       const c = line as JournalContainer
       this.progress(c.store).container = c
+    } else if (line.type === 'key') {
+      this.priorKey = line as unknown as {state: string; time: string; scheduledPurgeDate?: string}
     }
   }
 
