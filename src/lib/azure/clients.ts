@@ -25,6 +25,7 @@ import type {Scope} from '../scope.js'
 import {USER_AGENT} from '../version.js'
 import {parseAccount, type AccountRef} from './account.js'
 import {createCredential} from './credential.js'
+import {resumeDroppedDownloads} from './dropped-connections.js'
 
 export interface RetryOptions {
   /** attempts per request, including the first */
@@ -90,7 +91,9 @@ export class AzureClients {
           ? new AnonymousCredential()
           : this.credential
       const url = ref.sas ? `${ref.endpoint}?${ref.sas}` : ref.endpoint
-      client = new BlobServiceClient(url, newPipeline(credential, pipelineOptions))
+      const pipeline = newPipeline(credential, pipelineOptions)
+      pipeline.factories.push(resumeDroppedDownloads)
+      client = new BlobServiceClient(url, pipeline)
       this.blobServices.set(cacheKey, client)
     }
     return client
