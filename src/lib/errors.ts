@@ -80,6 +80,9 @@ function asRestError(err: unknown): RestErrorLike | undefined {
   return undefined
 }
 
+/** What @azure/identity throws when no credential can produce a token (not signed in, no managed identity). */
+const credentialErrors = new Set(['CredentialUnavailableError', 'AggregateAuthenticationError', 'AuthenticationError', 'AuthenticationRequiredError'])
+
 const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET'])
 
 /**
@@ -90,6 +93,20 @@ const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFO
 export function fromAzureError(err: unknown, what: string): unknown {
   if (err instanceof CustosError) return err
   if (isAbortError(err)) return err
+  const name = (err as {name?: string} | undefined)?.name ?? ''
+  if (credentialErrors.has(name)) {
+    // The identity library's message lists every credential it tried; --debug shows it.
+    return azureFailure('SignInRequired', `No Azure credential was available to reach ${what}.`, 'Sign in with `az login` (or give the job a managed identity) and try again; --debug shows why each credential failed.', err)
+  }
+  if (err instanceof Error && /not permitted for non-TLS protected/.test(err.message)) {
+    // core-rest-pipeline refuses to send an Entra ID token over plain HTTP.
+    return new CustosError(`${capitalize(what)} is reached over plain http://, and custos sends Entra ID tokens only over HTTPS.`, {
+      code: 'InsecureEndpoint',
+      exitCode: ExitCode.usage,
+      hint: 'Use the https:// endpoint, or give the account as a connection string with an account key (the local emulator).',
+      cause: err,
+    })
+  }
   const rest = asRestError(err)
   const code = rest?.code ?? (err as {code?: string} | undefined)?.code
   const status = rest?.statusCode
