@@ -94,6 +94,9 @@ export function createProgress(options: ProgressOptions): Progress {
       stream.write(`${text}\n`)
     },
     stop() {
+      // Nothing reported and nothing done (say, a refusal before any work): no "0 objects, done"
+      // line, so that the error is the first thing an operator reads.
+      if (lastLine === 0 && done === 0 && items === 0) return
       line(true)
     },
   }
