@@ -170,6 +170,7 @@ describe('reliability: export, erase, logs bundle and backups verify through a f
   })
 
   it('backups verify --restore-sample through ~25% faults reaches the same verdicts as without faults', async () => {
+    const scan = new SecretScan(renv.secrets())
     const verify = (map: DataMap, clients: AzureClients) => verifyBackups(clients, map, {customer: 'acme', restoreSample: 30})
     const clean = await verify(renv.map, renv.clients)
     proxy.setFaults(flakyCuttingFirstRead(/\/backups\//))
@@ -185,6 +186,8 @@ describe('reliability: export, erase, logs bundle and backups verify through a f
     })
     assert.equal(clean.restore?.downloads, 30)
     assert.deepEqual(verdicts(flaky), verdicts(clean))
+    scan.text('backups verify result', JSON.stringify(flaky))
+    scan.assertClean()
   })
 
   it('gives up with exit 4 and one clear line when every request fails', async () => {
