@@ -49,7 +49,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
         ['Inventory of acme-corp', 'customer:inventory', ['acme-corp', ...config]],
         ['Export acme to a folder, verified, with a signed manifest', 'customer:export', ['acme', '--to', exportDir, ...config]],
         ['Verify the export manifest', 'certificate:verify', [join(exportDir, 'manifest.json'), ...config]],
-        ['Erase acme: plan, guards, batch delete, crypto-shredding, verification, certificate', 'customer:erase', ['acme', '--yes', '--certificate-out', join(env.dir, 'certificate-acme.json'), ...config]],
+        ['Erase acme: plan, guards, batch delete, crypto-shredding, verification, certificate', 'customer:erase', ['acme', '--yes', '--plan-out', join(env.dir, 'erase-acme.plan.json'), '--certificate-out', join(env.dir, 'certificate-acme'), ...config]],
         ['Verify the deletion certificate', 'certificate:verify', [join(env.dir, 'certificate-acme.json'), ...config]],
         ['Inventory of acme after the erase', 'customer:inventory', ['acme', ...config]],
         ['Inventory of acme-corp after the erase (unchanged)', 'customer:inventory', ['acme-corp', ...config]],

@@ -115,6 +115,23 @@ describe('the custos CLI (built bin/run.js as a process)', function () {
     assert.equal(json.json<{error: {exitCode: number}}>().error.exitCode, 2)
   })
 
+  it('custos demo completes: inventory, export, erase with a verified certificate, acme-corp untouched, audit chain intact', async () => {
+    const result = await runCli(['demo'], {timeoutInMs: 170_000})
+    const out = result.stdout + result.stderr
+    assert.equal(result.code, 0, out.slice(-3000))
+    assert.match(out, /Inventory of customer acme\n/)
+    assert.match(out, /custos\.export-manifest: valid, signature checked/)
+    assert.match(out, /Verification: nothing left/)
+    assert.match(out, /custos\.deletion-certificate: valid, signature checked/)
+    assert.match(out, /Chain intact: \d+ record\(s\)/)
+    assert.doesNotMatch(out, /^Error:/m)
+    // Tables go to stdout, step headings to stderr: the last acme-corp inventory on stdout is the one after the erase.
+    const afterErase = result.stdout.slice(result.stdout.lastIndexOf('Inventory of customer acme-corp'))
+    assert.match(afterErase, /Total: 47 objects/, 'acme-corp keeps all 12 documents + 1 snapshot, 3 attachments + 1 snapshot, 30 backups')
+    const acmeAfter = result.stdout.slice(result.stdout.lastIndexOf('Inventory of customer acme\n'))
+    assert.match(acmeAfter, /Total: 0 objects/)
+  })
+
   it('every command shows examples in its help', async () => {
     const ids: string[] = []
     const walk = (dir: string, prefix: string[]) => {
