@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {request} from 'node:http'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -192,5 +192,6 @@ describe('the secret scan (test/reliability/secrets.ts)', () => {
     await archived.dir(dir)
     assert.ok(archived.findings.some((f) => f.kind === 'account-key' && f.where.endsWith('inner.json')))
     assert.throws(() => archived.assertClean(), /secret\(s\) leaked/)
+    rmSync(dir, {recursive: true, force: true})
   })
 })

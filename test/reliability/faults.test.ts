@@ -9,8 +9,6 @@
  * spends most of its time waiting. Giving up (every request failing) is tested on the built CLI.
  */
 import assert from 'node:assert/strict'
-import {mkdtempSync} from 'node:fs'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {AzureClients} from '../../src/lib/azure/clients.js'
@@ -26,7 +24,7 @@ import {readTree} from '../export/fixtures.js'
 import {describeFailure, runCli} from './cli.js'
 import {comparableCertificate, comparableManifest, readJson} from './compare.js'
 import {SecretScan} from './secrets.js'
-import {FAST_RETRY, createWorld, customerPrefixes, hashContainers, reliabilityEnv, without, type ReliabilityEnv, type World} from './world.js'
+import {FAST_RETRY, createWorld, scratchDir, customerPrefixes, hashContainers, reliabilityEnv, without, type ReliabilityEnv, type World} from './world.js'
 
 /** About a quarter of all requests: throttled, failing, reset, cut off mid-body or slow. */
 const FLAKY: FaultRates = {serverBusy: 0.08, internalError: 0.05, reset: 0.05, truncate: 0.04, delay: 0.05}
@@ -68,7 +66,7 @@ describe('reliability: export, erase, logs bundle and backups verify through a f
     this.timeout(120_000)
     renv = await reliabilityEnv()
     proxy = await startFaultProxy({upstream: renv.upstream, seed: 2026})
-    scratch = mkdtempSync(join(tmpdir(), 'custos-rel-faults-'))
+    scratch = scratchDir('faults')
     demoProxied = validateDataMap(renv.demoRaw(proxy), join(scratch, 'demo-proxied.json'))
   })
 

@@ -10,7 +10,7 @@
  * each other's data. A world's accounts may point at a fault proxy.
  */
 import {createHash, randomBytes} from 'node:crypto'
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -46,6 +46,14 @@ export interface ReliabilityEnv {
 }
 
 let started: Promise<ReliabilityEnv> | undefined
+const scratchDirs: string[] = []
+
+/** A temporary folder removed when the suite ends (with the environment). */
+export function scratchDir(label: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `custos-rel-${label}-`))
+  scratchDirs.push(dir)
+  return dir
+}
 
 /** The shared environment of the reliability suite (started on first use). */
 export function reliabilityEnv(): Promise<ReliabilityEnv> {
@@ -56,6 +64,7 @@ export function reliabilityEnv(): Promise<ReliabilityEnv> {
 // Root hook: registered once, when the first test file imports this module; runs after all tests.
 after(async function () {
   this.timeout(60_000)
+  for (const dir of scratchDirs.splice(0)) rmSync(dir, {recursive: true, force: true})
   if (!started) return
   const renv = await started.catch(() => undefined)
   await renv?.env.stop()
@@ -141,7 +150,7 @@ const DEFAULT_CONTENT: CustomerContent = {documents: 8, attachments: 4, backups:
 /** A fresh world: unique containers, the same content each time for the same options. */
 export async function createWorld(renv: ReliabilityEnv, options: WorldOptions = {}): Promise<World> {
   const id = `w${randomBytes(4).toString('hex')}`
-  const dir = mkdtempSync(join(tmpdir(), `custos-rel-${id}-`))
+  const dir = scratchDir(id)
   const { env } = renv
   const account = (name: DemoAccount) => (options.proxy ? options.proxy.connectionString(name, renv.accountKey(name)) : env.azurite.connectionString(name))
   const containers = {
