@@ -81,8 +81,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     let result: ErrorResult
     if (err instanceof CustosError) {
       result = {error: {code: err.code, message: err.message, ...(err.hint ? {hint: err.hint} : {}), ...(err.details.length ? {details: err.details} : {}), exitCode: err.exitCode}}
-    } else if (isAbortError(err)) {
+    } else if (isAbortError(err) && this.abortController.signal.aborted) {
       result = {error: {code: 'Interrupted', message: 'Interrupted by the operator; nothing further was changed.', hint: 'Run the same command again to resume.', exitCode: ExitCode.interrupted}}
+    } else if (isAbortError(err)) {
+      // Nobody pressed Ctrl-C: a request was aborted underneath us (a timeout or a dropped connection).
+      result = {error: {code: 'RequestAborted', message: `A request to Azure was aborted (${(err as Error).message || 'timeout or dropped connection'}).`, hint: 'Run the same command again; finished work is kept.', exitCode: ExitCode.azure}}
     } else if (isOclifParseError(err)) {
       result = {error: {code: 'Usage', message: (err as Error).message.split('\n')[0], hint: `See: custos ${this.id?.replaceAll(':', ' ') ?? ''} --help`, exitCode: ExitCode.usage}}
       const rest = (err as Error).message.split('\n').slice(1).filter(Boolean)
