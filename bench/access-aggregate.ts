@@ -27,6 +27,8 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
 
+import {seededRandom} from '../src/lib/local/seeded-random.js'
+
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = join(HERE, '..')
 const START = Date.UTC(2026, 10, 1)
@@ -42,17 +44,8 @@ const {values} = parseArgs({
   },
 })
 
-/** mulberry32: deterministic data for a given record count. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
+/** Deterministic data for a given record count. */
+const prng = seededRandom
 
 function uuid(random: () => number): string {
   const hex = () => Math.floor(random() * 0x1_0000_0000).toString(16).padStart(8, '0')

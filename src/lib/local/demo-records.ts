@@ -6,6 +6,7 @@
 import {createHash} from 'node:crypto'
 
 import {DEFAULT_RESOURCE_GROUP, LOCAL_SUBSCRIPTION_ID, LOCAL_TENANT_ID} from './azure-server/state.js'
+import {seededRandom} from './seeded-random.js'
 
 export const DEMO_TENANT_ID = LOCAL_TENANT_ID
 export const DEMO_SUBSCRIPTION_ID = LOCAL_SUBSCRIPTION_ID
@@ -21,17 +22,7 @@ export interface DemoPrincipal {
   ip: string
 }
 
-/** A tiny deterministic PRNG (mulberry32), so demo data and tests are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
+export {seededRandom}
 
 function uuidFrom(text: string): string {
   const h = createHash('sha256').update(text).digest('hex')

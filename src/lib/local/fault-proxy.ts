@@ -29,6 +29,7 @@
 import {randomUUID} from 'node:crypto'
 import {createServer, request as httpRequest, Agent, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {AddressInfo, Socket} from 'node:net'
+import {seededRandom} from './seeded-random.js'
 
 export type FaultKind = 'serverBusy' | 'internalError' | 'tooManyRequests' | 'reset' | 'truncate' | 'delay'
 
@@ -138,17 +139,8 @@ export interface FaultProxy {
   close(): Promise<void>
 }
 
-/** mulberry32: a small, fast, seedable generator (deterministic fault sequences). */
-export function seededGenerator(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
+/** Deterministic fault sequences: the same seed injects the same faults. */
+export const seededGenerator = seededRandom
 
 const FAULT_ORDER: FaultKind[] = ['serverBusy', 'internalError', 'tooManyRequests', 'reset', 'truncate', 'delay']
 
