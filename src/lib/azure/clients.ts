@@ -26,6 +26,7 @@ import {USER_AGENT} from '../version.js'
 import {parseAccount, type AccountRef} from './account.js'
 import {createCredential} from './credential.js'
 import {resumeDroppedDownloads} from './dropped-connections.js'
+import {retryTooManyRequests} from './throttling.js'
 
 export interface RetryOptions {
   /** attempts per request, including the first */
@@ -92,7 +93,7 @@ export class AzureClients {
           : this.credential
       const url = ref.sas ? `${ref.endpoint}?${ref.sas}` : ref.endpoint
       const pipeline = newPipeline(credential, pipelineOptions)
-      pipeline.factories.push(resumeDroppedDownloads)
+      pipeline.factories.push(resumeDroppedDownloads, retryTooManyRequests(this.retry))
       client = new BlobServiceClient(url, pipeline)
       this.blobServices.set(cacheKey, client)
     }
