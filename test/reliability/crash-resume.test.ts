@@ -9,7 +9,7 @@
  * statement of the certificate, not ids, times, names or request ids).
  */
 import assert from 'node:assert/strict'
-import {existsSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {exportCustomer} from '../../src/lib/export/export.js'
@@ -48,15 +48,16 @@ describe('reliability: kill -9 and resume', function () {
    * Starts `args`, waits until the proxy holds the request `match` picks, kills the process with
    * SIGKILL, then drops the held request. Returns the requests the killed run made.
    */
-  async function killAt(args: string[], scan: SecretScan, match: (r: ProxiedRequest) => boolean, options: HoldOptions = {}): Promise<ProxiedRequest[]> {
+  async function killAt(args: string[], scan: SecretScan, match: (r: ProxiedRequest) => boolean, options: HoldOptions & {env?: Record<string, string>; onKilled?: (pid: number) => void | Promise<void>} = {}): Promise<ProxiedRequest[]> {
     const first = proxy.requests.length
     const held = proxy.hold(match, options)
-    const run = startCli(args, {scan})
+    const run = startCli(args, {scan, env: options.env})
     const outcome = await Promise.race([held.then((h) => ({held: h})), run.done.then((r) => ({ended: r}))])
     assert.ok('held' in outcome, `the run ended before the kill point: ${'ended' in outcome ? outcome.ended.stdout + outcome.ended.stderr : ''}`)
     run.kill9()
     const killed = await run.done
     assert.equal(killed.signal, 'SIGKILL')
+    await options.onKilled?.(run.pid)
     outcome.held.drop()
     return proxy.requests.slice(first)
   }
@@ -87,11 +88,19 @@ describe('reliability: kill -9 and resume', function () {
         const scan = new SecretScan(renv.secrets())
         const out = join(world.dir, `out-${proxy.requests.length}`)
         const args = ['customer', 'export', 'acme', '--config', world.configPath, '--to', out, '--concurrency', '4', '--json']
-        const killed = await killAt(args, scan, match(world), options)
+        // The listing spool lives in TMPDIR; the killed run cannot remove its own.
+        const tmp = mkdtempSync(join(world.dir, 'tmp-'))
+        const spools = () => readdirSync(tmp).filter((name) => name.startsWith('custos-export-listing-'))
+        const killed = await killAt(args, scan, match(world), {
+          ...options,
+          env: {TMPDIR: tmp},
+          onKilled: (pid) => assert.deepEqual(spools().map((name) => name.split('-')[3]), [String(pid)], 'the killed run left its listing spool'),
+        })
 
         const second = proxy.requests.length
-        const rerun = await runCli(args, {scan})
+        const rerun = await runCli(args, {scan, env: {TMPDIR: tmp}})
         assert.equal(rerun.code, 0, rerun.stdout + rerun.stderr)
+        assert.deepEqual(spools(), [], "the re-run removed the killed run's spool and its own")
         const result = rerun.json<{transferred: {objects: number}; kept: {objects: number}; resumed: boolean}>()
         assert.equal(result.transferred.objects + result.kept.objects, objects)
 
