@@ -139,6 +139,17 @@ describe(`customer export, the CLI as a process (${built ? 'bin/run.js' : 'bin/d
     assert.equal(result.kept.objects + result.transferred.objects, objects)
   })
 
+  it('ends the progress with "stopped", not "done", when the export is interrupted', async () => {
+    const dir = join(await newTempDir('sigint-progress'), 'out')
+    const run = runCli(['customer', 'export', 'killco', '--to', dir, '--config', configPath, '--concurrency', '2'])
+    while ((await journalLines(dir)) < 10 && run.child.exitCode === null) await new Promise((r) => setTimeout(r, 5))
+    run.child.kill('SIGINT')
+    const end = await run.done
+    assert.equal(end.code, 130, end.stderr)
+    assert.match(end.stderr, /^Exporting killco: .*objects.*, stopped$/m)
+    assert.doesNotMatch(end.stderr, /, done$/m)
+  })
+
   it('prints a JSON error and exits 4 on an integrity mismatch, 3 on a refusal, 2 on a usage error', async () => {
     const dir = join(await newTempDir('cli-err'), 'out')
     const bad = await runCli(['customer', 'export', 'broken', '--to', dir, '--config', configPath, '--json']).done

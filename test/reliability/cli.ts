@@ -64,7 +64,7 @@ export function firstLine(text: string): string {
 }
 
 /** A progress line (plain progress on a non-terminal stderr), e.g. `Exporting acme: 0 B, 0 objects, 0 B/s, done`. */
-const PROGRESS_LINE = /^[A-Z][^:]*: .*\b(objects|items)\b.*\/s(, done)?$/
+const PROGRESS_LINE = /^[A-Z][^:]*: .*\b(objects|items)\b.*\/s(, done|, stopped)?$/
 
 /**
  * What an operator reads when a command fails: the first line of stderr (`first`), the first line

@@ -4,7 +4,7 @@ import {extname} from 'node:path'
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {durationFlag, timeFlag} from '../../flags.js'
+import {durationFlag, retriesFlag, timeFlag} from '../../flags.js'
 import {ACCESS_SOURCES, createAccessReport} from '../../lib/access/report.js'
 import {renderAccessCsv} from '../../lib/access/render-csv.js'
 import {renderAccessHtml} from '../../lib/access/render-html.js'
@@ -39,6 +39,7 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
     'burst-failures': Flags.integer({summary: 'Failed sign-ins within --burst-window that make a burst.', default: 5, min: 2}),
     'burst-window': durationFlag({summary: 'Window for --burst-failures.', default: 600_000, defaultHelp: async () => '10m'}),
     lookback: durationFlag({summary: 'Window before --since whose IPs count as known (0d turns new-IP findings off).', default: 30 * 86_400_000, defaultHelp: async () => '30d'}),
+    retries: retriesFlag,
   }
 
   public async run(): Promise<AccessReportResult> {
@@ -50,7 +51,7 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
     const progress = createProgress({label: 'Reading access logs', unit: 'bytes', silent: this.jsonEnabled()})
     let seenBytes = 0
     let seenEvents = 0
-    const report = await createAccessReport(this.makeClients(map), map, {
+    const report = await createAccessReport(this.makeClients(map, {retry: {maxTries: this.flags.retries}}), map, {
       since: f.since,
       until: f.until,
       customer: f.customer,

@@ -1,7 +1,7 @@
 import {Flags, type Interfaces} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {concurrencyFlag} from '../../flags.js'
+import {concurrencyFlag, retriesFlag} from '../../flags.js'
 import {nagiosUnknown, exitCodeOf, nagiosLine, renderReport} from '../../lib/backups/report.js'
 import {verifyBackups} from '../../lib/backups/verify.js'
 import type {BackupsVerifyResult} from '../../lib/backups/model.js'
@@ -29,13 +29,14 @@ With --format nagios: one plugin line on stdout and 0 OK, 1 WARNING, 2 CRITICAL,
     'restore-sample': Flags.integer({summary: 'Download this many backups per customer (the newest and random others) end to end and check their hashes.', min: 1, max: 1000}),
     format: Flags.string({summary: 'Output format: a table per customer, or one Nagios plugin line.', options: ['table', 'nagios'], default: 'table', exclusive: ['json']}),
     concurrency: concurrencyFlag,
+    retries: retriesFlag,
   }
 
   public async run(): Promise<BackupsVerifyCommandResult> {
     const map = this.loadMap()
     const nagios = this.flags.format === 'nagios'
     const progress = createProgress({label: 'Listing backups', unit: 'items', silent: this.jsonEnabled() || nagios})
-    const result = await verifyBackups(this.makeClients(map), map, {
+    const result = await verifyBackups(this.makeClients(map, {retry: {maxTries: this.flags.retries}}), map, {
       customer: this.flags.customer,
       restoreSample: this.flags['restore-sample'],
       concurrency: this.flags.concurrency,

@@ -54,6 +54,7 @@ export default class CustomerExportCommand extends BaseCommand<typeof CustomerEx
     }
     const progress = createProgress({label: `Exporting ${this.args.customer}`, unit: 'bytes', silent: this.jsonEnabled() || flags['dry-run']})
     let result: ExportSummary
+    let finished = false
     try {
       result = await exportCustomer(this.makeClients(map, {retry: {maxTries: flags.retries}}), map, this.args.customer, {
         target,
@@ -65,8 +66,9 @@ export default class CustomerExportCommand extends BaseCommand<typeof CustomerEx
         abortSignal: this.abortSignal,
         progress,
       })
+      finished = true
     } finally {
-      progress.stop()
+      progress.stop(finished ? 'done' : 'stopped')
     }
     if (!this.jsonEnabled()) this.render(result)
     return result

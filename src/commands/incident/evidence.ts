@@ -35,6 +35,7 @@ Exit codes: 0 written, 2 usage or configuration error (no affected customer, no 
     const map = this.loadMap()
     const progress = createProgress({label: `Collecting evidence for ${this.args.id}`, unit: 'bytes', silent: this.jsonEnabled()})
     let evidence: IncidentEvidence
+    let finished = false
     try {
       evidence = await collectIncidentEvidence(this.makeClients(map), map, {
         incident: this.args.id,
@@ -48,8 +49,9 @@ Exit codes: 0 written, 2 usage or configuration error (no affected customer, no 
         onRecord: () => progress.increment(0, 1),
         onStage: (text) => progress.note(text),
       })
+      finished = true
     } finally {
-      progress.stop()
+      progress.stop(finished ? 'done' : 'stopped')
     }
     if (!this.jsonEnabled()) {
       const rows = evidence.customers.map((c) => [c.customer, formatCount(c.records), formatCount(c.signIns), formatCount(c.operations), c.findings])

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {durationFlag, timeFlag} from '../../flags.js'
+import {durationFlag, retriesFlag, timeFlag} from '../../flags.js'
 import {createLogsBundle, type LogsBundle} from '../../lib/logs/bundle.js'
 import {color} from '../../lib/output/color.js'
 import {createProgress} from '../../lib/output/progress.js'
@@ -28,14 +28,16 @@ export default class LogsBundleCommand extends BaseCommand<typeof LogsBundleComm
     output: Flags.string({char: 'o', summary: 'Path of the .tar.gz to write; default logs-<customer>-<since>-<until>.tar.gz here.'}),
     share: Flags.boolean({summary: 'Upload the bundle to the exports container and print a read-only HTTPS link that expires.'}),
     'link-expiry': durationFlag({summary: 'Lifetime of the shared link (at most 7d); default exports.linkExpiry.', dependsOn: ['share']}),
+    retries: retriesFlag,
   }
 
   public async run(): Promise<LogsBundleResult> {
     const map = this.loadMap()
     const progress = createProgress({label: `Scanning logs for ${this.args.customer}`, unit: 'bytes', silent: this.jsonEnabled()})
     let bundle: LogsBundle
+    let finished = false
     try {
-      bundle = await createLogsBundle(this.makeClients(map), map, {
+      bundle = await createLogsBundle(this.makeClients(map, {retry: {maxTries: this.flags.retries}}), map, {
         customer: this.args.customer,
         since: this.flags.since,
         until: this.flags.until ?? new Date(),
@@ -47,8 +49,9 @@ export default class LogsBundleCommand extends BaseCommand<typeof LogsBundleComm
         onRecord: () => progress.increment(0, 1),
         onStage: (text) => progress.note(text),
       })
+      finished = true
     } finally {
-      progress.stop()
+      progress.stop(finished ? 'done' : 'stopped')
     }
     if (!this.jsonEnabled()) this.render(bundle)
     return bundle

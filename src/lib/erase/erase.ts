@@ -129,7 +129,7 @@ async function makePlan(clients: AzureClients, map: DataMap, options: EraseOptio
     })
     return summary
   } catch (error) {
-    progress.stop()
+    progress.stop('stopped')
     await appendQuietly(trail, {action: 'erase.plan', result: isRefusal(error) ? 'refused' : 'failed', customer: options.customer, operationId, details: {error: (error as Error).message}})
     throw error
   }
@@ -195,7 +195,12 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
       guards.push({guard: 'fingerprint', ok: true, message: `plan made by this run (fingerprint ${summary.trailer.fingerprint.slice(0, 12)}…)`})
     } else {
       const progress = hooks.progress('Comparing with the plan', summary.trailer.items)
-      guards.push(await checkFingerprintGuard(clients, map, scopes, planPath, summary, {resumed: journal.resumed, abortSignal: signal, onItem: () => progress.increment(1, 1)}))
+      try {
+        guards.push(await checkFingerprintGuard(clients, map, scopes, planPath, summary, {resumed: journal.resumed, abortSignal: signal, onItem: () => progress.increment(1, 1)}))
+      } catch (error) {
+        progress.stop('stopped')
+        throw error
+      }
       progress.stop()
     }
     try {
@@ -352,13 +357,15 @@ async function deleteEverything(
       await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), {once: true})).finally(() => clearInterval(keepAlive))
     },
   }
+  let finished = false
   try {
     for (const phase of PHASES) {
       if (phase === 'purge') for (const p of journal.stores.values()) if (p.softDeleteSeen) softStores.add(p.store)
       await runPhase(ctx, phase)
     }
+    finished = true
   } finally {
-    progress.stop()
+    progress.stop(finished ? 'done' : 'stopped')
   }
 }
 

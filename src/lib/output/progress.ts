@@ -24,7 +24,8 @@ export interface Progress {
   setTotal(total: number): void
   /** a one-off note (plain line on non-TTY, printed above the bar on a TTY) */
   note(text: string): void
-  stop(): void
+  /** ends the progress: 'done' after success, 'stopped' when the work failed or was interrupted */
+  stop(outcome?: 'done' | 'stopped'): void
 }
 
 export function createProgress(options: ProgressOptions): Progress {
@@ -73,10 +74,10 @@ export function createProgress(options: ProgressOptions): Progress {
   }
   const interval = options.lineIntervalInMs ?? 5000
   let lastLine = 0
-  const line = (final: boolean) => {
+  const line = (final?: 'done' | 'stopped') => {
     const seconds = Math.max((Date.now() - started) / 1000, 0.001)
     const pct = total ? ` (${Math.floor((done / total) * 100)}%)` : ''
-    stream.write(`${options.label}: ${fmt(done)}${total === undefined ? '' : ` of ${fmt(total)}`}${pct}, ${formatCount(items)} objects, ${fmt(done / seconds)}/s${final ? ', done' : ''}\n`)
+    stream.write(`${options.label}: ${fmt(done)}${total === undefined ? '' : ` of ${fmt(total)}`}${pct}, ${formatCount(items)} objects, ${fmt(done / seconds)}/s${final ? `, ${final}` : ''}\n`)
   }
   return {
     increment(units, finished = 0) {
@@ -84,7 +85,7 @@ export function createProgress(options: ProgressOptions): Progress {
       items += finished
       if (Date.now() - lastLine >= interval) {
         lastLine = Date.now()
-        line(false)
+        line()
       }
     },
     setTotal(t) {
@@ -93,11 +94,11 @@ export function createProgress(options: ProgressOptions): Progress {
     note(text) {
       stream.write(`${text}\n`)
     },
-    stop() {
+    stop(outcome = 'done') {
       // Nothing reported and nothing done (say, a refusal before any work): no "0 objects, done"
       // line, so that the error is the first thing an operator reads.
       if (lastLine === 0 && done === 0 && items === 0) return
-      line(true)
+      line(outcome)
     },
   }
 }
