@@ -3,22 +3,19 @@
  * backup set, seeded customers (acme, its look-alike acme-corp, and globex), a byte-level snapshot
  * of everything, and runners for the library and for the built CLI.
  */
-import {spawn, spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {existsSync, mkdtempSync, statSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 
 import {BlobServiceClient, type ContainerClient} from '@azure/storage-blob'
 
 import {AzureClients} from '../../src/lib/azure/clients.js'
 import {validateDataMap} from '../../src/lib/datamap/load.js'
 import type {DataMap} from '../../src/lib/datamap/types.js'
+import {startCli as startProcess, type CliProcess, type CliResult} from '../support/cli.js'
 import {getTestAzurite, uniqueName} from '../support/env.js'
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-export const BIN = join(ROOT, 'bin', 'run.js')
 
 export interface ErasePlayground {
   dir: string
@@ -145,84 +142,11 @@ export function withoutCustomer(snapshot: Map<string, string>, pg: ErasePlaygrou
 
 // --------------------------------------------------------------------------------------- CLI
 
-let built = false
-
-/** Compiles src to dist once per test run (the CLI tests run the built bin/run.js, like a user). */
-export function ensureBuilt(): void {
-  if (built) return
-  const marker = join(ROOT, 'dist', 'commands', 'customer', 'erase.js')
-  const source = join(ROOT, 'src', 'lib', 'erase', 'erase.ts')
-  if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(source).mtimeMs || process.env.CUSTOS_TEST_BUILD === '1') {
-    // tsc emits even when files of other areas do not type-check; the marker is what matters here.
-    spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], {cwd: ROOT, stdio: 'ignore'})
-  }
-  if (!existsSync(marker)) throw new Error('npm run build did not produce dist/commands/customer/erase.js')
-  built = true
-}
-
-export interface CliRun {
-  code: number | null
-  signal: NodeJS.Signals | null
-  stdout: string
-  stderr: string
-  json(): Record<string, unknown>
-}
-
-export interface CliProcess {
-  pid: number
-  /** resolves when stderr contains `text` */
-  waitForStderr(text: string, ms?: number): Promise<void>
-  kill(signal: NodeJS.Signals): void
-  done: Promise<CliRun>
-}
-
 /** Starts `node bin/run.js <args>` with the given extra environment. */
-export function startCli(args: string[], env: Record<string, string> = {}, cwd = ROOT): CliProcess {
-  ensureBuilt()
-  const child = spawn(process.execPath, [BIN, ...args], {cwd, env: {...process.env, NO_COLOR: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
-  let stdout = ''
-  let stderr = ''
-  const waiters: Array<{text: string; resolve: () => void}> = []
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString()
-    for (const w of [...waiters]) if (stderr.includes(w.text)) w.resolve()
-  })
-  const done = new Promise<CliRun>((resolve) =>
-    child.on('close', (code, signal) =>
-      resolve({
-        code,
-        signal,
-        stdout,
-        stderr,
-        json: () => JSON.parse(stdout) as Record<string, unknown>,
-      }),
-    ),
-  )
-  return {
-    pid: child.pid!,
-    kill: (signal) => child.kill(signal),
-    done,
-    waitForStderr(text, ms = 60_000) {
-      if (stderr.includes(text)) return Promise.resolve()
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for "${text}" on stderr; stderr so far:\n${stderr}`)), ms)
-        waiters.push({
-          text,
-          resolve: () => {
-            clearTimeout(timer)
-            resolve()
-          },
-        })
-        void done.then(() => {
-          clearTimeout(timer)
-          if (!stderr.includes(text)) reject(new Error(`the process ended before "${text}" appeared on stderr:\n${stderr}\n${stdout}`))
-        })
-      })
-    },
-  }
+export function startCli(args: string[], env: Record<string, string> = {}, cwd?: string): CliProcess {
+  return startProcess(args, {env, cwd})
 }
 
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return startCli(args, env).done
 }

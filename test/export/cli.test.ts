@@ -1,39 +1,15 @@
 /**
- * The export as an operator's job runs it: the built CLI (`bin/run.js`, after `npm run build`) as a
- * child process with --json. Falls back to the TypeScript sources (bin/dev.js under tsx) when
- * there is no build, so the test can run on its own.
+ * The export as an operator's job runs it: the built CLI (`bin/run.js`, built first when missing
+ * or stale) as a child process with --json.
  */
 import assert from 'node:assert/strict'
-import {spawn, type ChildProcess} from 'node:child_process'
-import {existsSync} from 'node:fs'
 import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 
 import type {CustomerExportResult} from '../../src/commands/customer/export.js'
 import type {ExportManifest} from '../../src/lib/export/manifest.js'
+import {runCli, startCli} from '../support/cli.js'
 import {exists, makeMap, newTempDir, readTree} from './fixtures.js'
-
-const repo = fileURLToPath(new URL('../..', import.meta.url))
-const built = existsSync(join(repo, 'dist/commands/customer/export.js'))
-const cliArgs = built ? [join(repo, 'bin/run.js')] : ['--import', 'tsx', join(repo, 'bin/dev.js')]
-
-interface Run {
-  child: ChildProcess
-  done: Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}>
-}
-
-function runCli(args: string[]): Run {
-  const child = spawn(process.execPath, [...cliArgs, ...args], {cwd: repo, env: {...process.env, NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
-  let stdout = ''
-  let stderr = ''
-  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()))
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()))
-  const done = new Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}>((resolve) => {
-    child.on('close', (code, signal) => resolve({code, signal, stdout, stderr}))
-  })
-  return {child, done}
-}
 
 async function journalLines(dir: string): Promise<number> {
   try {
@@ -44,7 +20,7 @@ async function journalLines(dir: string): Promise<number> {
   }
 }
 
-describe(`customer export, the CLI as a process (${built ? 'bin/run.js' : 'bin/dev.js: no build found'})`, function () {
+describe('customer export, the CLI as a process (bin/run.js)', function () {
   this.timeout(180_000)
   let configPath: string
   let objects = 0
@@ -85,13 +61,13 @@ describe(`customer export, the CLI as a process (${built ? 'bin/run.js' : 'bin/d
     const clean = join(root, 'clean')
     const args = (dir: string) => ['customer', 'export', 'killco', '--to', dir, '--config', configPath, '--concurrency', '2', '--json']
 
-    const first = runCli(args(killed))
+    const first = startCli(args(killed))
     let seen = 0
     while ((seen = await journalLines(killed)) < 25) {
-      if (first.child.exitCode !== null) break
+      if (first.exited) break
       await new Promise((r) => setTimeout(r, 5))
     }
-    first.child.kill('SIGKILL')
+    first.kill9()
     const firstEnd = await first.done
     assert.equal(firstEnd.signal, 'SIGKILL', `the export finished before it could be killed (${seen} journal lines); stderr: ${firstEnd.stderr}`)
     assert.equal(await exists(join(killed, 'manifest.json')), false, 'no manifest after a kill')
@@ -99,7 +75,7 @@ describe(`customer export, the CLI as a process (${built ? 'bin/run.js' : 'bin/d
     assert.ok(finishedBeforeKill > 0 && finishedBeforeKill < objects, `killed midway (${finishedBeforeKill} of ${objects})`)
     const firstHeader = JSON.parse((await readFile(join(killed, '.custos-export-journal.jsonl'), 'utf8')).split('\n')[0]) as {startedAt: string}
 
-    const second = await runCli(args(killed)).done
+    const second = await runCli(args(killed))
     assert.equal(second.code, 0, second.stderr)
     const resumed = JSON.parse(second.stdout) as CustomerExportResult
     assert.equal(resumed.resumed, true)
@@ -108,7 +84,7 @@ describe(`customer export, the CLI as a process (${built ? 'bin/run.js' : 'bin/d
     assert.equal(resumed.kept.objects + resumed.transferred.objects, objects)
     assert.equal(resumed.startedAt, firstHeader.startedAt, "the first attempt's start time is kept")
 
-    const third = await runCli(args(clean)).done
+    const third = await runCli(args(clean))
     assert.equal(third.code, 0, third.stderr)
     const uninterrupted = JSON.parse(third.stdout) as CustomerExportResult
     assert.equal(uninterrupted.transferred.objects, objects)
@@ -124,15 +100,15 @@ describe(`customer export, the CLI as a process (${built ? 'bin/run.js' : 'bin/d
 
   it('stops at a safe point on Ctrl-C (exit 130), records the failure, and the next run resumes', async () => {
     const dir = join(await newTempDir('sigint'), 'out')
-    const run = runCli(['customer', 'export', 'killco', '--to', dir, '--config', configPath, '--concurrency', '2', '--json'])
-    while ((await journalLines(dir)) < 10 && run.child.exitCode === null) await new Promise((r) => setTimeout(r, 5))
-    run.child.kill('SIGINT')
+    const run = startCli(['customer', 'export', 'killco', '--to', dir, '--config', configPath, '--concurrency', '2', '--json'])
+    while ((await journalLines(dir)) < 10 && !run.exited) await new Promise((r) => setTimeout(r, 5))
+    run.kill('SIGINT')
     const end = await run.done
     assert.equal(end.code, 130, end.stderr)
     assert.equal((JSON.parse(end.stdout) as {error: {code: string}}).error.code, 'Interrupted')
     assert.equal(await exists(join(dir, 'manifest.json')), false)
     const journaled = await journalLines(dir)
-    const again = await runCli(['customer', 'export', 'killco', '--to', dir, '--config', configPath, '--json']).done
+    const again = await runCli(['customer', 'export', 'killco', '--to', dir, '--config', configPath, '--json'])
     assert.equal(again.code, 0, again.stderr)
     const result = JSON.parse(again.stdout) as CustomerExportResult
     assert.ok(result.kept.objects >= journaled)
@@ -141,9 +117,9 @@ describe(`customer export, the CLI as a process (${built ? 'bin/run.js' : 'bin/d
 
   it('ends the progress with "stopped", not "done", when the export is interrupted', async () => {
     const dir = join(await newTempDir('sigint-progress'), 'out')
-    const run = runCli(['customer', 'export', 'killco', '--to', dir, '--config', configPath, '--concurrency', '2'])
-    while ((await journalLines(dir)) < 10 && run.child.exitCode === null) await new Promise((r) => setTimeout(r, 5))
-    run.child.kill('SIGINT')
+    const run = startCli(['customer', 'export', 'killco', '--to', dir, '--config', configPath, '--concurrency', '2'])
+    while ((await journalLines(dir)) < 10 && !run.exited) await new Promise((r) => setTimeout(r, 5))
+    run.kill('SIGINT')
     const end = await run.done
     assert.equal(end.code, 130, end.stderr)
     assert.match(end.stderr, /^Exporting killco: .*objects.*, stopped$/m)
@@ -152,7 +128,7 @@ describe(`customer export, the CLI as a process (${built ? 'bin/run.js' : 'bin/d
 
   it('prints a JSON error and exits 4 on an integrity mismatch, 3 on a refusal, 2 on a usage error', async () => {
     const dir = join(await newTempDir('cli-err'), 'out')
-    const bad = await runCli(['customer', 'export', 'broken', '--to', dir, '--config', configPath, '--json']).done
+    const bad = await runCli(['customer', 'export', 'broken', '--to', dir, '--config', configPath, '--json'])
     assert.equal(bad.code, 4, bad.stderr)
     const error = JSON.parse(bad.stdout) as {error: {code: string; message: string; exitCode: number}}
     assert.equal(error.error.code, 'IntegrityMismatch')
@@ -161,17 +137,17 @@ describe(`customer export, the CLI as a process (${built ? 'bin/run.js' : 'bin/d
 
     const foreign = await newTempDir('cli-foreign')
     await writeFile(join(foreign, 'keep.txt'), 'x')
-    const refused = await runCli(['customer', 'export', 'killco', '--to', foreign, '--config', configPath, '--json']).done
+    const refused = await runCli(['customer', 'export', 'killco', '--to', foreign, '--config', configPath, '--json'])
     assert.equal(refused.code, 3)
     assert.equal((JSON.parse(refused.stdout) as {error: {code: string}}).error.code, 'DestinationNotEmpty')
 
-    const both = await runCli(['customer', 'export', 'killco', '--to', dir, '--server-side', '--config', configPath, '--json']).done
+    const both = await runCli(['customer', 'export', 'killco', '--to', dir, '--server-side', '--config', configPath, '--json'])
     assert.equal(both.code, 2)
   })
 
   it('--dry-run prints the counts as JSON and writes nothing', async () => {
     const dir = join(await newTempDir('cli-dry'), 'never')
-    const run = await runCli(['customer', 'export', 'killco', '--to', dir, '--dry-run', '--config', configPath, '--json']).done
+    const run = await runCli(['customer', 'export', 'killco', '--to', dir, '--dry-run', '--config', configPath, '--json'])
     assert.equal(run.code, 0, run.stderr)
     const result = JSON.parse(run.stdout) as CustomerExportResult
     assert.equal(result.dryRun, true)

@@ -2,51 +2,28 @@
  * The built CLI as a process, for the reliability tests: started with a handle (to kill -9 it at a
  * chosen point), and every run's stdout and stderr handed to the test's SecretScan.
  */
-import {spawn} from 'node:child_process'
-
-import {BIN, ROOT, ensureBuilt, type CliResult} from '../support/cli.js'
+import {startCli as startProcess, type CliOptions, type CliProcess, type CliResult} from '../support/cli.js'
 import type {SecretScan} from './secrets.js'
 
-export interface CliProcess {
-  pid: number
-  /** SIGKILL: no handler runs, nothing is flushed — a crash */
-  kill9(): void
-  done: Promise<CliResult>
-}
+export type {CliProcess}
 
-export interface StartOptions {
-  env?: Record<string, string>
-  cwd?: string
+export interface StartOptions extends Omit<CliOptions, 'onClose'> {
   /** the scan that receives stdout and stderr */
   scan?: SecretScan
   /** the command hands out share links: signed URLs on its stdout are accepted there (and only there) */
   shareLinks?: boolean
-  timeoutInMs?: number
 }
 
-/** Starts `custos <args>` (no stdin, NO_COLOR). */
+/** Starts `custos <args>`; its stdout and stderr go to `options.scan` when it ends. */
 export function startCli(args: string[], options: StartOptions = {}): CliProcess {
-  ensureBuilt()
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: options.cwd ?? ROOT,
-    env: {...process.env, NO_COLOR: '1', ...options.env},
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutInMs ?? 120_000)
   const label = `custos ${args.slice(0, 3).join(' ')}`
-  const done = new Promise<CliResult>((resolve) =>
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      options.scan?.text(`stdout of ${label}`, stdout, options.shareLinks ? signedUrls(stdout) : [])
-      options.scan?.text(`stderr of ${label}`, stderr)
-      resolve({code, signal, stdout, stderr, json: <T>() => JSON.parse(stdout) as T})
-    }),
-  )
-  return {pid: child.pid!, kill9: () => child.kill('SIGKILL'), done}
+  return startProcess(args, {
+    ...options,
+    onClose: (result) => {
+      options.scan?.text(`stdout of ${label}`, result.stdout, options.shareLinks ? signedUrls(result.stdout) : [])
+      options.scan?.text(`stderr of ${label}`, result.stderr)
+    },
+  })
 }
 
 export function runCli(args: string[], options: StartOptions = {}): Promise<CliResult> {

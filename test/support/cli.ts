@@ -42,8 +42,29 @@ export interface CliResult {
   json<T = Record<string, unknown>>(): T
 }
 
-/** Runs `custos <args>` to completion (no stdin, NO_COLOR) and returns its exit code and output. */
-export function runCli(args: string[], options: {env?: Record<string, string>; cwd?: string; timeoutInMs?: number} = {}): Promise<CliResult> {
+export interface CliOptions {
+  env?: Record<string, string>
+  cwd?: string
+  /** the process is killed (SIGKILL) after this long; default 120 s */
+  timeoutInMs?: number
+  /** called with the result before `done` resolves (the reliability tests scan the output there) */
+  onClose?: (result: CliResult) => void
+}
+
+export interface CliProcess {
+  pid: number
+  /** whether the process has ended */
+  readonly exited: boolean
+  kill(signal: NodeJS.Signals): void
+  /** SIGKILL: no handler runs, nothing is flushed — a crash */
+  kill9(): void
+  /** resolves when stderr contains `text`; rejects when the process ends first or after `ms` */
+  waitForStderr(text: string, ms?: number): Promise<void>
+  done: Promise<CliResult>
+}
+
+/** Starts `custos <args>` (no stdin, NO_COLOR) as a process, the way an operator or a job does. */
+export function startCli(args: string[], options: CliOptions = {}): CliProcess {
   ensureBuilt()
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? ROOT,
@@ -52,13 +73,52 @@ export function runCli(args: string[], options: {env?: Record<string, string>; c
   })
   let stdout = ''
   let stderr = ''
+  let exited = false
+  const waiters: Array<{text: string; resolve: () => void}> = []
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString()
+    for (const w of [...waiters]) if (stderr.includes(w.text)) w.resolve()
+  })
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutInMs ?? 120_000)
-  return new Promise((resolve) =>
+  const done = new Promise<CliResult>((resolve) =>
     child.on('close', (code, signal) => {
       clearTimeout(timer)
-      resolve({code, signal, stdout, stderr, json: <T>() => JSON.parse(stdout) as T})
+      exited = true
+      const result: CliResult = {code, signal, stdout, stderr, json: <T>() => JSON.parse(stdout) as T}
+      options.onClose?.(result)
+      resolve(result)
     }),
   )
+  return {
+    pid: child.pid!,
+    get exited() {
+      return exited
+    },
+    kill: (signal) => child.kill(signal),
+    kill9: () => child.kill('SIGKILL'),
+    done,
+    waitForStderr(text, ms = 60_000) {
+      if (stderr.includes(text)) return Promise.resolve()
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for "${text}" on stderr; stderr so far:\n${stderr}`)), ms)
+        waiters.push({
+          text,
+          resolve: () => {
+            clearTimeout(timer)
+            resolve()
+          },
+        })
+        void done.then(() => {
+          clearTimeout(timer)
+          if (!stderr.includes(text)) reject(new Error(`the process ended before "${text}" appeared on stderr:\n${stderr}\n${stdout}`))
+        })
+      })
+    },
+  }
+}
+
+/** Runs `custos <args>` to completion and returns its exit code and output. */
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return startCli(args, options).done
 }
