@@ -13,13 +13,11 @@
  * (default 50,000) blobs.
  * Targets: ≤ 10 requests to storage per 1,000 blobs deleted; peak RSS at 50,000 ≤ 1.2× at 5,000.
  */
-import {execFileSync, spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {chmodSync, existsSync, statSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {createServer, request, Agent, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
-import {createRequire} from 'node:module'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -27,7 +25,7 @@ import {fileURLToPath} from 'node:url'
 import {BlobServiceClient, ContainerSASPermissions, SASProtocol, type ContainerClient} from '@azure/storage-blob'
 
 import {startAzurite} from '../src/lib/local/azurite.js'
-import {redactSecrets} from '../src/lib/secrets.js'
+import {azcopyEnv, azcopyPath, cpuOf, timed, which} from './tools.js'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
 const args = process.argv.slice(2)
@@ -52,25 +50,8 @@ interface Measurement {
   requests: number
   /** requests to the audit account (custos's audit trail and lock) */
   auditRequests?: number
-}
-
-function which(command: string): string | undefined {
-  try {
-    return execFileSync('which', [command], {encoding: 'utf8'}).trim() || undefined
-  } catch {
-    return undefined
-  }
-}
-
-function azcopyPath(): string | undefined {
-  try {
-    const require = createRequire(import.meta.url)
-    const {AzCopyExe} = require('@azure-tools/azcopy-linux') as {AzCopyExe: string}
-    if ((statSync(AzCopyExe).mode & 0o111) === 0) chmodSync(AzCopyExe, 0o755)
-    return AzCopyExe
-  } catch {
-    return undefined
-  }
+  /** CPU Azurite spent serving that run: when it is close to the wall time, the emulator is the limit */
+  azuriteCpuSeconds?: number
 }
 
 /** A pass-through proxy to Azurite that counts requests per account (first path segment). */
@@ -105,21 +86,6 @@ async function countingProxy(target: number): Promise<{port: number; counts: Map
         agent.destroy()
       }),
   }
-}
-
-/** Runs a command under GNU time; returns wall seconds and peak RSS. */
-async function timed(command: string, commandArgs: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<{seconds: number; peakRssMiB: number; stdout: string}> {
-  const started = process.hrtime.bigint()
-  const child = spawn('/usr/bin/time', ['-f', 'custos-bench-rss-kib=%M', command, ...commandArgs], {cwd, env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
-  let stderr = ''
-  let stdout = ''
-  child.stdout.on('data', (c: Buffer) => (stdout = (stdout + c.toString()).slice(-200_000)))
-  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-8000)))
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  if (code !== 0) throw new Error(redactSecrets(`${command} ${commandArgs.join(' ')} exited with ${code}:\n${stdout.slice(-4000)}\n${stderr}`))
-  const kib = Number(/custos-bench-rss-kib=(\d+)/.exec(stderr)?.[1] ?? 0)
-  return {seconds, peakRssMiB: kib / 1024, stdout}
 }
 
 async function upload(container: ContainerClient, names: string[]): Promise<void> {
@@ -166,7 +132,7 @@ async function main(): Promise<void> {
     const runCustos = async (blobs: number, label: string): Promise<Measurement> => {
       const plan = join(work, `plan-${blobs}-${Date.now()}.json`)
       proxy.reset()
-      const m = await timed(process.execPath, [CLI, 'customer', 'erase', 'bench', '--config', config, '--plan-out', plan, '--yes', '--no-export-required', '--concurrency', String(CONCURRENCY), '--json'], {}, work)
+      const m = await timed(process.execPath, [CLI, 'customer', 'erase', 'bench', '--config', config, '--plan-out', plan, '--yes', '--no-export-required', '--concurrency', String(CONCURRENCY), '--json'], {cwd: work})
       const result = JSON.parse(m.stdout) as {exitCode: number; apply: {stores: Array<{deleted: number}>}}
       if (result.exitCode !== 0 || result.apply.stores[0].deleted !== blobs) throw new Error(`custos erase did not delete ${blobs} blobs: ${m.stdout.slice(0, 2000)}`)
       return {tool: label, blobs, seconds: m.seconds, peakRssMiB: m.peakRssMiB, requests: proxy.counts.get(data.name) ?? 0, auditRequests: proxy.counts.get(audit.name) ?? 0}
@@ -182,11 +148,7 @@ async function main(): Promise<void> {
         tool: 'azcopy remove --recursive',
         run: async () => {
           proxy.reset()
-          const m = await timed(azcopy, ['remove', `${viaProxy}/bench?${query}`, '--recursive', '--from-to', 'BlobTrash', '--log-level', 'ERROR', '--output-level', 'quiet'], {
-            AZCOPY_LOG_LOCATION: join(work, 'azcopy-logs'),
-            AZCOPY_JOB_PLAN_LOCATION: join(work, 'azcopy-plans'),
-            AZCOPY_DISABLE_SYSLOG: 'true',
-          })
+          const m = await timed(azcopy, ['remove', `${viaProxy}/bench?${query}`, '--recursive', '--from-to', 'BlobTrash', '--log-level', 'ERROR', '--output-level', 'quiet'], {env: azcopyEnv(work)})
           return {tool: 'azcopy remove --recursive', blobs: BLOBS, seconds: m.seconds, peakRssMiB: m.peakRssMiB, requests: proxy.counts.get(data.name) ?? 0}
         },
       })
@@ -197,7 +159,7 @@ async function main(): Promise<void> {
         tool: 'az storage blob delete-batch',
         run: async () => {
           proxy.reset()
-          const m = await timed(az, ['storage', 'blob', 'delete-batch', '--source', CONTAINER, '--pattern', 'bench/*', '--connection-string', via(data), '--only-show-errors', '--output', 'none'], {AZURE_CORE_COLLECT_TELEMETRY: 'false'})
+          const m = await timed(az, ['storage', 'blob', 'delete-batch', '--source', CONTAINER, '--pattern', 'bench/*', '--connection-string', via(data), '--only-show-errors', '--output', 'none'], {env: {AZURE_CORE_COLLECT_TELEMETRY: 'false'}})
           return {tool: 'az storage blob delete-batch', blobs: BLOBS, seconds: m.seconds, peakRssMiB: m.peakRssMiB, requests: proxy.counts.get(data.name) ?? 0}
         },
       })
@@ -214,7 +176,8 @@ async function main(): Promise<void> {
       process.stderr.write(`Uploading ${BLOBS} × 1 KiB under bench/ …\n`)
       await upload(container, customerNames(BLOBS))
       process.stderr.write(`${tool}…\n`)
-      results.push(await run())
+      const azuriteBefore = cpuOf(azurite.pid)
+      results.push({...(await run()), azuriteCpuSeconds: cpuOf(azurite.pid) - azuriteBefore})
       process.stderr.write(`measured: ${JSON.stringify(results.at(-1))}\n`)
       await check(tool, BLOBS)
     }
@@ -230,11 +193,11 @@ async function main(): Promise<void> {
 
     const custos = results[0]
     console.log(`\nDataset: ${BLOBS} × 1 KiB under one customer's prefix in a container shared with ${OTHERS} blobs of others (Azurite on loopback, via a counting proxy); concurrency ${CONCURRENCY}\n`)
-    console.log('| tool | blobs | wall time | blobs/s | peak RSS | requests to the data account | per 1,000 deleted | time vs custos |')
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|')
+    console.log('| tool | blobs | wall time | Azurite CPU | blobs/s | peak RSS | requests to the data account | per 1,000 deleted | time vs custos |')
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
     for (const r of [...results, ...(large ? [large] : [])]) {
       console.log(
-        `| ${r.tool} | ${r.blobs} | ${r.seconds.toFixed(1)} s | ${(r.blobs / r.seconds).toFixed(0)} | ${r.peakRssMiB.toFixed(0)} MB | ${r.requests}${r.auditRequests !== undefined ? ` (+${r.auditRequests} audit/lock)` : ''} | ${((r.requests / r.blobs) * 1000).toFixed(1)} | ${(r.seconds / custos.seconds).toFixed(2)}× |`,
+        `| ${r.tool} | ${r.blobs} | ${r.seconds.toFixed(1)} s | ${r.azuriteCpuSeconds === undefined ? '' : `${r.azuriteCpuSeconds.toFixed(1)} s`} | ${(r.blobs / r.seconds).toFixed(0)} | ${r.peakRssMiB.toFixed(0)} MB | ${r.requests}${r.auditRequests !== undefined ? ` (+${r.auditRequests} audit/lock)` : ''} | ${((r.requests / r.blobs) * 1000).toFixed(1)} | ${(r.seconds / custos.seconds).toFixed(2)}× |`,
       )
     }
     console.log('')

@@ -10,11 +10,9 @@
  * dev dependency (Debian needs libsecret-1-0 for it); `az` from Debian's azure-cli package.
  * Targets: custos ≤ 1.0× AzCopy's time, ≤ 0.5× az's time, peak RSS ≤ 150 MB.
  */
-import {execFileSync, spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {chmodSync, existsSync, statSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import {mkdir, mkdtemp, readdir, rm, stat, writeFile} from 'node:fs/promises'
-import {createRequire} from 'node:module'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -22,7 +20,7 @@ import {fileURLToPath} from 'node:url'
 import {ContainerSASPermissions, SASProtocol, BlobServiceClient} from '@azure/storage-blob'
 
 import {startAzurite} from '../src/lib/local/azurite.js'
-import {redactSecrets} from '../src/lib/secrets.js'
+import {azcopyEnv, azcopyPath, cpuOf, timed, which, type Timed} from './tools.js'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
 const args = process.argv.slice(2)
@@ -50,28 +48,10 @@ interface Measurement {
   /** user + system CPU of the tool's process in that run */
   cpuSeconds: number
   peakRssMiB: number
+  /** CPU Azurite spent serving that run: when it is close to the wall time, the emulator is the limit */
+  azuriteCpuSeconds: number
   files: number
   bytes: number
-}
-
-function which(command: string): string | undefined {
-  try {
-    return execFileSync('which', [command], {encoding: 'utf8'}).trim() || undefined
-  } catch {
-    return undefined
-  }
-}
-
-function azcopyPath(): string | undefined {
-  try {
-    const require = createRequire(import.meta.url)
-    const {AzCopyExe} = require('@azure-tools/azcopy-linux') as {AzCopyExe: string}
-    // npm does not keep the executable bit of the binary inside the package
-    if ((statSync(AzCopyExe).mode & 0o111) === 0) chmodSync(AzCopyExe, 0o755)
-    return AzCopyExe
-  } catch {
-    return undefined
-  }
 }
 
 async function tree(dir: string): Promise<{files: number; bytes: number}> {
@@ -89,21 +69,6 @@ async function tree(dir: string): Promise<{files: number; bytes: number}> {
   }
   await walk(dir)
   return {files, bytes}
-}
-
-/** Runs a command under GNU time; returns wall seconds and peak RSS. */
-async function timed(command: string, commandArgs: string[], env: NodeJS.ProcessEnv = {}): Promise<{seconds: number; peakRssMiB: number; cpuSeconds: number}> {
-  const started = process.hrtime.bigint()
-  const child = spawn('/usr/bin/time', ['-f', 'custos-bench-rss-kib=%M cpu=%U+%S', command, ...commandArgs], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
-  let stderr = ''
-  let stdout = ''
-  child.stdout.on('data', (c: Buffer) => (stdout = (stdout + c.toString()).slice(-4000)))
-  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-8000)))
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  if (code !== 0) throw new Error(redactSecrets(`${command} ${commandArgs.join(' ')} exited with ${code}:\n${stdout}\n${stderr}`))
-  const match = /custos-bench-rss-kib=(\d+) cpu=([\d.]+)\+([\d.]+)/.exec(stderr)
-  return {seconds, peakRssMiB: Number(match?.[1] ?? 0) / 1024, cpuSeconds: Number(match?.[2] ?? 0) + Number(match?.[3] ?? 0)}
 }
 
 async function main(): Promise<void> {
@@ -132,7 +97,7 @@ async function main(): Promise<void> {
     const config = join(work, 'custos.json')
     await writeFile(config, JSON.stringify({stores: [{name: 'documents', account: connection, container: 'tenant-{customer}'}], audit: {account: connection, container: 'custos-audit'}}))
 
-    const tools: Array<{tool: string; run: (dir: string) => Promise<{seconds: number; peakRssMiB: number; cpuSeconds: number}>}> = []
+    const tools: Array<{tool: string; run: (dir: string) => Promise<Timed>}> = []
     if (TOOLS.includes('custos')) tools.push(
       {
         tool: 'custos export --to',
@@ -145,18 +110,14 @@ async function main(): Promise<void> {
       tools.push({
         tool: 'azcopy copy --recursive',
         run: (dir) =>
-          timed(azcopy, ['copy', sas, dir, '--recursive', '--from-to', 'BlobLocal', '--log-level', 'ERROR', '--output-level', 'quiet'], {
-            AZCOPY_LOG_LOCATION: join(work, 'azcopy-logs'),
-            AZCOPY_JOB_PLAN_LOCATION: join(work, 'azcopy-plans'),
-            AZCOPY_DISABLE_SYSLOG: 'true',
-          }),
+          timed(azcopy, ['copy', sas, dir, '--recursive', '--from-to', 'BlobLocal', '--log-level', 'ERROR', '--output-level', 'quiet'], {env: azcopyEnv(work)}),
       })
     } else if (TOOLS.includes('azcopy')) process.stderr.write('AzCopy not found (npm install the @azure-tools/azcopy-linux dev dependency).\n')
     const az = TOOLS.includes('az') ? which('az') : undefined
     if (az) {
       tools.push({
         tool: 'az storage blob download-batch',
-        run: (dir) => timed(az, ['storage', 'blob', 'download-batch', '--destination', dir, '--source', 'tenant-bench', '--connection-string', connection, ...AZ_CONNECTIONS, '--only-show-errors', '--output', 'none'], {AZURE_CORE_COLLECT_TELEMETRY: 'false'}),
+        run: (dir) => timed(az, ['storage', 'blob', 'download-batch', '--destination', dir, '--source', 'tenant-bench', '--connection-string', connection, ...AZ_CONNECTIONS, '--only-show-errors', '--output', 'none'], {env: {AZURE_CORE_COLLECT_TELEMETRY: 'false'}}),
       })
     } else if (TOOLS.includes('az')) process.stderr.write('Azure CLI (az) not installed: apt-get install -y azure-cli.\n')
 
@@ -167,8 +128,10 @@ async function main(): Promise<void> {
         const dir = join(work, `out-${i}-${r}`)
         process.stderr.write(`${tool} (round ${r + 1}/${REPEAT}, load average ${loadavg()[0].toFixed(1)})…\n`)
         await mkdir(dir) // az wants it to exist; custos and azcopy accept an empty one
+        const azuriteBefore = cpuOf(azurite.pid)
         const m = await run(dir)
-        const measured: Measurement = {tool, seconds: m.seconds, cpuSeconds: m.cpuSeconds, peakRssMiB: m.peakRssMiB, ...(await tree(dir))}
+        const measured: Measurement = {tool, seconds: m.seconds, cpuSeconds: m.cpuSeconds, peakRssMiB: m.peakRssMiB, azuriteCpuSeconds: cpuOf(azurite.pid) - azuriteBefore, ...(await tree(dir))}
+        process.stderr.write(`  ${m.seconds.toFixed(1)} s wall, ${m.cpuSeconds.toFixed(1)} s CPU, Azurite ${measured.azuriteCpuSeconds.toFixed(1)} s CPU\n`)
         const previous = best.get(tool)
         if (!previous || measured.seconds < previous.seconds) best.set(tool, {...measured, peakRssMiB: Math.max(measured.peakRssMiB, previous?.peakRssMiB ?? 0)})
         else previous.peakRssMiB = Math.max(previous.peakRssMiB, measured.peakRssMiB)
@@ -181,10 +144,10 @@ async function main(): Promise<void> {
     const custos = results.find((r) => r.tool.startsWith('custos')) ?? results[0]
     const ref = (name: string) => results.find((r) => r.tool.startsWith(name))
     console.log(`\nDataset: ${SMALL} × 4 KiB + ${LARGE} × ${LARGE_MIB} MiB = ${totalMiB.toFixed(1)} MiB in ${SMALL + LARGE} blobs (Azurite on loopback); best of ${REPEAT} interleaved rounds; custos --concurrency ${CONCURRENCY}; ${cpus().length} CPUs, load average now ${loadavg()[0].toFixed(1)}\n`)
-    console.log('| tool | wall time | CPU (user+sys) | throughput | peak RSS | files | time vs custos |')
-    console.log('|---|---:|---:|---:|---:|---:|---:|')
+    console.log('| tool | wall time | CPU (user+sys) | Azurite CPU | throughput | peak RSS | files | time vs custos |')
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|')
     for (const r of results) {
-      console.log(`| ${r.tool} | ${r.seconds.toFixed(1)} s | ${r.cpuSeconds.toFixed(1)} s | ${(r.bytes / 1024 / 1024 / r.seconds).toFixed(1)} MiB/s | ${r.peakRssMiB.toFixed(0)} MB | ${r.files} | ${(r.seconds / custos.seconds).toFixed(2)}× |`)
+      console.log(`| ${r.tool} | ${r.seconds.toFixed(1)} s | ${r.cpuSeconds.toFixed(1)} s | ${r.azuriteCpuSeconds.toFixed(1)} s | ${(r.bytes / 1024 / 1024 / r.seconds).toFixed(1)} MiB/s | ${r.peakRssMiB.toFixed(0)} MB | ${r.files} | ${(r.seconds / custos.seconds).toFixed(2)}× |`)
     }
     const azcopyResult = ref('azcopy')
     const azResult = ref('az ')
