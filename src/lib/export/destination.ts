@@ -14,6 +14,8 @@ export interface TransferContext {
   source(store: string): StoreSource
   /** retries of a broken response stream */
   maxRetryRequests: number
+  /** requests in flight at once (--concurrency); a large object may use several for its ranges */
+  concurrency: number
   /** bytes moved (for the progress bar) */
   onBytes(n: number): void
 }

@@ -155,6 +155,7 @@ async function exportWithSpool(clients: AzureClients, map: DataMap, customer: st
     customer,
     source: (store) => byStore.get(store)!,
     maxRetryRequests: Math.max((options.retries ?? clients.retry.maxTries) - 1, 0),
+    concurrency,
     onBytes: (n) => progress?.increment(n),
   }
   const manifest = new ManifestWriter(destination.manifestSink())

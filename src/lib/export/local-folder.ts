@@ -16,12 +16,17 @@ import type {Annotated, ExportDestination, ExportHeader, OpenedDestination, Tran
 import {ExportJournal, type JournalCursor, type JournalEntry, type JournalLine} from './journal.js'
 import type {ManifestObject} from './manifest.js'
 import type {PlannedObject} from './plan.js'
-import {downloadToBuffer, downloadVerified, EMPTY_SHA256, HashingStream, objectClient} from './transfer.js'
+import {downloadRangesToFile, downloadToBuffer, downloadVerified, EMPTY_SHA256, HashingStream, objectClient} from './transfer.js'
 
 export const JOURNAL_NAME = '.custos-export-journal.jsonl'
 const PARTIAL_DIR = '.custos-partial'
 /** Objects up to this size are read into memory, verified, then written with one call. */
 const IN_MEMORY_MAX_BYTES = 256 * 1024
+/** Objects larger than this are read in ranges of RANGE_BYTES, several at once (AzCopy's block size is 8 MiB too). */
+const RANGED_MIN_BYTES = 16 * 1024 * 1024
+const RANGE_BYTES = 8 * 1024 * 1024
+/** range requests in flight per object, at most (and never more than --concurrency) */
+const RANGES_IN_FLIGHT = 4
 
 export interface FolderResult {
   entry: ManifestObject
@@ -210,6 +215,8 @@ export class FolderDestination implements ExportDestination<FolderResult> {
         const {data, digest} = await downloadToBuffer(client, object, download)
         await writeFile(target, data)
         sha256 = digest.sha256
+      } else if (object.size > RANGED_MIN_BYTES && context.concurrency > 1) {
+        sha256 = (await downloadRangesToFile(client, object, target, {...download, rangeSize: RANGE_BYTES, parallel: Math.min(RANGES_IN_FLIGHT, context.concurrency)})).sha256
       } else {
         sha256 = (await downloadVerified(client, object, createWriteStream(target), download)).sha256
       }

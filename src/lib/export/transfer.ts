@@ -4,6 +4,8 @@
  * bytes do not match what the service says it holds.
  */
 import {createHash, type Hash} from 'node:crypto'
+import {close, createWriteStream, open, read} from 'node:fs'
+import {promisify} from 'node:util'
 import {Transform, Writable, type TransformCallback} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
@@ -85,26 +87,131 @@ export async function downloadVerified(client: BlobClient, object: PlannedObject
   const hashing = new HashingStream(options.onBytes)
   let serviceMD5: string | undefined
   try {
-    const response = await client.download(0, undefined, {
-      abortSignal: options.abortSignal,
-      maxRetryRequests: options.maxRetryRequests,
-      ...(object.kind === 'current' && object.etag ? {conditions: {ifMatch: object.etag}} : {}),
-    })
-    const md5 = response.contentMD5 ?? response.blobContentMD5
-    if (md5 && md5.length > 0) serviceMD5 = Buffer.from(md5).toString('base64')
+    const response = await client.download(0, undefined, {abortSignal: options.abortSignal, maxRetryRequests: options.maxRetryRequests, ...sameBlob(object)})
+    serviceMD5 = base64(response.contentMD5 ?? response.blobContentMD5)
     if (!response.readableStreamBody) throw new Error('the service returned no body')
     await pipeline(response.readableStreamBody, hashing, sink, {signal: options.abortSignal})
   } catch (error) {
-    if ((error as {statusCode?: number}).statusCode === 412) {
-      throw new CustosError(`Blob ${JSON.stringify(object.name)} in store ${object.store} changed while customer ${options.customer} was being exported.`, {
-        code: 'ChangedDuringExport',
-        exitCode: ExitCode.azure,
-        hint: 'Run the export again; it resumes and picks up the new content.',
-      })
-    }
-    throw fromAzureError(error, `blob ${JSON.stringify(object.name)} in store ${object.store}`)
+    throw readError(error, object, options.customer)
   }
   const digest: VerifiedDigest = {sha256: hashing.sha256.digest('hex'), md5: hashing.md5.digest('base64'), bytes: hashing.bytes}
+  checkDigest(options.customer, object, digest, serviceMD5)
+  return digest
+}
+
+/** A current blob is read only while it is still the one listed (If-Match on its ETag). */
+function sameBlob(object: PlannedObject): {conditions?: {ifMatch: string}} {
+  return object.kind === 'current' && object.etag ? {conditions: {ifMatch: object.etag}} : {}
+}
+
+function base64(md5: Uint8Array | undefined): string | undefined {
+  return md5 && md5.length > 0 ? Buffer.from(md5).toString('base64') : undefined
+}
+
+function readError(error: unknown, object: PlannedObject, customer: string): unknown {
+  if (error instanceof CustosError) return error
+  if ((error as {statusCode?: number}).statusCode === 412) {
+    return new CustosError(`Blob ${JSON.stringify(object.name)} in store ${object.store} changed while customer ${customer} was being exported.`, {
+      code: 'ChangedDuringExport',
+      exitCode: ExitCode.azure,
+      hint: 'Run the export again; it resumes and picks up the new content.',
+    })
+  }
+  return fromAzureError(error, `blob ${JSON.stringify(object.name)} in store ${object.store}`)
+}
+
+const readAt = (fd: number, buffer: Buffer, length: number, position: number) => promisify(read)(fd, buffer, 0, length, position)
+
+export interface RangedDownloadOptions extends DownloadOptions {
+  /** bytes per range request */
+  rangeSize: number
+  /** range requests in flight at once for this object */
+  parallel: number
+}
+
+/**
+ * Downloads one large object into the file `path` with `parallel` range requests in flight, each
+ * written at its own offset, so that one blob is not limited to one connection's speed.
+ *
+ * The hashes still cover the bytes in order: a range is hashed as soon as it and every range
+ * before it are on disk, read back from the page cache while later ranges are still downloading —
+ * memory stays at one read buffer per object, never the ranges that arrived early. Every range of
+ * a current blob is conditional on the listed ETag, so all of them come from the same blob; size
+ * and the blob's Content-MD5 are checked as in {@link downloadVerified}.
+ */
+export async function downloadRangesToFile(client: BlobClient, object: PlannedObject, path: string, options: RangedDownloadOptions): Promise<VerifiedDigest> {
+  const ranges = Math.max(1, Math.ceil(object.size / options.rangeSize))
+  const stop = new AbortController()
+  const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, stop.signal]) : stop.signal
+  // A numeric descriptor, not a FileHandle: streams on a FileHandle that they do not close keep
+  // FileHandle.close() waiting for ever.
+  const fd = await promisify(open)(path, 'w+')
+  const sha256 = createHash('sha256')
+  const md5 = createHash('md5')
+  const done = new Array<boolean>(ranges).fill(false)
+  let hashed = 0
+  let hashedBytes = 0
+  let serviceMD5: string | undefined
+  let hashing = Promise.resolve()
+  const buffer = Buffer.allocUnsafe(Math.min(options.rangeSize, 1024 * 1024))
+
+  /** Hashes, in order, every range whose predecessors are all on disk. */
+  const advance = async (): Promise<void> => {
+    while (hashed < ranges && done[hashed]) {
+      const end = Math.min(object.size, (hashed + 1) * options.rangeSize)
+      for (let at = hashed * options.rangeSize; at < end; ) {
+        const {bytesRead} = await readAt(fd, buffer, Math.min(buffer.length, end - at), at)
+        if (bytesRead === 0) throw integrityError(options.customer, object, `the file ended at ${at} of ${object.size} bytes`)
+        sha256.update(buffer.subarray(0, bytesRead))
+        md5.update(buffer.subarray(0, bytesRead))
+        at += bytesRead
+        hashedBytes += bytesRead
+      }
+      hashed++
+    }
+  }
+
+  let next = 0
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < ranges && !signal.aborted; i = next++) {
+      const offset = i * options.rangeSize
+      const count = Math.min(options.rangeSize, object.size - offset)
+      const response = await client.download(offset, count, {abortSignal: signal, maxRetryRequests: options.maxRetryRequests, ...sameBlob(object)})
+      serviceMD5 ??= base64(response.blobContentMD5)
+      if (!response.readableStreamBody) throw new Error('the service returned no body')
+      let received = 0
+      const counting = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          received += chunk.length
+          options.onBytes?.(chunk.length)
+          callback(null, chunk)
+        },
+      })
+      await pipeline(response.readableStreamBody, counting, createWriteStream('', {fd, start: offset, autoClose: false}), {signal})
+      if (received !== count) throw integrityError(options.customer, object, `${received} bytes were read for the range at ${offset} where ${count} were asked for`)
+      done[i] = true
+      hashing = hashing.then(advance)
+      await hashing
+    }
+  }
+
+  try {
+    const workers = Array.from({length: Math.min(options.parallel, ranges)}, () =>
+      worker().catch((error: unknown) => {
+        stop.abort(error)
+        throw error
+      }),
+    )
+    await Promise.allSettled(workers)
+    // the first failure, not the aborts it caused in the other workers
+    if (stop.signal.aborted) throw stop.signal.reason
+    await hashing
+  } catch (error) {
+    throw readError(error, object, options.customer)
+  } finally {
+    await promisify(close)(fd)
+  }
+  const digest: VerifiedDigest = {sha256: sha256.digest('hex'), md5: md5.digest('base64'), bytes: hashedBytes}
   checkDigest(options.customer, object, digest, serviceMD5)
   return digest
 }
