@@ -4,8 +4,11 @@
  * themselves by container name (uniqueName()). In --parallel mode each worker gets its own Azurite.
  */
 import {randomBytes} from 'node:crypto'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 
-import {DEV_ACCOUNT, startAzurite, type AzuriteAccount} from '../../src/lib/local/azurite.js'
+import {DEV_ACCOUNT, startAzurite, type AzuriteAccount, type AzuriteInstance} from '../../src/lib/local/azurite.js'
 import {TEST_ACCOUNTS, getTestAzurite, setTestAzurite} from './env.js'
 
 function testAccounts(): AzuriteAccount[] {
@@ -14,28 +17,32 @@ function testAccounts(): AzuriteAccount[] {
   )
 }
 
+/**
+ * Every temporary file of the run — the tests' own, custos's listing spools, the CLI processes'
+ * (they inherit TMPDIR) and Azurite's workspace — goes into one folder, removed when the run ends
+ * (kept with CUSTOS_KEEP_TEST_TMP=1, for looking at what a failed test wrote). Set when this module
+ * loads, before any test file does, since os.tmpdir() reads TMPDIR on every call.
+ */
+const runTmp = mkdtempSync(join(tmpdir(), 'custos-test-run-'))
+process.env.TMPDIR = runTmp
+
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context): Promise<void> {
     this.timeout(60_000)
     setTestAzurite(await startAzurite({accounts: testAccounts()}))
-
-    // ---- local HTTPS server (Key Vault / ARM / Monitor): start it here -------------------------
-    // ---------------------------------------------------------------------------------------------
   },
 
   async afterAll(this: Mocha.Context): Promise<void> {
     this.timeout(60_000)
-
-    // ---- local HTTPS server (Key Vault / ARM / Monitor): stop it here ---------------------------
-    // ---------------------------------------------------------------------------------------------
-
-    let azurite
+    let azurite: AzuriteInstance | undefined
     try {
       azurite = getTestAzurite()
     } catch {
-      return // beforeAll failed before Azurite was up
+      // beforeAll failed before Azurite was up
     }
     setTestAzurite(undefined)
-    await azurite.stop()
+    await azurite?.stop()
+    if (process.env.CUSTOS_KEEP_TEST_TMP !== '1') rmSync(runTmp, {recursive: true, force: true})
+    else process.stderr.write(`Temporary files of this run kept in ${runTmp}\n`)
   },
 }
