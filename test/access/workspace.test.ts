@@ -16,6 +16,9 @@ describe('access report aggregated in Log Analytics', function () {
   const now = Date.now()
   const since = new Date(Math.floor((now - 2 * DAY) / 60_000) * 60_000)
   const until = new Date(since.getTime() + DAY)
+  // The service answers with local days (the query converts to Europe/Berlin); between 23:00 and
+  // midnight UTC the UTC date of `since` is the day before its local date.
+  const sinceLocalDay = new Intl.DateTimeFormat('en-CA', {timeZone: 'Europe/Berlin'}).format(since)
   const t = (hours: number) => new Date(since.getTime() + hours * 3_600_000).toISOString()
 
   // What the service answers for a day in which anna signs in from DE (and once from FR) and reads
@@ -76,7 +79,7 @@ describe('access report aggregated in Log Analytics', function () {
         {name: 'SignIns', type: 'long'},
         {name: 'Failures', type: 'long'},
       ],
-      rows: [[since.toISOString().slice(0, 10), 11, 6]],
+      rows: [[sinceLocalDay, 11, 6]],
     },
     bursts: {
       columns: [
@@ -141,7 +144,7 @@ describe('access report aggregated in Log Analytics', function () {
     assert.ok(burst.type === 'failure-burst' && burst.failures === 6)
     assert.deepEqual(
       report.daily.filter((d) => d.signIns > 0),
-      [{day: since.toISOString().slice(0, 10), signIns: 11, failures: 6}],
+      [{day: sinceLocalDay, signIns: 11, failures: 6}],
     )
     assert.ok(report.daily.length >= 1 && report.daily.length <= 2, 'every local day of the range is listed')
     assert.deepEqual(report.countries, [{country: 'DE', signIns: 10}, {country: 'FR', signIns: 1}])
