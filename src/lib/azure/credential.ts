@@ -1,5 +1,4 @@
 import type {AccessToken, GetTokenOptions, TokenCredential} from '@azure/core-auth'
-import {DefaultAzureCredential} from '@azure/identity'
 
 /**
  * The token the local environment accepts. It is not a secret: the local server only listens on
@@ -29,7 +28,23 @@ export function isLoopbackUrl(url: string): boolean {
   return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host)
 }
 
+/**
+ * Entra ID through DefaultAzureCredential, loaded on the first token request: @azure/identity takes
+ * about a quarter of a second to load, and a data map whose accounts all use Shared Key or SAS never
+ * asks for a token.
+ */
+class DeferredDefaultCredential implements TokenCredential {
+  private credential?: Promise<TokenCredential>
+
+  constructor(private readonly tenantId?: string) {}
+
+  async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
+    this.credential ??= import('@azure/identity').then(({DefaultAzureCredential}) => new DefaultAzureCredential(this.tenantId ? {tenantId: this.tenantId} : undefined))
+    return (await this.credential).getToken(scopes, options)
+  }
+}
+
 export function createCredential(kind: 'default' | 'local', tenantId?: string): TokenCredential {
   if (kind === 'local') return new LocalDevelopmentCredential()
-  return new DefaultAzureCredential(tenantId ? {tenantId} : undefined)
+  return new DeferredDefaultCredential(tenantId)
 }
