@@ -2,17 +2,18 @@
  * Benchmark: `custos customer export --to DIR` against `azcopy copy --recursive` and (when the
  * Azure CLI is installed) `az storage blob download-batch`, on one Azurite, in one run.
  *
- *   npm run build && npx tsx bench/export.ts [--small N] [--large N] [--large-mib N] [--repeat N] [--cli bin/run.js]
+ *   npm run build && npx tsx bench/export.ts [--small N] [--large N] [--large-mib N] [--repeat N] [--giant-mib N] [--cli bin/run.js]
  *
  * Dataset (default): 5,000 blobs of 4 KiB and 4 blobs of 50 MiB in one customer's container.
  * Each tool runs `--repeat` times (default 3, rounds interleaved) into a fresh folder; the best wall
  * time counts, and the highest peak RSS (GNU time's %M) of any run. AzCopy comes from the @azure-tools/azcopy-linux
  * dev dependency (Debian needs libsecret-1-0 for it); `az` from Debian's azure-cli package.
+ * Then one blob of --giant-mib (default 2048; 0 skips it) is exported alone: peak RSS ≤ 150 MB.
  * Targets: custos ≤ 1.0× AzCopy's time, ≤ 0.5× az's time, peak RSS ≤ 150 MB.
  */
-import {randomBytes} from 'node:crypto'
-import {existsSync} from 'node:fs'
-import {mkdir, mkdtemp, readdir, rm, stat, writeFile} from 'node:fs/promises'
+import {createHash, randomBytes} from 'node:crypto'
+import {createReadStream, existsSync} from 'node:fs'
+import {mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -32,6 +33,8 @@ const SMALL = option('small', 5000)
 const LARGE = option('large', 4)
 const LARGE_MIB = option('large-mib', 50)
 const REPEAT = option('repeat', 3)
+/** size of the single giant blob whose export must stay under 150 MB peak RSS (0 to skip) */
+const GIANT_MIB = option('giant-mib', 2048)
 const CONCURRENCY = 16
 /** the built CLI (`--cli path/to/bin/run.js` to measure a build made elsewhere) */
 const CLI = args.includes('--cli') ? args[args.indexOf('--cli') + 1] : join(repo, 'bin/run.js')
@@ -156,10 +159,56 @@ async function main(): Promise<void> {
     if (azResult) console.log(`custos / az time:     ${(custos.seconds / azResult.seconds).toFixed(2)} (target ≤ 0.5)`)
     console.log(`custos peak RSS:      ${custos.peakRssMiB.toFixed(0)} MB (target ≤ 150 MB)`)
     for (const r of results) if (r.files !== SMALL + LARGE) console.log(`WARNING: ${r.tool} wrote ${r.files} files, expected ${SMALL + LARGE}`)
+    if (GIANT_MIB > 0) await giant(service, work, azcopy)
   } finally {
     await azurite.stop()
     await rm(work, {recursive: true, force: true})
   }
+}
+
+/**
+ * One blob of GIANT_MIB (default 2 GiB), uploaded block by block with its Content-MD5, exported by
+ * custos (peak RSS must stay ≤ 150 MB) and, for the time, by AzCopy; the exported file is hashed
+ * again here and compared with the manifest.
+ */
+async function giant(service: BlobServiceClient, work: string, azcopy: string | undefined): Promise<void> {
+  const container = service.getContainerClient('tenant-giant')
+  await container.create()
+  const blob = container.getBlockBlobClient('giant.bin')
+  process.stderr.write(`Uploading one blob of ${GIANT_MIB} MiB…\n`)
+  const md5 = createHash('md5')
+  const sha256 = createHash('sha256')
+  const ids: string[] = []
+  for (let i = 0; i * 8 < GIANT_MIB; i++) {
+    const block = randomBytes(Math.min(8, GIANT_MIB - i * 8) * 1024 * 1024)
+    md5.update(block)
+    sha256.update(block)
+    const id = Buffer.from(String(i).padStart(8, '0')).toString('base64')
+    await blob.stageBlock(id, block, block.length)
+    ids.push(id)
+  }
+  await blob.commitBlockList(ids, {blobHTTPHeaders: {blobContentMD5: md5.digest()}})
+  const expected = sha256.digest('hex')
+  const config = join(work, 'custos.json')
+  const dir = join(work, 'giant-custos')
+  process.stderr.write(`custos export of the ${GIANT_MIB} MiB blob…\n`)
+  const m = await timed(process.execPath, [...NODE_FLAGS, CLI, 'customer', 'export', 'giant', '--to', dir, '--config', config, '--concurrency', String(CONCURRENCY), '--json'])
+  const exported = createHash('sha256')
+  for await (const chunk of createReadStream(join(dir, 'documents', 'giant.bin'))) exported.update(chunk as Buffer)
+  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as {body: {objects: Array<{sha256: string}>}}
+  const same = exported.digest('hex') === expected && manifest.body.objects[0].sha256 === expected
+  await rm(dir, {recursive: true, force: true})
+  let azcopySeconds: number | undefined
+  if (azcopy) {
+    const sas = await container.generateSasUrl({permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 3600_000), protocol: SASProtocol.HttpsAndHttp})
+    const out = join(work, 'giant-azcopy')
+    await mkdir(out)
+    process.stderr.write('azcopy copy of the same blob…\n')
+    azcopySeconds = (await timed(azcopy, ['copy', sas, out, '--recursive', '--from-to', 'BlobLocal', '--log-level', 'ERROR', '--output-level', 'quiet'], {env: azcopyEnv(work)})).seconds
+    await rm(out, {recursive: true, force: true})
+  }
+  console.log(`\nOne blob of ${GIANT_MIB} MiB: custos ${m.seconds.toFixed(1)} s, peak RSS ${m.peakRssMiB.toFixed(0)} MB (target ≤ 150 MB)${azcopySeconds ? `; azcopy ${azcopySeconds.toFixed(1)} s (custos ÷ azcopy ${(m.seconds / azcopySeconds).toFixed(2)})` : ''}; exported file and manifest SHA-256 ${same ? 'match the uploaded bytes' : 'DO NOT MATCH the uploaded bytes'}`)
+  if (!same) process.exitCode = 1
 }
 
 await main()
