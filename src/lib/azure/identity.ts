@@ -4,6 +4,8 @@
  */
 import {userInfo, hostname} from 'node:os'
 
+import type {DataMap} from '../datamap/types.js'
+import {parseAccount} from './account.js'
 import type {AzureClients} from './clients.js'
 
 export interface OperatorIdentity {
@@ -24,6 +26,12 @@ export async function operatorIdentity(clients: AzureClients): Promise<OperatorI
     cached = {name: `${safeUser()}@${host} (local development)`, kind: 'local-development', host}
     return cached
   }
+  if (!usesEntraId(clients.map)) {
+    // No token is needed for anything in this data map: asking DefaultAzureCredential would probe
+    // the instance metadata service and spawn the Azure CLI only to learn a name.
+    cached = {name: `${safeUser()}@${host}`, kind: 'unknown', host}
+    return cached
+  }
   try {
     const token = await clients.credential.getToken('https://storage.azure.com/.default')
     const claims = token ? decodeClaims(token.token) : {}
@@ -34,6 +42,28 @@ export async function operatorIdentity(clients: AzureClients): Promise<OperatorI
     cached = {name: `${safeUser()}@${host}`, kind: 'unknown', host}
   }
   return cached
+}
+
+/**
+ * Whether anything the data map names authenticates with an Entra ID token: a storage account given
+ * as a URL without a SAS, Key Vault, the resource manager (ARM resource ids, the activity log) or a
+ * Log Analytics workspace.
+ */
+export function usesEntraId(map: DataMap): boolean {
+  const accounts = [...map.stores, ...map.backups].map((s) => s.account)
+  accounts.push(map.audit.account)
+  if (map.exports) accounts.push(map.exports.account)
+  if (map.logs?.archive) accounts.push(map.logs.archive.account)
+  const tokenAccount = accounts.some((account) => {
+    try {
+      const ref = parseAccount(account)
+      return !ref.sharedKey && !ref.sas
+    } catch {
+      return true
+    }
+  })
+  const arm = [...map.stores, ...map.backups].some((s) => s.resourceId) || Boolean(map.activityLog || map.azure.keyVaultResourceId)
+  return tokenAccount || Boolean(map.keys?.vault) || Boolean(map.logs?.workspace) || arm
 }
 
 function decodeClaims(jwt: string): Record<string, unknown> {
