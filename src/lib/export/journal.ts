@@ -11,6 +11,7 @@ import {once} from 'node:events'
 import {createInterface, type Interface} from 'node:readline'
 
 import {refusedError} from '../errors.js'
+import {writeCoalesced} from './coalesce.js'
 import type {ManifestObject} from './manifest.js'
 
 export const JOURNAL_FORMAT = 'custos.export-journal'
@@ -182,7 +183,7 @@ export class ExportJournal {
 
   /** Appends one finished object (buffered; a line lost to a kill is redone on resume). */
   append(entry: JournalEntry): void {
-    this.writer!.write(`${JSON.stringify(entry)}\n`)
+    writeCoalesced(this.writer!, `${JSON.stringify(entry)}\n`)
   }
 
   /** Resolves once every line appended so far has reached the file. */

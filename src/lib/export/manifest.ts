@@ -14,6 +14,7 @@ import type {Writable} from 'node:stream'
 import {canonicalJson} from '../evidence/canonical.js'
 import type {EvidenceKind, SealedDocument} from '../evidence/envelope.js'
 import type {Signer} from '../evidence/signing.js'
+import {writeCoalesced} from './coalesce.js'
 import type {ExportObjectKind} from './paths.js'
 import type {ExportStore} from './plan.js'
 
@@ -79,7 +80,7 @@ type Tail = Omit<ExportManifestBody, 'customer' | 'destination' | 'objects' | 't
 
 /** Awaits the stream's room for more (backpressure). */
 async function write(out: Writable, text: string): Promise<void> {
-  if (!out.write(text)) {
+  if (!writeCoalesced(out, text)) {
     await new Promise<void>((resolve, reject) => {
       const done = () => {
         out.off('error', fail)
