@@ -123,7 +123,7 @@ describe('custos backups verify (command)', function () {
     const cases: Array<[keyof typeof configs, number, RegExp]> = [
       ['healthy', 0, /^BACKUPS OK - 1 customer in 1 backup set: every check passed \| customers=1;;;0 /],
       ['gap', 1, /^BACKUPS WARNING - 1 warning of 1 customers; globex nightly-db complete: 1 day without a backup in the last 30 days: \d{4}-\d{2}-\d{2} \| /],
-      ['stale', 2, /^BACKUPS CRITICAL - 1 critical of 2 customers; initech nightly-db fresh: newest backup is 2d \d+h old, older than maxAge 26h/],
+      ['stale', 2, /^BACKUPS CRITICAL - 1 critical of 2 customers; initech nightly-db fresh: newest backup is 2d( \d+[hms])? old, older than maxAge 26h/],
       ['westeurope', 2, /^BACKUPS CRITICAL - 1 critical of 1 customers; acme nightly-db resident: backup account contosobackupweu is in westeurope, which is not in residency\.allowedRegions/],
     ]
     for (const [name, code, pattern] of cases) {
