@@ -8,7 +8,7 @@ import {parseDurationInMs} from '../../lib/duration.js'
 import {exportCustomer, type ExportSummary, type ExportTarget} from '../../lib/export/export.js'
 import {checkLinkExpiry} from '../../lib/export/sas.js'
 import {color} from '../../lib/output/color.js'
-import {createProgress} from '../../lib/output/progress.js'
+import {createProgress, tracked} from '../../lib/output/progress.js'
 import {formatBytes, formatCount, renderTable} from '../../lib/output/table.js'
 
 export type CustomerExportResult = ExportSummary
@@ -53,10 +53,8 @@ export default class CustomerExportCommand extends BaseCommand<typeof CustomerEx
       target = {kind: 'server-side', linkExpiryInMs: expiry}
     }
     const progress = createProgress({label: `Exporting ${this.args.customer}`, unit: 'bytes', silent: this.jsonEnabled() || flags['dry-run']})
-    let result: ExportSummary
-    let finished = false
-    try {
-      result = await exportCustomer(this.makeClients(map, {retry: {maxTries: flags.retries}}), map, this.args.customer, {
+    const result = await tracked(progress, () =>
+      exportCustomer(this.makeClients(map, {retry: {maxTries: flags.retries}}), map, this.args.customer, {
         target,
         includeVersions: flags['include-versions'],
         includeSnapshots: flags['include-snapshots'],
@@ -65,11 +63,8 @@ export default class CustomerExportCommand extends BaseCommand<typeof CustomerEx
         retries: flags.retries,
         abortSignal: this.abortSignal,
         progress,
-      })
-      finished = true
-    } finally {
-      progress.stop(finished ? 'done' : 'stopped')
-    }
+      }),
+    )
     if (!this.jsonEnabled()) this.render(result)
     return result
   }

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {durationFlag, timeFlag} from '../../flags.js'
 import {color} from '../../lib/output/color.js'
-import {createProgress} from '../../lib/output/progress.js'
+import {createProgress, tracked} from '../../lib/output/progress.js'
 import {formatBytes, formatCount, renderTable} from '../../lib/output/table.js'
 import {collectIncidentEvidence, DEFAULT_EVIDENCE_LOOKBACK_IN_MS, DEFAULT_KNOWN_IP_WINDOW_IN_MS, type IncidentEvidence} from '../../lib/incident/evidence.js'
 
@@ -34,10 +34,8 @@ Exit codes: 0 written, 2 usage or configuration error (no affected customer, no 
   public async run(): Promise<IncidentEvidenceResult> {
     const map = this.loadMap()
     const progress = createProgress({label: `Collecting evidence for ${this.args.id}`, unit: 'bytes', silent: this.jsonEnabled()})
-    let evidence: IncidentEvidence
-    let finished = false
-    try {
-      evidence = await collectIncidentEvidence(this.makeClients(map), map, {
+    const evidence = await tracked(progress, () =>
+      collectIncidentEvidence(this.makeClients(map), map, {
         incident: this.args.id,
         lookbackInMs: this.flags.lookback,
         until: this.flags.until,
@@ -48,11 +46,8 @@ Exit codes: 0 written, 2 usage or configuration error (no affected customer, no 
         onBytes: (n) => progress.increment(n),
         onRecord: () => progress.increment(0, 1),
         onStage: (text) => progress.note(text),
-      })
-      finished = true
-    } finally {
-      progress.stop(finished ? 'done' : 'stopped')
-    }
+      }),
+    )
     if (!this.jsonEnabled()) {
       const rows = evidence.customers.map((c) => [c.customer, formatCount(c.records), formatCount(c.signIns), formatCount(c.operations), c.findings])
       this.log(renderTable(['customer', 'log records', 'sign-ins', 'operations', 'findings'], rows, {title: color.bold(`Evidence of incident ${evidence.incident}, ${evidence.window.since} to ${evidence.window.until}`)}))

@@ -4,7 +4,7 @@ import {BaseCommand} from '../../base-command.js'
 import {durationFlag, retriesFlag, timeFlag} from '../../flags.js'
 import {createLogsBundle, type LogsBundle} from '../../lib/logs/bundle.js'
 import {color} from '../../lib/output/color.js'
-import {createProgress} from '../../lib/output/progress.js'
+import {createProgress, tracked} from '../../lib/output/progress.js'
 import {formatBytes, formatCount, renderTable} from '../../lib/output/table.js'
 
 export type LogsBundleResult = LogsBundle
@@ -34,10 +34,8 @@ export default class LogsBundleCommand extends BaseCommand<typeof LogsBundleComm
   public async run(): Promise<LogsBundleResult> {
     const map = this.loadMap()
     const progress = createProgress({label: `Scanning logs for ${this.args.customer}`, unit: 'bytes', silent: this.jsonEnabled()})
-    let bundle: LogsBundle
-    let finished = false
-    try {
-      bundle = await createLogsBundle(this.makeClients(map, {retry: {maxTries: this.flags.retries}}), map, {
+    const bundle = await tracked(progress, () =>
+      createLogsBundle(this.makeClients(map, {retry: {maxTries: this.flags.retries}}), map, {
         customer: this.args.customer,
         since: this.flags.since,
         until: this.flags.until ?? new Date(),
@@ -48,11 +46,8 @@ export default class LogsBundleCommand extends BaseCommand<typeof LogsBundleComm
         onBytes: (n) => progress.increment(n),
         onRecord: () => progress.increment(0, 1),
         onStage: (text) => progress.note(text),
-      })
-      finished = true
-    } finally {
-      progress.stop(finished ? 'done' : 'stopped')
-    }
+      }),
+    )
     if (!this.jsonEnabled()) this.render(bundle)
     return bundle
   }

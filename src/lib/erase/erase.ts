@@ -16,7 +16,7 @@ import type {DataMap} from '../datamap/types.js'
 import {azureFailure, CustosError, ExitCode, fromAzureError, isAbortError, refusedError} from '../errors.js'
 import {keyVaultSigner} from '../evidence/signing.js'
 import {listScope} from '../inventory/listing.js'
-import type {Progress} from '../output/progress.js'
+import {tracked, type Progress} from '../output/progress.js'
 import {formatBytes, formatCount} from '../output/table.js'
 import {scopesOf, type Scope} from '../scope.js'
 import {TOOL_VERSION} from '../version.js'
@@ -118,8 +118,7 @@ async function makePlan(clients: AzureClients, map: DataMap, options: EraseOptio
   await trail.append({action: 'erase.plan', result: 'started', customer: options.customer, operationId})
   const progress = hooks.progress(`Listing ${options.customer}`)
   try {
-    const summary = await writePlan(clients, map, options.customer, {path, abortSignal: options.abortSignal, onItem: () => progress.increment(1, 1)})
-    progress.stop()
+    const summary = await tracked(progress, () => writePlan(clients, map, options.customer, {path, abortSignal: options.abortSignal, onItem: () => progress.increment(1, 1)}))
     await trail.append({
       action: 'erase.plan',
       result: 'succeeded',
@@ -129,7 +128,6 @@ async function makePlan(clients: AzureClients, map: DataMap, options: EraseOptio
     })
     return summary
   } catch (error) {
-    progress.stop('stopped')
     await appendQuietly(trail, {action: 'erase.plan', result: isRefusal(error) ? 'refused' : 'failed', customer: options.customer, operationId, details: {error: (error as Error).message}})
     throw error
   }
@@ -195,13 +193,8 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
       guards.push({guard: 'fingerprint', ok: true, message: `plan made by this run (fingerprint ${summary.trailer.fingerprint.slice(0, 12)}…)`})
     } else {
       const progress = hooks.progress('Comparing with the plan', summary.trailer.items)
-      try {
-        guards.push(await checkFingerprintGuard(clients, map, scopes, planPath, summary, {resumed: journal.resumed, abortSignal: signal, onItem: () => progress.increment(1, 1)}))
-      } catch (error) {
-        progress.stop('stopped')
-        throw error
-      }
-      progress.stop()
+      const resumed = journal.resumed
+      guards.push(await tracked(progress, () => checkFingerprintGuard(clients, map, scopes, planPath, summary, {resumed, abortSignal: signal, onItem: () => progress.increment(1, 1)})))
     }
     try {
       refuseUnlessAllPass(customer, guards)
@@ -357,16 +350,12 @@ async function deleteEverything(
       await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), {once: true})).finally(() => clearInterval(keepAlive))
     },
   }
-  let finished = false
-  try {
+  await tracked(progress, async () => {
     for (const phase of PHASES) {
       if (phase === 'purge') for (const p of journal.stores.values()) if (p.softDeleteSeen) softStores.add(p.store)
       await runPhase(ctx, phase)
     }
-    finished = true
-  } finally {
-    progress.stop(finished ? 'done' : 'stopped')
-  }
+  })
 }
 
 function primaryDone(line: JournalBatch): number {

@@ -102,3 +102,16 @@ export function createProgress(options: ProgressOptions): Progress {
     },
   }
 }
+
+/** Runs `work` and stops `progress` after it: `done` when it succeeds, `stopped` when it throws. */
+export async function tracked<T>(progress: Progress, work: () => Promise<T>): Promise<T> {
+  let result: T
+  try {
+    result = await work()
+  } catch (error) {
+    progress.stop('stopped')
+    throw error
+  }
+  progress.stop('done')
+  return result
+}
