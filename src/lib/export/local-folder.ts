@@ -255,10 +255,11 @@ export class FolderDestination implements ExportDestination<FolderResult> {
     }
     const hashing = new HashingStream()
     await pipeline(createReadStream(target), hashing, new Writable({write: (_c, _e, cb) => cb()}))
-    if (hashing.bytes !== object.size) return undefined
-    if (object.contentMD5 && hashing.md5.digest('base64') !== object.contentMD5) return undefined
+    const digest = hashing.digests.result()
+    if (digest.bytes !== object.size) return undefined
+    if (object.contentMD5 && digest.md5 !== object.contentMD5) return undefined
     context.onBytes(object.size)
-    return entryOf(object, hashing.sha256.digest('hex'))
+    return entryOf(object, digest.sha256)
   }
 
   async commit(item: Annotated, result: FolderResult): Promise<ManifestObject> {

@@ -17,20 +17,34 @@ import type {PlannedObject} from './plan.js'
 
 export const EMPTY_SHA256 = createHash('sha256').digest('hex')
 
+/** SHA-256 and MD5 of the bytes given, and their count: what every read of an object is checked with. */
+export class Digests {
+  private readonly sha256: Hash = createHash('sha256')
+  private readonly md5: Hash = createHash('md5')
+  bytes = 0
+
+  update(chunk: Buffer): void {
+    this.sha256.update(chunk)
+    this.md5.update(chunk)
+    this.bytes += chunk.length
+  }
+
+  /** Ends the hashes (call once). */
+  result(): VerifiedDigest {
+    return {sha256: this.sha256.digest('hex'), md5: this.md5.digest('base64'), bytes: this.bytes}
+  }
+}
+
 /** Hashes what passes through it and counts the bytes. */
 export class HashingStream extends Transform {
-  readonly sha256: Hash = createHash('sha256')
-  readonly md5: Hash = createHash('md5')
-  bytes = 0
+  readonly digests = new Digests()
 
   constructor(private readonly onBytes?: (n: number) => void) {
     super()
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.sha256.update(chunk)
-    this.md5.update(chunk)
-    this.bytes += chunk.length
+    this.digests.update(chunk)
     this.onBytes?.(chunk.length)
     callback(null, chunk)
   }
@@ -94,7 +108,7 @@ export async function downloadVerified(client: BlobClient, object: PlannedObject
   } catch (error) {
     throw readError(error, object, options.customer)
   }
-  const digest: VerifiedDigest = {sha256: hashing.sha256.digest('hex'), md5: hashing.md5.digest('base64'), bytes: hashing.bytes}
+  const digest = hashing.digests.result()
   checkDigest(options.customer, object, digest, serviceMD5)
   return digest
 }
@@ -146,11 +160,9 @@ export async function downloadRangesToFile(client: BlobClient, object: PlannedOb
   // A numeric descriptor, not a FileHandle: streams on a FileHandle that they do not close keep
   // FileHandle.close() waiting for ever.
   const fd = await promisify(open)(path, 'w+')
-  const sha256 = createHash('sha256')
-  const md5 = createHash('md5')
+  const digests = new Digests()
   const done = new Array<boolean>(ranges).fill(false)
   let hashed = 0
-  let hashedBytes = 0
   let serviceMD5: string | undefined
   let hashing = Promise.resolve()
   const buffer = Buffer.allocUnsafe(Math.min(options.rangeSize, 1024 * 1024))
@@ -162,10 +174,8 @@ export async function downloadRangesToFile(client: BlobClient, object: PlannedOb
       for (let at = hashed * options.rangeSize; at < end; ) {
         const {bytesRead} = await readAt(fd, buffer, Math.min(buffer.length, end - at), at)
         if (bytesRead === 0) throw integrityError(options.customer, object, `the file ended at ${at} of ${object.size} bytes`)
-        sha256.update(buffer.subarray(0, bytesRead))
-        md5.update(buffer.subarray(0, bytesRead))
+        digests.update(buffer.subarray(0, bytesRead))
         at += bytesRead
-        hashedBytes += bytesRead
       }
       hashed++
     }
@@ -211,7 +221,7 @@ export async function downloadRangesToFile(client: BlobClient, object: PlannedOb
   } finally {
     await promisify(close)(fd)
   }
-  const digest: VerifiedDigest = {sha256: sha256.digest('hex'), md5: md5.digest('base64'), bytes: hashedBytes}
+  const digest = digests.result()
   checkDigest(options.customer, object, digest, serviceMD5)
   return digest
 }
@@ -223,26 +233,22 @@ export async function downloadRangesToFile(client: BlobClient, object: PlannedOb
  * trace that pipeline creates when it finishes) cost more CPU than the download itself.
  */
 export async function downloadToBuffer(client: BlobClient, object: PlannedObject, options: DownloadOptions): Promise<{data: Buffer; digest: VerifiedDigest}> {
-  const sha256 = createHash('sha256')
-  const md5 = createHash('md5')
+  const digests = new Digests()
   const chunks: Buffer[] = []
-  let bytes = 0
   let serviceMD5: string | undefined
   try {
     const response = await client.download(0, undefined, {abortSignal: options.abortSignal, maxRetryRequests: options.maxRetryRequests, ...sameBlob(object)})
     serviceMD5 = base64(response.contentMD5 ?? response.blobContentMD5)
     if (!response.readableStreamBody) throw new Error('the service returned no body')
     for await (const chunk of response.readableStreamBody as AsyncIterable<Buffer>) {
-      sha256.update(chunk)
-      md5.update(chunk)
+      digests.update(chunk)
       chunks.push(chunk)
-      bytes += chunk.length
       options.onBytes?.(chunk.length)
     }
   } catch (error) {
     throw readError(error, object, options.customer)
   }
-  const digest: VerifiedDigest = {sha256: sha256.digest('hex'), md5: md5.digest('base64'), bytes}
+  const digest = digests.result()
   checkDigest(options.customer, object, digest, serviceMD5)
   return {data: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), digest}
 }
