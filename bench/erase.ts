@@ -22,25 +22,17 @@ import {createServer, request, Agent, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 
 import {BlobServiceClient, ContainerSASPermissions, SASProtocol, type ContainerClient} from '@azure/storage-blob'
 
 import {startAzurite} from '../src/lib/local/azurite.js'
-import {azcopyEnv, azcopyPath, cpuOf, timed, which} from './tools.js'
+import {CLI, azcopyEnv, azcopyPath, cpuOf, hasFlag, numberOption, timed, which} from './tools.js'
 
-const repo = fileURLToPath(new URL('..', import.meta.url))
-const args = process.argv.slice(2)
-const option = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? Number(args[i + 1]) : fallback
-}
-const BLOBS = option('blobs', 5000)
-const OTHERS = option('others', 1000)
-const LARGE = option('large', 50_000)
-const SKIP_LARGE = args.includes('--skip-large')
+const BLOBS = numberOption('blobs', 5000)
+const OTHERS = numberOption('others', 1000)
+const LARGE = numberOption('large', 50_000)
+const SKIP_LARGE = hasFlag('skip-large')
 const CONCURRENCY = 16
-const CLI = args.includes('--cli') ? args[args.indexOf('--cli') + 1] : join(repo, 'bin/run.js')
 const CONTAINER = 'attachments'
 
 interface Measurement {

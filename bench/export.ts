@@ -16,34 +16,25 @@ import {createReadStream, existsSync} from 'node:fs'
 import {mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 
 import {ContainerSASPermissions, SASProtocol, BlobServiceClient} from '@azure/storage-blob'
 
 import {startAzurite} from '../src/lib/local/azurite.js'
-import {azcopyEnv, azcopyPath, cpuOf, timed, which, type Timed} from './tools.js'
+import {CLI, azcopyEnv, azcopyPath, cpuOf, hasFlag, numberOption, option, timed, which, type Timed} from './tools.js'
 
-const repo = fileURLToPath(new URL('..', import.meta.url))
-const args = process.argv.slice(2)
-const option = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? Number(args[i + 1]) : fallback
-}
-const SMALL = option('small', 5000)
-const LARGE = option('large', 4)
-const LARGE_MIB = option('large-mib', 50)
-const REPEAT = option('repeat', 3)
+const SMALL = numberOption('small', 5000)
+const LARGE = numberOption('large', 4)
+const LARGE_MIB = numberOption('large-mib', 50)
+const REPEAT = numberOption('repeat', 3)
 /** size of the single giant blob whose export must stay under 150 MB peak RSS (0 to skip) */
-const GIANT_MIB = option('giant-mib', 2048)
+const GIANT_MIB = numberOption('giant-mib', 2048)
 const CONCURRENCY = 16
-/** the built CLI (`--cli path/to/bin/run.js` to measure a build made elsewhere) */
-const CLI = args.includes('--cli') ? args[args.indexOf('--cli') + 1] : join(repo, 'bin/run.js')
 /** `--node-flags "--max-semi-space-size=4"`: V8 flags for the custos process (experiments) */
-const NODE_FLAGS = args.includes('--node-flags') ? args[args.indexOf('--node-flags') + 1].split(' ').filter(Boolean) : []
+const NODE_FLAGS = option('node-flags')?.split(' ').filter(Boolean) ?? []
 /** az's own default is 2 parallel connections, which is how operators run it; `--az-connections N` to change */
-const AZ_CONNECTIONS = args.includes('--az-connections') ? ['--max-connections', args[args.indexOf('--az-connections') + 1]] : []
+const AZ_CONNECTIONS = hasFlag('az-connections') ? ['--max-connections', option('az-connections')!] : []
 /** `--tools custos,azcopy,az` to run only some */
-const TOOLS = args.includes('--tools') ? args[args.indexOf('--tools') + 1].split(',') : ['custos', 'azcopy', 'az']
+const TOOLS = option('tools')?.split(',') ?? ['custos', 'azcopy', 'az']
 
 interface Measurement {
   tool: string

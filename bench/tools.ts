@@ -5,8 +5,25 @@
 import {execFileSync, spawn} from 'node:child_process'
 import {chmodSync, readFileSync, statSync} from 'node:fs'
 import {createRequire} from 'node:module'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 
 import {redactSecrets} from '../src/lib/secrets.js'
+
+const args = process.argv.slice(2)
+
+/** The value after `--name` on the command line, if given. */
+export function option(name: string): string | undefined {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? args[i + 1] : undefined
+}
+
+export const numberOption = (name: string, fallback: number): number => Number(option(name) ?? fallback)
+
+export const hasFlag = (name: string): boolean => args.includes(`--${name}`)
+
+/** The built CLI to measure: `--cli path/to/bin/run.js` for a build made elsewhere, else this checkout's. */
+export const CLI = option('cli') ?? join(fileURLToPath(new URL('..', import.meta.url)), 'bin/run.js')
 
 export function which(command: string): string | undefined {
   try {
