@@ -11,6 +11,7 @@ import type {BatchSubResponse, ContainerClient} from '@azure/storage-blob'
 import type {AzureClients} from '../azure/clients.js'
 import {fromAzureError, isAbortError} from '../errors.js'
 import {assertInScope, type Scope} from '../scope.js'
+import {DeleteBatchRequest, type DeleteTarget} from './batch-request.js'
 import {emptyStats, type BatchStats, type DeleteOp, type DeletePhase, type Journal, type JournalBatch, type JournalFailure} from './journal.js'
 import {itemKey, readPlanItems, type PlanItem} from './plan.js'
 
@@ -55,18 +56,7 @@ export async function submitDeleteBatch(container: ContainerClient, ops: DeleteO
   let lastFailure = new Map<DeleteOp, {status?: number; code?: string; message?: string}>()
   for (let attempt = 1; pending.length > 0; attempt++) {
     if (attempt > 1) await sleep(backoffInMs(attempt - 1, options), options.abortSignal)
-    const batch = batchClient.createBatch()
-    for (const op of pending) {
-      let blob = container.getBlobClient(op.name)
-      if (op.snapshot) blob = blob.withSnapshot(op.snapshot)
-      else if (op.versionId) blob = blob.withVersion(op.versionId)
-      if (op.permanent) {
-        const url = `${blob.url}${blob.url.includes('?') ? '&' : '?'}deletetype=permanent`
-        await batch.deleteBlob(url, blob.credential)
-      } else {
-        await batch.deleteBlob(blob, op.mode === 'base' ? {deleteSnapshots: 'include'} : {})
-      }
-    }
+    const batch = await DeleteBatchRequest.create(container, pending.map(deleteTarget))
     let subResponses: Array<BatchSubResponse | undefined>
     try {
       const response = await batchClient.submitBatch(batch, {abortSignal: options.abortSignal})
@@ -140,6 +130,15 @@ async function confirmGone(container: ContainerClient, results: OpResult[], abor
         Object.assign(r, {outcome: 'failed', status: (error as {statusCode?: number}).statusCode, code: (error as {code?: string}).code, message: (error as Error).message.split('\n')[0]})
       }
     }
+  }
+}
+
+function deleteTarget(op: DeleteOp): DeleteTarget {
+  return {
+    name: op.name,
+    ...(op.snapshot ? {snapshot: op.snapshot} : op.versionId ? {versionId: op.versionId} : {}),
+    ...(op.permanent ? {permanent: true} : {}),
+    ...(op.mode === 'base' && !op.permanent ? {includeSnapshots: true} : {}),
   }
 }
 
