@@ -89,6 +89,7 @@ export function scopesOf(map: DataMap, customer: string, options: {backups?: boo
 export function isInScope(scope: Scope, container: string, blobName: string): boolean {
   if (container !== scope.container) return false
   if (blobName.length === 0 || blobName.length > 1024) return false
+  if (hasDotSegment(blobName)) return false
   if (scope.prefix !== '') {
     if (!scope.prefix.endsWith('/')) return false
     if (!blobName.startsWith(scope.prefix)) return false
@@ -97,12 +98,21 @@ export function isInScope(scope: Scope, container: string, blobName: string): bo
   return true
 }
 
+/**
+ * A `.` or `..` path segment: a request URL for `acme/../acme-corp/x` resolves to `acme-corp/x`
+ * (the SDK's own clients do so), so such a name could never be addressed as itself.
+ */
+function hasDotSegment(blobName: string): boolean {
+  return blobName.split('/').some((segment) => segment === '.' || segment === '..')
+}
+
 /** Throws a refusal (exit 3) naming the customer, the store and the item when a name is outside the scope. */
 export function assertInScope(scope: Scope, container: string, blobName: string): void {
   if (!isInScope(scope, container, blobName)) {
+    const why = hasDotSegment(blobName) ? ' (a "." or ".." segment, which a URL resolves to another name)' : ''
     throw refusedError(
       'OutOfScope',
-      `Refused: ${container}/${blobName} is outside the scope of customer ${scope.customer} in store ${scope.store} (${scope.container}/${scope.prefix}).`,
+      `Refused: ${container}/${blobName} is outside the scope of customer ${scope.customer} in store ${scope.store} (${scope.container}/${scope.prefix})${why}.`,
       'Nothing was changed for this item. The plan or journal may have been altered; make a new plan.',
     )
   }

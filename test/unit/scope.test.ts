@@ -57,6 +57,17 @@ describe('scope safety', () => {
     assert.equal(isInScope(acme, 'other', 'acme/report.pdf'), false, 'another container is out of scope')
   })
 
+  it('refuses names with a "." or ".." segment, which a request URL would resolve to another blob', () => {
+    const acme = scopeOf(map.stores[1], 'acme')
+    for (const name of ['acme/../acme-corp/report.pdf', 'acme/./report.pdf', 'acme/x/..', 'acme/..']) {
+      assert.equal(isInScope(acme, 'attachments', name), false, name)
+      assert.throws(() => assertInScope(acme, 'attachments', name), (e: unknown) => e instanceof CustosError && e.code === 'OutOfScope' && e.message.includes('".."'))
+    }
+    for (const name of ['acme/...', 'acme/..a', 'acme/a..', 'acme/.hidden']) assert.equal(isInScope(acme, 'attachments', name), true, name)
+    const tenant = scopeOf(map.stores[0], 'acme')
+    assert.equal(isInScope(tenant, 'tenant-acme', 'a/../b'), false, 'also where the customer owns the container')
+  })
+
   it('never lets acme match acme-corp in the container-per-customer layout', () => {
     const acme = scopeOf(map.stores[0], 'acme')
     assert.equal(acme.container, 'tenant-acme')
