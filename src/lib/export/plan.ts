@@ -13,8 +13,6 @@ import {listScope, type ScopedBlob} from '../inventory/listing.js'
 import {describeScope, scopeOf, scopesOf, type Scope} from '../scope.js'
 import {assertSafeName, exportPath, FolderConflictDetector, ROOT_FILES, type ExportObjectKind} from './paths.js'
 
-const LIST_PAGE_SIZE = 1000
-
 export interface ExportContentOptions {
   includeVersions: boolean
   includeSnapshots: boolean
@@ -134,9 +132,6 @@ export async function* listExport(sources: StoreSource[], options: ListExportOpt
       versions: options.includeVersions,
       snapshots: options.includeSnapshots,
       abortSignal: options.abortSignal,
-      // A 5,000-item page is parsed into ~150 MB of short-lived objects; 1,000 keeps the peak low
-      // for one extra list request per 1,000 objects.
-      pageSize: LIST_PAGE_SIZE,
     })
     try {
       for await (const blob of listing) {
