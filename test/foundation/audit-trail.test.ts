@@ -3,14 +3,15 @@ import assert from 'node:assert/strict'
 import {AuditTrail} from '../../src/lib/audit/trail.js'
 import {AzureClients} from '../../src/lib/azure/clients.js'
 import {validateDataMap} from '../../src/lib/datamap/load.js'
+import {startFaultProxy} from '../../src/lib/local/fault-proxy.js'
 import {getTestAzurite, uniqueName} from '../support/env.js'
 
-function trailFor(container: string): {trail: AuditTrail; clients: AzureClients} {
+function trailFor(container: string, auditAccount?: string): {trail: AuditTrail; clients: AzureClients} {
   const azurite = getTestAzurite()
   const map = validateDataMap(
     {
       stores: [{name: 'documents', account: azurite.connectionString('contosoprod'), container: 'tenant-{customer}'}],
-      audit: {account: azurite.connectionString('contosoaudit'), container},
+      audit: {account: auditAccount ?? azurite.connectionString('contosoaudit'), container},
     },
     '/tmp/custos-test/custos.yaml',
   )
@@ -78,5 +79,32 @@ describe('audit trail', () => {
     const result = await writers[0].verify()
     assert.equal(result.records, 9)
     assert.equal(result.ok, true, JSON.stringify(result.breaks))
+  })
+
+  it('appends after its own append with one request, and reads the blob again when another writer came in between', async () => {
+    const azurite = getTestAzurite()
+    const proxy = await startFaultProxy({upstream: `http://127.0.0.1:${azurite.port}`})
+    try {
+      const container = uniqueName('audit')
+      const account = azurite.accounts.find((a) => a.name === 'contosoaudit')!
+      const {trail} = trailFor(container, proxy.connectionString(account.name, account.key))
+      const other = trailFor(container).trail
+      await trail.append({action: 'export', result: 'started'})
+      const before = proxy.requests.length
+      await trail.append({action: 'export', result: 'succeeded'})
+      assert.deepEqual(
+        proxy.requests.slice(before).map((r) => `${r.method} ${r.query.get('comp')} ${r.status}`),
+        ['PUT appendblock 201'],
+        'only the append itself',
+      )
+      await other.append({action: 'erase.plan', result: 'recorded'})
+      const third = await trail.append({action: 'export', result: 'recorded'})
+      assert.equal(third.seq, 4, 'the other writer\'s record was read, not overwritten or forked')
+      assert.ok(proxy.requests.some((r) => r.status === 412), 'the stale end was caught by the append position condition')
+      const result = await trail.verify()
+      assert.deepEqual([result.ok, result.records], [true, 4], JSON.stringify(result.breaks))
+    } finally {
+      await proxy.close()
+    }
   })
 })

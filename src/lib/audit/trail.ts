@@ -70,6 +70,8 @@ export class AuditTrail {
   private readonly container: ContainerClient
   private readonly signer?: Signer
   private containerReady = false
+  /** where this trail's last append ended: the next one tries there first, without reading the blob */
+  private tail?: {blob: string; size: number; record: AuditRecord}
 
   constructor(
     private readonly clients: AzureClients,
@@ -92,9 +94,20 @@ export class AuditTrail {
       for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
         const time = now()
         const blob = this.container.getAppendBlobClient(monthBlobName(time))
-        await blob.createIfNotExists()
-        const size = (await blob.getProperties()).contentLength ?? 0
-        const last = size > 0 ? await this.lastRecordOf(blob, size) : await this.lastRecordBefore(blob.name)
+        // After this trail's own append it knows the end of the chain; the append position condition
+        // catches any other writer in between (412), and then the blob is read again.
+        const known = this.tail?.blob === blob.name ? this.tail : undefined
+        this.tail = undefined
+        let size: number
+        let last: AuditRecord | undefined
+        if (known) {
+          size = known.size
+          last = known.record
+        } else {
+          await blob.createIfNotExists()
+          size = (await blob.getProperties()).contentLength ?? 0
+          last = size > 0 ? await this.lastRecordOf(blob, size) : await this.lastRecordBefore(blob.name)
+        }
         const body: Omit<AuditRecord, 'hash' | 'sig'> = {
           seq: (last?.seq ?? 0) + 1,
           time: time.toISOString(),
@@ -114,6 +127,7 @@ export class AuditTrail {
         if (Buffer.byteLength(line) > MAX_RECORD_BYTES) throw new RangeError(`audit record for ${entry.action} is larger than ${MAX_RECORD_BYTES} bytes`)
         try {
           await blob.appendBlock(line, Buffer.byteLength(line), {conditions: {appendPosition: size}})
+          this.tail = {blob: blob.name, size: size + Buffer.byteLength(line), record}
           return record
         } catch (error) {
           if ((error as {statusCode?: number}).statusCode === 412) continue
