@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './heap.js'
 import {execute} from '@oclif/core'
 
 await execute({dir: import.meta.url})
