@@ -5,8 +5,8 @@
  * journal `.custos-export-journal.jsonl` lets an interrupted export resume object by object; the
  * manifest appears (by rename from `.custos-partial/`) only when everything was verified.
  */
-import {createReadStream, createWriteStream, type WriteStream} from 'node:fs'
-import {mkdir, readdir, rename, rm, stat, unlink, utimes, writeFile} from 'node:fs/promises'
+import {closeSync, createReadStream, createWriteStream, futimesSync, openSync, writeSync, type WriteStream} from 'node:fs'
+import {mkdir, readdir, rename, rm, stat, unlink, utimes} from 'node:fs/promises'
 import {dirname, join, resolve, sep} from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import {Writable} from 'node:stream'
@@ -213,8 +213,8 @@ export class FolderDestination implements ExportDestination<FolderResult> {
       if (object.size <= IN_MEMORY_MAX_BYTES) {
         // verified before a byte is written
         const {data, digest} = await downloadToBuffer(client, object, download)
-        await writeFile(target, data)
-        sha256 = digest.sha256
+        writeSmallFile(target, data, new Date(object.lastModified))
+        return {entry: entryOf(object, digest.sha256), kept: false}
       } else if (object.size > RANGED_MIN_BYTES && context.concurrency > 1) {
         sha256 = (await downloadRangesToFile(client, object, target, {...download, rangeSize: RANGE_BYTES, parallel: Math.min(RANGES_IN_FLIGHT, context.concurrency)})).sha256
       } else {
@@ -288,5 +288,21 @@ export class FolderDestination implements ExportDestination<FolderResult> {
     this.sumsOut?.on('error', () => {}).destroy()
     await this.journal?.close().catch(() => {})
     await rm(join(this.root, PARTIAL_DIR), {recursive: true, force: true}).catch(() => {})
+  }
+}
+
+/**
+ * Writes a small, verified file and stamps it complete, in four system calls on this thread. The
+ * promise API would hand open, write, utimes and close to the thread pool one after another; for
+ * an export of thousands of small objects those hand-offs cost more CPU than the writes (on a busy
+ * machine each one also gives the CPU away).
+ */
+function writeSmallFile(path: string, data: Buffer, lastModified: Date): void {
+  const fd = openSync(path, 'w')
+  try {
+    for (let offset = 0; offset < data.length; ) offset += writeSync(fd, data, offset)
+    futimesSync(fd, lastModified, lastModified)
+  } finally {
+    closeSync(fd)
   }
 }
