@@ -3,12 +3,11 @@
  * at random while the listing streams by) and checks every byte against the hashes on record.
  * Bytes are hashed as they arrive and never written anywhere.
  */
-import {createHash} from 'node:crypto'
-
 import type {ContainerClient} from '@azure/storage-blob'
 
 import {formatDuration} from '../duration.js'
 import {fromAzureError} from '../errors.js'
+import {Digests} from '../evidence/digests.js'
 import type {ScopedBlob} from '../inventory/listing.js'
 import {formatBytes} from '../output/table.js'
 import {Examples, type CheckResult} from './model.js'
@@ -66,31 +65,23 @@ export interface RestoreOutcome {
 export async function restoreBackup(container: ContainerClient, candidate: RestoreCandidate, options: {abortSignal?: AbortSignal} = {}): Promise<RestoreOutcome> {
   const {blob} = candidate
   const started = performance.now()
-  const md5 = createHash('md5')
-  const sha256 = createHash('sha256')
-  let bytes = 0
+  const digests = new Digests()
   try {
     const response = await container.getBlobClient(blob.name).download(0, undefined, {abortSignal: options.abortSignal, maxRetryRequests: 3})
-    for await (const chunk of response.readableStreamBody ?? []) {
-      const buffer = chunk as Buffer
-      md5.update(buffer)
-      sha256.update(buffer)
-      bytes += buffer.length
-    }
+    for await (const chunk of response.readableStreamBody ?? []) digests.update(chunk as Buffer)
   } catch (error) {
     const mapped = fromAzureError(error, `backup ${blob.name} in container ${blob.container}`)
     if ((mapped as {name?: string}).name === 'AbortError') throw mapped
-    return {name: blob.name, bytes, ms: performance.now() - started, size: 'mismatch', md5: 'absent', sha256: 'absent', error: (mapped as Error).message}
+    return {name: blob.name, bytes: digests.bytes, ms: performance.now() - started, size: 'mismatch', md5: 'absent', sha256: 'absent', error: (mapped as Error).message}
   }
-  const md5Actual = md5.digest('base64')
-  const shaActual = sha256.digest('hex')
+  const {md5, sha256, bytes} = digests.result()
   return {
     name: blob.name,
     bytes,
     ms: performance.now() - started,
     size: bytes === blob.size ? 'ok' : 'mismatch',
-    md5: blob.contentMD5 ? (blob.contentMD5 === md5Actual ? 'ok' : 'mismatch') : 'absent',
-    sha256: candidate.sha256 ? (candidate.sha256 === shaActual ? 'ok' : 'mismatch') : 'absent',
+    md5: blob.contentMD5 ? (blob.contentMD5 === md5 ? 'ok' : 'mismatch') : 'absent',
+    sha256: candidate.sha256 ? (candidate.sha256 === sha256 ? 'ok' : 'mismatch') : 'absent',
   }
 }
 

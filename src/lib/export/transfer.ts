@@ -3,7 +3,7 @@
  * MD5 to compare with the service's Content-MD5), and refused as an IntegrityMismatch when the
  * bytes do not match what the service says it holds.
  */
-import {createHash, type Hash} from 'node:crypto'
+import {createHash} from 'node:crypto'
 import {close, createWriteStream, open, read} from 'node:fs'
 import {promisify} from 'node:util'
 import {Transform, Writable, type TransformCallback} from 'node:stream'
@@ -12,28 +12,11 @@ import {pipeline} from 'node:stream/promises'
 import type {BlobClient, ContainerClient} from '@azure/storage-blob'
 
 import {CustosError, ExitCode, fromAzureError} from '../errors.js'
+import {Digests, type VerifiedDigest} from '../evidence/digests.js'
 import {assertInScope, type Scope} from '../scope.js'
 import type {PlannedObject} from './plan.js'
 
 export const EMPTY_SHA256 = createHash('sha256').digest('hex')
-
-/** SHA-256 and MD5 of the bytes given, and their count: what every read of an object is checked with. */
-export class Digests {
-  private readonly sha256: Hash = createHash('sha256')
-  private readonly md5: Hash = createHash('md5')
-  bytes = 0
-
-  update(chunk: Buffer): void {
-    this.sha256.update(chunk)
-    this.md5.update(chunk)
-    this.bytes += chunk.length
-  }
-
-  /** Ends the hashes (call once). */
-  result(): VerifiedDigest {
-    return {sha256: this.sha256.digest('hex'), md5: this.md5.digest('base64'), bytes: this.bytes}
-  }
-}
 
 /** Hashes what passes through it and counts the bytes. */
 export class HashingStream extends Transform {
@@ -48,13 +31,6 @@ export class HashingStream extends Transform {
     this.onBytes?.(chunk.length)
     callback(null, chunk)
   }
-}
-
-export interface VerifiedDigest {
-  sha256: string
-  /** base64 MD5 of the bytes read */
-  md5: string
-  bytes: number
 }
 
 /** The client of the exact object: the current blob, a version or a snapshot. */
