@@ -1,6 +1,7 @@
 /**
  * One erase per customer at a time: a blob `locks/erase-<customer>` in the audit container, held by
- * a 60-second lease that is renewed every 20 seconds while the run lasts. A second run finds the
+ * a 60-second lease that is renewed every 20 seconds while the run lasts (a failed renewal is tried
+ * again; the lock counts as lost only when the service says so or 60 s pass without one). A second run finds the
  * lease taken and is refused (exit 3) with the holder's name, host, process and start time.
  *
  * A run killed with SIGKILL cannot release its lease; it expires after 60 s. When the holder ran on
@@ -80,10 +81,30 @@ export async function acquireEraseLock(clients: AzureClients, customer: string, 
     const meta: LockHolder = {holder: options.holder, host: hostname(), pid: String(process.pid), operationid: options.operationId, started: new Date().toISOString()}
     await blob.setMetadata(toMetadata(meta), {conditions: {leaseId}, abortSignal: options.abortSignal})
     const lost = new AbortController()
+    // A renewal that fails for a passing reason (a reset connection, a slow or busy service) is
+    // tried again at the next tick; the lock is lost when the service says the lease is gone, or
+    // when no renewal has succeeded for as long as the lease lasts.
+    let renewedAt = Date.now()
+    let renewing = false
     const timer = setInterval(() => {
-      lease.renewLease().catch((error: unknown) => {
-        lost.abort(Object.assign(new Error(`lost the erase lock ${location}: ${(error as Error).message}`), {name: 'AbortError'}))
-      })
+      if (renewing || lost.signal.aborted) return
+      renewing = true
+      lease
+        .renewLease()
+        .then(() => {
+          renewedAt = Date.now()
+        })
+        .catch((error: unknown) => {
+          const status = (error as {statusCode?: number}).statusCode
+          const gone = status === 404 || status === 409 || status === 412
+          if (gone || Date.now() - renewedAt >= LOCK_LEASE_SECONDS * 1000) {
+            const why = gone ? `the service no longer knows the lease (${describeError(error)})` : `no renewal succeeded for ${LOCK_LEASE_SECONDS} s (last: ${describeError(error)})`
+            lost.abort(Object.assign(new Error(`lost the erase lock ${location}: ${why}`), {name: 'AbortError'}))
+          }
+        })
+        .finally(() => {
+          renewing = false
+        })
     }, options.renewEveryInMs ?? RENEW_EVERY_MS)
     timer.unref()
     let released = false
@@ -106,6 +127,11 @@ export async function acquireEraseLock(clients: AzureClients, customer: string, 
   } catch (error) {
     throw fromAzureError(error, `the erase lock ${location}`)
   }
+}
+
+function describeError(error: unknown): string {
+  const {statusCode, code, message} = error as {statusCode?: number; code?: string; message?: string}
+  return [statusCode, code, message?.split('\n')[0]].filter(Boolean).join(' ') || 'no detail'
 }
 
 async function createLockBlob(blob: BlockBlobClient, abortSignal?: AbortSignal): Promise<void> {
