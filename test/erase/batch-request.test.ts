@@ -8,7 +8,9 @@ import assert from 'node:assert/strict'
 import type {AccessToken, TokenCredential} from '@azure/core-auth'
 import {AnonymousCredential, BlobBatch, BlobServiceClient, ContainerClient, StorageSharedKeyCredential} from '@azure/storage-blob'
 
-import {DeleteBatchRequest, escapeBlobName, sharedKeyStringToSign, type DeleteTarget} from '../../src/lib/erase/batch-request.js'
+import {escapeBlobName} from '../../src/lib/azure/blob-url.js'
+import {sharedKeyStringToSign} from '../../src/lib/azure/shared-key.js'
+import {DeleteBatchRequest, type DeleteTarget} from '../../src/lib/erase/batch-request.js'
 import {getTestAzurite, uniqueName} from '../support/env.js'
 import {contract} from './recorded-server.js'
 
@@ -111,7 +113,7 @@ describe('Blob Batch body written by custos', () => {
     for (const part of parts(theirs.getHttpRequestBody(), theirs.getMultiPartContentType())) {
       const search = part.query.size ? `?${[...part.query.entries()].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}` : ''
       const headers: Array<[string, string]> = [...part.headers.entries()].filter(([name]) => name !== 'Authorization')
-      const signature = KEY.computeHMACSHA256(sharedKeyStringToSign('devstoreaccount1', `${part.path}${search}`, headers))
+      const signature = KEY.computeHMACSHA256(sharedKeyStringToSign('devstoreaccount1', 'DELETE', `${part.path}${search}`, headers))
       assert.equal(`SharedKey devstoreaccount1:${signature}`, part.headers.get('Authorization'))
     }
   })

@@ -24,6 +24,7 @@ import type {DataMap} from '../datamap/types.js'
 import type {Scope} from '../scope.js'
 import {USER_AGENT} from '../version.js'
 import {parseAccount, type AccountRef} from './account.js'
+import {BlobReader} from './blob-reader.js'
 import {createCredential} from './credential.js'
 import {resumeDroppedDownloads} from './dropped-connections.js'
 import {retryTooManyRequests} from './throttling.js'
@@ -52,6 +53,7 @@ export class AzureClients {
   readonly retry: RetryOptions
   private readonly tls?: TlsSettings
   private readonly blobServices = new Map<string, BlobServiceClient>()
+  private readonly blobReaders = new Map<string, BlobReader>()
 
   constructor(
     readonly map: DataMap,
@@ -98,6 +100,24 @@ export class AzureClients {
       this.blobServices.set(cacheKey, client)
     }
     return client
+  }
+
+  /** The lean reader of small blobs of a data-map `account` (see blob-reader.ts), cached per endpoint. */
+  blobReader(account: string | AccountRef): BlobReader {
+    const ref = typeof account === 'string' ? parseAccount(account) : account
+    const cacheKey = `${ref.endpoint}|${ref.sharedKey ? 'key' : ref.sas ? 'sas' : 'aad'}`
+    let reader = this.blobReaders.get(cacheKey)
+    if (!reader) {
+      reader = new BlobReader({
+        endpoint: ref.endpoint,
+        auth: ref.sharedKey ? {sharedKey: new StorageSharedKeyCredential(ref.sharedKey.accountName, ref.sharedKey.accountKey)} : ref.sas ? {sas: ref.sas} : {token: this.credential},
+        retry: this.retry,
+        userAgentPrefix: USER_AGENT,
+        ...(this.tls ? {tls: this.tls} : {}),
+      })
+      this.blobReaders.set(cacheKey, reader)
+    }
+    return reader
   }
 
   /** The container client of a customer scope. */

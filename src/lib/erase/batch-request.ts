@@ -20,6 +20,9 @@ import {randomUUID} from 'node:crypto'
 import type {AccessToken, TokenCredential} from '@azure/core-auth'
 import {BlobBatch, StorageSharedKeyCredential, type BatchSubRequest, type ContainerClient} from '@azure/storage-blob'
 
+import {escapeBlobName} from '../azure/blob-url.js'
+import {sharedKeyStringToSign} from '../azure/shared-key.js'
+
 const CRLF = '\r\n'
 const STORAGE_SCOPE = 'https://storage.azure.com/.default'
 /** a token is renewed this long before it expires */
@@ -85,17 +88,6 @@ export class DeleteBatchRequest extends BlobBatch {
   }
 }
 
-/**
- * A blob name as a URL path, encoded as the SDK's clients encode it: each `/`-separated segment
- * with encodeURIComponent, and `'` as `%27` too.
- */
-export function escapeBlobName(name: string): string {
-  return name
-    .split('/')
-    .map((segment) => encodeURIComponent(segment).replaceAll("'", '%27'))
-    .join('/')
-}
-
 type Authorize = (pathAndQuery: string, headers: ReadonlyArray<[string, string]>) => Array<[string, string]>
 
 async function authorizer(container: ContainerClient): Promise<Authorize> {
@@ -104,7 +96,7 @@ async function authorizer(container: ContainerClient): Promise<Authorize> {
     // One date for the whole batch: the parts are signed in the same instant.
     const date = new Date().toUTCString()
     return (pathAndQuery, headers) => {
-      const signature = credential.computeHMACSHA256(sharedKeyStringToSign(credential.accountName, pathAndQuery, [...headers, ['x-ms-date', date]]))
+      const signature = credential.computeHMACSHA256(sharedKeyStringToSign(credential.accountName, 'DELETE', pathAndQuery, [...headers, ['x-ms-date', date]]))
       return [
         ['x-ms-date', date],
         ['Authorization', `SharedKey ${credential.accountName}:${signature}`],
@@ -117,32 +109,6 @@ async function authorizer(container: ContainerClient): Promise<Authorize> {
   }
   // AnonymousCredential: the SAS is in the container URL and so in every part's query.
   return () => []
-}
-
-/**
- * The Shared Key string to sign of a body-less DELETE (Blob service, version 2015-02-21 or later):
- * twelve empty standard headers, the `x-ms-*` headers sorted, and the canonicalized resource
- * `/account/path` with each query parameter as `\nname:decoded value`, names lower-cased and sorted.
- */
-export function sharedKeyStringToSign(accountName: string, pathAndQuery: string, headers: ReadonlyArray<[string, string]>): string {
-  const storageHeaders = headers
-    .map(([name, value]): [string, string] => [name.toLowerCase().trimEnd(), value.trimStart()])
-    .filter(([name]) => name.startsWith('x-ms-'))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([name, value]) => `${name}:${value}\n`)
-  const queryStart = pathAndQuery.indexOf('?')
-  const path = queryStart === -1 ? pathAndQuery : pathAndQuery.slice(0, queryStart)
-  let resource = `/${accountName}${path || '/'}`
-  if (queryStart !== -1) {
-    const params = new Map<string, string>()
-    for (const pair of pathAndQuery.slice(queryStart + 1).split('&')) {
-      const eq = pair.indexOf('=')
-      if (eq <= 0 || eq !== pair.lastIndexOf('=') || eq === pair.length - 1) continue
-      params.set(pair.slice(0, eq).toLowerCase(), pair.slice(eq + 1))
-    }
-    for (const name of [...params.keys()].sort()) resource += `\n${name}:${decodeURIComponent(params.get(name)!)}`
-  }
-  return `DELETE${'\n'.repeat(12)}${storageHeaders.join('')}${resource}`
 }
 
 function isTokenCredential(credential: unknown): credential is TokenCredential {

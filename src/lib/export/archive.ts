@@ -206,7 +206,7 @@ export class ArchiveDestination implements ExportDestination<ArchiveResult> {
     if (object.folderMarker) return {kind: 'folder', entry: entryOf(object, EMPTY_SHA256)}
     if (object.size > PREFETCH_MAX_BYTES) return {kind: 'stream'}
     const source = context.source(object.store)
-    const {data, digest} = await downloadToBuffer(objectClient(source.container, source.scope, object), object, {
+    const {data, digest} = await downloadToBuffer(source, object, {
       customer: context.customer,
       abortSignal: signal,
       maxRetryRequests: context.maxRetryRequests,

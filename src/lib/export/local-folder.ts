@@ -212,7 +212,7 @@ export class FolderDestination implements ExportDestination<FolderResult> {
       let sha256: string
       if (object.size <= IN_MEMORY_MAX_BYTES) {
         // verified before a byte is written
-        const {data, digest} = await downloadToBuffer(client, object, download)
+        const {data, digest} = await downloadToBuffer(source, object, download)
         writeSmallFile(target, data, new Date(object.lastModified))
         return {entry: entryOf(object, digest.sha256), kept: false}
       } else if (object.size > RANGED_MIN_BYTES && context.concurrency > 1) {

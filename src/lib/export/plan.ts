@@ -6,6 +6,7 @@
  */
 import type {ContainerClient} from '@azure/storage-blob'
 
+import type {BlobReader} from '../azure/blob-reader.js'
 import type {AzureClients} from '../azure/clients.js'
 import type {DataMap, StoreConfig} from '../datamap/types.js'
 import {fromAzureError, refusedError} from '../errors.js'
@@ -51,6 +52,8 @@ export interface StoreSource {
   scope: Scope
   config: StoreConfig
   container: ContainerClient
+  /** reads small objects (see azure/blob-reader.ts) */
+  reader: BlobReader
 }
 
 export interface StoreSummary {
@@ -78,6 +81,7 @@ export function exportSources(clients: AzureClients, map: DataMap, customer: str
       config,
       scope,
       container: clients.container(scope, config.account),
+      reader: clients.blobReader(config.account),
       store: {
         name: config.name,
         account: scope.accountName,

@@ -11,6 +11,7 @@ import {pipeline} from 'node:stream/promises'
 
 import type {BlobClient, ContainerClient} from '@azure/storage-blob'
 
+import type {BlobRead, BlobReader} from '../azure/blob-reader.js'
 import {CustosError, ExitCode, fromAzureError} from '../errors.js'
 import {Digests, type VerifiedDigest} from '../evidence/digests.js'
 import {assertInScope, type Scope} from '../scope.js'
@@ -202,29 +203,39 @@ export async function downloadRangesToFile(client: BlobClient, object: PlannedOb
   return digest
 }
 
+/** Where a small object is read from: the store's lean reader and the customer's scope in it. */
+export interface SmallObjectSource {
+  reader: BlobReader
+  scope: Scope
+}
+
 /**
  * Reads one (small) object into memory, verified; nothing is written anywhere when it does not
- * match. The body is read with `for await`, not through stream.pipeline: most objects of an export
- * are small, and a pipeline per object (a Transform, a Writable, and the AbortError with a stack
- * trace that pipeline creates when it finishes) cost more CPU than the download itself.
+ * match. It goes through the lean BlobReader (one GET, no SDK client per object): most objects of
+ * an export are small, and the SDK's per-download overhead cost more CPU than the download itself.
  */
-export async function downloadToBuffer(client: BlobClient, object: PlannedObject, options: DownloadOptions): Promise<{data: Buffer; digest: VerifiedDigest}> {
-  const digests = new Digests()
-  const chunks: Buffer[] = []
-  let serviceMD5: string | undefined
+export async function downloadToBuffer(source: SmallObjectSource, object: PlannedObject, options: DownloadOptions): Promise<{data: Buffer; digest: VerifiedDigest}> {
+  const {scope} = source
+  // Every read re-checks the scope, whatever produced the object (a listing, a journal).
+  assertInScope(scope, scope.container, object.name)
+  let read: BlobRead
   try {
-    const response = await client.download(0, undefined, {abortSignal: options.abortSignal, maxRetryRequests: options.maxRetryRequests, ...sameBlob(object)})
-    serviceMD5 = base64(response.contentMD5 ?? response.blobContentMD5)
-    if (!response.readableStreamBody) throw new Error('the service returned no body')
-    for await (const chunk of response.readableStreamBody as AsyncIterable<Buffer>) {
-      digests.update(chunk)
-      chunks.push(chunk)
-      options.onBytes?.(chunk.length)
-    }
+    read = await source.reader.read(
+      {
+        container: scope.container,
+        name: object.name,
+        ...(object.kind === 'version' && object.versionId ? {versionId: object.versionId} : object.kind === 'snapshot' && object.snapshot ? {snapshot: object.snapshot} : {}),
+        ...(object.kind === 'current' && object.etag ? {ifMatch: object.etag} : {}),
+      },
+      {abortSignal: options.abortSignal, maxRetryRequests: options.maxRetryRequests},
+    )
   } catch (error) {
     throw readError(error, object, options.customer)
   }
+  const digests = new Digests()
+  digests.update(read.body)
+  options.onBytes?.(read.body.length)
   const digest = digests.result()
-  checkDigest(options.customer, object, digest, serviceMD5)
-  return {data: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), digest}
+  checkDigest(options.customer, object, digest, read.contentMD5)
+  return {data: read.body, digest}
 }
