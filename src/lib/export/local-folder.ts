@@ -205,7 +205,6 @@ export class FolderDestination implements ExportDestination<FolderResult> {
       if (kept) return {entry: kept, kept: true}
     }
     const source = context.source(object.store)
-    const client = objectClient(source.container, source.scope, object)
     const download = {customer: context.customer, abortSignal: signal, maxRetryRequests: context.maxRetryRequests, onBytes: context.onBytes}
     try {
       await this.ensureDir(dirname(target))
@@ -216,9 +215,9 @@ export class FolderDestination implements ExportDestination<FolderResult> {
         writeSmallFile(target, data, new Date(object.lastModified))
         return {entry: entryOf(object, digest.sha256), kept: false}
       } else if (object.size > RANGED_MIN_BYTES && context.concurrency > 1) {
-        sha256 = (await downloadRangesToFile(client, object, target, {...download, rangeSize: RANGE_BYTES, parallel: Math.min(RANGES_IN_FLIGHT, context.concurrency)})).sha256
+        sha256 = (await downloadRangesToFile(objectClient(source.container, source.scope, object), object, target, {...download, rangeSize: RANGE_BYTES, parallel: Math.min(RANGES_IN_FLIGHT, context.concurrency)})).sha256
       } else {
-        sha256 = (await downloadVerified(client, object, createWriteStream(target), download)).sha256
+        sha256 = (await downloadVerified(objectClient(source.container, source.scope, object), object, createWriteStream(target), download)).sha256
       }
       // The blob's Last-Modified, set only after verification, marks the file complete (see keptFile).
       const time = new Date(object.lastModified)
