@@ -17,7 +17,6 @@ import type {ContainerClient} from '@azure/storage-blob'
 
 import type {AzureClients} from '../azure/clients.js'
 import {fromAzureError} from '../errors.js'
-import {LIST_PAGE_SIZE} from '../inventory/listing.js'
 import {recordTime, type LogRecord} from './fields.js'
 import {newRecordStreamStats, parseRecordStream, type MalformedLine, type RecordStreamStats} from './records.js'
 
@@ -204,7 +203,7 @@ export async function* listHourBlobs(
   window: {from: number; to: number},
   options: {abortSignal?: AbortSignal; pageSize?: number; prefix?: string} = {},
 ): AsyncGenerator<ArchivedBlob> {
-  const pages = container.listBlobsByHierarchy('/', {prefix: options.prefix || undefined}).byPage({maxPageSize: options.pageSize ?? LIST_PAGE_SIZE})
+  const pages = container.listBlobsByHierarchy('/', {prefix: options.prefix || undefined}).byPage({maxPageSize: options.pageSize ?? 5000})
   for await (const page of pages) {
     if (options.abortSignal?.aborted) throw options.abortSignal.reason ?? new Error('aborted')
     const prefixes = (page.segment.blobPrefixes ?? []).map((p) => p.name)
