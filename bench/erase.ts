@@ -26,12 +26,14 @@ import {join} from 'node:path'
 import {BlobServiceClient, ContainerSASPermissions, SASProtocol, type ContainerClient} from '@azure/storage-blob'
 
 import {startAzurite} from '../src/lib/local/azurite.js'
-import {CLI, azcopyEnv, azcopyPath, cpuOf, hasFlag, numberOption, timed, which} from './tools.js'
+import {CLI, azcopyEnv, azcopyPath, cpuOf, hasFlag, numberOption, option, timed, which} from './tools.js'
 
 const BLOBS = numberOption('blobs', 5000)
 const OTHERS = numberOption('others', 1000)
 const LARGE = numberOption('large', 50_000)
 const SKIP_LARGE = hasFlag('skip-large')
+/** which tools run on the 5,000-blob dataset: `--tools custos` for the memory check alone */
+const TOOLS = option('tools')?.split(',') ?? ['custos', 'azcopy', 'az']
 const CONCURRENCY = 16
 const CONTAINER = 'attachments'
 
@@ -133,7 +135,7 @@ async function main(): Promise<void> {
     }
 
     const tools: Array<{tool: string; run: () => Promise<Measurement>}> = [{tool: 'custos customer erase', run: () => runCustos(BLOBS, 'custos customer erase')}]
-    const azcopy = azcopyPath()
+    const azcopy = TOOLS.includes('azcopy') ? azcopyPath() : undefined
     if (azcopy) {
       const sas = await container.generateSasUrl({permissions: ContainerSASPermissions.parse('rdl'), expiresOn: new Date(Date.now() + 6 * 3600_000), protocol: SASProtocol.HttpsAndHttp})
       const [base, query] = sas.split('?')
@@ -146,8 +148,8 @@ async function main(): Promise<void> {
           return {tool: 'azcopy remove --recursive', blobs: BLOBS, seconds: m.seconds, peakRssMiB: m.peakRssMiB, requests: proxy.counts.get(data.name) ?? 0}
         },
       })
-    } else process.stderr.write('AzCopy not found (the @azure-tools/azcopy-linux dev dependency; Debian needs libsecret-1-0).\n')
-    const az = which('az')
+    } else if (TOOLS.includes('azcopy')) process.stderr.write('AzCopy not found (the @azure-tools/azcopy-linux dev dependency; Debian needs libsecret-1-0).\n')
+    const az = TOOLS.includes('az') ? which('az') : undefined
     if (az) {
       tools.push({
         tool: 'az storage blob delete-batch',
@@ -157,7 +159,7 @@ async function main(): Promise<void> {
           return {tool: 'az storage blob delete-batch', blobs: BLOBS, seconds: m.seconds, peakRssMiB: m.peakRssMiB, requests: proxy.counts.get(data.name) ?? 0}
         },
       })
-    } else process.stderr.write('Azure CLI (az) not installed: apt-get install -y azure-cli.\n')
+    } else if (TOOLS.includes('az')) process.stderr.write('Azure CLI (az) not installed: apt-get install -y azure-cli.\n')
 
     const results: Measurement[] = []
     const check = async (tool: string, blobs: number) => {
