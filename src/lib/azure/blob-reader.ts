@@ -7,7 +7,7 @@
  * two-core machine, so that overhead was most of what custos spent beyond AzCopy. This reader sends
  * the GET through a plain core-rest-pipeline pipeline — the same library the SDK is built on, with
  * its retries (network errors, 5xx, 429/503 after Retry-After), proxy settings from the
- * environment, user agent, per-try timeout and TLS options — and costs about half.
+ * environment, user agent and TLS options, plus a time limit per read — and costs about half.
  *
  * A body that breaks off is read again from the start (these are small objects), up to
  * `maxRetryRequests` times. Errors are RestErrors with the service's status and `x-ms-error-code`,
@@ -29,12 +29,11 @@ import type {TokenCredential} from '@azure/core-auth'
 import type {StorageSharedKeyCredential} from '@azure/storage-blob'
 
 import {escapeBlobName} from './blob-url.js'
+import {STORAGE_SCOPE} from './credential.js'
 import {sharedKeyPolicy} from './shared-key.js'
 
 /** The x-ms-version @azure/storage-blob 12.32 sends (a test checks they stay equal). */
 export const STORAGE_SERVICE_VERSION = '2026-04-06'
-
-const STORAGE_SCOPE = 'https://storage.azure.com/.default'
 
 export interface BlobReaderOptions {
   /** blob endpoint without a trailing slash, e.g. https://contosoprod.blob.core.windows.net */

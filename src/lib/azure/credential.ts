@@ -1,5 +1,8 @@
 import type {AccessToken, GetTokenOptions, TokenCredential} from '@azure/core-auth'
 
+/** The scope of Entra ID tokens for Azure Storage (blob data requests). */
+export const STORAGE_SCOPE = 'https://storage.azure.com/.default'
+
 /**
  * The token the local environment accepts. It is not a secret: the local server only listens on
  * loopback and accepts exactly this value, the way Azurite accepts its published development key.

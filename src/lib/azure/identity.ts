@@ -7,6 +7,7 @@ import {userInfo, hostname} from 'node:os'
 import type {DataMap} from '../datamap/types.js'
 import {parseAccount} from './account.js'
 import type {AzureClients} from './clients.js'
+import {STORAGE_SCOPE} from './credential.js'
 
 export interface OperatorIdentity {
   /** user principal name, app id or local user */
@@ -33,7 +34,7 @@ export async function operatorIdentity(clients: AzureClients): Promise<OperatorI
     return cached
   }
   try {
-    const token = await clients.credential.getToken('https://storage.azure.com/.default')
+    const token = await clients.credential.getToken(STORAGE_SCOPE)
     const claims = token ? decodeClaims(token.token) : {}
     const name = (claims.upn ?? claims.unique_name ?? claims.preferred_username ?? claims.app_displayname ?? claims.appid ?? claims.oid ?? 'unknown') as string
     const kind = claims.upn || claims.preferred_username ? 'user' : claims.xms_mirid ? 'managed-identity' : claims.appid ? 'service-principal' : 'unknown'

@@ -21,10 +21,10 @@ import type {AccessToken, TokenCredential} from '@azure/core-auth'
 import {BlobBatch, StorageSharedKeyCredential, type BatchSubRequest, type ContainerClient} from '@azure/storage-blob'
 
 import {escapeBlobName} from '../azure/blob-url.js'
+import {STORAGE_SCOPE} from '../azure/credential.js'
 import {sharedKeyStringToSign} from '../azure/shared-key.js'
 
 const CRLF = '\r\n'
-const STORAGE_SCOPE = 'https://storage.azure.com/.default'
 /** a token is renewed this long before it expires */
 const TOKEN_MARGIN_MS = 2 * 60_000
 
