@@ -12,7 +12,7 @@
  * account, counted separately). Peak RSS (GNU time's %M) of custos is measured again with --large
  * (default 50,000) blobs.
  * Targets: ≤ 10 requests to storage per 1,000 blobs deleted; peak RSS at 50,000 ≤ 1.2× at 5,000.
- * Expect the 50,000-blob part to take about an hour: Azurite rebuilds its blob index after every
+ * Expect the 50,000-blob part to take one to three hours: Azurite rebuilds its blob index after every
  * delete, so its cost per delete grows with the number of blobs in the account (--skip-large skips it).
  */
 import {randomBytes} from 'node:crypto'
