@@ -13,10 +13,6 @@
  */
 import {setFlagsFromString} from 'node:v8'
 
-let applied = false
-
 export function keepHeapNearLive(): void {
-  if (applied) return
   setFlagsFromString('--heap-growing-percent=20')
-  applied = true
 }

@@ -39,9 +39,17 @@ export function objectClient(container: ContainerClient, scope: Scope, object: P
   // Every read re-checks the scope, whatever produced the object (a listing, a journal).
   assertInScope(scope, container.containerName, object.name)
   const base = container.getBlobClient(object.name)
-  if (object.kind === 'version' && object.versionId) return base.withVersion(object.versionId)
-  if (object.kind === 'snapshot' && object.snapshot) return base.withSnapshot(object.snapshot)
+  const instance = blobInstance(object)
+  if (instance.versionId) return base.withVersion(instance.versionId)
+  if (instance.snapshot) return base.withSnapshot(instance.snapshot)
   return base
+}
+
+/** Which instance of the blob an object is: the current one, a version or a snapshot. */
+function blobInstance(object: PlannedObject): {versionId?: string; snapshot?: string} {
+  if (object.kind === 'version' && object.versionId) return {versionId: object.versionId}
+  if (object.kind === 'snapshot' && object.snapshot) return {snapshot: object.snapshot}
+  return {}
 }
 
 export function integrityError(customer: string, object: PlannedObject, what: string): CustosError {
@@ -224,8 +232,8 @@ export async function downloadToBuffer(source: SmallObjectSource, object: Planne
       {
         container: scope.container,
         name: object.name,
-        ...(object.kind === 'version' && object.versionId ? {versionId: object.versionId} : object.kind === 'snapshot' && object.snapshot ? {snapshot: object.snapshot} : {}),
-        ...(object.kind === 'current' && object.etag ? {ifMatch: object.etag} : {}),
+        ...blobInstance(object),
+        ...(sameBlob(object).conditions ?? {}),
       },
       {abortSignal: options.abortSignal, maxRetryRequests: options.maxRetryRequests},
     )
