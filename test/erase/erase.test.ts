@@ -123,6 +123,19 @@ describe('customer erase (Azurite)', function () {
     assert.deepEqual(await everything(pg), before, 'nothing was deleted')
   })
 
+  it('a plan written while a guard would refuse says so instead of only how to apply it', async () => {
+    const pg = makePlayground()
+    await seed(pg, ['acme'], 1)
+    const planPath = join(pg.dir, 'acme.plan.json')
+    const planned = await runCli(['customer', 'erase', 'acme', '--config', pg.configPath, '--plan-out', planPath])
+    assert.equal(planned.code, 0, planned.stderr)
+    assert.match(planned.stdout, /✘ export: no verified export of acme/)
+    assert.match(planned.stdout, /Applying it now would be refused \(export\); once that is resolved: custos customer erase acme --plan \S+acme\.plan\.json --yes/)
+    const waived = await runCli(['customer', 'erase', 'acme', '--config', pg.configPath, '--plan-out', planPath, '--no-export-required'])
+    assert.equal(waived.code, 0, waived.stderr)
+    assert.match(waived.stdout, /Nothing was changed\. Apply with: custos customer erase acme --plan \S+ --yes --no-export-required$/m)
+  })
+
   it('refuses a plan that no longer matches what is there, naming the difference', async () => {
     const pg = makePlayground()
     await seed(pg, ['acme'], 2)

@@ -196,7 +196,14 @@ export function renderEraseOutcome(result: EraseOutcome, paint: ChalkInstance): 
   }
   if (result.apply?.failures) lines.push(paint.red(`${formatCount(result.apply.failures)} delete(s) failed; see the certificate's exceptions. Run again with the same plan to retry them.`))
   if (result.certificate) lines.push(`Certificate: ${result.certificate.json} (${result.certificate.signed ? 'signed' : 'unsigned'}), with ${basename(result.certificate.text)} and ${basename(result.certificate.html)}`)
-  if (result.mode === 'plan') lines.push(paint.dim(p.file ? `Nothing was changed. Apply with: custos customer erase ${result.customer} --plan ${p.file} --yes` : 'Nothing was changed (dry run).'))
+  if (result.mode === 'plan') {
+    const refusing = result.guards.filter((g) => !g.ok).map((g) => g.guard)
+    const waived = result.guards.some((g) => g.guard === 'export' && g.skipped)
+    const apply = `custos customer erase ${result.customer} --plan ${p.file} --yes${waived ? ' --no-export-required' : ''}`
+    if (!p.file) lines.push(paint.dim('Nothing was changed (dry run).'))
+    else if (refusing.length) lines.push(paint.dim(`Nothing was changed. Applying it now would be refused (${refusing.join(', ')}); once that is resolved: ${apply}`))
+    else lines.push(paint.dim(`Nothing was changed. Apply with: ${apply}`))
+  }
   return lines.join('\n')
 }
 
