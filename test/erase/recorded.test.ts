@@ -153,6 +153,37 @@ describe('customer erase against recorded Azure responses (versions, soft delete
     assert.equal(again.verification!.result, 'empty')
   })
 
+  it('stops (exit 4) after a batch whose every delete is refused with 403, and a re-run with delete rights finishes', async () => {
+    const f = fixture(server, {p: manyBlobs(600)})
+    server.failures.push({match: () => true, status: 403, reason: 'This request is not authorized to perform this operation using this permission.', code: 'AuthorizationPermissionMismatch', times: 10_000})
+    const error = await eraseCustomer(f.clients, f.map, options(f)).then(
+      () => assert.fail('the erase went on'),
+      (e: unknown) => e as CustosError,
+    )
+    assert.ok(error instanceof CustosError, String(error))
+    assert.equal(error.code, 'DeleteDenied')
+    assert.equal(error.exitCode, 4)
+    assert.match(error.message, /^Every delete of batch blobs-1 in store p \(container p-acme of account fakestorageaccount\) was refused with 403 AuthorizationPermissionMismatch/)
+    assert.match(error.hint ?? '', /acme\.plan\.json\.journal\.jsonl/)
+    assert.deepEqual(server.batches().map((b) => b.subRequests!.length), [256], 'nothing sent after the refused batch')
+
+    // With the right granted, the same plan resumes: the refused deletes first, then the rest.
+    server.failures.length = 0
+    const again = await eraseCustomer(f.clients, f.map, options(f, {planOut: undefined, planPath: join(f.dir, 'acme.plan.json')}))
+    assert.deepEqual(server.batches().slice(1).map((b) => [b.subRequests!.length, b.subRequests![0].name]), [[256, 'blob-00000'], [256, 'blob-00256'], [88, 'blob-00512']])
+    assert.equal(again.exitCode, 0)
+    assert.equal(again.verification!.result, 'empty')
+  })
+
+  it('a 403 on some deletes of a batch is reported per item, and the erase carries on', async () => {
+    const f = fixture(server, {p: manyBlobs(300)})
+    server.failures.push({match: (s) => s.name === 'blob-00007', status: 403, reason: 'This request is not authorized to perform this operation.', code: 'AuthorizationFailure', times: 10})
+    const result = await eraseCustomer(f.clients, f.map, options(f))
+    assert.deepEqual(server.batches().map((b) => b.subRequests!.length), [256, 44])
+    assert.equal(result.exitCode, 1)
+    assert.equal(result.verification!.live, 1)
+  })
+
   it('retries throttled sub-requests (503, 500, 429 inside a 202 batch response) with backoff, sending only those again', async () => {
     const f = fixture(server, {p: manyBlobs(5)})
     server.failures.push(

@@ -6,10 +6,12 @@
  * the service answers a batch with 202 even when parts of it were throttled. Per-item failures are
  * returned, never dropped; 404 means the item is already gone.
  */
+import {basename} from 'node:path'
+
 import type {BatchSubResponse, ContainerClient} from '@azure/storage-blob'
 
 import type {AzureClients} from '../azure/clients.js'
-import {fromAzureError, isAbortError} from '../errors.js'
+import {azureFailure, fromAzureError, isAbortError} from '../errors.js'
 import {assertInScope, type Scope} from '../scope.js'
 import {DeleteBatchRequest, type DeleteTarget} from './batch-request.js'
 import {emptyStats, type BatchStats, type DeleteOp, type DeletePhase, type Journal, type JournalBatch, type JournalFailure} from './journal.js'
@@ -292,7 +294,27 @@ async function runBatch(ctx: PhaseContext, phase: DeletePhase, id: string, ops: 
   const line = journalLine(id, phase, store, scope.container, ops, outcome, retry)
   await ctx.journal.appendBatch(line)
   ctx.onBatch?.(line)
+  const refusal = accessRefusal(line)
+  if (refusal) {
+    throw azureFailure(
+      'DeleteDenied',
+      `Every delete of batch ${id} in store ${store} (container ${scope.container} of account ${container.accountName}) was refused with ${refusal}: the credential custos uses there may not delete blobs, so the erase stopped instead of sending the rest.`,
+      `Give it a role that allows deleting (Storage Blob Data Owner or Contributor; a SAS needs the d, x and y permissions), then apply the same plan again: the journal (${basename(ctx.journal.path)}) sends the refused deletes first.`,
+    )
+  }
   await ctx.afterBatch?.()
+}
+
+/**
+ * When every delete of a batch came back 401 or 403, the credential lacks the right to delete: no
+ * later batch would fare better, and carrying on would only collect a failure per planned item
+ * (millions, for a large customer). Returns the status and code to name, or undefined.
+ */
+function accessRefusal(line: JournalBatch): string | undefined {
+  if (line.failed.length === 0 || line.failed.length !== line.keys.length) return undefined
+  if (!line.failed.every((f) => f.status === 401 || f.status === 403)) return undefined
+  const first = line.failed[0]
+  return `${first.status}${first.code ? ` ${first.code}` : ''}`
 }
 
 /** Folds the results of one batch into its journal line. */
