@@ -149,6 +149,26 @@ describe('customer export: large objects read in ranges, several at once', funct
     })
   })
 
+  it('a range that fails while another is half-way through its body: the first error is reported, and no descriptor is closed under the others', async () => {
+    const data = bytes(8 * RANGE, 7)
+    const object = await put('stalled.bin', data)
+    const match = (r: ProxiedRequest) => r.method === 'GET' && r.path.endsWith('/stalled.bin')
+    // One range stalls half-way through its body; the fifth request waits until the blob has changed.
+    const stalled = proxy.hold(match, {stage: 'body'})
+    const late = proxy.hold(match, {skip: 4})
+    const run = download(object, join(await newTempDir('ranged-stall'), 'stalled.bin'))
+    const [body, request] = await Promise.all([stalled, late])
+    await direct.getBlockBlobClient('stalled.bin').uploadData(bytes(8 * RANGE, 8))
+    request.release()
+    // The 412 aborts the stalled range mid-body. A write stream on the shared descriptor closed it
+    // when it was destroyed, and closing it again at the end threw EBADF over the 412.
+    await assert.rejects(run, (error: CustosError) => {
+      assert.equal(error.code, 'ChangedDuringExport')
+      return true
+    })
+    body.release()
+  })
+
   it('customer export --to reads a blob over 16 MiB in ranges; the file and the manifest match a sequential read', async () => {
     const data = bytes(20 * 1024 * 1024 + 7, 6)
     const huge = clients.blobService(getTestAzurite().connectionString('contosoprod')).getContainerClient(template.replace('{customer}', 'huge'))

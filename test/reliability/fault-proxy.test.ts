@@ -154,6 +154,21 @@ describe('the fault proxy in front of Azurite', function () {
     ;(await heldPut).drop()
     await assert.rejects(putting)
     assert.equal(await direct().getContainerClient(name).getBlobClient('dropped.txt').exists(), false, 'a dropped request never reached Azurite')
+
+    // stage 'body': the client has the headers and half the body, and waits for the rest.
+    const body = Buffer.from('0123456789'.repeat(100))
+    await container.getBlockBlobClient('half.txt').upload(body, body.length)
+    const heldBody = proxy.hold((r) => r.method === 'GET' && r.path.endsWith('/half.txt'), {stage: 'body'})
+    const download = await container.getBlobClient('half.txt').download()
+    const stream = download.readableStreamBody!
+    const received: Buffer[] = []
+    stream.on('data', (chunk: Buffer) => received.push(chunk))
+    const halfway = await heldBody
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.equal(Buffer.concat(received).length, 500, 'half the body arrived, then the answer stalled')
+    halfway.release()
+    await new Promise((resolve) => stream.on('end', resolve))
+    assert.ok(Buffer.concat(received).equals(body))
   })
 })
 

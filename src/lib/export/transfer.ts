@@ -142,8 +142,8 @@ export async function downloadRangesToFile(client: BlobClient, object: PlannedOb
   const ranges = Math.max(1, Math.ceil(object.size / options.rangeSize))
   const stop = new AbortController()
   const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, stop.signal]) : stop.signal
-  // A numeric descriptor, not a FileHandle: streams on a FileHandle that they do not close keep
-  // FileHandle.close() waiting for ever.
+  // A numeric descriptor, not a FileHandle (FileHandle.close() waits for every stream on it), for
+  // creating the file and reading the ranges back to hash them.
   const fd = await promisify(open)(path, 'w+')
   const digests = new Digests()
   const done = new Array<boolean>(ranges).fill(false)
@@ -182,7 +182,11 @@ export async function downloadRangesToFile(client: BlobClient, object: PlannedOb
           callback(null, chunk)
         },
       })
-      await pipeline(response.readableStreamBody, counting, createWriteStream('', {fd, start: offset, autoClose: false}), {signal})
+      // Each range writes through a descriptor of its own: a write stream closes its descriptor
+      // when it is destroyed, even with autoClose: false (Node 20), so a stream on the shared one
+      // would, when one range is aborted, close it under the other ranges — whose writes could
+      // then land in whatever file is opened next under the same number.
+      await pipeline(response.readableStreamBody, counting, createWriteStream(path, {flags: 'r+', start: offset}), {signal})
       if (received !== count) throw integrityError(options.customer, object, `${received} bytes were read for the range at ${offset} where ${count} were asked for`)
       done[i] = true
       hashing = hashing.then(advance)

@@ -14,8 +14,8 @@
  * connection string whose BlobEndpoint is `proxy.endpoint(account)`: Shared Key signs the account
  * and the path, not the host, so signatures made for the proxy are valid upstream.
  *
- * `hold()` stops one chosen request (before it reaches Azurite, or after Azurite answered but
- * before the client hears it) and tells the test, which can then kill the client at exactly that
+ * `hold()` stops one chosen request (before it reaches Azurite, after Azurite answered but
+ * before the client hears it, or half-way through the answer's body) and tells the test, which can then kill the client at exactly that
  * point — the crash points of the resume tests.
  *
  * Safety of batch faults: a throttled part must not be executed upstream (the client will send it
@@ -100,8 +100,11 @@ export interface FaultProxyOptions {
 }
 
 export interface HoldOptions {
-  /** `request`: hold before forwarding; `response`: forward, then hold Azurite's answer (default `request`) */
-  stage?: 'request' | 'response'
+  /**
+   * `request`: hold before forwarding; `response`: forward, then hold Azurite's answer; `body`: send
+   * the answer's headers and the first half of its body, then hold the rest (default `request`)
+   */
+  stage?: HoldStage
   /** let this many matching requests pass first */
   skip?: number
 }
@@ -144,9 +147,11 @@ export const seededGenerator = seededRandom
 
 const FAULT_ORDER: FaultKind[] = ['serverBusy', 'internalError', 'tooManyRequests', 'reset', 'truncate', 'delay']
 
+type HoldStage = 'request' | 'response' | 'body'
+
 interface Waiter {
   match: (request: ProxiedRequest) => boolean
-  stage: 'request' | 'response'
+  stage: HoldStage
   skip: number
   resolve: (held: HeldRequest) => void
 }
@@ -182,7 +187,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   }
 
   /** The first waiter that wants this request at this stage (after its skips), removed. */
-  const takeWaiter = (info: ProxiedRequest, stage: 'request' | 'response'): Waiter | undefined => {
+  const takeWaiter = (info: ProxiedRequest, stage: HoldStage): Waiter | undefined => {
     for (const [i, w] of waiters.entries()) {
       if (w.stage !== stage || !w.match(info)) continue
       if (w.skip > 0) {
@@ -330,6 +335,16 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     }
     res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, headers)
     const length = Number(upstreamRes.headers['content-length'] ?? 0)
+    const bodyWaiter = length > 1 ? takeWaiter(info, 'body') : undefined
+    if (bodyWaiter) {
+      // Half the body goes out, then the answer stalls mid-body until the test releases it.
+      const answer = await readAll(upstreamRes)
+      const half = Math.floor(answer.length / 2)
+      res.write(answer.subarray(0, half))
+      if (await pause(bodyWaiter, info)) res.end(answer.subarray(half))
+      else req.socket.destroy()
+      return
+    }
     if (truncate && length > 1) {
       info.fault = 'truncate'
       injected.truncate++
