@@ -14,9 +14,9 @@
  * connection string whose BlobEndpoint is `proxy.endpoint(account)`: Shared Key signs the account
  * and the path, not the host, so signatures made for the proxy are valid upstream.
  *
- * `hold()` stops one chosen request (before it reaches Azurite, after Azurite answered but
- * before the client hears it, or half-way through the answer's body) and tells the test, which can then kill the client at exactly that
- * point — the crash points of the resume tests.
+ * `hold()` stops one chosen request (before it reaches Azurite, after Azurite answered but before
+ * the client hears it, or half-way through the answer's body) and tells the test, which can then
+ * kill the client at exactly that point — the crash points of the resume tests.
  *
  * Safety of batch faults: a throttled part must not be executed upstream (the client will send it
  * again). The proxy flips one character of that part's own Shared Key signature — same byte length,
