@@ -27,15 +27,21 @@ async function main(): Promise<void> {
     burstWindowInMs: 600_000,
     hours: new WorkingHours({timeZone: 'Europe/Berlin', workingHours: '07:00-19:00', workingDays: [1, 2, 3, 4, 5]}),
   })
-  const counts = await consumeRecords(parseRecordStream(createReadStream(input, {highWaterMark: 1 << 20}), {source: input}), aggregator, {
-    recordOf: (r) => r.record,
-    toEvent: fromArchivedRecord,
-  })
+  const counts = await consumeRecords(
+    parseRecordStream(createReadStream(input, {highWaterMark: 1 << 20}), {source: input}),
+    aggregator,
+    {
+      recordOf: (r) => r.record,
+      toEvent: fromArchivedRecord,
+    },
+  )
   const principals = aggregator.principalSummaries()
   const findings = aggregator.findings()
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
   writeFileSync(output, JSON.stringify({principals, findings: findings.length, daily: aggregator.dailyCounts()}))
-  process.stdout.write(`${JSON.stringify({records: counts.records, inRange: counts.inRange, principals: principals.length, findings: findings.length, seconds, maxRssBytes: process.resourceUsage().maxRSS * 1024})}\n`)
+  process.stdout.write(
+    `${JSON.stringify({records: counts.records, inRange: counts.inRange, principals: principals.length, findings: findings.length, seconds, maxRssBytes: process.resourceUsage().maxRSS * 1024})}\n`,
+  )
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) await main()

@@ -22,7 +22,16 @@
  */
 import {execFileSync, spawn} from 'node:child_process'
 import {once} from 'node:events'
-import {createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
@@ -48,7 +57,10 @@ const {values} = parseArgs({
 const prng = seededRandom
 
 function uuid(random: () => number): string {
-  const hex = () => Math.floor(random() * 0x1_0000_0000).toString(16).padStart(8, '0')
+  const hex = () =>
+    Math.floor(random() * 0x1_0000_0000)
+      .toString(16)
+      .padStart(8, '0')
   const h = hex() + hex() + hex() + hex()
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`
 }
@@ -74,7 +86,10 @@ async function generate(file: string, count: number, principals: number): Promis
     const time = new Date(START + Math.floor(i * step + random() * step))
     const failed = random() < 0.08
     const code = failed ? CODES[Math.floor(random() * CODES.length)] : '0'
-    const ip = random() < 0.9 ? `10.${(user >> 8) & 255}.${user & 255}.1` : `203.0.${Math.floor(random() * 256)}.${Math.floor(random() * 256)}`
+    const ip =
+      random() < 0.9
+        ? `10.${(user >> 8) & 255}.${user & 255}.1`
+        : `203.0.${Math.floor(random() * 256)}.${Math.floor(random() * 256)}`
     let pick = random()
     let [country, city] = COUNTRIES[0]
     for (const [c, town, p] of COUNTRIES) {
@@ -82,8 +97,10 @@ async function generate(file: string, count: number, principals: number): Promis
         ;[country, city] = [c, town]
         break
       }
+
       pick -= p
     }
+
     const iso = time.toISOString()
     const record = {
       time: iso.replace(/Z$/, '0000Z'),
@@ -119,6 +136,7 @@ async function generate(file: string, count: number, principals: number): Promis
       batch = ''
     }
   }
+
   out.write(batch)
   out.end()
   await once(out, 'finish')
@@ -138,12 +156,37 @@ export const JQ_PROGRAM = `reduce inputs as $r ({};
 | map_values(.ips |= keys | .countries |= keys)`
 
 function compileWorker(dir: string): string {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '--outDir', dir, '--rootDir', ROOT, '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--strict', '--skipLibCheck', '--types', 'node', join(HERE, 'access-aggregate-worker.ts')], {stdio: 'inherit'})
+  execFileSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules/typescript/bin/tsc'),
+      '--outDir',
+      dir,
+      '--rootDir',
+      ROOT,
+      '--module',
+      'NodeNext',
+      '--moduleResolution',
+      'NodeNext',
+      '--target',
+      'ES2022',
+      '--strict',
+      '--skipLibCheck',
+      '--types',
+      'node',
+      join(HERE, 'access-aggregate-worker.ts'),
+    ],
+    {stdio: 'inherit'},
+  )
   writeFileSync(join(dir, 'package.json'), '{"type": "module"}\n')
   return join(dir, 'bench/access-aggregate-worker.js')
 }
 
-function run(command: string, args: string[], stdoutFile?: string): Promise<{seconds: number; stdout: string; stderr: string}> {
+function run(
+  command: string,
+  args: string[],
+  stdoutFile?: string,
+): Promise<{seconds: number; stdout: string; stderr: string}> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint()
     const child = spawn(command, args, {stdio: ['ignore', 'pipe', 'pipe']})
@@ -181,6 +224,7 @@ async function main(): Promise<void> {
     await generate(file, count, principals)
     writeFileSync(`${file}.count`, stamp)
   }
+
   const bytes = statSync(file).size
   // warm the page cache so that neither side pays for the first read from disk
   for await (const _ of createReadStream(file, {highWaterMark: 8 << 20})) void _
@@ -194,30 +238,56 @@ async function main(): Promise<void> {
     process.stdout.write(`custos alone: ${alone.seconds.toFixed(2)} s wall; ${alone.stdout}`)
     return
   }
+
   const jqOut = `${file}.jq.json`
   const hasTime = existsSync('/usr/bin/time')
-  const jq = hasTime ? await run('/usr/bin/time', ['-f', 'maxrss_kb=%M', 'jq', '-n', '-c', JQ_PROGRAM, file], jqOut) : await run('jq', ['-n', '-c', JQ_PROGRAM, file], jqOut)
+  const jq = hasTime
+    ? await run('/usr/bin/time', ['-f', 'maxrss_kb=%M', 'jq', '-n', '-c', JQ_PROGRAM, file], jqOut)
+    : await run('jq', ['-n', '-c', JQ_PROGRAM, file], jqOut)
   const jqRss = Number(/maxrss_kb=(\d+)/.exec(jq.stderr)?.[1] ?? 0) * 1024
   const custos = await run(process.execPath, [worker, file, custosOut, since, until])
-  const report = JSON.parse(custos.stdout) as {records: number; inRange: number; principals: number; findings: number; seconds: number; maxRssBytes: number}
+  const report = JSON.parse(custos.stdout) as {
+    records: number
+    inRange: number
+    principals: number
+    findings: number
+    seconds: number
+    maxRssBytes: number
+  }
 
   const fromJq = JSON.parse(readFileSync(jqOut, 'utf8')) as Record<string, Figures>
-  const fromCustos = (JSON.parse(readFileSync(custosOut, 'utf8')) as {principals: Array<{principal: string; signIns: number; failures: number; failuresByCode: Record<string, number>; ips: string[]; countries: string[]; firstSeen: string; lastSeen: string}>}).principals
+  const fromCustos = (
+    JSON.parse(readFileSync(custosOut, 'utf8')) as {
+      principals: Array<{
+        principal: string
+        signIns: number
+        failures: number
+        failuresByCode: Record<string, number>
+        ips: string[]
+        countries: string[]
+        firstSeen: string
+        lastSeen: string
+      }>
+    }
+  ).principals
   const mismatches: string[] = []
-  if (Object.keys(fromJq).length !== fromCustos.length) mismatches.push(`principals: jq ${Object.keys(fromJq).length}, custos ${fromCustos.length}`)
+  if (Object.keys(fromJq).length !== fromCustos.length)
+    mismatches.push(`principals: jq ${Object.keys(fromJq).length}, custos ${fromCustos.length}`)
   for (const p of fromCustos) {
     const j = fromJq[p.principal]
     const same =
       j &&
       j.signIns === p.signIns &&
       j.failures === p.failures &&
-      JSON.stringify(Object.entries(j.failuresByCode).sort()) === JSON.stringify(Object.entries(p.failuresByCode).sort()) &&
+      JSON.stringify(Object.entries(j.failuresByCode).sort()) ===
+        JSON.stringify(Object.entries(p.failuresByCode).sort()) &&
       JSON.stringify([...j.ips].sort()) === JSON.stringify(p.ips) &&
       JSON.stringify([...j.countries].sort()) === JSON.stringify(p.countries) &&
       new Date(j.first).toISOString() === p.firstSeen &&
       new Date(j.last).toISOString() === p.lastSeen
     if (!same && mismatches.length < 5) mismatches.push(p.principal)
   }
+
   const ratio = custos.seconds / jq.seconds
   const mb = (n: number) => (n / 1024 / 1024).toFixed(0)
   process.stdout.write(

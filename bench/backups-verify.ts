@@ -26,7 +26,16 @@ try {
       {
         customers: known ? {known} : {},
         stores: [{name: 'documents', account: conn, container: 'tenant-{customer}'}],
-        backups: [{name: 'nightly-db', account: conn, container, prefix: '{customer}/', dateFrom: '{customer}/{yyyy}-{MM}-{dd}/', expect: {every: '24h', maxAge: '26h', keepDays: 30}}],
+        backups: [
+          {
+            name: 'nightly-db',
+            account: conn,
+            container,
+            prefix: '{customer}/',
+            dateFrom: '{customer}/{yyyy}-{MM}-{dd}/',
+            expect: {every: '24h', maxAge: '26h', keepDays: 30},
+          },
+        ],
         azure: {credential: 'local'},
       },
       '/tmp/custos-bench/custos.yaml',
@@ -38,7 +47,11 @@ try {
     const c = service.getContainerClient(container)
     await c.createIfNotExists()
     const names: string[] = []
-    for (let i = 0; i < count; i++) for (let d = 0; d < 30; d++) names.push(`customer-${String(i).padStart(5, '0')}/${new Date(Date.now() - d * DAY).toISOString().slice(0, 10)}/db.bak`)
+    for (let i = 0; i < count; i++)
+      for (let d = 0; d < 30; d++)
+        names.push(
+          `customer-${String(i).padStart(5, '0')}/${new Date(Date.now() - d * DAY).toISOString().slice(0, 10)}/db.bak`,
+        )
     const started = performance.now()
     let next = 0
     await Promise.all(
@@ -46,7 +59,9 @@ try {
         while (next < names.length) {
           const name = names[next++]
           const body = Buffer.from(name)
-          await c.getBlockBlobClient(name).uploadData(body, {blobHTTPHeaders: {blobContentMD5: createHash('md5').update(body).digest()}})
+          await c
+            .getBlockBlobClient(name)
+            .uploadData(body, {blobHTTPHeaders: {blobContentMD5: createHash('md5').update(body).digest()}})
         }
       }),
     )
@@ -60,6 +75,7 @@ try {
       global.gc?.()
       return process.memoryUsage().heapUsed
     }
+
     const base = live()
     let peak = base
     const timer = setInterval(() => (peak = Math.max(peak, live())), 250)
@@ -74,15 +90,26 @@ try {
 
   const small = Math.max(1, Math.floor(customers / 4))
   const seeded = {large: await seed('backups-large', customers), small: await seed('backups-small', small)}
-  console.log(`seeded ${seeded.large.blobs} + ${seeded.small.blobs} backups in ${(seeded.large.seconds + seeded.small.seconds).toFixed(1)} s`)
+  console.log(
+    `seeded ${seeded.large.blobs} + ${seeded.small.blobs} backups in ${(seeded.large.seconds + seeded.small.seconds).toFixed(1)} s`,
+  )
 
-  for (const [label, container, count] of [['small', 'backups-small', small], ['large', 'backups-large', customers]] as const) {
+  for (const [label, container, count] of [
+    ['small', 'backups-small', small],
+    ['large', 'backups-large', customers],
+  ] as const) {
     await measure(container) // warm-up (JIT, connections)
     const bare = performance.now()
     let names = 0
-    for await (const page of service.getContainerClient(container).listBlobsFlat({includeMetadata: true}).byPage({maxPageSize: 5000})) names += page.segment.blobItems.length
+    for await (const page of service
+      .getContainerClient(container)
+      .listBlobsFlat({includeMetadata: true})
+      .byPage({maxPageSize: 5000}))
+      names += page.segment.blobItems.length
     const bareSeconds = (performance.now() - bare) / 1000
-    console.log(`${label}: bare SDK listing of ${names} names: ${bareSeconds.toFixed(2)} s = ${Math.round(names / bareSeconds)} names/s`)
+    console.log(
+      `${label}: bare SDK listing of ${names} names: ${bareSeconds.toFixed(2)} s = ${Math.round(names / bareSeconds)} names/s`,
+    )
     const m = await measure(container)
     const s = m.result.sets[0]
     console.log(
@@ -94,7 +121,9 @@ try {
 
   // The peak is the listing pages in hand (the current one and the one being fetched), not the customers: a smaller page lowers it.
   const paged = await measure('backups-large', {pageSize: 1000})
-  console.log(`large, 1000-name pages: ${paged.seconds.toFixed(2)} s = ${Math.round(paged.result.sets[0].listed / paged.seconds)} names/s, peak live heap growth ${paged.peakGrowthMiB.toFixed(1)} MiB`)
+  console.log(
+    `large, 1000-name pages: ${paged.seconds.toFixed(2)} s = ${Math.round(paged.result.sets[0].listed / paged.seconds)} names/s, peak live heap growth ${paged.peakGrowthMiB.toFixed(1)} MiB`,
+  )
 
   // --restore-sample throughput: 10 backups of restoreMiB each, downloaded and hashed end to end.
   const big = service.getContainerClient('backups-restore')
@@ -102,11 +131,19 @@ try {
   const body = randomBytes(restoreMiB * 1024 * 1024)
   const md5 = createHash('md5').update(body).digest()
   for (let d = 0; d < 10; d++) {
-    await big.getBlockBlobClient(`acme/${new Date(Date.now() - d * DAY).toISOString().slice(0, 10)}/db.bak`).uploadData(body, {blobHTTPHeaders: {blobContentMD5: md5}, metadata: {sha256: createHash('sha256').update(body).digest('hex')}})
+    await big
+      .getBlockBlobClient(`acme/${new Date(Date.now() - d * DAY).toISOString().slice(0, 10)}/db.bak`)
+      .uploadData(body, {
+        blobHTTPHeaders: {blobContentMD5: md5},
+        metadata: {sha256: createHash('sha256').update(body).digest('hex')},
+      })
   }
+
   const r = await measure('backups-restore', {customer: 'acme', restoreSample: 10})
   const rs = r.result.restore!
-  console.log(`restore-sample 10 × ${restoreMiB} MiB: ${(rs.bytes / 1024 / 1024).toFixed(0)} MiB in ${rs.seconds.toFixed(2)} s = ${(rs.bytesPerSecond / 1024 / 1024).toFixed(1)} MiB/s, failures ${rs.failures}, peak live heap growth ${r.peakGrowthMiB.toFixed(1)} MiB`)
+  console.log(
+    `restore-sample 10 × ${restoreMiB} MiB: ${(rs.bytes / 1024 / 1024).toFixed(0)} MiB in ${rs.seconds.toFixed(2)} s = ${(rs.bytesPerSecond / 1024 / 1024).toFixed(1)} MiB/s, failures ${rs.failures}, peak live heap growth ${r.peakGrowthMiB.toFixed(1)} MiB`,
+  )
 } finally {
   await azurite.stop()
 }

@@ -61,6 +61,7 @@ async function tree(dir: string): Promise<{files: number; bytes: number}> {
       }
     }
   }
+
   await walk(dir)
   return {files, bytes}
 }
@@ -80,40 +81,105 @@ async function main(): Promise<void> {
     let next = 0
     const uploadSmall = async () => {
       for (let i = next++; i < SMALL; i = next++) {
-        await container.getBlockBlobClient(`small/${String(Math.floor(i / 100)).padStart(3, '0')}/${i}.bin`).uploadData(randomBytes(4096))
+        await container
+          .getBlockBlobClient(`small/${String(Math.floor(i / 100)).padStart(3, '0')}/${i}.bin`)
+          .uploadData(randomBytes(4096))
       }
     }
+
     await Promise.all(Array.from({length: 32}, uploadSmall))
     for (let i = 0; i < LARGE; i++) {
       // one Put Blob, so that the service stores a Content-MD5 for it as for the small ones
-      await container.getBlockBlobClient(`large/${i}.bin`).uploadData(randomBytes(LARGE_MIB * 1024 * 1024), {maxSingleShotSize: 256 * 1024 * 1024})
+      await container
+        .getBlockBlobClient(`large/${i}.bin`)
+        .uploadData(randomBytes(LARGE_MIB * 1024 * 1024), {maxSingleShotSize: 256 * 1024 * 1024})
     }
+
     const config = join(work, 'custos.json')
-    await writeFile(config, JSON.stringify({stores: [{name: 'documents', account: connection, container: 'tenant-{customer}'}], audit: {account: connection, container: 'custos-audit'}}))
+    await writeFile(
+      config,
+      JSON.stringify({
+        stores: [{name: 'documents', account: connection, container: 'tenant-{customer}'}],
+        audit: {account: connection, container: 'custos-audit'},
+      }),
+    )
 
     const tools: Array<{tool: string; run: (dir: string) => Promise<Timed>}> = []
-    if (TOOLS.includes('custos')) tools.push(
-      {
+    if (TOOLS.includes('custos'))
+      tools.push({
         tool: 'custos export --to',
-        run: (dir) => timed(process.execPath, [...NODE_FLAGS, CLI, 'customer', 'export', 'bench', '--to', dir, '--config', config, '--concurrency', String(CONCURRENCY), '--json']),
-      },
-    )
+        run: (dir) =>
+          timed(process.execPath, [
+            ...NODE_FLAGS,
+            CLI,
+            'customer',
+            'export',
+            'bench',
+            '--to',
+            dir,
+            '--config',
+            config,
+            '--concurrency',
+            String(CONCURRENCY),
+            '--json',
+          ]),
+      })
     const azcopy = TOOLS.includes('azcopy') ? azcopyPath() : undefined
     if (azcopy) {
-      const sas = await container.generateSasUrl({permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 6 * 3600_000), protocol: SASProtocol.HttpsAndHttp})
+      const sas = await container.generateSasUrl({
+        permissions: ContainerSASPermissions.parse('rl'),
+        expiresOn: new Date(Date.now() + 6 * 3600_000),
+        protocol: SASProtocol.HttpsAndHttp,
+      })
       tools.push({
         tool: 'azcopy copy --recursive',
         run: (dir) =>
-          timed(azcopy, ['copy', sas, dir, '--recursive', '--from-to', 'BlobLocal', '--log-level', 'ERROR', '--output-level', 'quiet'], {env: azcopyEnv(work)}),
+          timed(
+            azcopy,
+            [
+              'copy',
+              sas,
+              dir,
+              '--recursive',
+              '--from-to',
+              'BlobLocal',
+              '--log-level',
+              'ERROR',
+              '--output-level',
+              'quiet',
+            ],
+            {env: azcopyEnv(work)},
+          ),
       })
-    } else if (TOOLS.includes('azcopy')) process.stderr.write('AzCopy not found (npm install the @azure-tools/azcopy-linux dev dependency).\n')
+    } else if (TOOLS.includes('azcopy'))
+      process.stderr.write('AzCopy not found (npm install the @azure-tools/azcopy-linux dev dependency).\n')
     const az = TOOLS.includes('az') ? which('az') : undefined
     if (az) {
       tools.push({
         tool: 'az storage blob download-batch',
-        run: (dir) => timed(az, ['storage', 'blob', 'download-batch', '--destination', dir, '--source', 'tenant-bench', '--connection-string', connection, ...AZ_CONNECTIONS, '--only-show-errors', '--output', 'none'], {env: {AZURE_CORE_COLLECT_TELEMETRY: 'false'}}),
+        run: (dir) =>
+          timed(
+            az,
+            [
+              'storage',
+              'blob',
+              'download-batch',
+              '--destination',
+              dir,
+              '--source',
+              'tenant-bench',
+              '--connection-string',
+              connection,
+              ...AZ_CONNECTIONS,
+              '--only-show-errors',
+              '--output',
+              'none',
+            ],
+            {env: {AZURE_CORE_COLLECT_TELEMETRY: 'false'}},
+          ),
       })
-    } else if (TOOLS.includes('az')) process.stderr.write('Azure CLI (az) not installed: apt-get install -y azure-cli.\n')
+    } else if (TOOLS.includes('az'))
+      process.stderr.write('Azure CLI (az) not installed: apt-get install -y azure-cli.\n')
 
     // Rounds interleave the tools, so that a busy moment on the machine does not fall on one tool only.
     const best = new Map<string, Measurement>()
@@ -124,32 +190,50 @@ async function main(): Promise<void> {
         await mkdir(dir) // az wants it to exist; custos and azcopy accept an empty one
         const azuriteBefore = cpuOf(azurite.pid)
         const m = await run(dir)
-        const measured: Measurement = {tool, seconds: m.seconds, cpuSeconds: m.cpuSeconds, peakRssMiB: m.peakRssMiB, azuriteCpuSeconds: cpuOf(azurite.pid) - azuriteBefore, ...(await tree(dir))}
-        process.stderr.write(`  ${m.seconds.toFixed(1)} s wall, ${m.cpuSeconds.toFixed(1)} s CPU, Azurite ${measured.azuriteCpuSeconds.toFixed(1)} s CPU\n`)
+        const measured: Measurement = {
+          tool,
+          seconds: m.seconds,
+          cpuSeconds: m.cpuSeconds,
+          peakRssMiB: m.peakRssMiB,
+          azuriteCpuSeconds: cpuOf(azurite.pid) - azuriteBefore,
+          ...(await tree(dir)),
+        }
+        process.stderr.write(
+          `  ${m.seconds.toFixed(1)} s wall, ${m.cpuSeconds.toFixed(1)} s CPU, Azurite ${measured.azuriteCpuSeconds.toFixed(1)} s CPU\n`,
+        )
         const previous = best.get(tool)
-        if (!previous || measured.seconds < previous.seconds) best.set(tool, {...measured, peakRssMiB: Math.max(measured.peakRssMiB, previous?.peakRssMiB ?? 0)})
+        if (!previous || measured.seconds < previous.seconds)
+          best.set(tool, {...measured, peakRssMiB: Math.max(measured.peakRssMiB, previous?.peakRssMiB ?? 0)})
         else previous.peakRssMiB = Math.max(previous.peakRssMiB, measured.peakRssMiB)
         await rm(dir, {recursive: true, force: true})
       }
     }
+
     const results = [...best.values()]
 
     const totalMiB = (SMALL * 4096 + LARGE * LARGE_MIB * 1024 * 1024) / 1024 / 1024
     const custos = results.find((r) => r.tool.startsWith('custos')) ?? results[0]
     const ref = (name: string) => results.find((r) => r.tool.startsWith(name))
-    console.log(`\nDataset: ${SMALL} × 4 KiB + ${LARGE} × ${LARGE_MIB} MiB = ${totalMiB.toFixed(1)} MiB in ${SMALL + LARGE} blobs (Azurite on loopback); best of ${REPEAT} interleaved rounds; custos --concurrency ${CONCURRENCY}; ${cpus().length} CPUs, load average now ${loadavg()[0].toFixed(1)}\n`)
+    console.log(
+      `\nDataset: ${SMALL} × 4 KiB + ${LARGE} × ${LARGE_MIB} MiB = ${totalMiB.toFixed(1)} MiB in ${SMALL + LARGE} blobs (Azurite on loopback); best of ${REPEAT} interleaved rounds; custos --concurrency ${CONCURRENCY}; ${cpus().length} CPUs, load average now ${loadavg()[0].toFixed(1)}\n`,
+    )
     console.log('| tool | wall time | CPU (user+sys) | Azurite CPU | throughput | peak RSS | files | time vs custos |')
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|')
     for (const r of results) {
-      console.log(`| ${r.tool} | ${r.seconds.toFixed(1)} s | ${r.cpuSeconds.toFixed(1)} s | ${r.azuriteCpuSeconds.toFixed(1)} s | ${(r.bytes / 1024 / 1024 / r.seconds).toFixed(1)} MiB/s | ${r.peakRssMiB.toFixed(0)} MB | ${r.files} | ${(r.seconds / custos.seconds).toFixed(2)}× |`)
+      console.log(
+        `| ${r.tool} | ${r.seconds.toFixed(1)} s | ${r.cpuSeconds.toFixed(1)} s | ${r.azuriteCpuSeconds.toFixed(1)} s | ${(r.bytes / 1024 / 1024 / r.seconds).toFixed(1)} MiB/s | ${r.peakRssMiB.toFixed(0)} MB | ${r.files} | ${(r.seconds / custos.seconds).toFixed(2)}× |`,
+      )
     }
+
     const azcopyResult = ref('azcopy')
     const azResult = ref('az ')
     console.log('')
-    if (azcopyResult) console.log(`custos / azcopy time: ${(custos.seconds / azcopyResult.seconds).toFixed(2)} (target ≤ 1.0)`)
+    if (azcopyResult)
+      console.log(`custos / azcopy time: ${(custos.seconds / azcopyResult.seconds).toFixed(2)} (target ≤ 1.0)`)
     if (azResult) console.log(`custos / az time:     ${(custos.seconds / azResult.seconds).toFixed(2)} (target ≤ 0.5)`)
     console.log(`custos peak RSS:      ${custos.peakRssMiB.toFixed(0)} MB (target ≤ 150 MB)`)
-    for (const r of results) if (r.files !== SMALL + LARGE) console.log(`WARNING: ${r.tool} wrote ${r.files} files, expected ${SMALL + LARGE}`)
+    for (const r of results)
+      if (r.files !== SMALL + LARGE) console.log(`WARNING: ${r.tool} wrote ${r.files} files, expected ${SMALL + LARGE}`)
     if (GIANT_MIB > 0) await giant(service, work, azcopy)
   } finally {
     await azurite.stop()
@@ -178,27 +262,56 @@ async function giant(service: BlobServiceClient, work: string, azcopy: string | 
     await blob.stageBlock(id, block, block.length)
     ids.push(id)
   }
+
   await blob.commitBlockList(ids, {blobHTTPHeaders: {blobContentMD5: md5.digest()}})
   const expected = sha256.digest('hex')
   const config = join(work, 'custos.json')
   const dir = join(work, 'giant-custos')
   process.stderr.write(`custos export of the ${GIANT_MIB} MiB blob…\n`)
-  const m = await timed(process.execPath, [...NODE_FLAGS, CLI, 'customer', 'export', 'giant', '--to', dir, '--config', config, '--concurrency', String(CONCURRENCY), '--json'])
+  const m = await timed(process.execPath, [
+    ...NODE_FLAGS,
+    CLI,
+    'customer',
+    'export',
+    'giant',
+    '--to',
+    dir,
+    '--config',
+    config,
+    '--concurrency',
+    String(CONCURRENCY),
+    '--json',
+  ])
   const exported = createHash('sha256')
   for await (const chunk of createReadStream(join(dir, 'documents', 'giant.bin'))) exported.update(chunk as Buffer)
-  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as {body: {objects: Array<{sha256: string}>}}
+  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as {
+    body: {objects: Array<{sha256: string}>}
+  }
   const same = exported.digest('hex') === expected && manifest.body.objects[0].sha256 === expected
   await rm(dir, {recursive: true, force: true})
   let azcopySeconds: number | undefined
   if (azcopy) {
-    const sas = await container.generateSasUrl({permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 3600_000), protocol: SASProtocol.HttpsAndHttp})
+    const sas = await container.generateSasUrl({
+      permissions: ContainerSASPermissions.parse('rl'),
+      expiresOn: new Date(Date.now() + 3600_000),
+      protocol: SASProtocol.HttpsAndHttp,
+    })
     const out = join(work, 'giant-azcopy')
     await mkdir(out)
     process.stderr.write('azcopy copy of the same blob…\n')
-    azcopySeconds = (await timed(azcopy, ['copy', sas, out, '--recursive', '--from-to', 'BlobLocal', '--log-level', 'ERROR', '--output-level', 'quiet'], {env: azcopyEnv(work)})).seconds
+    azcopySeconds = (
+      await timed(
+        azcopy,
+        ['copy', sas, out, '--recursive', '--from-to', 'BlobLocal', '--log-level', 'ERROR', '--output-level', 'quiet'],
+        {env: azcopyEnv(work)},
+      )
+    ).seconds
     await rm(out, {recursive: true, force: true})
   }
-  console.log(`\nOne blob of ${GIANT_MIB} MiB: custos ${m.seconds.toFixed(1)} s, peak RSS ${m.peakRssMiB.toFixed(0)} MB (target ≤ 150 MB)${azcopySeconds ? `; azcopy ${azcopySeconds.toFixed(1)} s (custos ÷ azcopy ${(m.seconds / azcopySeconds).toFixed(2)})` : ''}; exported file and manifest SHA-256 ${same ? 'match the uploaded bytes' : 'DO NOT MATCH the uploaded bytes'}`)
+
+  console.log(
+    `\nOne blob of ${GIANT_MIB} MiB: custos ${m.seconds.toFixed(1)} s, peak RSS ${m.peakRssMiB.toFixed(0)} MB (target ≤ 150 MB)${azcopySeconds ? `; azcopy ${azcopySeconds.toFixed(1)} s (custos ÷ azcopy ${(m.seconds / azcopySeconds).toFixed(2)})` : ''}; exported file and manifest SHA-256 ${same ? 'match the uploaded bytes' : 'DO NOT MATCH the uploaded bytes'}`,
+  )
   if (!same) process.exitCode = 1
 }
 

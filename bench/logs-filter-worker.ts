@@ -25,7 +25,12 @@ export function benchMap(): DataMap {
     customers: {idPattern: '^[a-z0-9][a-z0-9-]{1,55}$', known: BENCH_CUSTOMERS},
     stores: [
       {name: 'documents', account: 'https://contosoprod.blob.core.windows.net', container: 'tenant-{customer}'},
-      {name: 'attachments', account: 'https://contosoprod.blob.core.windows.net', container: 'attachments', prefix: '{customer}/'},
+      {
+        name: 'attachments',
+        account: 'https://contosoprod.blob.core.windows.net',
+        container: 'attachments',
+        prefix: '{customer}/',
+      },
     ],
     backups: [],
     logs: {customerFields: ['properties.customerId', 'properties.tenantId']},
@@ -52,7 +57,12 @@ async function main(): Promise<void> {
   const out = createWriteStream(output, {highWaterMark: 1 << 20})
   let kept = 0
   const started = process.hrtime.bigint()
-  const records = parseRecordStream(createReadStream(input, {highWaterMark: 1 << 20}), {source: input, needles: selector.needles, anchors: selector.anchors, stats})
+  const records = parseRecordStream(createReadStream(input, {highWaterMark: 1 << 20}), {
+    source: input,
+    needles: selector.needles,
+    anchors: selector.anchors,
+    stats,
+  })
   for await (const {record, raw} of records) {
     const time = recordTime(record)
     if (time === undefined || time < since || time >= until) continue
@@ -60,10 +70,13 @@ async function main(): Promise<void> {
     kept++
     await write(out, `${redactor ? redactor.redactRecordText(raw) : raw}\n`)
   }
+
   out.end()
   await once(out, 'finish')
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  process.stdout.write(`${JSON.stringify({kept, seconds, stats, redactions: redactor?.counts, maxRssBytes: process.resourceUsage().maxRSS * 1024})}\n`)
+  process.stdout.write(
+    `${JSON.stringify({kept, seconds, stats, redactions: redactor?.counts, maxRssBytes: process.resourceUsage().maxRSS * 1024})}\n`,
+  )
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) await main()

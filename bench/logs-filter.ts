@@ -20,7 +20,18 @@
  * kept record (the second pass of `logs bundle`).
  */
 import {execFileSync, spawn} from 'node:child_process'
-import {createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync, type WriteStream} from 'node:fs'
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+  type WriteStream,
+} from 'node:fs'
 import {once} from 'node:events'
 import {createHash} from 'node:crypto'
 import {dirname, join} from 'node:path'
@@ -52,7 +63,12 @@ async function generate(file: string, sizeBytes: number): Promise<void> {
   const samples = readdirSync(SAMPLES)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => JSON.parse((JSON.parse(readFileSync(SAMPLES + f, 'utf8')) as {input: {message: string}}).input.message) as Record<string, any>) // eslint-disable-line @typescript-eslint/no-explicit-any
+    .map(
+      (f) =>
+        JSON.parse(
+          (JSON.parse(readFileSync(SAMPLES + f, 'utf8')) as {input: {message: string}}).input.message,
+        ) as Record<string, any>,
+    ) // eslint-disable-line @typescript-eslint/no-explicit-any
   const out = createWriteStream(`${file}.partial`, {highWaterMark: 1 << 20})
   let bytes = 0
   let i = 0
@@ -69,6 +85,7 @@ async function generate(file: string, sizeBytes: number): Promise<void> {
     await write(out, line)
     i++
   }
+
   out.end()
   await once(out, 'finish')
   renameSync(`${file}.partial`, file)
@@ -76,7 +93,28 @@ async function generate(file: string, sizeBytes: number): Promise<void> {
 
 /** Compiles the worker and the library modules it imports (tsc, the project's settings) into `dir`. */
 function compileWorker(dir: string): string {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '--outDir', dir, '--rootDir', ROOT, '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--strict', '--skipLibCheck', '--types', 'node', join(HERE, 'logs-filter-worker.ts')], {stdio: 'inherit'})
+  execFileSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules/typescript/bin/tsc'),
+      '--outDir',
+      dir,
+      '--rootDir',
+      ROOT,
+      '--module',
+      'NodeNext',
+      '--moduleResolution',
+      'NodeNext',
+      '--target',
+      'ES2022',
+      '--strict',
+      '--skipLibCheck',
+      '--types',
+      'node',
+      join(HERE, 'logs-filter-worker.ts'),
+    ],
+    {stdio: 'inherit'},
+  )
   writeFileSync(join(dir, 'package.json'), '{"type": "module"}\n')
   return join(dir, 'bench/logs-filter-worker.js')
 }
@@ -111,6 +149,7 @@ async function main(): Promise<void> {
     process.stderr.write(`Generating ${values['size-mb']} MiB of archived sign-in records in ${file}…\n`)
     await generate(file, size)
   }
+
   const bytes = statSync(file).size
   // Warm the page cache so that neither side pays for the first read from disk.
   for await (const _ of createReadStream(file, {highWaterMark: 8 << 20})) void _
@@ -119,10 +158,16 @@ async function main(): Promise<void> {
   const worker = compileWorker(join(dirname(file), 'build'))
   const jq = await run('jq', ['-c', 'select(.properties.customerId=="acme")', file], jqOut)
   const custos = await run(process.execPath, [worker, file, custosOut, ...(values.redact ? ['--redact'] : [])])
-  const report = JSON.parse(custos.stdout) as {kept: number; seconds: number; maxRssBytes: number; stats: Record<string, number>}
+  const report = JSON.parse(custos.stdout) as {
+    kept: number
+    seconds: number
+    maxRssBytes: number
+    stats: Record<string, number>
+  }
   const jqIds = keptIds(jqOut)
   const custosIds = keptIds(custosOut)
-  const same = jqIds.length === custosIds.length && jqIds.every((id, i) => id === custosIds[i]) && custosIds.length === report.kept
+  const same =
+    jqIds.length === custosIds.length && jqIds.every((id, i) => id === custosIds[i]) && custosIds.length === report.kept
   const jqKept = jqIds.length
   const ratio = custos.seconds / jq.seconds
   const mb = (n: number) => (n / 1024 / 1024).toFixed(0)

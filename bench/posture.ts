@@ -21,7 +21,8 @@ try {
   for (const n of [0, Math.min(1000, maxAccounts), maxAccounts]) {
     // unrelated accounts first, then the data map's own (Map order is the listing order)
     state.storageAccounts.clear()
-    for (let i = 0; i < n; i++) state.addStorageAccount({name: `other${String(i).padStart(6, '0')}`, resourceGroup: 'others'})
+    for (let i = 0; i < n; i++)
+      state.addStorageAccount({name: `other${String(i).padStart(6, '0')}`, resourceGroup: 'others'})
     for (const [key, account] of own) state.storageAccounts.set(key, account as JsonObject)
     globalThis.gc?.()
     const heapBefore = process.memoryUsage().heapUsed
@@ -29,7 +30,9 @@ try {
     const report = await auditPosture(new AzureClients(map), map)
     const ms = Number(process.hrtime.bigint() - started) / 1e6
     const heapMiB = (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024
-    console.log(`${String(n).padStart(6)} other accounts: ${ms.toFixed(0).padStart(5)} ms, ${report.summary.checks} checks, heap +${heapMiB.toFixed(1)} MiB`)
+    console.log(
+      `${String(n).padStart(6)} other accounts: ${ms.toFixed(0).padStart(5)} ms, ${report.summary.checks} checks, heap +${heapMiB.toFixed(1)} MiB`,
+    )
   }
 } finally {
   await env.stop()

@@ -13,10 +13,15 @@ if (unknown.length > 0) {
   console.error(`Unknown benchmark ${unknown.join(', ')}; choose from: ${all.join(', ')}`)
   process.exit(2)
 }
+
 let failed = 0
 for (const name of chosen.length > 0 ? chosen : all) {
   console.log(`\n=== bench/${name}.ts (${new Date().toISOString()})`)
-  const result = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, `${name}.ts`)], {stdio: 'inherit', cwd: join(here, '..')})
+  const result = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, `${name}.ts`)], {
+    stdio: 'inherit',
+    cwd: join(here, '..'),
+  })
   if (result.status !== 0) failed++
 }
+
 process.exit(failed === 0 ? 0 : 1)

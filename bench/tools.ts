@@ -48,7 +48,11 @@ export function azcopyPath(): string | undefined {
 
 /** The environment that keeps AzCopy's logs and job plans in `work` and off syslog. */
 export function azcopyEnv(work: string): NodeJS.ProcessEnv {
-  return {AZCOPY_LOG_LOCATION: `${work}/azcopy-logs`, AZCOPY_JOB_PLAN_LOCATION: `${work}/azcopy-plans`, AZCOPY_DISABLE_SYSLOG: 'true'}
+  return {
+    AZCOPY_LOG_LOCATION: `${work}/azcopy-logs`,
+    AZCOPY_JOB_PLAN_LOCATION: `${work}/azcopy-plans`,
+    AZCOPY_DISABLE_SYSLOG: 'true',
+  }
 }
 
 /** user + system CPU seconds a process has used so far (Linux /proc); NaN when it cannot be read. */
@@ -71,16 +75,32 @@ export interface Timed {
 }
 
 /** Runs a command under GNU time; throws (secrets redacted) when it fails. */
-export async function timed(command: string, commandArgs: string[], options: {env?: NodeJS.ProcessEnv; cwd?: string} = {}): Promise<Timed> {
+export async function timed(
+  command: string,
+  commandArgs: string[],
+  options: {env?: NodeJS.ProcessEnv; cwd?: string} = {},
+): Promise<Timed> {
   const started = process.hrtime.bigint()
-  const child = spawn('/usr/bin/time', ['-f', 'custos-bench-rss-kib=%M cpu=%U+%S', command, ...commandArgs], {cwd: options.cwd, env: {...process.env, ...options.env}, stdio: ['ignore', 'pipe', 'pipe']})
+  const child = spawn('/usr/bin/time', ['-f', 'custos-bench-rss-kib=%M cpu=%U+%S', command, ...commandArgs], {
+    cwd: options.cwd,
+    env: {...process.env, ...options.env},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let stderr = ''
   let stdout = ''
   child.stdout.on('data', (c: Buffer) => (stdout = (stdout + c.toString()).slice(-200_000)))
   child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-8000)))
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  if (code !== 0) throw new Error(redactSecrets(`${command} ${commandArgs.join(' ')} exited with ${code}:\n${stdout.slice(-4000)}\n${stderr}`))
+  if (code !== 0)
+    throw new Error(
+      redactSecrets(`${command} ${commandArgs.join(' ')} exited with ${code}:\n${stdout.slice(-4000)}\n${stderr}`),
+    )
   const match = /custos-bench-rss-kib=(\d+) cpu=([\d.]+)\+([\d.]+)/.exec(stderr)
-  return {seconds, peakRssMiB: Number(match?.[1] ?? 0) / 1024, cpuSeconds: Number(match?.[2] ?? 0) + Number(match?.[3] ?? 0), stdout}
+  return {
+    seconds,
+    peakRssMiB: Number(match?.[1] ?? 0) / 1024,
+    cpuSeconds: Number(match?.[2] ?? 0) + Number(match?.[3] ?? 0),
+    stdout,
+  }
 }

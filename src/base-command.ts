@@ -13,7 +13,9 @@ import {CustosError, ExitCode, isAbortError} from './lib/errors.js'
 import {errColor} from './lib/output/color.js'
 import {redactSecrets} from './lib/secrets.js'
 
-export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
 /** The JSON document printed on stdout when a command fails under --json. */
@@ -24,7 +26,6 @@ export interface ErrorResult {
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override enableJsonFlag = true
   static override baseFlags = {config: configFlag, debug: debugFlag}
-
   protected flags!: BaseFlags<T>
   protected args!: BaseArgs<T>
   /** aborted on the first SIGINT; long work stops at the next safe point */
@@ -49,6 +50,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       process.stderr.write('\nInterrupted: stopping at the next safe point (press Ctrl-C again to quit at once).\n')
       this.abortController.abort(Object.assign(new Error('interrupted by the operator'), {name: 'AbortError'}))
     }
+
     process.on('SIGINT', this.sigintHandler)
     process.on('SIGTERM', this.sigintHandler)
   }
@@ -80,21 +82,58 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const err: unknown = error
     let result: ErrorResult
     if (err instanceof CustosError) {
-      result = {error: {code: err.code, message: err.message, ...(err.hint ? {hint: err.hint} : {}), ...(err.details.length ? {details: err.details} : {}), exitCode: err.exitCode}}
+      result = {
+        error: {
+          code: err.code,
+          message: err.message,
+          ...(err.hint ? {hint: err.hint} : {}),
+          ...(err.details.length ? {details: err.details} : {}),
+          exitCode: err.exitCode,
+        },
+      }
     } else if (isAbortError(err) && this.abortController.signal.aborted) {
-      result = {error: {code: 'Interrupted', message: 'Interrupted by the operator; nothing further was changed.', hint: 'Run the same command again to resume.', exitCode: ExitCode.interrupted}}
+      result = {
+        error: {
+          code: 'Interrupted',
+          message: 'Interrupted by the operator; nothing further was changed.',
+          hint: 'Run the same command again to resume.',
+          exitCode: ExitCode.interrupted,
+        },
+      }
     } else if (isAbortError(err)) {
       // Nobody pressed Ctrl-C: a request was aborted underneath us (a timeout or a dropped connection).
-      result = {error: {code: 'RequestAborted', message: `A request to Azure was aborted (${(err as Error).message || 'timeout or dropped connection'}).`, hint: 'Run the same command again; finished work is kept.', exitCode: ExitCode.azure}}
+      result = {
+        error: {
+          code: 'RequestAborted',
+          message: `A request to Azure was aborted (${(err as Error).message || 'timeout or dropped connection'}).`,
+          hint: 'Run the same command again; finished work is kept.',
+          exitCode: ExitCode.azure,
+        },
+      }
     } else if (isOclifParseError(err)) {
-      result = {error: {code: 'Usage', message: (err as Error).message.split('\n')[0], hint: `See: custos ${this.id?.replaceAll(':', ' ') ?? ''} --help`, exitCode: ExitCode.usage}}
+      result = {
+        error: {
+          code: 'Usage',
+          message: (err as Error).message.split('\n')[0],
+          hint: `See: custos ${this.id?.replaceAll(':', ' ') ?? ''} --help`,
+          exitCode: ExitCode.usage,
+        },
+      }
       const rest = (err as Error).message.split('\n').slice(1).filter(Boolean)
       if (rest.length > 0) result.error.details = rest
     } else if (isOclifExit(err)) {
       throw err
     } else {
-      result = {error: {code: 'InternalError', message: `custos failed unexpectedly: ${(err as Error)?.message ?? String(err)}`, hint: 'This is a bug; run again with --debug and report the output.', exitCode: ExitCode.azure}}
+      result = {
+        error: {
+          code: 'InternalError',
+          message: `custos failed unexpectedly: ${(err as Error)?.message ?? String(err)}`,
+          hint: 'This is a bug; run again with --debug and report the output.',
+          exitCode: ExitCode.azure,
+        },
+      }
     }
+
     result.error.message = redactSecrets(result.error.message)
     if (result.error.details) result.error.details = result.error.details.map(redactSecrets)
     if (this.jsonEnabled()) {
@@ -105,6 +144,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       if (result.error.hint) lines.push(errColor.dim(`Hint: ${result.error.hint}`))
       process.stderr.write(`${lines.join('\n')}\n`)
     }
+
     if (this.flags?.debug) {
       const chain: unknown[] = [err]
       while (chain.length < 5) {
@@ -112,8 +152,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
         if (!cause) break
         chain.push(cause)
       }
+
       for (const e of chain) process.stderr.write(`${redactSecrets((e as Error)?.stack ?? String(e))}\n`)
     }
+
     process.exitCode = result.error.exitCode
   }
 
@@ -122,13 +164,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       process.off('SIGINT', this.sigintHandler)
       process.off('SIGTERM', this.sigintHandler)
     }
+
     await super.finally(error)
   }
 }
 
 function isOclifParseError(err: unknown): boolean {
   const e = err as {name?: string; parse?: unknown; oclif?: {exit?: number}} | undefined
-  return Boolean(e && (e.parse !== undefined || /Parse|Flag|Arg|Validation/i.test(e.name ?? '') || (e.oclif?.exit === 2 && !(err instanceof CustosError))))
+  return Boolean(
+    e &&
+    (e.parse !== undefined ||
+      /Parse|Flag|Arg|Validation/i.test(e.name ?? '') ||
+      (e.oclif?.exit === 2 && !(err instanceof CustosError))),
+  )
 }
 
 function isOclifExit(err: unknown): boolean {

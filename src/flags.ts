@@ -9,7 +9,10 @@ export const configFlag = Flags.string({
   helpGroup: 'GLOBAL',
 })
 
-export const debugFlag = Flags.boolean({summary: 'Show stack traces and request details on errors.', helpGroup: 'GLOBAL'})
+export const debugFlag = Flags.boolean({
+  summary: 'Show stack traces and request details on errors.',
+  helpGroup: 'GLOBAL',
+})
 
 /** A duration such as `26h` or `7d`, parsed to milliseconds. */
 export const durationFlag = Flags.custom<number>({
@@ -26,6 +29,16 @@ export const timeFlag = Flags.custom<Date>({
   },
 })
 
-export const concurrencyFlag = Flags.integer({summary: 'Parallel requests to the storage service.', min: 1, max: 256, default: 16})
+export const concurrencyFlag = Flags.integer({
+  summary: 'Parallel requests to the storage service.',
+  min: 1,
+  max: 256,
+  default: 16,
+})
 
-export const retriesFlag = Flags.integer({summary: 'Attempts per request before giving up (throttling and network faults are retried with backoff).', min: 1, max: 20, default: 6})
+export const retriesFlag = Flags.integer({
+  summary: 'Attempts per request before giving up (throttling and network faults are retried with backoff).',
+  min: 1,
+  max: 20,
+  default: 6,
+})

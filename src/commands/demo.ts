@@ -19,14 +19,19 @@ export interface DemoResult {
 export default class Demo extends BaseCommand<typeof Demo> {
   // The demo shows each step's own rendering; a single JSON document would hide what it is for.
   static override enableJsonFlag = false
-  static override summary = 'Start the local environment, fill it with demo customers, and walk through the main commands.'
+  static override summary =
+    'Start the local environment, fill it with demo customers, and walk through the main commands.'
   static override description =
     'Starts Azurite and the local Azure server on loopback (nothing reaches the internet), creates the customers acme, acme-corp, globex and initech with documents, attachments, 30 days of backups, archived sign-in logs and keys, then runs inventory, export, erase, certificate verify, backups verify and access report against them. With --keep it leaves everything running and prints the data map path.'
-
-  static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo --keep', '<%= config.bin %> demo --keep --dir ./demo-env']
-
+  static override examples = [
+    '<%= config.bin %> demo',
+    '<%= config.bin %> demo --keep',
+    '<%= config.bin %> demo --keep --dir ./demo-env',
+  ]
   static override flags = {
-    keep: Flags.boolean({summary: 'Leave the local environment running and print the data map path (stop with Ctrl-C).'}),
+    keep: Flags.boolean({
+      summary: 'Leave the local environment running and print the data map path (stop with Ctrl-C).',
+    }),
     dir: Flags.string({summary: 'Folder for the data map, certificate and emulator files (default: a temp folder).'}),
   }
 
@@ -45,11 +50,31 @@ export default class Demo extends BaseCommand<typeof Demo> {
       const exportDir = join(env.dir, 'export-acme')
       const plan: Array<[string, string, string[]]> = [
         ['Validate the data map and reach every target', 'config:validate', [...config]],
-        ['Inventory of acme (its prefix neighbour acme-corp is never counted)', 'customer:inventory', ['acme', ...config]],
+        [
+          'Inventory of acme (its prefix neighbour acme-corp is never counted)',
+          'customer:inventory',
+          ['acme', ...config],
+        ],
         ['Inventory of acme-corp', 'customer:inventory', ['acme-corp', ...config]],
-        ['Export acme to a folder, verified, with a signed manifest', 'customer:export', ['acme', '--to', exportDir, ...config]],
+        [
+          'Export acme to a folder, verified, with a signed manifest',
+          'customer:export',
+          ['acme', '--to', exportDir, ...config],
+        ],
         ['Verify the export manifest', 'certificate:verify', [join(exportDir, 'manifest.json'), ...config]],
-        ['Erase acme: plan, guards, batch delete, crypto-shredding, verification, certificate', 'customer:erase', ['acme', '--yes', '--plan-out', join(env.dir, 'erase-acme.plan.json'), '--certificate-out', join(env.dir, 'certificate-acme'), ...config]],
+        [
+          'Erase acme: plan, guards, batch delete, crypto-shredding, verification, certificate',
+          'customer:erase',
+          [
+            'acme',
+            '--yes',
+            '--plan-out',
+            join(env.dir, 'erase-acme.plan.json'),
+            '--certificate-out',
+            join(env.dir, 'certificate-acme'),
+            ...config,
+          ],
+        ],
         ['Verify the deletion certificate', 'certificate:verify', [join(env.dir, 'certificate-acme.json'), ...config]],
         ['Inventory of acme after the erase', 'customer:inventory', ['acme', ...config]],
         ['Inventory of acme-corp after the erase (unchanged)', 'customer:inventory', ['acme-corp', ...config]],
@@ -60,13 +85,18 @@ export default class Demo extends BaseCommand<typeof Demo> {
       for (const [title, id, argv] of plan) {
         if (!this.config.findCommand(id)) continue
         this.heading(title)
-        this.info(color.dim(`$ custos ${id.replaceAll(':', ' ')} ${argv.map((a) => (a.includes(' ') ? `"${a}"` : a)).join(' ')}`))
+        this.info(
+          color.dim(
+            `$ custos ${id.replaceAll(':', ' ')} ${argv.map((a) => (a.includes(' ') ? `"${a}"` : a)).join(' ')}`,
+          ),
+        )
         process.exitCode = 0
         await this.config.runCommand(id, argv)
         const exitCode = Number(process.exitCode ?? 0)
         steps.push({title, command: id, exitCode})
         process.exitCode = 0
       }
+
       if (this.flags.keep) {
         this.heading('The local environment keeps running. Try the commands yourself:')
         this.info(`  export CUSTOS_CONFIG=${env.configPath}`)
@@ -76,6 +106,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
           this.abortSignal.addEventListener('abort', () => resolve(), {once: true})
         })
       }
+
       return {config: env.configPath, seeded, steps, kept: Boolean(this.flags.keep)}
     } finally {
       if (!this.flags.keep || this.abortSignal.aborted) await env.stop()

@@ -20,13 +20,20 @@ export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`
   const parts: string[] = []
   let rest = Math.round(ms / 1000)
-  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     if (rest >= size) {
       parts.push(`${Math.floor(rest / size)}${unit}`)
       rest %= size
     }
+
     if (parts.length === 2) break
   }
+
   return parts.join(' ')
 }
 
@@ -38,7 +45,9 @@ export function parseTime(text: string, now: Date = new Date()): Date {
   if (relative && isDuration(relative[1]) && (trimmed.startsWith('-') || relative[2])) {
     return new Date(now.getTime() - parseDurationInMs(relative[1]))
   }
+
   const date = new Date(trimmed)
-  if (Number.isNaN(date.getTime())) throw new RangeError(`"${text}" is not a time (use ISO 8601 like 2026-11-01T00:00:00Z, or -24h)`)
+  if (Number.isNaN(date.getTime()))
+    throw new RangeError(`"${text}" is not a time (use ISO 8601 like 2026-11-01T00:00:00Z, or -24h)`)
   return date
 }

@@ -81,9 +81,24 @@ function asRestError(err: unknown): RestErrorLike | undefined {
 }
 
 /** What @azure/identity throws when no credential can produce a token (not signed in, no managed identity). */
-const credentialErrors = new Set(['CredentialUnavailableError', 'AggregateAuthenticationError', 'AuthenticationError', 'AuthenticationRequiredError'])
+const credentialErrors = new Set([
+  'CredentialUnavailableError',
+  'AggregateAuthenticationError',
+  'AuthenticationError',
+  'AuthenticationRequiredError',
+])
 
-const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET'])
+const networkCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+])
 
 /**
  * Maps an error thrown by an `@azure/*` client (or by the network under it) to a CustosError
@@ -96,17 +111,27 @@ export function fromAzureError(err: unknown, what: string): unknown {
   const name = (err as {name?: string} | undefined)?.name ?? ''
   if (credentialErrors.has(name)) {
     // The identity library's message lists every credential it tried; --debug shows it.
-    return azureFailure('SignInRequired', `No Azure credential was available to reach ${what}.`, 'Sign in with `az login` (or give the job a managed identity) and try again; --debug shows why each credential failed.', err)
+    return azureFailure(
+      'SignInRequired',
+      `No Azure credential was available to reach ${what}.`,
+      'Sign in with `az login` (or give the job a managed identity) and try again; --debug shows why each credential failed.',
+      err,
+    )
   }
+
   if (err instanceof Error && /not permitted for non-TLS protected/.test(err.message)) {
     // core-rest-pipeline refuses to send an Entra ID token over plain HTTP.
-    return new CustosError(`${capitalize(what)} is reached over plain http://, and custos sends Entra ID tokens only over HTTPS.`, {
-      code: 'InsecureEndpoint',
-      exitCode: ExitCode.usage,
-      hint: 'Use the https:// endpoint, or give the account as a connection string with an account key (the local emulator).',
-      cause: err,
-    })
+    return new CustosError(
+      `${capitalize(what)} is reached over plain http://, and custos sends Entra ID tokens only over HTTPS.`,
+      {
+        code: 'InsecureEndpoint',
+        exitCode: ExitCode.usage,
+        hint: 'Use the https:// endpoint, or give the account as a connection string with an account key (the local emulator).',
+        cause: err,
+      },
+    )
   }
+
   const rest = asRestError(err)
   const code = rest?.code ?? (err as {code?: string} | undefined)?.code
   const status = rest?.statusCode
@@ -120,18 +145,42 @@ export function fromAzureError(err: unknown, what: string): unknown {
       err,
     )
   }
+
   if (status === 404) {
-    return azureFailure('NotFound', `${capitalize(what)} was not found (${code ?? '404'}).`, 'Check the name in the data map.', err)
+    return azureFailure(
+      'NotFound',
+      `${capitalize(what)} was not found (${code ?? '404'}).`,
+      'Check the name in the data map.',
+      err,
+    )
   }
+
   if (status === 409 && code && /Hold|Immutab|Lease/i.test(code)) {
-    return refusedError(code, `${capitalize(what)} is protected (${code}).`, 'A legal hold, immutability policy or lease prevents the change; release it first if that is lawful.')
+    return refusedError(
+      code,
+      `${capitalize(what)} is protected (${code}).`,
+      'A legal hold, immutability policy or lease prevents the change; release it first if that is lawful.',
+    )
   }
+
   if (code && networkCodes.has(code)) {
-    return azureFailure('Network', `Could not reach ${what} (${code}).`, 'Check the endpoint in the data map and the network, then run again.', err)
+    return azureFailure(
+      'Network',
+      `Could not reach ${what} (${code}).`,
+      'Check the endpoint in the data map and the network, then run again.',
+      err,
+    )
   }
+
   if (status !== undefined) {
-    return azureFailure(code ?? `Http${status}`, `Azure refused the request for ${what} (${status}${code ? ` ${code}` : ''}) after retries.`, 'Run again later; add --debug for the full response.', err)
+    return azureFailure(
+      code ?? `Http${status}`,
+      `Azure refused the request for ${what} (${status}${code ? ` ${code}` : ''}) after retries.`,
+      'Run again later; add --debug for the full response.',
+      err,
+    )
   }
+
   return err
 }
 

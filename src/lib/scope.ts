@@ -57,12 +57,16 @@ export function scopeOf(store: StoreConfig, customer: string): Scope {
   const container = expandCustomer(store.container, customer)
   const prefix = expandCustomer(store.prefix ?? '', customer)
   if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(container)) {
-    throw new CustosError(`Store ${store.name}: container name "${container}" for customer ${customer} is not a valid container name.`, {
-      code: 'InvalidContainerName',
-      exitCode: ExitCode.usage,
-      hint: 'Container names are 3-63 lower-case letters, digits and single hyphens; adjust customers.idPattern or the container template.',
-    })
+    throw new CustosError(
+      `Store ${store.name}: container name "${container}" for customer ${customer} is not a valid container name.`,
+      {
+        code: 'InvalidContainerName',
+        exitCode: ExitCode.usage,
+        hint: 'Container names are 3-63 lower-case letters, digits and single hyphens; adjust customers.idPattern or the container template.',
+      },
+    )
   }
+
   return {
     customer,
     store: store.name,
@@ -95,6 +99,7 @@ export function isInScope(scope: Scope, container: string, blobName: string): bo
     if (!blobName.startsWith(scope.prefix)) return false
     if (blobName.length === scope.prefix.length) return false
   }
+
   return true
 }
 

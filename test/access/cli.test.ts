@@ -6,7 +6,16 @@ import {join} from 'node:path'
 
 import {LOCAL_SUBSCRIPTION_ID} from '../../src/lib/local/azure-server/index.js'
 import {uniqueName} from '../support/env.js'
-import {accessMap, accessMapDocument, blobRead, ROOT, signIn, startLocalAzure, uploadArchive, type LocalAzure} from './helpers.js'
+import {
+  accessMap,
+  accessMapDocument,
+  blobRead,
+  ROOT,
+  signIn,
+  startLocalAzure,
+  uploadArchive,
+  type LocalAzure,
+} from './helpers.js'
 
 interface CliRun {
   code: number
@@ -21,24 +30,38 @@ function newest(dir: string): number {
     const path = join(dir, entry.name)
     latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs)
   }
+
   return latest
 }
 
 function run(file: string, args: string[]): Promise<CliRun> {
   // async, so that the local Azure server in this process keeps answering
   return new Promise((resolve) => {
-    execFile(process.execPath, [file, ...args], {cwd: ROOT, env: {...process.env, NO_COLOR: '1'}, maxBuffer: 64 * 1024 * 1024}, (error, stdout, stderr) => {
-      resolve({code: error ? Number((error as {code?: number}).code ?? 1) : 0, stdout, stderr})
-    })
+    execFile(
+      process.execPath,
+      [file, ...args],
+      {cwd: ROOT, env: {...process.env, NO_COLOR: '1'}, maxBuffer: 64 * 1024 * 1024},
+      (error, stdout, stderr) => {
+        resolve({code: error ? Number((error as {code?: number}).code ?? 1) : 0, stdout, stderr})
+      },
+    )
   })
 }
 
 /** The built CLI (`npm test` builds first); compiled here when dist is missing or older than the sources. */
 async function cli(args: string[]): Promise<CliRun> {
   const built = join(ROOT, 'dist', 'commands', 'access', 'report.js')
-  if (!existsSync(built) || statSync(built).mtimeMs < Math.max(newest(join(ROOT, 'src', 'lib', 'access')), statSync(join(ROOT, 'src', 'commands', 'access', 'report.ts')).mtimeMs)) {
+  if (
+    !existsSync(built) ||
+    statSync(built).mtimeMs <
+      Math.max(
+        newest(join(ROOT, 'src', 'lib', 'access')),
+        statSync(join(ROOT, 'src', 'commands', 'access', 'report.ts')).mtimeMs,
+      )
+  ) {
     await run(join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.json')])
   }
+
   assert.ok(existsSync(built), 'the build produced dist/commands/access/report.js')
   return run(join(ROOT, 'bin', 'run.js'), args)
 }
@@ -56,16 +79,30 @@ describe('custos access report (the built CLI)', function () {
     const signIns = uniqueName('insights-logs-signinlogs')
     const reads = uniqueName('insights-logs-storageread')
     // every hour is a working hour, so that the findings do not depend on when the test runs
-    const options = {local, containers: [signIns, reads], activityLog: true, extra: {access: {workingHours: '00:00-24:00', workingDays: [0, 1, 2, 3, 4, 5, 6]}}}
+    const options = {
+      local,
+      containers: [signIns, reads],
+      activityLog: true,
+      extra: {access: {workingHours: '00:00-24:00', workingDays: [0, 1, 2, 3, 4, 5, 6]}},
+    }
     await uploadArchive(accessMap(options), signIns, 'tenantId=00000000-0000-0000-0000-000000000001', [
       signIn('anna@contoso.com', new Date(now - 86_400_000), {ip: '198.51.100.1'}),
       signIn('anna@contoso.com', new Date(now - 20 * 86_400_000), {ip: '198.51.100.1'}),
       signIn('boris@contoso.com', new Date(now - 86_400_000 + 60_000), {ip: '203.0.113.9', country: 'RU', code: 50126}),
     ])
-    await uploadArchive(accessMap(options), reads, 'resourceId=/SUBSCRIPTIONS/X/PROVIDERS/MICROSOFT.STORAGE/STORAGEACCOUNTS/CONTOSOPROD/BLOBSERVICES/DEFAULT', [
-      blobRead('anna@contoso.com', new Date(now - 86_400_000 + 120_000), '/contosoprod/tenant-acme/a.txt', {ip: '198.51.100.1'}),
+    await uploadArchive(
+      accessMap(options),
+      reads,
+      'resourceId=/SUBSCRIPTIONS/X/PROVIDERS/MICROSOFT.STORAGE/STORAGEACCOUNTS/CONTOSOPROD/BLOBSERVICES/DEFAULT',
+      [
+        blobRead('anna@contoso.com', new Date(now - 86_400_000 + 120_000), '/contosoprod/tenant-acme/a.txt', {
+          ip: '198.51.100.1',
+        }),
+      ],
+    )
+    local.server.state.addActivityEvents(LOCAL_SUBSCRIPTION_ID, [
+      {eventTimestamp: new Date(now - 3_600_000), caller: 'anna@contoso.com', clientIpAddress: '198.51.100.1'},
     ])
-    local.server.state.addActivityEvents(LOCAL_SUBSCRIPTION_ID, [{eventTimestamp: new Date(now - 3_600_000), caller: 'anna@contoso.com', clientIpAddress: '198.51.100.1'}])
     dir = mkdtempSync(join(tmpdir(), 'custos-access-cli-'))
     config = join(dir, 'custos.json')
     writeFileSync(config, JSON.stringify(accessMapDocument(options)))
@@ -77,7 +114,17 @@ describe('custos access report (the built CLI)', function () {
     assert.equal(result.code, 1, result.stderr)
     const report = JSON.parse(result.stdout)
     // the JSON shape scripts rely on
-    assert.deepEqual(Object.keys(report).sort(), ['countries', 'daily', 'findings', 'generatedAt', 'principals', 'range', 'settings', 'sources', 'totals'])
+    assert.deepEqual(Object.keys(report).sort(), [
+      'countries',
+      'daily',
+      'findings',
+      'generatedAt',
+      'principals',
+      'range',
+      'settings',
+      'sources',
+      'totals',
+    ])
     assert.deepEqual(Object.keys(report.principals[0]).sort(), [
       'countries',
       'failedOperations',
@@ -92,26 +139,59 @@ describe('custos access report (the built CLI)', function () {
       'principal',
       'signIns',
     ])
-    assert.deepEqual(Object.keys(report.findings[0]).sort(), ['country', 'firstSeen', 'ips', 'lastSeen', 'message', 'principal', 'signIns', 'type'])
+    assert.deepEqual(Object.keys(report.findings[0]).sort(), [
+      'country',
+      'firstSeen',
+      'ips',
+      'lastSeen',
+      'message',
+      'principal',
+      'signIns',
+      'type',
+    ])
     assert.deepEqual(
-      report.principals.map((p: {principal: string; signIns: number; failures: number; operations: number}) => [p.principal, p.signIns, p.failures, p.operations]),
+      report.principals.map((p: {principal: string; signIns: number; failures: number; operations: number}) => [
+        p.principal,
+        p.signIns,
+        p.failures,
+        p.operations,
+      ]),
       [
         ['anna@contoso.com', 1, 0, 2],
         ['boris@contoso.com', 1, 1, 0],
       ],
     )
-    assert.deepEqual(report.findings.map((f: {type: string; principal: string}) => `${f.type} ${f.principal}`), ['country-not-allowed boris@contoso.com', 'new-ip boris@contoso.com'])
+    assert.deepEqual(
+      report.findings.map((f: {type: string; principal: string}) => `${f.type} ${f.principal}`),
+      ['country-not-allowed boris@contoso.com', 'new-ip boris@contoso.com'],
+    )
     // the archive is named by its endpoint: the connection string's key never reaches the output
     assert.doesNotMatch(result.stdout, /AccountKey/)
   })
 
   it('writes CSV to --out and exits 0 without findings', async () => {
     const out = join(dir, 'access.csv')
-    const result = await cli(['access', 'report', '--config', config, '--since', since, '--out', out, '--allowed-countries', 'DE,RU', '--lookback', '0d'])
+    const result = await cli([
+      'access',
+      'report',
+      '--config',
+      config,
+      '--since',
+      since,
+      '--out',
+      out,
+      '--allowed-countries',
+      'DE,RU',
+      '--lookback',
+      '0d',
+    ])
     assert.equal(result.code, 0, result.stderr)
     assert.equal(result.stdout, '')
     const lines = readFileSync(out, 'utf8').trimEnd().split('\r\n')
-    assert.equal(lines[0], 'principal,signIns,failures,failuresByCode,operations,failedOperations,ips,countries,firstSeen,lastSeen,offHours,findings')
+    assert.equal(
+      lines[0],
+      'principal,signIns,failures,failuresByCode,operations,failedOperations,ips,countries,firstSeen,lastSeen,offHours,findings',
+    )
     assert.equal(lines.length, 3)
     assert.match(lines[2], /^boris@contoso\.com,1,1,50126:1,0,0,203\.0\.113\.9,RU,/)
     assert.match(result.stderr, /Wrote the csv report/)

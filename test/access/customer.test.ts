@@ -11,7 +11,14 @@ describe('access report for one customer (--customer)', function () {
   const reads = uniqueName('insights-logs-storageread')
   const since = new Date('2026-02-02T00:00:00Z')
   const until = new Date('2026-02-03T00:00:00Z')
-  const options = {since, until, sources: ['archive' as const], burstFailures: 5, burstWindowInMs: 600_000, lookbackInMs: 86_400_000}
+  const options = {
+    since,
+    until,
+    sources: ['archive' as const],
+    burstFailures: 5,
+    burstWindowInMs: 600_000,
+    lookbackInMs: 86_400_000,
+  }
   const map = () => accessMap({containers: [signIns, reads]})
 
   before(async () => {
@@ -23,13 +30,18 @@ describe('access report for one customer (--customer)', function () {
       // look-back: anna from another IP the day before
       signIn('anna@acme.example', '2026-02-01T09:00:00Z', {customerId: 'acme', ip: '198.51.100.9'}),
     ])
-    await uploadArchive(m, reads, 'resourceId=/SUBSCRIPTIONS/X/RESOURCEGROUPS/Y/PROVIDERS/MICROSOFT.STORAGE/STORAGEACCOUNTS/CONTOSOPROD/BLOBSERVICES/DEFAULT', [
-      blobRead('ops@contoso.com', '2026-02-02T10:00:00Z', '/contosoprod/tenant-acme/invoice.pdf'),
-      blobRead('ops@contoso.com', '2026-02-02T10:01:00Z', '/contosoprod/attachments/acme/photo.png'),
-      blobRead('ops@contoso.com', '2026-02-02T10:02:00Z', '/contosoprod/tenant-acme-corp/invoice.pdf'),
-      blobRead('ops@contoso.com', '2026-02-02T10:03:00Z', '/contosoprod/attachments/acme-corp/photo.png'),
-      blobRead('ops@contoso.com', '2026-02-02T10:04:00Z', '/contosoprod/attachments/acmex.txt'),
-    ])
+    await uploadArchive(
+      m,
+      reads,
+      'resourceId=/SUBSCRIPTIONS/X/RESOURCEGROUPS/Y/PROVIDERS/MICROSOFT.STORAGE/STORAGEACCOUNTS/CONTOSOPROD/BLOBSERVICES/DEFAULT',
+      [
+        blobRead('ops@contoso.com', '2026-02-02T10:00:00Z', '/contosoprod/tenant-acme/invoice.pdf'),
+        blobRead('ops@contoso.com', '2026-02-02T10:01:00Z', '/contosoprod/attachments/acme/photo.png'),
+        blobRead('ops@contoso.com', '2026-02-02T10:02:00Z', '/contosoprod/tenant-acme-corp/invoice.pdf'),
+        blobRead('ops@contoso.com', '2026-02-02T10:03:00Z', '/contosoprod/attachments/acme-corp/photo.png'),
+        blobRead('ops@contoso.com', '2026-02-02T10:04:00Z', '/contosoprod/attachments/acmex.txt'),
+      ],
+    )
   })
 
   it('keeps what concerns acme and never what concerns acme-corp', async () => {
@@ -44,13 +56,22 @@ describe('access report for one customer (--customer)', function () {
       ],
     )
     // the look-back read is limited to the customer too: anna's IP of the day before is not hers today
-    assert.deepEqual(report.findings.filter((f) => f.type === 'new-ip').map((f) => f.principal), ['anna@acme.example', 'ops@contoso.com'])
+    assert.deepEqual(
+      report.findings.filter((f) => f.type === 'new-ip').map((f) => f.principal),
+      ['anna@acme.example', 'ops@contoso.com'],
+    )
   })
 
   it('reads everything without --customer', async () => {
     const m = map()
     const report = await createAccessReport(new AzureClients(m), m, options)
-    assert.deepEqual(report.totals, {principals: 3, signIns: 3, failures: 0, operations: 5, findings: report.findings.length})
+    assert.deepEqual(report.totals, {
+      principals: 3,
+      signIns: 3,
+      failures: 0,
+      operations: 5,
+      findings: report.findings.length,
+    })
     assert.equal(report.sources[0].lookbackEvents, 1)
   })
 
@@ -61,14 +82,22 @@ describe('access report for one customer (--customer)', function () {
     const container = new AzureClients(m).blobService(m.logs!.archive!.account).getContainerClient(broken)
     await container.create()
     const text = `${JSON.stringify(signIn('anna@acme.example', '2026-02-02T09:00:00Z'))}\n{"time": "2026-02-02T09:01:00Z", "category": "SignInLo\n`
-    await container.getBlockBlobClient('tenantId=00000000-0000-0000-0000-000000000001/y=2026/m=02/d=02/h=09/m=00/PT1H.json').upload(text, Buffer.byteLength(text))
+    await container
+      .getBlockBlobClient('tenantId=00000000-0000-0000-0000-000000000001/y=2026/m=02/d=02/h=09/m=00/PT1H.json')
+      .upload(text, Buffer.byteLength(text))
     const report = await createAccessReport(new AzureClients(m), m, options)
     assert.equal(report.totals.signIns, 1)
-    assert.deepEqual(report.sources[0].notes, [`${broken}: 1 malformed line skipped`, `container ${missing} does not exist (no logs of that category archived yet)`])
+    assert.deepEqual(report.sources[0].notes, [
+      `${broken}: 1 malformed line skipped`,
+      `container ${missing} does not exist (no logs of that category archived yet)`,
+    ])
   })
 
   it('rejects a customer id the data map does not allow before reading anything', async () => {
     const m = map()
-    await assert.rejects(createAccessReport(new AzureClients(m), m, {...options, customer: '../acme'}), /not acceptable/)
+    await assert.rejects(
+      createAccessReport(new AzureClients(m), m, {...options, customer: '../acme'}),
+      /not acceptable/,
+    )
   })
 })

@@ -36,10 +36,18 @@ function ordinaryWeek(): Doc[] {
   const out: Doc[] = [signIn('alice@contoso.com', '2026-03-18T09:00:00Z', {ip: '198.51.100.1'})]
   for (let d = 0; d < 5; d++) {
     out.push(signIn('alice@contoso.com', new Date(SINCE + d * DAY + 8 * 3_600_000), {ip: '198.51.100.1'}))
-    out.push(blobRead('alice@contoso.com', new Date(SINCE + d * DAY + 9 * 3_600_000), '/contosoprod/tenant-acme/a.txt', {ip: '198.51.100.1'}))
+    out.push(
+      blobRead('alice@contoso.com', new Date(SINCE + d * DAY + 9 * 3_600_000), '/contosoprod/tenant-acme/a.txt', {
+        ip: '198.51.100.1',
+      }),
+    )
   }
+
   // two scattered failures are not a burst
-  out.push(signIn('alice@contoso.com', '2026-03-24T10:00:00Z', {ip: '198.51.100.1', code: 50126}), signIn('alice@contoso.com', '2026-03-24T13:00:00Z', {ip: '198.51.100.1', code: 50126}))
+  out.push(
+    signIn('alice@contoso.com', '2026-03-24T10:00:00Z', {ip: '198.51.100.1', code: 50126}),
+    signIn('alice@contoso.com', '2026-03-24T13:00:00Z', {ip: '198.51.100.1', code: 50126}),
+  )
   return out
 }
 
@@ -49,12 +57,17 @@ describe('access report findings', () => {
   })
 
   describe('sign-ins from countries outside the allowed list', () => {
-    const abroad = () => [...ordinaryWeek(), signIn('alice@contoso.com', '2026-03-25T10:00:00Z', {ip: '198.51.100.1', country: 'RU'})]
+    const abroad = () => [
+      ...ordinaryWeek(),
+      signIn('alice@contoso.com', '2026-03-25T10:00:00Z', {ip: '198.51.100.1', country: 'RU'}),
+    ]
 
     it('are found, with the country, count and IPs', async () => {
       const found = await findings(abroad())
       assert.deepEqual(
-        found.map((f) => (f.type === 'country-not-allowed' ? [f.type, f.principal, f.country, f.signIns, f.ips] : [f.type])),
+        found.map((f) =>
+          f.type === 'country-not-allowed' ? [f.type, f.principal, f.country, f.signIns, f.ips] : [f.type],
+        ),
         [['country-not-allowed', 'alice@contoso.com', 'RU', 1, ['198.51.100.1']]],
       )
     })
@@ -66,55 +79,108 @@ describe('access report findings', () => {
 
   describe('bursts of failed sign-ins', () => {
     it('are found for 5 failures within 10 minutes, once per burst', async () => {
-      const burst = [0, 1, 2, 3, 4].map((m) => signIn('mallory@contoso.com', at('2026-03-25T10:00:30Z', m), {ip: '198.51.100.1', code: 50126}))
-      const found = await findings([...ordinaryWeek(), signIn('mallory@contoso.com', '2026-03-18T09:00:00Z', {ip: '198.51.100.1'}), ...burst])
+      const burst = [0, 1, 2, 3, 4].map((m) =>
+        signIn('mallory@contoso.com', at('2026-03-25T10:00:30Z', m), {ip: '198.51.100.1', code: 50126}),
+      )
+      const found = await findings([
+        ...ordinaryWeek(),
+        signIn('mallory@contoso.com', '2026-03-18T09:00:00Z', {ip: '198.51.100.1'}),
+        ...burst,
+      ])
       assert.equal(found.length, 1)
       const f = found[0]
       assert.ok(f.type === 'failure-burst')
       assert.equal(f.principal, 'mallory@contoso.com')
       assert.equal(f.failures, 5)
-      assert.ok(Date.parse(f.from) <= Date.parse('2026-03-25T10:00:30Z') && Date.parse(f.to) >= Date.parse('2026-03-25T10:04:30Z'), `${f.from} – ${f.to}`)
+      assert.ok(
+        Date.parse(f.from) <= Date.parse('2026-03-25T10:00:30Z') &&
+          Date.parse(f.to) >= Date.parse('2026-03-25T10:04:30Z'),
+        `${f.from} – ${f.to}`,
+      )
     })
 
     it('are not found for 5 failures spread over an hour, nor for 4 within a minute', async () => {
-      const spread = [0, 15, 30, 45, 60].map((m) => signIn('mallory@contoso.com', at('2026-03-25T10:00:00Z', m), {ip: '198.51.100.1', code: 50126}))
-      const few = [0, 1, 2, 3].map((s) => signIn('mallory@contoso.com', new Date(Date.parse('2026-03-26T10:00:00Z') + s * 10_000), {ip: '198.51.100.1', code: 50126}))
-      assert.deepEqual(await findings([...ordinaryWeek(), signIn('mallory@contoso.com', '2026-03-18T09:00:00Z', {ip: '198.51.100.1'}), ...spread, ...few]), [])
+      const spread = [0, 15, 30, 45, 60].map((m) =>
+        signIn('mallory@contoso.com', at('2026-03-25T10:00:00Z', m), {ip: '198.51.100.1', code: 50126}),
+      )
+      const few = [0, 1, 2, 3].map((s) =>
+        signIn('mallory@contoso.com', new Date(Date.parse('2026-03-26T10:00:00Z') + s * 10_000), {
+          ip: '198.51.100.1',
+          code: 50126,
+        }),
+      )
+      assert.deepEqual(
+        await findings([
+          ...ordinaryWeek(),
+          signIn('mallory@contoso.com', '2026-03-18T09:00:00Z', {ip: '198.51.100.1'}),
+          ...spread,
+          ...few,
+        ]),
+        [],
+      )
     })
 
     it('follow --burst-failures and --burst-window', async () => {
-      const spread = [0, 15, 30, 45, 60].map((m) => signIn('mallory@contoso.com', at('2026-03-25T10:00:00Z', m), {ip: '198.51.100.1', code: 50126}))
-      const found = await findings([...ordinaryWeek(), signIn('mallory@contoso.com', '2026-03-18T09:00:00Z', {ip: '198.51.100.1'}), ...spread], {burstWindowInMs: 2 * 3_600_000})
-      assert.deepEqual(found.map((f) => [f.type, f.principal]), [['failure-burst', 'mallory@contoso.com']])
+      const spread = [0, 15, 30, 45, 60].map((m) =>
+        signIn('mallory@contoso.com', at('2026-03-25T10:00:00Z', m), {ip: '198.51.100.1', code: 50126}),
+      )
+      const found = await findings(
+        [...ordinaryWeek(), signIn('mallory@contoso.com', '2026-03-18T09:00:00Z', {ip: '198.51.100.1'}), ...spread],
+        {burstWindowInMs: 2 * 3_600_000},
+      )
+      assert.deepEqual(
+        found.map((f) => [f.type, f.principal]),
+        [['failure-burst', 'mallory@contoso.com']],
+      )
     })
   })
 
   describe('IPs not seen in the look-back window', () => {
     it('are found for an IP the principal did not use before, not for the ones it did', async () => {
-      const found = await findings([...ordinaryWeek(), signIn('alice@contoso.com', '2026-03-25T10:00:00Z', {ip: '203.0.113.99'})])
-      assert.deepEqual(found.map((f) => (f.type === 'new-ip' ? [f.type, f.principal, f.ip, f.events] : [f.type])), [['new-ip', 'alice@contoso.com', '203.0.113.99', 1]])
+      const found = await findings([
+        ...ordinaryWeek(),
+        signIn('alice@contoso.com', '2026-03-25T10:00:00Z', {ip: '203.0.113.99'}),
+      ])
+      assert.deepEqual(
+        found.map((f) => (f.type === 'new-ip' ? [f.type, f.principal, f.ip, f.events] : [f.type])),
+        [['new-ip', 'alice@contoso.com', '203.0.113.99', 1]],
+      )
     })
 
     it('look only at the window: an IP used before it counts as new', async () => {
       const records = ordinaryWeek()
       records[0] = signIn('alice@contoso.com', '2026-03-10T09:00:00Z', {ip: '198.51.100.1'}) // 13 days before, outside a 7-day look-back
-      assert.deepEqual((await findings(records)).map((f) => f.type), ['new-ip'])
+      assert.deepEqual(
+        (await findings(records)).map((f) => f.type),
+        ['new-ip'],
+      )
       assert.deepEqual(await findings(records, {lookbackInMs: 14 * DAY}), [])
     })
 
     it('are off with a look-back of 0', async () => {
-      assert.deepEqual(await findings([...ordinaryWeek(), signIn('alice@contoso.com', '2026-03-25T10:00:00Z', {ip: '203.0.113.99'})], {lookbackInMs: 0}), [])
+      assert.deepEqual(
+        await findings([...ordinaryWeek(), signIn('alice@contoso.com', '2026-03-25T10:00:00Z', {ip: '203.0.113.99'})], {
+          lookbackInMs: 0,
+        }),
+        [],
+      )
     })
   })
 
   describe('access outside working hours (Europe/Berlin, daylight saving time)', () => {
-    const off = async (iso: string) => (await findings([...ordinaryWeek(), signIn('alice@contoso.com', iso, {ip: '198.51.100.1'})])).filter((f) => f.type === 'off-hours')
+    const off = async (iso: string) =>
+      (await findings([...ordinaryWeek(), signIn('alice@contoso.com', iso, {ip: '198.51.100.1'})])).filter(
+        (f) => f.type === 'off-hours',
+      )
 
     it('is found at 06:30 CET on a Friday, on a Saturday, and at 19:30 CEST', async () => {
       for (const iso of ['2026-03-27T05:30:00Z', '2026-03-28T10:00:00Z', '2026-03-31T17:30:00Z']) {
         const found = await off(iso)
         assert.equal(found.length, 1, iso)
-        assert.ok(found[0].type === 'off-hours' && found[0].events === 1 && found[0].firstSeen === new Date(iso).toISOString(), iso)
+        assert.ok(
+          found[0].type === 'off-hours' && found[0].events === 1 && found[0].firstSeen === new Date(iso).toISOString(),
+          iso,
+        )
       }
     })
 
@@ -124,8 +190,18 @@ describe('access report findings', () => {
     })
 
     it('counts blob access too, and names the principal once with the number of events', async () => {
-      const found = await findings([...ordinaryWeek(), blobRead('bob@contoso.com', '2026-03-28T23:00:00Z', '/contosoprod/tenant-acme/a.txt'), blobRead('bob@contoso.com', '2026-03-29T01:00:00Z', '/contosoprod/tenant-acme/b.txt')], {lookbackInMs: 0})
-      assert.deepEqual(found.map((f) => (f.type === 'off-hours' ? [f.type, f.principal, f.events] : [f.type])), [['off-hours', 'bob@contoso.com', 2]])
+      const found = await findings(
+        [
+          ...ordinaryWeek(),
+          blobRead('bob@contoso.com', '2026-03-28T23:00:00Z', '/contosoprod/tenant-acme/a.txt'),
+          blobRead('bob@contoso.com', '2026-03-29T01:00:00Z', '/contosoprod/tenant-acme/b.txt'),
+        ],
+        {lookbackInMs: 0},
+      )
+      assert.deepEqual(
+        found.map((f) => (f.type === 'off-hours' ? [f.type, f.principal, f.events] : [f.type])),
+        [['off-hours', 'bob@contoso.com', 2]],
+      )
     })
   })
 })

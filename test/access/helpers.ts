@@ -10,7 +10,11 @@ import {fileURLToPath} from 'node:url'
 import {AzureClients} from '../../src/lib/azure/clients.js'
 import {validateDataMap} from '../../src/lib/datamap/load.js'
 import type {DataMap} from '../../src/lib/datamap/types.js'
-import {LOCAL_SUBSCRIPTION_ID, startLocalAzureServer, type LocalAzureServer} from '../../src/lib/local/azure-server/index.js'
+import {
+  LOCAL_SUBSCRIPTION_ID,
+  startLocalAzureServer,
+  type LocalAzureServer,
+} from '../../src/lib/local/azure-server/index.js'
 import {getTestAzurite} from '../support/env.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -65,15 +69,28 @@ export function accessMapDocument(options: AccessMapOptions = {}): Doc {
   const raw: Doc = {
     stores: [
       {name: 'documents', account: azurite.connectionString('contosoprod'), container: 'tenant-{customer}'},
-      {name: 'attachments', account: azurite.connectionString('contosoprod'), container: 'attachments', prefix: '{customer}/'},
+      {
+        name: 'attachments',
+        account: azurite.connectionString('contosoprod'),
+        container: 'attachments',
+        prefix: '{customer}/',
+      },
     ],
     logs: {
-      ...(options.containers ? {archive: {account: azurite.connectionString('contosologs'), containers: options.containers}} : {}),
+      ...(options.containers
+        ? {archive: {account: azurite.connectionString('contosologs'), containers: options.containers}}
+        : {}),
       ...(options.workspace ? {workspace: options.workspace} : {}),
     },
     ...(options.activityLog ? {activityLog: {subscription: LOCAL_SUBSCRIPTION_ID}} : {}),
     azure: options.local
-      ? {credential: 'local', caCertificate: options.local.caPath, resourceManager: options.local.server.url, logAnalytics: `${options.local.server.url}/v1`, subscription: LOCAL_SUBSCRIPTION_ID}
+      ? {
+          credential: 'local',
+          caCertificate: options.local.caPath,
+          resourceManager: options.local.server.url,
+          logAnalytics: `${options.local.server.url}/v1`,
+          subscription: LOCAL_SUBSCRIPTION_ID,
+        }
       : {credential: 'local'},
     ...options.extra,
   }
@@ -97,6 +114,7 @@ export async function uploadArchive(map: DataMap, container: string, prefix: str
     const name = `${prefix}/${hourPath(r.time as string)}`
     byBlob.set(name, [...(byBlob.get(name) ?? []), JSON.stringify(r)])
   }
+
   for (const [name, lines] of byBlob) {
     const text = `${lines.join('\n')}\n`
     await c.getBlockBlobClient(name).upload(text, Buffer.byteLength(text))
@@ -104,7 +122,11 @@ export async function uploadArchive(map: DataMap, container: string, prefix: str
 }
 
 /** A minimal archived sign-in record (archive shape of signinlogs-archived-documented.json). */
-export function signIn(upn: string, time: string | Date, options: {ip?: string; country?: string; code?: number; customerId?: string} = {}): Doc {
+export function signIn(
+  upn: string,
+  time: string | Date,
+  options: {ip?: string; country?: string; code?: number; customerId?: string} = {},
+): Doc {
   const code = options.code ?? 0
   const iso = new Date(time).toISOString()
   return {
@@ -128,10 +150,16 @@ export function signIn(upn: string, time: string | Date, options: {ip?: string; 
 }
 
 /** A minimal archived StorageRead record for a blob (shape of storagebloblogs-storageread-captured.json). */
-export function blobRead(upn: string, time: string | Date, objectKey: string, options: {ip?: string; status?: number} = {}): Doc {
+export function blobRead(
+  upn: string,
+  time: string | Date,
+  objectKey: string,
+  options: {ip?: string; status?: number} = {},
+): Doc {
   return {
     time: new Date(time).toISOString(),
-    resourceId: '/subscriptions/x/resourceGroups/y/providers/Microsoft.Storage/storageAccounts/contosoprod/blobServices/default',
+    resourceId:
+      '/subscriptions/x/resourceGroups/y/providers/Microsoft.Storage/storageAccounts/contosoprod/blobServices/default',
     category: 'StorageRead',
     operationName: 'GetBlob',
     statusCode: options.status ?? 200,

@@ -22,21 +22,44 @@ async function sampleReport(): Promise<AccessReport> {
   const since = Date.parse('2026-03-02T00:00:00Z')
   const until = since + 7 * DAY
   const hours = new WorkingHours({timeZone: 'Europe/Berlin', workingHours: '07:00-19:00', workingDays: [1, 2, 3, 4, 5]})
-  const aggregator = new AccessAggregator({sinceInMs: since, untilInMs: until, lookbackInMs: 0, allowedCountries: ['DE'], burstFailures: 5, burstWindowInMs: 600_000, hours})
+  const aggregator = new AccessAggregator({
+    sinceInMs: since,
+    untilInMs: until,
+    lookbackInMs: 0,
+    allowedCountries: ['DE'],
+    burstFailures: 5,
+    burstWindowInMs: 600_000,
+    hours,
+  })
   const records: Doc[] = []
   for (let d = 0; d < 7; d++) {
     for (let u = 0; u < 12; u++) {
       const t = since + d * DAY + (8 + u / 2) * 3_600_000
-      records.push(signIn(`user${u}@contoso.com`, new Date(t), {ip: `198.51.100.${u}`, code: (u + d) % 5 === 0 ? 50126 : 0}))
+      records.push(
+        signIn(`user${u}@contoso.com`, new Date(t), {ip: `198.51.100.${u}`, code: (u + d) % 5 === 0 ? 50126 : 0}),
+      )
       records.push(blobRead(`user${u}@contoso.com`, new Date(t + 60_000), '/contosoprod/tenant-acme/a.txt'))
     }
   }
-  records.push(signIn('<script>alert(1)</script>@evil.example', new Date(since + DAY + 3_600_000), {country: 'RU', ip: '203.0.113.5'}))
+
+  records.push(
+    signIn('<script>alert(1)</script>@evil.example', new Date(since + DAY + 3_600_000), {
+      country: 'RU',
+      ip: '203.0.113.5',
+    }),
+  )
   await consumeRecords(records, aggregator, {toEvent: fromArchivedRecord})
   return reportFromAggregator(aggregator, {
     since: new Date(since),
     until: new Date(until),
-    sources: [{name: 'archive', target: 'https://contosologs.blob.core.windows.net', events: aggregator.inRange, lookbackEvents: 0}],
+    sources: [
+      {
+        name: 'archive',
+        target: 'https://contosologs.blob.core.windows.net',
+        events: aggregator.inRange,
+        lookbackEvents: 0,
+      },
+    ],
   })
 }
 
@@ -47,14 +70,26 @@ describe('access report HTML in a real headless Chromium', function () {
 
   before(async function () {
     if (!existsSync(CHROMIUM)) {
-      console.log(`    NOTICE: ${CHROMIUM} is not installed, so the HTML report is not checked in a browser (apt-get install -y chromium)`)
+      console.log(
+        `    NOTICE: ${CHROMIUM} is not installed, so the HTML report is not checked in a browser (apt-get install -y chromium)`,
+      )
       this.skip()
     }
+
     dir = mkdtempSync(join(tmpdir(), 'custos-html-'))
     context = await chromium.launchPersistentContext(join(dir, 'profile'), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     })
   })
 
@@ -85,7 +120,13 @@ describe('access report HTML in a real headless Chromium', function () {
     const charts = await page.$$eval('svg[data-chart]', (svgs) =>
       svgs.map((s) => {
         const box = s.getBoundingClientRect()
-        return {id: s.getAttribute('data-chart'), width: box.width, height: box.height, bars: s.querySelectorAll('rect.bar').length, failures: s.querySelectorAll('rect.bar.failure').length}
+        return {
+          id: s.getAttribute('data-chart'),
+          width: box.width,
+          height: box.height,
+          bars: s.querySelectorAll('rect.bar').length,
+          failures: s.querySelectorAll('rect.bar.failure').length,
+        }
       }),
     )
     assert.deepEqual(
@@ -105,7 +146,10 @@ describe('access report HTML in a real headless Chromium', function () {
       const r = bar.getBoundingClientRect()
       bar.scrollIntoView()
       const again = bar.getBoundingClientRect()
-      return bar.ownerDocument.elementFromPoint(again.left + again.width / 2, again.top + again.height / 2) === bar && r.height > 0
+      return (
+        bar.ownerDocument.elementFromPoint(again.left + again.width / 2, again.top + again.height / 2) === bar &&
+        r.height > 0
+      )
     })
     assert.equal(hit, true)
 

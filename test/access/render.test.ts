@@ -24,7 +24,11 @@ async function report(): Promise<AccessReport> {
   await consumeRecords(
     [
       signIn('anna@contoso.com', '2026-03-23T09:00:00Z', {ip: '198.51.100.1'}),
-      signIn('=HYPERLINK("http://x")@contoso.com', '2026-03-23T09:30:00Z', {ip: '198.51.100.2', country: 'FR', code: 50126}),
+      signIn('=HYPERLINK("http://x")@contoso.com', '2026-03-23T09:30:00Z', {
+        ip: '198.51.100.2',
+        country: 'FR',
+        code: 50126,
+      }),
     ],
     aggregator,
     {toEvent: fromArchivedRecord},
@@ -39,7 +43,10 @@ describe('access report renderers', () => {
     assert.equal(csvCell(-1), '-1')
     const lines = renderAccessCsv(await report()).split('\r\n')
     assert.equal(lines.length, 4) // header, two principals, final line end
-    assert.ok(lines.some((l) => l.startsWith(`"'=hyperlink(""http://x"")@contoso.com",1,1,50126:1,`)), lines.join('\n'))
+    assert.ok(
+      lines.some((l) => l.startsWith(`"'=hyperlink(""http://x"")@contoso.com",1,1,50126:1,`)),
+      lines.join('\n'),
+    )
     assert.ok(lines.some((l) => l.endsWith(',country-not-allowed:1')))
   })
 
@@ -47,6 +54,9 @@ describe('access report renderers', () => {
     const text = renderAccessText(await report())
     assert.match(text, /anna@contoso\.com/)
     assert.match(text, /2 principals, 2 sign-ins \(1 failed\), 0 operations\./)
-    assert.match(text, /1 finding:\n {2}country-not-allowed +=hyperlink\("http:\/\/x"\)@contoso\.com signed in 1 time from FR/)
+    assert.match(
+      text,
+      /1 finding:\n {2}country-not-allowed +=hyperlink\("http:\/\/x"\)@contoso\.com signed in 1 time from FR/,
+    )
   })
 })

@@ -5,7 +5,15 @@ import {createAccessReport} from '../../src/lib/access/report.js'
 import type {PrincipalSummary} from '../../src/lib/access/types.js'
 import {LOCAL_SUBSCRIPTION_ID} from '../../src/lib/local/azure-server/index.js'
 import {uniqueName} from '../support/env.js'
-import {accessMap, readSample, sekoiaRecords, startLocalAzure, uploadArchive, type Doc, type LocalAzure} from './helpers.js'
+import {
+  accessMap,
+  readSample,
+  sekoiaRecords,
+  startLocalAzure,
+  uploadArchive,
+  type Doc,
+  type LocalAzure,
+} from './helpers.js'
 
 /** What the report must say per principal, computed here straight from the samples' own fields. */
 interface Expected {
@@ -19,23 +27,43 @@ interface Expected {
   last: number
 }
 
-function expectedFrom(entries: Array<{principal: string; time: string; signIn: boolean; failedCode?: string; ip?: string; country?: string}>): Map<string, Expected> {
+function expectedFrom(
+  entries: Array<{
+    principal: string
+    time: string
+    signIn: boolean
+    failedCode?: string
+    ip?: string
+    country?: string
+  }>,
+): Map<string, Expected> {
   const out = new Map<string, Expected>()
   for (const e of entries) {
     const t = Date.parse(e.time)
-    const x = out.get(e.principal) ?? {signIns: 0, failures: 0, failuresByCode: {}, operations: 0, ips: new Set(), countries: new Set(), first: t, last: t}
+    const x = out.get(e.principal) ?? {
+      signIns: 0,
+      failures: 0,
+      failuresByCode: {},
+      operations: 0,
+      ips: new Set(),
+      countries: new Set(),
+      first: t,
+      last: t,
+    }
     if (e.signIn) x.signIns += 1
     else x.operations += 1
     if (e.failedCode) {
       x.failures += 1
       x.failuresByCode[e.failedCode] = (x.failuresByCode[e.failedCode] ?? 0) + 1
     }
+
     if (e.ip) x.ips.add(e.ip)
     if (e.country) x.countries.add(e.country)
     x.first = Math.min(x.first, t)
     x.last = Math.max(x.last, t)
     out.set(e.principal, x)
   }
+
   return out
 }
 
@@ -44,7 +72,16 @@ function assertPrincipals(actual: PrincipalSummary[], expected: Map<string, Expe
   for (const p of actual) {
     const x = expected.get(p.principal)!
     assert.deepEqual(
-      {signIns: p.signIns, failures: p.failures, failuresByCode: p.failuresByCode, operations: p.operations, ips: p.ips, countries: p.countries, firstSeen: p.firstSeen, lastSeen: p.lastSeen},
+      {
+        signIns: p.signIns,
+        failures: p.failures,
+        failuresByCode: p.failuresByCode,
+        operations: p.operations,
+        ips: p.ips,
+        countries: p.countries,
+        firstSeen: p.firstSeen,
+        lastSeen: p.lastSeen,
+      },
       {
         signIns: x.signIns,
         failures: x.failures,
@@ -67,6 +104,7 @@ function exactly(generated: Doc, sample: Doc): Doc {
     if (!(key in sample)) patch[key] = undefined
     else if (isObject(value) && isObject(sample[key])) patch[key] = exactly(value, sample[key])
   }
+
   return patch
 }
 
@@ -78,7 +116,10 @@ describe('access report on the real sample records', function () {
   this.timeout(60_000)
 
   it('counts per principal what the archived sign-in and storage samples say', async () => {
-    const signIns = [...sekoiaRecords('logs/sekoia-azure-ad').map((s) => s.record), readSample('logs/signinlogs-archived-documented.json')]
+    const signIns = [
+      ...sekoiaRecords('logs/sekoia-azure-ad').map((s) => s.record),
+      readSample('logs/signinlogs-archived-documented.json'),
+    ]
     const storage = [readSample('logs/storagebloblogs-storageread-captured.json')]
     assert.equal(signIns.length, 8)
 
@@ -88,9 +129,21 @@ describe('access report on the real sample records', function () {
       ...signIns.map((r) => {
         const upn = String(r.properties.userPrincipalName ?? r.properties.servicePrincipalName).toLowerCase()
         const country = r.properties.location?.countryOrRegion as string | undefined
-        return {principal: upn, time: r.time as string, signIn: true, failedCode: r.resultType === '0' ? undefined : (r.resultType as string), ip: r.properties.ipAddress as string, country: country || undefined}
+        return {
+          principal: upn,
+          time: r.time as string,
+          signIn: true,
+          failedCode: r.resultType === '0' ? undefined : (r.resultType as string),
+          ip: r.properties.ipAddress as string,
+          country: country || undefined,
+        }
       }),
-      ...storage.map((r) => ({principal: `sas (${(r.identity.tokenHash as string).slice(0, 4)})`, time: r.time as string, signIn: false, ip: (r.callerIpAddress as string).split(':')[0]})),
+      ...storage.map((r) => ({
+        principal: `sas (${(r.identity.tokenHash as string).slice(0, 4)})`,
+        time: r.time as string,
+        signIn: false,
+        ip: (r.callerIpAddress as string).split(':')[0],
+      })),
     ]
     const expected = expectedFrom(entries)
     assert.ok(expected.get('anonymized')!.signIns === 2, 'two anonymised sign-ins share a principal')
@@ -99,9 +152,19 @@ describe('access report on the real sample records', function () {
     const storageContainer = uniqueName('insights-logs-storageread')
     const map = accessMap({containers: [signInContainer, storageContainer]})
     // both Entra ID path forms seen in the wild
-    await uploadArchive(map, signInContainer, 'resourceId=/tenants/11111111-1111-1111-1111-222222222222/providers/Microsoft.aadiam', signIns.slice(0, 4))
+    await uploadArchive(
+      map,
+      signInContainer,
+      'resourceId=/tenants/11111111-1111-1111-1111-222222222222/providers/Microsoft.aadiam',
+      signIns.slice(0, 4),
+    )
     await uploadArchive(map, signInContainer, 'tenantId=11111111-1111-1111-1111-222222222222', signIns.slice(4))
-    await uploadArchive(map, storageContainer, 'resourceId=/SUBSCRIPTIONS/A921D5D4/RESOURCEGROUPS/SECURAALLRG/PROVIDERS/MICROSOFT.STORAGE/STORAGEACCOUNTS/DIAG7FFF8F1AB8425B12/BLOBSERVICES/DEFAULT', storage)
+    await uploadArchive(
+      map,
+      storageContainer,
+      'resourceId=/SUBSCRIPTIONS/A921D5D4/RESOURCEGROUPS/SECURAALLRG/PROVIDERS/MICROSOFT.STORAGE/STORAGEACCOUNTS/DIAG7FFF8F1AB8425B12/BLOBSERVICES/DEFAULT',
+      storage,
+    )
 
     const report = await createAccessReport(new AzureClients(map), map, {
       since: new Date('2019-01-01T00:00:00Z'),
@@ -116,7 +179,16 @@ describe('access report on the real sample records', function () {
     assert.equal(report.totals.failures, 2)
     assert.equal(report.sources[0].events, 9)
     // every sample sign-in came from FR or US: both outside the default allowed list [DE]
-    assert.deepEqual(report.findings.filter((f) => f.type === 'country-not-allowed').map((f) => f.principal).sort(), [...expected].filter(([, x]) => x.countries.size > 0).map(([p]) => p).sort())
+    assert.deepEqual(
+      report.findings
+        .filter((f) => f.type === 'country-not-allowed')
+        .map((f) => f.principal)
+        .sort(),
+      [...expected]
+        .filter(([, x]) => x.countries.size > 0)
+        .map(([p]) => p)
+        .sort(),
+    )
   })
 
   describe('through the activity log of the local server', () => {
@@ -130,9 +202,15 @@ describe('access report on the real sample records', function () {
       const samples = sekoiaRecords('logs/sekoia-azure-activity-logs').map((s) => s.record)
       const now = Date.now()
       // The samples are years old; move them into the activity log's 90 days, keep every other field as captured.
-      const shifted: Doc[] = samples.map((r, i) => ({...r, eventTimestamp: new Date(now - (i + 1) * 3_600_000).toISOString()}))
+      const shifted: Doc[] = samples.map((r, i) => ({
+        ...r,
+        eventTimestamp: new Date(now - (i + 1) * 3_600_000).toISOString(),
+      }))
       const generated = local.server.state.addActivityEvents('probe', [{eventTimestamp: new Date()}])[0]
-      for (const r of shifted) local.server.state.addActivityEvents(LOCAL_SUBSCRIPTION_ID, [{eventTimestamp: r.eventTimestamp, raw: exactly(generated, r)}])
+      for (const r of shifted)
+        local.server.state.addActivityEvents(LOCAL_SUBSCRIPTION_ID, [
+          {eventTimestamp: r.eventTimestamp, raw: exactly(generated, r)},
+        ])
       local.server.state.activityLogPageSize = 1
       const map = accessMap({local, activityLog: true})
 
@@ -140,7 +218,12 @@ describe('access report on the real sample records', function () {
       const expected = expectedFrom(
         shifted
           .filter((r) => typeof r.caller === 'string')
-          .map((r) => ({principal: (r.caller as string).toLowerCase(), time: r.eventTimestamp as string, signIn: false, ip: (r.httpRequest?.clientIpAddress ?? r.claims?.ipaddr) as string | undefined})),
+          .map((r) => ({
+            principal: (r.caller as string).toLowerCase(),
+            time: r.eventTimestamp as string,
+            signIn: false,
+            ip: (r.httpRequest?.clientIpAddress ?? r.claims?.ipaddr) as string | undefined,
+          })),
       )
       assert.equal(expected.size, 3)
 

@@ -108,7 +108,13 @@ describe('access report aggregated in Log Analytics', function () {
 
   it('sends the aggregation to the service in KQL and reports its typed answers per principal', async () => {
     const map = accessMap({local, workspace: WORKSPACE})
-    const report = await createAccessReport(new AzureClients(map), map, {since, until, burstFailures: 5, burstWindowInMs: 600_000, lookbackInMs: 30 * DAY})
+    const report = await createAccessReport(new AzureClients(map), map, {
+      since,
+      until,
+      burstFailures: 5,
+      burstWindowInMs: 600_000,
+      lookbackInMs: 30 * DAY,
+    })
 
     assert.deepEqual([...queries.keys()].sort(), ['bursts', 'countries', 'daily', 'ips', 'principals'])
     const principals = queries.get('principals')!.query
@@ -118,16 +124,43 @@ describe('access report aggregated in Log Analytics', function () {
     assert.match(principals, /datetime_utc_to_local\(TimeGenerated, tz\)/)
     assert.match(principals, /let tz = "Europe\/Berlin"/)
     assert.ok(principals.includes(`let rangeStart = datetime(${since.toISOString()})`))
-    assert.match(queries.get('ips')!.query, /summarize Events = count\(\), FirstSeen = min\(TimeGenerated\) by Principal, Ip/)
-    assert.match(queries.get('bursts')!.query, /make-series Failures = count\(\)[^|]*step step by Principal[\s\S]*series_fir\(Failures, repeat\(1, 10\)/)
+    assert.match(
+      queries.get('ips')!.query,
+      /summarize Events = count\(\), FirstSeen = min\(TimeGenerated\) by Principal, Ip/,
+    )
+    assert.match(
+      queries.get('bursts')!.query,
+      /make-series Failures = count\(\)[^|]*step step by Principal[\s\S]*series_fir\(Failures, repeat\(1, 10\)/,
+    )
     assert.match(queries.get('countries')!.query, /summarize [^|]* by Principal, Country/)
     // the query window covers the look-back, so known IPs are decided in the service too
-    assert.equal(queries.get('principals')!.timespan, `${new Date(since.getTime() - 30 * DAY).toISOString()}/${until.toISOString()}`)
+    assert.equal(
+      queries.get('principals')!.timespan,
+      `${new Date(since.getTime() - 30 * DAY).toISOString()}/${until.toISOString()}`,
+    )
 
     const anna = report.principals.find((p) => p.principal === 'anna@contoso.com')!
     assert.deepEqual(
-      {signIns: anna.signIns, operations: anna.operations, failedOperations: anna.failedOperations, operationsByName: anna.operationsByName, ips: anna.ips, countries: anna.countries, firstSeen: anna.firstSeen, lastSeen: anna.lastSeen},
-      {signIns: 4, operations: 12, failedOperations: 1, operationsByName: {GetBlob: 10, PutBlob: 2}, ips: ['198.51.100.1'], countries: ['DE', 'FR'], firstSeen: t(8), lastSeen: t(17)},
+      {
+        signIns: anna.signIns,
+        operations: anna.operations,
+        failedOperations: anna.failedOperations,
+        operationsByName: anna.operationsByName,
+        ips: anna.ips,
+        countries: anna.countries,
+        firstSeen: anna.firstSeen,
+        lastSeen: anna.lastSeen,
+      },
+      {
+        signIns: 4,
+        operations: 12,
+        failedOperations: 1,
+        operationsByName: {GetBlob: 10, PutBlob: 2},
+        ips: ['198.51.100.1'],
+        countries: ['DE', 'FR'],
+        firstSeen: t(8),
+        lastSeen: t(17),
+      },
     )
     const mallory = report.principals.find((p) => p.principal === 'mallory@contoso.com')!
     assert.deepEqual([mallory.failures, mallory.failuresByCode, mallory.offHours], [6, {'50126': 6}, 7])
@@ -147,16 +180,33 @@ describe('access report aggregated in Log Analytics', function () {
       [{day: sinceLocalDay, signIns: 11, failures: 6}],
     )
     assert.ok(report.daily.length >= 1 && report.daily.length <= 2, 'every local day of the range is listed')
-    assert.deepEqual(report.countries, [{country: 'DE', signIns: 10}, {country: 'FR', signIns: 1}])
-    assert.deepEqual(report.sources.map((s) => [s.name, s.events, s.queries]), [['workspace', 23, 5]])
+    assert.deepEqual(report.countries, [
+      {country: 'DE', signIns: 10},
+      {country: 'FR', signIns: 1},
+    ])
+    assert.deepEqual(
+      report.sources.map((s) => [s.name, s.events, s.queries]),
+      [['workspace', 23, 5]],
+    )
   })
 
   it('merges the service aggregates with the activity log per principal', async () => {
     local.server.state.addActivityEvents(LOCAL_SUBSCRIPTION_ID, [
-      {eventTimestamp: t(9), caller: 'anna@contoso.com', operationName: 'Microsoft.Storage/storageAccounts/listKeys/action', clientIpAddress: '198.51.100.1'},
+      {
+        eventTimestamp: t(9),
+        caller: 'anna@contoso.com',
+        operationName: 'Microsoft.Storage/storageAccounts/listKeys/action',
+        clientIpAddress: '198.51.100.1',
+      },
     ])
     const map = accessMap({local, workspace: WORKSPACE, activityLog: true})
-    const report = await createAccessReport(new AzureClients(map), map, {since, until, burstFailures: 5, burstWindowInMs: 600_000, lookbackInMs: 30 * DAY})
+    const report = await createAccessReport(new AzureClients(map), map, {
+      since,
+      until,
+      burstFailures: 5,
+      burstWindowInMs: 600_000,
+      lookbackInMs: 30 * DAY,
+    })
     const anna = report.principals.find((p) => p.principal === 'anna@contoso.com')!
     assert.equal(anna.operations, 13)
     assert.equal(anna.operationsByName['Microsoft.Storage/storageAccounts/listKeys/action'], 1)
@@ -166,7 +216,13 @@ describe('access report aggregated in Log Analytics', function () {
   it('names the workspace when the service does not know it', async () => {
     const map = accessMap({local, workspace: 'no-such-workspace'})
     await assert.rejects(
-      createAccessReport(new AzureClients(map), map, {since, until, burstFailures: 5, burstWindowInMs: 600_000, lookbackInMs: 0}),
+      createAccessReport(new AzureClients(map), map, {
+        since,
+        until,
+        burstFailures: 5,
+        burstWindowInMs: 600_000,
+        lookbackInMs: 0,
+      }),
       (error: Error & {exitCode?: number}) => /no-such-workspace/.test(error.message) && error.exitCode === 4,
     )
   })

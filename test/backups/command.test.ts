@@ -39,6 +39,7 @@ async function runVerify(argv: string[]): Promise<Run> {
     process.stdout.write = writeOut
     process.stderr.write = writeErr
   }
+
   const exitCode = Number(process.exitCode ?? 0)
   process.exitCode = saved
   return {stdout: out.join(''), stderr: err.join(''), exitCode}
@@ -50,12 +51,24 @@ describe('custos backups verify (command)', function () {
   const container = uniqueName('cmd')
   const configs: Record<'healthy' | 'gap' | 'stale' | 'westeurope' | 'broken', string> = {} as never
 
-  const writeConfig = (name: keyof typeof configs, prefixCustomers: string[], backupAccount: 'backup' | 'westeurope', extra: Record<string, unknown> = {}) => {
+  const writeConfig = (
+    name: keyof typeof configs,
+    prefixCustomers: string[],
+    backupAccount: 'backup' | 'westeurope',
+    extra: Record<string, unknown> = {},
+  ) => {
     const azurite = getTestAzurite()
     const path = join(arm.dir, `${name}.yaml`)
     const config = {
       customers: {known: prefixCustomers},
-      stores: [{name: 'documents', account: azurite.connectionString('contosoprod'), container: 'tenant-{customer}', resourceId: arm.id('prod')}],
+      stores: [
+        {
+          name: 'documents',
+          account: azurite.connectionString('contosoprod'),
+          container: 'tenant-{customer}',
+          resourceId: arm.id('prod'),
+        },
+      ],
       backups: [
         {
           name: 'nightly-db',
@@ -67,7 +80,12 @@ describe('custos backups verify (command)', function () {
           expect: {every: '24h', maxAge: '26h', keepDays: 30},
         },
       ],
-      azure: {credential: 'local', caCertificate: arm.caPath, resourceManager: arm.server.url, subscription: LOCAL_SUBSCRIPTION_ID},
+      azure: {
+        credential: 'local',
+        caCertificate: arm.caPath,
+        resourceManager: arm.server.url,
+        subscription: LOCAL_SUBSCRIPTION_ID,
+      },
       ...extra,
     }
     writeFileSync(path, stringify(config))
@@ -86,7 +104,11 @@ describe('custos backups verify (command)', function () {
     const c = new AzureClients(map).blobService(azurite.connectionString('contosobackup')).getContainerClient(container)
     await c.create()
     await seedDailyBackups(c, 'acme/', range(0, 29))
-    await seedDailyBackups(c, 'globex/', range(0, 29).filter((d) => d !== 5))
+    await seedDailyBackups(
+      c,
+      'globex/',
+      range(0, 29).filter((d) => d !== 5),
+    )
     await seedDailyBackups(c, 'initech/', range(2, 29))
   })
   after(async () => {
@@ -97,7 +119,8 @@ describe('custos backups verify (command)', function () {
     const run = await runVerify(['--config', configs.healthy])
     assert.equal(run.exitCode, 0, run.stderr)
     assert.match(run.stdout, /Customer acme: pass/)
-    for (const check of ['fresh', 'complete', 'encrypted', 'resident', 'intact']) assert.match(run.stdout, new RegExp(`│ ${check}\\s+│ pass`))
+    for (const check of ['fresh', 'complete', 'encrypted', 'resident', 'intact'])
+      assert.match(run.stdout, new RegExp(`│ ${check}\\s+│ pass`))
     assert.match(run.stdout, /pass: 1 customers — 1 passed, 0 with warnings, 0 failed, 0 unknown; 30 backups/)
   })
 
@@ -113,18 +136,48 @@ describe('custos backups verify (command)', function () {
     assert.equal(run.exitCode, 1)
     const doc = JSON.parse(run.stdout)
     assert.equal(doc.status, 'fail')
-    assert.deepEqual(doc.customers.map((c: {customer: string; status: string}) => [c.customer, c.status]), [['acme', 'pass'], ['initech', 'fail']])
+    assert.deepEqual(
+      doc.customers.map((c: {customer: string; status: string}) => [c.customer, c.status]),
+      [
+        ['acme', 'pass'],
+        ['initech', 'fail'],
+      ],
+    )
     assert.deepEqual(Object.keys(doc).sort(), ['checkedAt', 'customers', 'notes', 'sets', 'status', 'totals'])
-    assert.deepEqual(Object.keys(doc.customers[1].sets[0]).sort(), ['backups', 'bytes', 'checks', 'missing', 'newest', 'newestAgeInMs', 'newestFrom', 'oldest', 'scope', 'set', 'status'])
+    assert.deepEqual(Object.keys(doc.customers[1].sets[0]).sort(), [
+      'backups',
+      'bytes',
+      'checks',
+      'missing',
+      'newest',
+      'newestAgeInMs',
+      'newestFrom',
+      'oldest',
+      'scope',
+      'set',
+      'status',
+    ])
     assert.doesNotMatch(run.stdout, /AccountKey|DefaultEndpointsProtocol/, 'connection strings never reach the output')
   })
 
   describe('--format nagios', () => {
     const cases: Array<[keyof typeof configs, number, RegExp]> = [
       ['healthy', 0, /^BACKUPS OK - 1 customer in 1 backup set: every check passed \| customers=1;;;0 /],
-      ['gap', 1, /^BACKUPS WARNING - 1 warning of 1 customers; globex nightly-db complete: 1 day without a backup in the last 30 days: \d{4}-\d{2}-\d{2} \| /],
-      ['stale', 2, /^BACKUPS CRITICAL - 1 critical of 2 customers; initech nightly-db fresh: newest backup is 2d( \d+[hms])? old, older than maxAge 26h/],
-      ['westeurope', 2, /^BACKUPS CRITICAL - 1 critical of 1 customers; acme nightly-db resident: backup account contosobackupweu is in westeurope, which is not in residency\.allowedRegions/],
+      [
+        'gap',
+        1,
+        /^BACKUPS WARNING - 1 warning of 1 customers; globex nightly-db complete: 1 day without a backup in the last 30 days: \d{4}-\d{2}-\d{2} \| /,
+      ],
+      [
+        'stale',
+        2,
+        /^BACKUPS CRITICAL - 1 critical of 2 customers; initech nightly-db fresh: newest backup is 2d( \d+[hms])? old, older than maxAge 26h/,
+      ],
+      [
+        'westeurope',
+        2,
+        /^BACKUPS CRITICAL - 1 critical of 1 customers; acme nightly-db resident: backup account contosobackupweu is in westeurope, which is not in residency\.allowedRegions/,
+      ],
     ]
     for (const [name, code, pattern] of cases) {
       it(`prints one line and exits ${code} for the ${name} case`, async () => {

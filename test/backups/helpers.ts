@@ -15,7 +15,12 @@ import type {ContainerClient} from '@azure/storage-blob'
 
 import {validateDataMap} from '../../src/lib/datamap/load.js'
 import type {DataMap} from '../../src/lib/datamap/types.js'
-import {LOCAL_SUBSCRIPTION_ID, LocalAzureState, startLocalAzureServer, type LocalAzureServer} from '../../src/lib/local/azure-server/index.js'
+import {
+  LOCAL_SUBSCRIPTION_ID,
+  LocalAzureState,
+  startLocalAzureServer,
+  type LocalAzureServer,
+} from '../../src/lib/local/azure-server/index.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 /** The recorded Azure samples, read in place (never copied into the repository). */
@@ -52,10 +57,22 @@ export async function startArm(): Promise<Arm> {
       secondaryLocation: null,
       sku: {name: 'Standard_ZRS'},
       ...(key === 'cmk'
-        ? {properties: {encryption: {keySource: 'Microsoft.Keyvault', keyvaultproperties: {keyvaulturi: `${server.url}/vaults/contoso-kv/`, keyname: 'backup-cmk', keyversion: ''}}}}
+        ? {
+            properties: {
+              encryption: {
+                keySource: 'Microsoft.Keyvault',
+                keyvaultproperties: {
+                  keyvaulturi: `${server.url}/vaults/contoso-kv/`,
+                  keyname: 'backup-cmk',
+                  keyversion: '',
+                },
+              },
+            },
+          }
         : {}),
     })
   }
+
   return {
     server,
     dir,
@@ -86,7 +103,9 @@ export function backupMap(arm: Arm, primaryAccount: string, o: MapOptions): Data
     {
       residency: {allowedRegions: ['germanywestcentral', 'germanynorth']},
       customers: {idPattern: '^[a-z0-9][a-z0-9-]{1,55}$', ...(o.known ? {known: o.known} : {})},
-      stores: [{name: 'documents', account: primaryAccount, container: 'tenant-{customer}', resourceId: arm.id('prod')}],
+      stores: [
+        {name: 'documents', account: primaryAccount, container: 'tenant-{customer}', resourceId: arm.id('prod')},
+      ],
       backups: [
         {
           name: 'nightly-db',
@@ -100,7 +119,12 @@ export function backupMap(arm: Arm, primaryAccount: string, o: MapOptions): Data
         },
       ],
       ...(o.keys ? {keys: o.keys} : {}),
-      azure: {credential: 'local', caCertificate: arm.caPath, resourceManager: arm.server.url, subscription: LOCAL_SUBSCRIPTION_ID},
+      azure: {
+        credential: 'local',
+        caCertificate: arm.caPath,
+        resourceManager: arm.server.url,
+        subscription: LOCAL_SUBSCRIPTION_ID,
+      },
     },
     join(arm.dir, 'custos.yaml'),
   )
@@ -120,7 +144,12 @@ export interface SeededBackup {
  * Uploads one backup per day for the given days back from `now` (0 = today), as
  * `<prefix><yyyy-MM-dd>/db.bak`, with Content-MD5 and a `sha256` metadata field.
  */
-export async function seedDailyBackups(container: ContainerClient, prefix: string, daysBack: Iterable<number>, now = new Date()): Promise<SeededBackup[]> {
+export async function seedDailyBackups(
+  container: ContainerClient,
+  prefix: string,
+  daysBack: Iterable<number>,
+  now = new Date(),
+): Promise<SeededBackup[]> {
   const made: SeededBackup[] = []
   const uploads: Array<Promise<unknown>> = []
   for (const d of daysBack) {
@@ -130,11 +159,15 @@ export async function seedDailyBackups(container: ContainerClient, prefix: strin
     made.push({name, body, sha256})
     uploads.push(
       container.getBlockBlobClient(name).uploadData(body, {
-        blobHTTPHeaders: {blobContentType: 'application/octet-stream', blobContentMD5: createHash('md5').update(body).digest()},
+        blobHTTPHeaders: {
+          blobContentType: 'application/octet-stream',
+          blobContentMD5: createHash('md5').update(body).digest(),
+        },
         metadata: {sha256},
       }),
     )
   }
+
   await Promise.all(uploads)
   return made
 }
@@ -156,7 +189,10 @@ export interface RecordedBlobEndpoint {
  * List Blobs body from ../shared/azure-contracts/storage-blob-xml/ (after `edit`), and 404 to
  * anything else. Account name: the sample's `fakestorageaccount`.
  */
-export async function serveRecordedListing(sampleFile: string, edit: (xml: string) => string = (x) => x): Promise<RecordedBlobEndpoint> {
+export async function serveRecordedListing(
+  sampleFile: string,
+  edit: (xml: string) => string = (x) => x,
+): Promise<RecordedBlobEndpoint> {
   const xml = edit(readFileSync(resolve(CONTRACTS, 'storage-blob-xml', sampleFile), 'utf8'))
   const container = /ContainerName="([^"]+)"/.exec(xml)?.[1]
   if (!container) throw new Error(`${sampleFile} names no container`)
@@ -164,13 +200,23 @@ export async function serveRecordedListing(sampleFile: string, edit: (xml: strin
   const server: Server = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`)
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
-    const common = {'x-ms-request-id': '00000000-0000-0000-0000-000000000000', 'x-ms-version': '2021-12-02', date: new Date().toUTCString()}
-    if (req.method === 'GET' && url.pathname === `/fakestorageaccount/${container}` && url.searchParams.get('comp') === 'list') {
+    const common = {
+      'x-ms-request-id': '00000000-0000-0000-0000-000000000000',
+      'x-ms-version': '2021-12-02',
+      date: new Date().toUTCString(),
+    }
+    if (
+      req.method === 'GET' &&
+      url.pathname === `/fakestorageaccount/${container}` &&
+      url.searchParams.get('comp') === 'list'
+    ) {
       res.writeHead(200, {...common, 'content-type': 'application/xml'})
       res.end(xml)
       return
     }
-    const body = '<?xml version="1.0" encoding="utf-8"?><Error><Code>ResourceNotFound</Code><Message>The specified resource does not exist.</Message></Error>'
+
+    const body =
+      '<?xml version="1.0" encoding="utf-8"?><Error><Code>ResourceNotFound</Code><Message>The specified resource does not exist.</Message></Error>'
     res.writeHead(404, {...common, 'content-type': 'application/xml', 'x-ms-error-code': 'ResourceNotFound'})
     res.end(body)
   })

@@ -22,25 +22,45 @@ const blob = (name: string, lastModified: string, metadata?: Record<string, stri
 })
 
 describe('backups verify rules', () => {
-  describe('a backup\'s time', () => {
+  describe("a backup's time", () => {
     const read = backupTimeReader({dateFrom: '{customer}/{yyyy}-{MM}-{dd}/', dateMetadata: 'backuptime'}, 'acme')
 
     it('comes from the path before metadata and Last-Modified', () => {
-      assert.deepEqual(read(blob('acme/2024-05-01/db.bak', '2026-01-01T00:00:00Z', {backuptime: '2024-04-01T00:00:00Z'})), {time: new Date('2024-05-01T00:00:00Z'), source: 'path'})
+      assert.deepEqual(
+        read(blob('acme/2024-05-01/db.bak', '2026-01-01T00:00:00Z', {backuptime: '2024-04-01T00:00:00Z'})),
+        {time: new Date('2024-05-01T00:00:00Z'), source: 'path'},
+      )
     })
 
-    it('is refined within the path\'s day by the metadata time, then by Last-Modified', () => {
-      assert.equal(read(blob('acme/2024-05-01/db.bak', '2024-05-01T03:00:00Z', {BackupTime: '2024-05-01T02:10:00Z'})).time.toISOString(), '2024-05-01T02:10:00.000Z')
-      assert.equal(read(blob('acme/2024-05-01/db.bak', '2024-05-01T03:00:00Z')).time.toISOString(), '2024-05-01T03:00:00.000Z')
-      assert.equal(read(blob('acme/2024-05-01/db.bak', '2024-05-02T00:00:00Z')).time.toISOString(), '2024-05-01T00:00:00.000Z')
+    it("is refined within the path's day by the metadata time, then by Last-Modified", () => {
+      assert.equal(
+        read(
+          blob('acme/2024-05-01/db.bak', '2024-05-01T03:00:00Z', {BackupTime: '2024-05-01T02:10:00Z'}),
+        ).time.toISOString(),
+        '2024-05-01T02:10:00.000Z',
+      )
+      assert.equal(
+        read(blob('acme/2024-05-01/db.bak', '2024-05-01T03:00:00Z')).time.toISOString(),
+        '2024-05-01T03:00:00.000Z',
+      )
+      assert.equal(
+        read(blob('acme/2024-05-01/db.bak', '2024-05-02T00:00:00Z')).time.toISOString(),
+        '2024-05-01T00:00:00.000Z',
+      )
     })
 
     it('comes from metadata when the path has no date, and from Last-Modified last', () => {
-      assert.deepEqual(read(blob('acme/db.bak', '2026-01-01T00:00:00Z', {backuptime: '2024-04-01T02:00:00Z'})), {time: new Date('2024-04-01T02:00:00Z'), source: 'metadata'})
-      assert.deepEqual(read(blob('acme/db.bak', '2026-01-01T00:00:00Z', {backuptime: 'yesterday'})), {time: new Date('2026-01-01T00:00:00Z'), source: 'last-modified'})
+      assert.deepEqual(read(blob('acme/db.bak', '2026-01-01T00:00:00Z', {backuptime: '2024-04-01T02:00:00Z'})), {
+        time: new Date('2024-04-01T02:00:00Z'),
+        source: 'metadata',
+      })
+      assert.deepEqual(read(blob('acme/db.bak', '2026-01-01T00:00:00Z', {backuptime: 'yesterday'})), {
+        time: new Date('2026-01-01T00:00:00Z'),
+        source: 'last-modified',
+      })
     })
 
-    it('never reads acme-corp\'s date pattern as acme\'s', () => {
+    it("never reads acme-corp's date pattern as acme's", () => {
       assert.equal(read(blob('acme-corp/2024-05-01/db.bak', '2026-01-01T00:00:00Z')).source, 'last-modified')
     })
   })
@@ -84,7 +104,10 @@ describe('backups verify rules', () => {
 
     it('accepts only ids that customers.idPattern and the safety rules allow', () => {
       const ids = new CustomerIdFilter('^[a-z0-9][a-z0-9-]{1,55}$')
-      assert.deepEqual(['acme', 'acme', 'Acme', '..', 'a'].map((id) => ids.accepts(id)), [true, true, false, false, false])
+      assert.deepEqual(
+        ['acme', 'acme', 'Acme', '..', 'a'].map((id) => ids.accepts(id)),
+        [true, true, false, false, false],
+      )
     })
   })
 
@@ -94,15 +117,25 @@ describe('backups verify rules', () => {
       const b64 = Buffer.from(sha, 'hex').toString('base64')
       const a = parseManifest(`\uFEFF[{"name":"2024-05-01/db.bak","size":3,"sha256":"${b64}"}]`)
       assert.equal(a.state, 'found')
-      assert.deepEqual(a.state === 'found' && a.entries.get('2024-05-01/db.bak'), {name: '2024-05-01/db.bak', size: 3, sha256: sha})
+      assert.deepEqual(a.state === 'found' && a.entries.get('2024-05-01/db.bak'), {
+        name: '2024-05-01/db.bak',
+        size: 3,
+        sha256: sha,
+      })
       const b = parseManifest(`{"backups":[{"name":"x","sha256":"${sha.toUpperCase()}"}]}`)
       assert.equal(b.state === 'found' && b.entries.get('x')?.sha256, sha)
       assert.equal(normalizeSha256('nope'), undefined)
     })
 
     it('names what is wrong with an invalid manifest', () => {
-      assert.deepEqual(parseManifest('{"files": 3}'), {state: 'invalid', reason: 'expected a JSON array (or {"backups": [...]}) of {name, size, sha256}'})
-      assert.deepEqual(parseManifest('[{"name":"x","size":-1}]'), {state: 'invalid', reason: 'entry x: size must be a whole number of bytes'})
+      assert.deepEqual(parseManifest('{"files": 3}'), {
+        state: 'invalid',
+        reason: 'expected a JSON array (or {"backups": [...]}) of {name, size, sha256}',
+      })
+      assert.deepEqual(parseManifest('[{"name":"x","size":-1}]'), {
+        state: 'invalid',
+        reason: 'entry x: size must be a whole number of bytes',
+      })
       assert.equal(parseManifest('not json').state, 'invalid')
     })
   })
@@ -110,7 +143,8 @@ describe('backups verify rules', () => {
   describe('restore samples', () => {
     it('always include the newest backup, plus N-1 others', () => {
       const sampler = new RestoreSampler(3, () => 0.99)
-      for (let d = 0; d < 30; d++) sampler.offer({blob: blob(`acme/${d}`, '2024-01-01T00:00:00Z')}, new Date(Date.UTC(2024, 0, 1 + d)))
+      for (let d = 0; d < 30; d++)
+        sampler.offer({blob: blob(`acme/${d}`, '2024-01-01T00:00:00Z')}, new Date(Date.UTC(2024, 0, 1 + d)))
       const picked = sampler.pick().map((c) => c.blob.name)
       assert.equal(picked.length, 3)
       assert.equal(picked[0], 'acme/29')
@@ -125,11 +159,16 @@ describe('backups verify rules', () => {
       totals: {customers: 0, pass: 0, warn: 0, fail: 0, unknown: 0, backups: 0, bytes: 0, missingDays: 0},
       sets: [],
       customers: [],
-      notes: ['no customers were found in any backup set; list them in customers.known so that a customer without backups is noticed'],
+      notes: [
+        'no customers were found in any backup set; list them in customers.known so that a customer without backups is noticed',
+      ],
     }
 
     it('maps statuses to the documented exit codes', () => {
-      assert.deepEqual((['pass', 'warn', 'fail', 'unknown'] as const).map((s) => exitCodeOf(s)), [0, 1, 1, 4])
+      assert.deepEqual(
+        (['pass', 'warn', 'fail', 'unknown'] as const).map((s) => exitCodeOf(s)),
+        [0, 1, 1, 4],
+      )
     })
 
     it('warns when no customer was found at all', () => {
@@ -143,16 +182,39 @@ describe('backups verify rules', () => {
       const report = (customer: string) => ({
         customer,
         status: 'fail' as const,
-        sets: [{set: 'nightly-db', scope: 'x', status: 'fail' as const, backups: 1, bytes: 1, missing: [], checks: [{check: 'resident' as const, status: 'fail' as const, detail: 'in westeurope | not allowed'}]}],
+        sets: [
+          {
+            set: 'nightly-db',
+            scope: 'x',
+            status: 'fail' as const,
+            backups: 1,
+            bytes: 1,
+            missing: [],
+            checks: [{check: 'resident' as const, status: 'fail' as const, detail: 'in westeurope | not allowed'}],
+          },
+        ],
       })
-      const result: BackupsVerifyResult = {...empty, status: 'fail', totals: {...empty.totals, customers: 5, fail: 5}, customers: ['a1', 'b2', 'c3', 'd4', 'e5'].map(report)}
+      const result: BackupsVerifyResult = {
+        ...empty,
+        status: 'fail',
+        totals: {...empty.totals, customers: 5, fail: 5},
+        customers: ['a1', 'b2', 'c3', 'd4', 'e5'].map(report),
+      }
       const {line, exitCode} = nagiosLine(result)
       assert.equal(exitCode, 2)
-      assert.ok(line.startsWith('BACKUPS CRITICAL - 5 critical of 5 customers; a1, b2, c3 and 2 more nightly-db resident: in westeurope / not allowed | customers=5'), line)
+      assert.ok(
+        line.startsWith(
+          'BACKUPS CRITICAL - 5 critical of 5 customers; a1, b2, c3 and 2 more nightly-db resident: in westeurope / not allowed | customers=5',
+        ),
+        line,
+      )
     })
 
     it('reports a run that could not check anything as UNKNOWN (exit 3)', () => {
-      assert.deepEqual(nagiosUnknown('Access to container backups was denied (403).\nmore'), {line: 'BACKUPS UNKNOWN - Access to container backups was denied (403). more', exitCode: 3})
+      assert.deepEqual(nagiosUnknown('Access to container backups was denied (403).\nmore'), {
+        line: 'BACKUPS UNKNOWN - Access to container backups was denied (403). more',
+        exitCode: 3,
+      })
     })
   })
 })

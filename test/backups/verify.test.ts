@@ -26,8 +26,10 @@ describe('backups verify', function () {
   let arm: Arm
   const conn = () => getTestAzurite().connectionString('contosobackup')
   const prod = () => getTestAzurite().connectionString('contosoprod')
-  const mapFor = (o: Omit<MapOptions, 'account'> & {account?: string}): DataMap => backupMap(arm, prod(), {account: conn(), ...o})
-  const containerOf = (map: DataMap, name: string) => new AzureClients(map).blobService(map.backups[0].account).getContainerClient(name)
+  const mapFor = (o: Omit<MapOptions, 'account'> & {account?: string}): DataMap =>
+    backupMap(arm, prod(), {account: conn(), ...o})
+  const containerOf = (map: DataMap, name: string) =>
+    new AzureClients(map).blobService(map.backups[0].account).getContainerClient(name)
 
   before(async () => {
     arm = await startArm()
@@ -51,21 +53,30 @@ describe('backups verify', function () {
     })
 
     it('passes every check for every customer found in the listing', () => {
-      assert.deepEqual(result.customers.map((c) => [c.customer, c.status]), [['acme', 'pass'], ['globex', 'pass']])
+      assert.deepEqual(
+        result.customers.map((c) => [c.customer, c.status]),
+        [
+          ['acme', 'pass'],
+          ['globex', 'pass'],
+        ],
+      )
       for (const k of setOf(result, 'acme').checks) assert.equal(k.status, 'pass', `${k.check}: ${k.detail}`)
-      assert.deepEqual(setOf(result, 'acme').checks.map((k) => k.check), ['fresh', 'complete', 'encrypted', 'resident', 'intact'])
+      assert.deepEqual(
+        setOf(result, 'acme').checks.map((k) => k.check),
+        ['fresh', 'complete', 'encrypted', 'resident', 'intact'],
+      )
       assert.equal(result.status, 'pass')
       assert.equal(exitCodeOf(result.status), 0)
     })
 
-    it('reads each backup\'s date from its path, not from Last-Modified (which Azurite sets to now)', () => {
+    it("reads each backup's date from its path, not from Last-Modified (which Azurite sets to now)", () => {
       const s = setOf(result, 'acme')
       assert.equal(s.backups, 30)
       assert.equal(s.oldest?.slice(0, 10), isoDay(new Date(Date.now() - 29 * DAY)))
       assert.equal(s.newestFrom, 'path')
     })
 
-    it('reports the backup account\'s region, the primary\'s and the replication', () => {
+    it("reports the backup account's region, the primary's and the replication", () => {
       const r = check(result, 'acme', 'resident')
       assert.match(r.detail, /contosobackup is in germanynorth \(allowed\)/)
       assert.match(r.detail, /primary: documents in germanywestcentral/)
@@ -82,7 +93,10 @@ describe('backups verify', function () {
     it('prints an OK Nagios line with performance data', () => {
       const {line, exitCode} = nagiosLine(result)
       assert.equal(exitCode, 0)
-      assert.match(line, /^BACKUPS OK - 2 customers in 1 backup set: every check passed \| customers=2;;;0 critical=0;;;0 warning=0;;;0 unknown=0;;;0 backups=60;;;0 size=\d+B;;;0 missing_days=0;;;0 'nightly-db_newest_age'=\d+s;;93600;0$/)
+      assert.match(
+        line,
+        /^BACKUPS OK - 2 customers in 1 backup set: every check passed \| customers=2;;;0 critical=0;;;0 warning=0;;;0 unknown=0;;;0 backups=60;;;0 size=\d+B;;;0 missing_days=0;;;0 'nightly-db_newest_age'=\d+s;;93600;0$/,
+      )
     })
   })
 
@@ -92,7 +106,11 @@ describe('backups verify', function () {
       const map = mapFor({container})
       const c = containerOf(map, container)
       await c.create()
-      await seedDailyBackups(c, 'globex/', range(0, 29).filter((d) => d !== 12))
+      await seedDailyBackups(
+        c,
+        'globex/',
+        range(0, 29).filter((d) => d !== 12),
+      )
       const result = await verifyBackups(new AzureClients(map), map)
       const missingDay = isoDay(new Date(Date.now() - 12 * DAY))
       const complete = check(result, 'globex', 'complete')
@@ -103,7 +121,12 @@ describe('backups verify', function () {
       assert.equal(exitCodeOf(result.status), 1)
       const {line, exitCode} = nagiosLine(result)
       assert.equal(exitCode, 1)
-      assert.ok(line.startsWith(`BACKUPS WARNING - 1 warning of 1 customers; globex nightly-db complete: 1 day without a backup in the last 30 days: ${missingDay} |`), line)
+      assert.ok(
+        line.startsWith(
+          `BACKUPS WARNING - 1 warning of 1 customers; globex nightly-db complete: 1 day without a backup in the last 30 days: ${missingDay} |`,
+        ),
+        line,
+      )
       assert.match(line, / missing_days=1;;;0/)
     })
 
@@ -116,7 +139,12 @@ describe('backups verify', function () {
       const result = await verifyBackups(new AzureClients(map), map)
       const complete = check(result, 'hooli', 'complete')
       assert.equal(complete.status, 'warn')
-      assert.match(complete.detail, new RegExp(`^3 days without a backup in the last 30 days: ${isoDay(new Date(Date.now() - 29 * DAY))}, .+; all before the oldest backup \\(${isoDay(new Date(Date.now() - 26 * DAY))}\\)`))
+      assert.match(
+        complete.detail,
+        new RegExp(
+          `^3 days without a backup in the last 30 days: ${isoDay(new Date(Date.now() - 29 * DAY))}, .+; all before the oldest backup \\(${isoDay(new Date(Date.now() - 26 * DAY))}\\)`,
+        ),
+      )
     })
 
     it('fails a customer whose newest backup is older than maxAge (CRITICAL, exit 2)', async () => {
@@ -128,7 +156,12 @@ describe('backups verify', function () {
       const result = await verifyBackups(new AzureClients(map), map)
       const fresh = check(result, 'initech', 'fresh')
       assert.equal(fresh.status, 'fail')
-      assert.match(fresh.detail, new RegExp(`^newest backup is 3d( \\d+[hms])? old, older than maxAge 26h: ${isoDay(new Date(Date.now() - 3 * DAY))}T00:00:00.000Z \\(from path\\)$`))
+      assert.match(
+        fresh.detail,
+        new RegExp(
+          `^newest backup is 3d( \\d+[hms])? old, older than maxAge 26h: ${isoDay(new Date(Date.now() - 3 * DAY))}T00:00:00.000Z \\(from path\\)$`,
+        ),
+      )
       assert.equal(exitCodeOf(result.status), 1)
       const {line, exitCode} = nagiosLine(result)
       assert.equal(exitCode, 2)
@@ -146,11 +179,22 @@ describe('backups verify', function () {
       const result = await verifyBackups(new AzureClients(map), map)
       const resident = check(result, 'acme', 'resident')
       assert.equal(resident.status, 'fail')
-      assert.match(resident.detail, /^backup account contosobackupweu is in westeurope, which is not in residency\.allowedRegions \(germanywestcentral, germanynorth\)/)
-      assert.deepEqual(setOf(result, 'acme').checks.filter((k) => k.status !== 'pass').map((k) => k.check), ['resident'])
+      assert.match(
+        resident.detail,
+        /^backup account contosobackupweu is in westeurope, which is not in residency\.allowedRegions \(germanywestcentral, germanynorth\)/,
+      )
+      assert.deepEqual(
+        setOf(result, 'acme')
+          .checks.filter((k) => k.status !== 'pass')
+          .map((k) => k.check),
+        ['resident'],
+      )
       const {line, exitCode} = nagiosLine(result)
       assert.equal(exitCode, 2)
-      assert.match(line, /^BACKUPS CRITICAL - 1 critical of 1 customers; acme nightly-db resident: backup account contosobackupweu is in westeurope/)
+      assert.match(
+        line,
+        /^BACKUPS CRITICAL - 1 critical of 1 customers; acme nightly-db resident: backup account contosobackupweu is in westeurope/,
+      )
     })
 
     it('fails a backup account in the same region as the primary store and names the store', async () => {
@@ -162,7 +206,10 @@ describe('backups verify', function () {
       const result = await verifyBackups(new AzureClients(map), map)
       const resident = check(result, 'acme', 'resident')
       assert.equal(resident.status, 'fail')
-      assert.match(resident.detail, /^backup account contosobackupgwc is in the same region \(germanywestcentral\) as store documents \(contosoprod\)/)
+      assert.match(
+        resident.detail,
+        /^backup account contosobackupgwc is in the same region \(germanywestcentral\) as store documents \(contosoprod\)/,
+      )
       assert.equal(nagiosLine(result).exitCode, 2)
       assert.equal(exitCodeOf(result.status), 1)
     })
@@ -193,7 +240,12 @@ describe('backups verify', function () {
       const result = await verifyBackups(new AzureClients(map), map)
       const intact = check(result, 'acme', 'intact')
       assert.equal(intact.status, 'fail')
-      assert.match(intact.detail, new RegExp(`1 backups differ in size from the manifest: ${seeded[5].name} \\(${seeded[5].body.length} bytes, manifest says ${seeded[5].body.length + 1}\\)`))
+      assert.match(
+        intact.detail,
+        new RegExp(
+          `1 backups differ in size from the manifest: ${seeded[5].name} \\(${seeded[5].body.length} bytes, manifest says ${seeded[5].body.length + 1}\\)`,
+        ),
+      )
       assert.match(intact.detail, new RegExp(`1 backups have a SHA-256 other than the manifest's: ${seeded[3].name}`))
       assert.match(intact.detail, /1 backups listed in the manifest are missing: acme\/1999-01-01\/db\.bak/)
       assert.equal(setOf(result, 'acme').backups, 30, 'the manifest blob itself is not a backup')
@@ -209,11 +261,19 @@ describe('backups verify', function () {
       await c.create()
       const seeded = await seedDailyBackups(c, 'acme/', range(0, 29))
       await seedDailyBackups(c, 'globex/', range(0, 29))
-      const manifest = JSON.stringify(seeded.map((b) => ({name: b.name.slice('acme/'.length), size: b.body.length, sha256: b.sha256})))
+      const manifest = JSON.stringify(
+        seeded.map((b) => ({name: b.name.slice('acme/'.length), size: b.body.length, sha256: b.sha256})),
+      )
       await c.getBlockBlobClient('acme/manifest.json').upload(manifest, Buffer.byteLength(manifest))
       const result = await verifyBackups(new AzureClients(map), map)
-      assert.deepEqual([check(result, 'acme', 'intact').status, check(result, 'acme', 'intact').detail], ['pass', '30 backups match the manifest\'s sizes and SHA-256 (30 compared)'])
-      assert.deepEqual([check(result, 'globex', 'intact').status, check(result, 'globex', 'intact').detail], ['fail', 'manifest globex/manifest.json not found'])
+      assert.deepEqual(
+        [check(result, 'acme', 'intact').status, check(result, 'acme', 'intact').detail],
+        ['pass', "30 backups match the manifest's sizes and SHA-256 (30 compared)"],
+      )
+      assert.deepEqual(
+        [check(result, 'globex', 'intact').status, check(result, 'globex', 'intact').detail],
+        ['fail', 'manifest globex/manifest.json not found'],
+      )
     })
   })
 
@@ -227,7 +287,10 @@ describe('backups verify', function () {
       const result = await verifyBackups(new AzureClients(map), map, {restoreSample: 3, random: () => 0.5})
       const restore = check(result, 'acme', 'restore')
       assert.equal(restore.status, 'pass', restore.detail)
-      assert.match(restore.detail, /^3 restored end to end, MD5 and SHA-256 match \(\d+(\.\d)? KiB in \d+(ms|s), .+\/s\)$/)
+      assert.match(
+        restore.detail,
+        /^3 restored end to end, MD5 and SHA-256 match \(\d+(\.\d)? KiB in \d+(ms|s), .+\/s\)$/,
+      )
       assert.equal(result.restore?.downloads, 3)
       assert.equal(result.restore?.bytes, seeded[0].body.length * 3)
       assert.ok((result.restore?.bytesPerSecond ?? 0) > 0)
@@ -241,11 +304,17 @@ describe('backups verify', function () {
       await c.create()
       const seeded = await seedDailyBackups(c, 'acme/', range(0, 29))
       // The newest backup is always restored; make its recorded MD5 disagree with its bytes.
-      await c.getBlockBlobClient(seeded[0].name).setHTTPHeaders({blobContentType: 'application/octet-stream', blobContentMD5: createHash('md5').update('other bytes').digest()})
+      await c.getBlockBlobClient(seeded[0].name).setHTTPHeaders({
+        blobContentType: 'application/octet-stream',
+        blobContentMD5: createHash('md5').update('other bytes').digest(),
+      })
       const result = await verifyBackups(new AzureClients(map), map, {restoreSample: 1})
       const restore = check(result, 'acme', 'restore')
       assert.equal(restore.status, 'fail')
-      assert.match(restore.detail, new RegExp(`^1 of 1 restored backups are corrupt or unreadable: ${seeded[0].name} \\(MD5 mismatch\\)`))
+      assert.match(
+        restore.detail,
+        new RegExp(`^1 of 1 restored backups are corrupt or unreadable: ${seeded[0].name} \\(MD5 mismatch\\)`),
+      )
       assert.equal(result.restore?.failures, 1)
       assert.equal(nagiosLine(result).exitCode, 2)
     })
@@ -263,7 +332,13 @@ describe('backups verify', function () {
       await c.getBlockBlobClient('README.txt').upload('x', 1)
       await c.getBlockBlobClient('Not_A_Customer/2024-01-01/db.bak').upload('x', 1)
       const result = await verifyBackups(new AzureClients(map), map, {pageSize: 7})
-      assert.deepEqual(result.customers.map((r) => [r.customer, r.status, r.sets[0].backups]), [['acme', 'pass', 30], ['acme-corp', 'fail', 26]])
+      assert.deepEqual(
+        result.customers.map((r) => [r.customer, r.status, r.sets[0].backups]),
+        [
+          ['acme', 'pass', 30],
+          ['acme-corp', 'fail', 26],
+        ],
+      )
       assert.equal(result.sets[0].listings, 1)
       assert.equal(result.sets[0].ignored, 4, result.sets[0].ignoredExamples.join(', '))
       assert.ok(result.notes.some((n) => n.includes('4 names belong to no checked customer')))
@@ -277,12 +352,18 @@ describe('backups verify', function () {
       await seedDailyBackups(c, 'acme/', range(0, 29))
       await seedDailyBackups(c, 'globex/', range(0, 29))
       const result = await verifyBackups(new AzureClients(map), map)
-      assert.deepEqual(result.customers.map((r) => [r.customer, r.status]), [['acme', 'pass'], ['hooli', 'fail']])
+      assert.deepEqual(
+        result.customers.map((r) => [r.customer, r.status]),
+        [
+          ['acme', 'pass'],
+          ['hooli', 'fail'],
+        ],
+      )
       assert.match(check(result, 'hooli', 'fresh').detail, /^no backups in contosobackup\/.+\/hooli\/$/)
       assert.equal(result.sets[0].customersFrom, 'known')
     })
 
-    it('with --customer lists only that customer\'s prefix', async () => {
+    it("with --customer lists only that customer's prefix", async () => {
       const container = uniqueName('one')
       const map = mapFor({container})
       const c = containerOf(map, container)
@@ -290,7 +371,10 @@ describe('backups verify', function () {
       await seedDailyBackups(c, 'acme/', range(0, 29))
       await seedDailyBackups(c, 'acme-corp/', range(0, 2))
       const result = await verifyBackups(new AzureClients(map), map, {customer: 'acme'})
-      assert.deepEqual(result.customers.map((r) => r.customer), ['acme'])
+      assert.deepEqual(
+        result.customers.map((r) => r.customer),
+        ['acme'],
+      )
       assert.equal(result.sets[0].listed, 30)
       assert.equal(result.status, 'pass')
     })
@@ -298,26 +382,42 @@ describe('backups verify', function () {
     it('finds the customers of a container-per-customer set from the container names', async () => {
       const base = uniqueName('bk').slice(0, 20)
       const map = mapFor({container: `${base}-{customer}`})
-      for (const [customer, days] of [['acme', range(0, 29)], ['globex', range(2, 29)]] as const) {
+      for (const [customer, days] of [
+        ['acme', range(0, 29)],
+        ['globex', range(2, 29)],
+      ] as const) {
         const c = containerOf(map, `${base}-${customer}`)
         await c.create()
         await seedDailyBackups(c, '', days)
       }
+
       const result = await verifyBackups(new AzureClients(map), map)
-      assert.deepEqual(result.customers.map((r) => [r.customer, r.status]), [['acme', 'pass'], ['globex', 'fail']])
+      assert.deepEqual(
+        result.customers.map((r) => [r.customer, r.status]),
+        [
+          ['acme', 'pass'],
+          ['globex', 'fail'],
+        ],
+      )
       assert.equal(result.sets[0].layout, 'container-per-customer')
       assert.equal(result.sets[0].listings, 2)
     })
 
-    it('reads a backup\'s time from metadata when its path carries no date', async () => {
+    it("reads a backup's time from metadata when its path carries no date", async () => {
       const container = uniqueName('meta')
-      const map = mapFor({container, set: {dateFrom: undefined, dateMetadata: 'backuptime', expect: {every: '24h', maxAge: '26h', keepDays: 3}}})
+      const map = mapFor({
+        container,
+        set: {dateFrom: undefined, dateMetadata: 'backuptime', expect: {every: '24h', maxAge: '26h', keepDays: 3}},
+      })
       const c = containerOf(map, container)
       await c.create()
       for (const d of [1, 2]) {
         const when = new Date(Date.now() - d * DAY)
-        await c.getBlockBlobClient(`acme/db-${d}.bak`).uploadData(Buffer.from('x'), {metadata: {BackupTime: when.toISOString()}})
+        await c
+          .getBlockBlobClient(`acme/db-${d}.bak`)
+          .uploadData(Buffer.from('x'), {metadata: {BackupTime: when.toISOString()}})
       }
+
       const result = await verifyBackups(new AzureClients(map), map)
       const fresh = check(result, 'acme', 'fresh')
       assert.equal(fresh.status, 'pass')
@@ -327,7 +427,10 @@ describe('backups verify', function () {
 
     it('refuses a --customer that does not match customers.idPattern before listing anything', async () => {
       const map = mapFor({container: uniqueName('bad')})
-      await assert.rejects(verifyBackups(new AzureClients(map), map, {customer: '../acme'}), {code: 'InvalidCustomerId', exitCode: 2})
+      await assert.rejects(verifyBackups(new AzureClients(map), map, {customer: '../acme'}), {
+        code: 'InvalidCustomerId',
+        exitCode: 2,
+      })
     })
   })
 })

@@ -6,7 +6,13 @@
 import assert from 'node:assert/strict'
 
 import type {AccessToken, TokenCredential} from '@azure/core-auth'
-import {AnonymousCredential, BlobBatch, BlobServiceClient, ContainerClient, StorageSharedKeyCredential} from '@azure/storage-blob'
+import {
+  AnonymousCredential,
+  BlobBatch,
+  BlobServiceClient,
+  ContainerClient,
+  StorageSharedKeyCredential,
+} from '@azure/storage-blob'
 
 import {escapeBlobName} from '../../src/lib/azure/blob-url.js'
 import {sharedKeyStringToSign} from '../../src/lib/azure/shared-key.js'
@@ -14,8 +20,18 @@ import {DeleteBatchRequest, type DeleteTarget} from '../../src/lib/erase/batch-r
 import {getTestAzurite, uniqueName} from '../support/env.js'
 import {contract} from './recorded-server.js'
 
-const KEY = new StorageSharedKeyCredential('devstoreaccount1', 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==')
-const NAMES = ['plain.txt', 'with space/and deep/path.txt', 'ünïcødé/日本語.txt', '100%#?&=+.txt', "quote's (1)*!~.txt", 'a'.repeat(900)]
+const KEY = new StorageSharedKeyCredential(
+  'devstoreaccount1',
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==',
+)
+const NAMES = [
+  'plain.txt',
+  'with space/and deep/path.txt',
+  'ünïcødé/日本語.txt',
+  '100%#?&=+.txt',
+  "quote's (1)*!~.txt",
+  'a'.repeat(900),
+]
 const V = '2021-01-01T00:00:00.1234567Z'
 
 const TARGETS: DeleteTarget[] = [
@@ -36,6 +52,7 @@ async function sdkBatch(container: ContainerClient, targets: DeleteTarget[]): Pr
     if (t.permanent) await batch.deleteBlob(`${blob.url}&deletetype=permanent`, blob.credential)
     else await batch.deleteBlob(blob, t.includeSnapshots ? {deleteSnapshots: 'include'} : {})
   }
+
   return batch
 }
 
@@ -57,7 +74,10 @@ function parts(body: string, contentType: string): Part[] {
     .slice(1)
     .map((text) => {
       const [envelope, request] = text.split('\r\n\r\n')
-      assert.match(envelope, /^Content-Type: application\/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: \d+$/)
+      assert.match(
+        envelope,
+        /^Content-Type: application\/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: \d+$/,
+      )
       const [line, ...headerLines] = request.split('\r\n')
       const [method, target, version] = line.split(' ')
       assert.equal(version, 'HTTP/1.1')
@@ -80,14 +100,21 @@ describe('Blob Batch body written by custos', () => {
     const boundary = /^--(\S+)\r\n/.exec(recorded)![1]
     const recordedParts = parts(recorded, `multipart/mixed; boundary=${boundary}`)
     assert.equal(recordedParts.length, 3)
-    assert.equal(recordedParts[2].path, `/container163164553243504643/${escapeBlobName('å ä ö')}`, 'names percent-encoded as the service saw them')
+    assert.equal(
+      recordedParts[2].path,
+      `/container163164553243504643/${escapeBlobName('å ä ö')}`,
+      'names percent-encoded as the service saw them',
+    )
     assert.deepEqual([...recordedParts[0].headers.keys()], ['Accept', 'x-ms-date', 'Authorization'])
   })
 
   it('writes the parts the SDK writes for the same deletes: paths, queries and headers', async () => {
     for (const container of [
       new ContainerClient('http://127.0.0.1:10000/devstoreaccount1/cont', KEY),
-      new ContainerClient('https://acct.blob.core.windows.net/cont?sv=2024-08-04&sp=d&sig=abc%2Bdef%3D', new AnonymousCredential()),
+      new ContainerClient(
+        'https://acct.blob.core.windows.net/cont?sv=2024-08-04&sp=d&sig=abc%2Bdef%3D',
+        new AnonymousCredential(),
+      ),
     ]) {
       const ours = await DeleteBatchRequest.create(container, TARGETS)
       const theirs = await sdkBatch(container, TARGETS)
@@ -111,9 +138,13 @@ describe('Blob Batch body written by custos', () => {
     const container = new ContainerClient('http://127.0.0.1:10000/devstoreaccount1/cont', KEY)
     const theirs = await sdkBatch(container, TARGETS)
     for (const part of parts(theirs.getHttpRequestBody(), theirs.getMultiPartContentType())) {
-      const search = part.query.size ? `?${[...part.query.entries()].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}` : ''
+      const search = part.query.size
+        ? `?${[...part.query.entries()].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}`
+        : ''
       const headers: Array<[string, string]> = [...part.headers.entries()].filter(([name]) => name !== 'Authorization')
-      const signature = KEY.computeHMACSHA256(sharedKeyStringToSign('devstoreaccount1', 'DELETE', `${part.path}${search}`, headers))
+      const signature = KEY.computeHMACSHA256(
+        sharedKeyStringToSign('devstoreaccount1', 'DELETE', `${part.path}${search}`, headers),
+      )
       assert.equal(`SharedKey devstoreaccount1:${signature}`, part.headers.get('Authorization'))
     }
   })
@@ -134,7 +165,10 @@ describe('Blob Batch body written by custos', () => {
       parts(first.getHttpRequestBody(), first.getMultiPartContentType()).map((p) => p.headers.get('Authorization')),
       ['Bearer token-1', 'Bearer token-1'],
     )
-    const [second, third] = await Promise.all([DeleteBatchRequest.create(container, TARGETS.slice(0, 1)), DeleteBatchRequest.create(container, TARGETS.slice(0, 1))])
+    const [second, third] = await Promise.all([
+      DeleteBatchRequest.create(container, TARGETS.slice(0, 1)),
+      DeleteBatchRequest.create(container, TARGETS.slice(0, 1)),
+    ])
     for (const batch of [second, third]) assert.match(batch.getHttpRequestBody(), /Authorization: Bearer token-2\r\n/)
     assert.equal(calls, 2, 'renewed once near expiry, shared by the two batches in flight')
   })
@@ -151,15 +185,28 @@ describe('Blob Batch body written by custos', () => {
       const account = azurite.accounts.find((a) => a.name === 'contosoprod')!
       const right = new ContainerClient(container.url, new StorageSharedKeyCredential('contosoprod', account.key))
       // The batch request itself is signed right; only its parts carry signatures of a wrong key.
-      const wrong = new ContainerClient(container.url, new StorageSharedKeyCredential('contosoprod', Buffer.from('not the key of contosoprod').toString('base64')))
-      const refused = await right.getBlobBatchClient().submitBatch(await DeleteBatchRequest.create(wrong, NAMES.map((name) => ({name, includeSnapshots: true}))))
+      const wrong = new ContainerClient(
+        container.url,
+        new StorageSharedKeyCredential('contosoprod', Buffer.from('not the key of contosoprod').toString('base64')),
+      )
+      const refused = await right.getBlobBatchClient().submitBatch(
+        await DeleteBatchRequest.create(
+          wrong,
+          NAMES.map((name) => ({name, includeSnapshots: true})),
+        ),
+      )
       assert.deepEqual(
         refused.subResponses.map((s) => s.status),
         NAMES.map(() => 403),
       )
       assert.equal(refused.subResponses[0].errorCode, 'AuthorizationFailure')
 
-      const deleted = await right.getBlobBatchClient().submitBatch(await DeleteBatchRequest.create(right, NAMES.map((name) => ({name, includeSnapshots: true}))))
+      const deleted = await right.getBlobBatchClient().submitBatch(
+        await DeleteBatchRequest.create(
+          right,
+          NAMES.map((name) => ({name, includeSnapshots: true})),
+        ),
+      )
       assert.deepEqual(
         deleted.subResponses.map((s) => s.status),
         NAMES.map(() => 202),

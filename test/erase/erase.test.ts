@@ -9,7 +9,16 @@ import {verifyEvidenceFile} from '../../src/lib/erase/certificate.js'
 import {eraseCustomer, type EraseOptions} from '../../src/lib/erase/erase.js'
 import {confirmByTyping} from '../../src/lib/erase/guards.js'
 import {CustosError} from '../../src/lib/errors.js'
-import {countCustomer, makePlayground, othersContainers, runCli, seed, snapshotContainers, withoutCustomer, type ErasePlayground} from './helpers.js'
+import {
+  countCustomer,
+  makePlayground,
+  othersContainers,
+  runCli,
+  seed,
+  snapshotContainers,
+  withoutCustomer,
+  type ErasePlayground,
+} from './helpers.js'
 
 function options(extra: Partial<EraseOptions> = {}): EraseOptions {
   return {customer: 'acme', planOnly: false, yes: true, exportRequired: false, concurrency: 4, retries: 3, ...extra}
@@ -17,7 +26,10 @@ function options(extra: Partial<EraseOptions> = {}): EraseOptions {
 
 async function everything(pg: ErasePlayground): Promise<{prod: Map<string, string>; backup: Map<string, string>}> {
   const c = othersContainers(pg, ['acme', 'acme-corp', 'globex'])
-  return {prod: await snapshotContainers(pg.service('contosoprod'), c.prod), backup: await snapshotContainers(pg.service('contosobackup'), c.backup)}
+  return {
+    prod: await snapshotContainers(pg.service('contosoprod'), c.prod),
+    backup: await snapshotContainers(pg.service('contosobackup'), c.backup),
+  }
 }
 
 async function refusal(promise: Promise<unknown>): Promise<CustosError> {
@@ -26,6 +38,7 @@ async function refusal(promise: Promise<unknown>): Promise<CustosError> {
   } catch (error) {
     return error as CustosError
   }
+
   assert.fail('expected a refusal')
 }
 
@@ -43,17 +56,40 @@ describe('customer erase (Azurite)', function () {
     assert.equal(result.exitCode, 0)
     assert.equal(result.plan.items, 20)
     assert.equal(await countCustomer(pg, 'acme'), 0)
-    assert.equal(await pg.service('contosoprod').getContainerClient(`${pg.docs}-acme`).exists(), false, 'the container of acme is deleted once empty')
-    assert.equal(await pg.service('contosoprod').getContainerClient(pg.shared).exists(), true, 'the shared container stays')
+    assert.equal(
+      await pg.service('contosoprod').getContainerClient(`${pg.docs}-acme`).exists(),
+      false,
+      'the container of acme is deleted once empty',
+    )
+    assert.equal(
+      await pg.service('contosoprod').getContainerClient(pg.shared).exists(),
+      true,
+      'the shared container stays',
+    )
     const after = await everything(pg)
     assert.deepEqual(after.prod, withoutCustomer(before.prod, pg, 'acme'))
     assert.deepEqual(after.backup, withoutCustomer(before.backup, pg, 'acme'))
-    assert.ok([...after.prod.keys()].some((k) => k.startsWith(`${pg.shared}/acme-corp/`)), 'acme-corp/ is still there')
+    assert.ok(
+      [...after.prod.keys()].some((k) => k.startsWith(`${pg.shared}/acme-corp/`)),
+      'acme-corp/ is still there',
+    )
 
     assert.equal(result.verification?.result, 'empty')
-    const cert = JSON.parse(readFileSync(result.certificate!.json, 'utf8')) as {body: {totals: {planned: {items: number}; deleted: {items: number}}; stores: Array<{store: string; methods: string[]; requestIds: string[]; containerDeletion: {action: string}}>}}
+    const cert = JSON.parse(readFileSync(result.certificate!.json, 'utf8')) as {
+      body: {
+        totals: {planned: {items: number}; deleted: {items: number}}
+        stores: Array<{store: string; methods: string[]; requestIds: string[]; containerDeletion: {action: string}}>
+      }
+    }
     assert.equal(cert.body.totals.deleted.items, 20)
-    assert.deepEqual(cert.body.stores.map((s) => [s.store, s.containerDeletion.action]), [['documents', 'deleted'], ['attachments', 'shared'], ['nightly-db', 'shared']])
+    assert.deepEqual(
+      cert.body.stores.map((s) => [s.store, s.containerDeletion.action]),
+      [
+        ['documents', 'deleted'],
+        ['attachments', 'shared'],
+        ['nightly-db', 'shared'],
+      ],
+    )
     assert.ok(cert.body.stores.every((s) => s.requestIds.length > 0 && s.methods.includes('delete')))
     const check = await verifyEvidenceFile(result.certificate!.json)
     assert.equal(check.status, 'unsigned')
@@ -62,14 +98,22 @@ describe('customer erase (Azurite)', function () {
     assert.match(readFileSync(result.certificate!.html, 'utf8'), /<h1>Deletion certificate<\/h1>/)
 
     const actions = [] as string[]
-    for await (const {record} of new AuditTrail(pg.clients, {signer: null}).read()) if (record?.customer === 'acme') actions.push(`${record.action}:${record.result}`)
-    assert.deepEqual(actions, ['erase.plan:started', 'erase.plan:succeeded', 'erase.apply:started', 'erase.apply:succeeded'])
+    for await (const {record} of new AuditTrail(pg.clients, {signer: null}).read())
+      if (record?.customer === 'acme') actions.push(`${record.action}:${record.result}`)
+    assert.deepEqual(actions, [
+      'erase.plan:started',
+      'erase.plan:succeeded',
+      'erase.apply:started',
+      'erase.apply:succeeded',
+    ])
   })
 
   it('refuses without a verified export in the window (exit 3, nothing deleted) and proceeds after one', async () => {
     const pg = makePlayground()
     await seed(pg, ['acme'], 3)
-    const error = await refusal(eraseCustomer(pg.clients, pg.map, options({exportRequired: true, planOut: join(pg.dir, 'p.json')})))
+    const error = await refusal(
+      eraseCustomer(pg.clients, pg.map, options({exportRequired: true, planOut: join(pg.dir, 'p.json')})),
+    )
     assert.equal(error.exitCode, 3)
     assert.equal(error.code, 'NoVerifiedExport')
     assert.equal(await countCustomer(pg, 'acme'), 3 * 3 + 2)
@@ -77,10 +121,21 @@ describe('customer erase (Azurite)', function () {
     const trail = new AuditTrail(pg.clients, {signer: null})
     await trail.append({action: 'export', result: 'succeeded', customer: 'acme', details: {verified: false}})
     await trail.append({action: 'export', result: 'succeeded', customer: 'acme-corp', details: {verified: true}})
-    assert.equal((await refusal(eraseCustomer(pg.clients, pg.map, options({exportRequired: true, planPath: join(pg.dir, 'p.json')})))).code, 'NoVerifiedExport')
+    assert.equal(
+      (
+        await refusal(
+          eraseCustomer(pg.clients, pg.map, options({exportRequired: true, planPath: join(pg.dir, 'p.json')})),
+        )
+      ).code,
+      'NoVerifiedExport',
+    )
 
     await trail.append({action: 'export', result: 'succeeded', customer: 'acme', details: {verified: true}})
-    const result = await eraseCustomer(pg.clients, pg.map, options({exportRequired: true, planPath: join(pg.dir, 'p.json')}))
+    const result = await eraseCustomer(
+      pg.clients,
+      pg.map,
+      options({exportRequired: true, planPath: join(pg.dir, 'p.json')}),
+    )
     assert.equal(result.exitCode, 0)
     assert.equal(result.guards.find((g) => g.guard === 'export')?.ok, true)
     assert.equal(await countCustomer(pg, 'acme'), 0)
@@ -93,15 +148,38 @@ describe('customer erase (Azurite)', function () {
     const pg = makePlayground()
     await seed(pg, ['acme', 'acme-corp'], 3)
     const planPath = join(pg.dir, 'acme.plan.json')
-    const planned = await runCli(['customer', 'erase', 'acme', '--config', pg.configPath, '--plan-out', planPath, '--json'])
+    const planned = await runCli([
+      'customer',
+      'erase',
+      'acme',
+      '--config',
+      pg.configPath,
+      '--plan-out',
+      planPath,
+      '--json',
+    ])
     assert.equal(planned.code, 0, planned.stderr)
     assert.equal((planned.json() as {mode: string}).mode, 'plan')
     const before = await everything(pg)
     const original = readFileSync(planPath, 'utf8')
 
     // One changed size: the item lines no longer match the fingerprint.
-    writeFileSync(planPath, original.replace(/"size":(\d+)/, (_, n: string) => `"size":${Number(n) + 1}`))
-    const altered = await runCli(['customer', 'erase', 'acme', '--config', pg.configPath, '--plan', planPath, '--yes', '--no-export-required', '--json'])
+    writeFileSync(
+      planPath,
+      original.replace(/"size":(\d+)/, (_, n: string) => `"size":${Number(n) + 1}`),
+    )
+    const altered = await runCli([
+      'customer',
+      'erase',
+      'acme',
+      '--config',
+      pg.configPath,
+      '--plan',
+      planPath,
+      '--yes',
+      '--no-export-required',
+      '--json',
+    ])
     assert.equal(altered.code, 3, altered.stdout + altered.stderr)
     assert.equal((altered.json() as {error: {code: string}}).error.code, 'PlanAltered')
 
@@ -114,7 +192,18 @@ describe('customer erase (Azurite)', function () {
     trailer.fingerprint = sha256Hex(items.map((l) => `${l}\n`).join(''))
     lines[lines.length - 1] = canonicalJson(trailer)
     writeFileSync(planPath, `${lines.join('\n')}\n`)
-    const widened = await runCli(['customer', 'erase', 'acme', '--config', pg.configPath, '--plan', planPath, '--yes', '--no-export-required', '--json'])
+    const widened = await runCli([
+      'customer',
+      'erase',
+      'acme',
+      '--config',
+      pg.configPath,
+      '--plan',
+      planPath,
+      '--yes',
+      '--no-export-required',
+      '--json',
+    ])
     assert.equal(widened.code, 3, widened.stdout + widened.stderr)
     const body = widened.json() as {error: {code: string; message: string}}
     assert.equal(body.error.code, 'OutOfScope')
@@ -130,10 +219,25 @@ describe('customer erase (Azurite)', function () {
     const planned = await runCli(['customer', 'erase', 'acme', '--config', pg.configPath, '--plan-out', planPath])
     assert.equal(planned.code, 0, planned.stderr)
     assert.match(planned.stdout, /✘ export: no verified export of acme/)
-    assert.match(planned.stdout, /Applying it now would be refused \(export\); once that is resolved: custos customer erase acme --plan \S+acme\.plan\.json --yes/)
-    const waived = await runCli(['customer', 'erase', 'acme', '--config', pg.configPath, '--plan-out', planPath, '--no-export-required'])
+    assert.match(
+      planned.stdout,
+      /Applying it now would be refused \(export\); once that is resolved: custos customer erase acme --plan \S+acme\.plan\.json --yes/,
+    )
+    const waived = await runCli([
+      'customer',
+      'erase',
+      'acme',
+      '--config',
+      pg.configPath,
+      '--plan-out',
+      planPath,
+      '--no-export-required',
+    ])
     assert.equal(waived.code, 0, waived.stderr)
-    assert.match(waived.stdout, /Nothing was changed\. Apply with: custos customer erase acme --plan \S+ --yes --no-export-required$/m)
+    assert.match(
+      waived.stdout,
+      /Nothing was changed\. Apply with: custos customer erase acme --plan \S+ --yes --no-export-required$/m,
+    )
   })
 
   it('refuses a plan that no longer matches what is there, naming the difference', async () => {
@@ -141,7 +245,11 @@ describe('customer erase (Azurite)', function () {
     await seed(pg, ['acme'], 2)
     const planPath = join(pg.dir, 'p.json')
     await eraseCustomer(pg.clients, pg.map, options({planOnly: true, planOut: planPath}))
-    await pg.service('contosoprod').getContainerClient(pg.shared).getBlockBlobClient('acme/late-arrival.txt').upload('new', 3)
+    await pg
+      .service('contosoprod')
+      .getContainerClient(pg.shared)
+      .getBlockBlobClient('acme/late-arrival.txt')
+      .upload('new', 3)
     const error = await refusal(eraseCustomer(pg.clients, pg.map, options({planPath})))
     assert.equal(error.code, 'PlanOutdated')
     assert.match(error.message, /acme\/late-arrival\.txt is not in the plan/)
@@ -154,11 +262,21 @@ describe('customer erase (Azurite)', function () {
     const before = await everything(pg)
     const run = await runCli(['customer', 'erase', 'acme', '--config', pg.configPath, '--dry-run', '--json'])
     assert.equal(run.code, 0, run.stderr)
-    const out = run.json() as {mode: string; plan: {items: number; fingerprint: string; stores: Array<{store: string; items: number; snapshots: number}>}}
+    const out = run.json() as {
+      mode: string
+      plan: {items: number; fingerprint: string; stores: Array<{store: string; items: number; snapshots: number}>}
+    }
     assert.equal(out.mode, 'plan')
     assert.equal(out.plan.items, 2 * 3 + 2)
     assert.match(out.plan.fingerprint, /^[0-9a-f]{64}$/)
-    assert.deepEqual(out.plan.stores.map((s) => [s.store, s.items, s.snapshots]), [['documents', 3, 1], ['attachments', 3, 1], ['nightly-db', 2, 0]])
+    assert.deepEqual(
+      out.plan.stores.map((s) => [s.store, s.items, s.snapshots]),
+      [
+        ['documents', 3, 1],
+        ['attachments', 3, 1],
+        ['nightly-db', 2, 0],
+      ],
+    )
     assert.deepEqual(await everything(pg), before)
   })
 
@@ -172,6 +290,7 @@ describe('customer erase (Azurite)', function () {
       input.end(`${text}\n`)
       return {ok: await answer, shown}
     }
+
     assert.equal((await typed('acme')).ok, true)
     assert.equal((await typed('acme-corp')).ok, false)
     assert.equal((await typed('ACME')).ok, false)
@@ -180,12 +299,26 @@ describe('customer erase (Azurite)', function () {
     const pg = makePlayground()
     await seed(pg, ['acme'], 1)
     const summaries: string[] = []
-    const error = await refusal(eraseCustomer(pg.clients, pg.map, options({yes: false, planOut: join(pg.dir, 'p.json'), confirm: async (summary) => (summaries.push(summary), false)})))
+    const error = await refusal(
+      eraseCustomer(
+        pg.clients,
+        pg.map,
+        options({
+          yes: false,
+          planOut: join(pg.dir, 'p.json'),
+          confirm: async (summary) => (summaries.push(summary), false),
+        }),
+      ),
+    )
     assert.equal(error.code, 'NotConfirmed')
     assert.equal(error.exitCode, 3)
     assert.match(summaries[0], /Erase customer acme: 5 objects/)
     assert.equal(await countCustomer(pg, 'acme'), 3 + 2)
-    const confirmed = await eraseCustomer(pg.clients, pg.map, options({yes: false, planPath: join(pg.dir, 'p.json'), confirm: async () => true}))
+    const confirmed = await eraseCustomer(
+      pg.clients,
+      pg.map,
+      options({yes: false, planPath: join(pg.dir, 'p.json'), confirm: async () => true}),
+    )
     assert.equal(confirmed.exitCode, 0)
     assert.equal(await countCustomer(pg, 'acme'), 0)
   })
@@ -203,18 +336,58 @@ describe('customer erase (Azurite)', function () {
     const pg = makePlayground()
     await seed(pg, ['acme'], 2)
     const planPath = join(pg.dir, 'acme.plan.json')
-    const erased = await runCli(['customer', 'erase', 'acme', '--config', pg.configPath, '--plan-out', planPath, '--yes', '--no-export-required', '--json'])
+    const erased = await runCli([
+      'customer',
+      'erase',
+      'acme',
+      '--config',
+      pg.configPath,
+      '--plan-out',
+      planPath,
+      '--yes',
+      '--no-export-required',
+      '--json',
+    ])
     assert.equal(erased.code, 0, erased.stderr)
     const certificate = (erased.json() as {certificate: {json: string}}).certificate.json
     assert.equal(certificate, join(pg.dir, 'acme.plan.certificate.json'))
     // The JSON shapes scripts rely on (CustomerEraseResult, CertificateVerifyResult).
-    assert.deepEqual(Object.keys(erased.json()).sort(), ['apply', 'certificate', 'customer', 'exitCode', 'guards', 'key', 'mode', 'operationId', 'plan', 'verification'])
-    assert.deepEqual(Object.keys((erased.json() as {certificate: object}).certificate).sort(), ['html', 'json', 'sha256', 'signed', 'text'])
+    assert.deepEqual(Object.keys(erased.json()).sort(), [
+      'apply',
+      'certificate',
+      'customer',
+      'exitCode',
+      'guards',
+      'key',
+      'mode',
+      'operationId',
+      'plan',
+      'verification',
+    ])
+    assert.deepEqual(Object.keys((erased.json() as {certificate: object}).certificate).sort(), [
+      'html',
+      'json',
+      'sha256',
+      'signed',
+      'text',
+    ])
 
     const ok = await runCli(['certificate', 'verify', certificate, '--json'])
     assert.equal(ok.code, 0, ok.stdout)
-    assert.deepEqual([(ok.json() as {status: string}).status, (ok.json() as {hash: string}).hash], ['unsigned', 'valid'])
-    assert.deepEqual(Object.keys(ok.json()).sort(), ['consistency', 'file', 'hash', 'kind', 'sha256', 'signature', 'status', 'valid'])
+    assert.deepEqual(
+      [(ok.json() as {status: string}).status, (ok.json() as {hash: string}).hash],
+      ['unsigned', 'valid'],
+    )
+    assert.deepEqual(Object.keys(ok.json()).sort(), [
+      'consistency',
+      'file',
+      'hash',
+      'kind',
+      'sha256',
+      'signature',
+      'status',
+      'valid',
+    ])
     const text = await runCli(['certificate', 'verify', certificate])
     assert.match(text.stdout, /UNSIGNED/)
 

@@ -16,7 +16,6 @@ import type {DataMap} from '../../src/lib/datamap/types.js'
 import {startCli as startProcess, type CliProcess, type CliResult} from '../support/cli.js'
 import {getTestAzurite, uniqueName} from '../support/env.js'
 
-
 export interface ErasePlayground {
   dir: string
   configPath: string
@@ -53,7 +52,16 @@ export function makePlayground(options: PlaygroundOptions = {}): ErasePlayground
       {name: 'documents', account: azurite.connectionString('contosoprod'), container: `${docsPrefix}-{customer}`},
       {name: 'attachments', account: azurite.connectionString('contosoprod'), container: shared, prefix: '{customer}/'},
     ],
-    backups: [{name: 'nightly-db', account: azurite.connectionString('contosobackup'), container: backups, prefix: '{customer}/', expect: {every: '24h', maxAge: '26h', keepDays: 30}, ...options.backupExtra}],
+    backups: [
+      {
+        name: 'nightly-db',
+        account: azurite.connectionString('contosobackup'),
+        container: backups,
+        prefix: '{customer}/',
+        expect: {every: '24h', maxAge: '26h', keepDays: 30},
+        ...options.backupExtra,
+      },
+    ],
     audit: {account: azurite.connectionString('contosoaudit'), container: audit},
     ...options.extra,
   }
@@ -84,32 +92,64 @@ export async function seed(pg: ErasePlayground, customers: readonly string[] = C
   for (const customer of customers) {
     const docs = prod.getContainerClient(`${pg.docs}-${customer}`)
     await docs.createIfNotExists()
-    await uploadMany(docs, Array.from({length: count}, (_, i) => `reports/${i}.txt`), customer)
-    await uploadMany(prod.getContainerClient(pg.shared), Array.from({length: count}, (_, i) => `${customer}/files/${i}.bin`), customer)
-    await uploadMany(backup.getContainerClient(pg.backups), Array.from({length: count}, (_, i) => `${customer}/2026-11-${String(i + 1).padStart(2, '0')}/db.bak`), customer)
+    await uploadMany(
+      docs,
+      Array.from({length: count}, (_, i) => `reports/${i}.txt`),
+      customer,
+    )
+    await uploadMany(
+      prod.getContainerClient(pg.shared),
+      Array.from({length: count}, (_, i) => `${customer}/files/${i}.bin`),
+      customer,
+    )
+    await uploadMany(
+      backup.getContainerClient(pg.backups),
+      Array.from({length: count}, (_, i) => `${customer}/2026-11-${String(i + 1).padStart(2, '0')}/db.bak`),
+      customer,
+    )
     await docs.getBlockBlobClient('reports/0.txt').createSnapshot()
     await prod.getContainerClient(pg.shared).getBlockBlobClient(`${customer}/files/0.bin`).createSnapshot()
   }
 }
 
-export async function uploadMany(container: ContainerClient, names: string[], content: string, parallel = 32): Promise<void> {
+export async function uploadMany(
+  container: ContainerClient,
+  names: string[],
+  content: string,
+  parallel = 32,
+): Promise<void> {
   for (let i = 0; i < names.length; i += parallel) {
-    await Promise.all(names.slice(i, i + parallel).map((name) => container.getBlockBlobClient(name).upload(`${content}:${name}`, Buffer.byteLength(`${content}:${name}`))))
+    await Promise.all(
+      names
+        .slice(i, i + parallel)
+        .map((name) =>
+          container.getBlockBlobClient(name).upload(`${content}:${name}`, Buffer.byteLength(`${content}:${name}`)),
+        ),
+    )
   }
 }
 
 /** Every blob and snapshot of the given containers with the SHA-256 of its bytes. */
-export async function snapshotContainers(service: BlobServiceClient, containers: string[]): Promise<Map<string, string>> {
+export async function snapshotContainers(
+  service: BlobServiceClient,
+  containers: string[],
+): Promise<Map<string, string>> {
   const out = new Map<string, string>()
   for (const name of containers) {
     const container = service.getContainerClient(name)
     if (!(await container.exists())) continue
     for await (const item of container.listBlobsFlat({includeSnapshots: true})) {
-      const blob = item.snapshot ? container.getBlobClient(item.name).withSnapshot(item.snapshot) : container.getBlobClient(item.name)
+      const blob = item.snapshot
+        ? container.getBlobClient(item.name).withSnapshot(item.snapshot)
+        : container.getBlobClient(item.name)
       const bytes = await blob.downloadToBuffer()
-      out.set(`${name}/${item.name}${item.snapshot ? `@${item.snapshot}` : ''}`, createHash('sha256').update(bytes).digest('hex'))
+      out.set(
+        `${name}/${item.name}${item.snapshot ? `@${item.snapshot}` : ''}`,
+        createHash('sha256').update(bytes).digest('hex'),
+      )
     }
   }
+
   return out
 }
 
@@ -131,13 +171,27 @@ export async function countCustomer(pg: ErasePlayground, customer: string): Prom
 }
 
 /** All containers other customers' data lives in (for before/after comparisons). */
-export function othersContainers(pg: ErasePlayground, customers: readonly string[]): {prod: string[]; backup: string[]} {
+export function othersContainers(
+  pg: ErasePlayground,
+  customers: readonly string[],
+): {prod: string[]; backup: string[]} {
   return {prod: [pg.shared, ...customers.map((c) => `${pg.docs}-${c}`)], backup: [pg.backups]}
 }
 
 /** Removes the entries of one customer from a container snapshot. */
-export function withoutCustomer(snapshot: Map<string, string>, pg: ErasePlayground, customer: string): Map<string, string> {
-  return new Map([...snapshot].filter(([key]) => !key.startsWith(`${pg.docs}-${customer}/`) && !key.startsWith(`${pg.shared}/${customer}/`) && !key.startsWith(`${pg.backups}/${customer}/`)))
+export function withoutCustomer(
+  snapshot: Map<string, string>,
+  pg: ErasePlayground,
+  customer: string,
+): Map<string, string> {
+  return new Map(
+    [...snapshot].filter(
+      ([key]) =>
+        !key.startsWith(`${pg.docs}-${customer}/`) &&
+        !key.startsWith(`${pg.shared}/${customer}/`) &&
+        !key.startsWith(`${pg.backups}/${customer}/`),
+    ),
+  )
 }
 
 // --------------------------------------------------------------------------------------- CLI

@@ -12,7 +12,16 @@ import {startLocalAzureServer, type LocalAzureServer} from '../../src/lib/local/
 import {countCustomer, makePlayground, runCli, seed, type ErasePlayground} from './helpers.js'
 
 function options(pg: ErasePlayground): EraseOptions {
-  return {customer: 'acme', planOnly: false, planOut: join(pg.dir, 'acme.plan.json'), yes: true, exportRequired: false, concurrency: 4, retries: 3, keyPollIntervalInMs: 100}
+  return {
+    customer: 'acme',
+    planOnly: false,
+    planOut: join(pg.dir, 'acme.plan.json'),
+    yes: true,
+    exportRequired: false,
+    concurrency: 4,
+    retries: 3,
+    keyPollIntervalInMs: 100,
+  }
 }
 
 describe('customer erase: crypto-shredding and signatures (local Key Vault)', function () {
@@ -30,7 +39,12 @@ describe('customer erase: crypto-shredding and signatures (local Key Vault)', fu
     const vaultUrl = await azure.addVault({name: vault, purgeProtection})
     // The backup account in the resource manager, with a per-customer encryption scope keyed by the customer key.
     const account = azure.state.addStorageAccount({name: `backup${vault.replace(/[^a-z0-9]/g, '')}`}) as {id: string}
-    azure.state.addEncryptionScope({accountId: account.id, name: 'cs-acme', source: 'Microsoft.KeyVault', keyUri: `${vaultUrl}/keys/tenant-acme`})
+    azure.state.addEncryptionScope({
+      accountId: account.id,
+      name: 'cs-acme',
+      source: 'Microsoft.KeyVault',
+      keyUri: `${vaultUrl}/keys/tenant-acme`,
+    })
     const probe = makePlayground()
     const ca = join(probe.dir, 'ca.pem')
     writeFileSync(ca, azure.caCertificatePem)
@@ -61,7 +75,10 @@ describe('customer erase: crypto-shredding and signatures (local Key Vault)', fu
     assert.equal(vault.keys.has('tenant-acme'), false)
     assert.equal(vault.deletedKeys.has('tenant-acme'), false, 'purged, not only deleted')
     assert.equal(vault.keys.has('tenant-acme-corp'), true, 'the look-alike customer keeps its key')
-    const calls = azure.requests.slice(seen).filter((r) => r.path.includes('tenant-acme')).map((r) => `${r.method} ${r.path.replace(/^\/vaults\/[^/]+/, '')} ${r.status}`)
+    const calls = azure.requests
+      .slice(seen)
+      .filter((r) => r.path.includes('tenant-acme'))
+      .map((r) => `${r.method} ${r.path.replace(/^\/vaults\/[^/]+/, '')} ${r.status}`)
     assert.ok(calls.includes('DELETE /keys/tenant-acme 200'), calls.join('\n'))
     assert.ok(calls.includes('GET /deletedkeys/tenant-acme 404'), 'the delete poller met the asynchronous 404')
     assert.ok(calls.includes('GET /deletedkeys/tenant-acme 200'))
@@ -75,16 +92,27 @@ describe('customer erase: crypto-shredding and signatures (local Key Vault)', fu
     assert.deepEqual([report.status, report.signature], ['valid', 'valid'])
     assert.match(report.signedBy, /RS256 https:\/\/127\.0\.0\.1:\d+\/keys\/custos-evidence\//)
     assert.match(readFileSync(result.certificate!.text, 'utf8'), /deleted and purged \(crypto-erase\)/)
-    const body = (JSON.parse(readFileSync(result.certificate!.json, 'utf8')) as {body: {stores: Array<{store: string; methods: string[]; cryptoErase?: {encryptionScope: string}}>}}).body
+    const body = (
+      JSON.parse(readFileSync(result.certificate!.json, 'utf8')) as {
+        body: {stores: Array<{store: string; methods: string[]; cryptoErase?: {encryptionScope: string}}>}
+      }
+    ).body
     assert.deepEqual(
       body.stores.map((s) => [s.store, s.methods.join('+'), s.cryptoErase?.encryptionScope]),
-      [['documents', 'delete', undefined], ['attachments', 'delete', undefined], ['nightly-db', 'delete+crypto-erase', 'cs-acme']],
+      [
+        ['documents', 'delete', undefined],
+        ['attachments', 'delete', undefined],
+        ['nightly-db', 'delete+crypto-erase', 'cs-acme'],
+      ],
       'only the backup set whose encryption scope uses the shredded key is crypto-erased',
     )
 
     // One changed character anywhere in the body breaks it.
     const text = readFileSync(result.certificate!.json, 'utf8')
-    writeFileSync(result.certificate!.json, text.replace(/"bytes": (\d)/, (_, d: string) => `"bytes": ${(Number(d) + 1) % 10}`))
+    writeFileSync(
+      result.certificate!.json,
+      text.replace(/"bytes": (\d)/, (_, d: string) => `"bytes": ${(Number(d) + 1) % 10}`),
+    )
     assert.notEqual(readFileSync(result.certificate!.json, 'utf8'), text)
     const bad = await runCli(['certificate', 'verify', result.certificate!.json, '--config', pg.configPath, '--json'])
     assert.equal(bad.code, 1, bad.stdout)
@@ -110,13 +138,25 @@ describe('customer erase: crypto-shredding and signatures (local Key Vault)', fu
     assert.equal(result.key?.purgeRefused?.status, 403)
     assert.equal(result.key?.scheduledPurgeDate, scheduled)
     assert.equal(result.key?.unrecoverableFrom, scheduled)
-    const cert = JSON.parse(readFileSync(result.certificate!.json, 'utf8')) as {body: {exceptions: string[]; statement: string}}
-    assert.ok(cert.body.exceptions.some((e) => e.includes('purge refused (403') && e.includes(scheduled)), cert.body.exceptions.join('\n'))
+    const cert = JSON.parse(readFileSync(result.certificate!.json, 'utf8')) as {
+      body: {exceptions: string[]; statement: string}
+    }
+    assert.ok(
+      cert.body.exceptions.some((e) => e.includes('purge refused (403') && e.includes(scheduled)),
+      cert.body.exceptions.join('\n'),
+    )
     assert.match(cert.body.statement, new RegExp(`recoverable until ${scheduled.replace(/[.]/g, '\\.')}`))
-    assert.match(readFileSync(result.certificate!.text, 'utf8'), new RegExp(`recoverable until ${scheduled.replace(/[.]/g, '\\.')}`))
+    assert.match(
+      readFileSync(result.certificate!.text, 'utf8'),
+      new RegExp(`recoverable until ${scheduled.replace(/[.]/g, '\\.')}`),
+    )
 
     // A re-run finds the deleted key and reports the same date (idempotent, never "purged").
-    const again = await eraseCustomer(pg.clients, pg.map, {...options(pg), planOut: undefined, planPath: join(pg.dir, 'acme.plan.json')})
+    const again = await eraseCustomer(pg.clients, pg.map, {
+      ...options(pg),
+      planOut: undefined,
+      planPath: join(pg.dir, 'acme.plan.json'),
+    })
     assert.equal(again.key?.state, 'deleted-purge-pending')
     assert.equal(again.key?.scheduledPurgeDate, scheduled)
   })

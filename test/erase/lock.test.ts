@@ -25,7 +25,13 @@ describe('erase lock renewal', () => {
     const account = getTestAzurite().accounts.find((a) => a.name === 'contosoaudit')!
     const map = validateDataMap(
       {
-        stores: [{name: 'documents', account: getTestAzurite().connectionString('contosoprod'), container: 'tenant-{customer}'}],
+        stores: [
+          {
+            name: 'documents',
+            account: getTestAzurite().connectionString('contosoprod'),
+            container: 'tenant-{customer}',
+          },
+        ],
         audit: {account: proxy.connectionString(account.name, account.key), container},
       },
       '/tmp/custos-test/custos.yaml',
@@ -34,7 +40,8 @@ describe('erase lock renewal', () => {
     return new AzureClients(map, {retry: {maxTries: 1, retryDelayInMs: 10, maxRetryDelayInMs: 10}})
   }
 
-  const renewals = () => proxy.requests.filter((r) => r.method === 'PUT' && r.query.get('comp') === 'lease' && r.status !== 201)
+  const renewals = () =>
+    proxy.requests.filter((r) => r.method === 'PUT' && r.query.get('comp') === 'lease' && r.status !== 201)
 
   it('keeps the lock when renewals fail for a while and a later one succeeds', async () => {
     const clients = clientsVia(uniqueName('audit'))
@@ -46,7 +53,10 @@ describe('erase lock renewal', () => {
       assert.equal(lock.lost.aborted, false, 'passing failures do not lose the lock')
       proxy.setFaults({})
       await sleep(250)
-      assert.ok(renewals().some((r) => r.status === 200), 'a later renewal succeeded')
+      assert.ok(
+        renewals().some((r) => r.status === 200),
+        'a later renewal succeeded',
+      )
       assert.equal(lock.lost.aborted, false)
     } finally {
       await lock.release()
@@ -58,12 +68,18 @@ describe('erase lock renewal', () => {
     const clients = clientsVia(container)
     const lock = await acquireEraseLock(clients, 'acme', {operationId: 'op-2', holder: 'tester', renewEveryInMs: 100})
     try {
-      const blob = clients.blobService(getTestAzurite().connectionString('contosoaudit')).getContainerClient(container).getBlobClient(lockBlobName('acme'))
+      const blob = clients
+        .blobService(getTestAzurite().connectionString('contosoaudit'))
+        .getContainerClient(container)
+        .getBlobClient(lockBlobName('acme'))
       await blob.getBlobLeaseClient().breakLease(0)
       await blob.getBlobLeaseClient().acquireLease(60)
       for (let i = 0; i < 50 && !lock.lost.aborted; i++) await sleep(20)
       assert.equal(lock.lost.aborted, true)
-      assert.match((lock.lost.reason as Error).message, /lost the erase lock locks\/erase-acme .*: the service no longer knows the lease \(409/)
+      assert.match(
+        (lock.lost.reason as Error).message,
+        /lost the erase lock locks\/erase-acme .*: the service no longer knows the lease \(409/,
+      )
     } finally {
       await lock.release()
     }

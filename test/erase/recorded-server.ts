@@ -26,7 +26,9 @@ export function contract(path: string): string {
 
 /** The List Blobs body inside a test-proxy recording (`Entries[i].ResponseBody`). */
 export function recordedListBody(file: string): string {
-  const recording = JSON.parse(contract(file)) as {Entries: Array<{RequestMethod: string; RequestUri: string; ResponseBody: unknown}>}
+  const recording = JSON.parse(contract(file)) as {
+    Entries: Array<{RequestMethod: string; RequestUri: string; ResponseBody: unknown}>
+  }
   const entry = recording.Entries.find((e) => e.RequestMethod === 'GET' && e.RequestUri.includes('comp=list'))
   if (!entry) throw new Error(`no List Blobs exchange in ${file}`)
   return String(entry.ResponseBody)
@@ -119,6 +121,7 @@ function parseListing(xml: string): Listing {
       versionsOnly: tag('HasVersionsOnly') === 'true',
     })
   }
+
   return {head: xml.slice(0, start), tail: xml.slice(end), entries, pristine: xml}
 }
 
@@ -146,6 +149,7 @@ export function parseBatchBody(body: string, boundary: string, account: string):
       const i = line.indexOf(': ')
       if (i > 0) headers[line.slice(0, i).toLowerCase()] = line.slice(i + 2)
     }
+
     const url = new URL(target, 'http://x')
     const segments = url.pathname.split('/').filter(Boolean)
     if (segments[0] === account) segments.shift()
@@ -161,6 +165,7 @@ export function parseBatchBody(body: string, boundary: string, account: string):
       headers,
     })
   }
+
   return subs
 }
 
@@ -183,7 +188,8 @@ export async function startRecordedBlobServer(): Promise<RecordedBlobServer> {
   /** Applies one delete to the listing state: the part's status line, error code and soft-delete flag. */
   const applyDelete = (sub: SubRequest): {status: number; reason: string; code?: string; soft?: boolean} => {
     const listing = listings.get(sub.container)
-    if (!listing || deletedContainers.has(sub.container)) return {status: 404, reason: 'The specified container does not exist.', code: 'ContainerNotFound'}
+    if (!listing || deletedContainers.has(sub.container))
+      return {status: 404, reason: 'The specified container does not exist.', code: 'ContainerNotFound'}
     const scripted = self.failures.find((f) => f.times > 0 && f.match(sub))
     if (scripted) {
       scripted.times--
@@ -191,8 +197,10 @@ export async function startRecordedBlobServer(): Promise<RecordedBlobServer> {
         listing.entries = listing.entries.filter((e) => e.name !== sub.name)
         listing.pristine = ''
       }
+
       return {status: scripted.status, reason: scripted.reason, code: scripted.code}
     }
+
     const same = (e: Entry) => e.name === sub.name
     const notFound = {status: 404, reason: 'The specified blob does not exist.', code: 'BlobNotFound'}
     const soft = self.softDelete.has(sub.container) && sub.deleteType !== 'permanent'
@@ -202,35 +210,52 @@ export async function startRecordedBlobServer(): Promise<RecordedBlobServer> {
         listing.entries.splice(listing.entries.indexOf(e), 1)
         return
       }
+
       // What the service lists for a soft-deleted object (see list-blobs-include-deleted-soft-deleted.xml).
       e.deleted = true
       e.xml = e.xml
         .replace('</Name>', '</Name><Deleted>true</Deleted>')
-        .replace('</Properties>', `<DeletedTime>${new Date().toUTCString()}</DeletedTime><RemainingRetentionDays>7</RemainingRetentionDays></Properties>`)
+        .replace(
+          '</Properties>',
+          `<DeletedTime>${new Date().toUTCString()}</DeletedTime><RemainingRetentionDays>7</RemainingRetentionDays></Properties>`,
+        )
     }
+
     const accepted = {status: 202, reason: 'Accepted', soft}
     if (sub.deleteType === 'permanent') {
-      const e = listing.entries.find((x) => same(x) && x.deleted && (sub.snapshot ? x.snapshot === sub.snapshot : x.versionId === sub.versionId))
+      const e = listing.entries.find(
+        (x) => same(x) && x.deleted && (sub.snapshot ? x.snapshot === sub.snapshot : x.versionId === sub.versionId),
+      )
       if (!e) return notFound
       remove(e)
       return {status: 202, reason: 'Accepted'}
     }
+
     if (sub.snapshot) {
       const e = listing.entries.find((x) => same(x) && !x.deleted && x.snapshot === sub.snapshot)
       if (!e) return notFound
       remove(e)
       return accepted
     }
+
     if (sub.versionId) {
       const e = listing.entries.find((x) => same(x) && !x.deleted && !x.snapshot && x.versionId === sub.versionId)
       if (!e) return notFound
       remove(e)
       return accepted
     }
-    const base = listing.entries.find((x) => same(x) && !x.deleted && !x.snapshot && !x.versionsOnly && (!x.versionId || x.current))
+
+    const base = listing.entries.find(
+      (x) => same(x) && !x.deleted && !x.snapshot && !x.versionsOnly && (!x.versionId || x.current),
+    )
     if (!base) return notFound
     const snapshots = listing.entries.filter((x) => same(x) && x.snapshot && !x.deleted)
-    if (snapshots.length > 0 && sub.headers['x-ms-delete-snapshots'] !== 'include') return {status: 409, reason: 'This operation is not permitted because the blob has snapshots.', code: 'SnapshotsPresent'}
+    if (snapshots.length > 0 && sub.headers['x-ms-delete-snapshots'] !== 'include')
+      return {
+        status: 409,
+        reason: 'This operation is not permitted because the blob has snapshots.',
+        code: 'SnapshotsPresent',
+      }
     for (const s of snapshots) remove(s)
     if (base.versionId) {
       // With versioning on, the current version becomes a previous version.
@@ -240,6 +265,7 @@ export async function startRecordedBlobServer(): Promise<RecordedBlobServer> {
     } else {
       remove(base)
     }
+
     return accepted
   }
 
@@ -257,10 +283,21 @@ export async function startRecordedBlobServer(): Promise<RecordedBlobServer> {
       res.writeHead(status, {...common, ...headers, 'Content-Length': String(Buffer.byteLength(text))})
       res.end(text)
     }
-    const missing = () => send(404, {'x-ms-error-code': 'ContainerNotFound', 'Content-Type': 'application/xml'}, errorXml('ContainerNotFound', 'The specified container does not exist.', requestId))
+
+    const missing = () =>
+      send(
+        404,
+        {'x-ms-error-code': 'ContainerNotFound', 'Content-Type': 'application/xml'},
+        errorXml('ContainerNotFound', 'The specified container does not exist.', requestId),
+      )
     if (!container && q.get('comp') === 'list') {
-      return send(200, {'Content-Type': 'application/xml'}, `<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="http://127.0.0.1/${ACCOUNT}/"><Containers /><NextMarker /></EnumerationResults>`)
+      return send(
+        200,
+        {'Content-Type': 'application/xml'},
+        `<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="http://127.0.0.1/${ACCOUNT}/"><Containers /><NextMarker /></EnumerationResults>`,
+      )
     }
+
     if (!container) return send(400, {'x-ms-error-code': 'InvalidUri'})
     const listing = listings.get(container)
     const exists = listing && !deletedContainers.has(container)
@@ -274,39 +311,60 @@ export async function startRecordedBlobServer(): Promise<RecordedBlobServer> {
         for (const sub of subs) applyDelete(sub)
         return send(202, {'Content-Type': `multipart/mixed; boundary=${RECORDED_BOUNDARY}`}, recordedResponse)
       }
+
       const boundaryOut = `batchresponse_${randomUUID()}`
       const parts = subs.map((sub) => {
         const r = applyDelete(sub)
         const id = randomUUID()
         const head = `--${boundaryOut}\r\nContent-Type: application/http\r\nContent-ID: ${sub.contentId}\r\n\r\nHTTP/1.1 ${r.status} ${r.reason}\r\n`
-        if (r.status === 202) return `${head}x-ms-delete-type-permanent: ${r.soft ? 'false' : 'true'}\r\nx-ms-request-id: ${id}\r\nx-ms-version: 2020-10-02\r\nServer: Windows-Azure-Blob/1.0\r\n\r\n`
+        if (r.status === 202)
+          return `${head}x-ms-delete-type-permanent: ${r.soft ? 'false' : 'true'}\r\nx-ms-request-id: ${id}\r\nx-ms-version: 2020-10-02\r\nServer: Windows-Azure-Blob/1.0\r\n\r\n`
         const xml = errorXml(r.code!, r.reason, id)
         return `${head}x-ms-error-code: ${r.code}\r\nx-ms-request-id: ${id}\r\nx-ms-version: 2020-10-02\r\nContent-Length: ${Buffer.byteLength(xml)}\r\nContent-Type: application/xml\r\nServer: Windows-Azure-Blob/1.0\r\n\r\n${xml}\r\n`
       })
-      return send(202, {'Content-Type': `multipart/mixed; boundary=${boundaryOut}`}, `${parts.join('')}--${boundaryOut}--`)
+      return send(
+        202,
+        {'Content-Type': `multipart/mixed; boundary=${boundaryOut}`},
+        `${parts.join('')}--${boundaryOut}--`,
+      )
     }
+
     if (q.get('restype') === 'container' && q.get('comp') === 'list') {
       if (!exists) return missing()
       return send(200, {'Content-Type': 'application/xml'}, render(listing, q.get('prefix')))
     }
+
     if (q.get('restype') === 'container' && !q.get('comp')) {
       if (!exists) return missing()
       if (req.method === 'DELETE') {
         deletedContainers.add(container)
         return send(202, {})
       }
-      return send(200, {'Last-Modified': new Date().toUTCString(), ETag: '"0x8D00000000000000"', 'x-ms-lease-status': 'unlocked', 'x-ms-lease-state': 'available', 'x-ms-has-immutability-policy': 'false', 'x-ms-has-legal-hold': 'false'})
+
+      return send(200, {
+        'Last-Modified': new Date().toUTCString(),
+        ETag: '"0x8D00000000000000"',
+        'x-ms-lease-status': 'unlocked',
+        'x-ms-lease-state': 'available',
+        'x-ms-has-immutability-policy': 'false',
+        'x-ms-has-legal-hold': 'false',
+      })
     }
+
     return send(400, {'x-ms-error-code': 'UnsupportedByThisTestServer'})
   }
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => void handle(req, res, Buffer.concat(chunks).toString('utf8')).catch((error: unknown) => {
-      res.writeHead(500)
-      res.end(String(error))
-    }))
+    req.on(
+      'end',
+      () =>
+        void handle(req, res, Buffer.concat(chunks).toString('utf8')).catch((error: unknown) => {
+          res.writeHead(500)
+          res.end(String(error))
+        }),
+    )
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as AddressInfo).port

@@ -24,14 +24,42 @@ function manifest(overrides: Record<string, unknown> = {}) {
     customer: 'acme',
     destination: {kind: 'folder'},
     objects: [
-      {store: 'documents', name: 'reports/1.txt', kind: 'current', path: 'documents/reports/1.txt', size: 10, lastModified: '2026-11-01T00:00:00.000Z', contentMD5: 'AAAA'},
-      {store: 'attachments', name: 'acme/files/1.bin', kind: 'snapshot', snapshot: '2026-11-02T00:00:00.0000000Z', path: 'attachments/acme/files/1.bin', size: 5, lastModified: '2026-11-01T00:00:00.000Z'},
+      {
+        store: 'documents',
+        name: 'reports/1.txt',
+        kind: 'current',
+        path: 'documents/reports/1.txt',
+        size: 10,
+        lastModified: '2026-11-01T00:00:00.000Z',
+        contentMD5: 'AAAA',
+      },
+      {
+        store: 'attachments',
+        name: 'acme/files/1.bin',
+        kind: 'snapshot',
+        snapshot: '2026-11-02T00:00:00.0000000Z',
+        path: 'attachments/acme/files/1.bin',
+        size: 5,
+        lastModified: '2026-11-01T00:00:00.000Z',
+      },
     ],
     options: {includeVersions: true, includeSnapshots: true},
     startedAt: '2026-11-23T00:00:00.000Z',
     stores: [
-      {name: 'documents', account: 'contosoprod', container: 'tenant-acme', prefix: '', layout: 'container-per-customer'},
-      {name: 'attachments', account: 'contosoprod', container: 'attachments', prefix: 'acme/', layout: 'prefix-per-customer'},
+      {
+        name: 'documents',
+        account: 'contosoprod',
+        container: 'tenant-acme',
+        prefix: '',
+        layout: 'container-per-customer',
+      },
+      {
+        name: 'attachments',
+        account: 'contosoprod',
+        container: 'attachments',
+        prefix: 'acme/',
+        layout: 'prefix-per-customer',
+      },
     ],
     tool: 'custos 0.1.0',
     totals: {objects: 2, bytes: 15, current: 1, versions: 0, snapshots: 1, withContentMD5: 1},
@@ -45,7 +73,11 @@ describe('certificate verify: does the document name what it claims', () => {
     const good = await verifyEvidenceFile(await sealed('good.json', 'custos.export-manifest', manifest()))
     assert.deepEqual([good.status, good.consistency.problems], ['unsigned', []])
 
-    const wrongTotals = await sealed('totals.json', 'custos.export-manifest', manifest({totals: {objects: 3, bytes: 15, current: 1, versions: 0, snapshots: 1, withContentMD5: 1}}))
+    const wrongTotals = await sealed(
+      'totals.json',
+      'custos.export-manifest',
+      manifest({totals: {objects: 3, bytes: 15, current: 1, versions: 0, snapshots: 1, withContentMD5: 1}}),
+    )
     const run = await runCli(['certificate', 'verify', wrongTotals, '--json'])
     assert.equal(run.code, 1, run.stdout)
     const report = run.json() as {status: string; hash: string; consistency: {problems: string[]}}
@@ -56,7 +88,10 @@ describe('certificate verify: does the document name what it claims', () => {
     ;(foreign.objects[1] as {name: string}).name = 'acme-corp/files/1.bin'
     const outside = await verifyEvidenceFile(await sealed('outside.json', 'custos.export-manifest', foreign))
     assert.equal(outside.status, 'inconsistent')
-    assert.match(outside.consistency.problems[0], /attachments:acme-corp\/files\/1\.bin is not inside a store of the manifest/)
+    assert.match(
+      outside.consistency.problems[0],
+      /attachments:acme-corp\/files\/1\.bin is not inside a store of the manifest/,
+    )
   })
 
   it('rejects a re-sealed deletion certificate whose totals are not the sum of its stores', () => {
@@ -75,7 +110,13 @@ describe('certificate verify: does the document name what it claims', () => {
     const body = {
       customer: 'acme',
       stores: [store('a', 10), store('b', 7)],
-      totals: {planned: {items: 20, bytes: 200}, deleted: {items: 20, bytes: 200}, alreadyGone: {items: 3, bytes: 30}, retained: {items: 0, bytes: 0}, failed: {items: 0, bytes: 0}},
+      totals: {
+        planned: {items: 20, bytes: 200},
+        deleted: {items: 20, bytes: 200},
+        alreadyGone: {items: 3, bytes: 30},
+        retained: {items: 0, bytes: 0},
+        failed: {items: 0, bytes: 0},
+      },
       plan: {items: 20, bytes: 200},
       verification: {result: 'empty', live: 0},
       key: {name: 'tenant-acme', state: 'purged', unrecoverableFrom: '2026-11-23T00:00:00.000Z'},
@@ -83,11 +124,15 @@ describe('certificate verify: does the document name what it claims', () => {
       finishedAt: '2026-11-23T00:01:00.000Z',
     }
     const check = checkConsistency({kind: 'custos.deletion-certificate', body})
-    assert.deepEqual(check.problems, ['totals.deleted (20 items, 200 bytes) is not the sum over the stores (17 items, 170 bytes)'])
+    assert.deepEqual(check.problems, [
+      'totals.deleted (20 items, 200 bytes) is not the sum over the stores (17 items, 170 bytes)',
+    ])
     body.totals.deleted = {items: 17, bytes: 170}
     assert.deepEqual(checkConsistency({kind: 'custos.deletion-certificate', body}).problems, [])
     body.key.name = 'tenant-globex'
-    assert.deepEqual(checkConsistency({kind: 'custos.deletion-certificate', body}).problems, ['the key tenant-globex does not name customer acme'])
+    assert.deepEqual(checkConsistency({kind: 'custos.deletion-certificate', body}).problems, [
+      'the key tenant-globex does not name customer acme',
+    ])
   })
 
   it('reports a file that is not JSON as altered (exit 1) and a missing file as a usage error (exit 2)', async () => {

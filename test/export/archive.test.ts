@@ -47,7 +47,10 @@ describe('customer export --archive', () => {
 
   it('writes a .tar.gz whose entries are byte-identical to the source, names intact, nothing of acme-corp', async () => {
     const file = join(await newTempDir('tgz'), 'acme.tar.gz')
-    const summary = await exportCustomer(fixture.clients, fixture.map, 'acme', {target: {kind: 'archive', path: file}, concurrency: 4})
+    const summary = await exportCustomer(fixture.clients, fixture.map, 'acme', {
+      target: {kind: 'archive', path: file},
+      concurrency: 4,
+    })
     assert.equal(summary.destination.kind, 'tar.gz')
     assert.equal(summary.verified, true)
     const entries = await readTarGz(file)
@@ -66,6 +69,7 @@ describe('customer export --archive', () => {
     for (const line of sumsInside.toString('utf8').trimEnd().split('\n')) {
       assert.equal(line.slice(0, 64), sha256(entries.get(line.slice(66))!), line.slice(66))
     }
+
     assert.equal(await exists(`${file}.custos-partial`), false)
   })
 
@@ -101,7 +105,10 @@ describe('customer export --archive', () => {
   it('refuses to overwrite a file it did not write', async () => {
     const file = join(await newTempDir('foreign'), 'precious.zip')
     await import('node:fs/promises').then((fs) => fs.writeFile(file, 'mine'))
-    await assert.rejects(exportCustomer(fixture.clients, fixture.map, 'acme', {target: {kind: 'archive', path: file}}), /Refused to overwrite/)
+    await assert.rejects(
+      exportCustomer(fixture.clients, fixture.map, 'acme', {target: {kind: 'archive', path: file}}),
+      /Refused to overwrite/,
+    )
     assert.equal(await readFile(file, 'utf8'), 'mine')
   })
 })

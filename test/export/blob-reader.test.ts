@@ -9,7 +9,13 @@ import {createHash, randomBytes} from 'node:crypto'
 import {createServer, type IncomingHttpHeaders} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
-import {AnonymousCredential, BlobServiceClient, ContainerClient, ContainerSASPermissions, StorageSharedKeyCredential} from '@azure/storage-blob'
+import {
+  AnonymousCredential,
+  BlobServiceClient,
+  ContainerClient,
+  ContainerSASPermissions,
+  StorageSharedKeyCredential,
+} from '@azure/storage-blob'
 
 import {BlobReader, type BlobReaderOptions} from '../../src/lib/azure/blob-reader.js'
 import {startFaultProxy} from '../../src/lib/local/fault-proxy.js'
@@ -29,7 +35,9 @@ describe('lean reader of small blobs', () => {
   const bodies = new Map<string, Buffer>()
 
   before(async () => {
-    container = BlobServiceClient.fromConnectionString(azurite().connectionString('contosoprod')).getContainerClient(uniqueName('reader'))
+    container = BlobServiceClient.fromConnectionString(azurite().connectionString('contosoprod')).getContainerClient(
+      uniqueName('reader'),
+    )
     await container.create()
     for (const name of NAMES) {
       const body = randomBytes(3000 + name.length)
@@ -50,6 +58,7 @@ describe('lean reader of small blobs', () => {
       assert.ok(read.body.equals(bodies.get(name)!), name)
       assert.equal(read.contentMD5, createHash('md5').update(bodies.get(name)!).digest('base64'), name)
     }
+
     const snapshot = (await container.getBlobClient(NAMES[0]).createSnapshot()).snapshot!
     await container.getBlockBlobClient(NAMES[0]).uploadData(Buffer.from('overwritten'))
     const old = await lean.read({container: container.containerName, name: NAMES[0], snapshot}, {maxRetryRequests: 0})
@@ -61,22 +70,50 @@ describe('lean reader of small blobs', () => {
 
   it('fails as the SDK does: 412 for another ETag, 404 for a missing blob, 403 for a wrong key', async () => {
     const lean = reader(azurite().blobEndpoint('contosoprod'), sharedKey())
-    await assert.rejects(lean.read({container: container.containerName, name: NAMES[1], ifMatch: '"0x8D000000000000"'}, {maxRetryRequests: 0}), {statusCode: 412, code: 'ConditionNotMet'})
+    await assert.rejects(
+      lean.read(
+        {container: container.containerName, name: NAMES[1], ifMatch: '"0x8D000000000000"'},
+        {maxRetryRequests: 0},
+      ),
+      {statusCode: 412, code: 'ConditionNotMet'},
+    )
     const etag = (await container.getBlobClient(NAMES[1]).getProperties()).etag!
-    assert.equal((await lean.read({container: container.containerName, name: NAMES[1], ifMatch: etag}, {maxRetryRequests: 0})).body.length, bodies.get(NAMES[1])!.length)
-    await assert.rejects(lean.read({container: container.containerName, name: 'missing.bin'}, {maxRetryRequests: 0}), {statusCode: 404, code: 'BlobNotFound'})
-    const wrong = reader(azurite().blobEndpoint('contosoprod'), {sharedKey: new StorageSharedKeyCredential('contosoprod', Buffer.from('not the key').toString('base64'))})
-    await assert.rejects(wrong.read({container: container.containerName, name: NAMES[0]}, {maxRetryRequests: 0}), (e: {statusCode?: number; message: string}) => e.statusCode === 403 && !e.message.includes('SharedKey'))
+    assert.equal(
+      (await lean.read({container: container.containerName, name: NAMES[1], ifMatch: etag}, {maxRetryRequests: 0})).body
+        .length,
+      bodies.get(NAMES[1])!.length,
+    )
+    await assert.rejects(lean.read({container: container.containerName, name: 'missing.bin'}, {maxRetryRequests: 0}), {
+      statusCode: 404,
+      code: 'BlobNotFound',
+    })
+    const wrong = reader(azurite().blobEndpoint('contosoprod'), {
+      sharedKey: new StorageSharedKeyCredential('contosoprod', Buffer.from('not the key').toString('base64')),
+    })
+    await assert.rejects(
+      wrong.read({container: container.containerName, name: NAMES[0]}, {maxRetryRequests: 0}),
+      (e: {statusCode?: number; message: string}) => e.statusCode === 403 && !e.message.includes('SharedKey'),
+    )
   })
 
   it('reads with a SAS from the connection string', async () => {
-    const sas = await container.generateSasUrl({permissions: ContainerSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 3600_000)})
+    const sas = await container.generateSasUrl({
+      permissions: ContainerSASPermissions.parse('r'),
+      expiresOn: new Date(Date.now() + 3600_000),
+    })
     const lean = reader(azurite().blobEndpoint('contosoprod'), {sas: sas.split('?')[1]})
-    assert.ok((await lean.read({container: container.containerName, name: NAMES[2]}, {maxRetryRequests: 0})).body.equals(bodies.get(NAMES[2])!))
+    assert.ok(
+      (await lean.read({container: container.containerName, name: NAMES[2]}, {maxRetryRequests: 0})).body.equals(
+        bodies.get(NAMES[2])!,
+      ),
+    )
   })
 
   it('reads a body that broke off half-way again, and gives up after maxRetryRequests', async () => {
-    const proxy = await startFaultProxy({upstream: `http://127.0.0.1:${azurite().port}`, faults: (r) => (r.method === 'GET' && r.path.endsWith('.bin') ? {truncate: 1} : {})})
+    const proxy = await startFaultProxy({
+      upstream: `http://127.0.0.1:${azurite().port}`,
+      faults: (r) => (r.method === 'GET' && r.path.endsWith('.bin') ? {truncate: 1} : {}),
+    })
     try {
       const lean = reader(proxy.endpoint('contosoprod'), sharedKey())
       await assert.rejects(lean.read({container: container.containerName, name: NAMES[3]}, {maxRetryRequests: 2}))
@@ -101,8 +138,14 @@ describe('lean reader of small blobs', () => {
     try {
       const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/acct`
       const name = NAMES[4]
-      await new ContainerClient(`${endpoint}/c1?sv=1&sig=x`, new AnonymousCredential()).getBlobClient(name).withSnapshot('2021-01-01T00:00:00.1234567Z').download(0)
-      await reader(endpoint, {sas: 'sv=1&sig=x'}).read({container: 'c1', name, snapshot: '2021-01-01T00:00:00.1234567Z'}, {maxRetryRequests: 0})
+      await new ContainerClient(`${endpoint}/c1?sv=1&sig=x`, new AnonymousCredential())
+        .getBlobClient(name)
+        .withSnapshot('2021-01-01T00:00:00.1234567Z')
+        .download(0)
+      await reader(endpoint, {sas: 'sv=1&sig=x'}).read(
+        {container: 'c1', name, snapshot: '2021-01-01T00:00:00.1234567Z'},
+        {maxRetryRequests: 0},
+      )
       assert.equal(seen.length, 2)
       assert.equal(seen[1].headers['x-ms-version'], seen[0].headers['x-ms-version'])
       assert.equal(seen[1].url, seen[0].url)
@@ -119,7 +162,12 @@ describe('lean reader of small blobs', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     try {
       const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/acct`
-      const lean = new BlobReader({endpoint, auth: {sas: 'sv=1&sig=x'}, retry: {...RETRY, tryTimeoutInMs: 200}, userAgentPrefix: 'custos-test'})
+      const lean = new BlobReader({
+        endpoint,
+        auth: {sas: 'sv=1&sig=x'},
+        retry: {...RETRY, tryTimeoutInMs: 200},
+        userAgentPrefix: 'custos-test',
+      })
       await assert.rejects(lean.read({container: 'c1', name: 'x.bin'}, {maxRetryRequests: 1}), {code: 'ETIMEDOUT'})
       assert.equal(requests, 2, 'the first try and one more')
 

@@ -36,10 +36,12 @@ describe('customer export, the CLI as a process (bin/run.js)', function () {
       uploads.push(docs.getBlockBlobClient(`batch/${String(i).padStart(4, '0')} part.bin`).uploadData(data))
       objects++
     }
+
     for (let i = 0; i < 4; i++) {
       uploads.push(docs.getBlockBlobClient(`large/${i}.bin`).uploadData(Buffer.alloc(4 * 1024 * 1024, i + 1)))
       objects++
     }
+
     const shared = base.container(base.shared)
     await shared.createIfNotExists()
     uploads.push(shared.getBlockBlobClient('killco/note ü.txt').uploadData(Buffer.from('hello')))
@@ -59,7 +61,18 @@ describe('customer export, the CLI as a process (bin/run.js)', function () {
     const root = await newTempDir('killed')
     const killed = join(root, 'killed')
     const clean = join(root, 'clean')
-    const args = (dir: string) => ['customer', 'export', 'killco', '--to', dir, '--config', configPath, '--concurrency', '2', '--json']
+    const args = (dir: string) => [
+      'customer',
+      'export',
+      'killco',
+      '--to',
+      dir,
+      '--config',
+      configPath,
+      '--concurrency',
+      '2',
+      '--json',
+    ]
 
     const first = startCli(args(killed))
     let seen = 0
@@ -67,20 +80,33 @@ describe('customer export, the CLI as a process (bin/run.js)', function () {
       if (first.exited) break
       await new Promise((r) => setTimeout(r, 5))
     }
+
     first.kill9()
     const firstEnd = await first.done
-    assert.equal(firstEnd.signal, 'SIGKILL', `the export finished before it could be killed (${seen} journal lines); stderr: ${firstEnd.stderr}`)
+    assert.equal(
+      firstEnd.signal,
+      'SIGKILL',
+      `the export finished before it could be killed (${seen} journal lines); stderr: ${firstEnd.stderr}`,
+    )
     assert.equal(await exists(join(killed, 'manifest.json')), false, 'no manifest after a kill')
     const finishedBeforeKill = await journalLines(killed)
-    assert.ok(finishedBeforeKill > 0 && finishedBeforeKill < objects, `killed midway (${finishedBeforeKill} of ${objects})`)
-    const firstHeader = JSON.parse((await readFile(join(killed, '.custos-export-journal.jsonl'), 'utf8')).split('\n')[0]) as {startedAt: string}
+    assert.ok(
+      finishedBeforeKill > 0 && finishedBeforeKill < objects,
+      `killed midway (${finishedBeforeKill} of ${objects})`,
+    )
+    const firstHeader = JSON.parse(
+      (await readFile(join(killed, '.custos-export-journal.jsonl'), 'utf8')).split('\n')[0],
+    ) as {startedAt: string}
 
     const second = await runCli(args(killed))
     assert.equal(second.code, 0, second.stderr)
     const resumed = JSON.parse(second.stdout) as CustomerExportResult
     assert.equal(resumed.resumed, true)
     assert.equal(resumed.verified, true)
-    assert.ok(resumed.kept.objects >= finishedBeforeKill, `kept ${resumed.kept.objects}, journal had ${finishedBeforeKill}`)
+    assert.ok(
+      resumed.kept.objects >= finishedBeforeKill,
+      `kept ${resumed.kept.objects}, journal had ${finishedBeforeKill}`,
+    )
     assert.equal(resumed.kept.objects + resumed.transferred.objects, objects)
     assert.equal(resumed.startedAt, firstHeader.startedAt, "the first attempt's start time is kept")
 
@@ -92,15 +118,33 @@ describe('customer export, the CLI as a process (bin/run.js)', function () {
     const a = JSON.parse(await readFile(join(killed, 'manifest.json'), 'utf8')) as ExportManifest
     const b = JSON.parse(await readFile(join(clean, 'manifest.json'), 'utf8')) as ExportManifest
     assert.equal(a.body.objects.length, objects)
-    assert.deepEqual({...a.body, startedAt: undefined}, {...b.body, startedAt: undefined}, 'same manifest body (apart from the start time of each first attempt)')
-    const [treeA, treeB] = [await readTree(killed, ['.custos-export-journal.jsonl']), await readTree(clean, ['.custos-export-journal.jsonl'])]
+    assert.deepEqual(
+      {...a.body, startedAt: undefined},
+      {...b.body, startedAt: undefined},
+      'same manifest body (apart from the start time of each first attempt)',
+    )
+    const [treeA, treeB] = [
+      await readTree(killed, ['.custos-export-journal.jsonl']),
+      await readTree(clean, ['.custos-export-journal.jsonl']),
+    ]
     assert.deepEqual([...treeA.keys()].sort(), [...treeB.keys()].sort())
     for (const [path, data] of treeB) if (path !== 'manifest.json') assert.ok(treeA.get(path)!.equals(data), path)
   })
 
   it('stops at a safe point on Ctrl-C (exit 130), records the failure, and the next run resumes', async () => {
     const dir = join(await newTempDir('sigint'), 'out')
-    const run = startCli(['customer', 'export', 'killco', '--to', dir, '--config', configPath, '--concurrency', '2', '--json'])
+    const run = startCli([
+      'customer',
+      'export',
+      'killco',
+      '--to',
+      dir,
+      '--config',
+      configPath,
+      '--concurrency',
+      '2',
+      '--json',
+    ])
     while ((await journalLines(dir)) < 10 && !run.exited) await new Promise((r) => setTimeout(r, 5))
     run.kill('SIGINT')
     const end = await run.done
@@ -141,18 +185,51 @@ describe('customer export, the CLI as a process (bin/run.js)', function () {
     assert.equal(refused.code, 3)
     assert.equal((JSON.parse(refused.stdout) as {error: {code: string}}).error.code, 'DestinationNotEmpty')
 
-    const both = await runCli(['customer', 'export', 'killco', '--to', dir, '--server-side', '--config', configPath, '--json'])
+    const both = await runCli([
+      'customer',
+      'export',
+      'killco',
+      '--to',
+      dir,
+      '--server-side',
+      '--config',
+      configPath,
+      '--json',
+    ])
     assert.equal(both.code, 2)
   })
 
   it('--dry-run prints the counts as JSON and writes nothing', async () => {
     const dir = join(await newTempDir('cli-dry'), 'never')
-    const run = await runCli(['customer', 'export', 'killco', '--to', dir, '--dry-run', '--config', configPath, '--json'])
+    const run = await runCli([
+      'customer',
+      'export',
+      'killco',
+      '--to',
+      dir,
+      '--dry-run',
+      '--config',
+      configPath,
+      '--json',
+    ])
     assert.equal(run.code, 0, run.stderr)
     const result = JSON.parse(run.stdout) as CustomerExportResult
     assert.equal(result.dryRun, true)
     assert.equal(result.totals.objects, objects)
-    assert.deepEqual(Object.keys(result).sort(), ['customer', 'destination', 'dryRun', 'durationMs', 'kept', 'notes', 'resumed', 'startedAt', 'stores', 'totals', 'transferred', 'verified'])
+    assert.deepEqual(Object.keys(result).sort(), [
+      'customer',
+      'destination',
+      'dryRun',
+      'durationMs',
+      'kept',
+      'notes',
+      'resumed',
+      'startedAt',
+      'stores',
+      'totals',
+      'transferred',
+      'verified',
+    ])
     assert.equal(await exists(dir), false)
   })
 })

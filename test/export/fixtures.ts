@@ -97,6 +97,7 @@ export async function makeFixture(): Promise<ExportFixture> {
     await c.createIfNotExists()
     await c.getBlockBlobClient(name).uploadData(data, {blobHTTPHeaders: {blobContentType: contentType}})
   }
+
   const acmeDocs = base.tenantTemplate.replace('{customer}', 'acme')
   const corpDocs = base.tenantTemplate.replace('{customer}', 'acme-corp')
   for (const [i, name] of AWKWARD_NAMES.entries()) {
@@ -107,6 +108,7 @@ export async function makeFixture(): Promise<ExportFixture> {
     await put(base.shared, `acme/${name}`, att)
     expected.set(`attachments/acme/${name}`, att)
   }
+
   const big = content('acme/big', 3 * 1024 * 1024 + 17) // larger than the archive's prefetch limit
   await put(acmeDocs, 'big/large.bin', big)
   expected.set('documents/big/large.bin', big)
@@ -117,6 +119,7 @@ export async function makeFixture(): Promise<ExportFixture> {
     await put(corpDocs, name, Buffer.from(`acme-corp document ${name}`))
     await put(base.shared, `acme-corp/${name}`, Buffer.from(`acme-corp attachment ${name}`))
   }
+
   await put(base.shared, 'acmex.txt', Buffer.from('not acme'))
   await put(base.shared, 'acme', Buffer.from('a blob named exactly like the prefix, without the slash'))
   return {...base, expected}
@@ -134,6 +137,7 @@ export async function readTree(dir: string, skip: string[] = []): Promise<Map<st
       else out.set(rel, await readFile(full))
     }
   }
+
   await walk(dir)
   return out
 }
@@ -150,13 +154,18 @@ export function sha256(data: Buffer): string {
 }
 
 /** Every audit record of the fixture's audit container. */
-export async function auditRecords(fixture: Pick<ExportFixture, 'clients' | 'map'>): Promise<Array<Record<string, unknown>>> {
-  const container = fixture.clients.blobService(fixture.map.audit.account).getContainerClient(fixture.map.audit.container)
+export async function auditRecords(
+  fixture: Pick<ExportFixture, 'clients' | 'map'>,
+): Promise<Array<Record<string, unknown>>> {
+  const container = fixture.clients
+    .blobService(fixture.map.audit.account)
+    .getContainerClient(fixture.map.audit.container)
   if (!(await container.exists())) return []
   const records: Array<Record<string, unknown>> = []
   for await (const item of container.listBlobsFlat()) {
     const text = (await container.getBlobClient(item.name).downloadToBuffer()).toString('utf8')
     for (const line of text.split('\n')) if (line.trim()) records.push(JSON.parse(line) as Record<string, unknown>)
   }
+
   return records
 }

@@ -7,7 +7,16 @@ import {canonicalJson, sha256Hex} from '../../src/lib/evidence/canonical.js'
 import {sealDocument, verifyDocument} from '../../src/lib/evidence/envelope.js'
 import {exportCustomer} from '../../src/lib/export/export.js'
 import type {ExportManifest} from '../../src/lib/export/manifest.js'
-import {auditRecords, exists, makeFixture, makeMap, newTempDir, readTree, sha256, type ExportFixture} from './fixtures.js'
+import {
+  auditRecords,
+  exists,
+  makeFixture,
+  makeMap,
+  newTempDir,
+  readTree,
+  sha256,
+  type ExportFixture,
+} from './fixtures.js'
 
 const ROOT_FILES = ['manifest.json', 'SHA256SUMS', '.custos-export-journal.jsonl']
 
@@ -24,7 +33,8 @@ describe('customer export --to DIR', () => {
     const summary = await exportCustomer(fixture.clients, fixture.map, 'acme', {target: {kind: 'folder', path: dir}})
     const files = await readTree(dir, ROOT_FILES)
     assert.deepEqual([...files.keys()].sort(), [...fixture.expected.keys()].sort())
-    for (const [path, data] of fixture.expected) assert.ok(files.get(path)!.equals(data), `${path} differs from the source`)
+    for (const [path, data] of fixture.expected)
+      assert.ok(files.get(path)!.equals(data), `${path} differs from the source`)
     for (const path of files.keys()) assert.doesNotMatch(path, /acme-corp|acmex/)
     assert.equal(summary.verified, true)
     assert.equal(summary.totals.objects, fixture.expected.size)
@@ -44,10 +54,13 @@ describe('customer export --to DIR', () => {
     assert.equal(sha256Hex(canonicalJson(manifest.body)), manifest.sha256)
     const body = manifest.body
     assert.equal(body.customer, 'acme')
-    assert.deepEqual(body.stores.map((s) => [s.name, s.layout]), [
-      ['attachments', 'prefix-per-customer'],
-      ['documents', 'container-per-customer'],
-    ])
+    assert.deepEqual(
+      body.stores.map((s) => [s.name, s.layout]),
+      [
+        ['attachments', 'prefix-per-customer'],
+        ['documents', 'container-per-customer'],
+      ],
+    )
     assert.deepEqual(
       body.objects.map((o) => o.store),
       [...body.objects.map((o) => o.store)].sort(),
@@ -60,6 +73,7 @@ describe('customer export --to DIR', () => {
       assert.ok(o.contentMD5, `${o.path} has the service's Content-MD5`)
       assert.ok(o.lastModified)
     }
+
     assert.equal(body.objects.find((o) => o.name === 'plain.txt')!.contentType, 'text/plain')
     assert.equal(body.totals.objects, fixture.expected.size)
     assert.equal(body.totals.withContentMD5, fixture.expected.size)
@@ -73,7 +87,10 @@ describe('customer export --to DIR', () => {
 
   it('records the verified export in the audit trail, started before and succeeded after', async () => {
     const records = (await auditRecords(fixture)).filter((r) => r.action === 'export' && r.customer === 'acme')
-    assert.deepEqual(records.map((r) => r.result), ['started', 'succeeded'])
+    assert.deepEqual(
+      records.map((r) => r.result),
+      ['started', 'succeeded'],
+    )
     const details = records[1].details as Record<string, unknown>
     assert.equal(details.verified, true)
     assert.equal(details.destination, 'folder')
@@ -110,25 +127,38 @@ describe('customer export --to DIR', () => {
   it('--dry-run counts per store and writes nothing, not even an audit record', async () => {
     const target = join(await newTempDir('dry'), 'never')
     const before = (await auditRecords(fixture)).length
-    const summary = await exportCustomer(fixture.clients, fixture.map, 'acme', {target: {kind: 'folder', path: target}, dryRun: true})
+    const summary = await exportCustomer(fixture.clients, fixture.map, 'acme', {
+      target: {kind: 'folder', path: target},
+      dryRun: true,
+    })
     assert.equal(summary.dryRun, true)
     assert.equal(await exists(target), false)
     assert.equal((await auditRecords(fixture)).length, before)
     const documents = summary.stores.find((s) => s.store === 'documents')!
     const attachments = summary.stores.find((s) => s.store === 'attachments')!
-    const bytesOf = (prefix: string) => [...fixture.expected].filter(([p]) => p.startsWith(prefix)).reduce((n, [, d]) => n + d.length, 0)
-    assert.deepEqual([documents.objects, documents.bytes], [[...fixture.expected.keys()].filter((p) => p.startsWith('documents/')).length, bytesOf('documents/')])
-    assert.deepEqual([attachments.objects, attachments.bytes], [[...fixture.expected.keys()].filter((p) => p.startsWith('attachments/')).length, bytesOf('attachments/')])
+    const bytesOf = (prefix: string) =>
+      [...fixture.expected].filter(([p]) => p.startsWith(prefix)).reduce((n, [, d]) => n + d.length, 0)
+    assert.deepEqual(
+      [documents.objects, documents.bytes],
+      [[...fixture.expected.keys()].filter((p) => p.startsWith('documents/')).length, bytesOf('documents/')],
+    )
+    assert.deepEqual(
+      [attachments.objects, attachments.bytes],
+      [[...fixture.expected.keys()].filter((p) => p.startsWith('attachments/')).length, bytesOf('attachments/')],
+    )
   })
 
   it('refuses a folder that is not empty and holds no custos export', async () => {
     const target = await newTempDir('busy')
     await import('node:fs/promises').then((fs) => fs.writeFile(join(target, 'mine.txt'), 'x'))
-    await assert.rejects(exportCustomer(fixture.clients, fixture.map, 'acme', {target: {kind: 'folder', path: target}}), (error: CustosError) => {
-      assert.equal(error.code, 'DestinationNotEmpty')
-      assert.equal(error.exitCode, 3)
-      return true
-    })
+    await assert.rejects(
+      exportCustomer(fixture.clients, fixture.map, 'acme', {target: {kind: 'folder', path: target}}),
+      (error: CustosError) => {
+        assert.equal(error.code, 'DestinationNotEmpty')
+        assert.equal(error.exitCode, 3)
+        return true
+      },
+    )
   })
 })
 
@@ -149,13 +179,22 @@ describe('customer export --include-snapshots', () => {
 
     const plain = join(await newTempDir('snap'), 'out')
     await exportCustomer(base.clients, base.map, 'snapco', {target: {kind: 'folder', path: plain}})
-    assert.deepEqual([...(await readTree(plain, ROOT_FILES)).keys()].sort(), ['attachments/snapco/a.txt', 'documents/letters/offer.txt'])
+    assert.deepEqual([...(await readTree(plain, ROOT_FILES)).keys()].sort(), [
+      'attachments/snapco/a.txt',
+      'documents/letters/offer.txt',
+    ])
 
     const dir = join(await newTempDir('snap'), 'out')
-    const summary = await exportCustomer(base.clients, base.map, 'snapco', {target: {kind: 'folder', path: dir}, includeSnapshots: true})
+    const summary = await exportCustomer(base.clients, base.map, 'snapco', {
+      target: {kind: 'folder', path: dir},
+      includeSnapshots: true,
+    })
     const files = await readTree(dir, ROOT_FILES)
     const snapshotPath = `documents@snapshots/${snapshot!.replaceAll(':', '-')}/letters/offer.txt`
-    assert.deepEqual([...files.keys()].sort(), ['attachments/snapco/a.txt', 'documents/letters/offer.txt', snapshotPath].sort())
+    assert.deepEqual(
+      [...files.keys()].sort(),
+      ['attachments/snapco/a.txt', 'documents/letters/offer.txt', snapshotPath].sort(),
+    )
     assert.equal(files.get('documents/letters/offer.txt')!.toString(), 'version two, longer')
     assert.equal(files.get(snapshotPath)!.toString(), 'version one')
     assert.equal(summary.totals.snapshots, 1)
@@ -165,7 +204,10 @@ describe('customer export --include-snapshots', () => {
     assert.deepEqual(manifest.body.options, {includeVersions: false, includeSnapshots: true})
 
     // the journal of a run without snapshots is not resumed by a run with them
-    await assert.rejects(exportCustomer(base.clients, base.map, 'snapco', {target: {kind: 'folder', path: plain}, includeSnapshots: true}), /belongs to another export/)
+    await assert.rejects(
+      exportCustomer(base.clients, base.map, 'snapco', {target: {kind: 'folder', path: plain}, includeSnapshots: true}),
+      /belongs to another export/,
+    )
   })
 })
 
@@ -189,6 +231,7 @@ describe('customer export refusals and integrity', () => {
       })
       assert.equal(await exists(target.path), false, `${target.path} must not exist`)
     }
+
     assert.equal((await auditRecords(base)).length, 0)
   })
 
@@ -200,7 +243,10 @@ describe('customer export refusals and integrity', () => {
     await docs.getBlockBlobClient('report-2024.txt').upload('between', 7)
     await docs.getBlockBlobClient('report/2024.txt').upload('nested', 6)
     const path = join(await newTempDir('clash'), 'out')
-    await assert.rejects(exportCustomer(base.clients, base.map, 'clash', {target: {kind: 'folder', path}}), /blob "report" is a file and blob "report\/2024.txt" needs it to be a folder/)
+    await assert.rejects(
+      exportCustomer(base.clients, base.map, 'clash', {target: {kind: 'folder', path}}),
+      /blob "report" is a file and blob "report\/2024.txt" needs it to be a folder/,
+    )
     assert.equal(await exists(path), false)
     // an archive can hold both
     const archive = join(await newTempDir('clash'), 'out.tar.gz')
@@ -237,8 +283,12 @@ describe('customer export refusals and integrity', () => {
         assert.equal(await exists(`${target.path}.manifest.json`), false)
       }
     }
+
     const records = (await auditRecords(base)).filter((r) => r.customer === 'corrupt')
-    assert.deepEqual(records.map((r) => r.result), ['started', 'failed', 'started', 'failed'])
+    assert.deepEqual(
+      records.map((r) => r.result),
+      ['started', 'failed', 'started', 'failed'],
+    )
     assert.equal((records[1].details as Record<string, unknown>).error, 'IntegrityMismatch')
     assert.equal((records[1].details as Record<string, unknown>).verified, false)
   })

@@ -35,10 +35,12 @@ function bytes(length: number, seed: number): Buffer {
 
 /** The most requests that were open at the same moment. */
 function mostInFlight(requests: ProxiedRequest[]): number {
-  const events = requests.flatMap((r) => [
-    [r.receivedAt, 1],
-    [r.answeredAt ?? Number.MAX_SAFE_INTEGER, -1],
-  ]).sort((a, b) => a[0] - b[0] || a[1] - b[1])
+  const events = requests
+    .flatMap((r) => [
+      [r.receivedAt, 1],
+      [r.answeredAt ?? Number.MAX_SAFE_INTEGER, -1],
+    ])
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1])
   let open = 0
   let most = 0
   for (const [, delta] of events) most = Math.max(most, (open += delta))
@@ -62,9 +64,15 @@ describe('customer export: large objects read in ranges, several at once', funct
       stores: [{name: 'documents', account: proxy.connectionString('contosoprod', key), container: template}],
       audit: {account: azurite.connectionString('contosoaudit'), container: uniqueName('audit')},
     }
-    clients = new AzureClients(validateDataMap(structuredClone(configRaw), 'ranged-test.json'), {retry: {maxTries: 4, retryDelayInMs: 10, maxRetryDelayInMs: 50}})
-    container = clients.blobService(proxy.connectionString('contosoprod', key)).getContainerClient(template.replace('{customer}', 'big'))
-    direct = clients.blobService(azurite.connectionString('contosoprod')).getContainerClient(template.replace('{customer}', 'big'))
+    clients = new AzureClients(validateDataMap(structuredClone(configRaw), 'ranged-test.json'), {
+      retry: {maxTries: 4, retryDelayInMs: 10, maxRetryDelayInMs: 50},
+    })
+    container = clients
+      .blobService(proxy.connectionString('contosoprod', key))
+      .getContainerClient(template.replace('{customer}', 'big'))
+    direct = clients
+      .blobService(azurite.connectionString('contosoprod'))
+      .getContainerClient(template.replace('{customer}', 'big'))
     await direct.create()
   })
 
@@ -78,13 +86,30 @@ describe('customer export: large objects read in ranges, several at once', funct
   async function put(name: string, data: Buffer, into = direct): Promise<PlannedObject> {
     await into.getBlockBlobClient(name).uploadData(data, {maxSingleShotSize: 64 * 1024 * 1024})
     const p = await into.getBlobClient(name).getProperties()
-    return {store: 'documents', name, kind: 'current', path: `documents/${name}`, size: data.length, lastModified: p.lastModified!.toISOString(), contentMD5: Buffer.from(p.contentMD5!).toString('base64'), etag: p.etag, folderMarker: false}
+    return {
+      store: 'documents',
+      name,
+      kind: 'current',
+      path: `documents/${name}`,
+      size: data.length,
+      lastModified: p.lastModified!.toISOString(),
+      contentMD5: Buffer.from(p.contentMD5!).toString('base64'),
+      etag: p.etag,
+      folderMarker: false,
+    }
   }
 
-  const reads = (name: string, from: number) => proxy.requests.slice(from).filter((r) => r.method === 'GET' && r.path.endsWith(`/${name}`))
+  const reads = (name: string, from: number) =>
+    proxy.requests.slice(from).filter((r) => r.method === 'GET' && r.path.endsWith(`/${name}`))
 
   async function download(object: PlannedObject, file: string, onBytes?: (n: number) => void): Promise<VerifiedDigest> {
-    return downloadRangesToFile(container.getBlobClient(object.name), object, file, {customer: 'big', maxRetryRequests: 3, rangeSize: RANGE, parallel: 4, onBytes})
+    return downloadRangesToFile(container.getBlobClient(object.name), object, file, {
+      customer: 'big',
+      maxRetryRequests: 3,
+      rangeSize: RANGE,
+      parallel: 4,
+      onBytes,
+    })
   }
 
   it('writes the exact bytes and the hashes of a sequential read, with four ranges in flight', async () => {
@@ -113,7 +138,10 @@ describe('customer export: large objects read in ranges, several at once', funct
     let cut = 0
     proxy.setFaults((r) => (r.method === 'GET' && r.path.endsWith('/cut.bin') && cut++ === 2 ? {truncate: 1} : {}))
     const digest = await download(object, file)
-    assert.ok(proxy.requests.some((r) => r.fault === 'truncate' && r.path.endsWith('/cut.bin')), 'a range was cut off')
+    assert.ok(
+      proxy.requests.some((r) => r.fault === 'truncate' && r.path.endsWith('/cut.bin')),
+      'a range was cut off',
+    )
     assert.ok((await readFile(file)).equals(data))
     assert.equal(digest.sha256, createHash('sha256').update(data).digest('hex'))
   })
@@ -123,15 +151,20 @@ describe('customer export: large objects read in ranges, several at once', funct
     let object = await put('flipped.bin', data)
     const md5 = Buffer.from(object.contentMD5!, 'base64')
     md5[0] ^= 0x01
-    await direct.getBlobClient('flipped.bin').setHTTPHeaders({blobContentMD5: md5, blobContentType: 'application/octet-stream'})
+    await direct
+      .getBlobClient('flipped.bin')
+      .setHTTPHeaders({blobContentMD5: md5, blobContentType: 'application/octet-stream'})
     const p = await direct.getBlobClient('flipped.bin').getProperties()
     object = {...object, contentMD5: md5.toString('base64'), etag: p.etag}
-    await assert.rejects(download(object, join(await newTempDir('ranged-md5'), 'flipped.bin')), (error: CustosError) => {
-      assert.equal(error.code, 'IntegrityMismatch')
-      assert.equal(error.exitCode, 4)
-      assert.match(error.message, /"flipped\.bin".*MD5/)
-      return true
-    })
+    await assert.rejects(
+      download(object, join(await newTempDir('ranged-md5'), 'flipped.bin')),
+      (error: CustosError) => {
+        assert.equal(error.code, 'IntegrityMismatch')
+        assert.equal(error.exitCode, 4)
+        assert.match(error.message, /"flipped\.bin".*MD5/)
+        return true
+      },
+    )
   })
 
   it('stops with ChangedDuringExport when the blob is overwritten between two of its ranges', async () => {
@@ -171,7 +204,9 @@ describe('customer export: large objects read in ranges, several at once', funct
 
   it('customer export --to reads a blob over 16 MiB in ranges; the file and the manifest match a sequential read', async () => {
     const data = bytes(20 * 1024 * 1024 + 7, 6)
-    const huge = clients.blobService(getTestAzurite().connectionString('contosoprod')).getContainerClient(template.replace('{customer}', 'huge'))
+    const huge = clients
+      .blobService(getTestAzurite().connectionString('contosoprod'))
+      .getContainerClient(template.replace('{customer}', 'huge'))
     await huge.create()
     await put('large/twenty.bin', data, huge)
     await huge.getBlockBlobClient('small.txt').uploadData(Buffer.from('small'))

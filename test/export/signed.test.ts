@@ -5,7 +5,11 @@ import {join} from 'node:path'
 import {verifyDocument} from '../../src/lib/evidence/envelope.js'
 import {exportCustomer} from '../../src/lib/export/export.js'
 import type {ExportManifest} from '../../src/lib/export/manifest.js'
-import {startLocalAzureServer, LOCAL_SUBSCRIPTION_ID, type LocalAzureServer} from '../../src/lib/local/azure-server/index.js'
+import {
+  startLocalAzureServer,
+  LOCAL_SUBSCRIPTION_ID,
+  type LocalAzureServer,
+} from '../../src/lib/local/azure-server/index.js'
 import {auditRecords, makeMap, newTempDir} from './fixtures.js'
 
 describe('customer export with a Key Vault signing key (local Azure server)', () => {
@@ -26,7 +30,12 @@ describe('customer export with a Key Vault signing key (local Azure server)', ()
     const vault = await server.addVault({name: 'kv-export'})
     const base = makeMap({
       keys: {vault, signingKey: 'custos-evidence'},
-      azure: {credential: 'local', caCertificate: caPath, resourceManager: server.url, subscription: LOCAL_SUBSCRIPTION_ID},
+      azure: {
+        credential: 'local',
+        caCertificate: caPath,
+        resourceManager: server.url,
+        subscription: LOCAL_SUBSCRIPTION_ID,
+      },
     })
     await base.clients.keyClient().createRsaKey('custos-evidence', {keySize: 2048, keyOps: ['sign', 'verify']})
     const docs = base.container(base.tenantTemplate.replace('{customer}', 'acme'))
@@ -47,7 +56,13 @@ describe('customer export with a Key Vault signing key (local Azure server)', ()
     assert.equal((await verifyDocument(altered, base.clients)).ok, false)
 
     const records = (await auditRecords(base)).filter((r) => r.action === 'export')
-    assert.deepEqual(records.map((r) => r.result), ['started', 'succeeded'])
-    assert.ok(records.every((r) => r.sig), 'audit records are signed too')
+    assert.deepEqual(
+      records.map((r) => r.result),
+      ['started', 'succeeded'],
+    )
+    assert.ok(
+      records.every((r) => r.sig),
+      'audit records are signed too',
+    )
   })
 })

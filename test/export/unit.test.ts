@@ -27,17 +27,38 @@ describe('export building blocks', () => {
     ] as const) {
       assert.match(unsafeNameReason(name, 1, folder) ?? 'accepted', why, name)
     }
-    assert.equal(unsafeNameReason(`${'z'.repeat(256)}/x`, 1, {folder: false}), undefined, 'an archive holds long segments')
-    for (const name of ['with space.txt', 'ünïcødé/日本語.txt', '100%#?.txt', 'a/b/c/d/e/f/g/h/i/j/k.txt', '...', '..a', 'a..', 'dir/']) {
+
+    assert.equal(
+      unsafeNameReason(`${'z'.repeat(256)}/x`, 1, {folder: false}),
+      undefined,
+      'an archive holds long segments',
+    )
+    for (const name of [
+      'with space.txt',
+      'ünïcødé/日本語.txt',
+      '100%#?.txt',
+      'a/b/c/d/e/f/g/h/i/j/k.txt',
+      '...',
+      '..a',
+      'a..',
+      'dir/',
+    ]) {
       assert.equal(unsafeNameReason(name, 0, folder), undefined, name)
     }
+
     assert.match(unsafeNameReason('dir/', 5, folder)!, /ends with "\/" but holds data/)
   })
 
   it('maps versions and snapshots to their own trees so they never collide with current blobs', () => {
     assert.equal(exportPath('documents', 'a/b.txt', 'current'), 'documents/a/b.txt')
-    assert.equal(exportPath('documents', 'a/b.txt', 'version', '2024-05-01T10:00:00.1234567Z'), 'documents@versions/2024-05-01T10-00-00.1234567Z/a/b.txt')
-    assert.equal(exportPath('documents', 'a/b.txt', 'snapshot', '2024-05-01T10:00:00.1234567Z'), 'documents@snapshots/2024-05-01T10-00-00.1234567Z/a/b.txt')
+    assert.equal(
+      exportPath('documents', 'a/b.txt', 'version', '2024-05-01T10:00:00.1234567Z'),
+      'documents@versions/2024-05-01T10-00-00.1234567Z/a/b.txt',
+    )
+    assert.equal(
+      exportPath('documents', 'a/b.txt', 'snapshot', '2024-05-01T10:00:00.1234567Z'),
+      'documents@snapshots/2024-05-01T10-00-00.1234567Z/a/b.txt',
+    )
   })
 
   it('finds a file that another blob needs as a folder, in listing order, with bounded memory', () => {
@@ -45,9 +66,16 @@ describe('export building blocks', () => {
     const seen = ['a', 'a b', 'a-x', 'a.txt', 'a/b'].map((n) => d.check(n))
     assert.deepEqual(seen, [undefined, undefined, undefined, undefined, 'a'])
     const e = new FolderConflictDetector()
-    assert.deepEqual(['dir/', 'dir/x', 'dir/y/z', 'dirt'].map((n) => e.check(n)), [undefined, undefined, undefined, undefined])
+    assert.deepEqual(
+      ['dir/', 'dir/x', 'dir/y/z', 'dirt'].map((n) => e.check(n)),
+      [undefined, undefined, undefined, undefined],
+    )
     const f = new FolderConflictDetector()
-    assert.deepEqual(['x', 'x'].map((n) => f.check(n)), [undefined, undefined], 'a snapshot and its blob share a name')
+    assert.deepEqual(
+      ['x', 'x'].map((n) => f.check(n)),
+      [undefined, undefined],
+      'a snapshot and its blob share a name',
+    )
   })
 
   it('commits results in input order although work finishes out of order, never running ahead of the window', async () => {
@@ -115,14 +143,40 @@ describe('export building blocks', () => {
       await writer.begin({customer: 'acme', destination})
       const objects: ManifestObject[] = []
       for (let i = 0; i < n; i++) {
-        const o: ManifestObject = {store: 'documents', name: `n ${i} "q" ü`, kind: 'current', path: `documents/n ${i}`, size: i, lastModified: '2024-01-01T00:00:00.000Z', sha256: sha256Hex(String(i))}
+        const o: ManifestObject = {
+          store: 'documents',
+          name: `n ${i} "q" ü`,
+          kind: 'current',
+          path: `documents/n ${i}`,
+          size: i,
+          lastModified: '2024-01-01T00:00:00.000Z',
+          sha256: sha256Hex(String(i)),
+        }
         objects.push(o)
         await writer.add(o)
       }
-      const tail = {options: {includeVersions: false, includeSnapshots: true}, startedAt: '2024-01-01T00:00:00.000Z', stores: [], tool: 'custos test', verification: 'test'}
+
+      const tail = {
+        options: {includeVersions: false, includeSnapshots: true},
+        startedAt: '2024-01-01T00:00:00.000Z',
+        stores: [],
+        tool: 'custos test',
+        verification: 'test',
+      }
       const sealed = await writer.finish(tail)
-      const doc = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {body: Record<string, unknown>; sha256: string; signed: boolean; kind: string}
-      const expected = await sealDocument('custos.export-manifest', {customer: 'acme', destination, objects, ...tail, totals: writer.totals})
+      const doc = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        body: Record<string, unknown>
+        sha256: string
+        signed: boolean
+        kind: string
+      }
+      const expected = await sealDocument('custos.export-manifest', {
+        customer: 'acme',
+        destination,
+        objects,
+        ...tail,
+        totals: writer.totals,
+      })
       assert.equal(sealed.sha256, expected.sha256)
       assert.equal(doc.sha256, expected.sha256)
       assert.equal(sha256Hex(canonicalJson(doc.body)), doc.sha256)

@@ -23,7 +23,12 @@ describe('audit trail', () => {
   it('chains records and verifies an intact chain', async () => {
     const {trail} = trailFor(uniqueName('audit'))
     const first = await trail.append({action: 'export', result: 'started', customer: 'acme'})
-    const second = await trail.append({action: 'export', result: 'succeeded', customer: 'acme', details: {objects: 3, verified: true}})
+    const second = await trail.append({
+      action: 'export',
+      result: 'succeeded',
+      customer: 'acme',
+      details: {objects: 3, verified: true},
+    })
     assert.equal(first.seq, 1)
     assert.equal(first.prev, '0'.repeat(64))
     assert.equal(second.seq, 2)
@@ -35,7 +40,8 @@ describe('audit trail', () => {
   it('names the record altered in the middle of the chain', async () => {
     const container = uniqueName('audit')
     const {trail, clients} = trailFor(container)
-    for (let i = 0; i < 5; i++) await trail.append({action: 'erase.apply', result: 'succeeded', customer: 'acme', details: {batch: i}})
+    for (let i = 0; i < 5; i++)
+      await trail.append({action: 'erase.apply', result: 'succeeded', customer: 'acme', details: {batch: i}})
     const blobs = clients.blobService(clients.map.audit.account).getContainerClient(container)
     const name = (await blobs.listBlobsFlat().next()).value!.name
     const text = (await blobs.getBlobClient(name).downloadToBuffer()).toString('utf8')
@@ -54,10 +60,11 @@ describe('audit trail', () => {
     assert.match(result.breaks[0].reason, /altered/)
   })
 
-  it('detects a re-hashed record through the next record\'s link, and a removed record', async () => {
+  it("detects a re-hashed record through the next record's link, and a removed record", async () => {
     const container = uniqueName('audit')
     const {trail, clients} = trailFor(container)
-    for (let i = 0; i < 4; i++) await trail.append({action: 'export', result: 'succeeded', customer: 'globex', details: {n: i}})
+    for (let i = 0; i < 4; i++)
+      await trail.append({action: 'export', result: 'succeeded', customer: 'globex', details: {n: i}})
     const blobs = clients.blobService(clients.map.audit.account).getContainerClient(container)
     const name = (await blobs.listBlobsFlat().next()).value!.name
     const lines = (await blobs.getBlobClient(name).downloadToBuffer()).toString('utf8').trimEnd().split('\n')
@@ -68,14 +75,24 @@ describe('audit trail', () => {
     await blobs.getAppendBlobClient(name).appendBlock(body, Buffer.byteLength(body))
     const result = await trail.verify()
     assert.equal(result.ok, false)
-    assert.ok(result.breaks.some((b) => b.seq === 3 && /chain is broken/.test(b.reason)), JSON.stringify(result.breaks))
-    assert.ok(result.breaks.some((b) => b.seq === 3 && /sequence number 3 where 2/.test(b.reason)), JSON.stringify(result.breaks))
+    assert.ok(
+      result.breaks.some((b) => b.seq === 3 && /chain is broken/.test(b.reason)),
+      JSON.stringify(result.breaks),
+    )
+    assert.ok(
+      result.breaks.some((b) => b.seq === 3 && /sequence number 3 where 2/.test(b.reason)),
+      JSON.stringify(result.breaks),
+    )
   })
 
   it('keeps one chain when several writers append at once', async () => {
     const container = uniqueName('audit')
     const writers = Array.from({length: 3}, () => trailFor(container).trail)
-    await Promise.all(writers.map((trail, w) => Promise.all([0, 1, 2].map((i) => trail.append({action: 'export', result: 'recorded', details: {w, i}})))))
+    await Promise.all(
+      writers.map((trail, w) =>
+        Promise.all([0, 1, 2].map((i) => trail.append({action: 'export', result: 'recorded', details: {w, i}}))),
+      ),
+    )
     const result = await writers[0].verify()
     assert.equal(result.records, 9)
     assert.equal(result.ok, true, JSON.stringify(result.breaks))
@@ -99,8 +116,11 @@ describe('audit trail', () => {
       )
       await other.append({action: 'erase.plan', result: 'recorded'})
       const third = await trail.append({action: 'export', result: 'recorded'})
-      assert.equal(third.seq, 4, 'the other writer\'s record was read, not overwritten or forked')
-      assert.ok(proxy.requests.some((r) => r.status === 412), 'the stale end was caught by the append position condition')
+      assert.equal(third.seq, 4, "the other writer's record was read, not overwritten or forked")
+      assert.ok(
+        proxy.requests.some((r) => r.status === 412),
+        'the stale end was caught by the append position condition',
+      )
       const result = await trail.verify()
       assert.deepEqual([result.ok, result.records], [true, 4], JSON.stringify(result.breaks))
     } finally {

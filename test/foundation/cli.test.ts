@@ -61,24 +61,47 @@ describe('the custos CLI (built bin/run.js as a process)', function () {
     const body = result.json<{ok: boolean; checks: Array<{section: string; status: string}>}>()
     assert.equal(body.ok, true)
     const sections = body.checks.map((c) => c.section)
-    for (const s of ['stores/documents', 'stores/attachments', 'backups/nightly-db', 'audit', 'exports', 'logs.archive', 'keys', 'activityLog']) assert.ok(sections.includes(s), `${s} checked`)
-    assert.ok(body.checks.every((c) => c.status === 'ok'), JSON.stringify(body.checks))
+    for (const s of [
+      'stores/documents',
+      'stores/attachments',
+      'backups/nightly-db',
+      'audit',
+      'exports',
+      'logs.archive',
+      'keys',
+      'activityLog',
+    ])
+      assert.ok(sections.includes(s), `${s} checked`)
+    assert.ok(
+      body.checks.every((c) => c.status === 'ok'),
+      JSON.stringify(body.checks),
+    )
   })
 
   it('config validate reports an unreachable account with exit 1', async () => {
     const path = join(scratch, 'unreachable.yaml')
-    writeFileSync(path, 'stores:\n  - name: documents\n    account: "DefaultEndpointsProtocol=http;AccountName=x;AccountKey=eA==;BlobEndpoint=http://127.0.0.1:9/x"\n    container: "tenant-{customer}"\n')
+    writeFileSync(
+      path,
+      'stores:\n  - name: documents\n    account: "DefaultEndpointsProtocol=http;AccountName=x;AccountKey=eA==;BlobEndpoint=http://127.0.0.1:9/x"\n    container: "tenant-{customer}"\n',
+    )
     const result = await runCli(['config', 'validate', '--config', path, '--json', '--retries', '2'])
     assert.equal(result.code, 1, result.stdout + result.stderr)
     const body = result.json<{checks: Array<{status: string; detail: string}>}>()
-    assert.ok(body.checks.some((c) => c.status === 'failed' && /ECONNREFUSED/.test(c.detail)), JSON.stringify(body.checks))
+    assert.ok(
+      body.checks.some((c) => c.status === 'failed' && /ECONNREFUSED/.test(c.detail)),
+      JSON.stringify(body.checks),
+    )
     assert.doesNotMatch(result.stdout, /AccountKey=eA==/, 'the account key is never printed')
   })
 
   it('customer inventory --json is one JSON document and counts acme apart from acme-corp', async () => {
     const result = await runCli(['customer', 'inventory', 'acme', '--config', env.configPath, '--json'])
     assert.equal(result.code, 0, result.stderr)
-    const inv = result.json<{customer: string; stores: Array<{store: string; blobs: number; scope: string}>; key: {state: string}}>()
+    const inv = result.json<{
+      customer: string
+      stores: Array<{store: string; blobs: number; scope: string}>
+      key: {state: string}
+    }>()
     assert.equal(inv.customer, 'acme')
     assert.deepEqual(
       inv.stores.map((s) => [s.store, s.blobs, s.scope]),
@@ -127,7 +150,11 @@ describe('the custos CLI (built bin/run.js as a process)', function () {
     assert.doesNotMatch(out, /^Error:/m)
     // Tables go to stdout, step headings to stderr: the last acme-corp inventory on stdout is the one after the erase.
     const afterErase = result.stdout.slice(result.stdout.lastIndexOf('Inventory of customer acme-corp'))
-    assert.match(afterErase, /Total: 47 objects/, 'acme-corp keeps all 12 documents + 1 snapshot, 3 attachments + 1 snapshot, 30 backups')
+    assert.match(
+      afterErase,
+      /Total: 47 objects/,
+      'acme-corp keeps all 12 documents + 1 snapshot, 3 attachments + 1 snapshot, 30 backups',
+    )
     const acmeAfter = result.stdout.slice(result.stdout.lastIndexOf('Inventory of customer acme\n'))
     assert.match(acmeAfter, /Total: 0 objects/)
   })
@@ -140,6 +167,7 @@ describe('the custos CLI (built bin/run.js as a process)', function () {
         else if (entry.name.endsWith('.js')) ids.push([...prefix, entry.name.replace(/\.js$/, '')].join(' '))
       }
     }
+
     walk(join(ROOT, 'dist', 'commands'), [])
     assert.ok(ids.length >= 5, ids.join(', '))
     for (const id of ids) {

@@ -16,7 +16,12 @@ describe('customer inventory', () => {
       {
         stores: [
           {name: 'documents', account: azurite.connectionString('contosoprod'), container: tenantTemplate},
-          {name: 'attachments', account: azurite.connectionString('contosoprod'), container: shared, prefix: '{customer}/'},
+          {
+            name: 'attachments',
+            account: azurite.connectionString('contosoprod'),
+            container: shared,
+            prefix: '{customer}/',
+          },
         ],
       },
       '/tmp/custos-test/custos.yaml',
@@ -28,6 +33,7 @@ describe('customer inventory', () => {
       await c.createIfNotExists()
       return c.getBlockBlobClient(name).uploadData(Buffer.alloc(size, 1))
     }
+
     for (let i = 0; i < 3; i++) await upload(tenantTemplate.replace('{customer}', 'acme'), `doc-${i}.txt`, 100)
     for (let i = 0; i < 5; i++) await upload(tenantTemplate.replace('{customer}', 'acme-corp'), `doc-${i}.txt`, 1000)
     await upload(shared, 'acme/a.txt', 10)
@@ -43,7 +49,10 @@ describe('customer inventory', () => {
     const documents = inv.stores.find((s) => s.store === 'documents')!
     const attachments = inv.stores.find((s) => s.store === 'attachments')!
     assert.deepEqual([documents.blobs, documents.bytes], [3, 300])
-    assert.deepEqual([attachments.blobs, attachments.bytes, attachments.snapshots, attachments.snapshotBytes], [2, 30, 1, 10])
+    assert.deepEqual(
+      [attachments.blobs, attachments.bytes, attachments.snapshots, attachments.snapshotBytes],
+      [2, 30, 1, 10],
+    )
     assert.equal(attachments.layout, 'prefix-per-customer')
     assert.equal(inv.totals.objects, 6)
     assert.equal(inv.totals.bytes, 340)

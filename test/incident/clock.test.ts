@@ -22,7 +22,10 @@ describe('incident clock: the 72-hour deadline', () => {
   })
 
   it('runs 72 elapsed hours across the March change: detected 11:00 CET, due 12:00 CEST', () => {
-    const status = incidentStatus(incidentOf('2026-03-28T10:00:00.000Z', ['acme']), {now: new Date('2026-03-28T10:00:00Z'), ...BERLIN})
+    const status = incidentStatus(incidentOf('2026-03-28T10:00:00.000Z', ['acme']), {
+      now: new Date('2026-03-28T10:00:00Z'),
+      ...BERLIN,
+    })
     assert.equal(status.detectedAt.text, '2026-03-28 11:00 CET')
     assert.equal(status.deadline.utc, '2026-03-31T10:00:00.000Z')
     assert.equal(status.deadline.text, '2026-03-31 12:00 CEST')
@@ -35,7 +38,11 @@ describe('incident clock: the 72-hour deadline', () => {
   })
 
   it('refuses an unknown time zone naming incident.timeZone (exit 2)', () => {
-    assert.throws(() => assertTimeZone('Europe/Atlantis'), (e: unknown) => e instanceof CustosError && e.exitCode === 2 && /incident\.timeZone "Europe\/Atlantis"/.test(e.message))
+    assert.throws(
+      () => assertTimeZone('Europe/Atlantis'),
+      (e: unknown) =>
+        e instanceof CustosError && e.exitCode === 2 && /incident\.timeZone "Europe\/Atlantis"/.test(e.message),
+    )
   })
 
   it('is ok with more than the warning window left, warning inside it, overdue after the deadline', () => {
@@ -46,10 +53,13 @@ describe('incident clock: the 72-hour deadline', () => {
     assert.equal(at('2026-10-27T09:59:59Z').state, 'warning')
     const late = at('2026-10-27T10:00:01Z')
     assert.equal(late.state, 'overdue')
-    assert.deepEqual(late.customers.map((c) => c.state), ['overdue', 'overdue'])
+    assert.deepEqual(
+      late.customers.map((c) => c.state),
+      ['overdue', 'overdue'],
+    )
   })
 
-  it('stops a customer\'s clock at its first notice and marks a notice after the deadline as late', () => {
+  it("stops a customer's clock at its first notice and marks a notice after the deadline as late", () => {
     const incident = incidentOf('2026-10-24T10:00:00.000Z', ['acme', 'globex', 'initech'], {
       notices: [
         {customer: 'acme', at: '2026-10-25T09:00:00.000Z'},
@@ -59,15 +69,24 @@ describe('incident clock: the 72-hour deadline', () => {
     const status = incidentStatus(incident, {now: new Date('2026-10-27T13:00:00Z'), ...BERLIN})
     assert.deepEqual(
       status.customers.map((c) => [c.customer, c.state]),
-      [['acme', 'notified'], ['globex', 'notified-late'], ['initech', 'overdue']],
+      [
+        ['acme', 'notified'],
+        ['globex', 'notified-late'],
+        ['initech', 'overdue'],
+      ],
     )
     assert.equal(status.state, 'overdue')
   })
 
   it('counts an incident with every customer notified as notified, and with no customer named as still running', () => {
-    const done = incidentOf('2026-10-24T10:00:00.000Z', ['acme'], {notices: [{customer: 'acme', at: '2026-10-25T09:00:00.000Z'}]})
+    const done = incidentOf('2026-10-24T10:00:00.000Z', ['acme'], {
+      notices: [{customer: 'acme', at: '2026-10-25T09:00:00.000Z'}],
+    })
     assert.equal(incidentStatus(done, {now: new Date('2026-11-01T00:00:00Z'), ...BERLIN}).state, 'notified')
-    const unknown = incidentStatus(incidentOf('2026-10-24T10:00:00.000Z', []), {now: new Date('2026-10-27T11:00:00Z'), ...BERLIN})
+    const unknown = incidentStatus(incidentOf('2026-10-24T10:00:00.000Z', []), {
+      now: new Date('2026-10-27T11:00:00Z'),
+      ...BERLIN,
+    })
     assert.equal(unknown.state, 'overdue')
     assert.deepEqual(unknown.customers, [{customer: null, state: 'overdue', timeLeftInMs: -HOUR}])
   })

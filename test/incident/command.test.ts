@@ -43,13 +43,33 @@ describe('custos incident (the built CLI against the local environment)', functi
 
   it('open prints the deadline in UTC and Europe/Berlin, 72 elapsed hours across the October change', async () => {
     const cfg = configWithAudit('incident-dst')
-    const text = await runCli(['incident', 'open', '--detected', '2026-10-24T10:00:00Z', '--summary', 'Test across the clock change', '--customer', 'acme', '--config', cfg])
+    const text = await runCli([
+      'incident',
+      'open',
+      '--detected',
+      '2026-10-24T10:00:00Z',
+      '--summary',
+      'Test across the clock change',
+      '--customer',
+      'acme',
+      '--config',
+      cfg,
+    ])
     assert.equal(text.code, 0, text.stderr)
     assert.match(text.stdout, /Detected: {2}2026-10-24 10:00 UTC {2}= {2}2026-10-24 12:00 CEST \(Europe\/Berlin\)/)
     assert.match(text.stdout, /Deadline: {2}2026-10-27 10:00 UTC {2}= {2}2026-10-27 11:00 CET \(Europe\/Berlin\)/)
-    const json = await runCli(['incident', 'show', text.stdout.match(/inc-\d{8}-[0-9a-f]{6}/)![0], '--config', cfg, '--json'])
+    const json = await runCli([
+      'incident',
+      'show',
+      text.stdout.match(/inc-\d{8}-[0-9a-f]{6}/)![0],
+      '--config',
+      cfg,
+      '--json',
+    ])
     assert.equal(json.code, 1, 'long overdue, so show exits 1')
-    const {status} = json.json<{status: {deadline: {utc: string; local: string}; detectedAt: {local: string}; state: string}}>()
+    const {status} = json.json<{
+      status: {deadline: {utc: string; local: string}; detectedAt: {local: string}; state: string}
+    }>()
     assert.equal(status.deadline.utc, '2026-10-27T10:00:00.000Z')
     assert.equal(status.deadline.local, '2026-10-27T11:00:00+01:00')
     assert.equal(status.detectedAt.local, '2026-10-24T12:00:00+02:00')
@@ -69,24 +89,53 @@ describe('custos incident (the built CLI against the local environment)', functi
         const cfg = configWithAudit(s.name)
         configs.set(s.name, cfg)
         const map = loadDataMap(cfg)
-        await new IncidentLog(new AzureClients(map), map).open({detectedAt: new Date(Date.now() - s.hoursAgo * HOUR), summary: s.name, customers: ['globex']})
+        await new IncidentLog(new AzureClients(map), map).open({
+          detectedAt: new Date(Date.now() - s.hoursAgo * HOUR),
+          summary: s.name,
+          customers: ['globex'],
+        })
       }),
     )
     const missing = join(dir, 'missing.yaml')
     const [runs, narrowed, broken] = await Promise.all([
-      Promise.all(scenarios.map((s) => Promise.all([runCli(['incident', 'list', '--config', configs.get(s.name)!, '--json']), runCli(['incident', 'list', '--format', 'nagios', '--config', configs.get(s.name)!])]))),
-      runCli(['incident', 'list', '--warn-within', '1h', '--format', 'nagios', '--config', configs.get('incident-warning')!]),
+      Promise.all(
+        scenarios.map((s) =>
+          Promise.all([
+            runCli(['incident', 'list', '--config', configs.get(s.name)!, '--json']),
+            runCli(['incident', 'list', '--format', 'nagios', '--config', configs.get(s.name)!]),
+          ]),
+        ),
+      ),
+      runCli([
+        'incident',
+        'list',
+        '--warn-within',
+        '1h',
+        '--format',
+        'nagios',
+        '--config',
+        configs.get('incident-warning')!,
+      ]),
       runCli(['incident', 'list', '--format', 'nagios', '--config', missing]),
     ])
     for (const [i, s] of scenarios.entries()) {
       const [list, nagios] = runs[i]
       assert.equal(list.code, s.list, `${s.name}: list exit code\n${list.stdout}${list.stderr}`)
-      const doc = list.json<{incidents: Array<{summary: string; customers: Array<{customer: string}>}>; totals: {open: number}}>()
+      const doc = list.json<{
+        incidents: Array<{summary: string; customers: Array<{customer: string}>}>
+        totals: {open: number}
+      }>()
       assert.equal(doc.totals.open, 1)
       assert.equal(doc.incidents[0].summary, s.name)
       assert.equal(nagios.code, s.nagios, `${s.name}: nagios exit code\n${nagios.stdout}`)
-      assert.match(nagios.stdout, new RegExp(`^INCIDENTS ${s.state} - .+ \\| open=1;;;0 overdue=\\d;;0;0 warning=\\d;0;;0 pending_customers=1;;;0 time_left=-?\\d+s;43200:;0:;;\\n$`))
+      assert.match(
+        nagios.stdout,
+        new RegExp(
+          `^INCIDENTS ${s.state} - .+ \\| open=1;;;0 overdue=\\d;;0;0 warning=\\d;0;;0 pending_customers=1;;;0 time_left=-?\\d+s;43200:;0:;;\\n$`,
+        ),
+      )
     }
+
     assert.equal(narrowed.code, 0, '--warn-within overrides incident.warnWithin')
     assert.equal(broken.code, 3)
     assert.match(broken.stdout, /^INCIDENTS UNKNOWN - The data map .*missing\.yaml cannot be read/)
@@ -95,7 +144,22 @@ describe('custos incident (the built CLI against the local environment)', functi
   it('open → update → notify (de, en) → evidence → close: each step leaves its audit record and the trail still verifies', async () => {
     const detected = new Date(Date.now() - 6 * HOUR)
     const run = (...args: string[]) => runCli(['incident', ...args, '--config', config])
-    const open = await run('open', '--detected', detected.toISOString(), '--summary', 'Support account read customer documents from an unknown IP', '--customer', 'acme', '--customer', 'globex', '--data-categories', 'contact data,contracts', '--subject-categories', 'end users', '--json')
+    const open = await run(
+      'open',
+      '--detected',
+      detected.toISOString(),
+      '--summary',
+      'Support account read customer documents from an unknown IP',
+      '--customer',
+      'acme',
+      '--customer',
+      'globex',
+      '--data-categories',
+      'contact data,contracts',
+      '--subject-categories',
+      'end users',
+      '--json',
+    )
     assert.equal(open.code, 0, open.stderr)
     const id = open.json<{incident: {id: string}}>().incident.id
 
@@ -108,22 +172,49 @@ describe('custos incident (the built CLI against the local environment)', functi
     assert.equal(refused.code, 2)
     const {error} = refused.json<{error: {message: string; details: string[]}}>()
     assert.match(error.message, /: nature, subjects, records, contact, consequences, measures are empty\./)
-    assert.deepEqual(error.details.map((d) => d.split(':')[0]), ['nature', 'subjects', 'records', 'contact', 'consequences', 'measures'])
+    assert.deepEqual(
+      error.details.map((d) => d.split(':')[0]),
+      ['nature', 'subjects', 'records', 'contact', 'consequences', 'measures'],
+    )
     assert.equal(perCustomer.code, 0, perCustomer.stderr)
 
-    const update = await run('update', id, '--nature', 'Read access to stored contracts by a compromised support account', '--subjects', '120', '--records', '4000', '--consequences', 'Disclosure of contract terms', '--measures', 'Account disabled, sessions revoked, keys rotated', '--contact', 'DPO, dpo@contoso.example', '--customer', 'initech', '--json')
+    const update = await run(
+      'update',
+      id,
+      '--nature',
+      'Read access to stored contracts by a compromised support account',
+      '--subjects',
+      '120',
+      '--records',
+      '4000',
+      '--consequences',
+      'Disclosure of contract terms',
+      '--measures',
+      'Account disabled, sessions revoked, keys rotated',
+      '--contact',
+      'DPO, dpo@contoso.example',
+      '--customer',
+      'initech',
+      '--json',
+    )
     assert.equal(update.code, 0, update.stderr)
 
-    const [de, en] = await Promise.all([run('notify', id, '--customer', 'acme', '--lang', 'de', '--out-dir', dir), run('notify', id, '--customer', 'globex', '--lang', 'en', '--out-dir', dir, '--json')])
+    const [de, en] = await Promise.all([
+      run('notify', id, '--customer', 'acme', '--lang', 'de', '--out-dir', dir),
+      run('notify', id, '--customer', 'globex', '--lang', 'en', '--out-dir', dir, '--json'),
+    ])
     assert.equal(de.code, 0, de.stderr)
     assert.match(de.stdout, /Ungefähre Zahl der betroffenen Personen: 120/)
     assert.match(de.stdout, /Ungefähre Zahl der betroffenen personenbezogenen Datensätze: 4\.000/)
-    assert.match(readFileSync(join(dir, `notice-${id}-acme.de.html`), 'utf8'), /Art der Verletzung des Schutzes personenbezogener Daten/)
+    assert.match(
+      readFileSync(join(dir, `notice-${id}-acme.de.html`), 'utf8'),
+      /Art der Verletzung des Schutzes personenbezogener Daten/,
+    )
     assert.equal(en.code, 0, en.stderr)
     const notice = en.json<{text: string; recorded: boolean; late: boolean; files: {text: string}}>()
     assert.equal(notice.recorded, true)
     assert.equal(notice.late, false)
-    assert.match(notice.text, /Approximate number of data subjects concerned: 7\n/, 'globex\'s own number')
+    assert.match(notice.text, /Approximate number of data subjects concerned: 7\n/, "globex's own number")
     assert.ok(existsSync(notice.files.text))
 
     // Evidence for the window [detection − 24 h, until), against an independent count of the archive.
@@ -132,15 +223,37 @@ describe('custos incident (the built CLI against the local environment)', functi
     const output = join(dir, 'evidence.tar.gz')
     const [show, evidence, expected] = await Promise.all([
       run('show', id, '--json'),
-      run('evidence', id, '--customer', 'acme', '--customer', 'globex', '--until', until.toISOString(), '--output', output, '--json'),
+      run(
+        'evidence',
+        id,
+        '--customer',
+        'acme',
+        '--customer',
+        'globex',
+        '--until',
+        until.toISOString(),
+        '--output',
+        output,
+        '--json',
+      ),
       countArchived(env, ['acme', 'globex'], since, until),
     ])
     assert.equal(show.code, 0, show.stderr)
     const shown = show.json<{status: {state: string; customers: Array<{customer: string; state: string}>}}>().status
     assert.equal(shown.state, 'ok')
-    assert.deepEqual(shown.customers.map((c) => [c.customer, c.state]), [['acme', 'notified'], ['globex', 'notified'], ['initech', 'ok']])
+    assert.deepEqual(
+      shown.customers.map((c) => [c.customer, c.state]),
+      [
+        ['acme', 'notified'],
+        ['globex', 'notified'],
+        ['initech', 'ok'],
+      ],
+    )
     assert.equal(evidence.code, 0, evidence.stderr)
-    const result = evidence.json<{manifest: {signed: boolean; kid: string}; customers: Array<{customer: string; records: number}>}>()
+    const result = evidence.json<{
+      manifest: {signed: boolean; kid: string}
+      customers: Array<{customer: string; records: number}>
+    }>()
     assert.equal(result.manifest.signed, true)
     assert.ok(expected.acme > 10 && expected.globex > 10)
     assert.deepEqual(Object.fromEntries(result.customers.map((c) => [c.customer, c.records])), expected)
@@ -151,24 +264,51 @@ describe('custos incident (the built CLI against the local environment)', functi
       assert.equal(records.length, expected[customer])
       assert.ok(records.every((r) => (r.properties as {customerId?: string}).customerId === customer))
     }
+
     assert.ok(![...files.keys()].some((k) => /acme-corp|initech/.test(k)))
     const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8'))
-    assert.deepEqual(await verifyDocument(manifest, new AzureClients(loadDataMap(config))), {kind: 'custos.incident-evidence', hash: 'valid', signature: 'valid', ok: true})
+    assert.deepEqual(await verifyDocument(manifest, new AzureClients(loadDataMap(config))), {
+      kind: 'custos.incident-evidence',
+      hash: 'valid',
+      signature: 'valid',
+      ok: true,
+    })
 
     const closeWithPending = await run('close', id, '--resolution', 'Contained', '--json')
     assert.equal(closeWithPending.code, 3, 'initech was never notified')
     assert.match(closeWithPending.json<{error: {message: string}}>().error.message, /without a notice: initech/)
-    const close = await run('close', id, '--resolution', 'Contained; initech turned out not to be affected', '--allow-unnotified', '--json')
+    const close = await run(
+      'close',
+      id,
+      '--resolution',
+      'Contained; initech turned out not to be affected',
+      '--allow-unnotified',
+      '--json',
+    )
     assert.equal(close.code, 0, close.stderr)
     assert.deepEqual(close.json<{unnotified: string[]}>().unnotified, ['initech'])
 
-    const [afterClose, trail] = await Promise.all([run('update', id, '--measures', 'more', '--json'), runCli(['audit', 'trail', '--verify', '--config', config, '--json'])])
+    const [afterClose, trail] = await Promise.all([
+      run('update', id, '--measures', 'more', '--json'),
+      runCli(['audit', 'trail', '--verify', '--config', config, '--json']),
+    ])
     assert.equal(afterClose.code, 3, 'a closed incident is not changed')
     assert.equal(trail.code, 0, trail.stderr)
-    const doc = trail.json<{records: Array<{action: string; customer?: string; actor: string; details?: {incident?: string}}>; verification: {ok: boolean; signed: number}}>()
+    const doc = trail.json<{
+      records: Array<{action: string; customer?: string; actor: string; details?: {incident?: string}}>
+      verification: {ok: boolean; signed: number}
+    }>()
     assert.equal(doc.verification.ok, true)
     const mine = doc.records.filter((r) => r.details?.incident === id)
-    assert.deepEqual(mine.map((r) => `${r.action}${r.customer ? ` ${r.customer}` : ''}`).sort(), ['incident.close', 'incident.evidence', 'incident.notify acme', 'incident.notify globex', 'incident.open', 'incident.update', 'incident.update'])
+    assert.deepEqual(mine.map((r) => `${r.action}${r.customer ? ` ${r.customer}` : ''}`).sort(), [
+      'incident.close',
+      'incident.evidence',
+      'incident.notify acme',
+      'incident.notify globex',
+      'incident.open',
+      'incident.update',
+      'incident.update',
+    ])
     assert.equal(mine[0].action, 'incident.open')
     assert.equal(mine.at(-1)!.action, 'incident.close')
     assert.ok(mine.every((r) => r.actor.length > 0))
@@ -177,7 +317,12 @@ describe('custos incident (the built CLI against the local environment)', functi
 })
 
 /** Counts archived records of each customer whose own time lies in [since, until), reading the blobs directly. */
-async function countArchived(env: LocalEnvironment, customers: string[], since: Date, until: Date): Promise<Record<string, number>> {
+async function countArchived(
+  env: LocalEnvironment,
+  customers: string[],
+  since: Date,
+  until: Date,
+): Promise<Record<string, number>> {
   const clients = new AzureClients(loadDataMap(env.configPath))
   const service = clients.blobService(env.azurite.connectionString('contosologs'))
   const counts: Record<string, number> = Object.fromEntries(customers.map((c) => [c, 0]))
@@ -194,5 +339,6 @@ async function countArchived(env: LocalEnvironment, customers: string[], since: 
       }
     }
   }
+
   return counts
 }

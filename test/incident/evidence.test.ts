@@ -12,7 +12,13 @@ import type {DataMap} from '../../src/lib/datamap/types.js'
 import {verifyDocument} from '../../src/lib/evidence/envelope.js'
 import {collectIncidentEvidence} from '../../src/lib/incident/evidence.js'
 import {IncidentLog} from '../../src/lib/incident/log.js'
-import {demoPrincipals, signInBlobName, signInRecord, storageReadBlobName, storageReadRecord} from '../../src/lib/local/demo-records.js'
+import {
+  demoPrincipals,
+  signInBlobName,
+  signInRecord,
+  storageReadBlobName,
+  storageReadRecord,
+} from '../../src/lib/local/demo-records.js'
 import {getTestAzurite, uniqueName} from '../support/env.js'
 import {bundleRecords, checkSums, untar} from './helpers.js'
 
@@ -24,7 +30,10 @@ const CUSTOMERS = ['acme', 'acme-corp', 'globex', 'initech']
 const AFFECTED = ['acme', 'globex']
 
 /** Appends records to hourly PT1H.json blobs, one JSON record per line, as diagnostic settings do. */
-async function archive(container: ContainerClient, items: Array<{blob: string; record: Record<string, unknown>}>): Promise<void> {
+async function archive(
+  container: ContainerClient,
+  items: Array<{blob: string; record: Record<string, unknown>}>,
+): Promise<void> {
   await container.createIfNotExists()
   const byBlob = new Map<string, string[]>()
   for (const {blob, record} of items) byBlob.set(blob, [...(byBlob.get(blob) ?? []), JSON.stringify(record)])
@@ -55,7 +64,9 @@ describe('incident evidence (library, on Azurite)', function () {
     map = validateDataMap(
       {
         customers: {known: CUSTOMERS},
-        stores: [{name: 'documents', account: azurite.connectionString('contosoprod'), container: `${docsPrefix}-{customer}`}],
+        stores: [
+          {name: 'documents', account: azurite.connectionString('contosoprod'), container: `${docsPrefix}-{customer}`},
+        ],
         logs: {archive: {account: logs, containers: [signInContainer, readContainer]}},
         audit: {account: azurite.connectionString('contosoaudit'), container: uniqueName('audit')},
         azure: {credential: 'local'},
@@ -72,11 +83,23 @@ describe('incident evidence (library, on Azurite)', function () {
       for (const [ci, customer] of CUSTOMERS.entries()) {
         const p = principals[ci * 3 + (i % 3)]
         signIns.push({blob: signInBlobName(time), record: signInRecord(p, time, i % 7 === 0 ? {errorCode: 50126} : {})})
-        reads.push({blob: storageReadBlobName('contosoprod', time), record: storageReadRecord('contosoprod', `${docsPrefix}-${customer}`, `contracts/${i}.pdf`, customer, time, p)})
+        reads.push({
+          blob: storageReadBlobName('contosoprod', time),
+          record: storageReadRecord(
+            'contosoprod',
+            `${docsPrefix}-${customer}`,
+            `contracts/${i}.pdf`,
+            customer,
+            time,
+            p,
+          ),
+        })
         written += 2
-        if (AFFECTED.includes(customer) && t >= SINCE.getTime() && t < UNTIL.getTime()) expected.set(customer, (expected.get(customer) ?? 0) + 2)
+        if (AFFECTED.includes(customer) && t >= SINCE.getTime() && t < UNTIL.getTime())
+          expected.set(customer, (expected.get(customer) ?? 0) + 2)
       }
     }
+
     const service = clients.blobService(logs)
     await archive(service.getContainerClient(signInContainer), signIns)
     await archive(service.getContainerClient(readContainer), reads)
@@ -86,18 +109,44 @@ describe('incident evidence (library, on Azurite)', function () {
     if (dir) rmSync(dir, {recursive: true, force: true})
   })
 
-  it('holds only the affected customers\' records of the window, each customer in its own log bundle, and leaves its audit record', async () => {
+  it("holds only the affected customers' records of the window, each customer in its own log bundle, and leaves its audit record", async () => {
     const log = new IncidentLog(clients, map)
-    const {incident} = await log.open({detectedAt: DETECTED, summary: 'Support account read documents', customers: AFFECTED}, new Date('2026-11-20T11:00:00Z'))
+    const {incident} = await log.open(
+      {detectedAt: DETECTED, summary: 'Support account read documents', customers: AFFECTED},
+      new Date('2026-11-20T11:00:00Z'),
+    )
     const output = join(dir, 'evidence.tar.gz')
-    const evidence = await collectIncidentEvidence(clients, map, {incident: incident.id, until: UNTIL, output, signer: null, knownIpWindowInMs: 0, now: () => new Date('2026-11-20T16:30:00Z')})
+    const evidence = await collectIncidentEvidence(clients, map, {
+      incident: incident.id,
+      until: UNTIL,
+      output,
+      signer: null,
+      knownIpWindowInMs: 0,
+      now: () => new Date('2026-11-20T16:30:00Z'),
+    })
 
-    assert.ok(written > 400 && expected.get('acme')! > 50, 'the archive holds enough records for the count to mean something')
+    assert.ok(
+      written > 400 && expected.get('acme')! > 50,
+      'the archive holds enough records for the count to mean something',
+    )
     assert.deepEqual(evidence.window, {since: SINCE.toISOString(), until: UNTIL.toISOString()})
-    assert.deepEqual(evidence.customers.map((c) => [c.customer, c.records]), AFFECTED.map((c) => [c, expected.get(c)]))
+    assert.deepEqual(
+      evidence.customers.map((c) => [c.customer, c.records]),
+      AFFECTED.map((c) => [c, expected.get(c)]),
+    )
 
     const files = await untar(output)
-    assert.deepEqual([...files.keys()].sort(), ['SHA256SUMS', 'customers/acme/access-report.html', 'customers/acme/access-report.json', 'customers/acme/logs.tar.gz', 'customers/globex/access-report.html', 'customers/globex/access-report.json', 'customers/globex/logs.tar.gz', 'incident.json', 'manifest.json'])
+    assert.deepEqual([...files.keys()].sort(), [
+      'SHA256SUMS',
+      'customers/acme/access-report.html',
+      'customers/acme/access-report.json',
+      'customers/acme/logs.tar.gz',
+      'customers/globex/access-report.html',
+      'customers/globex/access-report.json',
+      'customers/globex/logs.tar.gz',
+      'incident.json',
+      'manifest.json',
+    ])
     assert.deepEqual(checkSums(files), [])
 
     for (const customer of AFFECTED) {
@@ -108,15 +157,27 @@ describe('incident evidence (library, on Azurite)', function () {
         const time = Date.parse(String(r.time).replace(/(\.\d{3})\d*Z$/, '$1Z'))
         assert.ok(time >= SINCE.getTime() && time < UNTIL.getTime(), `${r.time} lies in the window`)
       }
+
       const report = JSON.parse(files.get(`customers/${customer}/access-report.json`)!.toString('utf8'))
       assert.equal(report.customer, customer)
       assert.ok(report.principals.length > 0)
-      for (const p of report.principals) assert.ok(p.principal.endsWith(`@${customer}.example`), `${customer}'s report names only its own principals, not ${p.principal}`)
+      for (const p of report.principals)
+        assert.ok(
+          p.principal.endsWith(`@${customer}.example`),
+          `${customer}'s report names only its own principals, not ${p.principal}`,
+        )
     }
+
     // Nothing of the other customers anywhere: outer documents and every file of the inner bundles, uncompressed.
     const texts = [...files].filter(([name]) => !name.endsWith('.tar.gz')).map(([, b]) => b.toString('utf8'))
-    for (const customer of AFFECTED) for (const b of (await untar(files.get(`customers/${customer}/logs.tar.gz`)!)).values()) texts.push(b.toString('utf8'))
-    for (const other of ['acme-corp', 'initech']) assert.ok(texts.every((t) => !t.includes(other)), `nothing of ${other} in the evidence`)
+    for (const customer of AFFECTED)
+      for (const b of (await untar(files.get(`customers/${customer}/logs.tar.gz`)!)).values())
+        texts.push(b.toString('utf8'))
+    for (const other of ['acme-corp', 'initech'])
+      assert.ok(
+        texts.every((t) => !t.includes(other)),
+        `nothing of ${other} in the evidence`,
+      )
 
     const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8'))
     assert.equal(manifest.kind, 'custos.incident-evidence')
@@ -134,7 +195,18 @@ describe('incident evidence (library, on Azurite)', function () {
   })
 
   it('refuses a customer the incident does not name (exit 2)', async () => {
-    const {incident} = await new IncidentLog(clients, map).open({detectedAt: DETECTED, summary: 'x', customers: ['acme']}, new Date('2026-11-20T11:00:00Z'))
-    await assert.rejects(collectIncidentEvidence(clients, map, {incident: incident.id, customers: ['initech'], until: UNTIL, signer: null}), (e: Error & {exitCode?: number}) => e.exitCode === 2 && /does not name initech as affected/.test(e.message))
+    const {incident} = await new IncidentLog(clients, map).open(
+      {detectedAt: DETECTED, summary: 'x', customers: ['acme']},
+      new Date('2026-11-20T11:00:00Z'),
+    )
+    await assert.rejects(
+      collectIncidentEvidence(clients, map, {
+        incident: incident.id,
+        customers: ['initech'],
+        until: UNTIL,
+        signer: null,
+      }),
+      (e: Error & {exitCode?: number}) => e.exitCode === 2 && /does not name initech as affected/.test(e.message),
+    )
   })
 })

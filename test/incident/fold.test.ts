@@ -7,11 +7,37 @@ describe('incident state is the fold of its audit records', () => {
   const id = 'inc-20261024-000001'
   const records = [
     record('export', '2026-10-24T09:00:00.000Z', {files: 3}, 'acme'),
-    record('incident.open', '2026-10-24T11:00:00.000Z', {incident: id, detectedAt: '2026-10-24T10:00:00.000Z', summary: 'first', customers: ['acme'], facts: {nature: 'read access', subjects: 10}}),
-    record('incident.update', '2026-10-24T12:00:00.000Z', {incident: id, summary: 'second', addCustomers: ['globex', 'acme'], facts: {subjects: 120, records: 4000}}),
-    record('incident.update', '2026-10-24T13:00:00.000Z', {incident: id, customerFacts: {globex: {subjects: 7}}, detectedAt: '2026-10-24T09:00:00.000Z'}),
-    record('incident.notify', '2026-10-25T08:00:00.000Z', {incident: id, lang: 'de', template: 'built-in', text: {sha256: 'a', bytes: 1}, html: {sha256: 'b', bytes: 1}}, 'acme'),
-    record('incident.evidence', '2026-10-25T09:00:00.000Z', {incident: id, file: 'e.tar.gz', sha256: 'c', signed: true, window: {since: 'x', until: 'y'}}),
+    record('incident.open', '2026-10-24T11:00:00.000Z', {
+      incident: id,
+      detectedAt: '2026-10-24T10:00:00.000Z',
+      summary: 'first',
+      customers: ['acme'],
+      facts: {nature: 'read access', subjects: 10},
+    }),
+    record('incident.update', '2026-10-24T12:00:00.000Z', {
+      incident: id,
+      summary: 'second',
+      addCustomers: ['globex', 'acme'],
+      facts: {subjects: 120, records: 4000},
+    }),
+    record('incident.update', '2026-10-24T13:00:00.000Z', {
+      incident: id,
+      customerFacts: {globex: {subjects: 7}},
+      detectedAt: '2026-10-24T09:00:00.000Z',
+    }),
+    record(
+      'incident.notify',
+      '2026-10-25T08:00:00.000Z',
+      {incident: id, lang: 'de', template: 'built-in', text: {sha256: 'a', bytes: 1}, html: {sha256: 'b', bytes: 1}},
+      'acme',
+    ),
+    record('incident.evidence', '2026-10-25T09:00:00.000Z', {
+      incident: id,
+      file: 'e.tar.gz',
+      sha256: 'c',
+      signed: true,
+      window: {since: 'x', until: 'y'},
+    }),
     record('incident.update', '2026-10-25T10:00:00.000Z', {incident: id, removeCustomers: ['globex']}),
     record('incident.close', '2026-10-26T10:00:00.000Z', {incident: id, resolution: 'fixed', unnotified: []}),
   ]
@@ -30,11 +56,22 @@ describe('incident state is the fold of its audit records', () => {
     assert.equal(incident.status, 'closed')
     assert.equal(incident.resolution, 'fixed')
     assert.equal(incident.openedBy, 'ops@contoso.example')
-    assert.deepEqual(incident.history.map((h) => h.action), ['incident.open', 'incident.update', 'incident.update', 'incident.notify', 'incident.evidence', 'incident.update', 'incident.close'])
+    assert.deepEqual(
+      incident.history.map((h) => h.action),
+      [
+        'incident.open',
+        'incident.update',
+        'incident.update',
+        'incident.notify',
+        'incident.evidence',
+        'incident.update',
+        'incident.close',
+      ],
+    )
     assert.equal(skipped.length, 0)
   })
 
-  it('lets a customer\'s own facts override the incident\'s', () => {
+  it("lets a customer's own facts override the incident's", () => {
     assert.equal(factsFor(incident, 'globex').subjects, 7)
     assert.equal(factsFor(incident, 'globex').records, 4000)
     assert.equal(factsFor(incident, 'acme').subjects, 120)
@@ -44,9 +81,18 @@ describe('incident state is the fold of its audit records', () => {
     const result = foldIncidents([
       record('incident.update', '2026-10-24T12:00:00.000Z', {incident: 'inc-20261024-ffffff', summary: 'orphan'}),
       records[1],
-      record('incident.open', '2026-10-24T12:00:00.000Z', {incident: id, detectedAt: '2026-10-20T10:00:00.000Z', summary: 'again', customers: [], facts: {}}),
+      record('incident.open', '2026-10-24T12:00:00.000Z', {
+        incident: id,
+        detectedAt: '2026-10-20T10:00:00.000Z',
+        summary: 'again',
+        customers: [],
+        facts: {},
+      }),
     ])
-    assert.deepEqual(result.skipped.map((s) => s.reason), ['incident inc-20261024-ffffff was never opened', `incident ${id} was already opened`])
+    assert.deepEqual(
+      result.skipped.map((s) => s.reason),
+      ['incident inc-20261024-ffffff was never opened', `incident ${id} was already opened`],
+    )
     assert.equal(result.incidents.get(id)!.summary, 'first')
     assert.equal(result.incidents.size, 1)
   })

@@ -13,7 +13,18 @@ let seq = 0
 
 export function record(action: string, time: string, details: Record<string, unknown>, customer?: string): AuditRecord {
   seq++
-  return {seq, time, actor: 'ops@contoso.example', tool: 'custos test', action, result: 'recorded', ...(customer ? {customer} : {}), details, prev: '0'.repeat(64), hash: seq.toString(16).padStart(64, '0')}
+  return {
+    seq,
+    time,
+    actor: 'ops@contoso.example',
+    tool: 'custos test',
+    action,
+    result: 'recorded',
+    ...(customer ? {customer} : {}),
+    details,
+    prev: '0'.repeat(64),
+    hash: seq.toString(16).padStart(64, '0'),
+  }
 }
 
 export const COMPLETE_FACTS: IncidentFacts = {
@@ -28,11 +39,38 @@ export const COMPLETE_FACTS: IncidentFacts = {
 }
 
 /** One incident opened at `openedAt`, detected at `detectedAt`, affecting `customers`. */
-export function incidentOf(detectedAt: string, customers: string[], options: {facts?: IncidentFacts; openedAt?: string; notices?: Array<{customer: string; at: string}>; closedAt?: string; id?: string} = {}): Incident {
+export function incidentOf(
+  detectedAt: string,
+  customers: string[],
+  options: {
+    facts?: IncidentFacts
+    openedAt?: string
+    notices?: Array<{customer: string; at: string}>
+    closedAt?: string
+    id?: string
+  } = {},
+): Incident {
   const id = options.id ?? 'inc-20261024-abcdef'
-  const records = [record('incident.open', options.openedAt ?? detectedAt, {incident: id, detectedAt, summary: 'Documents read by a compromised support account', customers, facts: options.facts ?? {}})]
-  for (const n of options.notices ?? []) records.push(record('incident.notify', n.at, {incident: id, lang: 'en', template: 'built-in', text: {sha256: 'x', bytes: 1}, html: {sha256: 'y', bytes: 1}}, n.customer))
-  if (options.closedAt) records.push(record('incident.close', options.closedAt, {incident: id, resolution: 'done', unnotified: []}))
+  const records = [
+    record('incident.open', options.openedAt ?? detectedAt, {
+      incident: id,
+      detectedAt,
+      summary: 'Documents read by a compromised support account',
+      customers,
+      facts: options.facts ?? {},
+    }),
+  ]
+  for (const n of options.notices ?? [])
+    records.push(
+      record(
+        'incident.notify',
+        n.at,
+        {incident: id, lang: 'en', template: 'built-in', text: {sha256: 'x', bytes: 1}, html: {sha256: 'y', bytes: 1}},
+        n.customer,
+      ),
+    )
+  if (options.closedAt)
+    records.push(record('incident.close', options.closedAt, {incident: id, resolution: 'done', unnotified: []}))
   return foldIncidents(records).incidents.get(id)!
 }
 
@@ -60,8 +98,10 @@ export async function bundleRecords(bundle: Buffer): Promise<Array<Record<string
   const out: Array<Record<string, unknown>> = []
   for (const [name, body] of await untar(bundle)) {
     if (!name.endsWith('.jsonl')) continue
-    for (const line of body.toString('utf8').split('\n')) if (line.trim()) out.push(JSON.parse(line) as Record<string, unknown>)
+    for (const line of body.toString('utf8').split('\n'))
+      if (line.trim()) out.push(JSON.parse(line) as Record<string, unknown>)
   }
+
   return out
 }
 
@@ -74,5 +114,6 @@ export function checkSums(files: Map<string, Buffer>): string[] {
     if (!body) problems.push(`${path} missing`)
     else if (createHash('sha256').update(body).digest('hex') !== sum) problems.push(`${path} differs`)
   }
+
   return problems
 }

@@ -1,6 +1,11 @@
 import {strict as assert} from 'node:assert'
 
-import {LOCAL_SUBSCRIPTION_ID, LocalAzureState, startLocalAzureServer, type LocalAzureServer} from '../../src/lib/local/azure-server/index.js'
+import {
+  LOCAL_SUBSCRIPTION_ID,
+  LocalAzureState,
+  startLocalAzureServer,
+  type LocalAzureServer,
+} from '../../src/lib/local/azure-server/index.js'
 import {all, assertShape, exampleBody, keyVaultManagement, rawRequest, recording, storageManagement} from './helpers.js'
 
 const SUB = LOCAL_SUBSCRIPTION_ID
@@ -16,7 +21,11 @@ describe('local Azure server: Resource Manager (storage and key vaults)', functi
     server = await startLocalAzureServer()
     // tags are free-form: take the recorded account's, so the shape comparison covers them too
     const tags = recording('storage-arm/recorded-storageaccounts-get.json')[0].ResponseBody.tags
-    accountId = server.state.addStorageAccount({name: 'custosdata', blobEndpoint: 'http://127.0.0.1:10000/custosdata/', tags}).id as string
+    accountId = server.state.addStorageAccount({
+      name: 'custosdata',
+      blobEndpoint: 'http://127.0.0.1:10000/custosdata/',
+      tags,
+    }).id as string
     server.state.addStorageAccount({
       name: 'custoscmk',
       resourceGroup: 'other-rg',
@@ -28,7 +37,8 @@ describe('local Azure server: Resource Manager (storage and key vaults)', functi
             keyvaulturi: 'https://custos-kv.vault.azure.net',
             keyname: 'storage-key',
             keyversion: '',
-            currentVersionedKeyIdentifier: 'https://custos-kv.vault.azure.net/keys/storage-key/0682afdd9c104f4285df20107e956cad',
+            currentVersionedKeyIdentifier:
+              'https://custos-kv.vault.azure.net/keys/storage-key/0682afdd9c104f4285df20107e956cad',
             lastKeyRotationTimestamp: '2024-12-13T20:36:23.7023290Z',
           },
         },
@@ -44,8 +54,13 @@ describe('local Azure server: Resource Manager (storage and key vaults)', functi
     it('answers a token-less request with 401, an invalid_token challenge and the ARM error body', async () => {
       const res = await rawRequest(server, 'GET', url(accountPath), {token: null})
       assert.equal(res.status, 401)
-      assert.match(String(res.headers['www-authenticate']), /^Bearer authorization_uri="https:\/\/login\.windows\.net\/[^"]+", error="invalid_token", error_description="[^"]+"$/)
-      assert.deepEqual(res.json, {error: {code: 'AuthenticationFailed', message: "Authentication failed. The 'Authorization' header is missing."}})
+      assert.match(
+        String(res.headers['www-authenticate']),
+        /^Bearer authorization_uri="https:\/\/login\.windows\.net\/[^"]+", error="invalid_token", error_description="[^"]+"$/,
+      )
+      assert.deepEqual(res.json, {
+        error: {code: 'AuthenticationFailed', message: "Authentication failed. The 'Authorization' header is missing."},
+      })
     })
 
     it('rejects another token with 401 InvalidAuthenticationToken', async () => {
@@ -55,16 +70,34 @@ describe('local Azure server: Resource Manager (storage and key vaults)', functi
     })
 
     it('answers an unknown storage account with the ARM 404 ResourceNotFound shape', async () => {
-      const res = await rawRequest(server, 'GET', url(`/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Storage/storageAccounts/nosuch`))
+      const res = await rawRequest(
+        server,
+        'GET',
+        url(`/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Storage/storageAccounts/nosuch`),
+      )
       assert.equal(res.status, 404)
       assert.deepEqual(Object.keys(res.json.error), ['code', 'message'])
       assert.equal(res.json.error.code, 'ResourceNotFound')
-      assert.match(res.json.error.message, /Microsoft\.Storage\/storageAccounts\/nosuch' under resource group 'custos-local' was not found/)
-      await assert.rejects(storageManagement(server).storageAccounts.getProperties(RG, 'nosuch'), (e: {statusCode?: number; code?: string}) => e.statusCode === 404 && e.code === 'ResourceNotFound')
+      assert.match(
+        res.json.error.message,
+        /Microsoft\.Storage\/storageAccounts\/nosuch' under resource group 'custos-local' was not found/,
+      )
+      await assert.rejects(
+        storageManagement(server).storageAccounts.getProperties(RG, 'nosuch'),
+        (e: {statusCode?: number; code?: string}) => e.statusCode === 404 && e.code === 'ResourceNotFound',
+      )
     })
 
     it('matches provider names case-insensitively, like ARM', async () => {
-      const res = await rawRequest(server, 'GET', url(accountPath.replace('Microsoft.Storage/storageAccounts', 'microsoft.storage/STORAGEACCOUNTS').replace('resourceGroups', 'resourcegroups')))
+      const res = await rawRequest(
+        server,
+        'GET',
+        url(
+          accountPath
+            .replace('Microsoft.Storage/storageAccounts', 'microsoft.storage/STORAGEACCOUNTS')
+            .replace('resourceGroups', 'resourcegroups'),
+        ),
+      )
       assert.equal(res.status, 200)
       assert.equal(res.json.id, accountId)
     })
@@ -94,16 +127,31 @@ describe('local Azure server: Resource Manager (storage and key vaults)', functi
     it('answers a storage account GET with the fields of the recorded real response (plus three newer ones)', async () => {
       const res = await rawRequest(server, 'GET', url(accountPath))
       const recorded = recording('storage-arm/recorded-storageaccounts-get.json')[0]
-      assertShape(res.json, recorded.ResponseBody, ['extra $.properties.allowSharedKeyAccess', 'extra $.properties.allowCrossTenantReplication', 'extra $.properties.encryption.requireInfrastructureEncryption'])
-      for (const header of ['x-ms-request-id', 'x-ms-correlation-request-id', 'x-ms-ratelimit-remaining-subscription-reads', 'x-ms-routing-request-id']) {
+      assertShape(res.json, recorded.ResponseBody, [
+        'extra $.properties.allowSharedKeyAccess',
+        'extra $.properties.allowCrossTenantReplication',
+        'extra $.properties.encryption.requireInfrastructureEncryption',
+      ])
+      for (const header of [
+        'x-ms-request-id',
+        'x-ms-correlation-request-id',
+        'x-ms-ratelimit-remaining-subscription-reads',
+        'x-ms-routing-request-id',
+      ]) {
         assert.ok(res.headers[header], header)
       }
     })
 
     it('reports a customer-managed key in the shape of StorageAccountGetPropertiesCMKEnabled', async () => {
-      const res = await rawRequest(server, 'GET', url(`/subscriptions/${SUB}/resourceGroups/other-rg/providers/Microsoft.Storage/storageAccounts/custoscmk`))
+      const res = await rawRequest(
+        server,
+        'GET',
+        url(`/subscriptions/${SUB}/resourceGroups/other-rg/providers/Microsoft.Storage/storageAccounts/custoscmk`),
+      )
       const sample = exampleBody('storage-arm/2025-06-01/StorageAccountGetPropertiesCMKEnabled.json')
-      assertShape(res.json.properties.encryption, sample.properties.encryption, ['extra $.requireInfrastructureEncryption'])
+      assertShape(res.json.properties.encryption, sample.properties.encryption, [
+        'extra $.requireInfrastructureEncryption',
+      ])
       assert.equal(res.json.properties.encryption.keySource, 'Microsoft.Keyvault')
       assert.equal(res.json.properties.secondaryLocation, undefined)
       assert.equal(res.json.sku.name, 'Standard_ZRS')
@@ -112,14 +160,33 @@ describe('local Azure server: Resource Manager (storage and key vaults)', functi
     })
 
     it('lists the storage accounts of the subscription as {value} without nextLink, like StorageAccountList', async () => {
-      const res = await rawRequest(server, 'GET', url(`/subscriptions/${SUB}/providers/Microsoft.Storage/storageAccounts`))
-      assert.deepEqual(Object.keys(res.json), Object.keys(exampleBody('storage-arm/2025-06-01/StorageAccountList.json')))
-      assert.deepEqual(res.json.value.map((a: {name: string}) => a.name), ['custosdata', 'custoscmk'])
+      const res = await rawRequest(
+        server,
+        'GET',
+        url(`/subscriptions/${SUB}/providers/Microsoft.Storage/storageAccounts`),
+      )
+      assert.deepEqual(
+        Object.keys(res.json),
+        Object.keys(exampleBody('storage-arm/2025-06-01/StorageAccountList.json')),
+      )
+      assert.deepEqual(
+        res.json.value.map((a: {name: string}) => a.name),
+        ['custosdata', 'custoscmk'],
+      )
       const viaSdk = await all(storageManagement(server).storageAccounts.list())
-      assert.deepEqual(viaSdk.map((a) => a.name), ['custosdata', 'custoscmk'])
+      assert.deepEqual(
+        viaSdk.map((a) => a.name),
+        ['custosdata', 'custoscmk'],
+      )
       const inGroup = await all(storageManagement(server).storageAccounts.listByResourceGroup('other-rg'))
-      assert.deepEqual(inGroup.map((a) => a.name), ['custoscmk'])
-      assert.deepEqual((await all(storageManagement(server, '00000000-0000-0000-0000-00000000dead').storageAccounts.list())).length, 0)
+      assert.deepEqual(
+        inGroup.map((a) => a.name),
+        ['custoscmk'],
+      )
+      assert.deepEqual(
+        (await all(storageManagement(server, '00000000-0000-0000-0000-00000000dead').storageAccounts.list())).length,
+        0,
+      )
     })
 
     it('serves blob service properties (soft delete, container soft delete, versioning) in the shape of BlobServicesGet', async () => {
@@ -138,7 +205,12 @@ describe('local Azure server: Resource Manager (storage and key vaults)', functi
     })
 
     it('serves a container with a locked immutability policy and legal hold in the shape of BlobContainersGet', async () => {
-      server.state.addBlobContainer({accountId, name: 'locked', immutabilityPolicy: {days: 100, state: 'Locked'}, legalHoldTags: ['tag1', 'tag2', 'tag3']})
+      server.state.addBlobContainer({
+        accountId,
+        name: 'locked',
+        immutabilityPolicy: {days: 100, state: 'Locked'},
+        legalHoldTags: ['tag1', 'tag2', 'tag3'],
+      })
       const res = await rawRequest(server, 'GET', url(`${accountPath}/blobServices/default/containers/locked`))
       const sample = exampleBody('storage-arm/2025-06-01/BlobContainersGet.json')
       assertShape(res.json, sample, [
@@ -166,14 +238,28 @@ describe('local Azure server: Resource Manager (storage and key vaults)', functi
 
     it('lists and gets encryption scopes in the shape of the 2025-06-01 samples', async () => {
       server.state.addEncryptionScope({accountId, name: 'scope-1'})
-      server.state.addEncryptionScope({accountId, name: 'scope-2', source: 'Microsoft.KeyVault', keyUri: 'https://custos-kv.vault.azure.net/keys/scope-key/863425f1358359c'})
+      server.state.addEncryptionScope({
+        accountId,
+        name: 'scope-2',
+        source: 'Microsoft.KeyVault',
+        keyUri: 'https://custos-kv.vault.azure.net/keys/scope-key/863425f1358359c',
+      })
       const list = await rawRequest(server, 'GET', url(`${accountPath}/encryptionScopes`))
       assertShape(list.json, exampleBody('storage-arm/2025-06-01/StorageAccountEncryptionScopeList.json'), [])
       const one = await rawRequest(server, 'GET', url(`${accountPath}/encryptionScopes/scope-1`))
       assertShape(one.json, exampleBody('storage-arm/2025-06-01/StorageAccountGetEncryptionScope.json'), [])
       const viaSdk = await all(storageManagement(server).encryptionScopes.list(RG, 'custosdata'))
-      assert.deepEqual(viaSdk.map((s) => [s.name, s.source]), [['scope-1', 'Microsoft.Storage'], ['scope-2', 'Microsoft.KeyVault']])
-      assert.equal((await storageManagement(server).encryptionScopes.get(RG, 'custosdata', 'scope-2')).keyVaultProperties?.keyUri, 'https://custos-kv.vault.azure.net/keys/scope-key/863425f1358359c')
+      assert.deepEqual(
+        viaSdk.map((s) => [s.name, s.source]),
+        [
+          ['scope-1', 'Microsoft.Storage'],
+          ['scope-2', 'Microsoft.KeyVault'],
+        ],
+      )
+      assert.equal(
+        (await storageManagement(server).encryptionScopes.get(RG, 'custosdata', 'scope-2')).keyVaultProperties?.keyUri,
+        'https://custos-kv.vault.azure.net/keys/scope-key/863425f1358359c',
+      )
     })
   })
 
@@ -195,16 +281,38 @@ describe('local Azure server: Resource Manager (storage and key vaults)', functi
     })
 
     it('lists vaults by subscription, by resource group and through the generic resources list', async () => {
-      server.state.addArmKeyVault({name: 'elsewhere', resourceGroup: 'other-rg', location: 'westeurope', enablePurgeProtection: true, publicNetworkAccess: 'Enabled'})
+      server.state.addArmKeyVault({
+        name: 'elsewhere',
+        resourceGroup: 'other-rg',
+        location: 'westeurope',
+        enablePurgeProtection: true,
+        publicNetworkAccess: 'Enabled',
+      })
       const client = keyVaultManagement(server)
-      assert.deepEqual((await all(client.vaults.listBySubscription())).map((v) => v.name), ['custos-kv', 'elsewhere'])
-      assert.deepEqual((await all(client.vaults.listByResourceGroup('other-rg'))).map((v) => [v.name, v.location, v.properties.enablePurgeProtection]), [['elsewhere', 'westeurope', true]])
-      assert.deepEqual((await all(client.vaults.list())).map((v) => v.name), ['custos-kv', 'elsewhere'])
+      assert.deepEqual(
+        (await all(client.vaults.listBySubscription())).map((v) => v.name),
+        ['custos-kv', 'elsewhere'],
+      )
+      assert.deepEqual(
+        (await all(client.vaults.listByResourceGroup('other-rg'))).map((v) => [
+          v.name,
+          v.location,
+          v.properties.enablePurgeProtection,
+        ]),
+        [['elsewhere', 'westeurope', true]],
+      )
+      assert.deepEqual(
+        (await all(client.vaults.list())).map((v) => v.name),
+        ['custos-kv', 'elsewhere'],
+      )
       await assert.rejects(client.vaults.get(RG, 'nosuch'), (e: {statusCode?: number}) => e.statusCode === 404)
     })
   })
 
   it('builds storage account ids like ARM', () => {
-    assert.equal(LocalAzureState.storageAccountId('s', 'g', 'n'), '/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/n')
+    assert.equal(
+      LocalAzureState.storageAccountId('s', 'g', 'n'),
+      '/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/n',
+    )
   })
 })

@@ -31,7 +31,14 @@ export function exampleBody<T = any>(relativePath: string, status = '200'): T {
 }
 
 /** The entries of a test-proxy recording. */
-export function recording(relativePath: string): Array<{RequestUri: string; RequestMethod: string; RequestBody: any; StatusCode: number; ResponseHeaders: Record<string, string>; ResponseBody: any}> {
+export function recording(relativePath: string): Array<{
+  RequestUri: string
+  RequestMethod: string
+  RequestBody: any
+  StatusCode: number
+  ResponseHeaders: Record<string, string>
+  ResponseBody: any
+}> {
   return sample(relativePath).Entries
 }
 
@@ -43,7 +50,12 @@ export interface RawResponse {
 }
 
 /** One HTTPS request trusting the server's certificate; `token: null` sends no Authorization header. */
-export function rawRequest(server: LocalAzureServer, method: string, url: string, options: {token?: string | null; body?: unknown} = {}): Promise<RawResponse> {
+export function rawRequest(
+  server: LocalAzureServer,
+  method: string,
+  url: string,
+  options: {token?: string | null; body?: unknown} = {},
+): Promise<RawResponse> {
   const token = options.token === undefined ? LOCAL_DEVELOPMENT_TOKEN : options.token
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body)
   return new Promise((resolvePromise, reject) => {
@@ -55,7 +67,9 @@ export function rawRequest(server: LocalAzureServer, method: string, url: string
         headers: {
           accept: 'application/json',
           ...(token === null ? {} : {authorization: `Bearer ${token}`}),
-          ...(payload === undefined ? {'content-length': '0'} : {'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload))}),
+          ...(payload === undefined
+            ? {'content-length': '0'}
+            : {'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload))}),
         },
       },
       (res) => {
@@ -69,6 +83,7 @@ export function rawRequest(server: LocalAzureServer, method: string, url: string
           } catch {
             json = undefined
           }
+
           resolvePromise({status: res.statusCode ?? 0, headers: res.headers, text, json})
         })
       },
@@ -97,7 +112,10 @@ function arm(server: LocalAzureServer) {
   return {...common(server), endpoint: server.url, credentialScopes: [`${server.url}/.default`]}
 }
 
-export function storageManagement(server: LocalAzureServer, subscription = LOCAL_SUBSCRIPTION_ID): StorageManagementClient {
+export function storageManagement(
+  server: LocalAzureServer,
+  subscription = LOCAL_SUBSCRIPTION_ID,
+): StorageManagementClient {
   return new StorageManagementClient(credential, subscription, arm(server))
 }
 
@@ -105,7 +123,10 @@ export function monitorClient(server: LocalAzureServer, subscription = LOCAL_SUB
   return new MonitorClient(credential, subscription, arm(server))
 }
 
-export function keyVaultManagement(server: LocalAzureServer, subscription = LOCAL_SUBSCRIPTION_ID): KeyVaultManagementClient {
+export function keyVaultManagement(
+  server: LocalAzureServer,
+  subscription = LOCAL_SUBSCRIPTION_ID,
+): KeyVaultManagementClient {
   return new KeyVaultManagementClient(credential, subscription, arm(server))
 }
 
@@ -134,6 +155,7 @@ export function shapeDiff(actual: unknown, expected: unknown, path = '$'): strin
     if (act.length === 0 || exp.length === 0) return []
     return act.flatMap((item, i) => shapeDiff(item, exp.length === act.length ? exp[i] : exp[0], `${path}[${i}]`))
   }
+
   if (a !== 'object') return []
   const act = actual as Record<string, unknown>
   const exp = expected as Record<string, unknown>
@@ -143,6 +165,7 @@ export function shapeDiff(actual: unknown, expected: unknown, path = '$'): strin
     if (!(key in exp)) out.push(`extra ${path}.${key}`)
     else out.push(...shapeDiff(act[key], exp[key], `${path}.${key}`))
   }
+
   return out
 }
 

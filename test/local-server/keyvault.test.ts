@@ -31,30 +31,59 @@ describe('local Azure server: Key Vault keys', function () {
   describe('authentication', () => {
     it('answers a token-less, body-less request with the recorded 401 bearer challenge and AKV10000 body', async () => {
       const recorded = session[0]
-      const res = await rawRequest(server, 'POST', `${vaultUrl}/keys/challenge-key/create?api-version=7.4-preview.1`, {token: null})
+      const res = await rawRequest(server, 'POST', `${vaultUrl}/keys/challenge-key/create?api-version=7.4-preview.1`, {
+        token: null,
+      })
       assert.equal(res.status, recorded.StatusCode)
-      assert.equal(res.headers['www-authenticate'], `Bearer authorization="https://login.windows.net/${server.state.tenantId}", resource="https://vault.azure.net"`)
-      assert.equal(res.headers['www-authenticate'], recorded.ResponseHeaders['WWW-Authenticate'].replace('12345678-1234-1234-1234-123456789012', server.state.tenantId))
+      assert.equal(
+        res.headers['www-authenticate'],
+        `Bearer authorization="https://login.windows.net/${server.state.tenantId}", resource="https://vault.azure.net"`,
+      )
+      assert.equal(
+        res.headers['www-authenticate'],
+        recorded.ResponseHeaders['WWW-Authenticate'].replace(
+          '12345678-1234-1234-1234-123456789012',
+          server.state.tenantId,
+        ),
+      )
       assert.deepEqual(res.json, recorded.ResponseBody)
       assert.equal(res.headers['content-length'], recorded.ResponseHeaders['Content-Length'])
       assert.equal(res.headers['content-type'], recorded.ResponseHeaders['Content-Type'])
-      assert.equal(server.state.keyVault('custos-kv')?.keys.has('challenge-key'), false, 'a challenged request must not create anything')
+      assert.equal(
+        server.state.keyVault('custos-kv')?.keys.has('challenge-key'),
+        false,
+        'a challenged request must not create anything',
+      )
     })
 
     it('rejects a bearer token other than the development token with 401 and a new challenge', async () => {
       const res = await rawRequest(server, 'GET', `${vaultUrl}/keys?${API}`, {token: 'not-the-local-token'})
       assert.equal(res.status, 401)
-      assert.match(String(res.headers['www-authenticate']), /^Bearer authorization="https:\/\/login\.windows\.net\/[^"]+", resource="https:\/\/vault\.azure\.net"$/)
+      assert.match(
+        String(res.headers['www-authenticate']),
+        /^Bearer authorization="https:\/\/login\.windows\.net\/[^"]+", resource="https:\/\/vault\.azure\.net"$/,
+      )
       assert.equal(res.json.error.code, 'Unauthorized')
     })
 
     it('sends the response headers of the real service', async () => {
       const res = await rawRequest(server, 'GET', `${vaultUrl}/keys?${API}`)
       assert.equal(res.status, 200)
-      for (const name of ['x-ms-keyvault-region', 'x-ms-keyvault-service-version', 'x-ms-request-id', 'x-ms-keyvault-network-info', 'cache-control', 'strict-transport-security']) {
+      for (const name of [
+        'x-ms-keyvault-region',
+        'x-ms-keyvault-service-version',
+        'x-ms-request-id',
+        'x-ms-keyvault-network-info',
+        'cache-control',
+        'strict-transport-security',
+      ]) {
         assert.ok(res.headers[name], `missing header ${name}`)
-        assert.ok(Object.keys(session[1].ResponseHeaders).some((h) => h.toLowerCase() === name), `${name} is not a recorded header`)
+        assert.ok(
+          Object.keys(session[1].ResponseHeaders).some((h) => h.toLowerCase() === name),
+          `${name} is not a recorded header`,
+        )
       }
+
       assert.equal(res.headers['x-ms-keyvault-region'], 'germanywestcentral')
     })
 
@@ -70,9 +99,14 @@ describe('local Azure server: Key Vault keys', function () {
   describe('key bundles', () => {
     it('creates an RSA key whose bundle has the fields of CreateKey-example (plus the real recoverableDays/exportable)', async () => {
       const example = sample('keyvault/CreateKey-example.json')
-      const res = await rawRequest(server, 'POST', `${vaultUrl}/keys/rsa-shape/create?${API}`, {body: example.parameters.parameters})
+      const res = await rawRequest(server, 'POST', `${vaultUrl}/keys/rsa-shape/create?${API}`, {
+        body: example.parameters.parameters,
+      })
       assert.equal(res.status, 200)
-      assertShape(res.json, example.responses['200'].body, ['extra $.attributes.recoverableDays', 'extra $.attributes.exportable'])
+      assertShape(res.json, example.responses['200'].body, [
+        'extra $.attributes.recoverableDays',
+        'extra $.attributes.exportable',
+      ])
       assert.match(res.json.key.kid, new RegExp(`^${vaultUrl}/keys/rsa-shape/[0-9a-f]{32}$`))
       assert.equal(Buffer.from(res.json.key.n, 'base64url').length, 256)
       assert.equal(res.json.key.e, 'AQAB')
@@ -86,7 +120,9 @@ describe('local Azure server: Key Vault keys', function () {
 
     it('creates an EC P-256 key with exactly the fields of the recorded session', async () => {
       const recorded = session[1]
-      const res = await rawRequest(server, 'POST', `${vaultUrl}/keys/ec-shape/create?${API}`, {body: {kty: 'EC', attributes: {}, crv: 'P-256'}})
+      const res = await rawRequest(server, 'POST', `${vaultUrl}/keys/ec-shape/create?${API}`, {
+        body: {kty: 'EC', attributes: {}, crv: 'P-256'},
+      })
       assert.equal(res.status, recorded.StatusCode)
       assertShape(res.json, recorded.ResponseBody, [])
       assert.deepEqual(res.json.key.key_ops, recorded.ResponseBody.key.key_ops)
@@ -100,7 +136,11 @@ describe('local Azure server: Key Vault keys', function () {
         assert.equal(key.key?.n?.length, size / 8)
         assert.equal(publicKeyOf(key.key!).asymmetricKeyDetails?.modulusLength, size)
       }
-      for (const [curve, bytes] of [['P-256', 32], ['P-384', 48]] as const) {
+
+      for (const [curve, bytes] of [
+        ['P-256', 32],
+        ['P-384', 48],
+      ] as const) {
         const key = await client.createEcKey(`ec-${curve}`, {curve})
         assert.equal(key.key?.crv, curve)
         assert.equal(key.key?.x?.length, bytes)
@@ -114,15 +154,25 @@ describe('local Azure server: Key Vault keys', function () {
       const second = await client.createRsaKey('versioned')
       assert.notEqual(first.properties.version, second.properties.version)
       assert.equal((await client.getKey('versioned')).properties.version, second.properties.version)
-      assert.equal((await client.getKey('versioned', {version: first.properties.version})).key?.n?.toString(), first.key?.n?.toString())
+      assert.equal(
+        (await client.getKey('versioned', {version: first.properties.version})).key?.n?.toString(),
+        first.key?.n?.toString(),
+      )
       const res = await rawRequest(server, 'GET', `${vaultUrl}/keys/versioned/${first.properties.version}?${API}`)
-      assertShape(res.json, exampleBody('keyvault/GetKey-example.json'), ['extra $.attributes.recoverableDays', 'extra $.attributes.exportable', 'missing $.tags'])
+      assertShape(res.json, exampleBody('keyvault/GetKey-example.json'), [
+        'extra $.attributes.recoverableDays',
+        'extra $.attributes.exportable',
+        'missing $.tags',
+      ])
     })
 
     it('lists keys page by page with nextLink, $skiptoken and maxresults, shaped like GetKeys-example', async () => {
       const res = await rawRequest(server, 'GET', `${vaultUrl}/keys?${API}&maxresults=1`)
       const expected = exampleBody('keyvault/GetKeys-example.json')
-      assertShape(res.json, expected, ['extra $.value[0].attributes.recoverableDays', 'extra $.value[0].attributes.exportable'])
+      assertShape(res.json, expected, [
+        'extra $.value[0].attributes.recoverableDays',
+        'extra $.value[0].attributes.exportable',
+      ])
       assert.equal(res.json.value.length, 1)
       assert.doesNotMatch(res.json.value[0].kid, /\/[0-9a-f]{32}$/, 'list items carry the kid without version')
       const names: string[] = []
@@ -134,15 +184,22 @@ describe('local Azure server: Key Vault keys', function () {
         next = page.json.nextLink
         if (next) assert.match(next, /[?&]\$skiptoken=[\w-]+.*&maxresults=1$/)
       }
+
       const viaSdk = (await all(keyClient(server, vaultUrl).listPropertiesOfKeys())).map((p) => p.name)
       assert.deepEqual(names, viaSdk)
       assert.ok(names.length >= 5)
-      assert.deepEqual([...names].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())), names)
+      assert.deepEqual(
+        [...names].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())),
+        names,
+      )
     })
 
     it('lists the versions of a key with versioned kids, shaped like GetKeyVersions-example', async () => {
       const res = await rawRequest(server, 'GET', `${vaultUrl}/keys/versioned/versions?${API}&maxresults=1`)
-      assertShape(res.json, exampleBody('keyvault/GetKeyVersions-example.json'), ['extra $.value[0].attributes.recoverableDays', 'extra $.value[0].attributes.exportable'])
+      assertShape(res.json, exampleBody('keyvault/GetKeyVersions-example.json'), [
+        'extra $.value[0].attributes.recoverableDays',
+        'extra $.value[0].attributes.exportable',
+      ])
       assert.match(res.json.value[0].kid, /\/keys\/versioned\/[0-9a-f]{32}$/)
       assert.equal(typeof res.json.nextLink, 'string')
       const versions = await all(keyClient(server, vaultUrl).listPropertiesOfKeyVersions('versioned'))
@@ -157,36 +214,66 @@ describe('local Azure server: Key Vault keys', function () {
       const key = await keyClient(server, vaultUrl).createRsaKey('signer-rsa', {keySize: 2048})
       const crypto = cryptographyClient(server, key.id!)
       const publicKey = publicKeyOf(key.key!)
-      for (const [alg, hash] of [['RS256', 'sha256'], ['RS384', 'sha384'], ['RS512', 'sha512'], ['PS256', 'sha256']] as const) {
+      for (const [alg, hash] of [
+        ['RS256', 'sha256'],
+        ['RS384', 'sha384'],
+        ['RS512', 'sha512'],
+        ['PS256', 'sha256'],
+      ] as const) {
         const digest = digestOf(hash)
         const signed = await crypto.sign(alg, digest)
         assert.equal((await crypto.verify(alg, digest, signed.result)).result, true, `${alg} verify`)
-        assert.equal((await crypto.verify(alg, digestOf(hash).fill(1, 0, 1), signed.result)).result, false, `${alg} verify of another digest`)
-        const options = alg.startsWith('PS') ? {key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: digest.length} : publicKey
-        assert.equal(nodeVerify(hash, Buffer.from('custos deletion certificate'), options, signed.result), true, `${alg} independent verify`)
+        assert.equal(
+          (await crypto.verify(alg, digestOf(hash).fill(1, 0, 1), signed.result)).result,
+          false,
+          `${alg} verify of another digest`,
+        )
+        const options = alg.startsWith('PS')
+          ? {key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: digest.length}
+          : publicKey
+        assert.equal(
+          nodeVerify(hash, Buffer.from('custos deletion certificate'), options, signed.result),
+          true,
+          `${alg} independent verify`,
+        )
       }
     })
 
     it('signs ES256/ES384 with an EC key; the signature verifies independently as IEEE P1363 r||s', async () => {
-      for (const [curve, alg, hash] of [['P-256', 'ES256', 'sha256'], ['P-384', 'ES384', 'sha384']] as const) {
+      for (const [curve, alg, hash] of [
+        ['P-256', 'ES256', 'sha256'],
+        ['P-384', 'ES384', 'sha384'],
+      ] as const) {
         const key = await keyClient(server, vaultUrl).createEcKey(`signer-${curve}`, {curve})
         const crypto = cryptographyClient(server, key.id!)
         const signed = await crypto.sign(alg, digestOf(hash))
         assert.equal(signed.result.length, curve === 'P-256' ? 64 : 96)
-        assert.equal(nodeVerify(hash, Buffer.from('custos deletion certificate'), {key: publicKeyOf(key.key!), dsaEncoding: 'ieee-p1363'}, signed.result), true)
+        assert.equal(
+          nodeVerify(
+            hash,
+            Buffer.from('custos deletion certificate'),
+            {key: publicKeyOf(key.key!), dsaEncoding: 'ieee-p1363'},
+            signed.result,
+          ),
+          true,
+        )
         assert.equal((await crypto.verify(alg, digestOf(hash), signed.result)).result, true)
         assert.equal((await crypto.verify(alg, digestOf(hash), Buffer.from(signed.result).fill(7, 0, 4))).result, false)
       }
     })
 
     it('answers sign and verify with the fields of the recorded session', async () => {
-      const created = await rawRequest(server, 'POST', `${vaultUrl}/keys/raw-signer/create?${API}`, {body: {kty: 'EC', crv: 'P-256'}})
+      const created = await rawRequest(server, 'POST', `${vaultUrl}/keys/raw-signer/create?${API}`, {
+        body: {kty: 'EC', crv: 'P-256'},
+      })
       const kid: string = created.json.key.kid
       const digest = digestOf('sha256').toString('base64url')
       const signed = await rawRequest(server, 'POST', `${kid}/sign?${API}`, {body: {alg: 'ES256', value: digest}})
       assertShape(signed.json, session[3].ResponseBody, [])
       assert.equal(signed.json.kid, kid)
-      const verified = await rawRequest(server, 'POST', `${kid}/verify?${API}`, {body: {alg: 'ES256', digest, value: signed.json.value}})
+      const verified = await rawRequest(server, 'POST', `${kid}/verify?${API}`, {
+        body: {alg: 'ES256', digest, value: signed.json.value},
+      })
       assert.deepEqual(verified.json, session[4].ResponseBody)
     })
 
@@ -198,14 +285,26 @@ describe('local Azure server: Key Vault keys', function () {
         const wrapped = await crypto.wrapKey(alg, secret)
         assert.deepEqual(Buffer.from((await crypto.unwrapKey(alg, wrapped.result)).result), secret, `${alg} unwrap`)
         const encrypted = await crypto.encrypt({algorithm: alg, plaintext: secret})
-        assert.deepEqual(Buffer.from((await crypto.decrypt({algorithm: alg, ciphertext: encrypted.result})).result), secret, `${alg} decrypt`)
+        assert.deepEqual(
+          Buffer.from((await crypto.decrypt({algorithm: alg, ciphertext: encrypted.result})).result),
+          secret,
+          `${alg} decrypt`,
+        )
       }
+
       // Ciphertext made outside the vault with the published public key: only the real private key can open it.
-      const outside = publicEncrypt({key: publicKeyOf(key.key!), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256'}, secret)
-      const unwrapped = await rawRequest(server, 'POST', `${key.id}/unwrapkey?${API}`, {body: {alg: 'RSA-OAEP-256', value: outside.toString('base64url')}})
+      const outside = publicEncrypt(
+        {key: publicKeyOf(key.key!), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256'},
+        secret,
+      )
+      const unwrapped = await rawRequest(server, 'POST', `${key.id}/unwrapkey?${API}`, {
+        body: {alg: 'RSA-OAEP-256', value: outside.toString('base64url')},
+      })
       assertShape(unwrapped.json, exampleBody('keyvault/unwrapKey-example.json'), [])
       assert.deepEqual(Buffer.from(unwrapped.json.value, 'base64url'), secret)
-      const wrapped = await rawRequest(server, 'POST', `${key.id}/wrapkey?${API}`, {body: {alg: 'RSA1_5', value: secret.toString('base64url')}})
+      const wrapped = await rawRequest(server, 'POST', `${key.id}/wrapkey?${API}`, {
+        body: {alg: 'RSA1_5', value: secret.toString('base64url')},
+      })
       assertShape(wrapped.json, exampleBody('keyvault/wrapKey-example.json'), [])
     })
 
@@ -213,7 +312,10 @@ describe('local Azure server: Key Vault keys', function () {
       const client = keyClient(server, vaultUrl)
       const key = await client.createRsaKey('disabled-key')
       await client.updateKeyProperties('disabled-key', key.properties.version!, {enabled: false})
-      await assert.rejects(cryptographyClient(server, key.id!).sign('RS256', digestOf('sha256')), (error: {statusCode?: number}) => error.statusCode === 403)
+      await assert.rejects(
+        cryptographyClient(server, key.id!).sign('RS256', digestOf('sha256')),
+        (error: {statusCode?: number}) => error.statusCode === 403,
+      )
     })
   })
 
@@ -223,7 +325,16 @@ describe('local Azure server: Key Vault keys', function () {
       const deleted = await rawRequest(server, 'DELETE', `${vaultUrl}/keys/doomed?${API}`)
       assert.equal(deleted.status, 200)
       assertShape(deleted.json, session[7].ResponseBody, [])
-      assertShape(deleted.json, exampleBody('keyvault/DeleteKey-example.json'), ['missing $.tags', 'extra $.key.crv', 'extra $.key.x', 'extra $.key.y', 'missing $.key.n', 'missing $.key.e', 'extra $.attributes.recoverableDays', 'extra $.attributes.exportable'])
+      assertShape(deleted.json, exampleBody('keyvault/DeleteKey-example.json'), [
+        'missing $.tags',
+        'extra $.key.crv',
+        'extra $.key.x',
+        'extra $.key.y',
+        'missing $.key.n',
+        'missing $.key.e',
+        'extra $.attributes.recoverableDays',
+        'extra $.attributes.exportable',
+      ])
       assert.equal(deleted.json.recoveryId, `${vaultUrl}/deletedkeys/doomed`)
       assert.equal(deleted.json.scheduledPurgeDate - deleted.json.deletedDate, 7 * 86_400)
 
@@ -251,11 +362,17 @@ describe('local Azure server: Key Vault keys', function () {
         const poller = await client.beginDeleteKey('sdk-doomed', {intervalInMs: 5})
         const deletedKey = await poller.pollUntilDone()
         assert.equal(deletedKey.properties.recoveryId, `${vaultUrl}/deletedkeys/sdk-doomed`)
-        const polls = server.requests.slice(before).filter((r) => r.path === '/deletedkeys/sdk-doomed' && r.method === 'GET').map((r) => r.status)
+        const polls = server.requests
+          .slice(before)
+          .filter((r) => r.path === '/deletedkeys/sdk-doomed' && r.method === 'GET')
+          .map((r) => r.status)
         assert.deepEqual(polls, [404, 404, 200])
         assert.equal((await client.getDeletedKey('sdk-doomed')).name, 'sdk-doomed')
         await client.purgeDeletedKey('sdk-doomed')
-        await assert.rejects(client.getDeletedKey('sdk-doomed'), (error: {statusCode?: number}) => error.statusCode === 404)
+        await assert.rejects(
+          client.getDeletedKey('sdk-doomed'),
+          (error: {statusCode?: number}) => error.statusCode === 404,
+        )
       } finally {
         server.state.deletedKeyNotFoundGets = 1
       }
@@ -267,13 +384,22 @@ describe('local Azure server: Key Vault keys', function () {
       assert.equal(key.properties.recoveryLevel, 'Recoverable')
       assert.equal(key.properties.recoverableDays, 90)
       await (await client.beginDeleteKey('protected', {intervalInMs: 5})).pollUntilDone()
-      await assert.rejects(client.purgeDeletedKey('protected'), (error: {statusCode?: number; code?: string; message: string}) => {
-        assert.equal(error.statusCode, 403)
-        assert.equal(error.code, 'Forbidden')
-        assert.match(error.message, /Operation "purge" is not allowed because purge protection is enabled for this vault/)
-        return true
-      })
-      assert.deepEqual((await all(client.listDeletedKeys())).map((k) => k.name), ['protected'])
+      await assert.rejects(
+        client.purgeDeletedKey('protected'),
+        (error: {statusCode?: number; code?: string; message: string}) => {
+          assert.equal(error.statusCode, 403)
+          assert.equal(error.code, 'Forbidden')
+          assert.match(
+            error.message,
+            /Operation "purge" is not allowed because purge protection is enabled for this vault/,
+          )
+          return true
+        },
+      )
+      assert.deepEqual(
+        (await all(client.listDeletedKeys())).map((k) => k.name),
+        ['protected'],
+      )
     })
 
     it('lists deleted keys paged like GetDeletedKeys-example', async () => {
@@ -282,8 +408,12 @@ describe('local Azure server: Key Vault keys', function () {
         await client.createRsaKey(name)
         await (await client.beginDeleteKey(name, {intervalInMs: 5})).pollUntilDone()
       }
+
       const res = await rawRequest(server, 'GET', `${vaultUrl}/deletedkeys?${API}&maxresults=1`)
-      assertShape(res.json, exampleBody('keyvault/GetDeletedKeys-example.json'), ['extra $.value[0].attributes.recoverableDays', 'extra $.value[0].attributes.exportable'])
+      assertShape(res.json, exampleBody('keyvault/GetDeletedKeys-example.json'), [
+        'extra $.value[0].attributes.recoverableDays',
+        'extra $.value[0].attributes.exportable',
+      ])
       assert.equal(res.json.value[0].kid, `${vaultUrl}/keys/gone-1`)
       const names = (await all(client.listDeletedKeys())).map((k) => k.name)
       assert.deepEqual(names, ['gone-1', 'gone-2'])
@@ -296,7 +426,11 @@ describe('local Azure server: Key Vault keys', function () {
       assert.equal(conflict.json.error.innererror.code, 'ObjectIsDeletedButRecoverable')
       const recovered = await rawRequest(server, 'POST', `${vaultUrl}/deletedkeys/gone-1/recover?${API}`)
       assert.equal(recovered.status, 200)
-      assertShape(recovered.json, exampleBody('keyvault/RecoverDeletedKey-example.json'), ['extra $.attributes.recoverableDays', 'extra $.attributes.exportable', 'missing $.tags'])
+      assertShape(recovered.json, exampleBody('keyvault/RecoverDeletedKey-example.json'), [
+        'extra $.attributes.recoverableDays',
+        'extra $.attributes.exportable',
+        'missing $.tags',
+      ])
       assert.equal((await client.getKey('gone-1')).name, 'gone-1')
       const poller = await client.beginRecoverDeletedKey('gone-2', {intervalInMs: 5})
       assert.equal((await poller.pollUntilDone()).name, 'gone-2')
@@ -307,7 +441,9 @@ describe('local Azure server: Key Vault keys', function () {
       const key = await client.createRsaKey('backed-up')
       const raw = await rawRequest(server, 'POST', `${vaultUrl}/keys/backed-up/backup?${API}`)
       assertShape(raw.json, exampleBody('keyvault/BackupKey-example.json'), [])
-      const expectedPrefix = Buffer.from(exampleBody('keyvault/BackupKey-example.json').value, 'base64url').subarray(0, 39).toString()
+      const expectedPrefix = Buffer.from(exampleBody('keyvault/BackupKey-example.json').value, 'base64url')
+        .subarray(0, 39)
+        .toString()
       assert.equal(Buffer.from(raw.json.value, 'base64url').subarray(0, 39).toString(), expectedPrefix)
       assert.doesNotMatch(Buffer.from(raw.json.value, 'base64url').toString(), /PRIVATE KEY/)
       const backup = await client.backupKey('backed-up')
@@ -326,8 +462,14 @@ describe('local Azure server: Key Vault keys', function () {
     const res = await rawRequest(server, 'GET', `${server.url}/vaults/custos-kv/keys?${API}&maxresults=1`)
     assert.equal(res.status, 200, res.text)
     assert.ok(res.json.value[0].kid.startsWith(`${vaultUrl}/keys/`))
-    assert.ok(res.json.nextLink.startsWith(`${server.url}/vaults/custos-kv/keys?`), 'paging stays on the URL the client used')
-    assert.equal((await rawRequest(server, 'GET', `${server.url}/vaults/custos-kv/keys?${API}`, {token: null})).status, 401)
+    assert.ok(
+      res.json.nextLink.startsWith(`${server.url}/vaults/custos-kv/keys?`),
+      'paging stays on the URL the client used',
+    )
+    assert.equal(
+      (await rawRequest(server, 'GET', `${server.url}/vaults/custos-kv/keys?${API}`, {token: null})).status,
+      401,
+    )
 
     const viaPrefix = keyClient(server, `${server.url}/vaults/custos-kv`)
     const key = await viaPrefix.createRsaKey('via-prefix')

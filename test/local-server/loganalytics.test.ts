@@ -2,7 +2,12 @@ import {strict as assert} from 'node:assert'
 
 import {LogsQueryResultStatus} from '@azure/monitor-query-logs'
 
-import {LogQueryError, startLocalAzureServer, type LocalAzureServer, type LogTable} from '../../src/lib/local/azure-server/index.js'
+import {
+  LogQueryError,
+  startLocalAzureServer,
+  type LocalAzureServer,
+  type LogTable,
+} from '../../src/lib/local/azure-server/index.js'
 import {assertShape, logsQueryClient, rawRequest, recording, sample} from './helpers.js'
 
 describe('local Azure server: Log Analytics query API', function () {
@@ -16,16 +21,24 @@ describe('local Azure server: Log Analytics query API', function () {
     server.state.setLogQueryHandler((workspace, query, timespan): LogTable[] | undefined => {
       calls.push({workspace, query, timespan})
       if (workspace === 'missing') return undefined
-      if (query.includes('syntax error')) throw new LogQueryError('BadArgumentError', 'The request had some invalid properties', 'SyntaxError')
+      if (query.includes('syntax error'))
+        throw new LogQueryError('BadArgumentError', 'The request had some invalid properties', 'SyntaxError')
       // The recorded query's columns, with loosely typed cells: the server must type them like the service.
       const table = recorded.ResponseBody.tables[0]
-      return [{columns: table.columns, rows: [['hello', 'true', new Date('2000-01-02T03:04:05Z'), '100', 101, '102.1', {hello: 'world'}]]}]
+      return [
+        {
+          columns: table.columns,
+          rows: [['hello', 'true', new Date('2000-01-02T03:04:05Z'), '100', 101, '102.1', {hello: 'world'}]],
+        },
+      ]
     })
   })
   after(() => server.close())
 
   it('answers a POST query with exactly the typed JSON of the recorded real response', async () => {
-    const res = await rawRequest(server, 'POST', `${server.url}/v1/workspaces/workspace-id/query`, {body: recorded.RequestBody})
+    const res = await rawRequest(server, 'POST', `${server.url}/v1/workspaces/workspace-id/query`, {
+      body: recorded.RequestBody,
+    })
     assert.equal(res.status, 200)
     assert.deepEqual(res.json, recorded.ResponseBody)
     assert.deepEqual(calls.at(-1), {workspace: 'workspace-id', query: recorded.RequestBody.query, timespan: 'PT5M'})
@@ -33,7 +46,11 @@ describe('local Azure server: Log Analytics query API', function () {
 
   it('answers the GET variant with the shape of loganalytics-query-get-example.json and its headers', async () => {
     const example = sample('monitor/loganalytics-query-get-example.json')
-    const res = await rawRequest(server, 'GET', `${server.url}/v1/workspaces/ws-get/query?query=${encodeURIComponent('Usage | take 10')}&timespan=PT12H`)
+    const res = await rawRequest(
+      server,
+      'GET',
+      `${server.url}/v1/workspaces/ws-get/query?query=${encodeURIComponent('Usage | take 10')}&timespan=PT12H`,
+    )
     assert.equal(res.status, 200)
     assertShape(res.json, {tables: [{...example.responses['200'].body.tables[0], rows: []}]}, [])
     for (const header of Object.keys(example.responses['200'].headers)) assert.ok(res.headers[header], header)
@@ -46,7 +63,10 @@ describe('local Azure server: Log Analytics query API', function () {
     if (result.status !== LogsQueryResultStatus.Success) return
     const [table] = result.tables
     assert.equal(table.name, 'PrimaryResult')
-    assert.deepEqual(table.columnDescriptors.map((c) => c.type), ['string', 'bool', 'datetime', 'int', 'long', 'real', 'dynamic'])
+    assert.deepEqual(
+      table.columnDescriptors.map((c) => c.type),
+      ['string', 'bool', 'datetime', 'int', 'long', 'real', 'dynamic'],
+    )
     const [row] = table.rows
     assert.equal(row[0], 'hello')
     assert.equal(row[1], true)
@@ -65,15 +85,23 @@ describe('local Azure server: Log Analytics query API', function () {
   })
 
   it('answers an unknown workspace with 404 and a handler-reported query error with 400, surfaced by the SDK', async () => {
-    await assert.rejects(logsQueryClient(server).queryWorkspace('missing', 'T', {duration: 'PT1H'}), (e: {statusCode?: number}) => e.statusCode === 404)
-    const bad = await rawRequest(server, 'POST', `${server.url}/v1/workspaces/w/query`, {body: {query: 'T | syntax error'}})
+    await assert.rejects(
+      logsQueryClient(server).queryWorkspace('missing', 'T', {duration: 'PT1H'}),
+      (e: {statusCode?: number}) => e.statusCode === 404,
+    )
+    const bad = await rawRequest(server, 'POST', `${server.url}/v1/workspaces/w/query`, {
+      body: {query: 'T | syntax error'},
+    })
     assert.equal(bad.status, 400)
     assert.equal(bad.json.error.code, 'BadArgumentError')
     assert.equal(bad.json.error.innererror.code, 'SyntaxError')
   })
 
   it('requires the development token', async () => {
-    const res = await rawRequest(server, 'POST', `${server.url}/v1/workspaces/w/query`, {token: null, body: {query: 'T'}})
+    const res = await rawRequest(server, 'POST', `${server.url}/v1/workspaces/w/query`, {
+      token: null,
+      body: {query: 'T'},
+    })
     assert.equal(res.status, 401)
     assert.equal(res.json.error.code, 'AuthorizationRequiredError')
     assert.ok(res.headers['www-authenticate'])

@@ -54,7 +54,11 @@ describe('local Azure server: the server itself', function () {
 
   it('records every request with its query and status, and redacts the Authorization header', async () => {
     const before = server.requests.length
-    await rawRequest(server, 'GET', `${server.url}/subscriptions/s/providers/Microsoft.Storage/storageAccounts?api-version=2025-06-01`)
+    await rawRequest(
+      server,
+      'GET',
+      `${server.url}/subscriptions/s/providers/Microsoft.Storage/storageAccounts?api-version=2025-06-01`,
+    )
     const [recorded] = server.requests.slice(before)
     assert.equal(recorded.method, 'GET')
     assert.equal(recorded.path, '/subscriptions/s/providers/Microsoft.Storage/storageAccounts')

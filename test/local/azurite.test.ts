@@ -23,6 +23,7 @@ function isAlive(pid: number): boolean {
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false
     throw err
   }
+
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
@@ -91,6 +92,7 @@ describe('local Azurite launcher', () => {
         assert.equal(url.port, String(azurite.port))
         assert.equal(url.pathname, `/${name}`)
       }
+
       assert.match(await serverHeader(azurite.blobEndpoint()), /^Azurite-Blob\/3\.35\./)
     })
 
@@ -110,7 +112,10 @@ describe('local Azurite launcher', () => {
         `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${DEV_ACCOUNT.key};` +
           `BlobEndpoint=http://127.0.0.1:${azurite.port}/devstoreaccount1;`,
       )
-      assert.equal(DEV_ACCOUNT.key, 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==')
+      assert.equal(
+        DEV_ACCOUNT.key,
+        'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==',
+      )
       const service = BlobServiceClient.fromConnectionString(azurite.connectionString())
       const name = uniqueName('dev')
       await service.getContainerClient(name).create()
@@ -140,8 +145,14 @@ describe('local Azurite launcher', () => {
       assert.notEqual(prod.key, backup.key)
       assert.equal(Buffer.from(prod.key, 'base64').length, 64)
       // contosoprod's name signed with contosobackup's key
-      const forged = new BlobServiceClient(azurite.blobEndpoint('contosoprod'), new StorageSharedKeyCredential('contosoprod', backup.key))
-      await assert.rejects(containerNames(forged, 'x'), (err: unknown) => err instanceof RestError && err.statusCode === 403)
+      const forged = new BlobServiceClient(
+        azurite.blobEndpoint('contosoprod'),
+        new StorageSharedKeyCredential('contosoprod', backup.key),
+      )
+      await assert.rejects(
+        containerNames(forged, 'x'),
+        (err: unknown) => err instanceof RestError && err.statusCode === 403,
+      )
     })
   })
 
@@ -167,7 +178,10 @@ describe('local Azurite launcher', () => {
       assert.equal(await canListen(port), false, 'the port is free although Azurite should hold it')
       const service = BlobServiceClient.fromConnectionString(own.connectionString('contosoprod'))
       await service.getContainerClient('c01').create()
-      assert.ok(existsSync(join(location, '__azurite_db_blob__.json')), 'Azurite does not persist to its location (in-memory?)')
+      assert.ok(
+        existsSync(join(location, '__azurite_db_blob__.json')),
+        'Azurite does not persist to its location (in-memory?)',
+      )
 
       await own.stop()
       assert.equal(isAlive(pid), false, `Azurite (pid ${pid}) still runs after stop()`)
@@ -186,10 +200,12 @@ describe('local Azurite launcher', () => {
       assert.ok(existsSync(join(location, '__azurite_db_blob__.json')), 'the given location was removed')
 
       own = await startAzurite({location})
-      assert.deepEqual(await containerNames(BlobServiceClient.fromConnectionString(own.connectionString()), 'kept'), ['kept'])
+      assert.deepEqual(await containerNames(BlobServiceClient.fromConnectionString(own.connectionString()), 'kept'), [
+        'kept',
+      ])
     })
 
-    it('fails clearly, with Azurite\'s own words, when the requested port is taken', async () => {
+    it("fails clearly, with Azurite's own words, when the requested port is taken", async () => {
       blocker = createServer()
       await new Promise<void>((resolve) => blocker!.listen(0, '127.0.0.1', resolve))
       const {port} = blocker.address() as AddressInfo
@@ -201,9 +217,15 @@ describe('local Azurite launcher', () => {
     })
 
     it('refuses account names and keys Azurite would silently ignore', async () => {
-      await assert.rejects(startAzurite({accounts: [{name: 'Bad_Name', key: DEV_ACCOUNT.key}]}), /account name "Bad_Name" is invalid/)
+      await assert.rejects(
+        startAzurite({accounts: [{name: 'Bad_Name', key: DEV_ACCOUNT.key}]}),
+        /account name "Bad_Name" is invalid/,
+      )
       await assert.rejects(startAzurite({accounts: [{name: 'good', key: 'not base64!'}]}), /not base64/)
-      await assert.rejects(startAzurite({accounts: [{name: 'devstoreaccount1', key: randomBytes(64).toString('base64')}]}), /twice with different keys/)
+      await assert.rejects(
+        startAzurite({accounts: [{name: 'devstoreaccount1', key: randomBytes(64).toString('base64')}]}),
+        /twice with different keys/,
+      )
     })
 
     for (const how of ['exits', 'is killed with SIGKILL'] as const) {
@@ -214,7 +236,9 @@ describe('local Azurite launcher', () => {
           `console.log(JSON.stringify({pid: az.pid, port: az.port, location: az.location}))`,
           how === 'exits' ? `process.exit(0)` : `setInterval(() => {}, 1000)`,
         ].join('\n')
-        const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {stdio: ['ignore', 'pipe', 'pipe']})
+        const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
         let out = ''
         let errOut = ''
         parent.stdout.on('data', (c: Buffer) => (out += c.toString()))
@@ -227,6 +251,7 @@ describe('local Azurite launcher', () => {
             assert.ok(isAlive(started.pid), 'Azurite was not running while its parent lived')
             parent.kill('SIGKILL')
           }
+
           await waitUntil('the parent is gone', () => parent.exitCode !== null || parent.signalCode !== null)
           await waitUntil(`Azurite (pid ${started.pid}) is gone`, () => !isAlive(started.pid))
           // The socket can outlive the process by a moment on a loaded machine: poll before judging.
@@ -235,6 +260,7 @@ describe('local Azurite launcher', () => {
             free = await canListen(started.port)
             if (!free) await new Promise((r) => setTimeout(r, 100))
           }
+
           assert.equal(free, true, `port ${started.port} is still taken`)
           if (how === 'exits') assert.equal(existsSync(started.location), false, `${started.location} was left behind`)
         } finally {

@@ -14,7 +14,12 @@ import {validateDataMap} from '../../src/lib/datamap/load.js'
 import type {DataMap} from '../../src/lib/datamap/types.js'
 import {CustosError} from '../../src/lib/errors.js'
 import {verifyDocument} from '../../src/lib/evidence/envelope.js'
-import {startLocalAzureServer, LOCAL_SUBSCRIPTION_ID, type LocalAzureServer, type LogTable} from '../../src/lib/local/azure-server/index.js'
+import {
+  startLocalAzureServer,
+  LOCAL_SUBSCRIPTION_ID,
+  type LocalAzureServer,
+  type LogTable,
+} from '../../src/lib/local/azure-server/index.js'
 import {createLogsBundle, type LogsBundle} from '../../src/lib/logs/bundle.js'
 import {ReadLinkSigner} from '../../src/lib/export/sas.js'
 import {getTestAzurite, uniqueName} from '../support/env.js'
@@ -91,14 +96,29 @@ describe('logs bundle', function () {
         customers: {known: ['acme', 'acme-corp', 'initech']},
         stores: [
           {name: 'documents', account: azurite.connectionString('contosoprod'), container: 'tenant-{customer}'},
-          {name: 'attachments', account: azurite.connectionString('contosoprod'), container: shared, prefix: '{customer}/'},
+          {
+            name: 'attachments',
+            account: azurite.connectionString('contosoprod'),
+            container: shared,
+            prefix: '{customer}/',
+          },
         ],
         keys: {vault, signingKey: 'custos-evidence'},
-        logs: {archive: {account: azurite.connectionString('contosologs'), containers: [signIns, reads]}, workspace: WORKSPACE, customerFields: ['properties.customerId', 'properties.tenantId']},
+        logs: {
+          archive: {account: azurite.connectionString('contosologs'), containers: [signIns, reads]},
+          workspace: WORKSPACE,
+          customerFields: ['properties.customerId', 'properties.tenantId'],
+        },
         activityLog: {subscription: LOCAL_SUBSCRIPTION_ID},
         exports: {account: azurite.connectionString('contosoexport'), container: exportsName, linkExpiry: '7d'},
         audit: {account: azurite.connectionString('contosoaudit'), container: auditName},
-        azure: {credential: 'local', caCertificate: caPath, resourceManager: server.url, logAnalytics: `${server.url}/v1`, subscription: LOCAL_SUBSCRIPTION_ID},
+        azure: {
+          credential: 'local',
+          caCertificate: caPath,
+          resourceManager: server.url,
+          logAnalytics: `${server.url}/v1`,
+          subscription: LOCAL_SUBSCRIPTION_ID,
+        },
       },
       join(dir, 'custos.yaml'),
     )
@@ -122,29 +142,43 @@ describe('logs bundle', function () {
         if (owner === 'acme' && inRange(time)) expected.add(record.properties.id)
         ;(minute === 25 ? tenantLines : lines).push(JSON.stringify(record))
       }
+
       // A record that happened before the hour but arrived late (appended to this hour's blob).
       if (h === 4) {
-        const late = signIn(new Date(BASE + 4 * H - 90_000), 'acme', (r) => (r.properties.userDisplayName = 'Support engineer (acme-corp)'))
+        const late = signIn(
+          new Date(BASE + 4 * H - 90_000),
+          'acme',
+          (r) => (r.properties.userDisplayName = 'Support engineer (acme-corp)'),
+        )
         expected.add(late.properties.id)
         lines.push(JSON.stringify(late))
       }
+
       if (h === 1) {
         const withToken = signIn(new Date(BASE + H + 50 * 60_000), 'acme', (r) => {
-          r.properties.userAgent = 'python-requests/2.31 Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhY21lIn0.c2lnbmF0dXJlc2lnbmF0dXJl'
+          r.properties.userAgent =
+            'python-requests/2.31 Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhY21lIn0.c2lnbmF0dXJlc2lnbmF0dXJl'
           r.properties.userPrincipalName = 'partner@globex.example'
         })
         expected.add(withToken.properties.id)
         lines.push(JSON.stringify(withToken))
       }
+
       if (h === 1 || h === -1 || h === -2) {
         lines.push(JSON.stringify(signIn(new Date(hour.getTime() + 50 * 60_000), 'acme')).slice(0, 300)) // truncated by a crash
         if (h !== -2) malformedWritten++ // the 08:00 blob lies outside the window and is never read
       }
+
       if (h === 2) {
         tenantLines.push('this is not json')
         malformedWritten++
       }
-      await writeBlob(signInContainer, `resourceId=/tenants/${TENANT}/providers/Microsoft.aadiam/${hourPath(hour)}`, lines)
+
+      await writeBlob(
+        signInContainer,
+        `resourceId=/tenants/${TENANT}/providers/Microsoft.aadiam/${hourPath(hour)}`,
+        lines,
+      )
       await writeBlob(signInContainer, `tenantId=${TENANT}/${hourPath(hour)}`, tenantLines)
     }
 
@@ -158,6 +192,7 @@ describe('logs bundle', function () {
         if (inRange(time)) expected.add(r.correlationId)
         return r
       }
+
       const records: Json[] = [
         mine(storageRead(t(1), 'contosoprod', 'tenant-acme', 'contracts/Rahmenvertrag Nr. 1.pdf'), t(1)),
         storageRead(t(2), 'contosoprod', 'tenant-acme-corp', 'contracts/x.pdf'),
@@ -170,7 +205,8 @@ describe('logs bundle', function () {
         mine(
           storageRead(t(8), 'contosoprod', 'tenant-globex', 'secret.pdf', (r) => {
             r.properties.customerId = 'acme'
-            r.properties.userAgentHeader = 'AzCopy/10.21 conn=DefaultEndpointsProtocol=https;AccountName=contosoprod;AccountKey=QUNDT1VOVEtFWQ==;password=hunter2'
+            r.properties.userAgentHeader =
+              'AzCopy/10.21 conn=DefaultEndpointsProtocol=https;AccountName=contosoprod;AccountKey=QUNDT1VOVEtFWQ==;password=hunter2'
           }),
           t(8),
         ),
@@ -191,19 +227,43 @@ describe('logs bundle', function () {
         const body = JSON.stringify({records}, null, 2)
         await blob.upload(body, Buffer.byteLength(body))
       } else {
-        await writeBlob(readContainer, name, records.map((r) => JSON.stringify(r)))
+        await writeBlob(
+          readContainer,
+          name,
+          records.map((r) => JSON.stringify(r)),
+        )
       }
     }
 
     // ---- activity log (REST shape, served by the local Resource Manager, 2 events a page) ----
     server.state.activityLogPageSize = 2
-    const containerId = (c: string) => `/subscriptions/${LOCAL_SUBSCRIPTION_ID}/resourceGroups/custos-local/providers/Microsoft.Storage/storageAccounts/contosoprod/blobServices/default/containers/${c}`
+    const containerId = (c: string) =>
+      `/subscriptions/${LOCAL_SUBSCRIPTION_ID}/resourceGroups/custos-local/providers/Microsoft.Storage/storageAccounts/contosoprod/blobServices/default/containers/${c}`
     const events = server.state.addActivityEvents(LOCAL_SUBSCRIPTION_ID, [
-      {eventTimestamp: new Date(BASE + 30 * 60_000), operationName: 'Microsoft.Storage/storageAccounts/blobServices/containers/write', resourceId: containerId('tenant-acme')},
-      {eventTimestamp: new Date(BASE + 40 * 60_000), operationName: 'Microsoft.Storage/storageAccounts/blobServices/containers/write', resourceId: containerId('tenant-acme-corp')},
-      {eventTimestamp: new Date(BASE + 50 * 60_000), operationName: 'Microsoft.Resources/tags/write', properties: {customerId: 'acme', statusCode: 'OK'}},
-      {eventTimestamp: new Date(BASE - 50 * 60_000), operationName: 'Microsoft.Resources/tags/write', properties: {customerId: 'acme', statusCode: 'OK'}},
-      {eventTimestamp: new Date(BASE + 70 * 60_000), operationName: 'Microsoft.Storage/storageAccounts/listKeys/action'},
+      {
+        eventTimestamp: new Date(BASE + 30 * 60_000),
+        operationName: 'Microsoft.Storage/storageAccounts/blobServices/containers/write',
+        resourceId: containerId('tenant-acme'),
+      },
+      {
+        eventTimestamp: new Date(BASE + 40 * 60_000),
+        operationName: 'Microsoft.Storage/storageAccounts/blobServices/containers/write',
+        resourceId: containerId('tenant-acme-corp'),
+      },
+      {
+        eventTimestamp: new Date(BASE + 50 * 60_000),
+        operationName: 'Microsoft.Resources/tags/write',
+        properties: {customerId: 'acme', statusCode: 'OK'},
+      },
+      {
+        eventTimestamp: new Date(BASE - 50 * 60_000),
+        operationName: 'Microsoft.Resources/tags/write',
+        properties: {customerId: 'acme', statusCode: 'OK'},
+      },
+      {
+        eventTimestamp: new Date(BASE + 70 * 60_000),
+        operationName: 'Microsoft.Storage/storageAccounts/listKeys/action',
+      },
     ])
     expected.add(events[0].eventDataId as string)
     expected.add(events[2].eventDataId as string)
@@ -220,10 +280,46 @@ describe('logs bundle', function () {
       {name: 'Properties', type: 'dynamic'},
     ]
     const rows = [
-      [archiveTime(new Date(BASE + 20 * 60_000)), 'StorageBlobLogs', 'ws-1', 'contosoprod', '/contosoprod/tenant-acme/w.txt', null, null, null],
-      [archiveTime(new Date(BASE + 21 * 60_000)), 'StorageBlobLogs', 'ws-2', 'contosoprod', '/contosoprod/tenant-acme-corp/w.txt', null, null, null],
-      [archiveTime(new Date(BASE + 22 * 60_000)), 'SigninLogs', 'ws-3', null, null, 'anna@acme.example', 'acme', {authMethod: 'password', password: 'hunter2'}],
-      [archiveTime(new Date(BASE + 23 * 60_000)), 'SigninLogs', 'ws-4', null, null, 'bob@acme-corp.example', null, {customerId: 'acme-corp'}],
+      [
+        archiveTime(new Date(BASE + 20 * 60_000)),
+        'StorageBlobLogs',
+        'ws-1',
+        'contosoprod',
+        '/contosoprod/tenant-acme/w.txt',
+        null,
+        null,
+        null,
+      ],
+      [
+        archiveTime(new Date(BASE + 21 * 60_000)),
+        'StorageBlobLogs',
+        'ws-2',
+        'contosoprod',
+        '/contosoprod/tenant-acme-corp/w.txt',
+        null,
+        null,
+        null,
+      ],
+      [
+        archiveTime(new Date(BASE + 22 * 60_000)),
+        'SigninLogs',
+        'ws-3',
+        null,
+        null,
+        'anna@acme.example',
+        'acme',
+        {authMethod: 'password', password: 'hunter2'},
+      ],
+      [
+        archiveTime(new Date(BASE + 23 * 60_000)),
+        'SigninLogs',
+        'ws-4',
+        null,
+        null,
+        'bob@acme-corp.example',
+        null,
+        {customerId: 'acme-corp'},
+      ],
     ]
     expected.add('ws-1')
     expected.add('ws-3')
@@ -231,10 +327,18 @@ describe('logs bundle', function () {
       if (workspace !== WORKSPACE) return undefined
       workspaceQueries.push(query)
       const [from, to] = (timespan ?? '').split('/').map((s) => Date.parse(s))
-      return [{columns, rows: rows.filter((r) => Date.parse(r[0] as string) >= from && Date.parse(r[0] as string) < to)}]
+      return [
+        {columns, rows: rows.filter((r) => Date.parse(r[0] as string) >= from && Date.parse(r[0] as string) < to)},
+      ]
     })
 
-    bundle = await createLogsBundle(clients, map, {customer: 'acme', since: SINCE, until: UNTIL, output: join(dir, 'acme.tar.gz'), share: true})
+    bundle = await createLogsBundle(clients, map, {
+      customer: 'acme',
+      since: SINCE,
+      until: UNTIL,
+      output: join(dir, 'acme.tar.gz'),
+      share: true,
+    })
     files = await extract(bundle.file)
   })
 
@@ -245,40 +349,60 @@ describe('logs bundle', function () {
 
   const idOf = (r: Json): string => r.properties?.id ?? r.eventDataId ?? r.CorrelationId ?? r.correlationId
 
-  it('holds exactly acme\'s records in the range, from every source (checked against the test\'s own count)', () => {
+  it("holds exactly acme's records in the range, from every source (checked against the test's own count)", () => {
     const kept: string[] = []
     for (const [name, body] of files) {
       if (!name.endsWith('.jsonl')) continue
       for (const line of body.toString('utf8').split('\n').filter(Boolean)) kept.push(idOf(JSON.parse(line)))
     }
+
     assert.equal(new Set(kept).size, kept.length, 'no record twice')
     assert.deepEqual(new Set(kept), expected)
     assert.equal(bundle.records, expected.size)
     // one file per source and category, holding only that category
     const names = [...files.keys()].sort()
     assert.ok(names.includes('manifest.json') && names.includes('SHA256SUMS'))
-    assert.ok(['activity-log/Administrative.jsonl', 'archive/SignInLogs.jsonl', 'archive/StorageRead.jsonl', 'workspace/SigninLogs.jsonl', 'workspace/StorageBlobLogs.jsonl'].every((n) => names.includes(n)), names.join(', '))
+    assert.ok(
+      [
+        'activity-log/Administrative.jsonl',
+        'archive/SignInLogs.jsonl',
+        'archive/StorageRead.jsonl',
+        'workspace/SigninLogs.jsonl',
+        'workspace/StorageBlobLogs.jsonl',
+      ].every((n) => names.includes(n)),
+      names.join(', '),
+    )
     for (const name of names.filter((n) => n.endsWith('.jsonl'))) {
       const [source, file] = name.split('/')
       for (const line of files.get(name)!.toString('utf8').split('\n').filter(Boolean)) {
         const r = JSON.parse(line)
-        const category = source === 'workspace' ? r.SourceTable : source === 'activity-log' ? r.category.value : r.category
+        const category =
+          source === 'workspace' ? r.SourceTable : source === 'activity-log' ? r.category.value : r.category
         assert.equal(`${category}.jsonl`, file)
       }
     }
+
     assert.ok(workspaceQueries.length > 0 && workspaceQueries.every((q) => q.includes('contains "acme"')))
   })
 
   it('contains no identifier of another customer and no secret', () => {
     for (const [name, body] of files) {
       const text = body.toString('utf8')
-      for (const other of ['acme-corp', 'globex', 'initech']) assert.ok(!text.toLowerCase().includes(other), `${other} in ${name}`)
+      for (const other of ['acme-corp', 'globex', 'initech'])
+        assert.ok(!text.toLowerCase().includes(other), `${other} in ${name}`)
       for (const secret of SECRET_VALUES) assert.ok(!text.includes(secret), `secret ${secret.slice(0, 8)}… in ${name}`)
       if (!name.endsWith('.jsonl')) continue
-      for (const pattern of [/[?&]sig=(?!REDACTED)/, /AccountKey=(?!REDACTED)/i, /Bearer\s+(?!REDACTED)/, /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./, /password\\?["']?\s*[:=]\s*\\?["']?(?!REDACTED)\w/i]) {
+      for (const pattern of [
+        /[?&]sig=(?!REDACTED)/,
+        /AccountKey=(?!REDACTED)/i,
+        /Bearer\s+(?!REDACTED)/,
+        /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./,
+        /password\\?["']?\s*[:=]\s*\\?["']?(?!REDACTED)\w/i,
+      ]) {
         assert.ok(!pattern.test(text), `${pattern} in ${name}`)
       }
     }
+
     const storage = files.get('archive/StorageRead.jsonl')!.toString('utf8')
     assert.match(storage, /tenant-customer-[0-9a-f]{8}\/secret\.pdf/)
     assert.ok(bundle.redactions['sas-signature'] >= 5)
@@ -297,12 +421,14 @@ describe('logs bundle', function () {
       assert.equal(createHash('sha256').update(files.get(f.path)!).digest('hex'), f.sha256)
       assert.equal(files.get(f.path)!.toString('utf8').split('\n').filter(Boolean).length, f.records)
     }
+
     const sums = files.get('SHA256SUMS')!.toString('utf8').trim().split('\n')
     assert.equal(sums.length, manifest.body.files.length + 1)
     for (const line of sums) {
       const [hash, name] = line.split(/\s+/)
       assert.equal(createHash('sha256').update(files.get(name)!).digest('hex'), hash, name)
     }
+
     const tampered = structuredClone(manifest)
     tampered.body.records++
     assert.equal((await verifyDocument(tampered, clients)).ok, false)
@@ -320,7 +446,10 @@ describe('logs bundle', function () {
   it('reads only the hour blobs of the range and its neighbours', () => {
     const archive = bundle.sources.filter((s) => s.kind === 'archive')
     // sign-ins: hours 09..14 in two path forms; reads: hours 09..14
-    assert.deepEqual(archive.map((s) => (s.kind === 'archive' ? s.blobsRead : 0)), [12, 6])
+    assert.deepEqual(
+      archive.map((s) => (s.kind === 'archive' ? s.blobsRead : 0)),
+      [12, 6],
+    )
   })
 
   it('shares a read-only HTTPS link that expires within 7 days and cannot write', async () => {
@@ -329,18 +458,31 @@ describe('logs bundle', function () {
     assert.equal(url.searchParams.get('sp'), 'r')
     assert.equal(url.searchParams.get('spr'), 'https')
     const expires = Date.parse(url.searchParams.get('se')!)
-    assert.ok(expires > Date.now() + 6.9 * 86_400_000 && expires <= Date.now() + 7 * 86_400_000, url.searchParams.get('se')!)
+    assert.ok(
+      expires > Date.now() + 6.9 * 86_400_000 && expires <= Date.now() + 7 * 86_400_000,
+      url.searchParams.get('se')!,
+    )
     // Azurite serves plain HTTP only; the service refuses an https-only SAS over it.
     const overHttp = await fetch(link.url)
     assert.equal(overHttp.status, 403)
     assert.match(await overHttp.text(), /AuthorizationProtocolMismatch/)
     // The same signer with HTTP allowed (loopback only) shows what sp=r grants: reading, not writing.
     const blob = clients.blobService(map.exports!.account).getContainerClient(exportsName).getBlockBlobClient(link.blob)
-    const local = {url: await new ReadLinkSigner(clients, map.exports!.account, {expiresOn: new Date(Date.now() + 3_600_000), allowHttpOnLoopback: true}).url(blob)}
+    const local = {
+      url: await new ReadLinkSigner(clients, map.exports!.account, {
+        expiresOn: new Date(Date.now() + 3_600_000),
+        allowHttpOnLoopback: true,
+      }).url(blob),
+    }
     assert.equal(new URL(local.url).searchParams.get('sp'), 'r')
     const read = await fetch(local.url)
     assert.equal(read.status, 200)
-    assert.equal(createHash('sha256').update(Buffer.from(await read.arrayBuffer())).digest('hex'), bundle.sha256)
+    assert.equal(
+      createHash('sha256')
+        .update(Buffer.from(await read.arrayBuffer()))
+        .digest('hex'),
+      bundle.sha256,
+    )
     const write = await fetch(local.url, {method: 'PUT', headers: {'x-ms-blob-type': 'BlockBlob'}, body: 'overwritten'})
     assert.equal(write.status, 403)
     assert.match(await write.text(), /AuthorizationPermissionMismatch/)
@@ -352,17 +494,28 @@ describe('logs bundle', function () {
     const trail = new AuditTrail(clients)
     const records = []
     for await (const {record} of trail.read()) if (record?.operationId === bundle.operationId) records.push(record)
-    assert.deepEqual(records.map((r) => `${r.action}:${r.result}`), ['logs.bundle:started', 'share-link:recorded', 'logs.bundle:succeeded'])
+    assert.deepEqual(
+      records.map((r) => `${r.action}:${r.result}`),
+      ['logs.bundle:started', 'share-link:recorded', 'logs.bundle:succeeded'],
+    )
     assert.equal(records[2].details?.sha256, bundle.sha256)
     assert.ok(!JSON.stringify(records).includes('sig='), 'no SAS in the audit trail')
     assert.equal((await trail.verify()).ok, true)
   })
 
   it('never gives acme-corp a record of acme, or the other way round', async () => {
-    const other = await createLogsBundle(clients, map, {customer: 'acme-corp', since: SINCE, until: UNTIL, output: join(dir, 'acme-corp.tar.gz'), signer: null})
+    const other = await createLogsBundle(clients, map, {
+      customer: 'acme-corp',
+      since: SINCE,
+      until: UNTIL,
+      output: join(dir, 'acme-corp.tar.gz'),
+      signer: null,
+    })
     const otherFiles = await extract(other.file)
     const ids = new Set<string>()
-    for (const [name, body] of otherFiles) if (name.endsWith('.jsonl')) for (const line of body.toString('utf8').split('\n').filter(Boolean)) ids.add(idOf(JSON.parse(line)))
+    for (const [name, body] of otherFiles)
+      if (name.endsWith('.jsonl'))
+        for (const line of body.toString('utf8').split('\n').filter(Boolean)) ids.add(idOf(JSON.parse(line)))
     for (const id of ids) assert.ok(!expected.has(id), `acme's ${id} in acme-corp's bundle`)
     // acme-corp: sign-ins of owner acme-corp in range, reads of tenant-acme-corp and attachments/acme-corp/, 1 activity event, 1 workspace row
     assert.ok(ids.has('ws-2') && ids.has('ws-4'))
@@ -371,9 +524,34 @@ describe('logs bundle', function () {
 
   it('refuses --share without an exports section and a link longer than 7 days, before any work', async () => {
     const noExports = {...map, exports: undefined}
-    await assert.rejects(createLogsBundle(clients, noExports, {customer: 'acme', since: SINCE, until: UNTIL, output: join(dir, 'x.tar.gz'), share: true}), (e: unknown) => e instanceof CustosError && e.exitCode === 2 && /exports/.test(e.message))
-    await assert.rejects(createLogsBundle(clients, map, {customer: 'acme', since: SINCE, until: UNTIL, output: join(dir, 'x.tar.gz'), share: true, linkExpiryInMs: 8 * 86_400_000}), (e: unknown) => e instanceof CustosError && e.exitCode === 2 && /within 7 days/.test(e.message))
-    await assert.rejects(createLogsBundle(clients, map, {customer: 'acme', since: UNTIL, until: SINCE, output: join(dir, 'x.tar.gz')}), (e: unknown) => e instanceof CustosError && e.exitCode === 2)
-    await assert.rejects(createLogsBundle(clients, map, {customer: 'acme/..', since: SINCE, until: UNTIL, output: join(dir, 'x.tar.gz')}), (e: unknown) => e instanceof CustosError && e.code === 'InvalidCustomerId')
+    await assert.rejects(
+      createLogsBundle(clients, noExports, {
+        customer: 'acme',
+        since: SINCE,
+        until: UNTIL,
+        output: join(dir, 'x.tar.gz'),
+        share: true,
+      }),
+      (e: unknown) => e instanceof CustosError && e.exitCode === 2 && /exports/.test(e.message),
+    )
+    await assert.rejects(
+      createLogsBundle(clients, map, {
+        customer: 'acme',
+        since: SINCE,
+        until: UNTIL,
+        output: join(dir, 'x.tar.gz'),
+        share: true,
+        linkExpiryInMs: 8 * 86_400_000,
+      }),
+      (e: unknown) => e instanceof CustosError && e.exitCode === 2 && /within 7 days/.test(e.message),
+    )
+    await assert.rejects(
+      createLogsBundle(clients, map, {customer: 'acme', since: UNTIL, until: SINCE, output: join(dir, 'x.tar.gz')}),
+      (e: unknown) => e instanceof CustosError && e.exitCode === 2,
+    )
+    await assert.rejects(
+      createLogsBundle(clients, map, {customer: 'acme/..', since: SINCE, until: UNTIL, output: join(dir, 'x.tar.gz')}),
+      (e: unknown) => e instanceof CustosError && e.code === 'InvalidCustomerId',
+    )
   })
 })

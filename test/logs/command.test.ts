@@ -16,9 +16,14 @@ const BASE = Date.UTC(2026, 10, 22, 10)
 /** Runs the CLI from the TypeScript sources (bin/dev.js) as its own process. */
 function custos(args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'bin/dev.js'), ...args], {cwd: ROOT, env: {...process.env, NO_COLOR: '1'}, timeout: 60_000}, (error, stdout, stderr) => {
-      resolve({code: error ? ((error as {code?: number}).code ?? 1) : 0, stdout, stderr})
-    })
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'bin/dev.js'), ...args],
+      {cwd: ROOT, env: {...process.env, NO_COLOR: '1'}, timeout: 60_000},
+      (error, stdout, stderr) => {
+        resolve({code: error ? ((error as {code?: number}).code ?? 1) : 0, stdout, stderr})
+      },
+    )
   })
 }
 
@@ -43,7 +48,9 @@ describe('custos logs bundle (the command, run as a process)', function () {
     const clients = new AzureClients(validateDataMap(raw, config))
     const c = clients.blobService(account).getContainerClient(container)
     await c.create()
-    const lines = ['acme', 'acme-corp', 'acme', 'globex'].map((owner, i) => JSON.stringify(signIn(new Date(BASE + i * 600_000), owner)))
+    const lines = ['acme', 'acme-corp', 'acme', 'globex'].map((owner, i) =>
+      JSON.stringify(signIn(new Date(BASE + i * 600_000), owner)),
+    )
     const blob = c.getAppendBlobClient(`tenantId=11111111-1111-1111-1111-222222222222/${hourPath(new Date(BASE))}`)
     await blob.create()
     const body = `${lines.join('\n')}\n{"time": "2026-11-22T10:59:00Z", "prop\n`
@@ -56,22 +63,51 @@ describe('custos logs bundle (the command, run as a process)', function () {
 
   it('prints one JSON document with the bundle and exits 0', async () => {
     const output = join(dir, 'acme.tar.gz')
-    const {code, stdout, stderr} = await custos(['logs', 'bundle', 'acme', '--since', '2026-11-22T10:00:00Z', '--until', '2026-11-22T11:00:00Z', '--output', output, '--config', config, '--json'])
+    const {code, stdout, stderr} = await custos([
+      'logs',
+      'bundle',
+      'acme',
+      '--since',
+      '2026-11-22T10:00:00Z',
+      '--until',
+      '2026-11-22T11:00:00Z',
+      '--output',
+      output,
+      '--config',
+      config,
+      '--json',
+    ])
     assert.equal(code, 0, stderr)
     const result = JSON.parse(stdout)
     assert.equal(result.customer, 'acme')
     assert.equal(result.records, 2)
     assert.equal(result.malformedLines, 1)
     assert.equal(result.manifest.signed, false)
-    assert.ok(result.files.length > 0 && result.files.every((f: {path: string}) => /^archive\/\w+\.jsonl$/.test(f.path)))
-    assert.equal(result.files.reduce((n: number, f: {records: number}) => n + f.records, 0), 2)
+    assert.ok(
+      result.files.length > 0 && result.files.every((f: {path: string}) => /^archive\/\w+\.jsonl$/.test(f.path)),
+    )
+    assert.equal(
+      result.files.reduce((n: number, f: {records: number}) => n + f.records, 0),
+      2,
+    )
     assert.equal(result.file, output)
     assert.ok(existsSync(output))
     assert.ok(!('link' in result))
   })
 
   it('exits 2 with one JSON error document when the range is backwards', async () => {
-    const backwards = await custos(['logs', 'bundle', 'acme', '--since', '2026-11-22T11:00:00Z', '--until', '2026-11-22T10:00:00Z', '--config', config, '--json'])
+    const backwards = await custos([
+      'logs',
+      'bundle',
+      'acme',
+      '--since',
+      '2026-11-22T11:00:00Z',
+      '--until',
+      '2026-11-22T10:00:00Z',
+      '--config',
+      config,
+      '--json',
+    ])
     assert.equal(backwards.code, 2, backwards.stderr)
     const {error} = JSON.parse(backwards.stdout)
     assert.equal(error.code, 'Usage')

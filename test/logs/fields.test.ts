@@ -20,13 +20,19 @@ describe('logs: reading fields across source shapes', () => {
       assert.equal(typeof recordTime(r), 'number')
       assert.match(recordCategory(r) ?? '', /SignInLogs$/)
     }
+
     const read = realStorageRead()
     assert.equal(getField(read, 'properties.objectKey'), '/diag7fff8f1ab8425b12/securacontainer/passwords.txt')
     assert.equal(getString(read, 'statusCode'), '200')
   })
 
   it('finds properties.* promoted to PascalCase columns in a Log Analytics row', () => {
-    const row = {TimeGenerated: '2026-11-22T10:00:00.123Z', ObjectKey: '/contosoprod/tenant-acme/a.txt', CustomerId: 'acme', Type: 'StorageBlobLogs'}
+    const row = {
+      TimeGenerated: '2026-11-22T10:00:00.123Z',
+      ObjectKey: '/contosoprod/tenant-acme/a.txt',
+      CustomerId: 'acme',
+      Type: 'StorageBlobLogs',
+    }
     assert.equal(getField(row, 'properties.objectKey'), '/contosoprod/tenant-acme/a.txt')
     assert.equal(getField(row, 'properties.customerId'), 'acme')
     assert.equal(recordTime(row), Date.parse('2026-11-22T10:00:00.123Z'))
@@ -34,7 +40,11 @@ describe('logs: reading fields across source shapes', () => {
   })
 
   it('finds flattened AzureDiagnostics columns with type suffixes and JSON text in string columns', () => {
-    const row = {identity_claim_upn_s: 'a@contoso.example', properties_customerId_s: 'acme', Properties: '{"customerId":"globex","nested":{"x":1}}'}
+    const row = {
+      identity_claim_upn_s: 'a@contoso.example',
+      properties_customerId_s: 'acme',
+      Properties: '{"customerId":"globex","nested":{"x":1}}',
+    }
     assert.equal(getField(row, 'identity.claim.upn'), 'a@contoso.example')
     assert.equal(getField({customerId_s: 'acme'}, 'properties.customerId'), 'acme')
     assert.equal(getField(row, 'properties.nested.x'), 1)

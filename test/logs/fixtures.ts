@@ -17,7 +17,10 @@ export function realSignIns(): Json[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => JSON.parse((JSON.parse(readFileSync(dir + f, 'utf8')) as {input: {message: string}}).input.message) as Json)
+    .map(
+      (f) =>
+        JSON.parse((JSON.parse(readFileSync(dir + f, 'utf8')) as {input: {message: string}}).input.message) as Json,
+    )
 }
 
 export function realStorageRead(): Json {
@@ -25,7 +28,13 @@ export function realStorageRead(): Json {
 }
 
 export function realActivityEvent(name = 'administrative'): Json {
-  return JSON.parse((JSON.parse(readFileSync(`${CONTRACTS}sekoia-azure-activity-logs/${name}.json`, 'utf8')) as {input: {message: string}}).input.message) as Json
+  return JSON.parse(
+    (
+      JSON.parse(readFileSync(`${CONTRACTS}sekoia-azure-activity-logs/${name}.json`, 'utf8')) as {
+        input: {message: string}
+      }
+    ).input.message,
+  ) as Json
 }
 
 /** The archive's time format: 7 fractional digits. */
@@ -50,7 +59,13 @@ export function signIn(time: Date, customerId: string | undefined, patch: (r: Js
 }
 
 /** The captured StorageRead record, reading `container/blobName` in `account`, at `time`, with no customer field. */
-export function storageRead(time: Date, account: string, container: string, blobName: string, patch: (r: Json) => void = () => {}): Json {
+export function storageRead(
+  time: Date,
+  account: string,
+  container: string,
+  blobName: string,
+  patch: (r: Json) => void = () => {},
+): Json {
   const r = realStorageRead()
   serial++
   r.time = archiveTime(time)

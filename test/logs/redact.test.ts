@@ -6,7 +6,10 @@ import {realActivityEvent, realStorageRead, signIn} from './fixtures.js'
 
 describe('logs: redaction of kept records', () => {
   it('lists every secret rule and the other-customer rule in one table', () => {
-    assert.deepEqual(LOG_REDACTION_RULES.map((r) => r.name), [...SECRET_RULES.map((r) => r.name), 'other-customer-id'])
+    assert.deepEqual(
+      LOG_REDACTION_RULES.map((r) => r.name),
+      [...SECRET_RULES.map((r) => r.name), 'other-customer-id'],
+    )
   })
 
   it('masks SAS signatures, account keys, bearer tokens, passwords and connection strings, counting per rule', () => {
@@ -23,18 +26,22 @@ describe('logs: redaction of kept records', () => {
     }
     const out = JSON.parse(r.redactRecordText(JSON.stringify(record)))
     const text = JSON.stringify(out)
-    for (const secret of ['abcDEF123', 'bXlrZXk', 'c2VjcmV0a2V5', 'abc.def-ghi', 'hunter2', 'shh', 'letmein']) assert.ok(!text.includes(secret), `${secret} leaked`)
+    for (const secret of ['abcDEF123', 'bXlrZXk', 'c2VjcmV0a2V5', 'abc.def-ghi', 'hunter2', 'shh', 'letmein'])
+      assert.ok(!text.includes(secret), `${secret} leaked`)
     assert.match(out.uri, /sig=REDACTED$/)
     assert.equal(out.properties.password, 'REDACTED')
     assert.equal(JSON.parse(out.properties.dynamic).clientSecret, 'REDACTED')
     assert.ok(out.properties.bus.includes('SharedAccessKeyName=Root;'))
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(r.counts).filter(([, n]) => n > 0)),
-      {'sas-signature': 1, 'account-key': 1, 'bearer-token': 1, password: 3, 'shared-access-key': 1},
-    )
+    assert.deepEqual(Object.fromEntries(Object.entries(r.counts).filter(([, n]) => n > 0)), {
+      'sas-signature': 1,
+      'account-key': 1,
+      'bearer-token': 1,
+      password: 3,
+      'shared-access-key': 1,
+    })
   })
 
-  it('replaces other customers\' ids by a stable placeholder and leaves the customer\'s own id', () => {
+  it("replaces other customers' ids by a stable placeholder and leaves the customer's own id", () => {
     const r = new BundleRedactor('acme', ['acme-corp', 'globex', 'ACME'], Buffer.alloc(32, 1))
     const record = {
       a: 'tenant-acme-corp/x.txt',
@@ -69,7 +76,11 @@ describe('logs: redaction of kept records', () => {
   it('keeps the JSON valid where a text rule would reach over structure (activity log authorization)', () => {
     const r = new BundleRedactor('acme', [])
     const event = realActivityEvent()
-    event.httpRequest = {clientIpAddress: '1.2.3.4', method: 'PUT', authorization: 'Bearer eyJhbGciOi.eyJzdWIiOiIx.c2lnbmF0dXJl'}
+    event.httpRequest = {
+      clientIpAddress: '1.2.3.4',
+      method: 'PUT',
+      authorization: 'Bearer eyJhbGciOi.eyJzdWIiOiIx.c2lnbmF0dXJl',
+    }
     const out = JSON.parse(r.redactRecordText(JSON.stringify(event)))
     assert.deepEqual(out.authorization, event.authorization)
     assert.equal(out.httpRequest.authorization, 'REDACTED')

@@ -17,9 +17,14 @@ interface Run {
 
 function custos(args: string[]): Promise<Run> {
   return new Promise((done) => {
-    execFile(process.execPath, ['--import', 'tsx', join(root, 'bin/dev.js'), ...args], {cwd: root, env: {...process.env, NO_COLOR: '1', CUSTOS_CONFIG: ''}, timeout: 60_000}, (error, stdout, stderr) => {
-      done({code: error ? ((error as {code?: number}).code ?? 1) : 0, stdout, stderr})
-    })
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'bin/dev.js'), ...args],
+      {cwd: root, env: {...process.env, NO_COLOR: '1', CUSTOS_CONFIG: ''}, timeout: 60_000},
+      (error, stdout, stderr) => {
+        done({code: error ? ((error as {code?: number}).code ?? 1) : 0, stdout, stderr})
+      },
+    )
   })
 }
 
@@ -51,7 +56,10 @@ describe('custos audit posture (process)', function () {
     assert.equal(run.code, 1, run.stderr)
     assert.match(run.stdout, /Storage account contosobackup \(germanynorth; used by backups\.nightly-db\)/)
     assert.match(run.stdout, /FAIL\s*│ storage\.minimum-tls/)
-    assert.match(run.stdout, /Fix storage\.minimum-tls: az storage account update .*--name contosobackup --min-tls-version TLS1_2/)
+    assert.match(
+      run.stdout,
+      /Fix storage\.minimum-tls: az storage account update .*--name contosobackup --min-tls-version TLS1_2/,
+    )
     assert.match(run.stdout, /1 check at or above medium failed or could not be verified\./)
   })
 
@@ -62,7 +70,11 @@ describe('custos audit posture (process)', function () {
     assert.equal(run.code, 0, run.stderr)
     const sarif = JSON.parse(run.stdout)
     assert.equal(sarif.version, '2.1.0')
-    assert.ok(sarif.runs[0].results.some((r: {ruleId: string; kind: string}) => r.ruleId === 'storage.minimum-tls' && r.kind === 'fail'))
+    assert.ok(
+      sarif.runs[0].results.some(
+        (r: {ruleId: string; kind: string}) => r.ruleId === 'storage.minimum-tls' && r.kind === 'fail',
+      ),
+    )
   })
 
   it('refuses --format sarif together with --json (exit 2)', async () => {

@@ -23,19 +23,42 @@ describe('audit posture on recorded and documented Azure responses', function ()
   })
 
   const mapFor = (stores: Array<Record<string, unknown>>, subscription: string) =>
-    bed.map({stores, backups: [], logs: undefined, exports: undefined, audit: undefined, keys: undefined, azure: {...(bed.raw().azure as object), subscription}})
+    bed.map({
+      stores,
+      backups: [],
+      logs: undefined,
+      exports: undefined,
+      audit: undefined,
+      keys: undefined,
+      azure: {...(bed.raw().azure as object), subscription},
+    })
 
   it('fails the recorded real account (TLS 1.0, public blob access, open firewall, westeurope, GRS to northeurope)', async () => {
     const body = sample('storage-arm/recorded-storageaccounts-get.json').Entries[0].ResponseBody as JsonObject
     const id = body.id as string
     bed.state.storageAccounts.set(id.toLowerCase(), body)
     // the 2025-06-01 BlobServicesGet example, as documented: blob soft delete 300 days, versioning, no container soft delete
-    bed.state.blobServices.set(id.toLowerCase(), sample('storage-arm/2025-06-01/BlobServicesGet.json').responses['200'].body.properties)
-    const map = mapFor([{name: 'recorded', account: 'https://storageaccountzzzxxx.blob.core.windows.net', container: 'tenant-{customer}', resourceId: id}], 'azure_subscription_id')
+    bed.state.blobServices.set(
+      id.toLowerCase(),
+      sample('storage-arm/2025-06-01/BlobServicesGet.json').responses['200'].body.properties,
+    )
+    const map = mapFor(
+      [
+        {
+          name: 'recorded',
+          account: 'https://storageaccountzzzxxx.blob.core.windows.net',
+          container: 'tenant-{customer}',
+          resourceId: id,
+        },
+      ],
+      'azure_subscription_id',
+    )
     const report = await bed.audit(map)
     const status = (check: string) => resultOf(report, 'storageaccountzzzxxx', check).status
     assert.deepEqual(
-      Object.fromEntries(report.resources[0].results.filter((r) => !r.check.startsWith('monitoring.')).map((r) => [r.check, r.status])),
+      Object.fromEntries(
+        report.resources[0].results.filter((r) => !r.check.startsWith('monitoring.')).map((r) => [r.check, r.status]),
+      ),
       {
         'storage.https-only': 'pass',
         'storage.minimum-tls': 'fail',
@@ -52,20 +75,37 @@ describe('audit posture on recorded and documented Azure responses', function ()
       },
     )
     assert.match(resultOf(report, 'storageaccountzzzxxx', 'storage.minimum-tls').detail, /TLS1_0/)
-    assert.match(resultOf(report, 'storageaccountzzzxxx', 'storage.replication').detail, /Standard_GRS copies the data to northeurope/)
+    assert.match(
+      resultOf(report, 'storageaccountzzzxxx', 'storage.replication').detail,
+      /Standard_GRS copies the data to northeurope/,
+    )
     assert.match(resultOf(report, 'storageaccountzzzxxx', 'storage.blob-soft-delete').detail, /300 days/)
     assert.equal(status('monitoring.storage-logs'), 'fail')
   })
 
   it('locates accounts of the documented StorageAccountList by blob endpoint and reads their customer-managed keys', async () => {
-    const text = readFileSync(resolve(CONTRACTS, 'storage-arm/2025-06-01/StorageAccountList.json'), 'utf8').replaceAll('{subscription-id}', SAMPLE_SUB)
-    for (const account of JSON.parse(text).responses['200'].body.value as JsonObject[]) bed.state.storageAccounts.set((account.id as string).toLowerCase(), account)
+    const text = readFileSync(resolve(CONTRACTS, 'storage-arm/2025-06-01/StorageAccountList.json'), 'utf8').replaceAll(
+      '{subscription-id}',
+      SAMPLE_SUB,
+    )
+    for (const account of JSON.parse(text).responses['200'].body.value as JsonObject[])
+      bed.state.storageAccounts.set((account.id as string).toLowerCase(), account)
     const map = mapFor(
       [
         // keySource "Microsoft.Keyvault" (lower-case v) with keyvaultproperties
-        {name: 'cmk', account: 'https://sto8596.blob.core.windows.net/', container: 'cmk-{customer}', requireCustomerManagedKey: true},
+        {
+          name: 'cmk',
+          account: 'https://sto8596.blob.core.windows.net/',
+          container: 'cmk-{customer}',
+          requireCustomerManagedKey: true,
+        },
         // keySource "Microsoft.Storage"
-        {name: 'mmk', account: 'https://STO1125.blob.core.windows.net', container: 'mmk-{customer}', requireCustomerManagedKey: true},
+        {
+          name: 'mmk',
+          account: 'https://STO1125.blob.core.windows.net',
+          container: 'mmk-{customer}',
+          requireCustomerManagedKey: true,
+        },
         // no encryption and no networkAcls in the body at all
         {name: 'bare', account: 'https://sto3699.blob.core.windows.net', container: 'bare-{customer}'},
       ],
@@ -79,7 +119,10 @@ describe('audit posture on recorded and documented Azure responses', function ()
     assert.equal(resultOf(report, 'sto3699', 'storage.customer-managed-key').status, 'skipped')
     assert.equal(resultOf(report, 'sto3699', 'storage.firewall').status, 'fail')
     assert.match(resultOf(report, 'sto3699', 'storage.firewall').detail, /not set \(Allow\)/)
-    assert.match(resultOf(report, 'sto8596', 'storage.region').detail, /eastus2\(stage\) is not in residency\.allowedRegions/)
+    assert.match(
+      resultOf(report, 'sto8596', 'storage.region').detail,
+      /eastus2\(stage\) is not in residency\.allowedRegions/,
+    )
     assert.equal(resultOf(report, 'sto8596', 'storage.https-only').status, 'fail')
   })
 

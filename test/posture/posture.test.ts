@@ -21,16 +21,23 @@ describe('audit posture', function () {
     })
 
     it('passes every check of the catalogue on every resource and fails nothing', () => {
-      const notPassing = report.resources.flatMap((r) => r.results.filter((x) => x.status !== 'pass').map((x) => `${r.name} ${x.check} ${x.status}: ${x.detail}`))
+      const notPassing = report.resources.flatMap((r) =>
+        r.results.filter((x) => x.status !== 'pass').map((x) => `${r.name} ${x.check} ${x.status}: ${x.detail}`),
+      )
       // the only non-pass results: the customer-managed key is required for contosoprod alone
       assert.deepEqual(
         notPassing.map((line) => line.split(':')[0]).sort(),
-        [ACCOUNTS.audit, ACCOUNTS.backup, ACCOUNTS.exports, ACCOUNTS.logs].map((n) => `${n} storage.customer-managed-key skipped`).sort(),
+        [ACCOUNTS.audit, ACCOUNTS.backup, ACCOUNTS.exports, ACCOUNTS.logs]
+          .map((n) => `${n} storage.customer-managed-key skipped`)
+          .sort(),
       )
       for (const check of CHECKS) {
-        const passes = report.resources.flatMap((r) => r.results).filter((x) => x.check === check.id && x.status === 'pass')
+        const passes = report.resources
+          .flatMap((r) => r.results)
+          .filter((x) => x.check === check.id && x.status === 'pass')
         assert.ok(passes.length > 0, `${check.id} passes somewhere`)
       }
+
       assert.equal(report.summary.failing, 0)
       assert.equal(report.summary.failed, 0)
       assert.equal(report.summary.unknown, 0)
@@ -62,32 +69,113 @@ describe('audit posture', function () {
 
   // One crafted non-compliant resource per check: [check, resource, how to break it, what the fix must say].
   const cases: Array<[string, string, () => void, RegExp, Record<string, unknown>?]> = [
-    ['storage.https-only', ACCOUNTS.prod, () => bed.patchAccount(ACCOUNTS.prod, {properties: {supportsHttpsTrafficOnly: false}}), /^az storage account update .*--resource-group custos-local --name contosoprod --https-only true$/],
-    ['storage.minimum-tls', ACCOUNTS.backup, () => bed.patchAccount(ACCOUNTS.backup, {properties: {minimumTlsVersion: 'TLS1_0'}}), /--name contosobackup --min-tls-version TLS1_2$/],
-    ['storage.public-blob-access', ACCOUNTS.exports, () => bed.patchAccount(ACCOUNTS.exports, {properties: {allowBlobPublicAccess: true}}), /--name contosoexport --allow-blob-public-access false$/],
-    ['storage.shared-key-access', ACCOUNTS.audit, () => bed.patchAccount(ACCOUNTS.audit, {properties: {allowSharedKeyAccess: undefined}}), /--name contosoaudit --allow-shared-key-access false$/],
-    ['storage.firewall', ACCOUNTS.prod, () => bed.patchAccount(ACCOUNTS.prod, {properties: {networkAcls: {defaultAction: 'Allow'}}}), /--name contosoprod --default-action Deny$/],
+    [
+      'storage.https-only',
+      ACCOUNTS.prod,
+      () => bed.patchAccount(ACCOUNTS.prod, {properties: {supportsHttpsTrafficOnly: false}}),
+      /^az storage account update .*--resource-group custos-local --name contosoprod --https-only true$/,
+    ],
+    [
+      'storage.minimum-tls',
+      ACCOUNTS.backup,
+      () => bed.patchAccount(ACCOUNTS.backup, {properties: {minimumTlsVersion: 'TLS1_0'}}),
+      /--name contosobackup --min-tls-version TLS1_2$/,
+    ],
+    [
+      'storage.public-blob-access',
+      ACCOUNTS.exports,
+      () => bed.patchAccount(ACCOUNTS.exports, {properties: {allowBlobPublicAccess: true}}),
+      /--name contosoexport --allow-blob-public-access false$/,
+    ],
+    [
+      'storage.shared-key-access',
+      ACCOUNTS.audit,
+      () => bed.patchAccount(ACCOUNTS.audit, {properties: {allowSharedKeyAccess: undefined}}),
+      /--name contosoaudit --allow-shared-key-access false$/,
+    ],
+    [
+      'storage.firewall',
+      ACCOUNTS.prod,
+      () => bed.patchAccount(ACCOUNTS.prod, {properties: {networkAcls: {defaultAction: 'Allow'}}}),
+      /--name contosoprod --default-action Deny$/,
+    ],
     [
       'storage.customer-managed-key',
       ACCOUNTS.prod,
-      () => bed.patchAccount(ACCOUNTS.prod, {properties: {encryption: {keySource: 'Microsoft.Storage', keyvaultproperties: undefined}}}),
+      () =>
+        bed.patchAccount(ACCOUNTS.prod, {
+          properties: {encryption: {keySource: 'Microsoft.Storage', keyvaultproperties: undefined}},
+        }),
       /--name contosoprod --encryption-key-source Microsoft\.Keyvault --encryption-key-vault https:\/\/127\.0\.0\.1:\d+\/vaults\/contoso-kv /,
     ],
-    ['storage.infrastructure-encryption', ACCOUNTS.logs, () => bed.patchAccount(ACCOUNTS.logs, {properties: {encryption: {requireInfrastructureEncryption: false}}}), /--require-infrastructure-encryption true --resource-group custos-local/],
-    ['storage.blob-soft-delete', ACCOUNTS.prod, () => bed.state.setBlobServiceProperties(accountId(ACCOUNTS.prod), {deleteRetentionPolicy: {enabled: true, days: 3}}), /blob-service-properties update .*--account-name contosoprod --enable-delete-retention true --delete-retention-days 7$/],
-    ['storage.container-soft-delete', ACCOUNTS.backup, () => bed.state.setBlobServiceProperties(accountId(ACCOUNTS.backup), {containerDeleteRetentionPolicy: {enabled: false}}), /--account-name contosobackup --enable-container-delete-retention true/],
-    ['storage.versioning', ACCOUNTS.exports, () => bed.state.setBlobServiceProperties(accountId(ACCOUNTS.exports), {isVersioningEnabled: false}), /--account-name contosoexport --enable-versioning true$/],
-    ['storage.region', ACCOUNTS.exports, () => bed.patchAccount(ACCOUNTS.exports, {location: 'westeurope', properties: {primaryLocation: 'westeurope'}}), /az storage account create --location germanywestcentral --resource-group custos-local/],
+    [
+      'storage.infrastructure-encryption',
+      ACCOUNTS.logs,
+      () => bed.patchAccount(ACCOUNTS.logs, {properties: {encryption: {requireInfrastructureEncryption: false}}}),
+      /--require-infrastructure-encryption true --resource-group custos-local/,
+    ],
+    [
+      'storage.blob-soft-delete',
+      ACCOUNTS.prod,
+      () =>
+        bed.state.setBlobServiceProperties(accountId(ACCOUNTS.prod), {deleteRetentionPolicy: {enabled: true, days: 3}}),
+      /blob-service-properties update .*--account-name contosoprod --enable-delete-retention true --delete-retention-days 7$/,
+    ],
+    [
+      'storage.container-soft-delete',
+      ACCOUNTS.backup,
+      () =>
+        bed.state.setBlobServiceProperties(accountId(ACCOUNTS.backup), {
+          containerDeleteRetentionPolicy: {enabled: false},
+        }),
+      /--account-name contosobackup --enable-container-delete-retention true/,
+    ],
+    [
+      'storage.versioning',
+      ACCOUNTS.exports,
+      () => bed.state.setBlobServiceProperties(accountId(ACCOUNTS.exports), {isVersioningEnabled: false}),
+      /--account-name contosoexport --enable-versioning true$/,
+    ],
+    [
+      'storage.region',
+      ACCOUNTS.exports,
+      () => bed.patchAccount(ACCOUNTS.exports, {location: 'westeurope', properties: {primaryLocation: 'westeurope'}}),
+      /az storage account create --location germanywestcentral --resource-group custos-local/,
+    ],
     [
       'storage.replication',
       ACCOUNTS.backup,
-      () => bed.patchAccount(ACCOUNTS.backup, {sku: {name: 'Standard_RAGRS', tier: 'Standard'}, properties: {secondaryLocation: 'westeurope', statusOfSecondary: 'available'}}),
+      () =>
+        bed.patchAccount(ACCOUNTS.backup, {
+          sku: {name: 'Standard_RAGRS', tier: 'Standard'},
+          properties: {secondaryLocation: 'westeurope', statusOfSecondary: 'available'},
+        }),
       /--name contosobackup --sku Standard_ZRS/,
     ],
-    ['keyvault.soft-delete', VAULT, () => bed.patchVault({properties: {enableSoftDelete: false}}), /^az keyvault update .*--resource-group custos-local --name contoso-kv --enable-soft-delete true$/],
-    ['keyvault.purge-protection', VAULT, () => bed.patchVault({properties: {enablePurgeProtection: undefined}}), /--name contoso-kv --enable-purge-protection true$/],
-    ['keyvault.public-network-access', VAULT, () => bed.patchVault({properties: {publicNetworkAccess: 'Enabled'}}), /--name contoso-kv --public-network-access Disabled/],
-    ['keyvault.region', VAULT, () => bed.patchVault({location: 'francecentral'}), /az keyvault create --location germanywestcentral --resource-group custos-local/],
+    [
+      'keyvault.soft-delete',
+      VAULT,
+      () => bed.patchVault({properties: {enableSoftDelete: false}}),
+      /^az keyvault update .*--resource-group custos-local --name contoso-kv --enable-soft-delete true$/,
+    ],
+    [
+      'keyvault.purge-protection',
+      VAULT,
+      () => bed.patchVault({properties: {enablePurgeProtection: undefined}}),
+      /--name contoso-kv --enable-purge-protection true$/,
+    ],
+    [
+      'keyvault.public-network-access',
+      VAULT,
+      () => bed.patchVault({properties: {publicNetworkAccess: 'Enabled'}}),
+      /--name contoso-kv --public-network-access Disabled/,
+    ],
+    [
+      'keyvault.region',
+      VAULT,
+      () => bed.patchVault({location: 'francecentral'}),
+      /az keyvault create --location germanywestcentral --resource-group custos-local/,
+    ],
     [
       'monitoring.storage-logs',
       ACCOUNTS.backup,
@@ -101,39 +189,81 @@ describe('audit posture', function () {
             {category: 'StorageDelete', enabled: false},
           ],
         }),
-      new RegExp(`^az monitor diagnostic-settings create --name custos-archive --resource ${escape(accountId(ACCOUNTS.backup))}/blobServices/default --storage-account ${escape(accountId(ACCOUNTS.logs))} --logs .*StorageDelete`),
+      new RegExp(
+        `^az monitor diagnostic-settings create --name custos-archive --resource ${escape(accountId(ACCOUNTS.backup))}/blobServices/default --storage-account ${escape(accountId(ACCOUNTS.logs))} --logs .*StorageDelete`,
+      ),
     ],
     [
       'monitoring.keyvault-logs',
       VAULT,
-      () => bed.state.addDiagnosticSetting(vaultId, {name: 'kv-audit', eventHubAuthorizationRuleId: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.EventHub/namespaces/ns/authorizationrules/r`, logs: [{categoryGroup: 'audit', enabled: true}]}),
+      () =>
+        bed.state.addDiagnosticSetting(vaultId, {
+          name: 'kv-audit',
+          eventHubAuthorizationRuleId: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.EventHub/namespaces/ns/authorizationrules/r`,
+          logs: [{categoryGroup: 'audit', enabled: true}],
+        }),
       new RegExp(`--resource ${escape(vaultId)} --storage-account .* --logs .*AuditEvent`),
     ],
     [
       'monitoring.archive-region',
       ACCOUNTS.prod,
       () => {
-        const elsewhere = bed.state.addStorageAccount({name: 'contosoarchivewe', location: 'westeurope', secondaryLocation: null})
-        bed.state.addDiagnosticSetting(`${accountId(ACCOUNTS.prod)}/blobServices/default`, {name: 'to-archive', storageAccountId: elsewhere.id as string, logs: [{categoryGroup: 'allLogs', enabled: true}]})
+        const elsewhere = bed.state.addStorageAccount({
+          name: 'contosoarchivewe',
+          location: 'westeurope',
+          secondaryLocation: null,
+        })
+        bed.state.addDiagnosticSetting(`${accountId(ACCOUNTS.prod)}/blobServices/default`, {
+          name: 'to-archive',
+          storageAccountId: elsewhere.id as string,
+          logs: [{categoryGroup: 'allLogs', enabled: true}],
+        })
       },
-      new RegExp(`diagnostic-settings update --name to-archive --resource ${escape(accountId(ACCOUNTS.prod))}/blobServices/default --storage-account <id of an account in germanywestcentral>`),
+      new RegExp(
+        `diagnostic-settings update --name to-archive --resource ${escape(accountId(ACCOUNTS.prod))}/blobServices/default --storage-account <id of an account in germanywestcentral>`,
+      ),
     ],
-    ['monitoring.activity-log', SUB, () => bed.state.removeDiagnosticSetting(`/subscriptions/${SUB}`, 'activity-to-archive'), /^az monitor diagnostic-settings subscription create --name custos-activity --location germanywestcentral --storage-account /],
-    ['monitoring.sign-in-logs', 'Entra ID sign-in logs', () => undefined, /Diagnostic settings, send SignInLogs to the archive account/, {containersOverride: true}],
+    [
+      'monitoring.activity-log',
+      SUB,
+      () => bed.state.removeDiagnosticSetting(`/subscriptions/${SUB}`, 'activity-to-archive'),
+      /^az monitor diagnostic-settings subscription create --name custos-activity --location germanywestcentral --storage-account /,
+    ],
+    [
+      'monitoring.sign-in-logs',
+      'Entra ID sign-in logs',
+      () => undefined,
+      /Diagnostic settings, send SignInLogs to the archive account/,
+      {containersOverride: true},
+    ],
   ]
 
   for (const [check, resource, breakIt, fix, extra] of cases) {
     it(`fails ${check} on a crafted ${resource} and names the fix`, async () => {
       breakIt()
-      const map = extra?.containersOverride ? bed.map({logs: {archive: {account: (bed.raw().logs as {archive: {account: string}}).archive.account, containers: [uniqueName('insights-logs-signinlogs')]}}}) : bed.map()
+      const map = extra?.containersOverride
+        ? bed.map({
+            logs: {
+              archive: {
+                account: (bed.raw().logs as {archive: {account: string}}).archive.account,
+                containers: [uniqueName('insights-logs-signinlogs')],
+              },
+            },
+          })
+        : bed.map()
       const report = await bed.audit(map)
       const r = resultOf(report, resource, check)
       assert.equal(r.status, 'fail', `${check}: ${r.detail}`)
       assert.match(r.remediation ?? '', fix)
       assert.ok(r.detail.length > 10)
       // the other checks of the catalogue are independent: breaking one leaves the rest of this resource passing
-      const others = report.resources.find((x) => x.name === resource)?.results.filter((x) => x.check !== check && x.status === 'fail')
-      assert.deepEqual(others?.map((x) => x.check), [])
+      const others = report.resources
+        .find((x) => x.name === resource)
+        ?.results.filter((x) => x.check !== check && x.status === 'fail')
+      assert.deepEqual(
+        others?.map((x) => x.check),
+        [],
+      )
     })
   }
 
@@ -146,6 +276,7 @@ describe('audit posture', function () {
       assert.equal(r.status, 'fail')
       assert.match(r.detail, /contosologs in westeurope/)
     }
+
     assert.match(resultOf(report, VAULT, 'monitoring.archive-region').detail, /contosologs in westeurope/)
   })
 
@@ -168,17 +299,38 @@ describe('audit posture', function () {
     const queries: string[] = []
     bed.state.setLogQueryHandler((workspace, query) => {
       queries.push(`${workspace}: ${query}`)
-      return workspace === 'ws-with-signins' ? [{columns: [{name: 'UserPrincipalName', type: 'string'}], rows: [['admin@contoso.com']]}] : [{columns: [{name: 'UserPrincipalName', type: 'string'}], rows: []}]
+      return workspace === 'ws-with-signins'
+        ? [{columns: [{name: 'UserPrincipalName', type: 'string'}], rows: [['admin@contoso.com']]}]
+        : [{columns: [{name: 'UserPrincipalName', type: 'string'}], rows: []}]
     })
     try {
-      const logs = (workspace: string) => ({logs: {archive: {account: (bed.raw().logs as {archive: {account: string}}).archive.account, containers: ['insights-logs-storageread']}, workspace}})
-      const found = resultOf(await bed.audit(bed.map(logs('ws-with-signins'))), 'Entra ID sign-in logs', 'monitoring.sign-in-logs')
+      const logs = (workspace: string) => ({
+        logs: {
+          archive: {
+            account: (bed.raw().logs as {archive: {account: string}}).archive.account,
+            containers: ['insights-logs-storageread'],
+          },
+          workspace,
+        },
+      })
+      const found = resultOf(
+        await bed.audit(bed.map(logs('ws-with-signins'))),
+        'Entra ID sign-in logs',
+        'monitoring.sign-in-logs',
+      )
       assert.equal(found.status, 'pass')
       assert.match(found.detail, /Workspace ws-with-signins holds sign-in logs/)
       assert.deepEqual(queries, ['ws-with-signins: SigninLogs | take 1'])
-      const empty = resultOf(await bed.audit(bed.map(logs('ws-empty'))), 'Entra ID sign-in logs', 'monitoring.sign-in-logs')
+      const empty = resultOf(
+        await bed.audit(bed.map(logs('ws-empty'))),
+        'Entra ID sign-in logs',
+        'monitoring.sign-in-logs',
+      )
       assert.equal(empty.status, 'fail')
-      assert.equal(empty.detail, 'Sign-in logs are not being kept: logs.archive.containers names no sign-in log container (insights-logs-signinlogs); workspace ws-empty holds no sign-in logs of the last 30 days.')
+      assert.equal(
+        empty.detail,
+        'Sign-in logs are not being kept: logs.archive.containers names no sign-in log container (insights-logs-signinlogs); workspace ws-empty holds no sign-in logs of the last 30 days.',
+      )
     } finally {
       bed.state.setLogQueryHandler(undefined)
     }
@@ -192,7 +344,11 @@ describe('audit posture', function () {
   })
 
   it('treats a storage category group allLogs as logging reads, writes and deletes', async () => {
-    bed.state.addDiagnosticSetting(`${accountId(ACCOUNTS.audit)}/blobServices/default`, {name: 'to-archive', workspaceId: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/ws1`, logs: [{categoryGroup: 'allLogs', enabled: true}]})
+    bed.state.addDiagnosticSetting(`${accountId(ACCOUNTS.audit)}/blobServices/default`, {
+      name: 'to-archive',
+      workspaceId: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/ws1`,
+      logs: [{categoryGroup: 'allLogs', enabled: true}],
+    })
     const report = await bed.audit()
     assert.equal(resultOf(report, ACCOUNTS.audit, 'monitoring.storage-logs').status, 'pass')
     assert.match(resultOf(report, ACCOUNTS.audit, 'monitoring.storage-logs').detail, /workspace ws1/)
@@ -206,9 +362,16 @@ describe('audit posture', function () {
     assert.equal(exportsResults.length, CHECKS.filter((c) => c.resource === 'storage-account').length)
     for (const r of exportsResults) {
       assert.equal(r.status, 'unknown')
-      assert.match(r.detail, /no storage account of subscription .* has the blob endpoint http:\/\/127\.0\.0\.1:\d+\/contosoexport/)
-      assert.match(r.remediation ?? '', /^Add resourceId: \/subscriptions\/<id>\/resourceGroups\/<group>\/providers\/Microsoft\.Storage\/storageAccounts\/contosoexport to exports/)
+      assert.match(
+        r.detail,
+        /no storage account of subscription .* has the blob endpoint http:\/\/127\.0\.0\.1:\d+\/contosoexport/,
+      )
+      assert.match(
+        r.remediation ?? '',
+        /^Add resourceId: \/subscriptions\/<id>\/resourceGroups\/<group>\/providers\/Microsoft\.Storage\/storageAccounts\/contosoexport to exports/,
+      )
     }
+
     assert.ok(report.summary.failing > 0, 'an account that cannot be verified fails the run')
   })
 
@@ -225,7 +388,10 @@ describe('audit posture', function () {
   it('finds the vault by azure.keyVaultResourceId, and reports UNKNOWN with that hint when no vault matches', async () => {
     const named = await bed.audit(bed.map({azure: {...(bed.raw().azure as object), keyVaultResourceId: vaultId}}))
     assert.equal(resultOf(named, VAULT, 'keyvault.purge-protection').status, 'pass')
-    assert.ok(bed.server.requests.some((q) => q.path.toLowerCase() === vaultId.toLowerCase()), 'read with vaults.get')
+    assert.ok(
+      bed.server.requests.some((q) => q.path.toLowerCase() === vaultId.toLowerCase()),
+      'read with vaults.get',
+    )
 
     bed.state.armKeyVaults.clear()
     const report = await bed.audit()

@@ -19,10 +19,16 @@ const require = createRequire(import.meta.url)
 const Ajv04 = ajvDraft04.default
 
 function sarifValidator() {
-  const schema = JSON.parse(readFileSync(require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'), 'utf8'))
+  const schema = JSON.parse(
+    readFileSync(require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'), 'utf8'),
+  )
   // The schema's `language` pattern has a stray "]", which is only legal without the u flag.
   const ajv = new Ajv04({allErrors: true, strict: false, unicodeRegExp: false})
-  ajv.addFormat('date-time', (s: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)))
+  ajv.addFormat(
+    'date-time',
+    (s: string) =>
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)),
+  )
   ajv.addFormat('uri', (s: string) => URL.canParse(s))
   ajv.addFormat('uri-reference', (s: string) => URL.canParse(s, 'https://base.invalid/'))
   return ajv.compile(schema)
@@ -36,7 +42,9 @@ describe('audit posture --format sarif', function () {
   before(async () => {
     await bed.start()
     // a mix of every status: fail (critical, high, low), unknown, skipped and pass
-    bed.patchAccount(ACCOUNTS.exports, {properties: {allowBlobPublicAccess: true, allowSharedKeyAccess: true, minimumTlsVersion: 'TLS1_1'}})
+    bed.patchAccount(ACCOUNTS.exports, {
+      properties: {allowBlobPublicAccess: true, allowSharedKeyAccess: true, minimumTlsVersion: 'TLS1_1'},
+    })
     bed.state.storageAccounts.delete(accountId(ACCOUNTS.audit).toLowerCase())
     report = await bed.audit()
   })
@@ -56,7 +64,10 @@ describe('audit posture --format sarif', function () {
 
   it('lists the check catalogue as rules with the fix as help text', () => {
     const run = toSarif(report).runs[0] as any
-    assert.deepEqual(run.tool.driver.rules.map((r: any) => r.id), CHECKS.map((c) => c.id))
+    assert.deepEqual(
+      run.tool.driver.rules.map((r: any) => r.id),
+      CHECKS.map((c) => c.id),
+    )
     const tls = run.tool.driver.rules.find((r: any) => r.id === 'storage.minimum-tls')
     assert.match(tls.help.text, /^Fix: az storage account update .* --min-tls-version TLS1_2$/)
     assert.equal(tls.defaultConfiguration.level, 'error')
@@ -65,13 +76,30 @@ describe('audit posture --format sarif', function () {
 
   it('gives failed results a level by severity and locates them by the resource id', () => {
     const results = (toSarif(report).runs[0] as any).results as any[]
-    const find = (check: string, fqn: string) => results.find((r) => r.ruleId === check && r.locations[0].logicalLocations[0].fullyQualifiedName === fqn)
+    const find = (check: string, fqn: string) =>
+      results.find((r) => r.ruleId === check && r.locations[0].logicalLocations[0].fullyQualifiedName === fqn)
     const exportsId = accountId(ACCOUNTS.exports)
-    assert.deepEqual([find('storage.public-blob-access', exportsId).kind, find('storage.public-blob-access', exportsId).level], ['fail', 'error'])
-    assert.deepEqual([find('storage.shared-key-access', exportsId).kind, find('storage.shared-key-access', exportsId).level], ['fail', 'note'])
-    assert.match(find('storage.minimum-tls', exportsId).message.text, /^contosoexport: minimumTlsVersion is TLS1_1\. Fix: az storage account update .*--name contosoexport --min-tls-version TLS1_2$/)
-    assert.deepEqual(find('storage.https-only', exportsId).locations[0].logicalLocations[0], {name: 'contosoexport', fullyQualifiedName: exportsId, kind: 'resource'})
-    assert.deepEqual([find('storage.https-only', exportsId).kind, find('storage.https-only', exportsId).level], ['pass', 'none'])
+    assert.deepEqual(
+      [find('storage.public-blob-access', exportsId).kind, find('storage.public-blob-access', exportsId).level],
+      ['fail', 'error'],
+    )
+    assert.deepEqual(
+      [find('storage.shared-key-access', exportsId).kind, find('storage.shared-key-access', exportsId).level],
+      ['fail', 'note'],
+    )
+    assert.match(
+      find('storage.minimum-tls', exportsId).message.text,
+      /^contosoexport: minimumTlsVersion is TLS1_1\. Fix: az storage account update .*--name contosoexport --min-tls-version TLS1_2$/,
+    )
+    assert.deepEqual(find('storage.https-only', exportsId).locations[0].logicalLocations[0], {
+      name: 'contosoexport',
+      fullyQualifiedName: exportsId,
+      kind: 'resource',
+    })
+    assert.deepEqual(
+      [find('storage.https-only', exportsId).kind, find('storage.https-only', exportsId).level],
+      ['pass', 'none'],
+    )
     // an account custos could not locate: "open", named by kind and name
     const unlocated = find('storage.https-only', 'storage-account:contosoaudit')
     assert.deepEqual([unlocated.kind, unlocated.level], ['open', 'none'])

@@ -11,7 +11,13 @@ import {fileURLToPath} from 'node:url'
 import {AzureClients} from '../../src/lib/azure/clients.js'
 import {validateDataMap} from '../../src/lib/datamap/load.js'
 import type {DataMap} from '../../src/lib/datamap/types.js'
-import {LOCAL_SUBSCRIPTION_ID, LocalAzureState, startLocalAzureServer, type JsonObject, type LocalAzureServer} from '../../src/lib/local/azure-server/index.js'
+import {
+  LOCAL_SUBSCRIPTION_ID,
+  LocalAzureState,
+  startLocalAzureServer,
+  type JsonObject,
+  type LocalAzureServer,
+} from '../../src/lib/local/azure-server/index.js'
 import {deepMerge} from '../../src/lib/local/azure-server/state.js'
 import {auditPosture, type AuditPostureOptions} from '../../src/lib/posture/posture.js'
 import type {CheckResult, PostureReport, PostureResource} from '../../src/lib/posture/types.js'
@@ -28,13 +34,24 @@ export function sample<T = any>(relativePath: string): T {
 export const SUB = LOCAL_SUBSCRIPTION_ID
 export const RG = 'custos-local'
 export const VAULT = 'contoso-kv'
-export const ACCOUNTS = {prod: 'contosoprod', backup: 'contosobackup', logs: 'contosologs', exports: 'contosoexport', audit: 'contosoaudit'} as const
+export const ACCOUNTS = {
+  prod: 'contosoprod',
+  backup: 'contosobackup',
+  logs: 'contosologs',
+  exports: 'contosoexport',
+  audit: 'contosoaudit',
+} as const
 export type AccountName = (typeof ACCOUNTS)[keyof typeof ACCOUNTS]
 
-export const accountId = (name: string, subscription = SUB, resourceGroup = RG) => LocalAzureState.storageAccountId(subscription, resourceGroup, name)
+export const accountId = (name: string, subscription = SUB, resourceGroup = RG) =>
+  LocalAzureState.storageAccountId(subscription, resourceGroup, name)
 export const vaultId = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/${VAULT}`
 
-const STORAGE_LOG_CATEGORIES = ['StorageRead', 'StorageWrite', 'StorageDelete'].map((category) => ({category, enabled: true, retentionPolicy: {enabled: false, days: 0}}))
+const STORAGE_LOG_CATEGORIES = ['StorageRead', 'StorageWrite', 'StorageDelete'].map((category) => ({
+  category,
+  enabled: true,
+  retentionPolicy: {enabled: false, days: 0},
+}))
 
 export class PostureBed {
   server!: LocalAzureServer
@@ -49,10 +66,14 @@ export class PostureBed {
     this.caPath = join(this.dir, 'ca.pem')
     writeFileSync(this.caPath, this.server.caCertificatePem)
     this.signInContainer = uniqueName('insights-logs-signinlogs')
-    const container = new AzureClients(this.map()).blobService(getTestAzurite().connectionString(ACCOUNTS.logs)).getContainerClient(this.signInContainer)
+    const container = new AzureClients(this.map())
+      .blobService(getTestAzurite().connectionString(ACCOUNTS.logs))
+      .getContainerClient(this.signInContainer)
     await container.create()
     const body = '{"time":"2024-05-01T10:00:00Z","category":"SignInLogs"}\n'
-    await container.getBlockBlobClient(`tenantId=${this.server.state.tenantId}/y=2024/m=05/d=01/h=10/m=00/PT1H.json`).upload(body, Buffer.byteLength(body))
+    await container
+      .getBlockBlobClient(`tenantId=${this.server.state.tenantId}/y=2024/m=05/d=01/h=10/m=00/PT1H.json`)
+      .upload(body, Buffer.byteLength(body))
     this.seed()
   }
 
@@ -72,7 +93,8 @@ export class PostureBed {
   /** Empties the Resource Manager state and seeds a fully compliant one. */
   seed(): void {
     const s = this.state
-    for (const m of [s.storageAccounts, s.blobServices, s.armKeyVaults, s.armVaultDataPlane, s.diagnosticSettings]) m.clear()
+    for (const m of [s.storageAccounts, s.blobServices, s.armKeyVaults, s.armVaultDataPlane, s.diagnosticSettings])
+      m.clear()
     const azurite = getTestAzurite()
     for (const name of Object.values(ACCOUNTS)) {
       s.addStorageAccount({
@@ -82,10 +104,19 @@ export class PostureBed {
         sku: {name: 'Standard_ZRS'},
         blobEndpoint: `${azurite.blobEndpoint(name)}/`,
         properties: {encryption: {requireInfrastructureEncryption: true}},
-        blobService: {isVersioningEnabled: true, deleteRetentionPolicy: {enabled: true, days: 14}, containerDeleteRetentionPolicy: {enabled: true, days: 14}},
+        blobService: {
+          isVersioningEnabled: true,
+          deleteRetentionPolicy: {enabled: true, days: 14},
+          containerDeleteRetentionPolicy: {enabled: true, days: 14},
+        },
       })
-      s.addDiagnosticSetting(`${accountId(name)}/blobServices/default`, {name: 'to-archive', storageAccountId: accountId(ACCOUNTS.logs), logs: STORAGE_LOG_CATEGORIES})
+      s.addDiagnosticSetting(`${accountId(name)}/blobServices/default`, {
+        name: 'to-archive',
+        storageAccountId: accountId(ACCOUNTS.logs),
+        logs: STORAGE_LOG_CATEGORIES,
+      })
     }
+
     // the store that requires a customer-managed key has one (keySource spelled as in the 2025-06-01 CMK sample)
     this.patchAccount(ACCOUNTS.prod, {
       properties: {
@@ -95,9 +126,21 @@ export class PostureBed {
         },
       },
     })
-    s.addArmKeyVault({name: VAULT, enablePurgeProtection: true, softDeleteRetentionInDays: 90, vaultUri: `${this.vaultUrl}/`})
-    s.addDiagnosticSetting(vaultId, {name: 'kv-audit', storageAccountId: accountId(ACCOUNTS.logs), logs: [{category: 'AuditEvent', enabled: true}]})
-    s.addDiagnosticSetting(`/subscriptions/${SUB}`, {name: 'activity-to-archive', storageAccountId: accountId(ACCOUNTS.logs)})
+    s.addArmKeyVault({
+      name: VAULT,
+      enablePurgeProtection: true,
+      softDeleteRetentionInDays: 90,
+      vaultUri: `${this.vaultUrl}/`,
+    })
+    s.addDiagnosticSetting(vaultId, {
+      name: 'kv-audit',
+      storageAccountId: accountId(ACCOUNTS.logs),
+      logs: [{category: 'AuditEvent', enabled: true}],
+    })
+    s.addDiagnosticSetting(`/subscriptions/${SUB}`, {
+      name: 'activity-to-archive',
+      storageAccountId: accountId(ACCOUNTS.logs),
+    })
   }
 
   /** Deep-merges `patch` over the stored account resource (`undefined` removes a key). */
@@ -122,15 +165,35 @@ export class PostureBed {
     return {
       residency: {allowedRegions: ['germanywestcentral', 'germanynorth']},
       stores: [
-        {name: 'documents', account: conn(ACCOUNTS.prod), container: 'tenant-{customer}', resourceId: accountId(ACCOUNTS.prod), requireCustomerManagedKey: true},
+        {
+          name: 'documents',
+          account: conn(ACCOUNTS.prod),
+          container: 'tenant-{customer}',
+          resourceId: accountId(ACCOUNTS.prod),
+          requireCustomerManagedKey: true,
+        },
         {name: 'attachments', account: conn(ACCOUNTS.prod), container: 'attachments', prefix: '{customer}/'},
       ],
-      backups: [{name: 'nightly-db', account: conn(ACCOUNTS.backup), container: 'backups', prefix: '{customer}/', expect: {every: '24h', maxAge: '26h', keepDays: 30}}],
+      backups: [
+        {
+          name: 'nightly-db',
+          account: conn(ACCOUNTS.backup),
+          container: 'backups',
+          prefix: '{customer}/',
+          expect: {every: '24h', maxAge: '26h', keepDays: 30},
+        },
+      ],
       keys: {vault: this.vaultUrl, customerKey: 'tenant-{customer}'},
       logs: {archive: {account: conn(ACCOUNTS.logs), containers: [this.signInContainer, 'insights-logs-storageread']}},
       exports: {account: conn(ACCOUNTS.exports), container: 'exports'},
       audit: {account: conn(ACCOUNTS.audit), container: 'custos-audit'},
-      azure: {credential: 'local', caCertificate: this.caPath, resourceManager: this.server.url, logAnalytics: `${this.server.url}/v1`, subscription: SUB},
+      azure: {
+        credential: 'local',
+        caCertificate: this.caPath,
+        resourceManager: this.server.url,
+        logAnalytics: `${this.server.url}/v1`,
+        subscription: SUB,
+      },
       ...overrides,
     }
   }
@@ -148,7 +211,8 @@ export class PostureBed {
 
 export function resourceNamed(report: PostureReport, name: string): PostureResource {
   const found = report.resources.find((r) => r.name === name)
-  if (!found) throw new Error(`no resource ${name} in the report (have ${report.resources.map((r) => r.name).join(', ')})`)
+  if (!found)
+    throw new Error(`no resource ${name} in the report (have ${report.resources.map((r) => r.name).join(', ')})`)
   return found
 }
 

@@ -21,7 +21,15 @@ import {createLogsBundle} from '../../src/lib/logs/bundle.js'
 import type {CliResult} from '../support/cli.js'
 import {describeFailure, runCli} from './cli.js'
 import {SecretScan} from './secrets.js'
-import {FAST_RETRY, createWorld, hashContainers, keyStates, reliabilityEnv, type ReliabilityEnv, type World} from './world.js'
+import {
+  FAST_RETRY,
+  createWorld,
+  hashContainers,
+  keyStates,
+  reliabilityEnv,
+  type ReliabilityEnv,
+  type World,
+} from './world.js'
 
 const BAD_IDS: Array<[label: string, id: string]> = [
   ['empty', ''],
@@ -41,12 +49,14 @@ const BAD_IDS: Array<[label: string, id: string]> = [
 async function inParallel<T>(jobs: Array<() => Promise<T>>, n = 4): Promise<T[]> {
   const out: T[] = new Array(jobs.length)
   let next = 0
-  await Promise.all(Array.from({length: n}, async () => {
-    while (next < jobs.length) {
-      const i = next++
-      out[i] = await jobs[i]()
-    }
-  }))
+  await Promise.all(
+    Array.from({length: n}, async () => {
+      while (next < jobs.length) {
+        const i = next++
+        out[i] = await jobs[i]()
+      }
+    }),
+  )
   return out
 }
 
@@ -70,7 +80,10 @@ describe('reliability: bad input is refused, and nothing changes', function () {
   const watched = () => [
     ...world.dataContainers(),
     {account: 'contosoprod' as const, container: 'attachments'},
-    ...['acme', 'acme-corp', 'globex', 'initech'].map((c) => ({account: 'contosoprod' as const, container: `tenant-${c}`})),
+    ...['acme', 'acme-corp', 'globex', 'initech'].map((c) => ({
+      account: 'contosoprod' as const,
+      container: `tenant-${c}`,
+    })),
     {account: 'contosobackup' as const, container: 'backups'},
   ]
   const inventory = async () => ({blobs: await hashContainers(renv, watched()), keys: await keyStates(renv)})
@@ -85,6 +98,7 @@ describe('reliability: bad input is refused, and nothing changes', function () {
     inputs.push(path)
     return path
   }
+
   /** every account string of a raw data map, rewritten */
   const everyAccount = (raw: Record<string, any>, rewrite: (account: string, name: string) => string) => {
     for (const entry of [...raw.stores, ...raw.backups, raw.exports, raw.audit]) {
@@ -99,7 +113,10 @@ describe('reliability: bad input is refused, and nothing changes', function () {
     world = await createWorld(renv)
     scan = new SecretScan(renv.secrets())
     initial = await inventory()
-    assert.ok(initial.blobs.size > 100 && initial.keys.size >= 8, `the inventory sees the data (${initial.blobs.size} blobs, ${initial.keys.size} keys)`)
+    assert.ok(
+      initial.blobs.size > 100 && initial.keys.size >= 8,
+      `the inventory sees the data (${initial.blobs.size} blobs, ${initial.keys.size} keys)`,
+    )
   })
 
   afterEach(async function () {
@@ -120,28 +137,88 @@ describe('reliability: bad input is refused, and nothing changes', function () {
     const commands = [
       (id: string) => ['customer', 'erase', id, '--config', world.configPath, '--yes', '--no-export-required'],
       (id: string) => ['customer', 'export', id, '--config', world.configPath, '--to', join(world.dir, 'never')],
-      (id: string) => ['logs', 'bundle', id, '--config', renv.env.configPath, '--since', '-1h', '--output', join(world.dir, 'never.tar.gz')],
+      (id: string) => [
+        'logs',
+        'bundle',
+        id,
+        '--config',
+        renv.env.configPath,
+        '--since',
+        '-1h',
+        '--output',
+        join(world.dir, 'never.tar.gz'),
+      ],
       (id: string) => ['customer', 'inventory', id, '--config', world.configPath],
     ]
-    const results = await inParallel(BAD_IDS.map(([, id], i) => () => runCli(commands[i % commands.length](id), {scan})))
+    const results = await inParallel(
+      BAD_IDS.map(
+        ([, id], i) =>
+          () =>
+            runCli(commands[i % commands.length](id), {scan}),
+      ),
+    )
     for (const [i, [label, id]] of BAD_IDS.entries()) {
-      const shown = id.length > 80 ? `${JSON.stringify(id.slice(0, 40))}… (${id.length} characters)` : JSON.stringify(id)
-      assertRefused(`${label} (${commands[i % commands.length]('…').slice(0, 2).join(' ')})`, results[i], 2, new RegExp(`^Error: Customer id ${shown.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not acceptable: `))
+      const shown =
+        id.length > 80 ? `${JSON.stringify(id.slice(0, 40))}… (${id.length} characters)` : JSON.stringify(id)
+      assertRefused(
+        `${label} (${commands[i % commands.length]('…').slice(0, 2).join(' ')})`,
+        results[i],
+        2,
+        new RegExp(`^Error: Customer id ${shown.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not acceptable: `),
+      )
     }
 
     // Every command's library function, every id: the same refusal, before any request.
     const clients = new AzureClients(world.map, {retry: FAST_RETRY})
     const calls: Array<[string, (id: string) => Promise<unknown>]> = [
-      ['export', (id) => exportCustomer(clients, world.map, id, {target: {kind: 'folder', path: join(world.dir, 'never')}})],
-      ['erase plan', (id) => eraseCustomer(clients, world.map, {customer: id, planOnly: true, yes: false, exportRequired: true, concurrency: 1, retries: 1})],
-      ['erase apply', (id) => eraseCustomer(clients, world.map, {customer: id, planOnly: false, yes: true, exportRequired: false, concurrency: 1, retries: 1})],
-      ['logs bundle', (id) => createLogsBundle(renv.clients, renv.map, {customer: id, since: new Date(Date.now() - 3_600_000), until: new Date(), output: join(world.dir, 'never.tar.gz')})],
+      [
+        'export',
+        (id) => exportCustomer(clients, world.map, id, {target: {kind: 'folder', path: join(world.dir, 'never')}}),
+      ],
+      [
+        'erase plan',
+        (id) =>
+          eraseCustomer(clients, world.map, {
+            customer: id,
+            planOnly: true,
+            yes: false,
+            exportRequired: true,
+            concurrency: 1,
+            retries: 1,
+          }),
+      ],
+      [
+        'erase apply',
+        (id) =>
+          eraseCustomer(clients, world.map, {
+            customer: id,
+            planOnly: false,
+            yes: true,
+            exportRequired: false,
+            concurrency: 1,
+            retries: 1,
+          }),
+      ],
+      [
+        'logs bundle',
+        (id) =>
+          createLogsBundle(renv.clients, renv.map, {
+            customer: id,
+            since: new Date(Date.now() - 3_600_000),
+            until: new Date(),
+            output: join(world.dir, 'never.tar.gz'),
+          }),
+      ],
       ['backups verify', (id) => verifyBackups(clients, world.map, {customer: id})],
       ['inventory', (id) => inventoryCustomer(clients, world.map, id)],
     ]
     for (const [name, call] of calls) {
       for (const [label, id] of BAD_IDS) {
-        await assert.rejects(call(id), (e: unknown) => e instanceof CustosError && e.code === 'InvalidCustomerId' && e.exitCode === 2, `${name}: ${label}`)
+        await assert.rejects(
+          call(id),
+          (e: unknown) => e instanceof CustosError && e.code === 'InvalidCustomerId' && e.exitCode === 2,
+          `${name}: ${label}`,
+        )
       }
     }
   })
@@ -149,12 +226,36 @@ describe('reliability: bad input is refused, and nothing changes', function () {
   it('refuses a data map with a missing field, a wrong type, an unknown placeholder, an unscoped prefix or overlapping stores (exit 2, naming the field)', async () => {
     const cases: Array<[string, (raw: Record<string, any>) => void, RegExp]> = [
       ['missing-field', (raw) => delete raw.stores[0].container, /stores\[0\]\.container: is required/],
-      ['wrong-type', (raw) => (raw.backups[0].expect.keepDays = '30'), /backups\[0\]\.expect\.keepDays: must be integer/],
-      ['unknown-placeholder', (raw) => (raw.stores[0].container = `${world.id}-{tenant}`), /stores\[0\]\.container: unknown placeholder \{tenant\}/],
-      ['prefix-without-customer', (raw) => (raw.stores[1].prefix = 'files/'), /stores\[1\]\.prefix: must contain \{customer\}/],
-      ['overlapping-stores', (raw) => raw.stores.push({...raw.stores[1], name: 'mail', prefix: '{customer}/mail/'}), /stores\[2\]: overlaps stores\[1\] \(attachments\)/],
+      [
+        'wrong-type',
+        (raw) => (raw.backups[0].expect.keepDays = '30'),
+        /backups\[0\]\.expect\.keepDays: must be integer/,
+      ],
+      [
+        'unknown-placeholder',
+        (raw) => (raw.stores[0].container = `${world.id}-{tenant}`),
+        /stores\[0\]\.container: unknown placeholder \{tenant\}/,
+      ],
+      [
+        'prefix-without-customer',
+        (raw) => (raw.stores[1].prefix = 'files/'),
+        /stores\[1\]\.prefix: must contain \{customer\}/,
+      ],
+      [
+        'overlapping-stores',
+        (raw) => raw.stores.push({...raw.stores[1], name: 'mail', prefix: '{customer}/mail/'}),
+        /stores\[2\]: overlaps stores\[1\] \(attachments\)/,
+      ],
     ]
-    const results = await inParallel(cases.map(([name, mutate]) => () => runCli(['customer', 'erase', 'acme', '--config', variant(name, mutate), '--yes', '--no-export-required'], {scan})))
+    const results = await inParallel(
+      cases.map(
+        ([name, mutate]) =>
+          () =>
+            runCli(['customer', 'erase', 'acme', '--config', variant(name, mutate), '--yes', '--no-export-required'], {
+              scan,
+            }),
+      ),
+    )
     for (const [i, [name, , field]] of cases.entries()) {
       assertRefused(name, results[i], 2, new RegExp(`^Error: The data map .*${name}\\.json is invalid: 1 problem\\.$`))
       assert.match(results[i].stderr, field, `${name} names the field`)
@@ -165,36 +266,106 @@ describe('reliability: bad input is refused, and nothing changes', function () {
     const wrongKey = Buffer.alloc(64, 7).toString('base64')
     const endpoint = (name: string) => renv.env.azurite.blobEndpoint(name)
     const cases: Array<[string, (raw: Record<string, any>) => void, number, RegExp]> = [
-      ['wrong-key', (raw) => everyAccount(raw, (a) => a.replace(/AccountKey=[^;]+/, `AccountKey=${wrongKey}`)), 4, /^Error: Access to the erase lock locks\/erase-acme in container \S+ of account contosoaudit was denied \(403 AuthorizationFailure\)\.$/],
+      [
+        'wrong-key',
+        (raw) => everyAccount(raw, (a) => a.replace(/AccountKey=[^;]+/, `AccountKey=${wrongKey}`)),
+        4,
+        /^Error: Access to the erase lock locks\/erase-acme in container \S+ of account contosoaudit was denied \(403 AuthorizationFailure\)\.$/,
+      ],
       [
         'expired-sas',
-        (raw) => everyAccount(raw, (_a, name) => `BlobEndpoint=${endpoint(name)};SharedAccessSignature=sv=2021-08-06&ss=b&srt=sco&sp=rwdlac&st=2019-01-01T00:00:00Z&se=2020-01-01T00:00:00Z&spr=https,http&sig=c2lnbmF0dXJlLW9mLWFuLWV4cGlyZWQtdG9rZW4%3D`),
+        (raw) =>
+          everyAccount(
+            raw,
+            (_a, name) =>
+              `BlobEndpoint=${endpoint(name)};SharedAccessSignature=sv=2021-08-06&ss=b&srt=sco&sp=rwdlac&st=2019-01-01T00:00:00Z&se=2020-01-01T00:00:00Z&spr=https,http&sig=c2lnbmF0dXJlLW9mLWFuLWV4cGlyZWQtdG9rZW4%3D`,
+          ),
         4,
         /^Error: Access to the erase lock .* of account contosoaudit was denied \(403 \w+\)\.$/,
       ],
-      ['no-key', (raw) => everyAccount(raw, (_a, name) => `DefaultEndpointsProtocol=http;AccountName=${name};BlobEndpoint=${endpoint(name)}`), 2, /^Error: The erase lock .* is reached over plain http:\/\/, and custos sends Entra ID tokens only over HTTPS\.$/],
-      ['unreachable', (raw) => everyAccount(raw, (a) => a.replace(/BlobEndpoint=http:\/\/127\.0\.0\.1:\d+/, 'BlobEndpoint=http://127.0.0.1:9')), 4, /^Error: Could not reach the erase lock .* \(ECONNREFUSED\)\.$/],
+      [
+        'no-key',
+        (raw) =>
+          everyAccount(
+            raw,
+            (_a, name) => `DefaultEndpointsProtocol=http;AccountName=${name};BlobEndpoint=${endpoint(name)}`,
+          ),
+        2,
+        /^Error: The erase lock .* is reached over plain http:\/\/, and custos sends Entra ID tokens only over HTTPS\.$/,
+      ],
+      [
+        'unreachable',
+        (raw) =>
+          everyAccount(raw, (a) =>
+            a.replace(/BlobEndpoint=http:\/\/127\.0\.0\.1:\d+/, 'BlobEndpoint=http://127.0.0.1:9'),
+          ),
+        4,
+        /^Error: Could not reach the erase lock .* \(ECONNREFUSED\)\.$/,
+      ],
     ]
-    const results = await inParallel(cases.map(([name, mutate]) => () => runCli(['customer', 'erase', 'acme', '--config', variant(name, mutate), '--yes', '--no-export-required', '--retries', '1'], {scan})))
+    const results = await inParallel(
+      cases.map(
+        ([name, mutate]) =>
+          () =>
+            runCli(
+              [
+                'customer',
+                'erase',
+                'acme',
+                '--config',
+                variant(name, mutate),
+                '--yes',
+                '--no-export-required',
+                '--retries',
+                '1',
+              ],
+              {scan},
+            ),
+      ),
+    )
     for (const [i, [name, , code, first]] of cases.entries()) assertRefused(name, results[i], code, first)
 
     // Key Vault with a wrong token (the local server answers 401), and no credential at all.
-    const wrongToken: TokenCredential = {getToken: async () => ({token: 'not-the-development-token', expiresOnTimestamp: Date.now() + 3_600_000})}
+    const wrongToken: TokenCredential = {
+      getToken: async () => ({token: 'not-the-development-token', expiresOnTimestamp: Date.now() + 3_600_000}),
+    }
     const noCredential: TokenCredential = {
       getToken: async () => {
-        throw Object.assign(new Error('DefaultAzureCredential failed to retrieve a token from the included credentials.'), {name: 'CredentialUnavailableError'})
+        throw Object.assign(
+          new Error('DefaultAzureCredential failed to retrieve a token from the included credentials.'),
+          {name: 'CredentialUnavailableError'},
+        )
       },
     }
     for (const [name, credential, code, message] of [
-      ['wrong Key Vault token', wrongToken, 'AccessDenied', /^Access to signing key custos-evidence in vault https:\/\/127\.0\.0\.1:\d+ was denied \(401 Unauthorized\)\.$/],
+      [
+        'wrong Key Vault token',
+        wrongToken,
+        'AccessDenied',
+        /^Access to signing key custos-evidence in vault https:\/\/127\.0\.0\.1:\d+ was denied \(401 Unauthorized\)\.$/,
+      ],
       ['no credential', noCredential, 'SignInRequired', /^No Azure credential was available to reach /],
     ] as const) {
       const clients = new AzureClients(world.map, {retry: FAST_RETRY, credential})
       for (const call of [
-        () => eraseCustomer(clients, world.map, {customer: 'acme', planOnly: false, planOut: join(world.dir, 'kv.plan.json'), yes: true, exportRequired: false, concurrency: 1, retries: 1}),
-        () => exportCustomer(clients, world.map, 'acme', {target: {kind: 'folder', path: join(world.dir, `kv-${code}`)}}),
+        () =>
+          eraseCustomer(clients, world.map, {
+            customer: 'acme',
+            planOnly: false,
+            planOut: join(world.dir, 'kv.plan.json'),
+            yes: true,
+            exportRequired: false,
+            concurrency: 1,
+            retries: 1,
+          }),
+        () =>
+          exportCustomer(clients, world.map, 'acme', {target: {kind: 'folder', path: join(world.dir, `kv-${code}`)}}),
       ]) {
-        await assert.rejects(call(), (e: unknown) => e instanceof CustosError && e.code === code && e.exitCode === 4 && message.test(e.message), name)
+        await assert.rejects(
+          call(),
+          (e: unknown) => e instanceof CustosError && e.code === code && e.exitCode === 4 && message.test(e.message),
+          name,
+        )
       }
     }
   })
@@ -202,15 +373,25 @@ describe('reliability: bad input is refused, and nothing changes', function () {
   it('a corrupted plan or journal is refused before anything is deleted (exit 3 / 2); a corrupted manifest or certificate verifies as altered (exit 1)', async () => {
     const planOf = async (customer: string) => {
       const path = join(world.dir, `${customer}.plan.json`)
-      await eraseCustomer(world.clients, world.clients.map, {customer, planOnly: true, planOut: path, yes: false, exportRequired: false, concurrency: 1, retries: 1})
+      await eraseCustomer(world.clients, world.clients.map, {
+        customer,
+        planOnly: true,
+        planOut: path,
+        yes: false,
+        exportRequired: false,
+        concurrency: 1,
+        retries: 1,
+      })
       return path
     }
+
     const [acme, corp, globex, initech] = await Promise.all(['acme', 'acme-corp', 'globex', 'initech'].map(planOf))
     const write = (name: string, content: string) => {
       const path = join(world.dir, name)
       writeFileSync(path, content)
       return path
     }
+
     /** the plan at `path` with the line that contains `marker` rewritten */
     const edited = (path: string, name: string, marker: string, edit: (line: string) => string) => {
       const lines = readFileSync(path, 'utf8').split('\n')
@@ -218,21 +399,81 @@ describe('reliability: bad input is refused, and nothing changes', function () {
       assert.ok(at > 0, `${marker} is in ${path}`)
       return write(name, [...lines.slice(0, at), edit(lines[at]), ...lines.slice(at + 1)].join('\n'))
     }
+
     const foreignJournal = join(world.dir, 'journal.plan.json')
     copyFileSync(globex, foreignJournal)
-    writeFileSync(`${foreignJournal}.journal.jsonl`, `${JSON.stringify({type: 'start', fingerprint: 'f'.repeat(64), operationId: 'x', time: new Date().toISOString(), pid: 1})}\n`)
+    writeFileSync(
+      `${foreignJournal}.journal.jsonl`,
+      `${JSON.stringify({type: 'start', fingerprint: 'f'.repeat(64), operationId: 'x', time: new Date().toISOString(), pid: 1})}\n`,
+    )
 
     // Each run takes its customer's erase lock before it reads the plan: one customer per case, so they can run at once.
-    const erasePlan = (customer: string, path: string) => ['customer', 'erase', customer, '--config', world.configPath, '--plan', path, '--yes', '--no-export-required']
-    const planCases: Array<[string, string[], number, RegExp]> = [
-      ['a plan line moved to another customer', erasePlan('acme', edited(acme, 'scope.plan.json', '"name":"acme/files/0001.bin"', (l) => l.replace('"acme/files/0001.bin"', '"acme-corp/files/0001.bin"'))), 3, /^Error: Refused: \S+\/acme-corp\/files\/0001\.bin is outside the scope of customer acme in store attachments/],
-      ['a plan line edited', erasePlan('acme-corp', edited(corp, 'size.plan.json', '"name":"acme-corp/files/0001.bin"', (l) => l.replace(/"size":\d+/, '"size":1'))), 3, /^Error: The plan .*size\.plan\.json cannot be trusted: its items do not match its fingerprint/],
-      ['a plan cut short', erasePlan('initech', write('cut.plan.json', `${readFileSync(initech, 'utf8').split('\n')[0]}\n`)), 3, /^Error: The plan .*cut\.plan\.json cannot be trusted: it has no trailer/],
-      ['a plan of another customer', erasePlan('umbrella', acme), 3, /^Error: The plan .*acme\.plan\.json is for customer acme, not umbrella\.$/],
-      ['not a plan', erasePlan('hooli', write('other.json', '{"type":"something else"}\n')), 2, /^Error: .*other\.json is not a custos erase plan/],
-      ['a journal of another plan', erasePlan('globex', foreignJournal), 3, /^Error: The journal .*journal\.plan\.json\.journal\.jsonl belongs to another plan/],
+    const erasePlan = (customer: string, path: string) => [
+      'customer',
+      'erase',
+      customer,
+      '--config',
+      world.configPath,
+      '--plan',
+      path,
+      '--yes',
+      '--no-export-required',
     ]
-    const refused = await inParallel(planCases.map(([, args]) => () => runCli(args, {scan})))
+    const planCases: Array<[string, string[], number, RegExp]> = [
+      [
+        'a plan line moved to another customer',
+        erasePlan(
+          'acme',
+          edited(acme, 'scope.plan.json', '"name":"acme/files/0001.bin"', (l) =>
+            l.replace('"acme/files/0001.bin"', '"acme-corp/files/0001.bin"'),
+          ),
+        ),
+        3,
+        /^Error: Refused: \S+\/acme-corp\/files\/0001\.bin is outside the scope of customer acme in store attachments/,
+      ],
+      [
+        'a plan line edited',
+        erasePlan(
+          'acme-corp',
+          edited(corp, 'size.plan.json', '"name":"acme-corp/files/0001.bin"', (l) =>
+            l.replace(/"size":\d+/, '"size":1'),
+          ),
+        ),
+        3,
+        /^Error: The plan .*size\.plan\.json cannot be trusted: its items do not match its fingerprint/,
+      ],
+      [
+        'a plan cut short',
+        erasePlan('initech', write('cut.plan.json', `${readFileSync(initech, 'utf8').split('\n')[0]}\n`)),
+        3,
+        /^Error: The plan .*cut\.plan\.json cannot be trusted: it has no trailer/,
+      ],
+      [
+        'a plan of another customer',
+        erasePlan('umbrella', acme),
+        3,
+        /^Error: The plan .*acme\.plan\.json is for customer acme, not umbrella\.$/,
+      ],
+      [
+        'not a plan',
+        erasePlan('hooli', write('other.json', '{"type":"something else"}\n')),
+        2,
+        /^Error: .*other\.json is not a custos erase plan/,
+      ],
+      [
+        'a journal of another plan',
+        erasePlan('globex', foreignJournal),
+        3,
+        /^Error: The journal .*journal\.plan\.json\.journal\.jsonl belongs to another plan/,
+      ],
+    ]
+    const refused = await inParallel(
+      planCases.map(
+        ([, args]) =>
+          () =>
+            runCli(args, {scan}),
+      ),
+    )
     for (const [i, [name, , code, first]] of planCases.entries()) assertRefused(name, refused[i], code, first)
 
     // An export and an erase certificate to corrupt (in a world of their own: the erase deletes).
@@ -240,7 +481,15 @@ describe('reliability: bad input is refused, and nothing changes', function () {
     await exportCustomer(world.clients, world.clients.map, 'acme', {target: {kind: 'folder', path: exported}})
     const tiny = {documents: 1, attachments: 1, backups: 1}
     const other = await createWorld(renv, {keys: false, content: {acme: tiny, 'acme-corp': tiny, globex: tiny}})
-    const erased = await eraseCustomer(other.clients, other.clients.map, {customer: 'acme', planOnly: false, planOut: join(world.dir, 'other.plan.json'), yes: true, exportRequired: false, concurrency: 4, retries: 3})
+    const erased = await eraseCustomer(other.clients, other.clients.map, {
+      customer: 'acme',
+      planOnly: false,
+      planOut: join(world.dir, 'other.plan.json'),
+      yes: true,
+      exportRequired: false,
+      concurrency: 4,
+      retries: 3,
+    })
     const manifest = readFileSync(join(exported, 'manifest.json'), 'utf8')
     const certificate = () => JSON.parse(readFileSync(erased.certificate!.json, 'utf8'))
     const claimingMore = certificate()
@@ -248,18 +497,36 @@ describe('reliability: bad input is refused, and nothing changes', function () {
     const resigned = certificate()
     resigned.signature.value = `AAAAAAAA${resigned.signature.value.slice(8)}`
     const verifyCases: Array<[string, string]> = [
-      ['a manifest with an object size changed', write('edited.manifest.json', manifest.replace(/"size":(\d+)/, (_m, n: string) => `"size":${Number(n) + 1}`))],
+      [
+        'a manifest with an object size changed',
+        write(
+          'edited.manifest.json',
+          manifest.replace(/"size":(\d+)/, (_m, n: string) => `"size":${Number(n) + 1}`),
+        ),
+      ],
       ['a manifest cut short', write('cut.manifest.json', manifest.slice(0, manifest.length >> 1))],
-      ['a certificate claiming one more deletion', write('edited.certificate.json', JSON.stringify(claimingMore, null, 2))],
+      [
+        'a certificate claiming one more deletion',
+        write('edited.certificate.json', JSON.stringify(claimingMore, null, 2)),
+      ],
       ['a certificate with a forged signature', write('resigned.certificate.json', JSON.stringify(resigned, null, 2))],
     ]
-    const verified = await inParallel(verifyCases.map(([, path]) => () => runCli(['certificate', 'verify', path, '--config', world.configPath, '--json'], {scan})))
+    const verified = await inParallel(
+      verifyCases.map(
+        ([, path]) =>
+          () =>
+            runCli(['certificate', 'verify', path, '--config', world.configPath, '--json'], {scan}),
+      ),
+    )
     for (const [i, [name]] of verifyCases.entries()) {
       assert.equal(verified[i].code, 1, `${name}: ${verified[i].stdout}${verified[i].stderr}`)
       assert.match(verified[i].json<{status: string}>().status, /^(altered|inconsistent)$/, name)
     }
-    const intact = await runCli(['certificate', 'verify', erased.certificate!.json, '--config', world.configPath, '--json'], {scan})
+
+    const intact = await runCli(
+      ['certificate', 'verify', erased.certificate!.json, '--config', world.configPath, '--json'],
+      {scan},
+    )
     assert.equal(intact.code, 0, 'the untouched certificate verifies (the check can pass)')
   })
 })
-

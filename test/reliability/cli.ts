@@ -48,7 +48,13 @@ const PROGRESS_LINE = /^[A-Z][^:]*: .*\b(objects|items)\b.*\/s(, done|, stopped)
  * after any progress lines (`message`), whether more than one `Error:` line appears, and whether a
  * stack trace was printed.
  */
-export function describeFailure(result: CliResult): {code: number | null; first: string; message: string; errorLines: number; stackTrace: boolean} {
+export function describeFailure(result: CliResult): {
+  code: number | null
+  first: string
+  message: string
+  errorLines: number
+  stackTrace: boolean
+} {
   const lines = result.stderr.split('\n')
   return {
     code: result.code,

@@ -25,12 +25,21 @@ interface Amount {
  */
 export function comparableCertificate(doc: any): Record<string, unknown> {
   const b = doc.body
-  const removed = (x: {deleted: Amount; alreadyGone: Amount}) => ({items: x.deleted.items + x.alreadyGone.items, bytes: x.deleted.bytes + x.alreadyGone.bytes})
+  const removed = (x: {deleted: Amount; alreadyGone: Amount}) => ({
+    items: x.deleted.items + x.alreadyGone.items,
+    bytes: x.deleted.bytes + x.alreadyGone.bytes,
+  })
   return {
     customer: b.customer,
     plan: {items: b.plan.items, bytes: b.plan.bytes},
     guards: b.guards.map((g: any) => ({guard: g.guard, ok: g.ok})),
-    totals: {planned: b.totals.planned, removed: removed(b.totals), retained: b.totals.retained, failed: b.totals.failed, softDeletedBeforeErase: b.totals.softDeletedBeforeErase},
+    totals: {
+      planned: b.totals.planned,
+      removed: removed(b.totals),
+      retained: b.totals.retained,
+      failed: b.totals.failed,
+      softDeletedBeforeErase: b.totals.softDeletedBeforeErase,
+    },
     stores: b.stores.map((s: any) => ({
       store: s.store,
       role: s.role,
@@ -41,7 +50,12 @@ export function comparableCertificate(doc: any): Record<string, unknown> {
       retained: s.retained,
       failed: s.failed,
       container: s.containerDeletion.action,
-      verification: {result: s.verification.result, live: s.verification.live, retained: s.verification.retained, containerState: s.verification.containerState},
+      verification: {
+        result: s.verification.result,
+        live: s.verification.live,
+        retained: s.verification.retained,
+        containerState: s.verification.containerState,
+      },
     })),
     key: {method: b.key.method, state: b.key.state},
     verification: {result: b.verification.result, live: b.verification.live, retained: b.verification.retained},

@@ -22,10 +22,14 @@ describe('the fault proxy in front of Azurite', function () {
     proxies.push(proxy)
     return proxy
   }
+
   const service = (proxy: FaultProxy, maxTries = 8) => {
     const key = getTestAzurite().accounts.find((a) => a.name === ACCOUNT)!.key
-    return BlobServiceClient.fromConnectionString(proxy.connectionString(ACCOUNT, key), {retryOptions: {maxTries, retryDelayInMs: 5, maxRetryDelayInMs: 20}})
+    return BlobServiceClient.fromConnectionString(proxy.connectionString(ACCOUNT, key), {
+      retryOptions: {maxTries, retryDelayInMs: 5, maxRetryDelayInMs: 20},
+    })
   }
+
   const direct = () => BlobServiceClient.fromConnectionString(getTestAzurite().connectionString(ACCOUNT))
   const seeded = async (names: string[]): Promise<ContainerClient> => {
     const container = direct().getContainerClient(uniqueName('proxy'))
@@ -45,8 +49,14 @@ describe('the fault proxy in front of Azurite', function () {
     await container.getBlockBlobClient('a/b c.txt').upload('hello', 5)
     const text = (await container.getBlobClient('a/b c.txt').downloadToBuffer()).toString()
     assert.equal(text, 'hello')
-    assert.ok(await direct().getContainerClient(container.containerName).getBlobClient('a/b c.txt').exists(), 'the blob reached Azurite')
-    assert.deepEqual(Object.values(proxy.injected).reduce((a, b) => a + b, 0), 0)
+    assert.ok(
+      await direct().getContainerClient(container.containerName).getBlobClient('a/b c.txt').exists(),
+      'the blob reached Azurite',
+    )
+    assert.deepEqual(
+      Object.values(proxy.injected).reduce((a, b) => a + b, 0),
+      0,
+    )
     assert.ok(proxy.requests.some((r) => r.method === 'PUT' && r.path.endsWith('/a/b c.txt')))
   })
 
@@ -58,6 +68,7 @@ describe('the fault proxy in front of Azurite', function () {
       for (let i = 0; i < 30; i++) assert.equal((await blob.getProperties()).contentLength, 13)
       return {faults: proxy.requests.map((r) => r.fault ?? '-').join(','), injected: {...proxy.injected}}
     }
+
     const a = await run(42)
     const b = await run(42)
     const c = await run(43)
@@ -66,34 +77,49 @@ describe('the fault proxy in front of Azurite', function () {
     assert.notEqual(a.faults, c.faults)
     const total = a.injected.serverBusy + a.injected.internalError + a.injected.reset
     assert.ok(total >= 5 && total <= 25, `about 40% of ~40 requests were faulted (${total})`)
-    assert.ok(a.injected.serverBusy > 0 && a.injected.internalError > 0 && a.injected.reset > 0, JSON.stringify(a.injected))
+    assert.ok(
+      a.injected.serverBusy > 0 && a.injected.internalError > 0 && a.injected.reset > 0,
+      JSON.stringify(a.injected),
+    )
   })
 
   it('answers 503 and 429 with Retry-After and an Azure error body; the storage client retries 503 itself', async () => {
     const container = await seeded(['r.txt'])
     const proxy = await start({faults: {serverBusy: 1}, retryAfterSeconds: 3})
-    const raw = await new Promise<{status?: number; headers: Record<string, unknown>; body: string}>((resolve, reject) => {
-      const req = request(`${proxy.url}/${ACCOUNT}/${container.containerName}/r.txt`, (res) => {
-        let body = ''
-        res.on('data', (c: Buffer) => (body += c.toString()))
-        res.on('end', () => resolve({status: res.statusCode, headers: res.headers, body}))
-      })
-      req.on('error', reject)
-      req.end()
-    })
+    const raw = await new Promise<{status?: number; headers: Record<string, unknown>; body: string}>(
+      (resolve, reject) => {
+        const req = request(`${proxy.url}/${ACCOUNT}/${container.containerName}/r.txt`, (res) => {
+          let body = ''
+          res.on('data', (c: Buffer) => (body += c.toString()))
+          res.on('end', () => resolve({status: res.statusCode, headers: res.headers, body}))
+        })
+        req.on('error', reject)
+        req.end()
+      },
+    )
     assert.equal(raw.status, 503)
     assert.equal(raw.headers['retry-after'], '3')
     assert.equal(raw.headers['x-ms-error-code'], 'ServerBusy')
     assert.match(raw.body, /<Code>ServerBusy<\/Code>/)
 
     proxy.setFaults({tooManyRequests: 1})
-    await assert.rejects(service(proxy, 3).getContainerClient(container.containerName).getBlobClient('r.txt').download(), (e: {statusCode?: number}) => e.statusCode === 429)
-    assert.equal(proxy.injected.tooManyRequests, 1, 'Blob storage throttles with 503, so the storage client does not retry a 429')
+    await assert.rejects(
+      service(proxy, 3).getContainerClient(container.containerName).getBlobClient('r.txt').download(),
+      (e: {statusCode?: number}) => e.statusCode === 429,
+    )
+    assert.equal(
+      proxy.injected.tooManyRequests,
+      1,
+      'Blob storage throttles with 503, so the storage client does not retry a 429',
+    )
 
     proxy.setFaults({})
     const before = proxy.injected.serverBusy
     proxy.setFaults({serverBusy: 0.5})
-    const body = await service(proxy, 30).getContainerClient(container.containerName).getBlobClient('r.txt').downloadToBuffer()
+    const body = await service(proxy, 30)
+      .getContainerClient(container.containerName)
+      .getBlobClient('r.txt')
+      .downloadToBuffer()
     assert.equal(body.toString(), 'body of r.txt')
     assert.ok(proxy.injected.serverBusy >= before, 'retried through 503s')
   })
@@ -129,23 +155,33 @@ describe('the fault proxy in front of Azurite', function () {
     const response = await via.getBlobBatchClient().deleteBlobs(names.map((n) => via.getBlobClient(n)))
     const throttled = names.filter((_, i) => response.subResponses[i].status === 503)
     assert.ok(throttled.length >= 3 && throttled.length <= 15, `some parts throttled (${throttled.length})`)
-    assert.ok(response.subResponses.every((s) => s.status === 202 || (s.status === 503 && s.errorCode === 'ServerBusy')))
+    assert.ok(
+      response.subResponses.every((s) => s.status === 202 || (s.status === 503 && s.errorCode === 'ServerBusy')),
+    )
     assert.equal(proxy.injected.batchParts, throttled.length)
     assert.equal(proxy.injected.batchPartsNotDisarmed, 0)
     const left: string[] = []
     for await (const b of container.listBlobsFlat()) left.push(b.name)
     assert.deepEqual(left.sort(), [...throttled].sort(), 'exactly the throttled parts were not executed')
-    assert.deepEqual(proxy.requests.at(-1)!.subRequests!.map((s) => s.path), names.map((n) => `/${ACCOUNT}/${container.containerName}/${n}`))
+    assert.deepEqual(
+      proxy.requests.at(-1)!.subRequests!.map((s) => s.path),
+      names.map((n) => `/${ACCOUNT}/${container.containerName}/${n}`),
+    )
   })
 
   it('holds a chosen request before or after upstream answered, until released or dropped', async () => {
     const proxy = await start()
     const name = uniqueName('hold')
     const container = service(proxy, 1).getContainerClient(name)
-    const heldCreate = proxy.hold((r) => r.method === 'PUT' && r.query.get('restype') === 'container', {stage: 'response'})
+    const heldCreate = proxy.hold((r) => r.method === 'PUT' && r.query.get('restype') === 'container', {
+      stage: 'response',
+    })
     const creating = container.create()
     const held = await heldCreate
-    assert.ok(await direct().getContainerClient(name).exists(), 'upstream executed the request; the client has no answer yet')
+    assert.ok(
+      await direct().getContainerClient(name).exists(),
+      'upstream executed the request; the client has no answer yet',
+    )
     held.release()
     await creating
 
@@ -153,7 +189,11 @@ describe('the fault proxy in front of Azurite', function () {
     const putting = container.getBlockBlobClient('dropped.txt').upload('x', 1)
     ;(await heldPut).drop()
     await assert.rejects(putting)
-    assert.equal(await direct().getContainerClient(name).getBlobClient('dropped.txt').exists(), false, 'a dropped request never reached Azurite')
+    assert.equal(
+      await direct().getContainerClient(name).getBlobClient('dropped.txt').exists(),
+      false,
+      'a dropped request never reached Azurite',
+    )
 
     // stage 'body': the client has the headers and half the body, and waits for the rest.
     const body = Buffer.from('0123456789'.repeat(100))
@@ -185,8 +225,22 @@ describe('the secret scan (test/reliability/secrets.ts)', () => {
       'Authorization: Bearer eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJ1cG4iOiJ4In0.c2ln',
     ]
     const kinds = leaks.map((text) => findSecrets(text, 't', [key]).map((f) => f.kind))
-    assert.deepEqual(kinds, [['account-key'], ['account-key'], ['sas-signature'], ['sas-signature'], ['bearer-token'], ['bearer-token']])
-    const clean = ['https://a/c/b?sv=2024&sig=REDACTED&se=x', 'sig=XXXXX', '{"sig":{"kid":"https://v/keys/k/1","value":"AbCd"}}', 'AccountKey=REDACTED', 'Bearer REDACTED', 'signature=abc']
+    assert.deepEqual(kinds, [
+      ['account-key'],
+      ['account-key'],
+      ['sas-signature'],
+      ['sas-signature'],
+      ['bearer-token'],
+      ['bearer-token'],
+    ])
+    const clean = [
+      'https://a/c/b?sv=2024&sig=REDACTED&se=x',
+      'sig=XXXXX',
+      '{"sig":{"kid":"https://v/keys/k/1","value":"AbCd"}}',
+      'AccountKey=REDACTED',
+      'Bearer REDACTED',
+      'signature=abc',
+    ]
     for (const text of clean) assert.deepEqual(findSecrets(text, 't', [key]), [], text)
   })
 
@@ -203,7 +257,10 @@ describe('the secret scan (test/reliability/secrets.ts)', () => {
     const archived = new SecretScan([key])
     await writeTarGz(join(dir, 'b.tar.gz'), [{name: 'records/a.jsonl', content: `{"url":"${link}"}`}])
     await archived.file(join(dir, 'b.tar.gz'))
-    assert.deepEqual(archived.findings.map((f) => [f.kind, f.where.split('!')[1]]), [['sas-signature', 'records/a.jsonl']])
+    assert.deepEqual(
+      archived.findings.map((f) => [f.kind, f.where.split('!')[1]]),
+      [['sas-signature', 'records/a.jsonl']],
+    )
     await archived.dir(dir)
     assert.ok(archived.findings.some((f) => f.kind === 'account-key' && f.where.endsWith('inner.json')))
     assert.throws(() => archived.assertClean(), /secret\(s\) leaked/)

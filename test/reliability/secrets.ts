@@ -35,16 +35,23 @@ const BEARER_JWT = /Bearer\s+ey[A-Za-z0-9_-]{4,}/g
 /** Every secret occurrence in `text` (pure; the building block of SecretScan). */
 export function findSecrets(text: string, where: string, literals: readonly string[]): SecretFinding[] {
   const found: SecretFinding[] = []
-  const excerpt = (at: number, length: number) => `${text.slice(Math.max(0, at - 40), at)}«${text.slice(at, at + Math.min(length, 12))}…»`.replaceAll('\n', '⏎')
+  const excerpt = (at: number, length: number) =>
+    `${text.slice(Math.max(0, at - 40), at)}«${text.slice(at, at + Math.min(length, 12))}…»`.replaceAll('\n', '⏎')
   for (const literal of new Set([...literals, LOCAL_DEVELOPMENT_TOKEN])) {
     if (literal.length < 8) continue
     for (const form of new Set([literal, encodeURIComponent(literal)])) {
       for (let at = text.indexOf(form); at >= 0; at = text.indexOf(form, at + 1)) {
-        found.push({where, kind: literal === LOCAL_DEVELOPMENT_TOKEN ? 'bearer-token' : 'account-key', excerpt: excerpt(at, form.length)})
+        found.push({
+          where,
+          kind: literal === LOCAL_DEVELOPMENT_TOKEN ? 'bearer-token' : 'account-key',
+          excerpt: excerpt(at, form.length),
+        })
       }
     }
   }
-  for (const m of text.matchAll(BEARER_JWT)) found.push({where, kind: 'bearer-token', excerpt: excerpt(m.index, m[0].length)})
+
+  for (const m of text.matchAll(BEARER_JWT))
+    found.push({where, kind: 'bearer-token', excerpt: excerpt(m.index, m[0].length)})
   for (const m of text.matchAll(SIG)) found.push({where, kind: 'sas-signature', excerpt: excerpt(m.index, m[0].length)})
   return found
 }
@@ -75,10 +82,12 @@ export class SecretScan {
       for (const [name, content] of await untarGz(bytes)) this.text(`${path}!${name}`, content.toString('latin1'))
       return
     }
+
     if (path.endsWith('.zip')) {
       for (const [name, content] of unzip(bytes)) this.text(`${path}!${name}`, content.toString('latin1'))
       return
     }
+
     this.text(path, bytes.toString('latin1'))
   }
 
@@ -106,6 +115,7 @@ export class SecretScan {
       records += text.split('\n').filter((l) => l.trim()).length
       this.text(`audit ${map.audit.container}/${item.name}`, `${text}\n${JSON.stringify(item.metadata ?? {})}`)
     }
+
     return records
   }
 
@@ -160,5 +170,6 @@ export function unzip(bytes: Buffer): Map<string, Buffer> {
     out.set(name, method === 8 ? inflateRawSync(data) : Buffer.from(data))
     at += 46 + nameLength + extraLength + commentLength
   }
+
   return out
 }

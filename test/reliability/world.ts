@@ -20,7 +20,12 @@ import {AzureClients} from '../../src/lib/azure/clients.js'
 import {validateDataMap} from '../../src/lib/datamap/load.js'
 import type {DataMap} from '../../src/lib/datamap/types.js'
 import {demoContent, seedDemoData, type DemoSummary} from '../../src/lib/local/demo-data.js'
-import {DEMO_ACCOUNTS, startLocalEnvironment, type DemoAccount, type LocalEnvironment} from '../../src/lib/local/environment.js'
+import {
+  DEMO_ACCOUNTS,
+  startLocalEnvironment,
+  type DemoAccount,
+  type LocalEnvironment,
+} from '../../src/lib/local/environment.js'
 import type {FaultProxy} from '../../src/lib/local/fault-proxy.js'
 import {LOCAL_SUBSCRIPTION_ID} from '../../src/lib/local/azure-server/state.js'
 
@@ -103,8 +108,12 @@ function retarget(raw: Record<string, unknown>, env: LocalEnvironment, proxy?: F
   let text = JSON.stringify(raw)
   for (const {name} of DEMO_ACCOUNTS) {
     const key = env.azurite.accounts.find((a) => a.name === name)!.key
-    text = text.replaceAll(JSON.stringify(env.azurite.connectionString(name)).slice(1, -1), JSON.stringify(proxy.connectionString(name, key)).slice(1, -1))
+    text = text.replaceAll(
+      JSON.stringify(env.azurite.connectionString(name)).slice(1, -1),
+      JSON.stringify(proxy.connectionString(name, key)).slice(1, -1),
+    )
   }
+
   return JSON.parse(text) as Record<string, unknown>
 }
 
@@ -139,7 +148,13 @@ export interface World {
   /** direct clients (not through the proxy), for seeding and inspection */
   clients: AzureClients
   customers: readonly string[]
-  containers: {documents(customer: string): string; attachments: string; backups: string; exports: string; audit: string}
+  containers: {
+    documents(customer: string): string
+    attachments: string
+    backups: string
+    exports: string
+    audit: string
+  }
   /** every container holding customer data (for inventories) */
   dataContainers(): Array<{account: DemoAccount; container: string}>
   keyName(customer: string): string
@@ -151,8 +166,9 @@ const DEFAULT_CONTENT: CustomerContent = {documents: 8, attachments: 4, backups:
 export async function createWorld(renv: ReliabilityEnv, options: WorldOptions = {}): Promise<World> {
   const id = `w${randomBytes(4).toString('hex')}`
   const dir = scratchDir(id)
-  const { env } = renv
-  const account = (name: DemoAccount) => (options.proxy ? options.proxy.connectionString(name, renv.accountKey(name)) : env.azurite.connectionString(name))
+  const {env} = renv
+  const account = (name: DemoAccount) =>
+    options.proxy ? options.proxy.connectionString(name, renv.accountKey(name)) : env.azurite.connectionString(name)
   const containers = {
     documents: (customer: string) => `${id}-${customer}`,
     attachments: `${id}-att`,
@@ -166,11 +182,29 @@ export async function createWorld(renv: ReliabilityEnv, options: WorldOptions = 
       {name: 'documents', account: account('contosoprod'), container: `${id}-{customer}`},
       {name: 'attachments', account: account('contosoprod'), container: containers.attachments, prefix: '{customer}/'},
     ],
-    backups: [{name: 'nightly-db', account: account('contosobackup'), container: containers.backups, prefix: '{customer}/', dateFrom: '{customer}/{yyyy}-{MM}-{dd}/', expect: {every: '24h', maxAge: '26h', keepDays: 30}}],
-    keys: {vault: (env.config.keys as {vault: string}).vault, ...(options.keys === false ? {} : {customerKey: `${id}-{customer}`}), signingKey: 'custos-evidence'},
+    backups: [
+      {
+        name: 'nightly-db',
+        account: account('contosobackup'),
+        container: containers.backups,
+        prefix: '{customer}/',
+        dateFrom: '{customer}/{yyyy}-{MM}-{dd}/',
+        expect: {every: '24h', maxAge: '26h', keepDays: 30},
+      },
+    ],
+    keys: {
+      vault: (env.config.keys as {vault: string}).vault,
+      ...(options.keys === false ? {} : {customerKey: `${id}-{customer}`}),
+      signingKey: 'custos-evidence',
+    },
     exports: {account: account('contosoexport'), container: containers.exports, linkExpiry: '2d'},
     audit: {account: account('contosoaudit'), container: containers.audit},
-    azure: {credential: 'local', caCertificate: env.caPath, resourceManager: env.server.url, subscription: LOCAL_SUBSCRIPTION_ID},
+    azure: {
+      credential: 'local',
+      caCertificate: env.caPath,
+      resourceManager: env.server.url,
+      subscription: LOCAL_SUBSCRIPTION_ID,
+    },
   }
   const configPath = join(dir, 'custos.json')
   writeFileSync(configPath, JSON.stringify(raw, null, 2))
@@ -196,20 +230,30 @@ export async function createWorld(renv: ReliabilityEnv, options: WorldOptions = 
   return world
 }
 
-function retargetDirect(raw: Record<string, unknown>, renv: ReliabilityEnv, proxy?: FaultProxy): Record<string, unknown> {
+function retargetDirect(
+  raw: Record<string, unknown>,
+  renv: ReliabilityEnv,
+  proxy?: FaultProxy,
+): Record<string, unknown> {
   if (!proxy) return raw
   let text = JSON.stringify(raw)
   for (const {name} of DEMO_ACCOUNTS) {
-    text = text.replaceAll(JSON.stringify(proxy.connectionString(name, renv.accountKey(name))).slice(1, -1), JSON.stringify(renv.env.azurite.connectionString(name)).slice(1, -1))
+    text = text.replaceAll(
+      JSON.stringify(proxy.connectionString(name, renv.accountKey(name))).slice(1, -1),
+      JSON.stringify(renv.env.azurite.connectionString(name)).slice(1, -1),
+    )
   }
+
   return JSON.parse(text) as Record<string, unknown>
 }
 
 async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0
-  await Promise.all(Array.from({length: concurrency}, async () => {
-    while (next < items.length) await work(items[next++])
-  }))
+  await Promise.all(
+    Array.from({length: concurrency}, async () => {
+      while (next < items.length) await work(items[next++])
+    }),
+  )
 }
 
 async function seedWorld(renv: ReliabilityEnv, world: World, options: WorldOptions): Promise<void> {
@@ -223,11 +267,24 @@ async function seedWorld(renv: ReliabilityEnv, world: World, options: WorldOptio
     const content = {...DEFAULT_CONTENT, ...options.content?.[customer]}
     const docs = prod.getContainerClient(world.containers.documents(customer))
     await docs.createIfNotExists()
-    for (let i = 0; i < content.documents; i++) uploads.push({container: docs, name: `docs/${String(i).padStart(4, '0')}.txt`, snapshot: i === 0})
-    for (let i = 0; i < content.large; i++) uploads.push({container: docs, name: `large/${i}.bin`, snapshot: false, size: 1024 * 1024})
-    for (let i = 0; i < content.attachments; i++) uploads.push({container: attachments, name: `${customer}/files/${String(i).padStart(4, '0')}.bin`, snapshot: i === 0})
-    for (let i = 0; i < content.backups; i++) uploads.push({container: backups, name: `${customer}/2026-11-${String(i + 1).padStart(2, '0')}/db.bak`, snapshot: false})
+    for (let i = 0; i < content.documents; i++)
+      uploads.push({container: docs, name: `docs/${String(i).padStart(4, '0')}.txt`, snapshot: i === 0})
+    for (let i = 0; i < content.large; i++)
+      uploads.push({container: docs, name: `large/${i}.bin`, snapshot: false, size: 1024 * 1024})
+    for (let i = 0; i < content.attachments; i++)
+      uploads.push({
+        container: attachments,
+        name: `${customer}/files/${String(i).padStart(4, '0')}.bin`,
+        snapshot: i === 0,
+      })
+    for (let i = 0; i < content.backups; i++)
+      uploads.push({
+        container: backups,
+        name: `${customer}/2026-11-${String(i + 1).padStart(2, '0')}/db.bak`,
+        snapshot: false,
+      })
   }
+
   await pool(uploads, 32, async (u) => {
     // The same bytes in every world: the content depends on the blob name only.
     const body = demoContent(u.name, u.size ?? 64 + (createHash('sha256').update(u.name).digest()[0] % 64) * 16)
@@ -244,14 +301,23 @@ async function seedWorld(renv: ReliabilityEnv, world: World, options: WorldOptio
 // ------------------------------------------------------------------------------------ inventories
 
 /** `account/container/name[@snapshot]` → `sha256:size` of every blob (and snapshot) of the given containers. */
-export async function hashContainers(renv: ReliabilityEnv, containers: Array<{account: DemoAccount; container: string}>): Promise<Map<string, string>> {
+export async function hashContainers(
+  renv: ReliabilityEnv,
+  containers: Array<{account: DemoAccount; container: string}>,
+): Promise<Map<string, string>> {
   const blobs: Array<{key: string; client: BlobClient; metadata: string}> = []
   await pool(containers, 4, async ({account, container}) => {
     const client = renv.service(account).getContainerClient(container)
     if (!(await client.exists())) return
     for await (const item of client.listBlobsFlat({includeSnapshots: true, includeMetadata: true})) {
-      const blob = item.snapshot ? client.getBlobClient(item.name).withSnapshot(item.snapshot) : client.getBlobClient(item.name)
-      blobs.push({key: `${account}/${container}/${item.name}${item.snapshot ? `@${item.snapshot}` : ''}`, client: blob, metadata: JSON.stringify(item.metadata ?? {})})
+      const blob = item.snapshot
+        ? client.getBlobClient(item.name).withSnapshot(item.snapshot)
+        : client.getBlobClient(item.name)
+      blobs.push({
+        key: `${account}/${container}/${item.name}${item.snapshot ? `@${item.snapshot}` : ''}`,
+        client: blob,
+        metadata: JSON.stringify(item.metadata ?? {}),
+      })
     }
   })
   const out = new Map<string, string>()
@@ -274,6 +340,7 @@ export async function hashEverything(renv: ReliabilityEnv): Promise<Map<string, 
       containers.push({account: name, container: c.name})
     }
   }
+
   return hashContainers(renv, containers)
 }
 
@@ -291,5 +358,9 @@ export function without(a: Map<string, string>, prefixes: string[]): Map<string,
 
 /** Everything of `customer` in a world: the inventory prefixes of its three scopes. */
 export function customerPrefixes(world: World, customer: string): string[] {
-  return [`contosoprod/${world.containers.documents(customer)}/`, `contosoprod/${world.containers.attachments}/${customer}/`, `contosobackup/${world.containers.backups}/${customer}/`]
+  return [
+    `contosoprod/${world.containers.documents(customer)}/`,
+    `contosoprod/${world.containers.attachments}/${customer}/`,
+    `contosobackup/${world.containers.backups}/${customer}/`,
+  ]
 }

@@ -16,6 +16,7 @@ function newestMtime(dir: string): number {
     const path = join(dir, entry.name)
     newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs)
   }
+
   return newest
 }
 
@@ -26,10 +27,15 @@ export function ensureBuilt(): void {
   if (built) return
   const marker = join(ROOT, 'dist', 'commands')
   if (!existsSync(marker) || newestMtime(join(ROOT, 'dist')) < newestMtime(join(ROOT, 'src'))) {
-    spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], {cwd: ROOT, stdio: 'ignore'})
+    spawnSync(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')],
+      {cwd: ROOT, stdio: 'ignore'},
+    )
     // A stale command manifest would hide new commands: write it again with the build.
     spawnSync(process.execPath, [join(ROOT, 'scripts', 'manifest.js')], {cwd: ROOT, stdio: 'ignore'})
   }
+
   if (!existsSync(marker)) throw new Error('the build did not produce dist/commands; run npm run build')
   built = true
 }
@@ -101,7 +107,10 @@ export function startCli(args: string[], options: CliOptions = {}): CliProcess {
     waitForStderr(text, ms = 60_000) {
       if (stderr.includes(text)) return Promise.resolve()
       return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for "${text}" on stderr; stderr so far:\n${stderr}`)), ms)
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for "${text}" on stderr; stderr so far:\n${stderr}`)),
+          ms,
+        )
         waiters.push({
           text,
           resolve: () => {
@@ -111,7 +120,8 @@ export function startCli(args: string[], options: CliOptions = {}): CliProcess {
         })
         void done.then(() => {
           clearTimeout(timer)
-          if (!stderr.includes(text)) reject(new Error(`the process ended before "${text}" appeared on stderr:\n${stderr}\n${stdout}`))
+          if (!stderr.includes(text))
+            reject(new Error(`the process ended before "${text}" appeared on stderr:\n${stderr}\n${stdout}`))
         })
       })
     },

@@ -22,8 +22,11 @@ let azurite: AzuriteInstance | undefined
 /** The shared Azurite of this test run; throws outside the root hooks' lifetime. */
 export function getTestAzurite(): AzuriteInstance {
   if (!azurite) {
-    throw new Error('The shared Azurite is not running: run the tests with mocha so that test/support/hooks.ts (the root hooks in .mocharc.json) starts it')
+    throw new Error(
+      'The shared Azurite is not running: run the tests with mocha so that test/support/hooks.ts (the root hooks in .mocharc.json) starts it',
+    )
   }
+
   return azurite
 }
 

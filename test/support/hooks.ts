@@ -40,6 +40,7 @@ export const mochaHooks = {
     } catch {
       // beforeAll failed before Azurite was up
     }
+
     setTestAzurite(undefined)
     await azurite?.stop()
     if (process.env.CUSTOS_KEEP_TEST_TMP !== '1') rmSync(runTmp, {recursive: true, force: true})

@@ -6,7 +6,9 @@ import {join} from 'node:path'
 import {loadDataMap, validateDataMap} from '../../src/lib/datamap/load.js'
 import {CustosError, ExitCode} from '../../src/lib/errors.js'
 
-const minimal = {stores: [{name: 'documents', account: 'https://contosoprod.blob.core.windows.net', container: 'tenant-{customer}'}]}
+const minimal = {
+  stores: [{name: 'documents', account: 'https://contosoprod.blob.core.windows.net', container: 'tenant-{customer}'}],
+}
 
 function problemsOf(raw: unknown): string[] {
   try {
@@ -16,6 +18,7 @@ function problemsOf(raw: unknown): string[] {
     assert.equal(error.exitCode, ExitCode.usage)
     return error.details
   }
+
   assert.fail('the data map was accepted')
 }
 
@@ -36,9 +39,20 @@ describe('data map', () => {
         {name: 'documents', account: 'https://contosoprod.blob.core.windows.net', container: 'tenant-{tenant}'},
         {name: 'attachments', container: 'attachments', prefix: '{customer}/'},
       ],
-      backups: [{name: 'nightly', account: 'https://b.blob.core.windows.net', container: 'backups', prefix: '{customer}/', expect: {every: '24h', maxAge: 26, keepDays: 30}}],
+      backups: [
+        {
+          name: 'nightly',
+          account: 'https://b.blob.core.windows.net',
+          container: 'backups',
+          prefix: '{customer}/',
+          expect: {every: '24h', maxAge: 26, keepDays: 30},
+        },
+      ],
     })
-    assert.ok(problems.some((p) => p.startsWith('stores[0].container: unknown placeholder {tenant}')), problems.join('\n'))
+    assert.ok(
+      problems.some((p) => p.startsWith('stores[0].container: unknown placeholder {tenant}')),
+      problems.join('\n'),
+    )
     assert.ok(problems.includes('stores[1].account: is required'), problems.join('\n'))
     assert.ok(problems.includes('backups[0].expect.maxAge: must be string'), problems.join('\n'))
   })
@@ -49,18 +63,33 @@ describe('data map', () => {
   })
 
   it('rejects a shared-container prefix without {customer}', () => {
-    const problems = problemsOf({stores: [{name: 'a', account: 'https://x.blob.core.windows.net', container: 'attachments', prefix: 'data/'}]})
-    assert.ok(problems.some((p) => p.startsWith('stores[0].prefix: must contain {customer}')), problems.join('\n'))
+    const problems = problemsOf({
+      stores: [{name: 'a', account: 'https://x.blob.core.windows.net', container: 'attachments', prefix: 'data/'}],
+    })
+    assert.ok(
+      problems.some((p) => p.startsWith('stores[0].prefix: must contain {customer}')),
+      problems.join('\n'),
+    )
   })
 
   it('rejects a prefix that does not end at a folder boundary', () => {
-    const problems = problemsOf({stores: [{name: 'a', account: 'https://x.blob.core.windows.net', container: 'attachments', prefix: '{customer}'}]})
-    assert.ok(problems.some((p) => p.startsWith('stores[0].prefix: must end with "/"')), problems.join('\n'))
+    const problems = problemsOf({
+      stores: [{name: 'a', account: 'https://x.blob.core.windows.net', container: 'attachments', prefix: '{customer}'}],
+    })
+    assert.ok(
+      problems.some((p) => p.startsWith('stores[0].prefix: must end with "/"')),
+      problems.join('\n'),
+    )
   })
 
   it('rejects a store that is not scoped to a customer at all', () => {
-    const problems = problemsOf({stores: [{name: 'a', account: 'https://x.blob.core.windows.net', container: 'shared'}]})
-    assert.ok(problems.some((p) => p.includes('not scoped to one customer')), problems.join('\n'))
+    const problems = problemsOf({
+      stores: [{name: 'a', account: 'https://x.blob.core.windows.net', container: 'shared'}],
+    })
+    assert.ok(
+      problems.some((p) => p.includes('not scoped to one customer')),
+      problems.join('\n'),
+    )
   })
 
   it('rejects two stores whose scopes overlap in the same container', () => {
@@ -70,7 +99,10 @@ describe('data map', () => {
         {name: 'b', account: 'https://x.blob.core.windows.net/', container: 'attachments', prefix: '{customer}/mail/'},
       ],
     })
-    assert.ok(problems.some((p) => p.startsWith('stores[1]: overlaps stores[0]')), problems.join('\n'))
+    assert.ok(
+      problems.some((p) => p.startsWith('stores[1]: overlaps stores[0]')),
+      problems.join('\n'),
+    )
   })
 
   it('accepts the same prefix in different containers', () => {
@@ -88,8 +120,14 @@ describe('data map', () => {
   })
 
   it('rejects a customer key template without {customer}', () => {
-    const problems = problemsOf({...structuredClone(minimal), keys: {vault: 'https://kv.vault.azure.net', customerKey: 'shared-key'}})
-    assert.ok(problems.some((p) => p.startsWith('keys.customerKey: must contain {customer}')), problems.join('\n'))
+    const problems = problemsOf({
+      ...structuredClone(minimal),
+      keys: {vault: 'https://kv.vault.azure.net', customerKey: 'shared-key'},
+    })
+    assert.ok(
+      problems.some((p) => p.startsWith('keys.customerKey: must contain {customer}')),
+      problems.join('\n'),
+    )
   })
 
   it('rejects an account that is neither a URL nor a connection string, without echoing it', () => {
@@ -98,18 +136,35 @@ describe('data map', () => {
   })
 
   it('refuses the local credential for a non-loopback vault', () => {
-    const problems = problemsOf({...structuredClone(minimal), keys: {vault: 'https://contoso-kv.vault.azure.net'}, azure: {credential: 'local'}})
-    assert.ok(problems.includes('keys.vault: must be a loopback address when azure.credential is "local"'), problems.join('\n'))
+    const problems = problemsOf({
+      ...structuredClone(minimal),
+      keys: {vault: 'https://contoso-kv.vault.azure.net'},
+      azure: {credential: 'local'},
+    })
+    assert.ok(
+      problems.includes('keys.vault: must be a loopback address when azure.credential is "local"'),
+      problems.join('\n'),
+    )
   })
 
   it('reads YAML and JSON files and reports unparsable ones with exit 2', () => {
     const dir = mkdtempSync(join(tmpdir(), 'custos-map-'))
-    writeFileSync(join(dir, 'custos.yaml'), 'stores:\n  - name: documents\n    account: UseDevelopmentStorage=true\n    container: "tenant-{customer}"\n')
+    writeFileSync(
+      join(dir, 'custos.yaml'),
+      'stores:\n  - name: documents\n    account: UseDevelopmentStorage=true\n    container: "tenant-{customer}"\n',
+    )
     writeFileSync(join(dir, 'custos.json'), JSON.stringify(minimal))
     writeFileSync(join(dir, 'broken.yaml'), 'stores: [\n')
     assert.equal(loadDataMap(join(dir, 'custos.yaml')).stores[0].name, 'documents')
     assert.equal(loadDataMap(join(dir, 'custos.json')).stores[0].container, 'tenant-{customer}')
-    assert.throws(() => loadDataMap(join(dir, 'broken.yaml')), (error: unknown) => error instanceof CustosError && error.exitCode === ExitCode.usage && /not valid YAML/.test(error.message))
-    assert.throws(() => loadDataMap(join(dir, 'missing.yaml')), (error: unknown) => error instanceof CustosError && /cannot be read/.test(error.message))
+    assert.throws(
+      () => loadDataMap(join(dir, 'broken.yaml')),
+      (error: unknown) =>
+        error instanceof CustosError && error.exitCode === ExitCode.usage && /not valid YAML/.test(error.message),
+    )
+    assert.throws(
+      () => loadDataMap(join(dir, 'missing.yaml')),
+      (error: unknown) => error instanceof CustosError && /cannot be read/.test(error.message),
+    )
   })
 })

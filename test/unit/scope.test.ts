@@ -8,7 +8,12 @@ const map = validateDataMap(
   {
     stores: [
       {name: 'documents', account: 'https://contosoprod.blob.core.windows.net', container: 'tenant-{customer}'},
-      {name: 'attachments', account: 'https://contosoprod.blob.core.windows.net', container: 'attachments', prefix: '{customer}/'},
+      {
+        name: 'attachments',
+        account: 'https://contosoprod.blob.core.windows.net',
+        container: 'attachments',
+        prefix: '{customer}/',
+      },
     ],
   },
   '/tmp/custos.yaml',
@@ -38,7 +43,11 @@ describe('scope safety', () => {
     it(`rejects the customer id ${JSON.stringify(id.length > 20 ? `${id.slice(0, 10)}…` : id)} (${why})`, () => {
       assert.throws(
         () => assertCustomerId(id, pattern),
-        (error: unknown) => error instanceof CustosError && error.exitCode === ExitCode.usage && error.message.includes(why) && error.message.length < 300,
+        (error: unknown) =>
+          error instanceof CustosError &&
+          error.exitCode === ExitCode.usage &&
+          error.message.includes(why) &&
+          error.message.length < 300,
       )
     })
   }
@@ -61,9 +70,14 @@ describe('scope safety', () => {
     const acme = scopeOf(map.stores[1], 'acme')
     for (const name of ['acme/../acme-corp/report.pdf', 'acme/./report.pdf', 'acme/x/..', 'acme/..']) {
       assert.equal(isInScope(acme, 'attachments', name), false, name)
-      assert.throws(() => assertInScope(acme, 'attachments', name), (e: unknown) => e instanceof CustosError && e.code === 'OutOfScope' && e.message.includes('".."'))
+      assert.throws(
+        () => assertInScope(acme, 'attachments', name),
+        (e: unknown) => e instanceof CustosError && e.code === 'OutOfScope' && e.message.includes('".."'),
+      )
     }
-    for (const name of ['acme/...', 'acme/..a', 'acme/a..', 'acme/.hidden']) assert.equal(isInScope(acme, 'attachments', name), true, name)
+
+    for (const name of ['acme/...', 'acme/..a', 'acme/a..', 'acme/.hidden'])
+      assert.equal(isInScope(acme, 'attachments', name), true, name)
     const tenant = scopeOf(map.stores[0], 'acme')
     assert.equal(isInScope(tenant, 'tenant-acme', 'a/../b'), false, 'also where the customer owns the container')
   })
@@ -81,11 +95,18 @@ describe('scope safety', () => {
     assert.throws(
       () => assertInScope(acme, 'attachments', 'acme-corp/x.txt'),
       (error: unknown) =>
-        error instanceof CustosError && error.exitCode === ExitCode.refused && /acme-corp\/x\.txt/.test(error.message) && /customer acme/.test(error.message) && /store attachments/.test(error.message),
+        error instanceof CustosError &&
+        error.exitCode === ExitCode.refused &&
+        /acme-corp\/x\.txt/.test(error.message) &&
+        /customer acme/.test(error.message) &&
+        /store attachments/.test(error.message),
     )
   })
 
   it('checks the id before building any scope', () => {
-    assert.throws(() => scopesOf(map, '../tenant-acme'), (error: unknown) => error instanceof CustosError && error.exitCode === ExitCode.usage)
+    assert.throws(
+      () => scopesOf(map, '../tenant-acme'),
+      (error: unknown) => error instanceof CustosError && error.exitCode === ExitCode.usage,
+    )
   })
 })

@@ -5,11 +5,27 @@ import {redactSecrets} from '../../src/lib/secrets.js'
 
 describe('secret redaction', () => {
   const cases: Array<[string, string, string]> = [
-    ['SAS signature in a URL', 'https://a.blob.core.windows.net/c/b?sv=2022-11-02&sp=r&sig=abc%2Bdef%3D&se=2026', 'abc%2Bdef%3D'],
-    ['account key in a connection string', 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=Eby8vdM02xNOcqFlqUwJPLlm==;EndpointSuffix=core.windows.net', 'Eby8vdM02xNOcqFlqUwJPLlm=='],
-    ['bearer token', 'Authorization: Bearer eyJ0eXAiOiJKV1QiLCJhbGciOi.eyJhdWQiOiJodHRwczovL3N0b3Jh.c2lnbmF0dXJl', 'eyJ0eXAiOiJKV1QiLCJhbGciOi'],
+    [
+      'SAS signature in a URL',
+      'https://a.blob.core.windows.net/c/b?sv=2022-11-02&sp=r&sig=abc%2Bdef%3D&se=2026',
+      'abc%2Bdef%3D',
+    ],
+    [
+      'account key in a connection string',
+      'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=Eby8vdM02xNOcqFlqUwJPLlm==;EndpointSuffix=core.windows.net',
+      'Eby8vdM02xNOcqFlqUwJPLlm==',
+    ],
+    [
+      'bearer token',
+      'Authorization: Bearer eyJ0eXAiOiJKV1QiLCJhbGciOi.eyJhdWQiOiJodHRwczovL3N0b3Jh.c2lnbmF0dXJl',
+      'eyJ0eXAiOiJKV1QiLCJhbGciOi',
+    ],
     ['password field', '{"password":"hunter2!","user":"x"}', 'hunter2!'],
-    ['SAS in a connection string', 'BlobEndpoint=https://a.blob.core.windows.net;SharedAccessSignature=sv=2022&sig=zzz', 'sv=2022&sig=zzz'],
+    [
+      'SAS in a connection string',
+      'BlobEndpoint=https://a.blob.core.windows.net;SharedAccessSignature=sv=2022&sig=zzz',
+      'sv=2022&sig=zzz',
+    ],
   ]
   for (const [what, input, secret] of cases) {
     it(`masks a ${what}`, () => {

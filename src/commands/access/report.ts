@@ -18,7 +18,8 @@ export type AccessReportResult = AccessReport
 type Format = 'table' | 'csv' | 'json' | 'html'
 
 export default class AccessReportCommand extends BaseCommand<typeof AccessReportCommand> {
-  static override summary = 'Report who accessed the infrastructure and the data: sign-ins, failures, IPs, countries and operations per principal, with findings.'
+  static override summary =
+    'Report who accessed the infrastructure and the data: sign-ins, failures, IPs, countries and operations per principal, with findings.'
   static override description =
     'Reads the activity log, the archived sign-in and storage logs, or aggregates in Log Analytics where logs.workspace is set. Findings: sign-ins from countries outside the allowed list, bursts of failed sign-ins, IPs not seen in the look-back window, access outside working hours. Exits 1 when there are findings.'
   static override examples = [
@@ -27,18 +28,44 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
     '<%= config.bin %> access report --since -24h --customer acme --format csv --out acme-access.csv',
     '<%= config.bin %> access report --since -30d --source archive --allowed-countries DE,AT --burst-failures 10 --burst-window 5m --json',
   ]
-
   static override flags = {
     since: timeFlag({summary: 'Start of the range (ISO 8601, or relative like -7d).', required: true}),
-    until: timeFlag({summary: 'End of the range, exclusive (ISO 8601, relative, or now).', default: async () => new Date(), defaultHelp: async () => 'now'}),
-    customer: Flags.string({summary: 'Only records that concern this customer (customer fields, or objects in its scopes).'}),
-    format: Flags.option({options: ['table', 'csv', 'json', 'html'] as const, summary: 'Output format (default: table on a terminal, else from --out, else json).'})(),
+    until: timeFlag({
+      summary: 'End of the range, exclusive (ISO 8601, relative, or now).',
+      default: async () => new Date(),
+      defaultHelp: async () => 'now',
+    }),
+    customer: Flags.string({
+      summary: 'Only records that concern this customer (customer fields, or objects in its scopes).',
+    }),
+    format: Flags.option({
+      options: ['table', 'csv', 'json', 'html'] as const,
+      summary: 'Output format (default: table on a terminal, else from --out, else json).',
+    })(),
     out: Flags.string({summary: 'Write the report to this file instead of stdout.'}),
-    source: Flags.option({options: ACCESS_SOURCES, multiple: true, summary: 'Read only these sources (default: every configured one; the workspace replaces the archive).'})(),
-    'allowed-countries': Flags.string({summary: 'Comma-separated ISO country codes sign-ins may come from (default: residency.allowedCountries).'}),
-    'burst-failures': Flags.integer({summary: 'Failed sign-ins within --burst-window that make a burst.', default: 5, min: 2}),
-    'burst-window': durationFlag({summary: 'Window for --burst-failures.', default: 600_000, defaultHelp: async () => '10m'}),
-    lookback: durationFlag({summary: 'Window before --since whose IPs count as known (0d turns new-IP findings off).', default: 30 * 86_400_000, defaultHelp: async () => '30d'}),
+    source: Flags.option({
+      options: ACCESS_SOURCES,
+      multiple: true,
+      summary: 'Read only these sources (default: every configured one; the workspace replaces the archive).',
+    })(),
+    'allowed-countries': Flags.string({
+      summary: 'Comma-separated ISO country codes sign-ins may come from (default: residency.allowedCountries).',
+    }),
+    'burst-failures': Flags.integer({
+      summary: 'Failed sign-ins within --burst-window that make a burst.',
+      default: 5,
+      min: 2,
+    }),
+    'burst-window': durationFlag({
+      summary: 'Window for --burst-failures.',
+      default: 600_000,
+      defaultHelp: async () => '10m',
+    }),
+    lookback: durationFlag({
+      summary: 'Window before --since whose IPs count as known (0d turns new-IP findings off).',
+      default: 30 * 86_400_000,
+      defaultHelp: async () => '30d',
+    }),
     retries: retriesFlag,
   }
 
@@ -46,8 +73,15 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
     const map = this.loadMap()
     const f = this.flags
     const format = this.chooseFormat(f.format, f.out)
-    const countries = f['allowed-countries']?.split(',').map((c) => c.trim().toUpperCase()).filter(Boolean)
-    if (countries?.some((c) => !/^[A-Z]{2}$/.test(c))) throw usageError(`--allowed-countries "${f['allowed-countries']}" must list two-letter country codes.`, 'Write it like DE,AT.')
+    const countries = f['allowed-countries']
+      ?.split(',')
+      .map((c) => c.trim().toUpperCase())
+      .filter(Boolean)
+    if (countries?.some((c) => !/^[A-Z]{2}$/.test(c)))
+      throw usageError(
+        `--allowed-countries "${f['allowed-countries']}" must list two-letter country codes.`,
+        'Write it like DE,AT.',
+      )
     const progress = createProgress({label: 'Reading access logs', unit: 'bytes', silent: this.jsonEnabled()})
     let seenBytes = 0
     let seenEvents = 0
@@ -68,13 +102,23 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
       },
     })
     progress.stop()
-    const text = format === 'table' ? renderAccessText(report) : format === 'csv' ? renderAccessCsv(report) : format === 'html' ? renderAccessHtml(report) : `${JSON.stringify(report, null, 2)}\n`
+    const text =
+      format === 'table'
+        ? renderAccessText(report)
+        : format === 'csv'
+          ? renderAccessCsv(report)
+          : format === 'html'
+            ? renderAccessHtml(report)
+            : `${JSON.stringify(report, null, 2)}\n`
     if (f.out) {
       writeFileSync(f.out, text)
-      this.info(`Wrote the ${format} report to ${f.out} (${report.totals.principals} principals, ${report.findings.length} findings).`)
+      this.info(
+        `Wrote the ${format} report to ${f.out} (${report.totals.principals} principals, ${report.findings.length} findings).`,
+      )
     } else if (!this.jsonEnabled()) {
       process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
     }
+
     if (report.findings.length > 0) this.setExitCode(ExitCode.findings)
     return report
   }

@@ -13,17 +13,18 @@ import {color} from '../../lib/output/color.js'
 export type CertificateVerifyResult = CertificateVerifyReport
 
 export default class CertificateVerifyCommand extends BaseCommand<typeof CertificateVerifyCommand> {
-  static override summary = 'Check a deletion certificate, export manifest or logs manifest: its SHA-256, its signature, and that it names what it claims.'
+  static override summary =
+    'Check a deletion certificate, export manifest or logs manifest: its SHA-256, its signature, and that it names what it claims.'
   static override description = `The signature is checked with the public key of the signing key in the data map's vault (--config or CUSTOS_CONFIG); without a data map, signed documents can only have their hash checked.
 
 Exit codes: 0 valid (or honestly unsigned), 1 altered or inconsistent, 2 usage (or no vault to check a signature with), 4 the signing key could not be read.`
-
   static override examples = [
     '<%= config.bin %> certificate verify acme.plan.certificate.json --config custos.yaml',
     '<%= config.bin %> certificate verify export/manifest.json --json',
   ]
-
-  static override args = {file: Args.string({description: 'the sealed JSON document (certificate or manifest)', required: true})}
+  static override args = {
+    file: Args.string({description: 'the sealed JSON document (certificate or manifest)', required: true}),
+  }
 
   public async run(): Promise<CertificateVerifyResult> {
     const report = await verifyEvidenceFile(this.args.file, this.optionalClients())

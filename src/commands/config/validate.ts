@@ -15,28 +15,51 @@ export interface ConfigValidateResult {
 }
 
 export default class ConfigValidate extends BaseCommand<typeof ConfigValidate> {
-  static override summary = 'Validate the data map and check that every account, container, vault and log source is reachable.'
-  static override description = 'The data map is checked against its JSON Schema first (exit 2 with one line per problem); then each target it names is tried with the current credentials (exit 1 when one is unreachable).'
+  static override summary =
+    'Validate the data map and check that every account, container, vault and log source is reachable.'
+  static override description =
+    'The data map is checked against its JSON Schema first (exit 2 with one line per problem); then each target it names is tried with the current credentials (exit 1 when one is unreachable).'
   static override examples = [
     '<%= config.bin %> config validate --config custos.yaml',
     '<%= config.bin %> config validate --config custos.yaml --json',
     'CUSTOS_CONFIG=/etc/custos/custos.yaml <%= config.bin %> config validate',
   ]
-
   static override flags = {retries: retriesFlag}
 
   public async run(): Promise<ConfigValidateResult> {
     const map = this.loadMap()
-    const checks = await checkReachability(this.makeClients(map, {retry: {maxTries: this.flags.retries}}), {abortSignal: this.abortSignal})
+    const checks = await checkReachability(this.makeClients(map, {retry: {maxTries: this.flags.retries}}), {
+      abortSignal: this.abortSignal,
+    })
     const ok = checks.every((c) => c.status !== 'failed')
-    const result: ConfigValidateResult = {config: map.source, schema: 'valid', stores: map.stores.length, backups: map.backups.length, checks, ok}
+    const result: ConfigValidateResult = {
+      config: map.source,
+      schema: 'valid',
+      stores: map.stores.length,
+      backups: map.backups.length,
+      checks,
+      ok,
+    }
     if (!ok) this.setExitCode(ExitCode.findings)
     if (!this.jsonEnabled()) {
-      this.log(`${color.green('✔')} ${map.source}: schema valid (${map.stores.length} store(s), ${map.backups.length} backup set(s))`)
-      const mark = (s: ReachabilityCheck['status']) => (s === 'ok' ? color.green('ok') : s === 'warning' ? color.yellow('warning') : color.red('FAILED'))
-      this.log(renderTable(['section', 'target', 'status', 'detail'], checks.map((c) => [c.section, c.target, mark(c.status), c.detail])))
-      this.log(ok ? color.green('Every target is reachable.') : color.red(`${checks.filter((c) => c.status === 'failed').length} target(s) unreachable.`))
+      this.log(
+        `${color.green('✔')} ${map.source}: schema valid (${map.stores.length} store(s), ${map.backups.length} backup set(s))`,
+      )
+      const mark = (s: ReachabilityCheck['status']) =>
+        s === 'ok' ? color.green('ok') : s === 'warning' ? color.yellow('warning') : color.red('FAILED')
+      this.log(
+        renderTable(
+          ['section', 'target', 'status', 'detail'],
+          checks.map((c) => [c.section, c.target, mark(c.status), c.detail]),
+        ),
+      )
+      this.log(
+        ok
+          ? color.green('Every target is reachable.')
+          : color.red(`${checks.filter((c) => c.status === 'failed').length} target(s) unreachable.`),
+      )
     }
+
     return result
   }
 }

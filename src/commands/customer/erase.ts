@@ -13,27 +13,40 @@ import {createProgress} from '../../lib/output/progress.js'
 export type CustomerEraseResult = EraseOutcome
 
 export default class CustomerEraseCommand extends BaseCommand<typeof CustomerEraseCommand> {
-  static override summary = "Erase one customer's data for good: plan, guards, batch deletes, crypto-shredding, verification and a deletion certificate."
+  static override summary =
+    "Erase one customer's data for good: plan, guards, batch deletes, crypto-shredding, verification and a deletion certificate."
   static override description = `Without --yes only a plan is made (--plan-out, --dry-run), or — on a terminal — the operator types the customer id to confirm. The plan is JSON Lines: a header, one line per object, a trailer with totals and the fingerprint. Applying a plan refuses (exit 3) without a verified export within erase.exportWindow, under a legal hold or immutability policy, when storage no longer matches the plan, for any name outside the customer's scope, and while another erase of the customer runs. An interrupted apply resumes from <plan>.journal.jsonl.
 
 Exit codes: 0 done, 1 the final listing found residue or deletes failed, 2 usage, 3 refused, 4 Azure failure, 130 interrupted.`
-
   static override examples = [
     '<%= config.bin %> customer erase acme --config custos.yaml --plan-out acme.plan.json',
     '<%= config.bin %> customer erase acme --config custos.yaml --plan acme.plan.json --yes',
     '<%= config.bin %> customer erase acme --config custos.yaml --dry-run --json',
     '<%= config.bin %> customer erase acme --config custos.yaml --yes --no-export-required --certificate-out certs/acme',
   ]
-
-  static override args = {customer: Args.string({description: 'customer id (checked against customers.idPattern)', required: true})}
-
+  static override args = {
+    customer: Args.string({description: 'customer id (checked against customers.idPattern)', required: true}),
+  }
   static override flags = {
-    'plan-out': Flags.string({summary: 'Write the plan to this file and stop (with --yes: apply it right away).', exclusive: ['plan']}),
-    plan: Flags.string({summary: 'Apply this plan (written by --plan-out); resumes from its journal.', exclusive: ['plan-out', 'dry-run']}),
+    'plan-out': Flags.string({
+      summary: 'Write the plan to this file and stop (with --yes: apply it right away).',
+      exclusive: ['plan'],
+    }),
+    plan: Flags.string({
+      summary: 'Apply this plan (written by --plan-out); resumes from its journal.',
+      exclusive: ['plan-out', 'dry-run'],
+    }),
     'dry-run': Flags.boolean({summary: 'Show what would be erased and which guards would refuse; change nothing.'}),
     yes: Flags.boolean({summary: 'Erase without typing the customer id (required when stdin is not a terminal).'}),
-    'export-required': Flags.boolean({summary: 'Refuse unless a verified export finished within erase.exportWindow (--no-export-required when the customer waived it).', default: true, allowNo: true}),
-    'certificate-out': Flags.string({summary: 'Base path of the certificate (.json, .txt and .html are added); default: beside the plan.'}),
+    'export-required': Flags.boolean({
+      summary:
+        'Refuse unless a verified export finished within erase.exportWindow (--no-export-required when the customer waived it).',
+      default: true,
+      allowNo: true,
+    }),
+    'certificate-out': Flags.string({
+      summary: 'Base path of the certificate (.json, .txt and .html are added); default: beside the plan.',
+    }),
     concurrency: concurrencyFlag,
     retries: retriesFlag,
   }
@@ -45,8 +58,12 @@ Exit codes: 0 done, 1 the final listing found residue or deletes failed, 2 usage
     const planOnly = f['dry-run'] || (f['plan-out'] !== undefined && !f.yes)
     const canPrompt = Boolean(process.stdin.isTTY) && !this.jsonEnabled()
     if (!planOnly && !f.yes && !canPrompt) {
-      throw usageError('Refusing to erase without --yes: stdin is not a terminal (or --json is set), so nobody can type the confirmation.', 'Add --yes for unattended runs, or use --dry-run / --plan-out to only plan.')
+      throw usageError(
+        'Refusing to erase without --yes: stdin is not a terminal (or --json is set), so nobody can type the confirmation.',
+        'Add --yes for unattended runs, or use --dry-run / --plan-out to only plan.',
+      )
     }
+
     const silent = this.jsonEnabled()
     const result = await eraseCustomer(this.makeClients(map, {retry: {maxTries: f.retries}}), map, {
       customer: this.args.customer,
@@ -60,7 +77,10 @@ Exit codes: 0 done, 1 the final listing found residue or deletes failed, 2 usage
       retries: f.retries,
       abortSignal: this.abortSignal,
       confirm: canPrompt ? (summary) => confirmByTyping(this.args.customer, summary) : undefined,
-      hooks: {progress: (label, total) => createProgress({label, total, unit: 'items', silent}), note: (text) => this.info(text)},
+      hooks: {
+        progress: (label, total) => createProgress({label, total, unit: 'items', silent}),
+        note: (text) => this.info(text),
+      },
       pauseAfterBatches: Number(process.env[TEST_PAUSE_ENV]) || undefined,
     })
     if (!silent) this.log(renderEraseOutcome(result, color))

@@ -16,25 +16,38 @@ export type CustomerExportResult = ExportSummary
 const destinations = ['to', 'archive', 'server-side']
 
 export default class CustomerExportCommand extends BaseCommand<typeof CustomerExportCommand> {
-  static override summary = "Copy all of a customer's data to a folder, a .tar.gz or .zip, or server-side into the exports container, verified, with a signed manifest."
-  static override description = 'Resumes where it stopped when run again with the same arguments (archives are written again from the start). Records the verified export in the audit trail, which `customer erase` requires.'
+  static override summary =
+    "Copy all of a customer's data to a folder, a .tar.gz or .zip, or server-side into the exports container, verified, with a signed manifest."
+  static override description =
+    'Resumes where it stopped when run again with the same arguments (archives are written again from the start). Records the verified export in the audit trail, which `customer erase` requires.'
   static override examples = [
     '<%= config.bin %> customer export acme --to ./acme-export --config custos.yaml',
     '<%= config.bin %> customer export acme --archive acme.tar.gz --include-versions --include-snapshots',
     '<%= config.bin %> customer export acme --server-side --link-expiry 3d --json',
     '<%= config.bin %> customer export acme --to ./acme-export --dry-run',
   ]
-
-  static override args = {customer: Args.string({description: 'customer id (checked against customers.idPattern)', required: true})}
-
+  static override args = {
+    customer: Args.string({description: 'customer id (checked against customers.idPattern)', required: true}),
+  }
   static override flags = {
-    to: Flags.directory({summary: 'Export into this folder (new or empty, or an interrupted export of the same customer).', exactlyOne: destinations}),
+    to: Flags.directory({
+      summary: 'Export into this folder (new or empty, or an interrupted export of the same customer).',
+      exactlyOne: destinations,
+    }),
     archive: Flags.file({summary: 'Export into one .tar.gz or .zip file, streamed.', exactlyOne: destinations}),
-    'server-side': Flags.boolean({summary: 'Copy inside Azure into the exports container and print a read-only HTTPS link.', exactlyOne: destinations}),
-    'link-expiry': durationFlag({summary: 'How long the server-side link lives (at most 7d; default: exports.linkExpiry).', dependsOn: ['server-side']}),
+    'server-side': Flags.boolean({
+      summary: 'Copy inside Azure into the exports container and print a read-only HTTPS link.',
+      exactlyOne: destinations,
+    }),
+    'link-expiry': durationFlag({
+      summary: 'How long the server-side link lives (at most 7d; default: exports.linkExpiry).',
+      dependsOn: ['server-side'],
+    }),
     'include-versions': Flags.boolean({summary: 'Also export older blob versions (under <store>@versions/).'}),
     'include-snapshots': Flags.boolean({summary: 'Also export blob snapshots (under <store>@snapshots/).'}),
-    'dry-run': Flags.boolean({summary: 'Only list what would be exported (counts and bytes per store); write nothing.'}),
+    'dry-run': Flags.boolean({
+      summary: 'Only list what would be exported (counts and bytes per store); write nothing.',
+    }),
     concurrency: concurrencyFlag,
     retries: retriesFlag,
   }
@@ -49,10 +62,18 @@ export default class CustomerExportCommand extends BaseCommand<typeof CustomerEx
     if (flags.to) target = {kind: 'folder', path: flags.to}
     else if (flags.archive) target = {kind: 'archive', path: flags.archive}
     else {
-      const expiry = flags['link-expiry'] === undefined ? checkLinkExpiry(parseDurationInMs(map.exports?.linkExpiry ?? '7d'), `exports.linkExpiry`) : checkLinkExpiry(flags['link-expiry'], '--link-expiry')
+      const expiry =
+        flags['link-expiry'] === undefined
+          ? checkLinkExpiry(parseDurationInMs(map.exports?.linkExpiry ?? '7d'), `exports.linkExpiry`)
+          : checkLinkExpiry(flags['link-expiry'], '--link-expiry')
       target = {kind: 'server-side', linkExpiryInMs: expiry}
     }
-    const progress = createProgress({label: `Exporting ${this.args.customer}`, unit: 'bytes', silent: this.jsonEnabled() || flags['dry-run']})
+
+    const progress = createProgress({
+      label: `Exporting ${this.args.customer}`,
+      unit: 'bytes',
+      silent: this.jsonEnabled() || flags['dry-run'],
+    })
     const result = await tracked(progress, () =>
       exportCustomer(this.makeClients(map, {retry: {maxTries: flags.retries}}), map, this.args.customer, {
         target,
@@ -70,12 +91,27 @@ export default class CustomerExportCommand extends BaseCommand<typeof CustomerEx
   }
 
   private render(r: ExportSummary): void {
-    const rows = r.stores.map((s) => [s.store, s.scope, s.exists ? formatCount(s.objects) : color.dim('no container'), formatBytes(s.bytes), formatCount(s.versions), formatCount(s.snapshots)])
-    this.log(renderTable(['store', 'scope', 'objects', 'bytes', 'versions', 'snapshots'], rows, {title: color.bold(`${r.dryRun ? 'Would export' : 'Exported'} customer ${r.customer} (${r.destination.kind})`)}))
+    const rows = r.stores.map((s) => [
+      s.store,
+      s.scope,
+      s.exists ? formatCount(s.objects) : color.dim('no container'),
+      formatBytes(s.bytes),
+      formatCount(s.versions),
+      formatCount(s.snapshots),
+    ])
+    this.log(
+      renderTable(['store', 'scope', 'objects', 'bytes', 'versions', 'snapshots'], rows, {
+        title: color.bold(`${r.dryRun ? 'Would export' : 'Exported'} customer ${r.customer} (${r.destination.kind})`),
+      }),
+    )
     this.log(`Total: ${formatCount(r.totals.objects)} objects, ${formatBytes(r.totals.bytes)}`)
     if (r.dryRun) return this.log(color.dim('Dry run: nothing was written.'))
-    this.log(`${color.green('Verified')}: ${formatCount(r.transferred.objects)} objects transferred, ${formatCount(r.kept.objects)} kept from an earlier attempt → ${r.destination.location}`)
-    this.log(`Manifest: ${r.manifest!.location} (sha256 ${r.manifest!.sha256}, ${r.manifest!.signed ? 'signed' : 'unsigned'})`)
+    this.log(
+      `${color.green('Verified')}: ${formatCount(r.transferred.objects)} objects transferred, ${formatCount(r.kept.objects)} kept from an earlier attempt → ${r.destination.location}`,
+    )
+    this.log(
+      `Manifest: ${r.manifest!.location} (sha256 ${r.manifest!.sha256}, ${r.manifest!.signed ? 'signed' : 'unsigned'})`,
+    )
     if (r.link) this.log(`Read-only link (expires ${r.link.expiresOn}):\n${r.link.url}`)
   }
 }

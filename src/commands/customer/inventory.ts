@@ -9,13 +9,15 @@ import {formatBytes, formatCount, renderTable} from '../../lib/output/table.js'
 export type CustomerInventoryResult = CustomerInventory
 
 export default class CustomerInventoryCommand extends BaseCommand<typeof CustomerInventoryCommand> {
-  static override summary = "Count a customer's data per store and backup set: blobs, bytes, snapshots, versions, soft-deleted items, holds, and its key."
+  static override summary =
+    "Count a customer's data per store and backup set: blobs, bytes, snapshots, versions, soft-deleted items, holds, and its key."
   static override examples = [
     '<%= config.bin %> customer inventory acme --config custos.yaml',
     '<%= config.bin %> customer inventory acme --config custos.yaml --json',
   ]
-
-  static override args = {customer: Args.string({description: 'customer id (checked against customers.idPattern)', required: true})}
+  static override args = {
+    customer: Args.string({description: 'customer id (checked against customers.idPattern)', required: true}),
+  }
 
   public async run(): Promise<CustomerInventoryResult> {
     const map = this.loadMap()
@@ -40,9 +42,16 @@ export default class CustomerInventoryCommand extends BaseCommand<typeof Custome
       formatCount(s.softDeleted),
       s.legalHolds + s.immutable > 0 ? color.yellow(`${s.legalHolds} hold / ${s.immutable} immutable`) : '0',
     ])
-    this.log(renderTable(['store', 'scope', 'blobs', 'bytes', 'snapshots', 'versions', 'soft-deleted', 'holds'], rows, {title: color.bold(`Inventory of customer ${inv.customer}`)}))
+    this.log(
+      renderTable(['store', 'scope', 'blobs', 'bytes', 'snapshots', 'versions', 'soft-deleted', 'holds'], rows, {
+        title: color.bold(`Inventory of customer ${inv.customer}`),
+      }),
+    )
     const k = inv.key
-    const keyText = k.state === 'not-configured' ? 'no customer key configured' : `${k.name}: ${k.state}${k.scheduledPurgeDate ? ` (purged on ${k.scheduledPurgeDate})` : ''}${k.detail ? ` — ${k.detail}` : ''}`
+    const keyText =
+      k.state === 'not-configured'
+        ? 'no customer key configured'
+        : `${k.name}: ${k.state}${k.scheduledPurgeDate ? ` (purged on ${k.scheduledPurgeDate})` : ''}${k.detail ? ` — ${k.detail}` : ''}`
     this.log(`Customer key: ${keyText}`)
     this.log(`Total: ${formatCount(inv.totals.objects)} objects, ${formatBytes(inv.totals.bytes)}`)
   }

@@ -22,14 +22,16 @@ export default class IncidentOpen extends BaseCommand<typeof IncidentOpen> {
   static override description = `The incident is an incident.open record in custos's audit trail (no local state); it prints the notification deadline — detection + 72 hours — in UTC and in incident.timeZone. The facts a notice needs (GDPR Art. 33(3)) can be given now or later with incident update.
 
 Exit codes: 0 recorded, 2 usage or configuration error, 4 Azure failure.`
-
   static override examples = [
     '<%= config.bin %> incident open --detected 2026-10-24T10:00:00Z --summary "Support account signed in from an unknown IP and read customer documents" --customer acme --customer globex --config custos.yaml',
     '<%= config.bin %> incident open --detected -3h --summary "Misconfigured share link on the exports container" --customer acme --data-categories "contact data,invoices" --config custos.yaml --json',
   ]
-
   static override flags = {
-    detected: timeFlag({summary: 'When the incident was detected (ISO 8601 with a zone, or relative like -3h); the 72 hours run from here.', required: true}),
+    detected: timeFlag({
+      summary:
+        'When the incident was detected (ISO 8601 with a zone, or relative like -3h); the 72 hours run from here.',
+      required: true,
+    }),
     summary: Flags.string({summary: 'What happened, in one or two sentences.', required: true}),
     customer: Flags.string({summary: 'An affected customer (repeat the flag for each).', multiple: true}),
     ...factFlags,
@@ -40,12 +42,23 @@ Exit codes: 0 recorded, 2 usage or configuration error, 4 Azure failure.`
     const settings = clockSettings(map)
     const log = new IncidentLog(this.makeClients(map), map)
     const now = new Date()
-    const {incident, record} = await log.open({detectedAt: this.flags.detected, summary: this.flags.summary, customers: this.flags.customer, facts: factsFromFlags(this.flags)}, now)
+    const {incident, record} = await log.open(
+      {
+        detectedAt: this.flags.detected,
+        summary: this.flags.summary,
+        customers: this.flags.customer,
+        facts: factsFromFlags(this.flags),
+      },
+      now,
+    )
     const status = incidentStatus(incident, {now, ...settings})
     if (!this.jsonEnabled()) {
-      this.log(`${color.bold(`Opened incident ${incident.id}`)} (audit record ${record.seq}) affecting ${incident.customers.join(', ') || color.yellow('no customer named yet')}.`)
+      this.log(
+        `${color.bold(`Opened incident ${incident.id}`)} (audit record ${record.seq}) affecting ${incident.customers.join(', ') || color.yellow('no customer named yet')}.`,
+      )
       this.log(renderClock(status, color))
     }
+
     return {incident, status, seq: record.seq}
   }
 }

@@ -16,16 +16,14 @@ export interface IncidentShowResult {
 }
 
 export default class IncidentShow extends BaseCommand<typeof IncidentShow> {
-  static override summary = 'Show one incident: its clock per affected customer, the notice facts, notices, evidence and audit records.'
+  static override summary =
+    'Show one incident: its clock per affected customer, the notice facts, notices, evidence and audit records.'
   static override description = `Exit codes: 0 shown (and not close to its deadline), 1 the incident is open and overdue or due within the warning window, 2 unknown incident or configuration error, 4 Azure failure.`
-
   static override examples = [
     '<%= config.bin %> incident show inc-20261024-7f3a9c --config custos.yaml',
     '<%= config.bin %> incident show inc-20261024-7f3a9c --json --config custos.yaml',
   ]
-
   static override args = {id: Args.string({description: 'incident id (inc-YYYYMMDD-xxxxxx)', required: true})}
-
   static override flags = {
     'warn-within': durationFlag({summary: 'Warn when the deadline is this close (default incident.warnWithin, 12h).'}),
   }

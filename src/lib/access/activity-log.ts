@@ -49,9 +49,16 @@ export function activityLogFilter(since: Date, until: Date): string {
  * Streams the subscription's activity-log events in [since, until], one page at a time, as plain
  * objects in the REST shape (what normalize.fromActivityEvent reads).
  */
-export async function* listActivityEvents(clients: AzureClients, subscription: string, options: ListActivityEventsOptions): AsyncGenerator<Record<string, unknown>> {
+export async function* listActivityEvents(
+  clients: AzureClients,
+  subscription: string,
+  options: ListActivityEventsOptions,
+): AsyncGenerator<Record<string, unknown>> {
   const what = `the activity log of subscription ${subscription}`
-  const pages = clients.monitor(subscription).activityLogs.list(activityLogFilter(options.since, options.until), {abortSignal: options.abortSignal}).byPage()
+  const pages = clients
+    .monitor(subscription)
+    .activityLogs.list(activityLogFilter(options.since, options.until), {abortSignal: options.abortSignal})
+    .byPage()
   try {
     for await (const page of pages) {
       options.onPage?.(page.length)

@@ -135,11 +135,13 @@ export class AccessAggregator {
       this.addInRange(event)
       return 'range'
     }
+
     if (t >= this.lookbackStartInMs && t < this.options.sinceInMs) {
       this.inLookback++
       if (event.ip) this.addKnownIp(event.principal, event.ip)
       return 'lookback'
     }
+
     return 'outside'
   }
 
@@ -164,6 +166,7 @@ export class AccessAggregator {
         increment(s.failuresByCode, event.errorCode ?? 'unknown')
         increment(s.failureBuckets, Math.floor(t / this.bucketInMs))
       }
+
       if (event.country) {
         increment(this.countryCounts, event.country)
         let c = s.countries.get(event.country)
@@ -178,6 +181,7 @@ export class AccessAggregator {
       if (!event.success) s.failedOperations++
       if (event.operation) increment(s.operationsByName, event.operation)
     }
+
     if (event.ip) this.addIp(event.principal, event.ip, 1, t)
     if (this.options.hours.isOffHours(t)) {
       s.offHours++
@@ -207,6 +211,7 @@ export class AccessAggregator {
       if (totals.offFirst !== undefined && totals.offFirst < s.offFirst) s.offFirst = totals.offFirst
       if (totals.offLast !== undefined && totals.offLast > s.offLast) s.offLast = totals.offLast
     }
+
     for (const [code, n] of Object.entries(totals.failuresByCode ?? {})) increment(s.failuresByCode, code, n)
     for (const [name, n] of Object.entries(totals.operationsByName ?? {})) increment(s.operationsByName, name, n)
     this.inRange += totals.signIns + totals.operations
@@ -268,12 +273,17 @@ export class AccessAggregator {
         offHours: s.offHours,
       })
     }
-    return out.sort((a, b) => b.signIns + b.operations - (a.signIns + a.operations) || a.principal.localeCompare(b.principal))
+
+    return out.sort(
+      (a, b) => b.signIns + b.operations - (a.signIns + a.operations) || a.principal.localeCompare(b.principal),
+    )
   }
 
   findings(): Finding[] {
     const findings: Finding[] = []
-    const principals = [...this.principals.values()].filter((s) => s.first !== Number.POSITIVE_INFINITY).sort((a, b) => a.principal.localeCompare(b.principal))
+    const principals = [...this.principals.values()]
+      .filter((s) => s.first !== Number.POSITIVE_INFINITY)
+      .sort((a, b) => a.principal.localeCompare(b.principal))
     for (const s of principals) {
       for (const [country, c] of [...s.countries].sort(([a], [b]) => a.localeCompare(b))) {
         if (this.allowed.has(country)) continue
@@ -288,6 +298,7 @@ export class AccessAggregator {
           message: `${s.principal} signed in ${c.signIns} time${c.signIns === 1 ? '' : 's'} from ${country}, which is not an allowed country (${[...this.allowed].join(', ') || 'none'}).`,
         })
       }
+
       findings.push(...this.bursts(s))
       if (this.options.lookbackInMs > 0) {
         const known = this.knownIps.get(s.principal)
@@ -303,6 +314,7 @@ export class AccessAggregator {
           })
         }
       }
+
       if (s.offHours > 0) {
         findings.push({
           type: 'off-hours',
@@ -314,6 +326,7 @@ export class AccessAggregator {
         })
       }
     }
+
     return findings
   }
 
@@ -331,13 +344,17 @@ export class AccessAggregator {
         if (sum >= threshold) windows.set(end, Math.max(windows.get(end) ?? 0, sum))
       }
     }
+
     const qualifying = [...windows].filter(([, n]) => n >= threshold).sort(([a], [b]) => a - b)
     const out: BurstFinding[] = []
     let episode: {firstEnd: number; lastEnd: number; peak: number} | undefined
     const flush = () => {
       if (!episode) return
-      const firstBucket = this.firstFailureBucket(s, episode.firstEnd - BURST_STEPS + 1, episode.firstEnd) ?? episode.firstEnd - BURST_STEPS + 1
-      const lastBucket = this.lastFailureBucket(s, episode.lastEnd - BURST_STEPS + 1, episode.lastEnd) ?? episode.lastEnd
+      const firstBucket =
+        this.firstFailureBucket(s, episode.firstEnd - BURST_STEPS + 1, episode.firstEnd) ??
+        episode.firstEnd - BURST_STEPS + 1
+      const lastBucket =
+        this.lastFailureBucket(s, episode.lastEnd - BURST_STEPS + 1, episode.lastEnd) ?? episode.lastEnd
       const from = iso(firstBucket * this.bucketInMs)
       const to = iso((lastBucket + 1) * this.bucketInMs)
       out.push({
@@ -350,6 +367,7 @@ export class AccessAggregator {
       })
       episode = undefined
     }
+
     for (const [end, n] of qualifying) {
       if (episode && end <= episode.lastEnd + BURST_STEPS) {
         episode.lastEnd = end
@@ -359,6 +377,7 @@ export class AccessAggregator {
         episode = {firstEnd: end, lastEnd: end, peak: n}
       }
     }
+
     flush()
     return out
   }
@@ -383,11 +402,14 @@ export class AccessAggregator {
       if (day > last) break
       if (!days.has(day)) days.set(day, {signIns: 0, failures: 0})
     }
+
     return [...days].map(([day, d]) => ({day, ...d})).sort((a, b) => a.day.localeCompare(b.day))
   }
 
   countryCountsList(): CountryCount[] {
-    return [...this.countryCounts].map(([country, signIns]) => ({country, signIns})).sort((a, b) => b.signIns - a.signIns || a.country.localeCompare(b.country))
+    return [...this.countryCounts]
+      .map(([country, signIns]) => ({country, signIns}))
+      .sort((a, b) => b.signIns - a.signIns || a.country.localeCompare(b.country))
   }
 
   settings(): AccessReportSettings {

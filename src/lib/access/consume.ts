@@ -25,7 +25,11 @@ export interface ConsumeCounts {
 }
 
 /** Aggregates a stream of raw records; returns how many were read and where they counted. */
-export async function consumeRecords<T = Doc>(items: AsyncIterable<T> | Iterable<T>, aggregator: AccessAggregator, options: ConsumeRecordsOptions<T>): Promise<ConsumeCounts> {
+export async function consumeRecords<T = Doc>(
+  items: AsyncIterable<T> | Iterable<T>,
+  aggregator: AccessAggregator,
+  options: ConsumeRecordsOptions<T>,
+): Promise<ConsumeCounts> {
   const counts: ConsumeCounts = {records: 0, inRange: 0, lookback: 0}
   const {recordOf, toEvent, filter, abortSignal} = options
   for await (const item of items) {
@@ -39,5 +43,6 @@ export async function consumeRecords<T = Doc>(items: AsyncIterable<T> | Iterable
     if (where === 'range') counts.inRange++
     else if (where === 'lookback') counts.lookback++
   }
+
   return counts
 }

@@ -22,22 +22,29 @@ function splitObjectKey(key: string): {account: string; container: string; blob:
 export function customerPredicate(map: DataMap, customer: string): RecordPredicate {
   const scopes: Scope[] = scopesOf(map, customer)
   const fields = map.logs?.customerFields ?? ['properties.customerId', 'properties.tenantId']
-  const ownContainers = new Set(scopes.filter((s) => s.ownsContainer).map((s) => `${s.accountName.toLowerCase()}/${s.container}`))
+  const ownContainers = new Set(
+    scopes.filter((s) => s.ownsContainer).map((s) => `${s.accountName.toLowerCase()}/${s.container}`),
+  )
   return (record) => {
     for (const path of fields) {
       const value = getField(record, path)
       if ((typeof value === 'string' || typeof value === 'number') && String(value) === customer) return true
     }
+
     const props = record.properties as Doc | undefined
     const objectKey = typeof props?.objectKey === 'string' ? splitObjectKey(props.objectKey) : undefined
     if (objectKey) {
-      return scopes.some((s) => s.accountName.toLowerCase() === objectKey.account && isInScope(s, objectKey.container, objectKey.blob))
+      return scopes.some(
+        (s) => s.accountName.toLowerCase() === objectKey.account && isInScope(s, objectKey.container, objectKey.blob),
+      )
     }
+
     const resourceId = typeof record.resourceId === 'string' ? record.resourceId : undefined
     if (resourceId && ownContainers.size > 0) {
       const m = /\/storageAccounts\/([^/]+)\/blobServices\/default\/containers\/([^/]+)/i.exec(resourceId)
       if (m && ownContainers.has(`${m[1].toLowerCase()}/${m[2]}`)) return true
     }
+
     return false
   }
 }

@@ -51,12 +51,20 @@ export class WorkingHours {
         second: '2-digit',
       })
     } catch {
-      throw usageError(`The time zone "${config.timeZone}" (access.timeZone) is not a known IANA time zone.`, 'Use a name like Europe/Berlin or UTC.')
+      throw usageError(
+        `The time zone "${config.timeZone}" (access.timeZone) is not a known IANA time zone.`,
+        'Use a name like Europe/Berlin or UTC.',
+      )
     }
+
     const match = /^([0-2][0-9]):([0-5][0-9])-([0-2][0-9]):([0-5][0-9])$/.exec(config.workingHours)
     if (!match || Number(match[1]) > 24 || Number(match[3]) > 24) {
-      throw usageError(`The working hours "${config.workingHours}" (access.workingHours) are not of the form HH:MM-HH:MM.`, 'Write them like 07:00-19:00.')
+      throw usageError(
+        `The working hours "${config.workingHours}" (access.workingHours) are not of the form HH:MM-HH:MM.`,
+        'Write them like 07:00-19:00.',
+      )
     }
+
     this.startMinute = Number(match[1]) * 60 + Number(match[2])
     this.endMinute = Number(match[3]) * 60 + Number(match[4])
     this.days = new Set(config.workingDays)
@@ -78,12 +86,14 @@ export class WorkingHours {
       if (this.blocks.size >= MAX_CACHED_OFFSETS) this.blocks.clear()
       this.blocks.set(index, entry)
     }
+
     return entry
   }
 
   private computeOffset(timeInMs: number): number {
     const parts: Record<string, number> = {}
-    for (const p of this.format.formatToParts(new Date(timeInMs))) if (p.type !== 'literal') parts[p.type] = Number(p.value)
+    for (const p of this.format.formatToParts(new Date(timeInMs)))
+      if (p.type !== 'literal') parts[p.type] = Number(p.value)
     const asUtc = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second)
     return asUtc - Math.floor(timeInMs / 1000) * 1000
   }
@@ -113,6 +123,7 @@ export class WorkingHours {
     if (this.startMinute <= this.endMinute) {
       return !this.days.has(weekday) || minute < this.startMinute || minute >= this.endMinute
     }
+
     // a shift over midnight belongs to the day it starts on
     if (minute >= this.startMinute) return !this.days.has(weekday)
     if (minute < this.endMinute) return !this.days.has((weekday + 6) % 7)
@@ -122,7 +133,10 @@ export class WorkingHours {
   /** `07:00-19:00 Mon–Fri Europe/Berlin`, for reports. */
   describe(): string {
     const names = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat']
-    const days = [...this.days].sort((a, b) => a - b).map((d) => names[d]).join(',')
+    const days = [...this.days]
+      .sort((a, b) => a - b)
+      .map((d) => names[d])
+      .join(',')
     return `${this.config.workingHours} ${days} ${this.timeZone}`
   }
 }

@@ -47,6 +47,7 @@ export function stripPort(address: string): string {
     const end = address.indexOf(']')
     return end > 0 ? address.slice(1, end) : address
   }
+
   const colon = address.indexOf(':')
   if (colon > 0 && colon === address.lastIndexOf(':')) return address.slice(0, colon)
   return address
@@ -62,7 +63,12 @@ export function fromSignInRecord(record: Doc): AccessEvent | undefined {
   if (t === undefined) return undefined
   const p = obj(record.properties) ?? {}
   const principal = lower(
-    str(p.userPrincipalName) ?? str(p.servicePrincipalName) ?? str(p.servicePrincipalId) ?? str(p.appDisplayName) ?? str(p.appId) ?? str(record.identity),
+    str(p.userPrincipalName) ??
+      str(p.servicePrincipalName) ??
+      str(p.servicePrincipalId) ??
+      str(p.appDisplayName) ??
+      str(p.appId) ??
+      str(record.identity),
   )
   if (!principal) return undefined
   const status = obj(p.status)
@@ -86,15 +92,18 @@ function resourceLogPrincipal(record: Doc): string | undefined {
   const fromRequester = str(requester?.upn) ?? str(requester?.objectId) ?? str(requester?.appId)
   if (fromRequester) return fromRequester.toLowerCase()
   const claim = obj(identity.claim) ?? obj(identity.claims)
-  const fromClaim = str(claim?.upn) ?? str(claim?.[UPN_CLAIM]) ?? str(claim?.oid) ?? str(claim?.[OID_CLAIM]) ?? str(claim?.appid)
+  const fromClaim =
+    str(claim?.upn) ?? str(claim?.[UPN_CLAIM]) ?? str(claim?.oid) ?? str(claim?.[OID_CLAIM]) ?? str(claim?.appid)
   if (fromClaim) return fromClaim.toLowerCase()
   const type = str(identity.type)
   if (type) {
     // SAS and shared-key callers are named by the account key that signed the request, never by the token itself
     const key = /^(key[12])\b/i.exec(str(identity.tokenHash) ?? '')?.[1]?.toLowerCase()
-    const kind = type.toLowerCase() === 'sas' ? 'sas' : type.toLowerCase() === 'accountkey' ? 'account-key' : type.toLowerCase()
+    const kind =
+      type.toLowerCase() === 'sas' ? 'sas' : type.toLowerCase() === 'accountkey' ? 'account-key' : type.toLowerCase()
     return key ? `${kind} (${key})` : kind
   }
+
   return undefined
 }
 
@@ -104,7 +113,12 @@ export function fromResourceLogRecord(record: Doc): AccessEvent | undefined {
   if (t === undefined) return undefined
   const principal = resourceLogPrincipal(record) ?? 'anonymous'
   const props = obj(record.properties)
-  const status = typeof record.statusCode === 'number' ? record.statusCode : typeof props?.httpStatusCode === 'number' ? props.httpStatusCode : Number(record.statusCode ?? props?.httpStatusCode ?? 200)
+  const status =
+    typeof record.statusCode === 'number'
+      ? record.statusCode
+      : typeof props?.httpStatusCode === 'number'
+        ? props.httpStatusCode
+        : Number(record.statusCode ?? props?.httpStatusCode ?? 200)
   const event: AccessEvent = {kind: 'data', time: t, principal, success: !(status >= 400)}
   const ip = str(record.callerIpAddress)
   if (ip) event.ip = stripPort(ip)
@@ -157,6 +171,7 @@ export function fromArchivedRecord(record: Doc): AccessEvent | undefined {
   if (SIGN_IN_CATEGORY.test(category)) return fromSignInRecord(record)
   if (DATA_CATEGORY.test(category)) return fromResourceLogRecord(record)
   if (record.eventTimestamp !== undefined) return fromActivityEvent(record)
-  if (/^(Administrative|Security|Policy|Alert|Autoscale|Recommendation|ResourceHealth|ServiceHealth)$/i.test(category)) return fromArchivedActivityRecord(record)
+  if (/^(Administrative|Security|Policy|Alert|Autoscale|Recommendation|ResourceHealth|ServiceHealth)$/i.test(category))
+    return fromArchivedActivityRecord(record)
   return undefined
 }

@@ -30,6 +30,7 @@ export function renderAccessCsv(report: AccessReport): string {
     list.push(f.type)
     findingsOf.set(f.principal, list)
   }
+
   const lines = [CSV_COLUMNS.join(',')]
   for (const p of report.principals) {
     const types = findingsOf.get(p.principal) ?? []
@@ -55,5 +56,6 @@ export function renderAccessCsv(report: AccessReport): string {
         .join(','),
     )
   }
+
   return `${lines.join('\r\n')}\r\n`
 }

@@ -7,10 +7,24 @@ import {formatDuration} from '../duration.js'
 import type {AccessReport, Finding} from './types.js'
 
 export function escapeHtml(text: string | number): string {
-  return String(text).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;')
+  return String(text)
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&#39;')
 }
 
-const COLORS = {success: '#2f7d32', failure: '#c62828', operations: '#1f5fa8', allowed: '#2f7d32', notAllowed: '#c62828', grid: '#d0d4da', text: '#1d2330', muted: '#5d6675'}
+const COLORS = {
+  success: '#2f7d32',
+  failure: '#c62828',
+  operations: '#1f5fa8',
+  allowed: '#2f7d32',
+  notAllowed: '#c62828',
+  grid: '#d0d4da',
+  text: '#1d2330',
+  muted: '#5d6675',
+}
 
 function fmt(n: number): string {
   return n.toLocaleString('en-US')
@@ -49,9 +63,14 @@ export function dailyChart(report: AccessReport): string {
   for (let i = 0; i <= 4; i++) {
     const v = (max / 4) * i
     const gy = y(v).toFixed(1)
-    parts.push(`<line x1="${left}" x2="${width - right}" y1="${gy}" y2="${gy}" stroke="${COLORS.grid}" stroke-width="1"/>`)
-    parts.push(`<text x="${left - 6}" y="${gy}" dy="4" text-anchor="end" font-size="11" fill="${COLORS.muted}">${fmt(Math.round(v))}</text>`)
+    parts.push(
+      `<line x1="${left}" x2="${width - right}" y1="${gy}" y2="${gy}" stroke="${COLORS.grid}" stroke-width="1"/>`,
+    )
+    parts.push(
+      `<text x="${left - 6}" y="${gy}" dy="4" text-anchor="end" font-size="11" fill="${COLORS.muted}">${fmt(Math.round(v))}</text>`,
+    )
   }
+
   const labelEvery = Math.max(1, Math.ceil(days.length / 12))
   days.forEach((d, i) => {
     const x = left + i * slot + (slot - barW) / 2
@@ -59,14 +78,29 @@ export function dailyChart(report: AccessReport): string {
     const okH = (ok / max) * plotH
     const failH = (d.failures / max) * plotH
     const base = top + plotH
-    if (ok > 0) parts.push(`<rect class="bar success" x="${x.toFixed(1)}" y="${(base - okH).toFixed(1)}" width="${barW.toFixed(1)}" height="${okH.toFixed(1)}" fill="${COLORS.success}"><title>${escapeHtml(`${d.day}: ${fmt(ok)} successful`)}</title></rect>`)
-    if (d.failures > 0) parts.push(`<rect class="bar failure" x="${x.toFixed(1)}" y="${(base - okH - failH).toFixed(1)}" width="${barW.toFixed(1)}" height="${failH.toFixed(1)}" fill="${COLORS.failure}"><title>${escapeHtml(`${d.day}: ${fmt(d.failures)} failed`)}</title></rect>`)
-    if (i % labelEvery === 0) parts.push(`<text x="${(x + barW / 2).toFixed(1)}" y="${base + 16}" text-anchor="middle" font-size="11" fill="${COLORS.muted}">${escapeHtml(d.day.slice(5))}</text>`)
+    if (ok > 0)
+      parts.push(
+        `<rect class="bar success" x="${x.toFixed(1)}" y="${(base - okH).toFixed(1)}" width="${barW.toFixed(1)}" height="${okH.toFixed(1)}" fill="${COLORS.success}"><title>${escapeHtml(`${d.day}: ${fmt(ok)} successful`)}</title></rect>`,
+      )
+    if (d.failures > 0)
+      parts.push(
+        `<rect class="bar failure" x="${x.toFixed(1)}" y="${(base - okH - failH).toFixed(1)}" width="${barW.toFixed(1)}" height="${failH.toFixed(1)}" fill="${COLORS.failure}"><title>${escapeHtml(`${d.day}: ${fmt(d.failures)} failed`)}</title></rect>`,
+      )
+    if (i % labelEvery === 0)
+      parts.push(
+        `<text x="${(x + barW / 2).toFixed(1)}" y="${base + 16}" text-anchor="middle" font-size="11" fill="${COLORS.muted}">${escapeHtml(d.day.slice(5))}</text>`,
+      )
   })
-  parts.push(`<line x1="${left}" x2="${width - right}" y1="${top + plotH}" y2="${top + plotH}" stroke="${COLORS.text}" stroke-width="1"/>`)
+  parts.push(
+    `<line x1="${left}" x2="${width - right}" y1="${top + plotH}" y2="${top + plotH}" stroke="${COLORS.text}" stroke-width="1"/>`,
+  )
   const legendY = height - 10
-  parts.push(`<rect x="${left}" y="${legendY - 10}" width="12" height="12" fill="${COLORS.success}"/><text x="${left + 18}" y="${legendY}" font-size="12" fill="${COLORS.text}">successful</text>`)
-  parts.push(`<rect x="${left + 110}" y="${legendY - 10}" width="12" height="12" fill="${COLORS.failure}"/><text x="${left + 128}" y="${legendY}" font-size="12" fill="${COLORS.text}">failed</text>`)
+  parts.push(
+    `<rect x="${left}" y="${legendY - 10}" width="12" height="12" fill="${COLORS.success}"/><text x="${left + 18}" y="${legendY}" font-size="12" fill="${COLORS.text}">successful</text>`,
+  )
+  parts.push(
+    `<rect x="${left + 110}" y="${legendY - 10}" width="12" height="12" fill="${COLORS.failure}"/><text x="${left + 128}" y="${legendY}" font-size="12" fill="${COLORS.text}">failed</text>`,
+  )
   return `<svg class="chart" data-chart="daily" role="img" aria-label="${escapeHtml(title)}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>`
 }
 
@@ -89,17 +123,24 @@ function horizontalBars(id: string, title: string, bars: Bar[], empty: string): 
   bars.forEach((b, i) => {
     const yy = top + i * rowH
     const label = b.label.length > 38 ? `${b.label.slice(0, 36)}…` : b.label
-    parts.push(`<text x="${labelW - 8}" y="${yy + 16}" text-anchor="end" font-size="12" fill="${COLORS.text}">${escapeHtml(label)}<title>${escapeHtml(b.label)}</title></text>`)
+    parts.push(
+      `<text x="${labelW - 8}" y="${yy + 16}" text-anchor="end" font-size="12" fill="${COLORS.text}">${escapeHtml(label)}<title>${escapeHtml(b.label)}</title></text>`,
+    )
     let x = labelW
     let total = 0
     for (const s of b.segments) {
       if (s.value <= 0) continue
       const w = Math.max(1, (s.value / max) * plotW)
-      parts.push(`<rect class="bar" x="${x.toFixed(1)}" y="${yy + 4}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${s.color}"><title>${escapeHtml(`${b.label}: ${fmt(s.value)} ${s.name}`)}</title></rect>`)
+      parts.push(
+        `<rect class="bar" x="${x.toFixed(1)}" y="${yy + 4}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${s.color}"><title>${escapeHtml(`${b.label}: ${fmt(s.value)} ${s.name}`)}</title></rect>`,
+      )
       x += w
       total += s.value
     }
-    parts.push(`<text x="${(x + 6).toFixed(1)}" y="${yy + 16}" font-size="12" fill="${COLORS.muted}">${fmt(total)}</text>`)
+
+    parts.push(
+      `<text x="${(x + 6).toFixed(1)}" y="${yy + 16}" font-size="12" fill="${COLORS.muted}">${fmt(total)}</text>`,
+    )
   })
   return `<svg class="chart" data-chart="${id}" role="img" aria-label="${escapeHtml(title)}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>`
 }
@@ -113,28 +154,42 @@ export function topPrincipalsChart(report: AccessReport, limit = 10): string {
       {value: p.operations, color: COLORS.operations, name: 'operations'},
     ],
   }))
-  return horizontalBars('principals', `Top ${limit} principals by sign-ins and operations`, bars, 'No principals in this range')
+  return horizontalBars(
+    'principals',
+    `Top ${limit} principals by sign-ins and operations`,
+    bars,
+    'No principals in this range',
+  )
 }
 
 export function countriesChart(report: AccessReport, limit = 15): string {
   const allowed = new Set(report.settings.allowedCountries)
   const bars = report.countries.slice(0, limit).map((c) => ({
     label: `${c.country}${allowed.has(c.country) ? '' : ' (not allowed)'}`,
-    segments: [{value: c.signIns, color: allowed.has(c.country) ? COLORS.allowed : COLORS.notAllowed, name: 'sign-ins'}],
+    segments: [
+      {value: c.signIns, color: allowed.has(c.country) ? COLORS.allowed : COLORS.notAllowed, name: 'sign-ins'},
+    ],
   }))
   return horizontalBars('countries', 'Sign-ins by country', bars, 'No sign-in carried a country')
 }
 
 function findingDetail(f: Finding): string {
   switch (f.type) {
-    case 'country-not-allowed':
+    case 'country-not-allowed': {
       return `${f.country}: ${fmt(f.signIns)} sign-ins from ${f.ips.join(', ')} (${f.firstSeen} – ${f.lastSeen})`
-    case 'failure-burst':
+    }
+
+    case 'failure-burst': {
       return `${fmt(f.failures)} failures (${f.from} – ${f.to})`
-    case 'new-ip':
+    }
+
+    case 'new-ip': {
       return `${f.ip}: ${fmt(f.events)} events, first ${f.firstSeen}`
-    case 'off-hours':
+    }
+
+    case 'off-hours': {
       return `${fmt(f.events)} events (${f.firstSeen} – ${f.lastSeen})`
+    }
   }
 }
 
@@ -162,23 +217,36 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 export function renderAccessHtml(report: AccessReport): string {
   const t = report.totals
   const title = `Access report ${report.range.since} – ${report.range.until}${report.customer ? ` (customer ${report.customer})` : ''}`
-  const card = (label: string, value: number) => `<div class="card"><span class="muted">${escapeHtml(label)}</span><b>${fmt(value)}</b></div>`
+  const card = (label: string, value: number) =>
+    `<div class="card"><span class="muted">${escapeHtml(label)}</span><b>${fmt(value)}</b></div>`
   const findings =
     report.findings.length === 0
       ? '<p class="ok">No findings.</p>'
       : `<table><thead><tr><th>finding</th><th>principal</th><th>detail</th></tr></thead><tbody>${report.findings
-          .map((f) => `<tr><td><span class="tag ${f.type}">${escapeHtml(f.type)}</span></td><td>${escapeHtml(f.principal)}</td><td>${escapeHtml(findingDetail(f))}</td></tr>`)
+          .map(
+            (f) =>
+              `<tr><td><span class="tag ${f.type}">${escapeHtml(f.type)}</span></td><td>${escapeHtml(f.principal)}</td><td>${escapeHtml(findingDetail(f))}</td></tr>`,
+          )
           .join('')}</tbody></table>`
   const principals = `<table><thead><tr><th>principal</th><th>sign-ins</th><th>failures</th><th>operations</th><th>source IPs</th><th>countries</th><th>first seen</th><th>last seen</th><th>off hours</th></tr></thead><tbody>${report.principals
     .map(
       (p) =>
         `<tr><td>${escapeHtml(p.principal)}</td><td class="num">${fmt(p.signIns)}</td><td class="num">${fmt(p.failures)}${
-          p.failures > 0 ? ` <span class="muted">(${escapeHtml(Object.entries(p.failuresByCode).map(([c, n]) => `${c}: ${n}`).join(', '))})</span>` : ''
+          p.failures > 0
+            ? ` <span class="muted">(${escapeHtml(
+                Object.entries(p.failuresByCode)
+                  .map(([c, n]) => `${c}: ${n}`)
+                  .join(', '),
+              )})</span>`
+            : ''
         }</td><td class="num">${fmt(p.operations)}</td><td>${escapeHtml(p.ips.join(', '))}</td><td>${escapeHtml(p.countries.join(', '))}</td><td>${escapeHtml(p.firstSeen)}</td><td>${escapeHtml(p.lastSeen)}</td><td class="num">${fmt(p.offHours)}</td></tr>`,
     )
     .join('')}</tbody></table>`
   const sources = report.sources
-    .map((s) => `<li>${escapeHtml(s.name)} <span class="muted">${escapeHtml(s.target)}</span>: ${fmt(s.events)} events${s.notes?.length ? ` — ${escapeHtml(s.notes.join('; '))}` : ''}</li>`)
+    .map(
+      (s) =>
+        `<li>${escapeHtml(s.name)} <span class="muted">${escapeHtml(s.target)}</span>: ${fmt(s.events)} events${s.notes?.length ? ` — ${escapeHtml(s.notes.join('; '))}` : ''}</li>`,
+    )
     .join('')
   const st = report.settings
   return `<!DOCTYPE html>

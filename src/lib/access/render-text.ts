@@ -26,20 +26,32 @@ export function renderAccessText(report: AccessReport): string {
   ])
   out.push(
     rows.length > 0
-      ? renderTable(['principal', 'sign-ins', 'failures', 'operations', 'source IPs', 'countries', 'first seen', 'last seen'], rows, {
-          title: color.bold(title),
-          colAligns: ['left', 'right', 'right', 'right', 'left', 'left', 'left', 'left'],
-        })
+      ? renderTable(
+          ['principal', 'sign-ins', 'failures', 'operations', 'source IPs', 'countries', 'first seen', 'last seen'],
+          rows,
+          {
+            title: color.bold(title),
+            colAligns: ['left', 'right', 'right', 'right', 'left', 'left', 'left', 'left'],
+          },
+        )
       : `${color.bold(title)}\nNo access in this range.`,
   )
   const t = report.totals
-  out.push(`${formatCount(t.principals)} principals, ${formatCount(t.signIns)} sign-ins (${formatCount(t.failures)} failed), ${formatCount(t.operations)} operations.`)
+  out.push(
+    `${formatCount(t.principals)} principals, ${formatCount(t.signIns)} sign-ins (${formatCount(t.failures)} failed), ${formatCount(t.operations)} operations.`,
+  )
   if (report.findings.length === 0) {
     out.push(color.green('No findings.'))
   } else {
     out.push(color.bold(`${report.findings.length} finding${report.findings.length === 1 ? '' : 's'}:`))
     for (const f of report.findings) out.push(`  ${color.yellow(f.type.padEnd(19))} ${f.message}`)
   }
-  for (const s of report.sources) out.push(color.dim(`Source ${s.name} (${s.target}): ${formatCount(s.events)} events${s.notes?.length ? `; ${s.notes.join('; ')}` : ''}`))
+
+  for (const s of report.sources)
+    out.push(
+      color.dim(
+        `Source ${s.name} (${s.target}): ${formatCount(s.events)} events${s.notes?.length ? `; ${s.notes.join('; ')}` : ''}`,
+      ),
+    )
   return out.join('\n')
 }

@@ -49,21 +49,45 @@ export function chooseSources(map: DataMap, requested?: AccessSourceName[]): Acc
     archive: Boolean(map.logs?.archive),
     workspace: Boolean(map.logs?.workspace),
   }
-  const field: Record<AccessSourceName, string> = {'activity-log': 'activityLog.subscription', archive: 'logs.archive', workspace: 'logs.workspace'}
+  const field: Record<AccessSourceName, string> = {
+    'activity-log': 'activityLog.subscription',
+    archive: 'logs.archive',
+    workspace: 'logs.workspace',
+  }
   if (requested && requested.length > 0) {
-    for (const s of requested) if (!configured[s]) throw configError(`The source ${s} was requested, but ${field[s]} is not set in the data map.`, [], `Add ${field[s]} to the data map or leave --source ${s} out.`)
+    for (const s of requested)
+      if (!configured[s])
+        throw configError(
+          `The source ${s} was requested, but ${field[s]} is not set in the data map.`,
+          [],
+          `Add ${field[s]} to the data map or leave --source ${s} out.`,
+        )
     return [...new Set(requested)]
   }
+
   const chosen = ACCESS_SOURCES.filter((s) => configured[s] && !(s === 'archive' && configured.workspace))
   if (chosen.length === 0) {
-    throw configError('The data map names no source for an access report.', [], 'Set activityLog.subscription, logs.archive or logs.workspace in the data map.')
+    throw configError(
+      'The data map names no source for an access report.',
+      [],
+      'Set activityLog.subscription, logs.archive or logs.workspace in the data map.',
+    )
   }
+
   return chosen
 }
 
-export async function createAccessReport(clients: AzureClients, map: DataMap, options: CreateAccessReportOptions): Promise<AccessReport> {
+export async function createAccessReport(
+  clients: AzureClients,
+  map: DataMap,
+  options: CreateAccessReportOptions,
+): Promise<AccessReport> {
   const {since, until} = options
-  if (!(since.getTime() < until.getTime())) throw usageError(`--since ${since.toISOString()} is not before --until ${until.toISOString()}.`, 'Give a range like --since -7d --until now.')
+  if (!(since.getTime() < until.getTime()))
+    throw usageError(
+      `--since ${since.toISOString()} is not before --until ${until.toISOString()}.`,
+      'Give a range like --since -7d --until now.',
+    )
   if (options.burstFailures < 2) throw usageError('--burst-failures must be at least 2.')
   if (options.burstWindowInMs < 10_000) throw usageError('--burst-window must be at least 10s.')
   const now = options.now ?? new Date()
@@ -93,8 +117,15 @@ export async function createAccessReport(clients: AzureClients, map: DataMap, op
         const subscription = map.activityLog!.subscription
         const oldest = activityLogOldest(now)
         const start = lookbackStart < oldest ? oldest : lookbackStart
-        const summary: SourceSummary = {name: 'activity-log', target: subscription, events: 0, lookbackEvents: 0, pages: 0}
-        if (start > lookbackStart && options.lookbackInMs > 0) summary.notes = [`look-back clipped to ${start.toISOString()}: the activity log keeps 90 days`]
+        const summary: SourceSummary = {
+          name: 'activity-log',
+          target: subscription,
+          events: 0,
+          lookbackEvents: 0,
+          pages: 0,
+        }
+        if (start > lookbackStart && options.lookbackInMs > 0)
+          summary.notes = [`look-back clipped to ${start.toISOString()}: the activity log keeps 90 days`]
         const counts = await consumeRecords(
           listActivityEvents(clients, subscription, {
             since: start,
@@ -115,15 +146,26 @@ export async function createAccessReport(clients: AzureClients, map: DataMap, op
       })(),
     )
   }
+
   if (sources.includes('archive')) {
     const archive = map.logs!.archive!
-    const containers = archive.containers.filter((c) => !(sources.includes('activity-log') && ACTIVITY_CONTAINERS.test(c)))
+    const containers = archive.containers.filter(
+      (c) => !(sources.includes('activity-log') && ACTIVITY_CONTAINERS.test(c)),
+    )
     runs.push(
       (async () => {
         // the endpoint, never the connection string (it may carry a key)
-        const summary: SourceSummary = {name: 'archive', target: parseAccount(archive.account).endpoint, containers, events: 0, lookbackEvents: 0, bytes: 0}
+        const summary: SourceSummary = {
+          name: 'archive',
+          target: parseAccount(archive.account).endpoint,
+          containers,
+          events: 0,
+          lookbackEvents: 0,
+          bytes: 0,
+        }
         const skipped = archive.containers.filter((c) => !containers.includes(c))
-        if (skipped.length > 0) summary.notes = [`${skipped.join(', ')} not read: the activity log itself is a source of this report`]
+        if (skipped.length > 0)
+          summary.notes = [`${skipped.join(', ')} not read: the activity log itself is a source of this report`]
         const notes: string[] = summary.notes ?? []
         for (const container of containers) {
           const stream = readArchivedRecords({
@@ -139,18 +181,29 @@ export async function createAccessReport(clients: AzureClients, map: DataMap, op
               progress('archive')
             },
           })
-          const counts = await consumeRecords(stream, aggregator, {recordOf: (r) => r.record, toEvent: fromArchivedRecord, filter, abortSignal: options.abortSignal})
+          const counts = await consumeRecords(stream, aggregator, {
+            recordOf: (r) => r.record,
+            toEvent: fromArchivedRecord,
+            filter,
+            abortSignal: options.abortSignal,
+          })
           summary.events += counts.inRange
           summary.lookbackEvents += counts.lookback
           events += counts.records
-          if (!stream.stats.exists) notes.push(`container ${container} does not exist (no logs of that category archived yet)`)
-          if (stream.stats.malformed > 0) notes.push(`${container}: ${stream.stats.malformed} malformed line${stream.stats.malformed === 1 ? '' : 's'} skipped`)
+          if (!stream.stats.exists)
+            notes.push(`container ${container} does not exist (no logs of that category archived yet)`)
+          if (stream.stats.malformed > 0)
+            notes.push(
+              `${container}: ${stream.stats.malformed} malformed line${stream.stats.malformed === 1 ? '' : 's'} skipped`,
+            )
         }
+
         if (notes.length > 0) summary.notes = notes
         return summary
       })(),
     )
   }
+
   if (sources.includes('workspace')) {
     const workspace = map.logs!.workspace!
     runs.push(
@@ -171,16 +224,27 @@ export async function createAccessReport(clients: AzureClients, map: DataMap, op
           {abortSignal: options.abortSignal},
         )
         progress('workspace')
-        return {name: 'workspace', target: workspace, events: answer.events, lookbackEvents: 0, queries: WORKSPACE_QUERY_PARTS.length, notes: ['aggregated in Log Analytics (KQL)']}
+        return {
+          name: 'workspace',
+          target: workspace,
+          events: answer.events,
+          lookbackEvents: 0,
+          queries: WORKSPACE_QUERY_PARTS.length,
+          notes: ['aggregated in Log Analytics (KQL)'],
+        }
       })(),
     )
   }
+
   const summaries = await Promise.all(runs)
   return reportFromAggregator(aggregator, {since, until, customer: options.customer, sources: summaries})
 }
 
 /** The report document from a filled aggregator. */
-export function reportFromAggregator(aggregator: AccessAggregator, meta: {since: Date; until: Date; customer?: string; sources: SourceSummary[]}): AccessReport {
+export function reportFromAggregator(
+  aggregator: AccessAggregator,
+  meta: {since: Date; until: Date; customer?: string; sources: SourceSummary[]},
+): AccessReport {
   const principals = aggregator.principalSummaries()
   const findings = aggregator.findings()
   return {

@@ -48,7 +48,9 @@ function kqlTimespan(ms: number): string {
 
 /** The prelude every query starts with: the time bounds, the normalised `Events` and `InRange`. */
 export function workspacePrelude(p: WorkspaceQueryParams): string {
-  const [start, end] = p.hours.config.workingHours.split('-').map((hm) => Number(hm.slice(0, 2)) * 60 + Number(hm.slice(3, 5)))
+  const [start, end] = p.hours.config.workingHours
+    .split('-')
+    .map((hm) => Number(hm.slice(0, 2)) * 60 + Number(hm.slice(3, 5)))
   const days = `dynamic(${JSON.stringify(p.hours.config.workingDays)})`
   const offHours =
     start <= end
@@ -88,28 +90,36 @@ let InRange = Events | where TimeGenerated >= rangeStart;
 export function workspaceQuery(part: WorkspaceQueryPart, p: WorkspaceQueryParams): string {
   const head = `${queryMarker(part)}\n${workspacePrelude(p)}`
   switch (part) {
-    case 'principals':
+    case 'principals': {
       return `${head}InRange
 | summarize SignIns = countif(Kind == "sign-in"), Failures = countif(Kind == "sign-in" and Failed), Operations = countif(Kind != "sign-in"), FailedOperations = countif(Kind != "sign-in" and Failed),
     FirstSeen = min(TimeGenerated), LastSeen = max(TimeGenerated), OffHours = countif(OffHours), OffHoursFirst = minif(TimeGenerated, OffHours), OffHoursLast = maxif(TimeGenerated, OffHours) by Principal
 | join kind=leftouter (InRange | where Kind == "sign-in" and Failed | summarize N = count() by Principal, Code | summarize FailuresByCode = make_bag(bag_pack(Code, N)) by Principal) on Principal
 | join kind=leftouter (InRange | where Kind != "sign-in" and isnotempty(Operation) | summarize N = count() by Principal, Operation | summarize OperationsByName = make_bag(bag_pack(Operation, N)) by Principal) on Principal
 | project Principal, SignIns, Failures, Operations, FailedOperations, FirstSeen, LastSeen, OffHours, OffHoursFirst, OffHoursLast, FailuresByCode, OperationsByName`
-    case 'ips':
+    }
+
+    case 'ips': {
       return `${head}let Known = Events | where TimeGenerated < rangeStart and isnotempty(Ip) | distinct Principal, Ip | extend WasKnown = true;
 InRange
 | where isnotempty(Ip)
 | summarize Events = count(), FirstSeen = min(TimeGenerated) by Principal, Ip
 | join kind=leftouter Known on Principal, Ip
 | project Principal, Ip, Events, FirstSeen, Known = isnotnull(WasKnown)`
-    case 'countries':
+    }
+
+    case 'countries': {
       return `${head}InRange
 | where Kind == "sign-in" and isnotempty(Country)
 | summarize SignIns = count(), FirstSeen = min(TimeGenerated), LastSeen = max(TimeGenerated), Ips = make_set(Ip, 1000) by Principal, Country`
-    case 'daily':
+    }
+
+    case 'daily': {
       return `${head}InRange
 | where Kind == "sign-in"
 | summarize SignIns = count(), Failures = countif(Failed) by Day = format_datetime(Local, "yyyy-MM-dd")`
+    }
+
     case 'bursts': {
       const step = p.burstBucketInMs
       const seriesStart = new Date(Math.floor(p.since.getTime() / step) * step)
@@ -144,6 +154,7 @@ function ms(value: unknown): number | undefined {
     const t = Date.parse(value)
     return Number.isNaN(t) ? undefined : t
   }
+
   return undefined
 }
 
@@ -156,6 +167,7 @@ function dyn(value: unknown): unknown {
       return value
     }
   }
+
   return value
 }
 
@@ -181,7 +193,7 @@ export function applyWorkspaceTable(part: WorkspaceQueryPart, table: LogsTable, 
     const principal = String(r.Principal ?? '')
     if (part !== 'daily' && principal === '') continue
     switch (part) {
-      case 'principals':
+      case 'principals': {
         aggregator.addTotals({
           principal,
           signIns: num(r.SignIns),
@@ -197,6 +209,8 @@ export function applyWorkspaceTable(part: WorkspaceQueryPart, table: LogsTable, 
           operationsByName: counts(r.OperationsByName),
         })
         break
+      }
+
       case 'ips': {
         const ip = String(r.Ip ?? '')
         if (!ip) break
@@ -204,19 +218,33 @@ export function applyWorkspaceTable(part: WorkspaceQueryPart, table: LogsTable, 
         if (bool(r.Known)) aggregator.addKnownIp(principal, ip)
         break
       }
-      case 'countries':
-        aggregator.addCountry(principal, String(r.Country ?? ''), num(r.SignIns), ms(r.FirstSeen) ?? 0, ms(r.LastSeen) ?? 0, strings(r.Ips))
+
+      case 'countries': {
+        aggregator.addCountry(
+          principal,
+          String(r.Country ?? ''),
+          num(r.SignIns),
+          ms(r.FirstSeen) ?? 0,
+          ms(r.LastSeen) ?? 0,
+          strings(r.Ips),
+        )
         break
-      case 'daily':
+      }
+
+      case 'daily': {
         aggregator.addDaily(String(r.Day ?? ''), num(r.SignIns), num(r.Failures))
         break
+      }
+
       case 'bursts': {
         const end = ms(r.WindowEnd)
-        if (end !== undefined) aggregator.addBurstWindow(principal, Math.round(end / aggregator.burstBucketInMs) - 1, num(r.Failures))
+        if (end !== undefined)
+          aggregator.addBurstWindow(principal, Math.round(end / aggregator.burstBucketInMs) - 1, num(r.Failures))
         break
       }
     }
   }
+
   return rows.length
 }
 
@@ -237,14 +265,25 @@ export async function aggregateInWorkspace(
     WORKSPACE_QUERY_PARTS.map(async (part) => {
       let result
       try {
-        result = await client.queryWorkspace(workspace, workspaceQuery(part, params), {startTime: params.lookbackStart, endTime: params.until}, {abortSignal: options.abortSignal, serverTimeoutInSeconds: 600})
+        result = await client.queryWorkspace(
+          workspace,
+          workspaceQuery(part, params),
+          {startTime: params.lookbackStart, endTime: params.until},
+          {abortSignal: options.abortSignal, serverTimeoutInSeconds: 600},
+        )
       } catch (error) {
         throw fromAzureError(error, what)
       }
+
       if (result.status !== 'Success') {
         const error = 'partialError' in result ? result.partialError : undefined
-        throw azureFailure('QueryFailed', `The ${part} query of the access report failed in ${what}${error?.message ? `: ${error.message}` : ''}.`, 'Check that the workspace receives SigninLogs and StorageBlobLogs, then run again; add --debug for the full answer.')
+        throw azureFailure(
+          'QueryFailed',
+          `The ${part} query of the access report failed in ${what}${error?.message ? `: ${error.message}` : ''}.`,
+          'Check that the workspace receives SigninLogs and StorageBlobLogs, then run again; add --debug for the full answer.',
+        )
       }
+
       return {part, tables: result.tables}
     }),
   )
@@ -255,11 +294,15 @@ export async function aggregateInWorkspace(
     rows += applyWorkspaceTable(part, tables[0], aggregator)
     if (part === 'principals') for (const r of rowsOf(tables[0])) events += num(r.SignIns) + num(r.Operations)
   }
+
   return {rows, events}
 }
 
 /** The customer filter for the workspace: object-key prefixes of every scope, and the customer fields. */
-export function workspaceCustomer(map: DataMap, customer: string): {id: string; objectKeyPrefixes: string[]; fields: string[]} {
+export function workspaceCustomer(
+  map: DataMap,
+  customer: string,
+): {id: string; objectKeyPrefixes: string[]; fields: string[]} {
   const scopes = scopesOf(map, customer)
   return {
     id: customer,

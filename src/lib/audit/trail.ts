@@ -108,6 +108,7 @@ export class AuditTrail {
           size = (await blob.getProperties()).contentLength ?? 0
           last = size > 0 ? await this.lastRecordOf(blob, size) : await this.lastRecordBefore(blob.name)
         }
+
         const body: Omit<AuditRecord, 'hash' | 'sig'> = {
           seq: (last?.seq ?? 0) + 1,
           time: time.toISOString(),
@@ -117,14 +118,17 @@ export class AuditTrail {
           result: entry.result,
           ...(entry.customer ? {customer: entry.customer} : {}),
           ...(entry.operationId ? {operationId: entry.operationId} : {}),
-          ...(entry.details ? {details: JSON.parse(redactSecrets(JSON.stringify(entry.details))) as Record<string, unknown>} : {}),
+          ...(entry.details
+            ? {details: JSON.parse(redactSecrets(JSON.stringify(entry.details))) as Record<string, unknown>}
+            : {}),
           prev: last?.hash ?? GENESIS_HASH,
         }
         const hash = hashOf(body)
         const record: AuditRecord = {...body, hash}
         if (this.signer) record.sig = await this.signer.signDigest(Buffer.from(hash, 'hex'))
         const line = `${JSON.stringify(record)}\n`
-        if (Buffer.byteLength(line) > MAX_RECORD_BYTES) throw new RangeError(`audit record for ${entry.action} is larger than ${MAX_RECORD_BYTES} bytes`)
+        if (Buffer.byteLength(line) > MAX_RECORD_BYTES)
+          throw new RangeError(`audit record for ${entry.action} is larger than ${MAX_RECORD_BYTES} bytes`)
         try {
           await blob.appendBlock(line, Buffer.byteLength(line), {conditions: {appendPosition: size}})
           this.tail = {blob: blob.name, size: size + Buffer.byteLength(line), record}
@@ -134,7 +138,10 @@ export class AuditTrail {
           throw error
         }
       }
-      throw new Error(`could not append to the audit trail after ${MAX_APPEND_ATTEMPTS} attempts (too many concurrent writers)`)
+
+      throw new Error(
+        `could not append to the audit trail after ${MAX_APPEND_ATTEMPTS} attempts (too many concurrent writers)`,
+      )
     } catch (error) {
       throw fromAzureError(error, `the audit trail (${this.location})`)
     }
@@ -155,6 +162,7 @@ export class AuditTrail {
           } catch {
             record = undefined
           }
+
           yield {record, raw: lines[i], blob: item.name, line: i + 1}
         }
       }
@@ -177,21 +185,44 @@ export class AuditTrail {
         breaks.push({blob, line, reason: 'the line is not a valid audit record'})
         continue
       }
+
       const {hash, sig, ...body} = record
       const content = Buffer.from(canonicalJson(body))
       const recomputed = sha256Hex(content)
-      if (recomputed !== hash) breaks.push({blob, line, seq: record.seq, reason: 'the record was altered: its content does not match its hash'})
-      if (record.prev !== prevHash) breaks.push({blob, line, seq: record.seq, reason: `the chain is broken: "prev" does not match the hash of the record before it${expectedSeq === 1 ? ' (the genesis value)' : ` (seq ${expectedSeq - 1})`}`})
-      if (record.seq !== expectedSeq) breaks.push({blob, line, seq: record.seq, reason: `sequence number ${record.seq} where ${expectedSeq} was expected (a record was removed or inserted)`})
+      if (recomputed !== hash)
+        breaks.push({
+          blob,
+          line,
+          seq: record.seq,
+          reason: 'the record was altered: its content does not match its hash',
+        })
+      if (record.prev !== prevHash)
+        breaks.push({
+          blob,
+          line,
+          seq: record.seq,
+          reason: `the chain is broken: "prev" does not match the hash of the record before it${expectedSeq === 1 ? ' (the genesis value)' : ` (seq ${expectedSeq - 1})`}`,
+        })
+      if (record.seq !== expectedSeq)
+        breaks.push({
+          blob,
+          line,
+          seq: record.seq,
+          reason: `sequence number ${record.seq} where ${expectedSeq} was expected (a record was removed or inserted)`,
+        })
       if (sig) {
         signed++
         const check = await verifyDigestSignature(this.clients, content, sig, keyCache)
-        if (check.status === 'invalid') breaks.push({blob, line, seq: record.seq, reason: 'the signature does not match the record hash'})
-        if (check.status === 'unverifiable') breaks.push({blob, line, seq: record.seq, reason: `the signature could not be checked: ${check.reason}`})
+        if (check.status === 'invalid')
+          breaks.push({blob, line, seq: record.seq, reason: 'the signature does not match the record hash'})
+        if (check.status === 'unverifiable')
+          breaks.push({blob, line, seq: record.seq, reason: `the signature could not be checked: ${check.reason}`})
       }
+
       prevHash = hash
       expectedSeq = (typeof record.seq === 'number' ? record.seq : expectedSeq) + 1
     }
+
     return {ok: breaks.length === 0, records, signed, breaks, lastHash: prevHash}
   }
 
@@ -226,6 +257,7 @@ export class AuditTrail {
     for await (const item of this.container.listBlobsFlat({prefix: TRAIL_PREFIX})) {
       if (item.name < blobName && (item.properties.contentLength ?? 0) > 0) previous = item.name
     }
+
     if (!previous) return undefined
     const blob = this.container.getAppendBlobClient(previous)
     const size = (await blob.getProperties()).contentLength ?? 0

@@ -33,8 +33,10 @@ export function parseAccount(account: string): AccountRef {
   } catch {
     throw new RangeError('is neither a blob endpoint URL nor a storage connection string')
   }
+
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new RangeError('must be an https:// blob endpoint')
-  if (url.search || url.hash) throw new RangeError('must not carry a query string (put SAS tokens in a connection string)')
+  if (url.search || url.hash)
+    throw new RangeError('must not carry a query string (put SAS tokens in a connection string)')
   const endpoint = `${url.origin}${url.pathname}`.replace(/\/+$/, '')
   return {endpoint, name: accountNameFromEndpoint(endpoint)}
 }
@@ -46,6 +48,7 @@ function parseConnectionString(text: string): AccountRef {
     if (eq <= 0) continue
     fields.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim())
   }
+
   if (fields.get('usedevelopmentstorage')?.toLowerCase() === 'true') {
     return {
       endpoint: `http://127.0.0.1:10000/${DEVELOPMENT_ACCOUNT.name}`,
@@ -53,6 +56,7 @@ function parseConnectionString(text: string): AccountRef {
       sharedKey: {accountName: DEVELOPMENT_ACCOUNT.name, accountKey: DEVELOPMENT_ACCOUNT.key},
     }
   }
+
   const accountName = fields.get('accountname')
   let endpoint = fields.get('blobendpoint')
   if (!endpoint) {
@@ -61,6 +65,7 @@ function parseConnectionString(text: string): AccountRef {
     const suffix = fields.get('endpointsuffix') ?? 'core.windows.net'
     endpoint = `${protocol}://${accountName}.blob.${suffix}`
   }
+
   endpoint = endpoint.replace(/\/+$/, '')
   const name = accountName ?? accountNameFromEndpoint(endpoint)
   const key = fields.get('accountkey')

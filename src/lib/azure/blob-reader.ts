@@ -72,13 +72,20 @@ export class BlobReader {
 
   constructor(private readonly options: BlobReaderOptions) {
     this.pipeline = createPipelineFromOptions({
-      retryOptions: {maxRetries: options.retry.maxTries - 1, retryDelayInMs: options.retry.retryDelayInMs, maxRetryDelayInMs: options.retry.maxRetryDelayInMs},
+      retryOptions: {
+        maxRetries: options.retry.maxTries - 1,
+        retryDelayInMs: options.retry.retryDelayInMs,
+        maxRetryDelayInMs: options.retry.maxRetryDelayInMs,
+      },
       userAgentOptions: {userAgentPrefix: options.userAgentPrefix},
       ...(options.tls ? {tlsOptions: options.tls} : {}),
     })
     const {auth} = options
     if ('sharedKey' in auth) this.pipeline.addPolicy(sharedKeyPolicy(auth.sharedKey), {phase: 'Sign'})
-    else if ('token' in auth) this.pipeline.addPolicy(bearerTokenAuthenticationPolicy({credential: auth.token, scopes: STORAGE_SCOPE}), {phase: 'Sign'})
+    else if ('token' in auth)
+      this.pipeline.addPolicy(bearerTokenAuthenticationPolicy({credential: auth.token, scopes: STORAGE_SCOPE}), {
+        phase: 'Sign',
+      })
     this.sas = 'sas' in auth ? auth.sas : ''
     this.httpClient = createDefaultHttpClient()
   }
@@ -99,7 +106,9 @@ export class BlobReader {
         return await this.readOnce(url, target, options.abortSignal)
       } catch (error) {
         // A body that broke off (or no answer in time) is read again; the caller's abort is not.
-        const broken = !options.abortSignal?.aborted && (error instanceof BrokenRead || (error as {code?: string}).code === 'ETIMEDOUT')
+        const broken =
+          !options.abortSignal?.aborted &&
+          (error instanceof BrokenRead || (error as {code?: string}).code === 'ETIMEDOUT')
         if (!broken || attempt >= options.maxRetryRequests) throw error instanceof BrokenRead ? error.cause : error
       }
     }
@@ -140,6 +149,7 @@ export class BlobReader {
       } catch (error) {
         throw new BrokenRead(error)
       }
+
       const contentMD5 = response.headers.get('content-md5') || undefined
       return {body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), ...(contentMD5 ? {contentMD5} : {})}
     } catch (error) {
@@ -155,7 +165,9 @@ export class BlobReader {
 
 /** What the caller aborted with, as an error (an AbortError when it gave no error). */
 function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : Object.assign(new Error('The operation was aborted.'), {name: 'AbortError'})
+  return signal.reason instanceof Error
+    ? signal.reason
+    : Object.assign(new Error('The operation was aborted.'), {name: 'AbortError'})
 }
 
 /** The body of an answer broke off (the connection dropped mid-body). */
@@ -168,7 +180,9 @@ class BrokenRead extends Error {
 /** The RestError the SDK would throw: status, `x-ms-error-code`, and the service's message. */
 function serviceError(response: PipelineResponse): RestError {
   const code = response.headers.get('x-ms-error-code') ?? undefined
-  const message = /<Message>([^<]*)<\/Message>/.exec(response.bodyAsText ?? '')?.[1]?.split('\n')[0] ?? `The service answered ${response.status}`
+  const message =
+    /<Message>([^<]*)<\/Message>/.exec(response.bodyAsText ?? '')?.[1]?.split('\n')[0] ??
+    `The service answered ${response.status}`
   // no request or response attached: the request carries the Authorization header
   return new RestError(message, {statusCode: response.status, ...(code ? {code} : {})})
 }

@@ -38,7 +38,12 @@ export interface RetryOptions {
   tryTimeoutInMs: number
 }
 
-export const DEFAULT_RETRY: RetryOptions = {maxTries: 6, retryDelayInMs: 500, maxRetryDelayInMs: 30_000, tryTimeoutInMs: 10 * 60_000}
+export const DEFAULT_RETRY: RetryOptions = {
+  maxTries: 6,
+  retryDelayInMs: 500,
+  maxRetryDelayInMs: 30_000,
+  tryTimeoutInMs: 10 * 60_000,
+}
 
 export interface AzureClientsOptions {
   retry?: Partial<RetryOptions>
@@ -68,7 +73,11 @@ export class AzureClients {
   private commonOptions() {
     return {
       userAgentOptions: {userAgentPrefix: USER_AGENT},
-      retryOptions: {maxRetries: this.retry.maxTries - 1, retryDelayInMs: this.retry.retryDelayInMs, maxRetryDelayInMs: this.retry.maxRetryDelayInMs},
+      retryOptions: {
+        maxRetries: this.retry.maxTries - 1,
+        retryDelayInMs: this.retry.retryDelayInMs,
+        maxRetryDelayInMs: this.retry.maxRetryDelayInMs,
+      },
       ...(this.tls ? {tlsOptions: this.tls} : {}),
     }
   }
@@ -99,6 +108,7 @@ export class AzureClients {
       client = new BlobServiceClient(url, pipeline)
       this.blobServices.set(cacheKey, client)
     }
+
     return client
   }
 
@@ -110,13 +120,18 @@ export class AzureClients {
     if (!reader) {
       reader = new BlobReader({
         endpoint: ref.endpoint,
-        auth: ref.sharedKey ? {sharedKey: new StorageSharedKeyCredential(ref.sharedKey.accountName, ref.sharedKey.accountKey)} : ref.sas ? {sas: ref.sas} : {token: this.credential},
+        auth: ref.sharedKey
+          ? {sharedKey: new StorageSharedKeyCredential(ref.sharedKey.accountName, ref.sharedKey.accountKey)}
+          : ref.sas
+            ? {sas: ref.sas}
+            : {token: this.credential},
         retry: this.retry,
         userAgentPrefix: USER_AGENT,
         ...(this.tls ? {tls: this.tls} : {}),
       })
       this.blobReaders.set(cacheKey, reader)
     }
+
     return reader
   }
 
@@ -127,11 +142,17 @@ export class AzureClients {
 
   keyClient(): KeyClient {
     const vault = this.requireVault()
-    return new KeyClient(vault, this.credential, {...this.commonOptions(), disableChallengeResourceVerification: this.map.azure.credential === 'local'})
+    return new KeyClient(vault, this.credential, {
+      ...this.commonOptions(),
+      disableChallengeResourceVerification: this.map.azure.credential === 'local',
+    })
   }
 
   cryptographyClient(keyId: string): CryptographyClient {
-    return new CryptographyClient(keyId, this.credential, {...this.commonOptions(), disableChallengeResourceVerification: this.map.azure.credential === 'local'})
+    return new CryptographyClient(keyId, this.credential, {
+      ...this.commonOptions(),
+      disableChallengeResourceVerification: this.map.azure.credential === 'local',
+    })
   }
 
   private armOptions() {
@@ -154,7 +175,10 @@ export class AzureClients {
   }
 
   logsQuery(): LogsQueryClient {
-    return new LogsQueryClient(this.credential, {...this.commonOptions(), ...(this.map.azure.logAnalytics ? {endpoint: this.map.azure.logAnalytics} : {})})
+    return new LogsQueryClient(this.credential, {
+      ...this.commonOptions(),
+      ...(this.map.azure.logAnalytics ? {endpoint: this.map.azure.logAnalytics} : {}),
+    })
   }
 
   private requireVault(): string {

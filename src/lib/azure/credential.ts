@@ -27,6 +27,7 @@ export function isLoopbackUrl(url: string): boolean {
   } catch {
     return false
   }
+
   host = host.replace(/^\[|\]$/g, '')
   return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host)
 }
@@ -42,7 +43,9 @@ class DeferredDefaultCredential implements TokenCredential {
   constructor(private readonly tenantId?: string) {}
 
   async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
-    this.credential ??= import('@azure/identity').then(({DefaultAzureCredential}) => new DefaultAzureCredential(this.tenantId ? {tenantId: this.tenantId} : undefined))
+    this.credential ??= import('@azure/identity').then(
+      ({DefaultAzureCredential}) => new DefaultAzureCredential(this.tenantId ? {tenantId: this.tenantId} : undefined),
+    )
     return (await this.credential).getToken(scopes, options)
   }
 }

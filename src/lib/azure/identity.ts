@@ -27,21 +27,37 @@ export async function operatorIdentity(clients: AzureClients): Promise<OperatorI
     cached = {name: `${safeUser()}@${host} (local development)`, kind: 'local-development', host}
     return cached
   }
+
   if (!usesEntraId(clients.map)) {
     // No token is needed for anything in this data map: asking DefaultAzureCredential would probe
     // the instance metadata service and spawn the Azure CLI only to learn a name.
     cached = {name: `${safeUser()}@${host}`, kind: 'unknown', host}
     return cached
   }
+
   try {
     const token = await clients.credential.getToken(STORAGE_SCOPE)
     const claims = token ? decodeClaims(token.token) : {}
-    const name = (claims.upn ?? claims.unique_name ?? claims.preferred_username ?? claims.app_displayname ?? claims.appid ?? claims.oid ?? 'unknown') as string
-    const kind = claims.upn || claims.preferred_username ? 'user' : claims.xms_mirid ? 'managed-identity' : claims.appid ? 'service-principal' : 'unknown'
+    const name = (claims.upn ??
+      claims.unique_name ??
+      claims.preferred_username ??
+      claims.app_displayname ??
+      claims.appid ??
+      claims.oid ??
+      'unknown') as string
+    const kind =
+      claims.upn || claims.preferred_username
+        ? 'user'
+        : claims.xms_mirid
+          ? 'managed-identity'
+          : claims.appid
+            ? 'service-principal'
+            : 'unknown'
     cached = {name, objectId: claims.oid as string | undefined, tenantId: claims.tid as string | undefined, kind, host}
   } catch {
     cached = {name: `${safeUser()}@${host}`, kind: 'unknown', host}
   }
+
   return cached
 }
 
@@ -63,7 +79,9 @@ export function usesEntraId(map: DataMap): boolean {
       return true
     }
   })
-  const arm = [...map.stores, ...map.backups].some((s) => s.resourceId) || Boolean(map.activityLog || map.azure.keyVaultResourceId)
+  const arm =
+    [...map.stores, ...map.backups].some((s) => s.resourceId) ||
+    Boolean(map.activityLog || map.azure.keyVaultResourceId)
   return tokenAccount || Boolean(map.keys?.vault) || Boolean(map.logs?.workspace) || arm
 }
 

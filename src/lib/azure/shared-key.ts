@@ -27,7 +27,12 @@ const STANDARD_HEADERS = [
  * headers sorted by name, and the canonicalized resource `/account/path` with each query parameter
  * as `\nname:decoded value`, names lower-cased and sorted.
  */
-export function sharedKeyStringToSign(accountName: string, method: string, pathAndQuery: string, headers: Iterable<[string, string]>): string {
+export function sharedKeyStringToSign(
+  accountName: string,
+  method: string,
+  pathAndQuery: string,
+  headers: Iterable<[string, string]>,
+): string {
   const standard = new Map<string, string>()
   const storage: Array<[string, string]> = []
   for (const [rawName, value] of headers) {
@@ -35,6 +40,7 @@ export function sharedKeyStringToSign(accountName: string, method: string, pathA
     if (name.startsWith('x-ms-')) storage.push([name, value.trimStart()])
     else standard.set(name, value)
   }
+
   const standardValues = STANDARD_HEADERS.map((name) => {
     const value = standard.get(name) ?? ''
     return name === 'content-length' && value === '0' ? '' : value
@@ -50,8 +56,10 @@ export function sharedKeyStringToSign(accountName: string, method: string, pathA
       if (eq <= 0 || eq !== pair.lastIndexOf('=') || eq === pair.length - 1) continue
       params.set(pair.slice(0, eq).toLowerCase(), pair.slice(eq + 1))
     }
+
     for (const name of [...params.keys()].sort()) resource += `\n${name}:${decodeURIComponent(params.get(name)!)}`
   }
+
   const canonicalHeaders = storage.map(([name, value]) => `${name}:${value}\n`).join('')
   return `${method.toUpperCase()}\n${standardValues.join('\n')}\n${canonicalHeaders}${resource}`
 }
@@ -63,7 +71,9 @@ export function sharedKeyPolicy(credential: StorageSharedKeyCredential): Pipelin
     async sendRequest(request, next) {
       request.headers.set('x-ms-date', new Date().toUTCString())
       const url = new URL(request.url)
-      const signature = credential.computeHMACSHA256(sharedKeyStringToSign(credential.accountName, request.method, `${url.pathname}${url.search}`, request.headers))
+      const signature = credential.computeHMACSHA256(
+        sharedKeyStringToSign(credential.accountName, request.method, `${url.pathname}${url.search}`, request.headers),
+      )
       request.headers.set('Authorization', `SharedKey ${credential.accountName}:${signature}`)
       return next(request)
     },

@@ -44,6 +44,7 @@ export function retryAfterMs(headers: HeaderReader | undefined, now = Date.now()
     const value = Number(headers.get(name))
     if (headers.get(name) !== undefined && Number.isFinite(value) && value >= 0) return value
   }
+
   const retryAfter = headers.get('retry-after')
   if (retryAfter === undefined) return undefined
   if (/^\s*\d+(\.\d+)?\s*$/.test(retryAfter)) return Number(retryAfter) * 1000
@@ -54,7 +55,16 @@ export function retryAfterMs(headers: HeaderReader | undefined, now = Date.now()
 /** Whether a request can be sent again: its body is absent, text, bytes, or made anew per attempt. */
 function canResend(request: WebResource): boolean {
   const body = request.body as unknown
-  if (body === undefined || body === null || typeof body === 'string' || typeof body === 'function' || Buffer.isBuffer(body) || body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return true
+  if (
+    body === undefined ||
+    body === null ||
+    typeof body === 'string' ||
+    typeof body === 'function' ||
+    Buffer.isBuffer(body) ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body)
+  )
+    return true
   return false
 }
 
@@ -65,6 +75,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
       clearTimeout(timer)
       reject(signal?.reason ?? new Error('aborted'))
     }
+
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort)
       resolve()
@@ -75,7 +86,8 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 
 /** The storage pipeline policy (see the module comment); add it with `pipeline.factories.push()`. */
 export function retryTooManyRequests(options: ThrottlingRetryOptions): RequestPolicyFactory {
-  const backoff = (attempt: number) => Math.min(options.maxRetryDelayInMs, options.retryDelayInMs * 2 ** (attempt - 1) * (0.8 + Math.random() * 0.4))
+  const backoff = (attempt: number) =>
+    Math.min(options.maxRetryDelayInMs, options.retryDelayInMs * 2 ** (attempt - 1) * (0.8 + Math.random() * 0.4))
   return {
     create(nextPolicy): RequestPolicy {
       return {
@@ -92,8 +104,12 @@ export function retryTooManyRequests(options: ThrottlingRetryOptions): RequestPo
               if (status !== 429 || last) throw error
               headers = (error as ErrorWith429).response?.headers
             }
+
             const asked = retryAfterMs(headers)
-            await sleep(Math.min(options.maxRetryDelayInMs, asked ?? backoff(attempt)), request.abortSignal as AbortSignal | undefined)
+            await sleep(
+              Math.min(options.maxRetryDelayInMs, asked ?? backoff(attempt)),
+              request.abortSignal as AbortSignal | undefined,
+            )
           }
         },
       }

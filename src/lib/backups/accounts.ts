@@ -37,7 +37,10 @@ export interface StorageResourceId {
 }
 
 export function parseStorageResourceId(id: string): StorageResourceId {
-  const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Storage\/storageAccounts\/([^/]+)$/i.exec(id.trim())
+  const m =
+    /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Storage\/storageAccounts\/([^/]+)$/i.exec(
+      id.trim(),
+    )
   if (!m) throw new RangeError(`"${id}" is not a storage account resource id`)
   return {subscription: m[1], resourceGroup: m[2], name: m[3]}
 }
@@ -67,6 +70,7 @@ export class AccountDirectory {
       found = this.readAccount(resourceId)
       this.accounts.set(key, found)
     }
+
     return found
   }
 
@@ -78,13 +82,16 @@ export class AccountDirectory {
       found = this.readScopes(resourceId)
       this.scopes.set(key, found)
     }
+
     return found
   }
 
   private async readAccount(resourceId: string): Promise<Lookup<AccountFacts>> {
     const id = parseStorageResourceId(resourceId)
     try {
-      const a = await this.clients.storageManagement(id.subscription).storageAccounts.getProperties(id.resourceGroup, id.name, {abortSignal: this.options.abortSignal})
+      const a = await this.clients
+        .storageManagement(id.subscription)
+        .storageAccounts.getProperties(id.resourceGroup, id.name, {abortSignal: this.options.abortSignal})
       const encryption = a.encryption
       return {
         ok: true,
@@ -96,7 +103,9 @@ export class AccountDirectory {
           ...(a.sku?.name ? {sku: a.sku.name} : {}),
           ...(encryption?.keySource ? {keySource: encryption.keySource} : {}),
           ...(encryption?.keyVaultProperties?.keyName ? {keyName: encryption.keyVaultProperties.keyName} : {}),
-          ...(encryption?.keyVaultProperties?.keyVaultUri ? {keyVaultUri: encryption.keyVaultProperties.keyVaultUri} : {}),
+          ...(encryption?.keyVaultProperties?.keyVaultUri
+            ? {keyVaultUri: encryption.keyVaultProperties.keyVaultUri}
+            : {}),
         },
       }
     } catch (error) {
@@ -108,7 +117,9 @@ export class AccountDirectory {
     const id = parseStorageResourceId(resourceId)
     const scopes = new Map<string, EncryptionScopeFacts>()
     try {
-      for await (const s of this.clients.storageManagement(id.subscription).encryptionScopes.list(id.resourceGroup, id.name, {abortSignal: this.options.abortSignal})) {
+      for await (const s of this.clients
+        .storageManagement(id.subscription)
+        .encryptionScopes.list(id.resourceGroup, id.name, {abortSignal: this.options.abortSignal})) {
         if (!s.name) continue
         scopes.set(s.name.toLowerCase(), {
           name: s.name,
@@ -117,9 +128,13 @@ export class AccountDirectory {
           ...(s.keyVaultProperties?.keyUri ? {keyUri: s.keyVaultProperties.keyUri} : {}),
         })
       }
+
       return {ok: true, value: scopes}
     } catch (error) {
-      return {ok: false, error: describe(error, `the encryption scopes of storage account ${id.name} in Resource Manager`)}
+      return {
+        ok: false,
+        error: describe(error, `the encryption scopes of storage account ${id.name} in Resource Manager`),
+      }
     }
   }
 }
@@ -131,8 +146,16 @@ function describe(error: unknown, what: string): string {
 }
 
 /** The accounts of the primary stores (stores[].resourceId), each read once. */
-export async function primaryAccounts(map: DataMap, directory: AccountDirectory): Promise<Array<{store: string; lookup?: Lookup<AccountFacts>}>> {
-  return Promise.all(map.stores.map(async (s) => ({store: s.name, ...(s.resourceId ? {lookup: await directory.account(s.resourceId)} : {})})))
+export async function primaryAccounts(
+  map: DataMap,
+  directory: AccountDirectory,
+): Promise<Array<{store: string; lookup?: Lookup<AccountFacts>}>> {
+  return Promise.all(
+    map.stores.map(async (s) => ({
+      store: s.name,
+      ...(s.resourceId ? {lookup: await directory.account(s.resourceId)} : {}),
+    })),
+  )
 }
 
 /**
@@ -146,17 +169,30 @@ export function checkResidency(
   allowedRegions: string[],
 ): CheckResult {
   if (!set.resourceId || !backup) {
-    return {check: 'resident', status: 'warn', detail: `backup set ${set.name} has no resourceId, so its region cannot be checked (set backups[].resourceId)`}
+    return {
+      check: 'resident',
+      status: 'warn',
+      detail: `backup set ${set.name} has no resourceId, so its region cannot be checked (set backups[].resourceId)`,
+    }
   }
+
   if (!backup.ok) return {check: 'resident', status: 'unknown', detail: backup.error}
   const a = backup.value
   const allowed = allowedRegions.map((r) => normalizeRegion(r)!)
   const parts: CheckPart[] = []
   if (allowed.includes(a.location)) parts.push({status: 'pass', text: `${a.name} is in ${a.location} (allowed)`})
-  else parts.push({status: 'fail', text: `backup account ${a.name} is in ${a.location}, which is not in residency.allowedRegions (${allowedRegions.join(', ')})`})
+  else
+    parts.push({
+      status: 'fail',
+      text: `backup account ${a.name} is in ${a.location}, which is not in residency.allowedRegions (${allowedRegions.join(', ')})`,
+    })
   if (a.secondaryLocation && !allowed.includes(a.secondaryLocation)) {
-    parts.push({status: 'fail', text: `backup account ${a.name} geo-replicates to ${a.secondaryLocation}, which is not an allowed region`})
+    parts.push({
+      status: 'fail',
+      text: `backup account ${a.name} geo-replicates to ${a.secondaryLocation}, which is not an allowed region`,
+    })
   }
+
   const compared: string[] = []
   for (const p of primaries) {
     if (!p.lookup) {
@@ -166,26 +202,48 @@ export function checkResidency(
     } else if (p.lookup.value.resourceId.toLowerCase() === a.resourceId.toLowerCase()) {
       parts.push({status: 'fail', text: `backup account ${a.name} is the account of store ${p.store} itself`})
     } else if (p.lookup.value.location === a.location) {
-      parts.push({status: 'fail', text: `backup account ${a.name} is in the same region (${a.location}) as store ${p.store} (${p.lookup.value.name})`})
+      parts.push({
+        status: 'fail',
+        text: `backup account ${a.name} is in the same region (${a.location}) as store ${p.store} (${p.lookup.value.name})`,
+      })
     } else {
       compared.push(`${p.store} in ${p.lookup.value.location}`)
     }
   }
+
   if (compared.length > 0) parts.push({status: 'pass', text: `primary: ${[...new Set(compared)].join(', ')}`})
-  parts.push({status: 'pass', always: true, text: `replication ${a.sku ?? 'unknown'}${a.secondaryLocation ? ` to ${a.secondaryLocation}` : ', no secondary region'}`})
+  parts.push({
+    status: 'pass',
+    always: true,
+    text: `replication ${a.sku ?? 'unknown'}${a.secondaryLocation ? ` to ${a.secondaryLocation}` : ', no secondary region'}`,
+  })
   return joinParts('resident', parts)
 }
 
 /** Account-level encryption: a Key Vault key where the set says `requireCustomerManagedKey`. */
-export function checkAccountKey(set: BackupSetConfig, backup: Lookup<AccountFacts> | undefined): {status: CheckStatus; text: string} | undefined {
+export function checkAccountKey(
+  set: BackupSetConfig,
+  backup: Lookup<AccountFacts> | undefined,
+): {status: CheckStatus; text: string} | undefined {
   if (!set.requireCustomerManagedKey) return undefined
-  if (!backup) return {status: 'warn', text: `backup set ${set.name} requires a customer-managed key but has no resourceId to check it with`}
+  if (!backup)
+    return {
+      status: 'warn',
+      text: `backup set ${set.name} requires a customer-managed key but has no resourceId to check it with`,
+    }
   if (!backup.ok) return {status: 'unknown', text: backup.error}
   const a = backup.value
   if (a.keySource?.toLowerCase() === 'microsoft.keyvault') {
-    return {status: 'pass', text: `account ${a.name} encrypts with Key Vault key ${a.keyName ?? '(unnamed)'}${a.keyVaultUri ? ` in ${a.keyVaultUri.replace(/\/+$/, '')}` : ''}`}
+    return {
+      status: 'pass',
+      text: `account ${a.name} encrypts with Key Vault key ${a.keyName ?? '(unnamed)'}${a.keyVaultUri ? ` in ${a.keyVaultUri.replace(/\/+$/, '')}` : ''}`,
+    }
   }
-  return {status: 'fail', text: `account ${a.name} encrypts with ${a.keySource ?? 'an unreported key source'}, not with a Key Vault key as requireCustomerManagedKey demands`}
+
+  return {
+    status: 'fail',
+    text: `account ${a.name} encrypts with ${a.keySource ?? 'an unreported key source'}, not with a Key Vault key as requireCustomerManagedKey demands`,
+  }
 }
 
 /** The key name a Key Vault key URI names when it lies in `vault` (`<vault>/keys/<name>[/<version>]`). */
@@ -201,6 +259,7 @@ function keyNameIn(keyUri: string, vault: string | undefined): string | undefine
     if (at < 0) return undefined
     rest = uri.slice(at + '/keys/'.length)
   }
+
   return rest.split('/')[0] || undefined
 }
 
@@ -216,18 +275,30 @@ export function checkScopeDefinition(
 ): {status: CheckStatus; text: string} {
   if (!scopes) {
     return customerKey
-      ? {status: 'warn', text: `cannot check that encryption scope ${scopeName} uses key ${customerKey} (the backup set has no resourceId)`}
+      ? {
+          status: 'warn',
+          text: `cannot check that encryption scope ${scopeName} uses key ${customerKey} (the backup set has no resourceId)`,
+        }
       : {status: 'pass', text: `scope ${scopeName}`}
   }
+
   if (!scopes.ok) return {status: 'unknown', text: scopes.error}
   const s = scopes.value.get(scopeName.toLowerCase())
   if (!s) return {status: 'fail', text: `encryption scope ${scopeName} does not exist in the backup account`}
-  if (s.state && s.state.toLowerCase() !== 'enabled') return {status: 'fail', text: `encryption scope ${scopeName} is ${s.state}`}
+  if (s.state && s.state.toLowerCase() !== 'enabled')
+    return {status: 'fail', text: `encryption scope ${scopeName} is ${s.state}`}
   if (!customerKey) return {status: 'pass', text: `scope ${scopeName} (${s.source ?? 'source not reported'})`}
   const keyName = s.keyUri ? keyNameIn(s.keyUri, vault) : undefined
   if (s.source?.toLowerCase() === 'microsoft.keyvault' && keyName?.toLowerCase() === customerKey.toLowerCase()) {
     return {status: 'pass', text: `scope ${scopeName} uses customer key ${customerKey}`}
   }
-  const uses = s.source?.toLowerCase() === 'microsoft.keyvault' ? `Key Vault key ${s.keyUri ?? '(no key URI)'}` : `${s.source ?? 'an unreported source'} keys`
-  return {status: 'fail', text: `encryption scope ${scopeName} uses ${uses}, not the customer key ${customerKey}${vault ? ` in ${vault}` : ''}`}
+
+  const uses =
+    s.source?.toLowerCase() === 'microsoft.keyvault'
+      ? `Key Vault key ${s.keyUri ?? '(no key URI)'}`
+      : `${s.source ?? 'an unreported source'} keys`
+  return {
+    status: 'fail',
+    text: `encryption scope ${scopeName} uses ${uses}, not the customer key ${customerKey}${vault ? ` in ${vault}` : ''}`,
+  }
 }

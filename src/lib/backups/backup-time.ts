@@ -54,7 +54,10 @@ function parseMetadataTime(text: string | undefined): Date | undefined {
  * its template (`{yyyy}-{MM}-{dd}` means a day); when the metadata time or Last-Modified falls inside
  * that period it is used instead, so that a backup made at 02:00 counts from 02:00, not midnight.
  */
-export function backupTimeReader(set: Pick<BackupSetConfig, 'dateFrom' | 'dateMetadata'>, customer: string): (blob: ScopedBlob) => BackupTime {
+export function backupTimeReader(
+  set: Pick<BackupSetConfig, 'dateFrom' | 'dateMetadata'>,
+  customer: string,
+): (blob: ScopedBlob) => BackupTime {
   const fromPath = set.dateFrom ? compileDateTemplate(set.dateFrom, customer) : undefined
   const granularity = set.dateFrom ? granularityOf(set.dateFrom) : 'day'
   return (blob) => {
@@ -66,8 +69,10 @@ export function backupTimeReader(set: Pick<BackupSetConfig, 'dateFrom' | 'dateMe
       for (const finer of [metadataTime, lastModified]) {
         if (finer && finer >= pathTime && finer < end) return {time: finer, source: 'path'}
       }
+
       return {time: pathTime, source: 'path'}
     }
+
     if (metadataTime) return {time: metadataTime, source: 'metadata'}
     return {time: lastModified, source: 'last-modified'}
   }

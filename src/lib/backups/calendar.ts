@@ -29,7 +29,9 @@ export class BackupCalendar {
   constructor(private readonly options: CalendarOptions) {
     this.daily = options.everyInMs <= DAY_IN_MS
     this.today = Math.floor(options.now.getTime() / DAY_IN_MS)
-    this.slotCount = this.daily ? options.keepDays : Math.max(1, Math.floor((options.keepDays * DAY_IN_MS) / options.everyInMs))
+    this.slotCount = this.daily
+      ? options.keepDays
+      : Math.max(1, Math.floor((options.keepDays * DAY_IN_MS) / options.everyInMs))
   }
 
   add(time: Date): void {
@@ -48,6 +50,7 @@ export class BackupCalendar {
       const back = this.today - Math.floor(time.getTime() / DAY_IN_MS)
       return back < 0 ? undefined : back
     }
+
     const ago = this.options.now.getTime() - time.getTime()
     return ago < 0 ? undefined : Math.floor(ago / this.options.everyInMs)
   }
@@ -67,6 +70,7 @@ export class BackupCalendar {
         out.push(`${isoDay(new Date(end - this.options.everyInMs))}..${isoDay(new Date(end))}`)
       }
     }
+
     return out
   }
 }

@@ -13,7 +13,15 @@ import {checkScopeDefinition, type EncryptionScopeFacts, type Lookup} from './ac
 import {backupTimeReader, metadataValue, type BackupTimeSource} from './backup-time.js'
 import {BackupCalendar, isoDay} from './calendar.js'
 import {normalizeSha256, type ManifestEntry, type ManifestLookup} from './manifest.js'
-import {Examples, joinParts, worstStatus, type CheckPart, type CheckResult, type CheckStatus, type CustomerSetReport} from './model.js'
+import {
+  Examples,
+  joinParts,
+  worstStatus,
+  type CheckPart,
+  type CheckResult,
+  type CheckStatus,
+  type CustomerSetReport,
+} from './model.js'
 import {RestoreSampler, type RestoreCandidate} from './restore.js'
 
 /** What every customer of a backup set shares, worked out once per set. */
@@ -48,7 +56,12 @@ export class CustomerSetCheck {
   /** set to false when the customer's (or the shared) backup container does not exist */
   containerExists = true
   private bytes = 0
-  private readonly enc = {encrypted: 0, notEncrypted: new Examples(), notReported: new Examples(), wrongScope: new Examples()}
+  private readonly enc = {
+    encrypted: 0,
+    notEncrypted: new Examples(),
+    notReported: new Examples(),
+    wrongScope: new Examples(),
+  }
   private readonly integrity = {
     withMd5: 0,
     noMd5: new Examples(),
@@ -102,16 +115,19 @@ export class CustomerSetCheck {
       const entry = this.manifestEntries.get(relative)
       if (entry) {
         this.manifestEntries.delete(relative)
-        if (entry.size !== undefined && entry.size !== blob.size) i.sizeMismatch.add(`${blob.name} (${blob.size} bytes, manifest says ${entry.size})`)
+        if (entry.size !== undefined && entry.size !== blob.size)
+          i.sizeMismatch.add(`${blob.name} (${blob.size} bytes, manifest says ${entry.size})`)
         if (entry.sha256 && metadataSha) {
           i.shaCompared++
           if (entry.sha256 !== metadataSha) i.shaMismatch.add(blob.name)
         }
+
         expectedSha = entry.sha256 ?? metadataSha
       } else {
         i.notInManifest.add(blob.name)
       }
     }
+
     this.sampler?.offer({blob, ...(expectedSha ? {sha256: expectedSha} : {})}, time)
   }
 
@@ -131,7 +147,13 @@ export class CustomerSetCheck {
       status: worstStatus(checks.map((k) => k.status)),
       backups: c.count,
       bytes: this.bytes,
-      ...(c.newest ? {newest: c.newest.toISOString(), newestFrom: this.newestSource, newestAgeInMs: this.ctx.now.getTime() - c.newest.getTime()} : {}),
+      ...(c.newest
+        ? {
+            newest: c.newest.toISOString(),
+            newestFrom: this.newestSource,
+            newestAgeInMs: this.ctx.now.getTime() - c.newest.getTime(),
+          }
+        : {}),
       ...(c.oldest ? {oldest: c.oldest.toISOString()} : {}),
       missing,
       checks,
@@ -141,31 +163,55 @@ export class CustomerSetCheck {
   private fresh(): CheckResult {
     const newest = this.calendar.newest
     if (!newest) {
-      const where = this.containerExists ? describeScope(this.scope) : `${describeScope(this.scope)} (the container does not exist)`
+      const where = this.containerExists
+        ? describeScope(this.scope)
+        : `${describeScope(this.scope)} (the container does not exist)`
       return {check: 'fresh', status: 'fail', detail: `no backups in ${where}`}
     }
+
     const age = this.ctx.now.getTime() - newest.getTime()
     const when = `${newest.toISOString()} (${this.newestSource === 'last-modified' ? 'Last-Modified' : `from ${this.newestSource}`})`
     if (age > this.ctx.maxAgeInMs) {
-      return {check: 'fresh', status: 'fail', detail: `newest backup is ${formatDuration(age)} old, older than maxAge ${this.ctx.set.expect.maxAge}: ${when}`}
+      return {
+        check: 'fresh',
+        status: 'fail',
+        detail: `newest backup is ${formatDuration(age)} old, older than maxAge ${this.ctx.set.expect.maxAge}: ${when}`,
+      }
     }
-    return {check: 'fresh', status: 'pass', detail: `newest backup ${age < 0 ? 'is dated in the future' : `${formatDuration(age)} old`}: ${when}`}
+
+    return {
+      check: 'fresh',
+      status: 'pass',
+      detail: `newest backup ${age < 0 ? 'is dated in the future' : `${formatDuration(age)} old`}: ${when}`,
+    }
   }
 
   private complete(missing: string[]): CheckResult {
     const keep = this.ctx.set.expect.keepDays
     const older = this.calendar.beforeWindow > 0 ? `; ${this.calendar.beforeWindow} older than keepDays` : ''
     if (missing.length === 0) {
-      return {check: 'complete', status: 'pass', detail: `no gap in the last ${keep} day${keep === 1 ? '' : 's'} (${this.calendar.count} backups${older})`}
+      return {
+        check: 'complete',
+        status: 'pass',
+        detail: `no gap in the last ${keep} day${keep === 1 ? '' : 's'} (${this.calendar.count} backups${older})`,
+      }
     }
-    if (this.calendar.count === 0) return {check: 'complete', status: 'warn', detail: `no backup in the last ${keep} days`}
+
+    if (this.calendar.count === 0)
+      return {check: 'complete', status: 'warn', detail: `no backup in the last ${keep} days`}
     const shown = missing.slice(-MISSING_SHOWN).join(', ')
     const more = missing.length > MISSING_SHOWN ? ` (and ${missing.length - MISSING_SHOWN} earlier)` : ''
     const unit = missing[0].includes('..') ? 'period' : 'day'
     // A gap that lies wholly before the oldest backup is either a customer added recently or backups deleted before keepDays.
     const oldest = isoDay(this.calendar.oldest!)
-    const before = missing.every((m) => m.slice(-10) <= oldest) ? `; all before the oldest backup (${oldest}): a customer added since, or backups deleted before keepDays` : ''
-    return {check: 'complete', status: 'warn', detail: `${missing.length} ${unit}${missing.length === 1 ? '' : 's'} without a backup in the last ${keep} days: ${shown}${more}${before}`}
+    const before = missing.every((m) => m.slice(-10) <= oldest)
+      ? `; all before the oldest backup (${oldest}): a customer added since, or backups deleted before keepDays`
+      : ''
+    return {
+      check: 'complete',
+      status: 'warn',
+      detail: `${missing.length} ${unit}${missing.length === 1 ? '' : 's'} without a backup in the last ${keep} days: ${shown}${more}${before}`,
+    }
   }
 
   private encrypted(): CheckResult {
@@ -173,18 +219,42 @@ export class CustomerSetCheck {
     const e = this.enc
     const total = this.calendar.count
     if (total === 0) parts.push({status: 'unknown', text: 'no backups to check'})
-    if (e.notEncrypted.count > 0) parts.push({status: 'fail', text: `${e.notEncrypted.count} of ${total} backups are not server-encrypted: ${e.notEncrypted}`})
-    if (e.notReported.count > 0) parts.push({status: 'warn', text: `${e.notReported.count} of ${total} backups do not report server-side encryption: ${e.notReported}`})
-    if (e.wrongScope.count > 0) parts.push({status: 'fail', text: `${e.wrongScope.count} of ${total} backups are not in encryption scope ${this.expectedScope}: ${e.wrongScope}`})
+    if (e.notEncrypted.count > 0)
+      parts.push({
+        status: 'fail',
+        text: `${e.notEncrypted.count} of ${total} backups are not server-encrypted: ${e.notEncrypted}`,
+      })
+    if (e.notReported.count > 0)
+      parts.push({
+        status: 'warn',
+        text: `${e.notReported.count} of ${total} backups do not report server-side encryption: ${e.notReported}`,
+      })
+    if (e.wrongScope.count > 0)
+      parts.push({
+        status: 'fail',
+        text: `${e.wrongScope.count} of ${total} backups are not in encryption scope ${this.expectedScope}: ${e.wrongScope}`,
+      })
     if (total > 0 && e.encrypted === total && e.wrongScope.count === 0) {
-      parts.push({status: 'pass', text: `all ${total} backups server-encrypted${this.expectedScope ? ` in scope ${this.expectedScope}` : ''}`})
+      parts.push({
+        status: 'pass',
+        text: `all ${total} backups server-encrypted${this.expectedScope ? ` in scope ${this.expectedScope}` : ''}`,
+      })
     }
+
     if (this.expectedScope) {
-      const customerKey = this.ctx.map.keys?.customerKey ? expandCustomer(this.ctx.map.keys.customerKey, this.customer) : undefined
-      const definition = checkScopeDefinition(this.expectedScope, this.ctx.scopes, customerKey, this.ctx.map.keys?.vault)
+      const customerKey = this.ctx.map.keys?.customerKey
+        ? expandCustomer(this.ctx.map.keys.customerKey, this.customer)
+        : undefined
+      const definition = checkScopeDefinition(
+        this.expectedScope,
+        this.ctx.scopes,
+        customerKey,
+        this.ctx.map.keys?.vault,
+      )
       // "scope X" alone repeats the blob-level text; only say more than that.
       if (definition.status !== 'pass' || customerKey) parts.push(definition)
     }
+
     if (this.ctx.accountKey) parts.push(this.ctx.accountKey)
     return joinParts('encrypted', parts)
   }
@@ -195,23 +265,49 @@ export class CustomerSetCheck {
     const parts: CheckPart[] = []
     const m = this.manifest
     if (m && m.lookup.state === 'missing') parts.push({status: 'fail', text: `manifest ${m.blobName} not found`})
-    if (m && m.lookup.state === 'invalid') parts.push({status: 'fail', text: `manifest ${m.blobName} is invalid: ${m.lookup.reason}`})
+    if (m && m.lookup.state === 'invalid')
+      parts.push({status: 'fail', text: `manifest ${m.blobName} is invalid: ${m.lookup.reason}`})
     if (total === 0 && parts.length === 0) return {check: 'intact', status: 'unknown', detail: 'no backups to check'}
-    if (i.empty.count > 0) parts.push({status: 'warn', text: `${i.empty.count} backups are empty (0 bytes): ${i.empty}`})
+    if (i.empty.count > 0)
+      parts.push({status: 'warn', text: `${i.empty.count} backups are empty (0 bytes): ${i.empty}`})
     if (this.manifestEntries) {
-      if (i.sizeMismatch.count > 0) parts.push({status: 'fail', text: `${i.sizeMismatch.count} backups differ in size from the manifest: ${i.sizeMismatch}`})
-      if (i.shaMismatch.count > 0) parts.push({status: 'fail', text: `${i.shaMismatch.count} backups have a SHA-256 other than the manifest's: ${i.shaMismatch}`})
+      if (i.sizeMismatch.count > 0)
+        parts.push({
+          status: 'fail',
+          text: `${i.sizeMismatch.count} backups differ in size from the manifest: ${i.sizeMismatch}`,
+        })
+      if (i.shaMismatch.count > 0)
+        parts.push({
+          status: 'fail',
+          text: `${i.shaMismatch.count} backups have a SHA-256 other than the manifest's: ${i.shaMismatch}`,
+        })
       const gone = [...this.manifestEntries.keys()]
-      if (gone.length > 0) parts.push({status: 'fail', text: `${gone.length} backups listed in the manifest are missing: ${new ExamplesOf(gone, this.scope.prefix)}`})
-      if (i.notInManifest.count > 0) parts.push({status: 'warn', text: `${i.notInManifest.count} backups are not in the manifest: ${i.notInManifest}`})
-      if (parts.length === 0) parts.push({status: 'pass', text: `${total} backups match the manifest's sizes${i.shaCompared > 0 ? ` and SHA-256 (${i.shaCompared} compared)` : ''}`})
+      if (gone.length > 0)
+        parts.push({
+          status: 'fail',
+          text: `${gone.length} backups listed in the manifest are missing: ${new ExamplesOf(gone, this.scope.prefix)}`,
+        })
+      if (i.notInManifest.count > 0)
+        parts.push({
+          status: 'warn',
+          text: `${i.notInManifest.count} backups are not in the manifest: ${i.notInManifest}`,
+        })
+      if (parts.length === 0)
+        parts.push({
+          status: 'pass',
+          text: `${total} backups match the manifest's sizes${i.shaCompared > 0 ? ` and SHA-256 (${i.shaCompared} compared)` : ''}`,
+        })
     } else if (!m) {
       if (i.noMd5.count > 0) {
-        parts.push({status: 'warn', text: `${i.noMd5.count} of ${total} backups carry no Content-MD5 and there is no manifest, so they cannot be verified: ${i.noMd5}`})
+        parts.push({
+          status: 'warn',
+          text: `${i.noMd5.count} of ${total} backups carry no Content-MD5 and there is no manifest, so they cannot be verified: ${i.noMd5}`,
+        })
       } else if (parts.length === 0) {
         parts.push({status: 'pass', text: `all ${total} backups carry a Content-MD5 (no manifest configured)`})
       }
     }
+
     return joinParts('intact', parts)
   }
 }

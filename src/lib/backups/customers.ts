@@ -25,7 +25,12 @@ export function customerTemplate(template: string, options: {whole?: boolean} = 
   if (first < 0) throw new Error(`template "${template}" has no {customer}`)
   const parts = template.split('{customer}')
   // Ids never contain "/" (assertCustomerId), so a customer segment never crosses a folder boundary.
-  const source = parts.map(escapeRegex).reduce((acc, part, i) => (i === 0 ? part : `${acc}${i === 1 ? '(?<customer>[^/]+)' : String.raw`\k<customer>`}${part}`), '')
+  const source = parts
+    .map(escapeRegex)
+    .reduce(
+      (acc, part, i) => (i === 0 ? part : `${acc}${i === 1 ? '(?<customer>[^/]+)' : String.raw`\k<customer>`}${part}`),
+      '',
+    )
   const regex = new RegExp(`^${source}${options.whole ? '$' : ''}`)
   return {
     staticPrefix: template.slice(0, first),
@@ -42,6 +47,7 @@ export function customerTemplate(template: string, options: {whole?: boolean} = 
 export class CustomerIdFilter {
   private lastId?: string
   private lastOk = false
+
   constructor(private readonly idPattern: string) {}
 
   accepts(id: string): boolean {
@@ -53,6 +59,7 @@ export class CustomerIdFilter {
     } catch {
       this.lastOk = false
     }
+
     return this.lastOk
   }
 }

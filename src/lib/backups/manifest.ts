@@ -14,7 +14,8 @@ export interface ManifestEntry {
   sha256?: string
 }
 
-export type ManifestLookup = {state: 'found'; entries: Map<string, ManifestEntry>} | {state: 'missing'} | {state: 'invalid'; reason: string}
+export type ManifestLookup =
+  {state: 'found'; entries: Map<string, ManifestEntry>} | {state: 'missing'} | {state: 'invalid'; reason: string}
 
 /** A manifest is read whole; this bounds the damage a wrong `manifest` setting can do. */
 const MAX_MANIFEST_BYTES = 64 * 1024 * 1024
@@ -35,26 +36,42 @@ export function parseManifest(text: string): ManifestLookup {
   } catch (error) {
     return {state: 'invalid', reason: `not valid JSON (${(error as Error).message})`}
   }
-  const list = Array.isArray(doc) ? doc : (doc as {backups?: unknown; files?: unknown} | null)?.backups ?? (doc as {files?: unknown} | null)?.files
-  if (!Array.isArray(list)) return {state: 'invalid', reason: 'expected a JSON array (or {"backups": [...]}) of {name, size, sha256}'}
+
+  const list = Array.isArray(doc)
+    ? doc
+    : ((doc as {backups?: unknown; files?: unknown} | null)?.backups ?? (doc as {files?: unknown} | null)?.files)
+  if (!Array.isArray(list))
+    return {state: 'invalid', reason: 'expected a JSON array (or {"backups": [...]}) of {name, size, sha256}'}
   const entries = new Map<string, ManifestEntry>()
   for (const [i, raw] of list.entries()) {
     const e = raw as {name?: unknown; size?: unknown; sha256?: unknown}
     if (typeof e?.name !== 'string' || e.name === '') return {state: 'invalid', reason: `entry ${i} has no name`}
-    if (e.size !== undefined && (typeof e.size !== 'number' || !Number.isInteger(e.size) || e.size < 0)) return {state: 'invalid', reason: `entry ${e.name}: size must be a whole number of bytes`}
+    if (e.size !== undefined && (typeof e.size !== 'number' || !Number.isInteger(e.size) || e.size < 0))
+      return {state: 'invalid', reason: `entry ${e.name}: size must be a whole number of bytes`}
     const sha256 = e.sha256 === undefined ? undefined : normalizeSha256(String(e.sha256))
-    if (e.sha256 !== undefined && !sha256) return {state: 'invalid', reason: `entry ${e.name}: sha256 must be 64 hex digits`}
-    entries.set(e.name, {name: e.name, ...(e.size === undefined ? {} : {size: e.size as number}), ...(sha256 ? {sha256} : {})})
+    if (e.sha256 !== undefined && !sha256)
+      return {state: 'invalid', reason: `entry ${e.name}: sha256 must be 64 hex digits`}
+    entries.set(e.name, {
+      name: e.name,
+      ...(e.size === undefined ? {} : {size: e.size as number}),
+      ...(sha256 ? {sha256} : {}),
+    })
   }
+
   return {state: 'found', entries}
 }
 
 /** Downloads and parses the manifest blob `blobName`; a missing blob is reported, not thrown. */
-export async function readManifest(container: ContainerClient, blobName: string, options: {abortSignal?: AbortSignal} = {}): Promise<ManifestLookup> {
+export async function readManifest(
+  container: ContainerClient,
+  blobName: string,
+  options: {abortSignal?: AbortSignal} = {},
+): Promise<ManifestLookup> {
   const blob = container.getBlobClient(blobName)
   try {
     const properties = await blob.getProperties({abortSignal: options.abortSignal})
-    if ((properties.contentLength ?? 0) > MAX_MANIFEST_BYTES) return {state: 'invalid', reason: `larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB`}
+    if ((properties.contentLength ?? 0) > MAX_MANIFEST_BYTES)
+      return {state: 'invalid', reason: `larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB`}
     const body = await blob.downloadToBuffer(0, undefined, {abortSignal: options.abortSignal})
     return parseManifest(body.toString('utf8'))
   } catch (error) {

@@ -82,7 +82,16 @@ export interface RestoreSummary {
 export interface BackupsVerifyResult {
   checkedAt: string
   status: CheckStatus
-  totals: {customers: number; pass: number; warn: number; fail: number; unknown: number; backups: number; bytes: number; missingDays: number}
+  totals: {
+    customers: number
+    pass: number
+    warn: number
+    fail: number
+    unknown: number
+    backups: number
+    bytes: number
+    missingDays: number
+  }
   sets: BackupSetSummary[]
   customers: CustomerBackupReport[]
   /** run-level remarks: containers that do not exist, names that belong to no customer */
@@ -109,7 +118,9 @@ export function examples(names: string[], total: number, max = 3): string {
 export class Examples {
   count = 0
   readonly names: string[] = []
+
   constructor(private readonly max = 3) {}
+
   add(name: string): void {
     this.count++
     if (this.names.length < this.max) this.names.push(name)
@@ -131,5 +142,9 @@ export interface CheckPart {
 export function joinParts(check: CheckName, parts: CheckPart[]): CheckResult {
   const problems = parts.filter((p) => p.status !== 'pass')
   const facts = parts.filter((p) => p.status === 'pass' && (problems.length === 0 || p.always))
-  return {check, status: worstStatus(parts.map((p) => p.status)), detail: [...problems, ...facts].map((p) => p.text).join('; ')}
+  return {
+    check,
+    status: worstStatus(parts.map((p) => p.status)),
+    detail: [...problems, ...facts].map((p) => p.text).join('; '),
+  }
 }

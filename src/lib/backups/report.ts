@@ -45,7 +45,13 @@ export function nagiosLine(result: BackupsVerifyResult): NagiosOutput {
   } else if (result.status === 'pass') {
     text = `${t.customers} customer${t.customers === 1 ? '' : 's'} in ${result.sets.length} backup set${result.sets.length === 1 ? '' : 's'}: every check passed`
   } else {
-    const counts = [t.fail ? `${t.fail} critical` : '', t.warn ? `${t.warn} warning` : '', t.unknown ? `${t.unknown} unknown` : ''].filter(Boolean).join(', ')
+    const counts = [
+      t.fail ? `${t.fail} critical` : '',
+      t.warn ? `${t.warn} warning` : '',
+      t.unknown ? `${t.unknown} unknown` : '',
+    ]
+      .filter(Boolean)
+      .join(', ')
     // A set-level finding (region, account key) is the same for every customer: say it once, with the customers it concerns.
     const rank: Record<CheckStatus, number> = {fail: 0, warn: 1, unknown: 2, pass: 3}
     const groups = new Map<string, {rank: number; customers: string[]; count: number}>()
@@ -61,10 +67,14 @@ export function nagiosLine(result: BackupsVerifyResult): NagiosOutput {
         }
       }
     }
-    const problems = [...groups.entries()].sort((a, b) => a[1].rank - b[1].rank).map(([key, g]) => `${examples(g.customers, g.count)} ${key}`)
+
+    const problems = [...groups.entries()]
+      .sort((a, b) => a[1].rank - b[1].rank)
+      .map(([key, g]) => `${examples(g.customers, g.count)} ${key}`)
     const more = problems.length > PROBLEMS_SHOWN ? `; and ${problems.length - PROBLEMS_SHOWN} more` : ''
     text = `${counts} of ${t.customers} customers; ${problems.slice(0, PROBLEMS_SHOWN).join('; ')}${more}`
   }
+
   return {line: `BACKUPS ${state} - ${clean(text, 1000)} | ${perfdata(result)}`, exitCode: code}
 }
 
@@ -93,9 +103,17 @@ function perfdata(result: BackupsVerifyResult): string {
         oldest = Math.max(oldest ?? Number.NEGATIVE_INFINITY, s.newestAgeInMs)
       }
     }
-    if (oldest !== undefined) out.push(`'${set.set}_newest_age'=${Math.round(oldest / 1000)}s;;${Math.round(set.maxAgeInMs / 1000)};0`)
+
+    if (oldest !== undefined)
+      out.push(`'${set.set}_newest_age'=${Math.round(oldest / 1000)}s;;${Math.round(set.maxAgeInMs / 1000)};0`)
   }
-  if (result.restore) out.push(`restore_size=${result.restore.bytes}B;;;0`, `restore_time=${result.restore.seconds}s;;;0`, `restore_failures=${result.restore.failures};;;0`)
+
+  if (result.restore)
+    out.push(
+      `restore_size=${result.restore.bytes}B;;;0`,
+      `restore_time=${result.restore.seconds}s;;;0`,
+      `restore_failures=${result.restore.failures};;;0`,
+    )
   return out.join(' ')
 }
 
@@ -120,11 +138,21 @@ export function renderReport(result: BackupsVerifyResult): string {
       const checks = [...s.checks].sort((a, b) => CHECK_NAMES.indexOf(a.check) - CHECK_NAMES.indexOf(b.check))
       for (const k of checks) rows.push([multiSet ? `${s.set} ${k.check}` : k.check, statusText(k.status), k.detail])
     }
-    blocks.push(renderTable(['check', 'status', 'detail'], rows, {title: color.bold(`Customer ${c.customer}: ${statusText(c.status)}`)}))
+
+    blocks.push(
+      renderTable(['check', 'status', 'detail'], rows, {
+        title: color.bold(`Customer ${c.customer}: ${statusText(c.status)}`),
+      }),
+    )
   }
+
   for (const note of result.notes) blocks.push(color.dim(`Note: ${note}`))
   const t = result.totals
-  const restore = result.restore ? `; restored ${result.restore.downloads} (${formatBytes(result.restore.bytes)}, ${formatBytes(result.restore.bytesPerSecond)}/s)` : ''
-  blocks.push(`${statusText(result.status)}: ${t.customers} customers — ${t.pass} passed, ${t.warn} with warnings, ${t.fail} failed, ${t.unknown} unknown; ${t.backups} backups, ${formatBytes(t.bytes)}${restore}`)
+  const restore = result.restore
+    ? `; restored ${result.restore.downloads} (${formatBytes(result.restore.bytes)}, ${formatBytes(result.restore.bytesPerSecond)}/s)`
+    : ''
+  blocks.push(
+    `${statusText(result.status)}: ${t.customers} customers — ${t.pass} passed, ${t.warn} with warnings, ${t.fail} failed, ${t.unknown} unknown; ${t.backups} backups, ${formatBytes(t.bytes)}${restore}`,
+  )
   return blocks.join('\n\n')
 }

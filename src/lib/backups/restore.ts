@@ -62,18 +62,33 @@ export interface RestoreOutcome {
 }
 
 /** Downloads one backup and compares its bytes with Content-MD5 and the expected SHA-256. */
-export async function restoreBackup(container: ContainerClient, candidate: RestoreCandidate, options: {abortSignal?: AbortSignal} = {}): Promise<RestoreOutcome> {
+export async function restoreBackup(
+  container: ContainerClient,
+  candidate: RestoreCandidate,
+  options: {abortSignal?: AbortSignal} = {},
+): Promise<RestoreOutcome> {
   const {blob} = candidate
   const started = performance.now()
   const digests = new Digests()
   try {
-    const response = await container.getBlobClient(blob.name).download(0, undefined, {abortSignal: options.abortSignal, maxRetryRequests: 3})
+    const response = await container
+      .getBlobClient(blob.name)
+      .download(0, undefined, {abortSignal: options.abortSignal, maxRetryRequests: 3})
     for await (const chunk of response.readableStreamBody ?? []) digests.update(chunk as Buffer)
   } catch (error) {
     const mapped = fromAzureError(error, `backup ${blob.name} in container ${blob.container}`)
     if ((mapped as {name?: string}).name === 'AbortError') throw mapped
-    return {name: blob.name, bytes: digests.bytes, ms: performance.now() - started, size: 'mismatch', md5: 'absent', sha256: 'absent', error: (mapped as Error).message}
+    return {
+      name: blob.name,
+      bytes: digests.bytes,
+      ms: performance.now() - started,
+      size: 'mismatch',
+      md5: 'absent',
+      sha256: 'absent',
+      error: (mapped as Error).message,
+    }
   }
+
   const {md5, sha256, bytes} = digests.result()
   return {
     name: blob.name,
@@ -96,12 +111,34 @@ export function restoreCheck(outcomes: RestoreOutcome[]): CheckResult {
   for (const o of outcomes) {
     if (o.error) failed.add(`${o.name} (${o.error})`)
     else if (o.size === 'mismatch' || o.md5 === 'mismatch' || o.sha256 === 'mismatch') {
-      const what = [o.size === 'mismatch' ? 'size' : '', o.md5 === 'mismatch' ? 'MD5' : '', o.sha256 === 'mismatch' ? 'SHA-256' : ''].filter(Boolean).join(' and ')
+      const what = [
+        o.size === 'mismatch' ? 'size' : '',
+        o.md5 === 'mismatch' ? 'MD5' : '',
+        o.sha256 === 'mismatch' ? 'SHA-256' : '',
+      ]
+        .filter(Boolean)
+        .join(' and ')
       failed.add(`${o.name} (${what} mismatch)`)
     } else if (o.md5 === 'absent' && o.sha256 === 'absent') unverified.add(o.name)
   }
-  if (failed.count > 0) return {check: 'restore', status: 'fail', detail: `${failed.count} of ${outcomes.length} restored backups are corrupt or unreadable: ${failed} (${rate})`}
-  if (unverified.count > 0) return {check: 'restore', status: 'warn', detail: `${outcomes.length} restored, but ${unverified} carry no MD5 or SHA-256 to compare with (${rate})`}
-  const hashes = [outcomes.some((o) => o.md5 === 'ok') ? 'MD5' : '', outcomes.some((o) => o.sha256 === 'ok') ? 'SHA-256' : ''].filter(Boolean).join(' and ')
+
+  if (failed.count > 0)
+    return {
+      check: 'restore',
+      status: 'fail',
+      detail: `${failed.count} of ${outcomes.length} restored backups are corrupt or unreadable: ${failed} (${rate})`,
+    }
+  if (unverified.count > 0)
+    return {
+      check: 'restore',
+      status: 'warn',
+      detail: `${outcomes.length} restored, but ${unverified} carry no MD5 or SHA-256 to compare with (${rate})`,
+    }
+  const hashes = [
+    outcomes.some((o) => o.md5 === 'ok') ? 'MD5' : '',
+    outcomes.some((o) => o.sha256 === 'ok') ? 'SHA-256' : '',
+  ]
+    .filter(Boolean)
+    .join(' and ')
   return {check: 'restore', status: 'pass', detail: `${outcomes.length} restored end to end, ${hashes} match (${rate})`}
 }

@@ -13,7 +13,12 @@ export interface ReachabilityCheck {
   detail: string
 }
 
-async function attempt(section: string, target: string, what: string, fn: () => Promise<string>): Promise<ReachabilityCheck> {
+async function attempt(
+  section: string,
+  target: string,
+  what: string,
+  fn: () => Promise<string>,
+): Promise<ReachabilityCheck> {
   try {
     return {section, target, status: 'ok', detail: await fn()}
   } catch (error) {
@@ -23,10 +28,16 @@ async function attempt(section: string, target: string, what: string, fn: () => 
 }
 
 /** Runs every reachability check; never throws for an unreachable target (it is a finding). */
-export async function checkReachability(clients: AzureClients, options: {abortSignal?: AbortSignal} = {}): Promise<ReachabilityCheck[]> {
+export async function checkReachability(
+  clients: AzureClients,
+  options: {abortSignal?: AbortSignal} = {},
+): Promise<ReachabilityCheck[]> {
   const map = clients.map
   const checks: ReachabilityCheck[] = []
-  const scoped = [...map.stores.map((s) => ({section: `stores/${s.name}`, s})), ...map.backups.map((s) => ({section: `backups/${s.name}`, s}))]
+  const scoped = [
+    ...map.stores.map((s) => ({section: `stores/${s.name}`, s})),
+    ...map.backups.map((s) => ({section: `backups/${s.name}`, s})),
+  ]
   for (const {section, s} of scoped) {
     const account = parseAccount(s.account)
     const service = clients.blobService(account)
@@ -35,54 +46,94 @@ export async function checkReachability(clients: AzureClients, options: {abortSi
       checks.push(
         await attempt(section, `${account.name}/${s.container}`, `account ${account.name}`, async () => {
           let seen = 0
-          for await (const page of service.listContainers({prefix: literalPrefix || undefined, abortSignal: options.abortSignal}).byPage({maxPageSize: 100})) {
+          for await (const page of service
+            .listContainers({prefix: literalPrefix || undefined, abortSignal: options.abortSignal})
+            .byPage({maxPageSize: 100})) {
             seen += page.containerItems.length
             break
           }
+
           return `account reachable; ${seen}${seen === 100 ? '+' : ''} container(s) named ${literalPrefix}…`
         }),
       )
     } else {
       checks.push(
-        await attempt(section, `${account.name}/${s.container}`, `container ${s.container} in account ${account.name}`, async () => {
-          const exists = await service.getContainerClient(s.container).exists({abortSignal: options.abortSignal})
-          if (!exists) throw Object.assign(new Error('missing'), {statusCode: 404, code: 'ContainerNotFound'})
-          return 'container reachable'
-        }),
+        await attempt(
+          section,
+          `${account.name}/${s.container}`,
+          `container ${s.container} in account ${account.name}`,
+          async () => {
+            const exists = await service.getContainerClient(s.container).exists({abortSignal: options.abortSignal})
+            if (!exists) throw Object.assign(new Error('missing'), {statusCode: 404, code: 'ContainerNotFound'})
+            return 'container reachable'
+          },
+        ),
       )
     }
   }
+
   {
     const account = parseAccount(map.audit.account)
     checks.push(
-      await attempt('audit', `${account.name}/${map.audit.container}`, `audit container ${map.audit.container} in account ${account.name}`, async () => {
-        const exists = await clients.blobService(account).getContainerClient(map.audit.container).exists({abortSignal: options.abortSignal})
-        return exists ? 'container reachable' : 'account reachable; the container will be created on the first audited action'
-      }),
+      await attempt(
+        'audit',
+        `${account.name}/${map.audit.container}`,
+        `audit container ${map.audit.container} in account ${account.name}`,
+        async () => {
+          const exists = await clients
+            .blobService(account)
+            .getContainerClient(map.audit.container)
+            .exists({abortSignal: options.abortSignal})
+          return exists
+            ? 'container reachable'
+            : 'account reachable; the container will be created on the first audited action'
+        },
+      ),
     )
   }
+
   if (map.exports) {
     const account = parseAccount(map.exports.account)
     const container = map.exports.container
     checks.push(
-      await attempt('exports', `${account.name}/${container}`, `exports container ${container} in account ${account.name}`, async () => {
-        const exists = await clients.blobService(account).getContainerClient(container).exists({abortSignal: options.abortSignal})
-        return exists ? 'container reachable' : 'account reachable; the container will be created on the first server-side export'
-      }),
+      await attempt(
+        'exports',
+        `${account.name}/${container}`,
+        `exports container ${container} in account ${account.name}`,
+        async () => {
+          const exists = await clients
+            .blobService(account)
+            .getContainerClient(container)
+            .exists({abortSignal: options.abortSignal})
+          return exists
+            ? 'container reachable'
+            : 'account reachable; the container will be created on the first server-side export'
+        },
+      ),
     )
   }
+
   if (map.logs?.archive) {
     const account = parseAccount(map.logs.archive.account)
     for (const container of map.logs.archive.containers) {
       checks.push(
-        await attempt('logs.archive', `${account.name}/${container}`, `log container ${container} in account ${account.name}`, async () => {
-          const exists = await clients.blobService(account).getContainerClient(container).exists({abortSignal: options.abortSignal})
-          if (!exists) throw Object.assign(new Error('missing'), {statusCode: 404, code: 'ContainerNotFound'})
-          return 'container reachable'
-        }),
+        await attempt(
+          'logs.archive',
+          `${account.name}/${container}`,
+          `log container ${container} in account ${account.name}`,
+          async () => {
+            const exists = await clients
+              .blobService(account)
+              .getContainerClient(container)
+              .exists({abortSignal: options.abortSignal})
+            if (!exists) throw Object.assign(new Error('missing'), {statusCode: 404, code: 'ContainerNotFound'})
+            return 'container reachable'
+          },
+        ),
       )
     }
   }
+
   if (map.keys) {
     const keys = map.keys
     checks.push(
@@ -93,26 +144,33 @@ export async function checkReachability(clients: AzureClients, options: {abortSi
           listed += page.length
           break
         }
+
         if (keys.signingKey) {
           const key = await client.getKey(keys.signingKey)
           const ops = key.keyOperations ?? []
-          if (!ops.includes('sign') || key.properties.enabled === false) throw new Error(`signing key ${keys.signingKey} is disabled or does not allow "sign"`)
+          if (!ops.includes('sign') || key.properties.enabled === false)
+            throw new Error(`signing key ${keys.signingKey} is disabled or does not allow "sign"`)
           return `vault reachable (${listed}${listed === 25 ? '+' : ''} keys); signing key ${keys.signingKey} usable (${key.keyType})`
         }
+
         return `vault reachable (${listed}${listed === 25 ? '+' : ''} keys); no signing key configured: evidence will be unsigned`
       }),
     )
   }
+
   if (map.logs?.workspace) {
     const workspace = map.logs.workspace
     checks.push(
       await attempt('logs.workspace', workspace, `Log Analytics workspace ${workspace}`, async () => {
-        const result = await clients.logsQuery().queryWorkspace(workspace, 'print ok = 1', {duration: 'PT1H'}, {abortSignal: options.abortSignal})
+        const result = await clients
+          .logsQuery()
+          .queryWorkspace(workspace, 'print ok = 1', {duration: 'PT1H'}, {abortSignal: options.abortSignal})
         if (result.status !== 'Success') throw new Error(`query answered ${result.status}`)
         return 'workspace answers queries'
       }),
     )
   }
+
   if (map.activityLog) {
     const subscription = map.activityLog.subscription
     checks.push(
@@ -120,12 +178,17 @@ export async function checkReachability(clients: AzureClients, options: {abortSi
         const now = new Date()
         const from = new Date(now.getTime() - 3_600_000)
         const filter = `eventTimestamp ge '${from.toISOString()}' and eventTimestamp le '${now.toISOString()}'`
-        for await (const page of clients.monitor(subscription).activityLogs.list(filter, {abortSignal: options.abortSignal}).byPage()) {
+        for await (const page of clients
+          .monitor(subscription)
+          .activityLogs.list(filter, {abortSignal: options.abortSignal})
+          .byPage()) {
           return `activity log readable (${page.length} event(s) in the last hour on the first page)`
         }
+
         return 'activity log readable'
       }),
     )
   }
+
   return checks
 }

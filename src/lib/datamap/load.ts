@@ -25,7 +25,12 @@ export function resolveConfigPath(flag?: string, env: NodeJS.ProcessEnv = proces
     const candidate = resolve(cwd, name)
     if (existsSync(candidate)) return candidate
   }
-  throw configError('No data map was given.', [], `Pass --config custos.yaml or set ${CONFIG_ENV}; see "The data map" in the README.`)
+
+  throw configError(
+    'No data map was given.',
+    [],
+    `Pass --config custos.yaml or set ${CONFIG_ENV}; see "The data map" in the README.`,
+  )
 }
 
 /** Reads, validates and completes the data map; throws one CustosError (exit 2) listing every problem. */
@@ -34,14 +39,22 @@ export function loadDataMap(path: string): DataMap {
   try {
     text = readFileSync(path, 'utf8')
   } catch (error) {
-    throw configError(`The data map ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, [], 'Check the path given with --config or CUSTOS_CONFIG.')
+    throw configError(
+      `The data map ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
+      [],
+      'Check the path given with --config or CUSTOS_CONFIG.',
+    )
   }
+
   let raw: unknown
   try {
     raw = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text, {prettyErrors: true})
   } catch (error) {
-    throw configError(`The data map ${path} is not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`)
+    throw configError(
+      `The data map ${path} is not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`,
+    )
   }
+
   return validateDataMap(raw, path)
 }
 
@@ -49,19 +62,28 @@ export function loadDataMap(path: string): DataMap {
 export function validateDataMap(raw: unknown, source: string): DataMap {
   const problems: string[] = []
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw configError(`The data map ${source} is invalid: 1 problem.`, ['(root): must be a mapping with at least "stores"'])
+    throw configError(`The data map ${source} is invalid: 1 problem.`, [
+      '(root): must be a mapping with at least "stores"',
+    ])
   }
+
   // Placeholders are checked on the raw document first, so that one run names every problem at once.
   problems.push(...checkPlaceholders(raw as Record<string, unknown>))
   if (!validateSchema(raw)) problems.push(...(validateSchema.errors ?? []).map(describeSchemaError))
   if (problems.length === 0) problems.push(...checkSemantics(raw as DataMap, dirname(source)))
   if (problems.length > 0) {
     const unique = [...new Set(problems)]
-    throw configError(`The data map ${source} is invalid: ${unique.length} problem${unique.length === 1 ? '' : 's'}.`, unique, 'Fix the fields named above; the README documents every field.')
+    throw configError(
+      `The data map ${source} is invalid: ${unique.length} problem${unique.length === 1 ? '' : 's'}.`,
+      unique,
+      'Fix the fields named above; the README documents every field.',
+    )
   }
+
   const map = raw as DataMap
   map.source = source
-  if (!map.audit?.account) map.audit = {account: map.stores[0].account, container: map.audit?.container ?? 'custos-audit'}
+  if (!map.audit?.account)
+    map.audit = {account: map.stores[0].account, container: map.audit?.container ?? 'custos-audit'}
   return map
 }
 
@@ -75,18 +97,29 @@ function fieldPath(instancePath: string, extra?: string): string {
 
 function describeSchemaError(error: ErrorObject): string {
   switch (error.keyword) {
-    case 'required':
+    case 'required': {
       return `${fieldPath(error.instancePath, (error.params as {missingProperty: string}).missingProperty)}: is required`
-    case 'additionalProperties':
+    }
+
+    case 'additionalProperties': {
       return `${fieldPath(error.instancePath, (error.params as {additionalProperty: string}).additionalProperty)}: is not a known field`
-    case 'type':
+    }
+
+    case 'type': {
       return `${fieldPath(error.instancePath)}: must be ${(error.params as {type: string}).type}`
-    case 'enum':
+    }
+
+    case 'enum': {
       return `${fieldPath(error.instancePath)}: must be one of ${(error.params as {allowedValues: unknown[]}).allowedValues.join(', ')}`
-    case 'pattern':
+    }
+
+    case 'pattern': {
       return `${fieldPath(error.instancePath)}: has an invalid format (${describePattern((error.params as {pattern: string}).pattern)})`
-    default:
+    }
+
+    default: {
       return `${fieldPath(error.instancePath)}: ${error.message ?? 'is invalid'}`
+    }
   }
 }
 
@@ -114,11 +147,17 @@ function checkPlaceholders(raw: Doc): string[] {
     if (typeof value !== 'string') return
     for (const name of placeholdersIn(value)) {
       if (!allowed.includes(name)) {
-        problems.push(`${path}: unknown placeholder {${name}}${allowed.length ? ` (allowed: ${allowed.map((a) => `{${a}}`).join(' ')})` : ' (no placeholders allowed here)'}`)
+        problems.push(
+          `${path}: unknown placeholder {${name}}${allowed.length ? ` (allowed: ${allowed.map((a) => `{${a}}`).join(' ')})` : ' (no placeholders allowed here)'}`,
+        )
       }
     }
   }
-  for (const [listName, list] of [['stores', raw.stores], ['backups', raw.backups]] as const) {
+
+  for (const [listName, list] of [
+    ['stores', raw.stores],
+    ['backups', raw.backups],
+  ] as const) {
     asArray(list).forEach((entry, i) => {
       check(`${listName}[${i}].container`, entry.container, allowedPlaceholders.customerOnly)
       check(`${listName}[${i}].prefix`, entry.prefix, allowedPlaceholders.customerOnly)
@@ -131,12 +170,14 @@ function checkPlaceholders(raw: Doc): string[] {
       }
     })
   }
+
   const keys = asDoc(raw.keys)
   if (keys) {
     check('keys.customerKey', keys.customerKey, allowedPlaceholders.customerOnly)
     check('keys.signingKey', keys.signingKey, allowedPlaceholders.none)
     check('keys.vault', keys.vault, allowedPlaceholders.none)
   }
+
   for (const section of ['exports', 'audit'] as const) {
     const doc = asDoc(raw[section])
     if (doc) {
@@ -144,6 +185,7 @@ function checkPlaceholders(raw: Doc): string[] {
       check(`${section}.account`, doc.account, allowedPlaceholders.none)
     }
   }
+
   return problems
 }
 
@@ -155,6 +197,7 @@ function checkSemantics(map: DataMap, baseDir: string): string[] {
   } catch {
     problems.push('customers.idPattern: is not a valid regular expression')
   }
+
   const scoped = [
     ...map.stores.map((s, i) => ({path: `stores[${i}]`, s})),
     ...map.backups.map((s, i) => ({path: `backups[${i}]`, s})),
@@ -168,21 +211,30 @@ function checkSemantics(map: DataMap, baseDir: string): string[] {
     } catch (error) {
       problems.push(`${path}.account: ${(error as Error).message}`)
     }
+
     const containerScoped = s.container.includes('{customer}')
     if (s.prefix !== undefined) {
-      if (!s.prefix.endsWith('/')) problems.push(`${path}.prefix: must end with "/" so that a scope ends at a folder boundary`)
+      if (!s.prefix.endsWith('/'))
+        problems.push(`${path}.prefix: must end with "/" so that a scope ends at a folder boundary`)
       if (s.prefix.startsWith('/')) problems.push(`${path}.prefix: must not start with "/"`)
-      if (!containerScoped && !s.prefix.includes('{customer}')) problems.push(`${path}.prefix: must contain {customer} (the container "${s.container}" is shared by all customers)`)
+      if (!containerScoped && !s.prefix.includes('{customer}'))
+        problems.push(
+          `${path}.prefix: must contain {customer} (the container "${s.container}" is shared by all customers)`,
+        )
       if (s.prefix.includes('{customer}') && !s.prefix.slice(s.prefix.indexOf('{customer}')).includes('/')) {
         problems.push(`${path}.prefix: {customer} must be followed by a "/" boundary`)
       }
     } else if (!containerScoped) {
-      problems.push(`${path}: neither container nor prefix contains {customer}, so the store is not scoped to one customer`)
+      problems.push(
+        `${path}: neither container nor prefix contains {customer}, so the store is not scoped to one customer`,
+      )
     }
+
     if (containerScoped && !/^[a-z0-9{}-]+$/.test(s.container.replaceAll('{customer}', ''))) {
       problems.push(`${path}.container: may hold only lower-case letters, digits, hyphens and {customer}`)
     }
   }
+
   // Two scoped entries in the same container whose prefixes nest would let one customer's erase reach the other's data.
   for (let i = 0; i < scoped.length; i++) {
     for (let j = i + 1; j < scoped.length; j++) {
@@ -192,13 +244,17 @@ function checkSemantics(map: DataMap, baseDir: string): string[] {
       const pa = expandCustomer(a.s.prefix ?? '', 'x')
       const pb = expandCustomer(b.s.prefix ?? '', 'x')
       if (pa.startsWith(pb) || pb.startsWith(pa)) {
-        problems.push(`${b.path}: overlaps ${a.path} (${a.s.name}): same account and container "${a.s.container}" with nested prefixes`)
+        problems.push(
+          `${b.path}: overlaps ${a.path} (${a.s.name}): same account and container "${a.s.container}" with nested prefixes`,
+        )
       }
     }
   }
+
   if (map.keys?.customerKey && !map.keys.customerKey.includes('{customer}')) {
-    problems.push('keys.customerKey: must contain {customer} (crypto-shredding destroys one customer\'s key)')
+    problems.push("keys.customerKey: must contain {customer} (crypto-shredding destroys one customer's key)")
   }
+
   const endpoints: Array<[string, string | undefined]> = [
     ['keys.vault', map.keys?.vault],
     ['azure.resourceManager', map.azure.resourceManager],
@@ -206,15 +262,22 @@ function checkSemantics(map: DataMap, baseDir: string): string[] {
   ]
   if (map.azure.credential === 'local') {
     for (const [path, url] of endpoints) {
-      if (url && !isLoopbackUrl(url)) problems.push(`${path}: must be a loopback address when azure.credential is "local"`)
+      if (url && !isLoopbackUrl(url))
+        problems.push(`${path}: must be a loopback address when azure.credential is "local"`)
     }
+
     if (!map.azure.resourceManager && (map.activityLog || map.stores.some((s) => s.resourceId))) {
-      problems.push('azure.resourceManager: is required when azure.credential is "local" (the local environment\'s server)')
+      problems.push(
+        'azure.resourceManager: is required when azure.credential is "local" (the local environment\'s server)',
+      )
     }
   }
+
   if (map.azure.caCertificate) {
     map.azure.caCertificate = resolve(baseDir, map.azure.caCertificate)
-    if (!existsSync(map.azure.caCertificate)) problems.push(`azure.caCertificate: file ${map.azure.caCertificate} does not exist`)
+    if (!existsSync(map.azure.caCertificate))
+      problems.push(`azure.caCertificate: file ${map.azure.caCertificate} does not exist`)
   }
+
   return problems
 }

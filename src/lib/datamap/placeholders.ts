@@ -24,7 +24,12 @@ export const allowedPlaceholders = {
   none: [] as string[],
 } as const
 
-const tokenRegex: Record<string, string> = {yyyy: '(?<yyyy>[0-9]{4})', MM: '(?<MM>[0-9]{2})', dd: '(?<dd>[0-9]{2})', HH: '(?<HH>[0-9]{2})'}
+const tokenRegex: Record<string, string> = {
+  yyyy: '(?<yyyy>[0-9]{4})',
+  MM: '(?<MM>[0-9]{2})',
+  dd: '(?<dd>[0-9]{2})',
+  HH: '(?<HH>[0-9]{2})',
+}
 
 function escapeRegex(text: string): string {
   return text.replaceAll(/[.*+?^${}()|[\]\\]/g, String.raw`\$&`)
@@ -43,12 +48,20 @@ export function compileDateTemplate(template: string, customer: string): (blobNa
     source += name === 'customer' ? escapeRegex(customer) : tokenRegex[name]
     last = match.index! + match[0].length
   }
+
   source += escapeRegex(template.slice(last))
   const regex = new RegExp(source)
   return (blobName) => {
     const groups = regex.exec(blobName)?.groups
     if (!groups?.yyyy) return undefined
-    const date = new Date(Date.UTC(Number(groups.yyyy), Number(groups.MM ?? '01') - 1, Number(groups.dd ?? '01'), Number(groups.HH ?? '00')))
+    const date = new Date(
+      Date.UTC(
+        Number(groups.yyyy),
+        Number(groups.MM ?? '01') - 1,
+        Number(groups.dd ?? '01'),
+        Number(groups.HH ?? '00'),
+      ),
+    )
     return Number.isNaN(date.getTime()) ? undefined : date
   }
 }

@@ -13,7 +13,10 @@ const storeProperties = {
   account: accountString,
   container: {type: 'string', minLength: 1},
   prefix: {type: 'string'},
-  resourceId: {type: 'string', pattern: '^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Storage/storageAccounts/[^/]+$'},
+  resourceId: {
+    type: 'string',
+    pattern: '^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Storage/storageAccounts/[^/]+$',
+  },
   /** `audit posture` requires encryption with a Key Vault key (customer-managed key) on this account */
   requireCustomerManagedKey: {type: 'boolean'},
 }
@@ -32,7 +35,11 @@ export const dataMapSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        allowedRegions: {type: 'array', items: {type: 'string', minLength: 1}, default: ['germanywestcentral', 'germanynorth']},
+        allowedRegions: {
+          type: 'array',
+          items: {type: 'string', minLength: 1},
+          default: ['germanywestcentral', 'germanynorth'],
+        },
         allowedCountries: {type: 'array', items: {type: 'string', pattern: '^[A-Z]{2}$'}, default: ['DE']},
       },
     },
@@ -48,7 +55,12 @@ export const dataMapSchema = {
     stores: {
       type: 'array',
       minItems: 1,
-      items: {type: 'object', additionalProperties: false, required: ['name', 'account', 'container'], properties: storeProperties},
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'account', 'container'],
+        properties: storeProperties,
+      },
     },
     backups: {
       type: 'array',
@@ -90,10 +102,17 @@ export const dataMapSchema = {
           type: 'object',
           additionalProperties: false,
           required: ['account', 'containers'],
-          properties: {account: accountString, containers: {type: 'array', minItems: 1, items: {type: 'string', minLength: 3}}},
+          properties: {
+            account: accountString,
+            containers: {type: 'array', minItems: 1, items: {type: 'string', minLength: 3}},
+          },
         },
         workspace: {type: 'string', minLength: 1},
-        customerFields: {type: 'array', items: {type: 'string', minLength: 1}, default: ['properties.customerId', 'properties.tenantId']},
+        customerFields: {
+          type: 'array',
+          items: {type: 'string', minLength: 1},
+          default: ['properties.customerId', 'properties.tenantId'],
+        },
       },
     },
     activityLog: {
@@ -106,7 +125,11 @@ export const dataMapSchema = {
       type: 'object',
       additionalProperties: false,
       required: ['account', 'container'],
-      properties: {account: accountString, container: {type: 'string', minLength: 3}, linkExpiry: {...duration, default: '7d'}},
+      properties: {
+        account: accountString,
+        container: {type: 'string', minLength: 3},
+        linkExpiry: {...duration, default: '7d'},
+      },
     },
     audit: {
       type: 'object',
@@ -125,7 +148,11 @@ export const dataMapSchema = {
       default: {},
       properties: {
         timeZone: {type: 'string', default: 'Europe/Berlin'},
-        workingHours: {type: 'string', pattern: '^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$', default: '07:00-19:00'},
+        workingHours: {
+          type: 'string',
+          pattern: '^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$',
+          default: '07:00-19:00',
+        },
         workingDays: {type: 'array', items: {type: 'integer', minimum: 0, maximum: 6}, default: [1, 2, 3, 4, 5]},
       },
     },
@@ -133,7 +160,11 @@ export const dataMapSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      properties: {timeZone: {type: 'string', default: 'Europe/Berlin'}, warnWithin: {...duration, default: '12h'}, contact: {type: 'string', minLength: 1}},
+      properties: {
+        timeZone: {type: 'string', default: 'Europe/Berlin'},
+        warnWithin: {...duration, default: '12h'},
+        contact: {type: 'string', minLength: 1},
+      },
     },
     azure: {
       type: 'object',
@@ -146,7 +177,10 @@ export const dataMapSchema = {
         caCertificate: {type: 'string', minLength: 1},
         subscription: {type: 'string', minLength: 1},
         tenant: {type: 'string', minLength: 1},
-        keyVaultResourceId: {type: 'string', pattern: '^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.KeyVault/vaults/[^/]+$'},
+        keyVaultResourceId: {
+          type: 'string',
+          pattern: '^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.KeyVault/vaults/[^/]+$',
+        },
       },
     },
   },

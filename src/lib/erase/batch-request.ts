@@ -62,6 +62,7 @@ export class DeleteBatchRequest extends BlobBatch {
       headers.push(...authorize(pathAndQuery, headers))
       batch.#append(pathAndQuery, headers, {url: `${base.origin}${pathAndQuery}`, credential: container.credential})
     }
+
     if (batch.#parts.size === 0) throw new RangeError('a batch needs at least one delete')
     return batch
   }
@@ -96,17 +97,21 @@ async function authorizer(container: ContainerClient): Promise<Authorize> {
     // One date for the whole batch: the parts are signed in the same instant.
     const date = new Date().toUTCString()
     return (pathAndQuery, headers) => {
-      const signature = credential.computeHMACSHA256(sharedKeyStringToSign(credential.accountName, 'DELETE', pathAndQuery, [...headers, ['x-ms-date', date]]))
+      const signature = credential.computeHMACSHA256(
+        sharedKeyStringToSign(credential.accountName, 'DELETE', pathAndQuery, [...headers, ['x-ms-date', date]]),
+      )
       return [
         ['x-ms-date', date],
         ['Authorization', `SharedKey ${credential.accountName}:${signature}`],
       ]
     }
   }
+
   if (isTokenCredential(credential)) {
     const token = await storageToken(credential)
     return () => [['Authorization', `Bearer ${token}`]]
   }
+
   // AnonymousCredential: the SAS is in the container URL and so in every part's query.
   return () => []
 }
@@ -124,6 +129,7 @@ async function storageToken(credential: TokenCredential): Promise<string> {
     const token = await cached.catch(() => undefined)
     if (token && token.expiresOnTimestamp - Date.now() > TOKEN_MARGIN_MS) return token.token
   }
+
   // Another batch may have started a renewal while this one waited: use that one.
   if (tokens.get(credential) !== cached) return storageToken(credential)
   const pending = credential.getToken(STORAGE_SCOPE).then((token) => {

@@ -14,7 +14,15 @@ import type {AzureClients} from '../azure/clients.js'
 import {azureFailure, fromAzureError, isAbortError} from '../errors.js'
 import {assertInScope, type Scope} from '../scope.js'
 import {DeleteBatchRequest, type DeleteTarget} from './batch-request.js'
-import {emptyStats, type BatchStats, type DeleteOp, type DeletePhase, type Journal, type JournalBatch, type JournalFailure} from './journal.js'
+import {
+  emptyStats,
+  type BatchStats,
+  type DeleteOp,
+  type DeletePhase,
+  type Journal,
+  type JournalBatch,
+  type JournalFailure,
+} from './journal.js'
 import {itemKey, readPlanItems, type PlanItem} from './plan.js'
 
 /** The service's limit of sub-requests per batch. */
@@ -49,7 +57,11 @@ export interface BatchOutcome {
 }
 
 /** Sends one logical batch (≤ 256 ops of one container), retrying throttled parts. */
-export async function submitDeleteBatch(container: ContainerClient, ops: DeleteOp[], options: SubmitBatchOptions): Promise<BatchOutcome> {
+export async function submitDeleteBatch(
+  container: ContainerClient,
+  ops: DeleteOp[],
+  options: SubmitBatchOptions,
+): Promise<BatchOutcome> {
   if (ops.length > BATCH_SIZE) throw new RangeError(`a batch holds at most ${BATCH_SIZE} deletes, not ${ops.length}`)
   const batchClient = container.getBlobBatchClient()
   const requestIds: string[] = []
@@ -72,12 +84,18 @@ export async function submitDeleteBatch(container: ContainerClient, ops: DeleteO
         for (const op of pending) results.push({op, outcome: 'gone', status, code})
         return {requestIds, results}
       }
+
       if (status === 429 && attempt < options.maxTries) {
         lastFailure = new Map(pending.map((op) => [op, {status, code}]))
         continue
       }
-      throw fromAzureError(error, `the batch delete in container ${container.containerName} of account ${container.accountName}`)
+
+      throw fromAzureError(
+        error,
+        `the batch delete in container ${container.containerName} of account ${container.accountName}`,
+      )
     }
+
     const retry: DeleteOp[] = []
     for (const [i, op] of pending.entries()) {
       const sub = subResponses[i]
@@ -87,6 +105,7 @@ export async function submitDeleteBatch(container: ContainerClient, ops: DeleteO
         lastFailure.set(op, {code: 'NoSubResponse', message: 'the batch response had no part for this delete'})
         continue
       }
+
       const status = sub.status
       if (status >= 200 && status < 300) {
         const soft = sub.headers.get('x-ms-delete-type-permanent') === 'false'
@@ -100,13 +119,21 @@ export async function submitDeleteBatch(container: ContainerClient, ops: DeleteO
         results.push({op, outcome: op.permanent ? 'retained' : 'failed', ...describe(sub)})
       }
     }
+
     pending = retry
     await confirmGone(container, results, options.abortSignal)
     if (pending.length > 0 && attempt >= options.maxTries) {
-      for (const op of pending) results.push({op, outcome: 'failed', ...(lastFailure.get(op) ?? {}), message: `${lastFailure.get(op)?.message ?? 'throttled'} (gave up after ${options.maxTries} attempts)`})
+      for (const op of pending)
+        results.push({
+          op,
+          outcome: 'failed',
+          ...(lastFailure.get(op) ?? {}),
+          message: `${lastFailure.get(op)?.message ?? 'throttled'} (gave up after ${options.maxTries} attempts)`,
+        })
       pending = []
     }
   }
+
   return {requestIds, results}
 }
 
@@ -120,7 +147,9 @@ async function confirmGone(container: ContainerClient, results: OpResult[], abor
   for (const r of results) {
     if (r.outcome !== 'gone' || r.confirmed || r.op.permanent || (!r.op.snapshot && !r.op.versionId)) continue
     r.confirmed = true
-    const blob = r.op.snapshot ? container.getBlobClient(r.op.name).withSnapshot(r.op.snapshot) : container.getBlobClient(r.op.name).withVersion(r.op.versionId!)
+    const blob = r.op.snapshot
+      ? container.getBlobClient(r.op.name).withSnapshot(r.op.snapshot)
+      : container.getBlobClient(r.op.name).withVersion(r.op.versionId!)
     try {
       const response = await blob.delete({abortSignal})
       r.outcome = response._response.headers.get('x-ms-delete-type-permanent') === 'false' ? 'soft-deleted' : 'deleted'
@@ -129,7 +158,12 @@ async function confirmGone(container: ContainerClient, results: OpResult[], abor
     } catch (error) {
       if (isAbortError(error)) throw error
       if ((error as {statusCode?: number}).statusCode !== 404) {
-        Object.assign(r, {outcome: 'failed', status: (error as {statusCode?: number}).statusCode, code: (error as {code?: string}).code, message: (error as Error).message.split('\n')[0]})
+        Object.assign(r, {
+          outcome: 'failed',
+          status: (error as {statusCode?: number}).statusCode,
+          code: (error as {code?: string}).code,
+          message: (error as Error).message.split('\n')[0],
+        })
       }
     }
   }
@@ -165,6 +199,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       clearTimeout(timer)
       reject(signal!.reason)
     }
+
     signal?.addEventListener('abort', onAbort, {once: true})
   })
 }
@@ -176,17 +211,26 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export function opsFor(item: PlanItem, phase: DeletePhase, softStores: ReadonlySet<string>): DeleteOp[] {
   const base = {store: item.store, container: item.container, name: item.name, size: item.size, kind: item.kind}
   switch (phase) {
-    case 'snapshots':
-      return item.kind === 'snapshot' ? [{...base, snapshot: item.snapshot, mode: 'snapshot', permanent: false, primary: true}] : []
-    case 'blobs':
+    case 'snapshots': {
+      return item.kind === 'snapshot'
+        ? [{...base, snapshot: item.snapshot, mode: 'snapshot', permanent: false, primary: true}]
+        : []
+    }
+
+    case 'blobs': {
       // For a versioned blob this only turns its current version into a previous one (same id);
       // the version delete of the next phase is what removes the data, so that one counts.
       return item.kind === 'current' ? [{...base, mode: 'base', permanent: false, primary: !item.versionId}] : []
-    case 'versions':
+    }
+
+    case 'versions': {
       if (item.kind === 'version' || (item.kind === 'current' && item.versionId)) {
         return [{...base, versionId: item.versionId, mode: 'version', permanent: false, primary: true}]
       }
+
       return []
+    }
+
     case 'purge': {
       if (!softStores.has(item.store)) return []
       const primary = item.kind === 'deleted'
@@ -232,11 +276,13 @@ export async function runPhase(ctx: PhaseContext, phase: DeletePhase): Promise<v
     while (inflight.size >= ctx.concurrency) await Promise.race(inflight)
     if (failure) throw failure
   }
+
   try {
     for (const [batchId, failures] of ctx.journal.priorFailures(phase)) {
       const ops = failures.map((f) => opFromFailure(f, f.store, f.container))
       await launch(() => runBatch(ctx, phase, batchId, ops, true))
     }
+
     let seq = 0
     let current: DeleteOp[] = []
     const flush = async () => {
@@ -248,18 +294,22 @@ export async function runPhase(ctx: PhaseContext, phase: DeletePhase): Promise<v
         ctx.onSkip?.(ops)
         return
       }
+
       await launch(() => runBatch(ctx, phase, id, ops, false))
     }
+
     for await (const item of readPlanItems(ctx.planPath)) {
       for (const op of opsFor(item, phase, ctx.softStores)) {
         if (current.length > 0 && (current[0].store !== op.store || current.length >= BATCH_SIZE)) await flush()
         current.push(op)
       }
     }
+
     await flush()
   } finally {
     await Promise.allSettled([...inflight])
   }
+
   if (failure) throw failure
 }
 
@@ -279,7 +329,13 @@ function opFromFailure(f: JournalFailure, store: string, container: string): Del
   }
 }
 
-async function runBatch(ctx: PhaseContext, phase: DeletePhase, id: string, ops: DeleteOp[], retry: boolean): Promise<void> {
+async function runBatch(
+  ctx: PhaseContext,
+  phase: DeletePhase,
+  id: string,
+  ops: DeleteOp[],
+  retry: boolean,
+): Promise<void> {
   const store = ops[0].store
   const scope = ctx.scopes.get(store)
   const account = ctx.accounts.get(store)
@@ -289,6 +345,7 @@ async function runBatch(ctx: PhaseContext, phase: DeletePhase, id: string, ops: 
     if (op.store !== store) throw new Error('a batch mixes stores')
     assertInScope(scope, op.container, op.name)
   }
+
   const container = ctx.clients.container(scope, account)
   const outcome = await submitDeleteBatch(container, ops, ctx.submit)
   const line = journalLine(id, phase, store, scope.container, ops, outcome, retry)
@@ -302,6 +359,7 @@ async function runBatch(ctx: PhaseContext, phase: DeletePhase, id: string, ops: 
       `Give it a role that allows deleting (Storage Blob Data Owner or Contributor; a SAS needs the d, x and y permissions), then apply the same plan again: the journal (${basename(ctx.journal.path)}) sends the refused deletes first.`,
     )
   }
+
   await ctx.afterBatch?.()
 }
 
@@ -318,7 +376,15 @@ function accessRefusal(line: JournalBatch): string | undefined {
 }
 
 /** Folds the results of one batch into its journal line. */
-export function journalLine(id: string, phase: DeletePhase, store: string, container: string, ops: DeleteOp[], outcome: BatchOutcome, retry: boolean): JournalBatch {
+export function journalLine(
+  id: string,
+  phase: DeletePhase,
+  store: string,
+  container: string,
+  ops: DeleteOp[],
+  outcome: BatchOutcome,
+  retry: boolean,
+): JournalBatch {
   const stats: BatchStats = emptyStats()
   const failed: JournalFailure[] = []
   const retained: JournalBatch['retained'] = []
@@ -327,32 +393,41 @@ export function journalLine(id: string, phase: DeletePhase, store: string, conta
     switch (r.outcome) {
       case 'deleted':
       case 'soft-deleted':
-      case 'purged':
+      case 'purged': {
         if (op.primary) {
           stats.deleted++
           stats.deletedBytes += op.size
         } else if (!op.permanent) {
           stats.followUps++
         }
+
         if (r.outcome === 'soft-deleted') stats.softDeleted++
         if (r.outcome === 'purged') stats.purged++
         break
-      case 'gone':
+      }
+
+      case 'gone': {
         if (op.primary) {
           stats.gone++
           stats.goneBytes += op.size
         }
+
         break
-      case 'retained':
+      }
+
+      case 'retained': {
         if (op.primary) {
           stats.retained++
           stats.retainedBytes += op.size
         } else {
           stats.purgeRefused++
         }
+
         retained.push({key: itemKey(op), status: r.status ?? 0, ...(r.code ? {code: r.code} : {})})
         break
-      case 'failed':
+      }
+
+      case 'failed': {
         failed.push({
           key: itemKey(op),
           mode: op.mode,
@@ -365,8 +440,10 @@ export function journalLine(id: string, phase: DeletePhase, store: string, conta
           ...(r.message ? {message: r.message} : {}),
         })
         break
+      }
     }
   }
+
   return {
     type: 'batch',
     id,

@@ -81,8 +81,21 @@ export interface DeletionCertificateBody {
   guards: Array<Pick<GuardVerdict, 'guard' | 'ok' | 'message'> & {skipped?: boolean}>
   stores: CertificateStore[]
   key: KeyShredResult
-  totals: {planned: Amount; deleted: Amount; alreadyGone: Amount; retained: Amount; failed: Amount; softDeletedBeforeErase: number}
-  verification: {result: ErasureVerification['result']; checkedAt: string; live: number; retained: number; permanentlyDeletedBy?: string}
+  totals: {
+    planned: Amount
+    deleted: Amount
+    alreadyGone: Amount
+    retained: Amount
+    failed: Amount
+    softDeletedBeforeErase: number
+  }
+  verification: {
+    result: ErasureVerification['result']
+    checkedAt: string
+    live: number
+    retained: number
+    permanentlyDeletedBy?: string
+  }
   exceptions: string[]
   /** one sentence for readers: what this certificate does and does not prove */
   statement: string
@@ -123,11 +136,22 @@ export function buildCertificateBody(input: BuildCertificateInput): DeletionCert
   const totalsByStore = new Map(input.trailer.stores.map((t) => [t.store, t]))
   const verificationByStore = new Map(input.verification.stores.map((v) => [v.store, v]))
   const stores = input.header.stores.map((ps) =>
-    certificateStore(ps, totalsByStore.get(ps.store)!, input.progress(ps.store), input.failures.filter((f) => f.store === ps.store), verificationByStore.get(ps.store)!, input.cryptoErased?.find((c) => c.store === ps.store)),
+    certificateStore(
+      ps,
+      totalsByStore.get(ps.store)!,
+      input.progress(ps.store),
+      input.failures.filter((f) => f.store === ps.store),
+      verificationByStore.get(ps.store)!,
+      input.cryptoErased?.find((c) => c.store === ps.store),
+    ),
   )
-  const sum = (pick: (s: CertificateStore) => Amount): Amount => stores.reduce((a, s) => ({items: a.items + pick(s).items, bytes: a.bytes + pick(s).bytes}), {items: 0, bytes: 0})
+  const sum = (pick: (s: CertificateStore) => Amount): Amount =>
+    stores.reduce((a, s) => ({items: a.items + pick(s).items, bytes: a.bytes + pick(s).bytes}), {items: 0, bytes: 0})
   const exceptions = stores.flatMap((s) => s.exceptions.map((e) => `${s.store}: ${e}`))
-  if (input.key.purgeRefused) exceptions.push(`key ${input.key.name}: purge refused (${input.key.purgeRefused.status}${input.key.purgeRefused.code ? ` ${input.key.purgeRefused.code}` : ''}); unrecoverable from ${input.key.scheduledPurgeDate ?? 'an unknown date'}`)
+  if (input.key.purgeRefused)
+    exceptions.push(
+      `key ${input.key.name}: purge refused (${input.key.purgeRefused.status}${input.key.purgeRefused.code ? ` ${input.key.purgeRefused.code}` : ''}); unrecoverable from ${input.key.scheduledPurgeDate ?? 'an unknown date'}`,
+    )
   const v = input.verification
   return {
     title: 'Deletion certificate',
@@ -138,8 +162,19 @@ export function buildCertificateBody(input: BuildCertificateInput): DeletionCert
     startedAt: input.startedAt.toISOString(),
     finishedAt: input.finishedAt.toISOString(),
     dataMap: input.header.dataMap,
-    plan: {file: basename(input.planPath), fingerprint: input.trailer.fingerprint, createdAt: input.header.createdAt, items: input.trailer.items, bytes: input.trailer.bytes},
-    guards: input.guards.map((g) => ({guard: g.guard, ok: g.ok, message: g.message, ...(g.skipped ? {skipped: true} : {})})),
+    plan: {
+      file: basename(input.planPath),
+      fingerprint: input.trailer.fingerprint,
+      createdAt: input.header.createdAt,
+      items: input.trailer.items,
+      bytes: input.trailer.bytes,
+    },
+    guards: input.guards.map((g) => ({
+      guard: g.guard,
+      ok: g.ok,
+      message: g.message,
+      ...(g.skipped ? {skipped: true} : {}),
+    })),
     stores,
     key: input.key,
     totals: {
@@ -150,20 +185,41 @@ export function buildCertificateBody(input: BuildCertificateInput): DeletionCert
       failed: sum((s) => s.failed),
       softDeletedBeforeErase: stores.reduce((n, s) => n + s.softDeletedBeforeErase, 0),
     },
-    verification: {result: v.result, checkedAt: v.checkedAt, live: v.live, retained: v.retained, ...(v.permanentlyDeletedBy ? {permanentlyDeletedBy: v.permanentlyDeletedBy} : {})},
+    verification: {
+      result: v.result,
+      checkedAt: v.checkedAt,
+      live: v.live,
+      retained: v.retained,
+      ...(v.permanentlyDeletedBy ? {permanentlyDeletedBy: v.permanentlyDeletedBy} : {}),
+    },
     exceptions,
     statement: statementFor(v.result, input.key),
   }
 }
 
-function certificateStore(ps: PlanStore, totals: StoreTotals, progress: StoreProgress, failures: FailureSummary[], verification: StoreVerification, crypto?: CryptoErasedStore): CertificateStore {
+function certificateStore(
+  ps: PlanStore,
+  totals: StoreTotals,
+  progress: StoreProgress,
+  failures: FailureSummary[],
+  verification: StoreVerification,
+  crypto?: CryptoErasedStore,
+): CertificateStore {
   const s: BatchStats = progress.stats
   const primaryFailures = failures.filter((f) => f.primary)
   const exceptions = failures.slice(0, MAX_EXCEPTIONS_PER_STORE).map((f) => f.text)
-  if (failures.length > MAX_EXCEPTIONS_PER_STORE) exceptions.push(`… and ${failures.length - MAX_EXCEPTIONS_PER_STORE} more failed deletes (see the journal)`)
-  for (const r of progress.retainedExamples) exceptions.push(`permanent deletion refused for ${r.key[0]}${r.key[1] ? ` (snapshot ${r.key[1]})` : ''}${r.key[2] ? ` (version ${r.key[2]})` : ''}: ${r.status}${r.code ? ` ${r.code}` : ''}`)
-  if (s.retained + s.purgeRefused > progress.retainedExamples.length) exceptions.push(`permanent deletion refused for ${s.retained + s.purgeRefused} object(s) in all; soft delete keeps them until the dates in the verification`)
-  if (progress.container?.result === 'kept') exceptions.push(`container ${ps.container} kept: ${progress.container.reason ?? 'not empty'}`)
+  if (failures.length > MAX_EXCEPTIONS_PER_STORE)
+    exceptions.push(`… and ${failures.length - MAX_EXCEPTIONS_PER_STORE} more failed deletes (see the journal)`)
+  for (const r of progress.retainedExamples)
+    exceptions.push(
+      `permanent deletion refused for ${r.key[0]}${r.key[1] ? ` (snapshot ${r.key[1]})` : ''}${r.key[2] ? ` (version ${r.key[2]})` : ''}: ${r.status}${r.code ? ` ${r.code}` : ''}`,
+    )
+  if (s.retained + s.purgeRefused > progress.retainedExamples.length)
+    exceptions.push(
+      `permanent deletion refused for ${s.retained + s.purgeRefused} object(s) in all; soft delete keeps them until the dates in the verification`,
+    )
+  if (progress.container?.result === 'kept')
+    exceptions.push(`container ${ps.container} kept: ${progress.container.reason ?? 'not empty'}`)
   const methods: StoreMethod[] = []
   if (s.deleted + s.gone + s.followUps > 0 || totals.items === 0) methods.push('delete')
   if (s.purged > 0 || s.retained + s.purgeRefused > 0) methods.push('purge')
@@ -176,8 +232,23 @@ function certificateStore(ps: PlanStore, totals: StoreTotals, progress: StorePro
     prefix: ps.prefix,
     layout: ps.ownsContainer ? 'container-per-customer' : 'prefix-per-customer',
     methods,
-    ...(crypto ? {cryptoErase: {encryptionScope: crypto.encryptionScope, keyUri: crypto.keyUri, ...(crypto.effectiveFrom ? {effectiveFrom: crypto.effectiveFrom} : {})}} : {}),
-    planned: {items: totals.items, bytes: totals.bytes, current: totals.current, snapshots: totals.snapshots, versions: totals.versions, softDeleted: totals.softDeleted},
+    ...(crypto
+      ? {
+          cryptoErase: {
+            encryptionScope: crypto.encryptionScope,
+            keyUri: crypto.keyUri,
+            ...(crypto.effectiveFrom ? {effectiveFrom: crypto.effectiveFrom} : {}),
+          },
+        }
+      : {}),
+    planned: {
+      items: totals.items,
+      bytes: totals.bytes,
+      current: totals.current,
+      snapshots: totals.snapshots,
+      versions: totals.versions,
+      softDeleted: totals.softDeleted,
+    },
     deleted: {items: s.deleted, bytes: s.deletedBytes},
     alreadyGone: {items: s.gone, bytes: s.goneBytes},
     retained: {items: s.retained, bytes: s.retainedBytes},
@@ -188,7 +259,11 @@ function certificateStore(ps: PlanStore, totals: StoreTotals, progress: StorePro
     batches: progress.batches,
     requestIds: progress.requestIds,
     containerDeletion: ps.ownsContainer
-      ? {action: progress.container?.result ?? (ps.exists ? 'kept' : 'absent'), ...(progress.container?.reason ? {reason: progress.container.reason} : {}), ...(progress.container?.requestId ? {requestId: progress.container.requestId} : {})}
+      ? {
+          action: progress.container?.result ?? (ps.exists ? 'kept' : 'absent'),
+          ...(progress.container?.reason ? {reason: progress.container.reason} : {}),
+          ...(progress.container?.requestId ? {requestId: progress.container.requestId} : {}),
+        }
       : {action: 'shared', reason: 'a container shared with other customers is never deleted'},
     exceptions,
     verification,
@@ -204,8 +279,10 @@ function statementFor(result: ErasureVerification['result'], key: KeyShredResult
         : key.state === 'not-configured'
           ? ' No customer key is configured, so no crypto-shredding was done.'
           : ' The customer key was not found (already purged or never created).'
-  if (result === 'empty') return `A final listing with versions, snapshots and soft-deleted items found nothing left of this customer.${keyText}`
-  if (result === 'retained') return `A final listing found no live data of this customer; soft delete still keeps the objects counted as retained until the dates given, after which the service deletes them for good.${keyText}`
+  if (result === 'empty')
+    return `A final listing with versions, snapshots and soft-deleted items found nothing left of this customer.${keyText}`
+  if (result === 'retained')
+    return `A final listing found no live data of this customer; soft delete still keeps the objects counted as retained until the dates given, after which the service deletes them for good.${keyText}`
   return `A final listing still found live data of this customer (see verification); the erase is NOT complete.${keyText}`
 }
 
@@ -218,9 +295,19 @@ export interface WrittenCertificate {
 }
 
 /** Seals the body (signing with `signer` when given) and writes `<base>.json`, `.txt` and `.html`. */
-export async function writeCertificate(body: DeletionCertificateBody, base: string, signer?: Signer): Promise<{doc: DeletionCertificate; files: WrittenCertificate}> {
+export async function writeCertificate(
+  body: DeletionCertificateBody,
+  base: string,
+  signer?: Signer,
+): Promise<{doc: DeletionCertificate; files: WrittenCertificate}> {
   const doc = await sealDocument(CERTIFICATE_KIND, body, signer)
-  const files = {json: `${base}.json`, text: `${base}.txt`, html: `${base}.html`, sha256: doc.sha256, signed: doc.signed}
+  const files = {
+    json: `${base}.json`,
+    text: `${base}.txt`,
+    html: `${base}.html`,
+    sha256: doc.sha256,
+    signed: doc.signed,
+  }
   await writeFile(files.json, `${JSON.stringify(doc, null, 2)}\n`)
   await writeFile(files.text, renderCertificateText(doc))
   await writeFile(files.html, renderCertificateHtml(doc))
@@ -250,23 +337,35 @@ export function checkConsistency(doc: unknown): ConsistencyCheck {
   const body = (d.body ?? {}) as Doc
   try {
     switch (d.kind) {
-      case CERTIFICATE_KIND:
+      case CERTIFICATE_KIND: {
         return checkCertificate(body)
-      case 'custos.export-manifest':
+      }
+
+      case 'custos.export-manifest': {
         return checkExportManifest(body)
-      case 'custos.logs-manifest':
+      }
+
+      case 'custos.logs-manifest': {
         return checkFileManifest(body)
-      default:
+      }
+
+      default: {
         return {checked: false, problems: [], checks: []}
+      }
     }
   } catch (error) {
-    return {checked: true, problems: [`the document's body does not have the shape of a ${d.kind} (${(error as Error).message})`], checks: []}
+    return {
+      checked: true,
+      problems: [`the document's body does not have the shape of a ${d.kind} (${(error as Error).message})`],
+      checks: [],
+    }
   }
 }
 
 function amount(v: unknown): Amount {
   const a = v as Amount
-  if (!a || typeof a.items !== 'number' || typeof a.bytes !== 'number') throw new TypeError('an amount lacks items or bytes')
+  if (!a || typeof a.items !== 'number' || typeof a.bytes !== 'number')
+    throw new TypeError('an amount lacks items or bytes')
   return a
 }
 
@@ -278,39 +377,69 @@ function checkCertificate(b: Doc): ConsistencyCheck {
   if (typeof customer !== 'string' || !Array.isArray(stores)) throw new TypeError('customer or stores missing')
   const totals = b.totals as Record<string, unknown>
   for (const field of ['planned', 'deleted', 'alreadyGone', 'retained', 'failed'] as const) {
-    const sum = stores.reduce<Amount>((a, s) => ({items: a.items + amount(s[field]).items, bytes: a.bytes + amount(s[field]).bytes}), {items: 0, bytes: 0})
+    const sum = stores.reduce<Amount>(
+      (a, s) => ({items: a.items + amount(s[field]).items, bytes: a.bytes + amount(s[field]).bytes}),
+      {items: 0, bytes: 0},
+    )
     const t = amount(totals[field])
-    if (t.items !== sum.items || t.bytes !== sum.bytes) problems.push(`totals.${field} (${t.items} items, ${t.bytes} bytes) is not the sum over the stores (${sum.items} items, ${sum.bytes} bytes)`)
+    if (t.items !== sum.items || t.bytes !== sum.bytes)
+      problems.push(
+        `totals.${field} (${t.items} items, ${t.bytes} bytes) is not the sum over the stores (${sum.items} items, ${sum.bytes} bytes)`,
+      )
   }
+
   checks.push('totals equal the sum of the per-store counts')
   for (const s of stores) {
     const planned = amount(s.planned).items
-    const accounted = amount(s.deleted).items + amount(s.alreadyGone).items + amount(s.retained).items + amount(s.failed).items + (s.softDeletedBeforeErase as number)
-    if (planned !== accounted) problems.push(`store ${String(s.store)}: ${planned} planned items, but deleted + already gone + retained + failed + soft-deleted before = ${accounted}`)
+    const accounted =
+      amount(s.deleted).items +
+      amount(s.alreadyGone).items +
+      amount(s.retained).items +
+      amount(s.failed).items +
+      (s.softDeletedBeforeErase as number)
+    if (planned !== accounted)
+      problems.push(
+        `store ${String(s.store)}: ${planned} planned items, but deleted + already gone + retained + failed + soft-deleted before = ${accounted}`,
+      )
     const container = String(s.container)
     const prefix = String(s.prefix ?? '')
-    if (!container.includes(customer) && !prefix.split('/').includes(customer)) problems.push(`store ${String(s.store)}: scope ${container}/${prefix} does not name customer ${customer}`)
+    if (!container.includes(customer) && !prefix.split('/').includes(customer))
+      problems.push(`store ${String(s.store)}: scope ${container}/${prefix} does not name customer ${customer}`)
     const v = s.verification as Doc | undefined
-    if (v && (v.live as number) > 0 && v.result !== 'residue') problems.push(`store ${String(s.store)}: verification found ${String(v.live)} live object(s) but says "${String(v.result)}"`)
+    if (v && (v.live as number) > 0 && v.result !== 'residue')
+      problems.push(
+        `store ${String(s.store)}: verification found ${String(v.live)} live object(s) but says "${String(v.result)}"`,
+      )
   }
+
   checks.push('every store accounts for each planned item and names the customer in its scope')
   const plan = b.plan as Doc
   const plannedTotal = amount(totals.planned)
-  if (plan && (plan.items !== plannedTotal.items || plan.bytes !== plannedTotal.bytes)) problems.push(`the plan's ${String(plan.items)} items / ${String(plan.bytes)} bytes differ from totals.planned`)
+  if (plan && (plan.items !== plannedTotal.items || plan.bytes !== plannedTotal.bytes))
+    problems.push(`the plan's ${String(plan.items)} items / ${String(plan.bytes)} bytes differ from totals.planned`)
   checks.push('the plan totals equal the planned totals')
   const v = b.verification as Doc
   const storeResults = stores.map((s) => (s.verification as Doc | undefined)?.result)
-  const expected = storeResults.includes('residue') ? 'residue' : storeResults.includes('retained') ? 'retained' : 'empty'
-  if (v?.result !== expected) problems.push(`verification.result is "${String(v?.result)}" but the stores' results make it "${expected}"`)
+  const expected = storeResults.includes('residue')
+    ? 'residue'
+    : storeResults.includes('retained')
+      ? 'retained'
+      : 'empty'
+  if (v?.result !== expected)
+    problems.push(`verification.result is "${String(v?.result)}" but the stores' results make it "${expected}"`)
   const live = stores.reduce((n, s) => n + (((s.verification as Doc | undefined)?.live as number) ?? 0), 0)
   if (v?.live !== live) problems.push(`verification.live (${String(v?.live)}) is not the sum over the stores (${live})`)
   checks.push('the verification result agrees with the per-store listings')
   const key = b.key as Doc | undefined
-  if (key?.name && !String(key.name).includes(customer)) problems.push(`the key ${String(key.name)} does not name customer ${customer}`)
-  if (key?.state === 'purged' && !key.unrecoverableFrom) problems.push('the key is said to be purged but carries no date')
-  if (key?.state === 'deleted-purge-pending' && !key.scheduledPurgeDate) problems.push('the key purge is pending but no scheduled purge date is given')
+  if (key?.name && !String(key.name).includes(customer))
+    problems.push(`the key ${String(key.name)} does not name customer ${customer}`)
+  if (key?.state === 'purged' && !key.unrecoverableFrom)
+    problems.push('the key is said to be purged but carries no date')
+  if (key?.state === 'deleted-purge-pending' && !key.scheduledPurgeDate)
+    problems.push('the key purge is pending but no scheduled purge date is given')
   checks.push('the key names the customer and its state carries its date')
-  if (typeof b.startedAt === 'string' && typeof b.finishedAt === 'string' && b.startedAt > b.finishedAt) problems.push('the erase finished before it started')
+  if (typeof b.startedAt === 'string' && typeof b.finishedAt === 'string' && b.startedAt > b.finishedAt)
+    problems.push('the erase finished before it started')
   return {checked: true, problems, checks}
 }
 
@@ -321,7 +450,8 @@ function checkExportManifest(b: Doc): ConsistencyCheck {
   const totals = b.totals as Record<string, number>
   const customer = b.customer as string
   const stores = (b.stores as Doc[]) ?? []
-  if (!Array.isArray(objects) || !totals || typeof customer !== 'string') throw new TypeError('customer, objects or totals missing')
+  if (!Array.isArray(objects) || !totals || typeof customer !== 'string')
+    throw new TypeError('customer, objects or totals missing')
   const count = {objects: 0, bytes: 0, current: 0, versions: 0, snapshots: 0, withContentMD5: 0}
   const byName = new Map(stores.map((s) => [String(s.name ?? s.store), s]))
   let outside = 0
@@ -335,19 +465,27 @@ function checkExportManifest(b: Doc): ConsistencyCheck {
     const store = byName.get(String(o.store))
     if (!store || !String(o.name).startsWith(String(store.prefix ?? ''))) {
       outside++
-      if (outside <= 5) problems.push(`object ${String(o.store)}:${String(o.name)} is not inside a store of the manifest`)
+      if (outside <= 5)
+        problems.push(`object ${String(o.store)}:${String(o.name)} is not inside a store of the manifest`)
     }
   }
+
   if (outside > 5) problems.push(`… ${outside} objects outside the manifest's stores in all`)
   for (const k of Object.keys(count) as Array<keyof typeof count>) {
-    if (totals[k] !== undefined && totals[k] !== count[k]) problems.push(`totals.${k} is ${totals[k]} but the objects add up to ${count[k]}`)
+    if (totals[k] !== undefined && totals[k] !== count[k])
+      problems.push(`totals.${k} is ${totals[k]} but the objects add up to ${count[k]}`)
   }
+
   checks.push('totals equal the sum over the objects', 'every object lies inside one of the stores named')
   for (const s of stores) {
     const container = String(s.container ?? '')
     const prefix = String(s.prefix ?? '')
-    if (!container.includes(customer) && !prefix.split('/').includes(customer)) problems.push(`store ${String(s.name ?? s.store)}: scope ${container}/${prefix} does not name customer ${customer}`)
+    if (!container.includes(customer) && !prefix.split('/').includes(customer))
+      problems.push(
+        `store ${String(s.name ?? s.store)}: scope ${container}/${prefix} does not name customer ${customer}`,
+      )
   }
+
   checks.push('every store names the customer in its scope')
   return {checked: true, problems, checks}
 }
@@ -361,8 +499,10 @@ function checkFileManifest(b: Doc): ConsistencyCheck {
   const n = files.length
   const bytes = files.reduce((a, f) => a + ((f.size as number) ?? 0), 0)
   const countField = totals.files !== undefined ? 'files' : totals.objects !== undefined ? 'objects' : undefined
-  if (countField && totals[countField] !== n) problems.push(`totals.${countField} is ${totals[countField]} but ${n} are listed`)
-  if (totals.bytes !== undefined && totals.bytes !== bytes) problems.push(`totals.bytes is ${totals.bytes} but the listed sizes add up to ${bytes}`)
+  if (countField && totals[countField] !== n)
+    problems.push(`totals.${countField} is ${totals[countField]} but ${n} are listed`)
+  if (totals.bytes !== undefined && totals.bytes !== bytes)
+    problems.push(`totals.bytes is ${totals.bytes} but the listed sizes add up to ${bytes}`)
   return {checked: true, problems, checks: ['totals equal the sum over the listed files']}
 }
 
@@ -377,14 +517,29 @@ export async function verifyEvidenceFile(path: string, clients?: AzureClients): 
   try {
     text = await readFile(path, 'utf8')
   } catch (error) {
-    throw new CustosError(`The file ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, {code: 'FileUnreadable', exitCode: ExitCode.usage, hint: 'Pass the .json file of a certificate or manifest.'})
+    throw new CustosError(`The file ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, {
+      code: 'FileUnreadable',
+      exitCode: ExitCode.usage,
+      hint: 'Pass the .json file of a certificate or manifest.',
+    })
   }
+
   let doc: unknown
   try {
     doc = JSON.parse(text)
   } catch (error) {
-    return {file: path, kind: 'unknown', valid: false, status: 'altered', hash: 'invalid', signature: 'unverifiable', reason: `the file is not valid JSON (${(error as Error).message.split('\n')[0]}): it was altered or is not a custos document`, consistency: {checked: false, problems: [], checks: []}}
+    return {
+      file: path,
+      kind: 'unknown',
+      valid: false,
+      status: 'altered',
+      hash: 'invalid',
+      signature: 'unverifiable',
+      reason: `the file is not valid JSON (${(error as Error).message.split('\n')[0]}): it was altered or is not a custos document`,
+      consistency: {checked: false, problems: [], checks: []},
+    }
   }
+
   const check = await verifyDocument(doc, clients)
   const d = doc as Partial<SealedDocument<unknown>>
   const consistency = check.hash === 'valid' ? checkConsistency(doc) : {checked: false, problems: [], checks: []}

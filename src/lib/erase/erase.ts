@@ -21,11 +21,31 @@ import {formatBytes, formatCount} from '../output/table.js'
 import {scopesOf, type Scope} from '../scope.js'
 import {TOOL_VERSION} from '../version.js'
 import {runPhase, type PhaseContext} from './batch.js'
-import {buildCertificateBody, certificateBaseFor, writeCertificate, type FailureSummary, type WrittenCertificate} from './certificate.js'
-import {checkExportGuard, checkFingerprintGuard, checkHoldGuard, refuseUnlessAllPass, type GuardVerdict} from './guards.js'
+import {
+  buildCertificateBody,
+  certificateBaseFor,
+  writeCertificate,
+  type FailureSummary,
+  type WrittenCertificate,
+} from './certificate.js'
+import {
+  checkExportGuard,
+  checkFingerprintGuard,
+  checkHoldGuard,
+  refuseUnlessAllPass,
+  type GuardVerdict,
+} from './guards.js'
 import {Journal, PHASES, journalPathFor, type JournalBatch, type JournalFailure} from './journal.js'
 import {acquireEraseLock} from './lock.js'
-import {readPlanItems, storeConfigs, verifyPlanFile, writePlan, type PlanKey, type PlanSummary, type StoreTotals} from './plan.js'
+import {
+  readPlanItems,
+  storeConfigs,
+  verifyPlanFile,
+  writePlan,
+  type PlanKey,
+  type PlanSummary,
+  type StoreTotals,
+} from './plan.js'
 import {cryptoErasedStores, shredCustomerKey, type KeyShredResult} from './shred.js'
 import {verifyErasure, type ErasureVerification} from './verify.js'
 
@@ -78,7 +98,18 @@ export interface ErasePlanResult {
 export interface EraseApplyResult {
   journal: string
   resumed: boolean
-  stores: Array<{store: string; deleted: number; deletedBytes: number; alreadyGone: number; retained: number; failed: number; softDeleted: number; purged: number; batches: number; container?: string}>
+  stores: Array<{
+    store: string
+    deleted: number
+    deletedBytes: number
+    alreadyGone: number
+    retained: number
+    failed: number
+    softDeleted: number
+    purged: number
+    batches: number
+    container?: string
+  }>
   failures: number
 }
 
@@ -100,11 +131,24 @@ export interface EraseOutcome {
 const silentHooks: EraseHooks = {progress: () => ({increment() {}, setTotal() {}, note() {}, stop() {}}), note() {}}
 
 function planResult(summary: PlanSummary, file?: string): ErasePlanResult {
-  return {...(file ? {file} : {}), fingerprint: summary.trailer.fingerprint, createdAt: summary.header.createdAt, items: summary.trailer.items, bytes: summary.trailer.bytes, stores: summary.trailer.stores, key: summary.header.key}
+  return {
+    ...(file ? {file} : {}),
+    fingerprint: summary.trailer.fingerprint,
+    createdAt: summary.header.createdAt,
+    items: summary.trailer.items,
+    bytes: summary.trailer.bytes,
+    stores: summary.trailer.stores,
+    key: summary.header.key,
+  }
 }
 
 export function defaultPlanPath(customer: string, now = new Date()): string {
-  return resolve(`custos-erase-${customer}-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.plan.json`)
+  return resolve(
+    `custos-erase-${customer}-${now
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z')}.plan.json`,
+  )
 }
 
 /** Plans, and unless `planOnly`, applies the erase of one customer. */
@@ -113,22 +157,46 @@ export async function eraseCustomer(clients: AzureClients, map: DataMap, options
   return options.planOnly ? planErase(clients, map, options) : applyErase(clients, map, options)
 }
 
-async function makePlan(clients: AzureClients, map: DataMap, options: EraseOptions, path: string, operationId: string, trail: AuditTrail): Promise<PlanSummary> {
+async function makePlan(
+  clients: AzureClients,
+  map: DataMap,
+  options: EraseOptions,
+  path: string,
+  operationId: string,
+  trail: AuditTrail,
+): Promise<PlanSummary> {
   const hooks = options.hooks ?? silentHooks
   await trail.append({action: 'erase.plan', result: 'started', customer: options.customer, operationId})
   const progress = hooks.progress(`Listing ${options.customer}`)
   try {
-    const summary = await tracked(progress, () => writePlan(clients, map, options.customer, {path, abortSignal: options.abortSignal, onItem: () => progress.increment(1, 1)}))
+    const summary = await tracked(progress, () =>
+      writePlan(clients, map, options.customer, {
+        path,
+        abortSignal: options.abortSignal,
+        onItem: () => progress.increment(1, 1),
+      }),
+    )
     await trail.append({
       action: 'erase.plan',
       result: 'succeeded',
       customer: options.customer,
       operationId,
-      details: {plan: basename(path), fingerprint: summary.trailer.fingerprint, items: summary.trailer.items, bytes: summary.trailer.bytes},
+      details: {
+        plan: basename(path),
+        fingerprint: summary.trailer.fingerprint,
+        items: summary.trailer.items,
+        bytes: summary.trailer.bytes,
+      },
     })
     return summary
   } catch (error) {
-    await appendQuietly(trail, {action: 'erase.plan', result: isRefusal(error) ? 'refused' : 'failed', customer: options.customer, operationId, details: {error: (error as Error).message}})
+    await appendQuietly(trail, {
+      action: 'erase.plan',
+      result: isRefusal(error) ? 'refused' : 'failed',
+      customer: options.customer,
+      operationId,
+      details: {error: (error as Error).message},
+    })
     throw error
   }
 }
@@ -142,10 +210,19 @@ async function planErase(clients: AzureClients, map: DataMap, options: EraseOpti
     const summary = await makePlan(clients, map, options, path, operationId, trail)
     const guards = [
       await checkExportGuard(clients, map, options.customer, {required: options.exportRequired}),
-      await checkHoldGuard(clients, map, scopesOf(map, options.customer), readPlanItems(path), {abortSignal: options.abortSignal}),
+      await checkHoldGuard(clients, map, scopesOf(map, options.customer), readPlanItems(path), {
+        abortSignal: options.abortSignal,
+      }),
       {guard: 'fingerprint' as const, ok: true, skipped: true, message: 'checked when the plan is applied'},
     ]
-    return {customer: options.customer, mode: 'plan', operationId, plan: planResult(summary, options.planOut ? path : undefined), guards, exitCode: 0}
+    return {
+      customer: options.customer,
+      mode: 'plan',
+      operationId,
+      plan: planResult(summary, options.planOut ? path : undefined),
+      guards,
+      exitCode: 0,
+    }
   } finally {
     if (scratch) await rm(scratch, {recursive: true, force: true})
   }
@@ -159,8 +236,17 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
   const startedAt = new Date()
   const operator = await operatorIdentity(clients)
   const trail = new AuditTrail(clients)
-  if (!options.yes && !options.confirm) throw new CustosError('Refusing to erase without --yes: nobody can type the confirmation here.', {code: 'ConfirmationRequired', exitCode: ExitCode.usage, hint: 'Add --yes (for jobs), or use --dry-run / --plan-out to only plan.'})
-  const lock = await acquireEraseLock(clients, customer, {operationId, holder: operator.name, abortSignal: options.abortSignal})
+  if (!options.yes && !options.confirm)
+    throw new CustosError('Refusing to erase without --yes: nobody can type the confirmation here.', {
+      code: 'ConfirmationRequired',
+      exitCode: ExitCode.usage,
+      hint: 'Add --yes (for jobs), or use --dry-run / --plan-out to only plan.',
+    })
+  const lock = await acquireEraseLock(clients, customer, {
+    operationId,
+    holder: operator.name,
+    abortSignal: options.abortSignal,
+  })
   const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, lock.lost]) : lock.lost
   // Every request in flight listens on it (up to --concurrency batches plus their retries).
   setMaxListeners(Math.max(64, options.concurrency * 4), signal)
@@ -180,8 +266,10 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
       fresh = true
       hooks.note(`Plan written to ${planPath}; if this run is interrupted, resume with --plan ${planPath} --yes.`)
     }
+
     journal = await Journal.open(journalPathFor(planPath), summary.trailer.fingerprint, operationId)
-    if (journal.resumed) hooks.note(`Resuming: the journal ${journal.path} holds ${journal.resumedBatches} finished batch(es).`)
+    if (journal.resumed)
+      hooks.note(`Resuming: the journal ${journal.path} holds ${journal.resumedBatches} finished batch(es).`)
 
     const guards: GuardVerdict[] = [
       await checkExportGuard(clients, map, customer, {required: options.exportRequired}),
@@ -190,37 +278,89 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
     if (guards.some((g) => !g.ok)) {
       guards.push({guard: 'fingerprint', ok: true, skipped: true, message: 'not checked (refused already)'})
     } else if (fresh) {
-      guards.push({guard: 'fingerprint', ok: true, message: `plan made by this run (fingerprint ${summary.trailer.fingerprint.slice(0, 12)}…)`})
+      guards.push({
+        guard: 'fingerprint',
+        ok: true,
+        message: `plan made by this run (fingerprint ${summary.trailer.fingerprint.slice(0, 12)}…)`,
+      })
     } else {
       const progress = hooks.progress('Comparing with the plan', summary.trailer.items)
       const resumed = journal.resumed
-      guards.push(await tracked(progress, () => checkFingerprintGuard(clients, map, scopes, planPath, summary, {resumed, abortSignal: signal, onItem: () => progress.increment(1, 1)})))
+      guards.push(
+        await tracked(progress, () =>
+          checkFingerprintGuard(clients, map, scopes, planPath, summary, {
+            resumed,
+            abortSignal: signal,
+            onItem: () => progress.increment(1, 1),
+          }),
+        ),
+      )
     }
+
     try {
       refuseUnlessAllPass(customer, guards)
       if (!options.yes && !(await options.confirm!(describePlan(summary)))) {
-        throw refusedError('NotConfirmed', `Erase of customer ${customer} not confirmed: the typed id did not match.`, 'Nothing was deleted.')
+        throw refusedError(
+          'NotConfirmed',
+          `Erase of customer ${customer} not confirmed: the typed id did not match.`,
+          'Nothing was deleted.',
+        )
       }
     } catch (error) {
       audited = true
-      await trail.append({action: 'erase.apply', result: 'refused', customer, operationId, details: {plan: basename(planPath), fingerprint: summary.trailer.fingerprint, reason: (error as CustosError).code, message: (error as Error).message}})
+      await trail.append({
+        action: 'erase.apply',
+        result: 'refused',
+        customer,
+        operationId,
+        details: {
+          plan: basename(planPath),
+          fingerprint: summary.trailer.fingerprint,
+          reason: (error as CustosError).code,
+          message: (error as Error).message,
+        },
+      })
       throw error
     }
 
-    await trail.append({action: 'erase.apply', result: 'started', customer, operationId, details: {plan: basename(planPath), fingerprint: summary.trailer.fingerprint, items: summary.trailer.items, bytes: summary.trailer.bytes, resumed: journal.resumed}})
+    await trail.append({
+      action: 'erase.apply',
+      result: 'started',
+      customer,
+      operationId,
+      details: {
+        plan: basename(planPath),
+        fingerprint: summary.trailer.fingerprint,
+        items: summary.trailer.items,
+        bytes: summary.trailer.bytes,
+        resumed: journal.resumed,
+      },
+    })
     started = true
 
     await deleteEverything(clients, map, scopes, planPath, summary, journal, options, hooks, signal)
     for (const [i, scope] of scopes.entries()) {
-      if (scope.ownsContainer && summary.header.stores[i].exists) await deleteOwnedContainer(clients, scope, storeConfigs(map)[i].config.account, journal, signal)
+      if (scope.ownsContainer && summary.header.stores[i].exists)
+        await deleteOwnedContainer(clients, scope, storeConfigs(map)[i].config.account, journal, signal)
     }
 
-    hooks.note(map.keys?.customerKey ? 'Crypto-shredding the customer key…' : 'No customer key configured: no crypto-shredding.')
-    let key = await shredCustomerKey(clients, customer, {abortSignal: signal, pollIntervalInMs: options.keyPollIntervalInMs})
+    hooks.note(
+      map.keys?.customerKey ? 'Crypto-shredding the customer key…' : 'No customer key configured: no crypto-shredding.',
+    )
+    let key = await shredCustomerKey(clients, customer, {
+      abortSignal: signal,
+      pollIntervalInMs: options.keyPollIntervalInMs,
+    })
     // A run killed after crypto-shredding journaled the purge; this run then finds no key at all.
     // The certificate reports what was done to the key, not that it "was not found".
-    if (key.state === 'absent' && journal.priorKey?.state === 'purged') key = {...key, state: 'purged', unrecoverableFrom: journal.priorKey.time}
-    await journal.append({type: 'key', time: new Date().toISOString(), state: key.state, ...(key.scheduledPurgeDate ? {scheduledPurgeDate: key.scheduledPurgeDate} : {})})
+    if (key.state === 'absent' && journal.priorKey?.state === 'purged')
+      key = {...key, state: 'purged', unrecoverableFrom: journal.priorKey.time}
+    await journal.append({
+      type: 'key',
+      time: new Date().toISOString(),
+      state: key.state,
+      ...(key.scheduledPurgeDate ? {scheduledPurgeDate: key.scheduledPurgeDate} : {}),
+    })
 
     const cryptoErased = await cryptoErasedStores(clients, customer, key, {abortSignal: signal})
 
@@ -245,8 +385,17 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
       cryptoErased,
       verification,
     })
-    const {files} = await writeCertificate(body, options.certificateBase ?? certificateBaseFor(planPath), keyVaultSigner(clients))
-    await journal.append({type: 'finished', time: new Date().toISOString(), certificate: files.json, sha256: files.sha256})
+    const {files} = await writeCertificate(
+      body,
+      options.certificateBase ?? certificateBaseFor(planPath),
+      keyVaultSigner(clients),
+    )
+    await journal.append({
+      type: 'finished',
+      time: new Date().toISOString(),
+      certificate: files.json,
+      sha256: files.sha256,
+    })
     const failed = failures.filter((f) => f.primary).length
     const ok = verification.result !== 'residue' && failures.length === 0
     audited = true
@@ -300,11 +449,27 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
   } catch (error) {
     if (started && !audited) {
       const result: AuditResult = isRefusal(error) ? 'refused' : 'failed'
-      await appendQuietly(trail, {action: 'erase.apply', result, customer, operationId, details: {reason: isAbortError(error) ? 'interrupted' : ((error as CustosError).code ?? 'error'), message: (error as Error).message}})
+      await appendQuietly(trail, {
+        action: 'erase.apply',
+        result,
+        customer,
+        operationId,
+        details: {
+          reason: isAbortError(error) ? 'interrupted' : ((error as CustosError).code ?? 'error'),
+          message: (error as Error).message,
+        },
+      })
     }
+
     if (isAbortError(error) && lock.lost.aborted) {
-      throw azureFailure('EraseLockLost', `The erase of ${customer} stopped: ${(lock.lost.reason as Error).message}.`, 'Run again with the same plan to resume; the journal keeps what was done.', lock.lost.reason)
+      throw azureFailure(
+        'EraseLockLost',
+        `The erase of ${customer} stopped: ${(lock.lost.reason as Error).message}.`,
+        'Run again with the same plan to resume; the journal keeps what was done.',
+        lock.lost.reason,
+      )
     }
+
     throw error
   } finally {
     await journal?.close()
@@ -335,7 +500,12 @@ async function deleteEverything(
     accounts: new Map(storeConfigs(map).map(({config}) => [config.name, config.account])),
     softStores,
     concurrency: options.concurrency,
-    submit: {maxTries: options.retries, retryDelayInMs: clients.retry.retryDelayInMs, maxRetryDelayInMs: clients.retry.maxRetryDelayInMs, abortSignal: signal},
+    submit: {
+      maxTries: options.retries,
+      retryDelayInMs: clients.retry.retryDelayInMs,
+      maxRetryDelayInMs: clients.retry.maxRetryDelayInMs,
+      abortSignal: signal,
+    },
     onBatch: (line: JournalBatch) => progress.increment(primaryDone(line), primaryDone(line)),
     onSkip: (ops) => {
       const n = ops.filter((op) => op.primary).length
@@ -343,11 +513,16 @@ async function deleteEverything(
     },
     afterBatch: async () => {
       if (!options.pauseAfterBatches || journal.batchesWritten < options.pauseAfterBatches) return
-      if (!paused) process.stderr.write(`custos: paused after ${journal.batchesWritten} batch(es) for a test (${TEST_PAUSE_ENV})\n`)
+      if (!paused)
+        process.stderr.write(
+          `custos: paused after ${journal.batchesWritten} batch(es) for a test (${TEST_PAUSE_ENV})\n`,
+        )
       paused = true
       // Held open by a timer: nothing else keeps the event loop alive while paused.
       const keepAlive = setInterval(() => {}, 60_000)
-      await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), {once: true})).finally(() => clearInterval(keepAlive))
+      await new Promise((_, reject) =>
+        signal.addEventListener('abort', () => reject(signal.reason), {once: true}),
+      ).finally(() => clearInterval(keepAlive))
     },
   }
   await tracked(progress, async () => {
@@ -363,14 +538,31 @@ function primaryDone(line: JournalBatch): number {
 }
 
 /** Deletes a container-per-customer container once nothing live is left in it. */
-async function deleteOwnedContainer(clients: AzureClients, scope: Scope, account: string, journal: Journal, signal: AbortSignal): Promise<void> {
+async function deleteOwnedContainer(
+  clients: AzureClients,
+  scope: Scope,
+  account: string,
+  journal: Journal,
+  signal: AbortSignal,
+): Promise<void> {
   if (!scope.ownsContainer) return // a shared container is never deleted
   if (journal.progress(scope.store).container?.result === 'deleted') return
   const container = clients.container(scope, account)
-  const base = {type: 'container' as const, store: scope.store, container: scope.container, time: new Date().toISOString()}
+  const base = {
+    type: 'container' as const,
+    store: scope.store,
+    container: scope.container,
+    time: new Date().toISOString(),
+  }
   let live = 0
   try {
-    for await (const blob of listScope(container, scope, {versions: true, snapshots: true, deleted: true, pageSize: 50, abortSignal: signal})) {
+    for await (const blob of listScope(container, scope, {
+      versions: true,
+      snapshots: true,
+      deleted: true,
+      pageSize: 50,
+      abortSignal: signal,
+    })) {
       if (blob.kind !== 'deleted') {
         live++
         break
@@ -380,10 +572,15 @@ async function deleteOwnedContainer(clients: AzureClients, scope: Scope, account
     if ((error as {statusCode?: number}).statusCode === 404) return journal.appendContainer({...base, result: 'absent'})
     throw fromAzureError(error, `container ${scope.container} in account ${scope.accountName} (store ${scope.store})`)
   }
+
   if (live > 0) return journal.appendContainer({...base, result: 'kept', reason: 'live objects remain in it'})
   try {
     const response = await container.delete({abortSignal: signal})
-    await journal.appendContainer({...base, result: 'deleted', ...(response.requestId ? {requestId: response.requestId} : {})})
+    await journal.appendContainer({
+      ...base,
+      result: 'deleted',
+      ...(response.requestId ? {requestId: response.requestId} : {}),
+    })
   } catch (error) {
     if ((error as {statusCode?: number}).statusCode === 404) return journal.appendContainer({...base, result: 'absent'})
     throw fromAzureError(error, `container ${scope.container} in account ${scope.accountName} (store ${scope.store})`)
@@ -395,19 +592,31 @@ function failureSummaries(journal: Journal): FailureSummary[] {
     store: f.store,
     primary: f.primary,
     size: f.size,
-    text: `${f.phase} ${f.key[0]}${f.key[1] ? ` (snapshot ${f.key[1]})` : ''}${f.key[2] ? ` (version ${f.key[2]})` : ''} failed: ${f.status ?? ''}${f.code ? ` ${f.code}` : ''}${f.message ? `: ${f.message}` : ''}`.replace(/\s+/g, ' '),
+    text: `${f.phase} ${f.key[0]}${f.key[1] ? ` (snapshot ${f.key[1]})` : ''}${f.key[2] ? ` (version ${f.key[2]})` : ''} failed: ${f.status ?? ''}${f.code ? ` ${f.code}` : ''}${f.message ? `: ${f.message}` : ''}`.replace(
+      /\s+/g,
+      ' ',
+    ),
   }))
 }
 
 /** The lines shown before the operator types the customer id. */
 export function describePlan(summary: PlanSummary): string {
-  const lines = [`Erase customer ${summary.header.customer}: ${formatCount(summary.trailer.items)} objects, ${formatBytes(summary.trailer.bytes)} (plan ${summary.trailer.fingerprint.slice(0, 12)}…)`]
+  const lines = [
+    `Erase customer ${summary.header.customer}: ${formatCount(summary.trailer.items)} objects, ${formatBytes(summary.trailer.bytes)} (plan ${summary.trailer.fingerprint.slice(0, 12)}…)`,
+  ]
   for (const s of summary.trailer.stores) {
     const ps = summary.header.stores.find((p) => p.store === s.store)
-    lines.push(`  ${s.store}: ${ps ? `${ps.accountName}/${ps.container}/${ps.prefix}` : ''} ${formatCount(s.items)} objects, ${formatBytes(s.bytes)}`)
+    lines.push(
+      `  ${s.store}: ${ps ? `${ps.accountName}/${ps.container}/${ps.prefix}` : ''} ${formatCount(s.items)} objects, ${formatBytes(s.bytes)}`,
+    )
   }
+
   const k = summary.header.key
-  lines.push(k.state === 'not-configured' ? '  no customer key configured' : `  customer key ${k.name}: ${k.state} (will be deleted and purged)`)
+  lines.push(
+    k.state === 'not-configured'
+      ? '  no customer key configured'
+      : `  customer key ${k.name}: ${k.state} (will be deleted and purged)`,
+  )
   return lines.join('\n')
 }
 

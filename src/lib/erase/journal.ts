@@ -120,7 +120,18 @@ export interface JournalStart {
 type JournalLine = JournalBatch | JournalContainer | JournalStart | {type: string; [k: string]: unknown}
 
 export function emptyStats(): BatchStats {
-  return {deleted: 0, deletedBytes: 0, gone: 0, goneBytes: 0, retained: 0, retainedBytes: 0, softDeleted: 0, purged: 0, purgeRefused: 0, followUps: 0}
+  return {
+    deleted: 0,
+    deletedBytes: 0,
+    gone: 0,
+    goneBytes: 0,
+    retained: 0,
+    retainedBytes: 0,
+    softDeleted: 0,
+    purged: 0,
+    purgeRefused: 0,
+    followUps: 0,
+  }
 }
 
 /** What the journal says about one store so far (for the certificate and for resuming). */
@@ -146,14 +157,20 @@ export class Journal {
   /** ids of batches already journaled (not retries) */
   readonly finished = new Set<string>()
   /** failures not yet superseded by a successful retry, by phase+store+key */
-  readonly unresolved = new Map<string, JournalFailure & {phase: DeletePhase; store: string; container: string; batch: string}>()
+  readonly unresolved = new Map<
+    string,
+    JournalFailure & {phase: DeletePhase; store: string; container: string; batch: string}
+  >()
   readonly stores = new Map<string, StoreProgress>()
   /** batch lines read from an earlier run */
   resumedBatches = 0
   /** the customer key's fate as an earlier run of this plan recorded it (its last `key` line) */
   priorKey?: {state: string; time: string; scheduledPurgeDate?: string}
   /** failures left by earlier runs: retried once at the start of their phase */
-  private readonly prior = new Map<string, JournalFailure & {phase: DeletePhase; store: string; container: string; batch: string}>()
+  private readonly prior = new Map<
+    string,
+    JournalFailure & {phase: DeletePhase; store: string; container: string; batch: string}
+  >()
   private chain: Promise<void> = Promise.resolve()
   private batchesThisRun = 0
 
@@ -180,6 +197,7 @@ export class Journal {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
     }
+
     const handle = await open(path, 'a')
     const journal = new Journal(path, handle)
     try {
@@ -192,6 +210,7 @@ export class Journal {
         } catch {
           continue // a line cut short by a kill; the batch it described will be sent again
         }
+
         if (line.type === 'start' && (line as JournalStart).fingerprint !== fingerprint) {
           throw refusedError(
             'JournalMismatch',
@@ -199,9 +218,11 @@ export class Journal {
             'Nothing was deleted. Move the old journal away, or pass the plan it belongs to.',
           )
         }
+
         journal.apply(line)
         if (line.type === 'batch' && !(line as JournalBatch).retry) journal.resumedBatches++
       }
+
       for (const [k, f] of journal.unresolved) journal.prior.set(k, f)
       if (!endsWithNewline) await handle.write('\n')
       await journal.write({type: 'start', fingerprint, operationId, time: new Date().toISOString(), pid: process.pid})
@@ -209,6 +230,7 @@ export class Journal {
       await handle.close()
       throw error
     }
+
     return journal
   }
 
@@ -227,6 +249,7 @@ export class Journal {
       p = {store, stats: emptyStats(), batches: 0, requestIds: [], softDeleteSeen: false, retainedExamples: []}
       this.stores.set(store, p)
     }
+
     return p
   }
 
@@ -239,6 +262,7 @@ export class Journal {
       list.push(f)
       groups.set(f.batch, list)
     }
+
     return groups
   }
 
@@ -272,7 +296,14 @@ export class Journal {
       for (const k of Object.keys(p.stats) as Array<keyof BatchStats>) p.stats[k] += b.stats[k] ?? 0
       if (b.stats.softDeleted > 0) p.softDeleteSeen = true
       if (b.retry) for (const key of b.keys) this.unresolved.delete(failureKey(b.phase, b.store, key))
-      for (const f of b.failed) this.unresolved.set(failureKey(b.phase, b.store, f.key), {...f, phase: b.phase, store: b.store, container: b.container, batch: b.id})
+      for (const f of b.failed)
+        this.unresolved.set(failureKey(b.phase, b.store, f.key), {
+          ...f,
+          phase: b.phase,
+          store: b.store,
+          container: b.container,
+          batch: b.id,
+        })
       for (const r of b.retained) if (p.retainedExamples.length < MAX_EXAMPLES) p.retainedExamples.push(r)
     } else if (line.type === 'container') {
       const c = line as JournalContainer

@@ -51,7 +51,11 @@ export function lockBlobName(customer: string): string {
 }
 
 /** Takes the erase lock of a customer or refuses naming who holds it. */
-export async function acquireEraseLock(clients: AzureClients, customer: string, options: AcquireLockOptions): Promise<EraseLock> {
+export async function acquireEraseLock(
+  clients: AzureClients,
+  customer: string,
+  options: AcquireLockOptions,
+): Promise<EraseLock> {
   const audit = clients.map.audit
   const container = clients.blobService(audit.account).getContainerClient(audit.container)
   const blobName = lockBlobName(customer)
@@ -68,8 +72,11 @@ export async function acquireEraseLock(clients: AzureClients, customer: string, 
         await lease.breakLease(0, {abortSignal: options.abortSignal})
         acquired = await tryAcquire(lease, options.abortSignal)
       }
+
       if (!acquired) {
-        const who = holder ? `held by ${holder.holder} on ${holder.host} (process ${holder.pid}, operation ${holder.operationid}) since ${holder.started}` : 'held by another run'
+        const who = holder
+          ? `held by ${holder.holder} on ${holder.host} (process ${holder.pid}, operation ${holder.operationid}) since ${holder.started}`
+          : 'held by another run'
         throw refusedError(
           'EraseLocked',
           `Another erase of customer ${customer} is running: the lock ${location} is ${who}.`,
@@ -77,8 +84,15 @@ export async function acquireEraseLock(clients: AzureClients, customer: string, 
         )
       }
     }
+
     const leaseId = lease.leaseId
-    const meta: LockHolder = {holder: options.holder, host: hostname(), pid: String(process.pid), operationid: options.operationId, started: new Date().toISOString()}
+    const meta: LockHolder = {
+      holder: options.holder,
+      host: hostname(),
+      pid: String(process.pid),
+      operationid: options.operationId,
+      started: new Date().toISOString(),
+    }
     await blob.setMetadata(toMetadata(meta), {conditions: {leaseId}, abortSignal: options.abortSignal})
     const lost = new AbortController()
     // A renewal that fails for a passing reason (a reset connection, a slow or busy service) is
@@ -98,7 +112,9 @@ export async function acquireEraseLock(clients: AzureClients, customer: string, 
           const status = (error as {statusCode?: number}).statusCode
           const gone = status === 404 || status === 409 || status === 412
           if (gone || Date.now() - renewedAt >= LOCK_LEASE_SECONDS * 1000) {
-            const why = gone ? `the service no longer knows the lease (${describeError(error)})` : `no renewal succeeded for ${LOCK_LEASE_SECONDS} s (last: ${describeError(error)})`
+            const why = gone
+              ? `the service no longer knows the lease (${describeError(error)})`
+              : `no renewal succeeded for ${LOCK_LEASE_SECONDS} s (last: ${describeError(error)})`
             lost.abort(Object.assign(new Error(`lost the erase lock ${location}: ${why}`), {name: 'AbortError'}))
           }
         })
@@ -179,6 +195,7 @@ function isDeadLocalHolder(holder: LockHolder): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ESRCH'
   }
+
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     return stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z'

@@ -162,12 +162,16 @@ export function addToTotals(totals: StoreTotals, item: PlanItem, now: Date): voi
     totals.softDeleted++
     if (!item.snapshot && !item.versionId) totals.unpurgeable++
   }
+
   if (isHeld(item, now)) totals.holds++
 }
 
 /** The store configs of a data map in scope order (stores, then backup sets). */
 export function storeConfigs(map: DataMap): Array<{config: StoreConfig; role: 'store' | 'backup'}> {
-  return [...map.stores.map((config) => ({config, role: 'store' as const})), ...map.backups.map((config) => ({config, role: 'backup' as const}))]
+  return [
+    ...map.stores.map((config) => ({config, role: 'store' as const})),
+    ...map.backups.map((config) => ({config, role: 'backup' as const})),
+  ]
 }
 
 export interface ListCustomerOptions {
@@ -191,16 +195,27 @@ export async function* listCustomerItems(
     const container = clients.container(scope, accounts.get(scope.store)!)
     let exists = true
     try {
-      for await (const blob of listScope(container, scope, {versions: true, snapshots: true, deleted: true, protection: true, pageSize: options.pageSize, abortSignal: options.abortSignal})) {
+      for await (const blob of listScope(container, scope, {
+        versions: true,
+        snapshots: true,
+        deleted: true,
+        protection: true,
+        pageSize: options.pageSize,
+        abortSignal: options.abortSignal,
+      })) {
         yield toPlanItem(blob)
       }
     } catch (error) {
       if ((error as {statusCode?: number}).statusCode === 404) {
         exists = false
       } else {
-        throw fromAzureError(error, `container ${scope.container} in account ${scope.accountName} (store ${scope.store})`)
+        throw fromAzureError(
+          error,
+          `container ${scope.container} in account ${scope.accountName} (store ${scope.store})`,
+        )
       }
     }
+
     options.onStore?.(scope, exists)
   }
 }
@@ -219,6 +234,7 @@ export async function planKey(clients: AzureClients, customer: string): Promise<
       // the version count is informative only; the key state above is what matters
     }
   }
+
   return key
 }
 
@@ -231,7 +247,12 @@ export interface WritePlanOptions extends ListCustomerOptions {
 }
 
 /** Lists everything of the customer and writes the plan, computing totals and the fingerprint on the way. */
-export async function writePlan(clients: AzureClients, map: DataMap, customer: string, options: WritePlanOptions = {}): Promise<PlanSummary> {
+export async function writePlan(
+  clients: AzureClients,
+  map: DataMap,
+  customer: string,
+  options: WritePlanOptions = {},
+): Promise<PlanSummary> {
   const scopes = scopesOf(map, customer)
   const now = options.now ?? new Date()
   const key = await planKey(clients, customer)
@@ -256,9 +277,13 @@ export async function writePlan(clients: AzureClients, map: DataMap, customer: s
       try {
         stores[i].exists = await container.exists({abortSignal: options.abortSignal})
       } catch (error) {
-        throw fromAzureError(error, `container ${scope.container} in account ${scope.accountName} (store ${scope.store})`)
+        throw fromAzureError(
+          error,
+          `container ${scope.container} in account ${scope.accountName} (store ${scope.store})`,
+        )
       }
     }
+
     const header: PlanHeader = {
       type: PLAN_TYPE,
       formatVersion: 1,
@@ -271,13 +296,19 @@ export async function writePlan(clients: AzureClients, map: DataMap, customer: s
     }
     const headerLine = canonicalJson(header)
     await writeLine(sink, headerLine)
-    for await (const item of listCustomerItems(clients, map, scopes.filter((_, i) => stores[i].exists), options)) {
+    for await (const item of listCustomerItems(
+      clients,
+      map,
+      scopes.filter((_, i) => stores[i].exists),
+      options,
+    )) {
       const line = planItemLine(item)
       fingerprint.update(`${line}\n`)
       addToTotals(totals.get(item.store)!, item, now)
       options.onItem?.(item)
       await writeLine(sink, line)
     }
+
     const trailer = makeTrailer([...totals.values()], fingerprint, sha256Hex(headerLine))
     await writeLine(sink, canonicalJson(trailer))
     if (sink) await closeStream(sink)
@@ -295,6 +326,7 @@ function makeTrailer(stores: StoreTotals[], fingerprint: Hash, headerSha256: str
     items += s.items
     bytes += s.bytes
   }
+
   return {type: 'trailer', items, bytes, stores, fingerprint: fingerprint.digest('hex'), headerSha256}
 }
 
@@ -311,13 +343,20 @@ async function closeStream(sink: WriteStream): Promise<void> {
 }
 
 function planAltered(path: string, why: string): CustosError {
-  return refusedError('PlanAltered', `The plan ${path} cannot be trusted: ${why}.`, 'Nothing was deleted. Make a new plan with --plan-out and review it.')
+  return refusedError(
+    'PlanAltered',
+    `The plan ${path} cannot be trusted: ${why}.`,
+    'Nothing was deleted. Make a new plan with --plan-out and review it.',
+  )
 }
 
 /** Streams the items of a plan file. The header must come first; the trailer is returned by {@link readPlanEnds}. */
 export async function* readPlanItems(path: string): AsyncGenerator<PlanItem> {
   let lineNo = 0
-  const lines = createInterface({input: createReadStream(path, {encoding: 'utf8'}), crlfDelay: Number.POSITIVE_INFINITY})
+  const lines = createInterface({
+    input: createReadStream(path, {encoding: 'utf8'}),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  })
   for await (const line of lines) {
     lineNo++
     if (lineNo === 1 || line === '') continue
@@ -327,6 +366,7 @@ export async function* readPlanItems(path: string): AsyncGenerator<PlanItem> {
     } catch {
       throw planAltered(path, `line ${lineNo} is not JSON`)
     }
+
     if (doc.type === 'item') yield doc as PlanItem
     else if (doc.type !== 'trailer') throw planAltered(path, `line ${lineNo} is neither an item nor the trailer`)
   }
@@ -338,7 +378,12 @@ export async function* readPlanItems(path: string): AsyncGenerator<PlanItem> {
  * current data map draws it, the stores the same as in the data map, and the fingerprint and totals
  * equal to what the trailer says. Throws a refusal (exit 3) naming the first problem.
  */
-export async function verifyPlanFile(path: string, map: DataMap, customer: string, now: Date = new Date()): Promise<PlanSummary> {
+export async function verifyPlanFile(
+  path: string,
+  map: DataMap,
+  customer: string,
+  now: Date = new Date(),
+): Promise<PlanSummary> {
   const scopes = scopesOf(map, customer)
   const byStore = new Map(scopes.map((s) => [s.store, s]))
   let header: PlanHeader | undefined
@@ -352,8 +397,13 @@ export async function verifyPlanFile(path: string, map: DataMap, customer: strin
     stream = createReadStream(path, {encoding: 'utf8'})
     await once(stream, 'open')
   } catch (error) {
-    throw new CustosError(`The plan ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, {code: 'PlanUnreadable', exitCode: ExitCode.usage, hint: 'Pass the file written by --plan-out.'})
+    throw new CustosError(`The plan ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, {
+      code: 'PlanUnreadable',
+      exitCode: ExitCode.usage,
+      hint: 'Pass the file written by --plan-out.',
+    })
   }
+
   const lines = createInterface({input: stream, crlfDelay: Number.POSITIVE_INFINITY})
   for await (const line of lines) {
     lineNo++
@@ -365,35 +415,55 @@ export async function verifyPlanFile(path: string, map: DataMap, customer: strin
     } catch {
       throw planAltered(path, `line ${lineNo} is not JSON`)
     }
+
     if (lineNo === 1) {
       if (doc.type !== PLAN_TYPE || doc.formatVersion !== 1) {
-        throw new CustosError(`${path} is not a custos erase plan (its first line must be the plan header).`, {code: 'NotAPlan', exitCode: ExitCode.usage, hint: 'Pass the file written by --plan-out.'})
+        throw new CustosError(`${path} is not a custos erase plan (its first line must be the plan header).`, {
+          code: 'NotAPlan',
+          exitCode: ExitCode.usage,
+          hint: 'Pass the file written by --plan-out.',
+        })
       }
+
       header = doc as unknown as PlanHeader
       headerLine = line
-      if (header.customer !== customer) throw refusedError('PlanCustomerMismatch', `The plan ${path} is for customer ${String(header.customer)}, not ${customer}.`, 'Nothing was deleted. Pass the plan of this customer.')
+      if (header.customer !== customer)
+        throw refusedError(
+          'PlanCustomerMismatch',
+          `The plan ${path} is for customer ${String(header.customer)}, not ${customer}.`,
+          'Nothing was deleted. Pass the plan of this customer.',
+        )
       checkStores(path, header, scopes)
       continue
     }
+
     if (doc.type === 'trailer') {
       trailer = doc as unknown as PlanTrailer
       continue
     }
+
     if (doc.type !== 'item') throw planAltered(path, `line ${lineNo} is neither an item nor the trailer`)
     if (canonicalJson(doc) !== line) throw planAltered(path, `line ${lineNo} is not in canonical form (it was edited)`)
     const item = doc as unknown as PlanItem
     const scope = byStore.get(item.store)
-    if (!scope) throw planAltered(path, `line ${lineNo} names store ${String(item.store)}, which the data map does not have`)
-    if (typeof item.name !== 'string' || typeof item.size !== 'number') throw planAltered(path, `line ${lineNo} is not a valid item`)
+    if (!scope)
+      throw planAltered(path, `line ${lineNo} names store ${String(item.store)}, which the data map does not have`)
+    if (typeof item.name !== 'string' || typeof item.size !== 'number')
+      throw planAltered(path, `line ${lineNo} is not a valid item`)
     // The scope comes from the data map, never from the plan: an edited plan cannot widen it.
     assertInScope(scope, item.container, item.name)
     fingerprint.update(`${line}\n`)
     addToTotals(totals.get(item.store)!, item, now)
   }
+
   if (!header) throw new CustosError(`The plan ${path} is empty.`, {code: 'NotAPlan', exitCode: ExitCode.usage})
   if (!trailer) throw planAltered(path, 'it has no trailer (it was cut short)')
   const recomputed = fingerprint.digest('hex')
-  if (recomputed !== trailer.fingerprint) throw planAltered(path, `its items do not match its fingerprint (${trailer.fingerprint.slice(0, 12)}… written, ${recomputed.slice(0, 12)}… now)`)
+  if (recomputed !== trailer.fingerprint)
+    throw planAltered(
+      path,
+      `its items do not match its fingerprint (${trailer.fingerprint.slice(0, 12)}… written, ${recomputed.slice(0, 12)}… now)`,
+    )
   if (sha256Hex(headerLine) !== trailer.headerSha256) throw planAltered(path, 'its header was edited')
   let items = 0
   let bytes = 0
@@ -401,6 +471,7 @@ export async function verifyPlanFile(path: string, map: DataMap, customer: strin
     items += t.items
     bytes += t.bytes
   }
+
   if (items !== trailer.items || bytes !== trailer.bytes) throw planAltered(path, 'its totals do not match its items')
   return {header, trailer}
 }
@@ -409,13 +480,22 @@ function checkStores(path: string, header: PlanHeader, scopes: Scope[]): void {
   const planned = header.stores ?? []
   const same =
     planned.length === scopes.length &&
-    planned.every((p, i) => p.store === scopes[i].store && p.container === scopes[i].container && p.prefix === scopes[i].prefix && p.account.toLowerCase() === scopes[i].endpoint.toLowerCase())
+    planned.every(
+      (p, i) =>
+        p.store === scopes[i].store &&
+        p.container === scopes[i].container &&
+        p.prefix === scopes[i].prefix &&
+        p.account.toLowerCase() === scopes[i].endpoint.toLowerCase(),
+    )
   if (!same) {
     throw refusedError(
       'PlanMismatch',
       `The plan ${path} was made with a different data map: its stores are not the stores of ${header.customer} in the current data map.`,
       'Nothing was deleted. Make a new plan with the current data map.',
-      scopes.map((s, i) => `data map: ${s.store} ${s.accountName}/${s.container}/${s.prefix}; plan: ${planned[i] ? `${planned[i].store} ${planned[i].accountName}/${planned[i].container}/${planned[i].prefix}` : 'missing'}`),
+      scopes.map(
+        (s, i) =>
+          `data map: ${s.store} ${s.accountName}/${s.container}/${s.prefix}; plan: ${planned[i] ? `${planned[i].store} ${planned[i].accountName}/${planned[i].container}/${planned[i].prefix}` : 'missing'}`,
+      ),
     )
   }
 }

@@ -21,26 +21,37 @@ function amountText(a: {items: number; bytes: number}): string {
 function resultLine(doc: DeletionCertificate): string {
   const r = doc.body.verification.result
   if (r === 'empty') return 'COMPLETE: a final listing found nothing left of this customer.'
-  if (r === 'retained') return `COMPLETE, RETAINED BY SOFT DELETE: no live data left; ${formatCount(doc.body.verification.retained)} soft-deleted object(s) are deleted for good by ${doc.body.verification.permanentlyDeletedBy ?? 'their retention dates'}.`
+  if (r === 'retained')
+    return `COMPLETE, RETAINED BY SOFT DELETE: no live data left; ${formatCount(doc.body.verification.retained)} soft-deleted object(s) are deleted for good by ${doc.body.verification.permanentlyDeletedBy ?? 'their retention dates'}.`
   return `INCOMPLETE: a final listing still found ${formatCount(doc.body.verification.live)} live object(s) of this customer.`
 }
 
 function keyLine(doc: DeletionCertificate): string {
   const k = doc.body.key
   switch (k.state) {
-    case 'purged':
+    case 'purged': {
       return `${k.name} in ${k.vault}: deleted and purged (crypto-erase), unrecoverable from ${k.unrecoverableFrom}${k.versions !== undefined ? `; ${k.versions} version(s)` : ''}`
-    case 'deleted-purge-pending':
+    }
+
+    case 'deleted-purge-pending': {
       return `${k.name} in ${k.vault}: deleted; purge refused (${k.purgeRefused?.status ?? '?'}${k.purgeRefused?.code ? ` ${k.purgeRefused.code}` : ''}), recoverable until ${k.scheduledPurgeDate ?? 'an unknown date'}, unrecoverable from then (crypto-erase pending)`
-    case 'absent':
+    }
+
+    case 'absent': {
       return `${k.name} in ${k.vault}: not found (already purged or never created)`
-    default:
+    }
+
+    default: {
       return 'no customer key configured: no crypto-shredding'
+    }
   }
 }
 
 function signatureLines(doc: DeletionCertificate): string[] {
-  if (!doc.signed || !doc.signature) return ['Signature: UNSIGNED (no keys.signingKey configured). Only the SHA-256 below protects this document; anyone able to edit it can recompute that.']
+  if (!doc.signed || !doc.signature)
+    return [
+      'Signature: UNSIGNED (no keys.signingKey configured). Only the SHA-256 below protects this document; anyone able to edit it can recompute that.',
+    ]
   return [`Signature: ${doc.signature.alg} by ${doc.signature.kid}`, `  ${doc.signature.value}`]
 }
 
@@ -57,7 +68,10 @@ function storeLines(s: CertificateStore): string[] {
     `    verification:  ${s.verification.result}: ${formatCount(s.verification.live)} live, ${formatCount(s.verification.retained)} retained${s.verification.permanentlyDeletedBy ? ` until ${s.verification.permanentlyDeletedBy}` : ''}${s.verification.containerState === 'soft-deleted' ? `; the deleted container is kept until ${s.verification.containerPermanentlyDeletedBy ?? '?'}` : ''}`,
     `    batches:       ${formatCount(s.batches)}; request ids: ${s.requestIds.slice(0, MAX_IDS_IN_TEXT).join(', ') || 'none'}${s.requestIds.length > MAX_IDS_IN_TEXT ? ` … and ${s.requestIds.length - MAX_IDS_IN_TEXT} more (all in the JSON)` : ''}`,
   ]
-  for (const r of s.verification.examples) lines.push(`    left:          ${r.container}/${r.name}${r.snapshot ? ` snapshot ${r.snapshot}` : ''}${r.versionId ? ` version ${r.versionId}` : ''} (${r.kind}${r.permanentlyDeletedBy ? `, deleted for good by ${r.permanentlyDeletedBy}` : ''})`)
+  for (const r of s.verification.examples)
+    lines.push(
+      `    left:          ${r.container}/${r.name}${r.snapshot ? ` snapshot ${r.snapshot}` : ''}${r.versionId ? ` version ${r.versionId}` : ''} (${r.kind}${r.permanentlyDeletedBy ? `, deleted for good by ${r.permanentlyDeletedBy}` : ''})`,
+    )
   return lines
 }
 
@@ -120,13 +134,18 @@ export function renderCertificateHtml(doc: DeletionCertificate): string {
   const row = (k: string, v: string) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`
   const stores = b.stores
     .map(
-      (s) => `<tr><td>${esc(s.store)}${s.role === 'backup' ? ' <small>(backup)</small>' : ''}<br><code>${esc(`${s.account}/${s.container}/${s.prefix}`)}</code></td>
+      (
+        s,
+      ) => `<tr><td>${esc(s.store)}${s.role === 'backup' ? ' <small>(backup)</small>' : ''}<br><code>${esc(`${s.account}/${s.container}/${s.prefix}`)}</code></td>
 <td>${esc(s.methods.join(', '))}</td><td>${esc(amountText(s.planned))}</td><td>${esc(amountText(s.deleted))}</td><td>${esc(amountText(s.alreadyGone))}</td><td>${esc(amountText(s.retained))}</td><td>${esc(amountText(s.failed))}</td>
 <td>${esc(s.containerDeletion.action)}</td><td>${esc(s.verification.result)}${s.verification.permanentlyDeletedBy ? `<br><small>retained until ${esc(s.verification.permanentlyDeletedBy)}</small>` : ''}</td>
 <td><details><summary>${formatCount(s.requestIds.length)}</summary><code>${s.requestIds.map(esc).join('<br>')}</code></details></td></tr>`,
     )
     .join('\n')
-  const sig = doc.signed && doc.signature ? `${esc(doc.signature.alg)} by <code>${esc(doc.signature.kid)}</code><br><code class="wrap">${esc(doc.signature.value)}</code>` : '<strong>UNSIGNED</strong>: no signing key is configured; only the SHA-256 protects this document.'
+  const sig =
+    doc.signed && doc.signature
+      ? `${esc(doc.signature.alg)} by <code>${esc(doc.signature.kid)}</code><br><code class="wrap">${esc(doc.signature.value)}</code>`
+      : '<strong>UNSIGNED</strong>: no signing key is configured; only the SHA-256 protects this document.'
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Deletion certificate: ${esc(b.customer)}</title>
 <style>
@@ -170,7 +189,11 @@ ${stores}
 export function renderEraseOutcome(result: EraseOutcome, paint: ChalkInstance): string {
   const lines: string[] = []
   const p = result.plan
-  lines.push(paint.bold(`${result.mode === 'plan' ? 'Erase plan' : 'Erase'} of customer ${result.customer}: ${formatCount(p.items)} objects, ${formatBytes(p.bytes)}`))
+  lines.push(
+    paint.bold(
+      `${result.mode === 'plan' ? 'Erase plan' : 'Erase'} of customer ${result.customer}: ${formatCount(p.items)} objects, ${formatBytes(p.bytes)}`,
+    ),
+  )
   if (p.file) lines.push(`Plan: ${p.file} (fingerprint ${p.fingerprint})`)
   const rows = p.stores.map((s) => {
     const applied = result.apply?.stores.find((a) => a.store === s.store)
@@ -180,30 +203,73 @@ export function renderEraseOutcome(result: EraseOutcome, paint: ChalkInstance): 
       formatBytes(s.bytes),
       `${formatCount(s.current)} / ${formatCount(s.snapshots)} / ${formatCount(s.versions)} / ${formatCount(s.softDeleted)}`,
       s.holds > 0 ? paint.red(String(s.holds)) : '0',
-      ...(applied ? [formatCount(applied.deleted), formatCount(applied.alreadyGone), applied.failed > 0 ? paint.red(formatCount(applied.failed)) : '0', applied.container ?? ''] : []),
+      ...(applied
+        ? [
+            formatCount(applied.deleted),
+            formatCount(applied.alreadyGone),
+            applied.failed > 0 ? paint.red(formatCount(applied.failed)) : '0',
+            applied.container ?? '',
+          ]
+        : []),
     ]
   })
-  const head = ['store', 'objects', 'bytes', 'current / snapshots / versions / soft-deleted', 'held', ...(result.apply ? ['deleted', 'already gone', 'failed', 'container'] : [])]
+  const head = [
+    'store',
+    'objects',
+    'bytes',
+    'current / snapshots / versions / soft-deleted',
+    'held',
+    ...(result.apply ? ['deleted', 'already gone', 'failed', 'container'] : []),
+  ]
   lines.push(renderTable(head, rows))
   const k = result.key ?? p.key
-  if ('method' in k) lines.push(`Customer key: ${k.state}${k.name ? ` (${k.name})` : ''}${k.scheduledPurgeDate && k.state !== 'purged' ? `, unrecoverable from ${k.scheduledPurgeDate}` : ''}`)
-  else lines.push(`Customer key: ${k.state === 'not-configured' ? 'none configured (no crypto-shredding)' : `${k.name}: ${k.state}${k.versions !== undefined ? `, ${k.versions} version(s)` : ''}`}`)
-  for (const g of result.guards) lines.push(`${g.ok ? (g.skipped ? paint.dim('-') : paint.green('✔')) : paint.red('✘')} ${g.guard}: ${g.message}`)
+  if ('method' in k)
+    lines.push(
+      `Customer key: ${k.state}${k.name ? ` (${k.name})` : ''}${k.scheduledPurgeDate && k.state !== 'purged' ? `, unrecoverable from ${k.scheduledPurgeDate}` : ''}`,
+    )
+  else
+    lines.push(
+      `Customer key: ${k.state === 'not-configured' ? 'none configured (no crypto-shredding)' : `${k.name}: ${k.state}${k.versions !== undefined ? `, ${k.versions} version(s)` : ''}`}`,
+    )
+  for (const g of result.guards)
+    lines.push(`${g.ok ? (g.skipped ? paint.dim('-') : paint.green('✔')) : paint.red('✘')} ${g.guard}: ${g.message}`)
   if (result.verification) {
     const v = result.verification
-    const text = v.result === 'empty' ? paint.green('nothing left') : v.result === 'retained' ? paint.yellow(`no live data; ${formatCount(v.retained)} soft-deleted object(s) kept until ${v.permanentlyDeletedBy ?? '?'}`) : paint.red(`${formatCount(v.live)} live object(s) left`)
+    const text =
+      v.result === 'empty'
+        ? paint.green('nothing left')
+        : v.result === 'retained'
+          ? paint.yellow(
+              `no live data; ${formatCount(v.retained)} soft-deleted object(s) kept until ${v.permanentlyDeletedBy ?? '?'}`,
+            )
+          : paint.red(`${formatCount(v.live)} live object(s) left`)
     lines.push(`Verification: ${text}`)
   }
-  if (result.apply?.failures) lines.push(paint.red(`${formatCount(result.apply.failures)} delete(s) failed; see the certificate's exceptions. Run again with the same plan to retry them.`))
-  if (result.certificate) lines.push(`Certificate: ${result.certificate.json} (${result.certificate.signed ? 'signed' : 'unsigned'}), with ${basename(result.certificate.text)} and ${basename(result.certificate.html)}`)
+
+  if (result.apply?.failures)
+    lines.push(
+      paint.red(
+        `${formatCount(result.apply.failures)} delete(s) failed; see the certificate's exceptions. Run again with the same plan to retry them.`,
+      ),
+    )
+  if (result.certificate)
+    lines.push(
+      `Certificate: ${result.certificate.json} (${result.certificate.signed ? 'signed' : 'unsigned'}), with ${basename(result.certificate.text)} and ${basename(result.certificate.html)}`,
+    )
   if (result.mode === 'plan') {
     const refusing = result.guards.filter((g) => !g.ok).map((g) => g.guard)
     const waived = result.guards.some((g) => g.guard === 'export' && g.skipped)
     const apply = `custos customer erase ${result.customer} --plan ${p.file} --yes${waived ? ' --no-export-required' : ''}`
     if (!p.file) lines.push(paint.dim('Nothing was changed (dry run).'))
-    else if (refusing.length) lines.push(paint.dim(`Nothing was changed. Applying it now would be refused (${refusing.join(', ')}); once that is resolved: ${apply}`))
+    else if (refusing.length)
+      lines.push(
+        paint.dim(
+          `Nothing was changed. Applying it now would be refused (${refusing.join(', ')}); once that is resolved: ${apply}`,
+        ),
+      )
     else lines.push(paint.dim(`Nothing was changed. Apply with: ${apply}`))
   }
+
   return lines.join('\n')
 }
 
@@ -212,17 +278,27 @@ export function renderVerification(result: CertificateVerifyReport, paint: Chalk
   const lines: string[] = []
   const mark = result.valid ? paint.green('✔') : paint.red('✘')
   const what = `${result.file}: ${result.kind}`
-  const status = {valid: 'valid, signature checked', unsigned: 'valid, UNSIGNED (hash checked; no signature to check)', altered: 'ALTERED', inconsistent: 'INCONSISTENT', unverifiable: 'signature could not be checked'}[result.status]
+  const status = {
+    valid: 'valid, signature checked',
+    unsigned: 'valid, UNSIGNED (hash checked; no signature to check)',
+    altered: 'ALTERED',
+    inconsistent: 'INCONSISTENT',
+    unverifiable: 'signature could not be checked',
+  }[result.status]
   lines.push(`${mark} ${what}: ${status}`)
-  lines.push(`  hash:      ${result.hash === 'valid' ? `SHA-256 ${result.sha256 ?? ''} matches the content` : 'does NOT match the content'}`)
+  lines.push(
+    `  hash:      ${result.hash === 'valid' ? `SHA-256 ${result.sha256 ?? ''} matches the content` : 'does NOT match the content'}`,
+  )
   lines.push(`  signature: ${result.signature}${result.signedBy ? ` (${result.signedBy})` : ''}`)
   if (result.reason) lines.push(`  reason:    ${result.reason}`)
   if (result.consistency.checked) {
-    for (const c of result.consistency.checks) lines.push(`  ${result.consistency.problems.length ? '·' : paint.green('✔')} ${c}`)
+    for (const c of result.consistency.checks)
+      lines.push(`  ${result.consistency.problems.length ? '·' : paint.green('✔')} ${c}`)
     for (const p of result.consistency.problems) lines.push(paint.red(`  ✘ ${p}`))
   } else if (result.hash === 'valid') {
     lines.push(paint.dim('  no kind-specific checks are known for this kind'))
   }
+
   return lines.join('\n')
 }
 

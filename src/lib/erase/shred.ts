@@ -45,14 +45,33 @@ const BACKUPS_NOTE =
   'Key Vault keeps no list of key backups (backupKey); a backup blob made before the erase could be restored into a vault of the same subscription and geography. custos found none it could enumerate.'
 
 /** Deletes and purges the customer key (idempotent: an absent key is reported, not an error). */
-export async function shredCustomerKey(clients: AzureClients, customer: string, options: ShredKeyOptions = {}): Promise<KeyShredResult> {
+export async function shredCustomerKey(
+  clients: AzureClients,
+  customer: string,
+  options: ShredKeyOptions = {},
+): Promise<KeyShredResult> {
   const template = clients.map.keys?.customerKey
-  if (!template) return {method: 'crypto-erase', state: 'not-configured', deleted: false, purged: false, backups: 'no customer key is configured (keys.customerKey)'}
+  if (!template)
+    return {
+      method: 'crypto-erase',
+      state: 'not-configured',
+      deleted: false,
+      purged: false,
+      backups: 'no customer key is configured (keys.customerKey)',
+    }
   const name = expandCustomer(template, customer)
   const vault = clients.map.keys!.vault
   const client = clients.keyClient()
   const what = `customer key ${name} in vault ${vault}`
-  const result: KeyShredResult = {method: 'crypto-erase', state: 'absent', vault, name, deleted: false, purged: false, backups: BACKUPS_NOTE}
+  const result: KeyShredResult = {
+    method: 'crypto-erase',
+    state: 'absent',
+    vault,
+    name,
+    deleted: false,
+    purged: false,
+    backups: BACKUPS_NOTE,
+  }
   try {
     try {
       let versions = 0
@@ -61,26 +80,33 @@ export async function shredCustomerKey(clients: AzureClients, customer: string, 
     } catch (error) {
       if (status(error) !== 404) throw error
     }
+
     try {
-      const poller = await client.beginDeleteKey(name, {abortSignal: options.abortSignal, intervalInMs: options.pollIntervalInMs ?? 2000})
+      const poller = await client.beginDeleteKey(name, {
+        abortSignal: options.abortSignal,
+        intervalInMs: options.pollIntervalInMs ?? 2000,
+      })
       // The poller asks for the deleted key until it appears; its 404s meanwhile are expected.
       await poller.pollUntilDone({abortSignal: options.abortSignal})
       result.deleted = true
     } catch (error) {
       if (status(error) !== 404) throw error // 404: not a live key (deleted earlier, or never there)
     }
+
     let deletedKey
     try {
       deletedKey = await client.getDeletedKey(name, {abortSignal: options.abortSignal})
     } catch (error) {
       if (status(error) !== 404) throw error
     }
+
     if (!deletedKey) {
       // Neither live nor deleted: purged earlier (or never created).
       result.state = result.deleted ? 'purged' : 'absent'
       if (result.deleted) result.unrecoverableFrom = new Date().toISOString()
       return result
     }
+
     const p = deletedKey.properties
     if (p.deletedOn) result.deletedOn = p.deletedOn.toISOString()
     if (p.scheduledPurgeDate) result.scheduledPurgeDate = p.scheduledPurgeDate.toISOString()
@@ -101,16 +127,23 @@ export async function shredCustomerKey(clients: AzureClients, customer: string, 
           result.unrecoverableFrom = new Date().toISOString()
           return result
         }
+
         if (s === 409 && attempt < attempts) {
           await new Promise((r) => setTimeout(r, Math.min(1000 * attempt, 5000)))
           continue
         }
+
         if (s === 403 || s === 409 || s === 400) {
           result.state = 'deleted-purge-pending'
-          result.purgeRefused = {status: s, ...(code(error) ? {code: code(error)} : {}), message: ((error as Error).message ?? '').split('\n')[0]}
+          result.purgeRefused = {
+            status: s,
+            ...(code(error) ? {code: code(error)} : {}),
+            message: ((error as Error).message ?? '').split('\n')[0],
+          }
           if (result.scheduledPurgeDate) result.unrecoverableFrom = result.scheduledPurgeDate
           return result
         }
+
         throw error
       }
     }
@@ -142,7 +175,12 @@ export interface CryptoErasedStore {
  * sets with a `resourceId`) is keyed with the customer key that was just shredded. Only what can be
  * proven this way is claimed; anything else is reported as deleted or purged only.
  */
-export async function cryptoErasedStores(clients: AzureClients, customer: string, key: KeyShredResult, options: {abortSignal?: AbortSignal} = {}): Promise<CryptoErasedStore[]> {
+export async function cryptoErasedStores(
+  clients: AzureClients,
+  customer: string,
+  key: KeyShredResult,
+  options: {abortSignal?: AbortSignal} = {},
+): Promise<CryptoErasedStore[]> {
   if (!key.name || (key.state !== 'purged' && key.state !== 'deleted-purge-pending')) return []
   const out: CryptoErasedStore[] = []
   for (const set of clients.map.backups) {
@@ -151,16 +189,25 @@ export async function cryptoErasedStores(clients: AzureClients, customer: string
     const [, , subscription, , resourceGroup, , , , accountName] = set.resourceId.split('/')
     let keyUri: string | undefined
     try {
-      const scope = await clients.storageManagement(subscription).encryptionScopes.get(resourceGroup, accountName, scopeName, {abortSignal: options.abortSignal})
+      const scope = await clients
+        .storageManagement(subscription)
+        .encryptionScopes.get(resourceGroup, accountName, scopeName, {abortSignal: options.abortSignal})
       keyUri = scope.keyVaultProperties?.keyUri
     } catch (error) {
       if (status(error) === 404) continue
       throw fromAzureError(error, `encryption scope ${scopeName} of ${set.resourceId} (backup set ${set.name})`)
     }
+
     if (!keyUri) continue
     const path = new URL(keyUri).pathname.toLowerCase().split('/').filter(Boolean)
     if (path[0] !== 'keys' || path[1] !== key.name.toLowerCase()) continue
-    out.push({store: set.name, encryptionScope: scopeName, keyUri, ...(key.unrecoverableFrom ? {effectiveFrom: key.unrecoverableFrom} : {})})
+    out.push({
+      store: set.name,
+      encryptionScope: scopeName,
+      keyUri,
+      ...(key.unrecoverableFrom ? {effectiveFrom: key.unrecoverableFrom} : {}),
+    })
   }
+
   return out
 }

@@ -65,17 +65,38 @@ export interface VerifyErasureOptions {
 }
 
 /** Lists every scope again (versions, snapshots, deleted items included) and classifies what is left. */
-export async function verifyErasure(clients: AzureClients, map: DataMap, scopes: Scope[], options: VerifyErasureOptions = {}): Promise<ErasureVerification> {
+export async function verifyErasure(
+  clients: AzureClients,
+  map: DataMap,
+  scopes: Scope[],
+  options: VerifyErasureOptions = {},
+): Promise<ErasureVerification> {
   const now = options.now ?? new Date()
   const accounts = new Map(storeConfigs(map).map(({config}) => [config.name, config.account]))
   const stores: StoreVerification[] = []
   for (const scope of scopes) {
     const account = accounts.get(scope.store)!
-    const v: StoreVerification = {store: scope.store, container: scope.container, prefix: scope.prefix, result: 'empty', live: 0, liveBytes: 0, retained: 0, retainedBytes: 0, containerState: 'exists', examples: []}
+    const v: StoreVerification = {
+      store: scope.store,
+      container: scope.container,
+      prefix: scope.prefix,
+      result: 'empty',
+      live: 0,
+      liveBytes: 0,
+      retained: 0,
+      retainedBytes: 0,
+      containerState: 'exists',
+      examples: [],
+    }
     const liveExamples: ResidualItem[] = []
     const retainedExamples: ResidualItem[] = []
     try {
-      for await (const blob of listScope(clients.container(scope, account), scope, {versions: true, snapshots: true, deleted: true, abortSignal: options.abortSignal})) {
+      for await (const blob of listScope(clients.container(scope, account), scope, {
+        versions: true,
+        snapshots: true,
+        deleted: true,
+        abortSignal: options.abortSignal,
+      })) {
         const item: ResidualItem = {
           container: blob.container,
           name: blob.name,
@@ -100,29 +121,57 @@ export async function verifyErasure(clients: AzureClients, map: DataMap, scopes:
         }
       }
     } catch (error) {
-      if ((error as {statusCode?: number}).statusCode !== 404) throw fromAzureError(error, `container ${scope.container} in account ${scope.accountName} (store ${scope.store})`)
+      if ((error as {statusCode?: number}).statusCode !== 404)
+        throw fromAzureError(
+          error,
+          `container ${scope.container} in account ${scope.accountName} (store ${scope.store})`,
+        )
       v.containerState = 'absent'
       if (scope.ownsContainer) await checkDeletedContainer(clients, account, scope, v, now)
     }
+
     v.examples = [...liveExamples, ...retainedExamples].slice(0, MAX_EXAMPLES)
     v.result = v.live > 0 ? 'residue' : v.retained > 0 || v.containerState === 'soft-deleted' ? 'retained' : 'empty'
     stores.push(v)
   }
+
   const live = stores.reduce((n, s) => n + s.live, 0)
   const retained = stores.reduce((n, s) => n + s.retained, 0)
-  const dates = stores.flatMap((s) => [s.permanentlyDeletedBy, s.containerPermanentlyDeletedBy]).filter((d): d is string => Boolean(d))
-  const result: VerificationResult = stores.some((s) => s.result === 'residue') ? 'residue' : stores.some((s) => s.result === 'retained') ? 'retained' : 'empty'
-  return {result, checkedAt: now.toISOString(), live, retained, ...(dates.length ? {permanentlyDeletedBy: dates.sort().at(-1)} : {}), stores}
+  const dates = stores
+    .flatMap((s) => [s.permanentlyDeletedBy, s.containerPermanentlyDeletedBy])
+    .filter((d): d is string => Boolean(d))
+  const result: VerificationResult = stores.some((s) => s.result === 'residue')
+    ? 'residue'
+    : stores.some((s) => s.result === 'retained')
+      ? 'retained'
+      : 'empty'
+  return {
+    result,
+    checkedAt: now.toISOString(),
+    live,
+    retained,
+    ...(dates.length ? {permanentlyDeletedBy: dates.sort().at(-1)} : {}),
+    stores,
+  }
 }
 
 /** Container soft delete keeps a deleted container (and what was in it) for its retention. */
-async function checkDeletedContainer(clients: AzureClients, account: string, scope: Scope, v: StoreVerification, now: Date): Promise<void> {
+async function checkDeletedContainer(
+  clients: AzureClients,
+  account: string,
+  scope: Scope,
+  v: StoreVerification,
+  now: Date,
+): Promise<void> {
   try {
-    for await (const c of clients.blobService(account).listContainers({prefix: scope.container, includeDeleted: true})) {
+    for await (const c of clients
+      .blobService(account)
+      .listContainers({prefix: scope.container, includeDeleted: true})) {
       if (c.name !== scope.container || !c.deleted) continue
       v.containerState = 'soft-deleted'
       const by = permanentDeletionDate(c.properties.remainingRetentionDays, now)
-      if (by && (!v.containerPermanentlyDeletedBy || by > v.containerPermanentlyDeletedBy)) v.containerPermanentlyDeletedBy = by
+      if (by && (!v.containerPermanentlyDeletedBy || by > v.containerPermanentlyDeletedBy))
+        v.containerPermanentlyDeletedBy = by
     }
   } catch (error) {
     throw fromAzureError(error, `deleted containers of account ${scope.accountName} (store ${scope.store})`)

@@ -17,8 +17,10 @@ function sortKeys(value: unknown): unknown {
       const v = (value as Record<string, unknown>)[key]
       if (v !== undefined) out[key] = sortKeys(v)
     }
+
     return out
   }
+
   return value
 }
 

@@ -8,7 +8,12 @@ import type {AzureClients} from '../azure/clients.js'
 import {canonicalJson, sha256Hex} from './canonical.js'
 import {verifyDigestSignature, type Signature, type SignatureCheck, type Signer} from './signing.js'
 
-export type EvidenceKind = 'custos.export-manifest' | 'custos.deletion-certificate' | 'custos.logs-manifest' | 'custos.incident-evidence' | 'custos.erase-plan'
+export type EvidenceKind =
+  | 'custos.export-manifest'
+  | 'custos.deletion-certificate'
+  | 'custos.logs-manifest'
+  | 'custos.incident-evidence'
+  | 'custos.erase-plan'
 
 export interface SealedDocument<T> {
   kind: EvidenceKind
@@ -40,14 +45,41 @@ export interface DocumentVerification {
 export async function verifyDocument(doc: unknown, clients?: AzureClients): Promise<DocumentVerification> {
   const d = doc as Partial<SealedDocument<unknown>>
   if (!d || typeof d !== 'object' || typeof d.kind !== 'string' || typeof d.sha256 !== 'string' || !('body' in d)) {
-    return {kind: 'unknown', hash: 'invalid', signature: 'unverifiable', reason: 'not a custos evidence document (kind, body and sha256 are required)', ok: false}
+    return {
+      kind: 'unknown',
+      hash: 'invalid',
+      signature: 'unverifiable',
+      reason: 'not a custos evidence document (kind, body and sha256 are required)',
+      ok: false,
+    }
   }
+
   const content = Buffer.from(canonicalJson(d.body))
   const recomputed = sha256Hex(content)
   if (recomputed !== d.sha256) {
-    return {kind: d.kind, hash: 'invalid', signature: d.signature ? 'unverifiable' : 'unsigned', reason: 'the content does not match its SHA-256: the document was altered', ok: false}
+    return {
+      kind: d.kind,
+      hash: 'invalid',
+      signature: d.signature ? 'unverifiable' : 'unsigned',
+      reason: 'the content does not match its SHA-256: the document was altered',
+      ok: false,
+    }
   }
-  if (d.signed && !d.signature) return {kind: d.kind, hash: 'valid', signature: 'invalid', reason: 'the document claims to be signed but carries no signature', ok: false}
+
+  if (d.signed && !d.signature)
+    return {
+      kind: d.kind,
+      hash: 'valid',
+      signature: 'invalid',
+      reason: 'the document claims to be signed but carries no signature',
+      ok: false,
+    }
   const check = await verifyDigestSignature(clients, content, d.signature)
-  return {kind: d.kind, hash: 'valid', signature: check.status, ...(check.reason ? {reason: check.reason} : {}), ok: check.status === 'valid' || check.status === 'unsigned'}
+  return {
+    kind: d.kind,
+    hash: 'valid',
+    signature: check.status,
+    ...(check.reason ? {reason: check.reason} : {}),
+    ok: check.status === 'valid' || check.status === 'unsigned',
+  }
 }

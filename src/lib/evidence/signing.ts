@@ -36,6 +36,7 @@ export function keyVaultSigner(clients: AzureClients): Signer | undefined {
           const kty = key.key?.kty ?? 'RSA'
           cached = {kid: key.id!, alg: kty.startsWith('EC') ? algForCurve(key.key?.crv) : 'RS256'}
         }
+
         const result = await clients.cryptographyClient(cached.kid).sign(cached.alg, digest)
         return {alg: cached.alg, kid: cached.kid, value: Buffer.from(result.result).toString('base64')}
       } catch (error) {
@@ -47,7 +48,8 @@ export function keyVaultSigner(clients: AzureClients): Signer | undefined {
 
 /** Evidence digests are SHA-256, so only RS256 (any RSA size) and ES256 (P-256) fit. */
 function algForCurve(crv?: string): string {
-  if (crv && crv !== 'P-256') throw new Error(`signing key curve ${crv} does not fit SHA-256 evidence digests; use an RSA or P-256 key`)
+  if (crv && crv !== 'P-256')
+    throw new Error(`signing key curve ${crv} does not fit SHA-256 evidence digests; use an RSA or P-256 key`)
   return 'ES256'
 }
 
@@ -63,16 +65,21 @@ export async function verifyDigestSignature(
   if (!signature) return {status: 'unsigned'}
   let jwk = cache.get(signature.kid)
   if (!jwk) {
-    if (!clients?.map.keys?.vault) return {status: 'unverifiable', reason: 'no key vault is configured to fetch the signing key from'}
+    if (!clients?.map.keys?.vault)
+      return {status: 'unverifiable', reason: 'no key vault is configured to fetch the signing key from'}
     try {
       const {name, version} = parseKeyId(signature.kid)
       const key = await clients.keyClient().getKey(name, {version})
       jwk = toNodeJwk(key.key as Record<string, unknown>)
       cache.set(signature.kid, jwk)
     } catch (error) {
-      return {status: 'unverifiable', reason: `signing key ${signature.kid} could not be read: ${(error as Error).message.split('\n')[0]}`}
+      return {
+        status: 'unverifiable',
+        reason: `signing key ${signature.kid} could not be read: ${(error as Error).message.split('\n')[0]}`,
+      }
     }
   }
+
   const ok = verifyWithJwk(jwk, signature.alg, content, Buffer.from(signature.value, 'base64'))
   return ok ? {status: 'valid'} : {status: 'invalid', reason: 'the signature does not match the content'}
 }
@@ -84,7 +91,8 @@ export function parseKeyId(kid: string): {name: string; version?: string} {
 }
 
 function toNodeJwk(key: Record<string, unknown>): NodeJwk {
-  const b64u = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64url') : (v as string | undefined))
+  const b64u = (v: unknown) =>
+    v instanceof Uint8Array ? Buffer.from(v).toString('base64url') : (v as string | undefined)
   const kty = String(key.kty ?? '').replace('-HSM', '')
   if (kty === 'EC') return {kty: 'EC', crv: key.crv as string, x: b64u(key.x), y: b64u(key.y)}
   return {kty: 'RSA', n: b64u(key.n), e: b64u(key.e)}
@@ -96,7 +104,8 @@ function toNodeJwk(key: Record<string, unknown>): NodeJwk {
  */
 export function verifyWithJwk(jwk: NodeJwk, alg: string, content: Buffer, signature: Buffer): boolean {
   const publicKey = createPublicKey({key: jwk, format: 'jwk'})
-  if (alg === 'RS256') return cryptoVerify('sha256', content, {key: publicKey, padding: 1 /* RSA_PKCS1_PADDING */}, signature)
+  if (alg === 'RS256')
+    return cryptoVerify('sha256', content, {key: publicKey, padding: 1 /* RSA_PKCS1_PADDING */}, signature)
   // ES256: Key Vault returns the raw r||s form (IEEE P1363).
   if (alg === 'ES256') return cryptoVerify('sha256', content, {key: publicKey, dsaEncoding: 'ieee-p1363'}, signature)
   return false

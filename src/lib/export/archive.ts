@@ -109,6 +109,7 @@ function zipWriter(file: string): ArchiveWriter {
   const check = () => {
     if (failure) throw failure
   }
+
   return {
     async addDirectory(path, mtime) {
       check()
@@ -138,9 +139,7 @@ function zipWriter(file: string): ArchiveWriter {
 }
 
 type ArchiveResult =
-  | {kind: 'folder'; entry: ManifestObject}
-  | {kind: 'buffer'; data: Buffer; entry: ManifestObject}
-  | {kind: 'stream'}
+  {kind: 'folder'; entry: ManifestObject} | {kind: 'buffer'; data: Buffer; entry: ManifestObject} | {kind: 'stream'}
 
 export class ArchiveDestination implements ExportDestination<ArchiveResult> {
   readonly format: ArchiveFormat
@@ -178,21 +177,38 @@ export class ArchiveDestination implements ExportDestination<ArchiveResult> {
   }
 
   async open(header: ExportHeader, now: Date): Promise<OpenedDestination> {
-    const exists = async (path: string) => stat(path).then((s) => s, () => undefined)
+    const exists = async (path: string) =>
+      stat(path).then(
+        (s) => s,
+        () => undefined,
+      )
     const existing = await exists(this.file)
-    if (existing?.isDirectory()) throw usageError(`--archive ${this.file} is a folder.`, 'Give a file name ending in .tar.gz or .zip, or use --to for a folder.')
+    if (existing?.isDirectory())
+      throw usageError(
+        `--archive ${this.file} is a folder.`,
+        'Give a file name ending in .tar.gz or .zip, or use --to for a folder.',
+      )
     if (existing && !(await exists(this.journalPath))) {
-      throw refusedError('DestinationExists', `Refused to overwrite ${this.file}: it exists and was not written by a custos export.`, 'Give --archive a new file name.')
+      throw refusedError(
+        'DestinationExists',
+        `Refused to overwrite ${this.file}: it exists and was not written by a custos export.`,
+        'Give --archive a new file name.',
+      )
     }
+
     await mkdir(dirname(this.file), {recursive: true})
-    const opened = await ExportJournal.open(this.journalPath, {...header, destination: this.format}, now, {restart: true})
+    const opened = await ExportJournal.open(this.journalPath, {...header, destination: this.format}, now, {
+      restart: true,
+    })
     this.journal = opened.journal
     await rm(this.manifestPath, {force: true})
     this.writer = this.format === 'zip' ? zipWriter(this.partialFile) : tarWriter(this.partialFile)
     this.manifestOut = createWriteStream(this.manifestPartial)
     this.sumsOut = createWriteStream(this.sumsPartial)
     const notes = opened.resumed
-      ? [`Archive exports cannot resume: ${this.file} is written again from the start${opened.previousObjects ? ` (${opened.previousObjects} objects had been written before)` : ''}; the manifest keeps the first attempt's start time.`]
+      ? [
+          `Archive exports cannot resume: ${this.file} is written again from the start${opened.previousObjects ? ` (${opened.previousObjects} objects had been written before)` : ''}; the manifest keeps the first attempt's start time.`,
+        ]
       : []
     return {startedAt: opened.startedAt, resumed: opened.resumed, previousObjects: opened.previousObjects, notes}
   }
@@ -215,7 +231,12 @@ export class ArchiveDestination implements ExportDestination<ArchiveResult> {
     return {kind: 'buffer', data, entry: entryOf(object, digest.sha256)}
   }
 
-  async commit(item: Annotated, result: ArchiveResult, context: TransferContext, signal: AbortSignal): Promise<ManifestObject> {
+  async commit(
+    item: Annotated,
+    result: ArchiveResult,
+    context: TransferContext,
+    signal: AbortSignal,
+  ): Promise<ManifestObject> {
     const {object} = item
     const mtime = new Date(object.lastModified)
     let entry: ManifestObject
@@ -237,6 +258,7 @@ export class ArchiveDestination implements ExportDestination<ArchiveResult> {
       })
       entry = entryOf(object, digest.sha256)
     }
+
     this.journal!.append(journalEntryOf(object, entry))
     return entry
   }
@@ -258,6 +280,7 @@ export class ArchiveDestination implements ExportDestination<ArchiveResult> {
       const {size} = await stat(path)
       await pipeline(createReadStream(path), this.writer!.addStream(name, size, now))
     }
+
     await this.writer!.close()
     await this.journal!.close()
     await rename(this.partialFile, this.file)
@@ -271,6 +294,7 @@ export class ArchiveDestination implements ExportDestination<ArchiveResult> {
     this.manifestOut?.on('error', () => {}).destroy()
     this.sumsOut?.on('error', () => {}).destroy()
     await this.journal?.close().catch(() => {})
-    for (const path of [this.partialFile, this.manifestPartial, this.sumsPartial]) await rm(path, {force: true}).catch(() => {})
+    for (const path of [this.partialFile, this.manifestPartial, this.sumsPartial])
+      await rm(path, {force: true}).catch(() => {})
   }
 }

@@ -22,6 +22,7 @@ export function writeCoalesced(stream: Writable, text: string): boolean {
     stream.cork()
     setTimeout(() => flush(stream), FLUSH_MS).unref()
   }
+
   const ok = stream.write(text)
   // A full buffer: whoever waits for 'drain' should not wait for the timer.
   if (!ok) flush(stream)

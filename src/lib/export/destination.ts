@@ -58,7 +58,10 @@ export interface ExportDestination<R> {
   manifestSink(): Writable
   sumsSink(): Writable | undefined
   /** makes the finished export visible (renames, uploads); returns where the manifest is */
-  finish(context: {manifestSha256: string; expiresOn?: Date}): Promise<{manifestLocation: string; link?: {url: string; expiresOn: string}}>
+  finish(context: {
+    manifestSha256: string
+    expiresOn?: Date
+  }): Promise<{manifestLocation: string; link?: {url: string; expiresOn: string}}>
   /** after a failure: removes what must not look finished, keeps what a resume needs */
   abort(error: unknown): Promise<void>
 }

@@ -71,18 +71,30 @@ export interface ExportCustomerOptions {
 }
 
 const VERIFICATION = {
-  local: 'every object was downloaded once, its SHA-256 computed while it streamed, and its bytes checked against the size and, where the service has one, the Content-MD5',
-  server: 'every object was copied by the storage service (Content-MD5 checked in transit where the source has one); each copy\'s size and Content-MD5 were compared with the source; SHA-256 is not available because the bytes never reached custos',
+  local:
+    'every object was downloaded once, its SHA-256 computed while it streamed, and its bytes checked against the size and, where the service has one, the Content-MD5',
+  server:
+    "every object was copied by the storage service (Content-MD5 checked in transit where the source has one); each copy's size and Content-MD5 were compared with the source; SHA-256 is not available because the bytes never reached custos",
 }
 
-function makeDestination(clients: AzureClients, map: DataMap, customer: string, target: ExportTarget): ExportDestination<unknown> {
+function makeDestination(
+  clients: AzureClients,
+  map: DataMap,
+  customer: string,
+  target: ExportTarget,
+): ExportDestination<unknown> {
   if (target.kind === 'folder') return new FolderDestination(target.path) as ExportDestination<unknown>
   if (target.kind === 'archive') return new ArchiveDestination(target.path) as ExportDestination<unknown>
   return new ServerSideDestination(clients, map, customer, target) as ExportDestination<unknown>
 }
 
 /** Exports one customer. Throws CustosError (refusals, integrity, Azure) or an AbortError. */
-export async function exportCustomer(clients: AzureClients, map: DataMap, customer: string, options: ExportCustomerOptions): Promise<ExportSummary> {
+export async function exportCustomer(
+  clients: AzureClients,
+  map: DataMap,
+  customer: string,
+  options: ExportCustomerOptions,
+): Promise<ExportSummary> {
   const spool = options.dryRun ? undefined : await ListingSpool.create()
   try {
     return await exportWithSpool(clients, map, customer, options, spool)
@@ -91,7 +103,13 @@ export async function exportCustomer(clients: AzureClients, map: DataMap, custom
   }
 }
 
-async function exportWithSpool(clients: AzureClients, map: DataMap, customer: string, options: ExportCustomerOptions, spool: ListingSpool | undefined): Promise<ExportSummary> {
+async function exportWithSpool(
+  clients: AzureClients,
+  map: DataMap,
+  customer: string,
+  options: ExportCustomerOptions,
+  spool: ListingSpool | undefined,
+): Promise<ExportSummary> {
   const now = options.now ?? (() => new Date())
   const began = Date.now()
   const includeVersions = options.includeVersions ?? false
@@ -101,7 +119,8 @@ async function exportWithSpool(clients: AzureClients, map: DataMap, customer: st
   const sources = exportSources(clients, map, customer)
   const byStore = new Map<string, StoreSource>(sources.map((s) => [s.store.name, s]))
   const local = options.target.kind !== 'server-side'
-  const destinationKind: DestinationKind = options.target.kind === 'archive' ? archiveFormatOf(options.target.path) : options.target.kind
+  const destinationKind: DestinationKind =
+    options.target.kind === 'archive' ? archiveFormatOf(options.target.path) : options.target.kind
   // constructing a destination writes nothing; it refuses a missing exports section before the listing
   const destination = makeDestination(clients, map, customer, options.target)
 
@@ -114,11 +133,25 @@ async function exportWithSpool(clients: AzureClients, map: DataMap, customer: st
     onObject: spool ? (object) => spool.add(object) : undefined,
   })
   await spool?.close()
-  const totals = stores.reduce((t, s) => ({objects: t.objects + s.objects, bytes: t.bytes + s.bytes, versions: t.versions + s.versions, snapshots: t.snapshots + s.snapshots}), {objects: 0, bytes: 0, versions: 0, snapshots: 0})
+  const totals = stores.reduce(
+    (t, s) => ({
+      objects: t.objects + s.objects,
+      bytes: t.bytes + s.bytes,
+      versions: t.versions + s.versions,
+      snapshots: t.snapshots + s.snapshots,
+    }),
+    {objects: 0, bytes: 0, versions: 0, snapshots: 0},
+  )
   const summary: ExportSummary = {
     customer,
     dryRun: Boolean(options.dryRun),
-    destination: {kind: destinationKind, location: options.target.kind === 'server-side' ? `${map.exports?.container ?? '(exports not configured)'}/${customer}/…` : options.target.path},
+    destination: {
+      kind: destinationKind,
+      location:
+        options.target.kind === 'server-side'
+          ? `${map.exports?.container ?? '(exports not configured)'}/${customer}/…`
+          : options.target.path,
+    },
     stores,
     totals,
     transferred: {objects: 0, bytes: 0},
@@ -142,9 +175,22 @@ async function exportWithSpool(clients: AzureClients, map: DataMap, customer: st
   summary.startedAt = opened.startedAt
   summary.notes.push(...opened.notes)
   for (const note of opened.notes) progress?.note(note)
-  const auditBase = {destination: destinationKind, location: destination.location, objects: totals.objects, bytes: totals.bytes, includeVersions, includeSnapshots}
+  const auditBase = {
+    destination: destinationKind,
+    location: destination.location,
+    objects: totals.objects,
+    bytes: totals.bytes,
+    includeVersions,
+    includeSnapshots,
+  }
   try {
-    await audit.append({action: 'export', result: 'started', customer, operationId, details: {...auditBase, resumed: opened.resumed}})
+    await audit.append({
+      action: 'export',
+      result: 'started',
+      customer,
+      operationId,
+      details: {...auditBase, resumed: opened.resumed},
+    })
   } catch (error) {
     await destination.abort(error)
     throw error
@@ -161,7 +207,8 @@ async function exportWithSpool(clients: AzureClients, map: DataMap, customer: st
   const manifest = new ManifestWriter(destination.manifestSink())
   const sumsSink = destination.sumsSink()
   const sums = sumsSink ? new SumsWriter(sumsSink) : undefined
-  const manifestDestination: ManifestDestination = destination instanceof ServerSideDestination ? destination.manifestDestination : {kind: destinationKind}
+  const manifestDestination: ManifestDestination =
+    destination instanceof ServerSideDestination ? destination.manifestDestination : {kind: destinationKind}
   try {
     await manifest.begin({customer, destination: manifestDestination})
     const listing = spool!.read()
@@ -185,14 +232,25 @@ async function exportWithSpool(clients: AzureClients, map: DataMap, customer: st
     )
     await sums?.finish()
     const sealed = await manifest.finish(
-      {options: {includeVersions, includeSnapshots}, startedAt: opened.startedAt, stores: sources.map((s) => s.store), tool: `custos ${TOOL_VERSION}`, verification: local ? VERIFICATION.local : VERIFICATION.server},
+      {
+        options: {includeVersions, includeSnapshots},
+        startedAt: opened.startedAt,
+        stores: sources.map((s) => s.store),
+        tool: `custos ${TOOL_VERSION}`,
+        verification: local ? VERIFICATION.local : VERIFICATION.server,
+      },
       keyVaultSigner(clients),
     )
     const finished = await destination.finish({manifestSha256: sealed.sha256})
     summary.verified = true
     summary.manifest = {location: finished.manifestLocation, sha256: sealed.sha256, signed: sealed.signed}
     if (finished.link) summary.link = finished.link
-    summary.totals = {objects: manifest.totals.objects, bytes: manifest.totals.bytes, versions: manifest.totals.versions, snapshots: manifest.totals.snapshots}
+    summary.totals = {
+      objects: manifest.totals.objects,
+      bytes: manifest.totals.bytes,
+      versions: manifest.totals.versions,
+      snapshots: manifest.totals.snapshots,
+    }
   } catch (error) {
     await destination.abort(error)
     await audit
@@ -201,11 +259,17 @@ async function exportWithSpool(clients: AzureClients, map: DataMap, customer: st
         result: 'failed',
         customer,
         operationId,
-        details: {...auditBase, verified: false, error: isAbortError(error) ? 'Interrupted' : error instanceof CustosError ? error.code : 'InternalError', transferredObjects: summary.transferred.objects},
+        details: {
+          ...auditBase,
+          verified: false,
+          error: isAbortError(error) ? 'Interrupted' : error instanceof CustosError ? error.code : 'InternalError',
+          transferredObjects: summary.transferred.objects,
+        },
       })
       .catch(() => {}) // the export's own error is the one to report
     throw error
   }
+
   summary.durationMs = Date.now() - began
   await audit.append({
     action: 'export',

@@ -93,7 +93,12 @@ export class ExportJournal {
    * describe the same export (else exit 3: the output belongs to another export). A torn last line
    * from a killed run is cut off. With `restart`, earlier object lines are dropped (archives).
    */
-  static async open(path: string, header: Omit<JournalHeader, 'type' | 'formatVersion' | 'startedAt'>, now: Date, options: {restart?: boolean} = {}): Promise<JournalOpenResult> {
+  static async open(
+    path: string,
+    header: Omit<JournalHeader, 'type' | 'formatVersion' | 'startedAt'>,
+    now: Date,
+    options: {restart?: boolean} = {},
+  ): Promise<JournalOpenResult> {
     const existing = await readHead(path)
     const firstLineEnd = existing?.indexOf('\n') ?? -1
     if (existing === undefined || firstLineEnd < 0) {
@@ -106,12 +111,18 @@ export class ExportJournal {
       journal.startWriter()
       return {journal, startedAt: full.startedAt, resumed: false, previousObjects: 0}
     }
+
     let previous: JournalHeader
     try {
       previous = JSON.parse(existing.slice(0, firstLineEnd)) as JournalHeader
     } catch {
-      throw refusedError('JournalUnreadable', `The export journal ${path} is not readable.`, 'Remove it (and the partial export beside it) to start over.')
+      throw refusedError(
+        'JournalUnreadable',
+        `The export journal ${path} is not readable.`,
+        'Remove it (and the partial export beside it) to start over.',
+      )
     }
+
     const same =
       previous.type === JOURNAL_FORMAT &&
       previous.customer === header.customer &&
@@ -125,6 +136,7 @@ export class ExportJournal {
         'Export into a new, empty location, or run the earlier command again to finish that export.',
       )
     }
+
     const headerBytes = Buffer.byteLength(existing.slice(0, firstLineEnd + 1))
     const journal = new ExportJournal(path, headerBytes)
     if (options.restart) {
@@ -133,6 +145,7 @@ export class ExportJournal {
       journal.startWriter()
       return {journal, startedAt: previous.startedAt, resumed: true, previousObjects: objects}
     }
+
     await journal.cutTornLine()
     journal.startWriter()
     return {journal, startedAt: previous.startedAt, resumed: true, previousObjects: await journal.countObjects()}
@@ -154,6 +167,7 @@ export class ExportJournal {
     } finally {
       await handle.close()
     }
+
     if (buffer.at(-1) === 0x0a) return
     const lastNewline = buffer.lastIndexOf(0x0a)
     await truncate(this.path, lastNewline < 0 ? this.headerBytes : size - window + lastNewline + 1)
@@ -167,6 +181,7 @@ export class ExportJournal {
     } finally {
       cursor.close()
     }
+
     return n
   }
 
@@ -211,6 +226,7 @@ async function readHead(path: string): Promise<string | undefined> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw error
   }
+
   try {
     const buffer = Buffer.alloc(64 * 1024)
     const {bytesRead} = await handle.read(buffer, 0, buffer.length, 0)

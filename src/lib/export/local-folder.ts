@@ -5,7 +5,15 @@
  * journal `.custos-export-journal.jsonl` lets an interrupted export resume object by object; the
  * manifest appears (by rename from `.custos-partial/`) only when everything was verified.
  */
-import {closeSync, createReadStream, createWriteStream, futimesSync, openSync, writeSync, type WriteStream} from 'node:fs'
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  futimesSync,
+  openSync,
+  writeSync,
+  type WriteStream,
+} from 'node:fs'
 import {mkdir, readdir, rename, rm, stat, unlink, utimes} from 'node:fs/promises'
 import {dirname, join, resolve, sep} from 'node:path'
 import {pipeline} from 'node:stream/promises'
@@ -16,7 +24,14 @@ import type {Annotated, ExportDestination, ExportHeader, OpenedDestination, Tran
 import {ExportJournal, type JournalCursor, type JournalEntry, type JournalLine} from './journal.js'
 import type {ManifestObject} from './manifest.js'
 import type {PlannedObject} from './plan.js'
-import {downloadRangesToFile, downloadToBuffer, downloadVerified, EMPTY_SHA256, HashingStream, objectClient} from './transfer.js'
+import {
+  downloadRangesToFile,
+  downloadToBuffer,
+  downloadVerified,
+  EMPTY_SHA256,
+  HashingStream,
+  objectClient,
+} from './transfer.js'
 
 export const JOURNAL_NAME = '.custos-export-journal.jsonl'
 const PARTIAL_DIR = '.custos-partial'
@@ -106,14 +121,21 @@ export class FolderDestination implements ExportDestination<FolderResult> {
     let entries: string[] = []
     try {
       const s = await stat(this.root)
-      if (!s.isDirectory()) throw usageError(`${this.root} exists and is not a folder.`, 'Give --to a new or empty folder.')
+      if (!s.isDirectory())
+        throw usageError(`${this.root} exists and is not a folder.`, 'Give --to a new or empty folder.')
       entries = await readdir(this.root)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
     }
+
     if (entries.length > 0 && !entries.includes(JOURNAL_NAME)) {
-      throw refusedError('DestinationNotEmpty', `Refused to export into ${this.root}: the folder is not empty and holds no custos export.`, 'Give --to a new or empty folder.')
+      throw refusedError(
+        'DestinationNotEmpty',
+        `Refused to export into ${this.root}: the folder is not empty and holds no custos export.`,
+        'Give --to a new or empty folder.',
+      )
     }
+
     await mkdir(this.root, {recursive: true})
     const opened = await ExportJournal.open(join(this.root, JOURNAL_NAME), {...header, destination: 'folder'}, now)
     // A manifest from an earlier run would claim a success this run has not had yet.
@@ -125,7 +147,9 @@ export class FolderDestination implements ExportDestination<FolderResult> {
     this.resumed = opened.resumed
     this.manifestOut = createWriteStream(this.partial('manifest.json'))
     this.sumsOut = createWriteStream(this.partial('SHA256SUMS'))
-    const notes = opened.resumed ? [`Resuming the export in ${this.root}: ${opened.previousObjects} objects were finished before.`] : []
+    const notes = opened.resumed
+      ? [`Resuming the export in ${this.root}: ${opened.previousObjects} objects were finished before.`]
+      : []
     return {startedAt: opened.startedAt, resumed: opened.resumed, previousObjects: opened.previousObjects, notes}
   }
 
@@ -145,12 +169,15 @@ export class FolderDestination implements ExportDestination<FolderResult> {
             line = await cursor!.next()
             continue
           }
+
           await this.discardFrom(cursor!, line)
           cursor = undefined
           line = undefined
         }
+
         yield {object}
       }
+
       if (line) await this.discardFrom(cursor!, line)
       cursor = undefined
     } finally {
@@ -171,9 +198,11 @@ export class FolderDestination implements ExportDestination<FolderResult> {
   private async discardFrom(cursor: JournalCursor, line: JournalLine): Promise<void> {
     let current: JournalLine | undefined = line
     while (current) {
-      if (current.entry.path && !current.entry.path.endsWith('/')) await rm(this.target(current.entry.path), {force: true})
+      if (current.entry.path && !current.entry.path.endsWith('/'))
+        await rm(this.target(current.entry.path), {force: true})
       current = await cursor.next()
     }
+
     cursor.close()
     await this.journal!.truncateAt(line.offset)
   }
@@ -181,7 +210,8 @@ export class FolderDestination implements ExportDestination<FolderResult> {
   /** The local path of an export path; never outside the root (names were checked, this re-checks). */
   private target(path: string): string {
     const full = resolve(this.root, ...path.split('/'))
-    if (!full.startsWith(this.root + sep)) throw refusedError('UnsafeBlobName', `Refused: ${JSON.stringify(path)} would be written outside ${this.root}.`)
+    if (!full.startsWith(this.root + sep))
+      throw refusedError('UnsafeBlobName', `Refused: ${JSON.stringify(path)} would be written outside ${this.root}.`)
     return full
   }
 
@@ -200,12 +230,19 @@ export class FolderDestination implements ExportDestination<FolderResult> {
       await this.ensureDir(target)
       return {entry: entryOf(object, EMPTY_SHA256), kept: false}
     }
+
     if (this.resumed) {
       const kept = await this.keptFile(object, target, context)
       if (kept) return {entry: kept, kept: true}
     }
+
     const source = context.source(object.store)
-    const download = {customer: context.customer, abortSignal: signal, maxRetryRequests: context.maxRetryRequests, onBytes: context.onBytes}
+    const download = {
+      customer: context.customer,
+      abortSignal: signal,
+      maxRetryRequests: context.maxRetryRequests,
+      onBytes: context.onBytes,
+    }
     try {
       await this.ensureDir(dirname(target))
       let sha256: string
@@ -215,10 +252,24 @@ export class FolderDestination implements ExportDestination<FolderResult> {
         writeSmallFile(target, data, new Date(object.lastModified))
         return {entry: entryOf(object, digest.sha256), kept: false}
       } else if (object.size > RANGED_MIN_BYTES && context.concurrency > 1) {
-        sha256 = (await downloadRangesToFile(objectClient(source.container, source.scope, object), object, target, {...download, rangeSize: RANGE_BYTES, parallel: Math.min(RANGES_IN_FLIGHT, context.concurrency)})).sha256
+        sha256 = (
+          await downloadRangesToFile(objectClient(source.container, source.scope, object), object, target, {
+            ...download,
+            rangeSize: RANGE_BYTES,
+            parallel: Math.min(RANGES_IN_FLIGHT, context.concurrency),
+          })
+        ).sha256
       } else {
-        sha256 = (await downloadVerified(objectClient(source.container, source.scope, object), object, createWriteStream(target), download)).sha256
+        sha256 = (
+          await downloadVerified(
+            objectClient(source.container, source.scope, object),
+            object,
+            createWriteStream(target),
+            download,
+          )
+        ).sha256
       }
+
       // The blob's Last-Modified, set only after verification, marks the file complete (see keptFile).
       const time = new Date(object.lastModified)
       await utimes(target, time, time)
@@ -227,14 +278,29 @@ export class FolderDestination implements ExportDestination<FolderResult> {
       await unlink(target).catch(() => {})
       const code = (error as NodeJS.ErrnoException).code
       if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST' || code === 'ENOTEMPTY') {
-        throw refusedError('PathConflict', `Blob ${JSON.stringify(object.name)} in store ${object.store} cannot be written to ${target}: another blob uses that path as a folder, or the reverse.`, 'Export to --archive or --server-side instead.')
+        throw refusedError(
+          'PathConflict',
+          `Blob ${JSON.stringify(object.name)} in store ${object.store} cannot be written to ${target}: another blob uses that path as a folder, or the reverse.`,
+          'Export to --archive or --server-side instead.',
+        )
       }
+
       if (code === 'ENAMETOOLONG') {
-        throw refusedError('UnsafeBlobName', `Blob ${JSON.stringify(object.name)} in store ${object.store} is too long a path for this file system (${target.length} characters).`, 'Export to --archive or --server-side instead.')
+        throw refusedError(
+          'UnsafeBlobName',
+          `Blob ${JSON.stringify(object.name)} in store ${object.store} is too long a path for this file system (${target.length} characters).`,
+          'Export to --archive or --server-side instead.',
+        )
       }
+
       if (code === 'ENOSPC') {
-        throw new CustosError(`The disk holding ${this.root} is full.`, {code: 'DiskFull', exitCode: ExitCode.azure, hint: 'Free space, then run the same command again to resume.'})
+        throw new CustosError(`The disk holding ${this.root} is full.`, {
+          code: 'DiskFull',
+          exitCode: ExitCode.azure,
+          hint: 'Free space, then run the same command again to resume.',
+        })
       }
+
       throw error
     }
   }
@@ -245,13 +311,18 @@ export class FolderDestination implements ExportDestination<FolderResult> {
    * verified; it is hashed again locally (not downloaded again) and checked against Content-MD5 where
    * there is one.
    */
-  private async keptFile(object: PlannedObject, target: string, context: TransferContext): Promise<ManifestObject | undefined> {
+  private async keptFile(
+    object: PlannedObject,
+    target: string,
+    context: TransferContext,
+  ): Promise<ManifestObject | undefined> {
     try {
       const s = await stat(target)
       if (!s.isFile() || s.size !== object.size || s.mtimeMs !== Date.parse(object.lastModified)) return undefined
     } catch {
       return undefined
     }
+
     const hashing = new HashingStream()
     await pipeline(createReadStream(target), hashing, new Writable({write: (_c, _e, cb) => cb()}))
     const digest = hashing.digests.result()
@@ -299,7 +370,7 @@ export class FolderDestination implements ExportDestination<FolderResult> {
 function writeSmallFile(path: string, data: Buffer, lastModified: Date): void {
   const fd = openSync(path, 'w')
   try {
-    for (let offset = 0; offset < data.length; ) offset += writeSync(fd, data, offset)
+    for (let offset = 0; offset < data.length;) offset += writeSync(fd, data, offset)
     futimesSync(fd, lastModified, lastModified)
   } finally {
     closeSync(fd)

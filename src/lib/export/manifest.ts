@@ -86,10 +86,12 @@ async function write(out: Writable, text: string): Promise<void> {
         out.off('error', fail)
         resolve()
       }
+
       const fail = (error: Error) => {
         out.off('drain', done)
         reject(error)
       }
+
       out.once('drain', done)
       out.once('error', fail)
     })
@@ -114,7 +116,9 @@ export class ManifestWriter {
   async begin(head: Head): Promise<void> {
     this.started = true
     await this.emit('{"body":', null)
-    await this.emit(`{"customer":${canonicalJson(head.customer)},"destination":${canonicalJson(head.destination)},"objects":[`)
+    await this.emit(
+      `{"customer":${canonicalJson(head.customer)},"destination":${canonicalJson(head.destination)},"objects":[`,
+    )
   }
 
   async add(object: ManifestObject): Promise<void> {
@@ -133,12 +137,25 @@ export class ManifestWriter {
   /** Closes the body, seals it (signing the hash when a signer is given) and ends the stream. */
   async finish(tail: Tail, signer?: Signer): Promise<{sha256: string; signed: boolean}> {
     if (!this.started) throw new Error('ManifestWriter.finish before begin')
-    const rest = {options: tail.options, startedAt: tail.startedAt, stores: tail.stores, tool: tail.tool, totals: this.totals, verification: tail.verification}
+    const rest = {
+      options: tail.options,
+      startedAt: tail.startedAt,
+      stores: tail.stores,
+      tool: tail.tool,
+      totals: this.totals,
+      verification: tail.verification,
+    }
     // canonicalJson of `rest` is `{...}`; its members follow `objects` in sorted key order.
     await this.emit(`${this.first ? '' : '\n'}],${canonicalJson(rest).slice(1)}`, `],${canonicalJson(rest).slice(1)}`)
     const sha256 = this.hash.digest('hex')
     const signature = signer ? await signer.signDigest(Buffer.from(sha256, 'hex')) : undefined
-    const envelope = {formatVersion: 1, kind: MANIFEST_KIND, sha256, ...(signature ? {signature} : {}), signed: Boolean(signer)}
+    const envelope = {
+      formatVersion: 1,
+      kind: MANIFEST_KIND,
+      sha256,
+      ...(signature ? {signature} : {}),
+      signed: Boolean(signer),
+    }
     await write(this.out, `,${canonicalJson(envelope).slice(1)}\n`)
     await new Promise<void>((resolve, reject) => {
       this.out.once('error', reject)

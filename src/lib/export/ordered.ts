@@ -55,6 +55,7 @@ export async function runOrdered<I, R>(
       failure = error
       controller.abort(error)
     }
+
     notify()
   }
 
@@ -92,10 +93,12 @@ export async function runOrdered<I, R>(
           fail(error)
           break
         }
+
         if (next.done) {
           exhausted = true
           break
         }
+
         const seq = nextSeq++
         const item = next.value
         const task: Promise<void> = work(item, controller.signal).then(
@@ -111,20 +114,24 @@ export async function runOrdered<I, R>(
         })
         running.add(tracked)
       }
+
       if (failed && running.size === 0) break
       if (exhausted && running.size === 0 && !pumping && (commitSeq === nextSeq || failed)) break
       if (!failed && !pumping && ready.has(commitSeq)) {
         schedulePump()
         continue
       }
+
       await new Promise<void>((resolve) => {
         wake = resolve
       })
     }
+
     await committing
   } finally {
     options.abortSignal?.removeEventListener('abort', onAbort)
     if (failed) await iterator.return?.(undefined)?.catch(() => {})
   }
+
   if (failed) throw failure
 }

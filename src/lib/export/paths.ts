@@ -46,7 +46,8 @@ export function unsafeNameReason(name: string, size: number, options: NameCheckO
   if (name.includes('\0')) return 'it contains a NUL character'
   if (name.startsWith('/')) return 'it is an absolute path'
   if (/^[A-Za-z]:/.test(name)) return 'it starts with a drive letter'
-  if (name.includes('\\')) return 'it contains a backslash, which Windows tools and zip readers treat as a folder separator'
+  if (name.includes('\\'))
+    return 'it contains a backslash, which Windows tools and zip readers treat as a folder separator'
   const segments = name.split('/')
   // A zero-length blob whose name ends in "/" is a folder marker (written by some tools); it becomes a folder.
   const folderMarker = name.endsWith('/')
@@ -59,11 +60,18 @@ export function unsafeNameReason(name: string, size: number, options: NameCheckO
       return `one path segment is ${Buffer.byteLength(segment)} bytes long, more than a local file name can hold (${MAX_SEGMENT_BYTES}); export to --archive instead`
     }
   }
+
   return undefined
 }
 
 /** Refuses (exit 3) a name that is not safe as a local path, naming customer, store and blob. */
-export function assertSafeName(customer: string, store: string, name: string, size: number, options: NameCheckOptions): void {
+export function assertSafeName(
+  customer: string,
+  store: string,
+  name: string,
+  size: number,
+  options: NameCheckOptions,
+): void {
   const reason = unsafeNameReason(name, size, options)
   if (reason) {
     throw refusedError(
@@ -87,7 +95,8 @@ export class FolderConflictDetector {
   check(name: string): string | undefined {
     while (this.chain.length > 0 && !name.startsWith(this.chain.at(-1)!)) this.chain.pop()
     const parent = this.chain.at(-1)
-    if (parent !== undefined && parent !== name && !parent.endsWith('/') && name.charAt(parent.length) === '/') return parent
+    if (parent !== undefined && parent !== name && !parent.endsWith('/') && name.charAt(parent.length) === '/')
+      return parent
     if (parent !== name) this.chain.push(name)
     return undefined
   }

@@ -72,9 +72,14 @@ export function exportSources(clients: AzureClients, map: DataMap, customer: str
   const stores = [...map.stores].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   for (const s of stores) {
     if ((ROOT_FILES as readonly string[]).includes(s.name) || s.name.startsWith('.')) {
-      throw refusedError('StoreNameReserved', `Store ${s.name} cannot be exported: its name is used for a file at the root of every export.`, 'Rename the store in the data map.')
+      throw refusedError(
+        'StoreNameReserved',
+        `Store ${s.name} cannot be exported: its name is used for a file at the root of every export.`,
+        'Rename the store in the data map.',
+      )
     }
   }
+
   return stores.map((config) => {
     const scope = scopeOf(config, customer)
     return {
@@ -130,6 +135,7 @@ export async function* listExport(sources: StoreSource[], options: ListExportOpt
     } catch (error) {
       throw fromAzureError(error, `container ${source.scope.container} in account ${source.scope.accountName}`)
     }
+
     options.onStore?.(source, exists)
     if (!exists) continue
     const listing = listScope(source.container, source.scope, {
@@ -167,14 +173,26 @@ export interface PreflightOptions extends ExportContentOptions {
  * bar's total), and every refusal raised before anything is written. The objects it passes to
  * `onObject` are spooled and transferred as listed, so the names checked are the names written.
  */
-export async function preflightExport(customer: string, sources: StoreSource[], options: PreflightOptions): Promise<StoreSummary[]> {
+export async function preflightExport(
+  customer: string,
+  sources: StoreSource[],
+  options: PreflightOptions,
+): Promise<StoreSummary[]> {
   const summaries: StoreSummary[] = []
   let current: StoreSummary | undefined
   const conflicts = new FolderConflictDetector()
   for await (const object of listExport(sources, {
     ...options,
     onStore(source, exists) {
-      current = {store: source.store.name, scope: describeScope(source.scope), exists, objects: 0, bytes: 0, versions: 0, snapshots: 0}
+      current = {
+        store: source.store.name,
+        scope: describeScope(source.scope),
+        exists,
+        objects: 0,
+        bytes: 0,
+        versions: 0,
+        snapshots: 0,
+      }
       summaries.push(current)
       conflicts.reset()
     },
@@ -190,16 +208,24 @@ export async function preflightExport(customer: string, sources: StoreSource[], 
         )
       }
     }
+
     current!.objects++
     current!.bytes += object.size
     if (object.kind === 'version') current!.versions++
     if (object.kind === 'snapshot') current!.snapshots++
     await options.onObject?.(object)
   }
+
   return summaries
 }
 
 /** A stable key of an object: store, name, version or snapshot. */
-export function objectKey(o: {store: string; name: string; versionId?: string; snapshot?: string; kind: ExportObjectKind}): string {
+export function objectKey(o: {
+  store: string
+  name: string
+  versionId?: string
+  snapshot?: string
+  kind: ExportObjectKind
+}): string {
   return JSON.stringify([o.store, o.name, o.kind, o.versionId ?? '', o.snapshot ?? ''])
 }

@@ -31,8 +31,11 @@ const CLOCK_SKEW_MS = 5 * 60 * 1000
 export function checkLinkExpiry(expiryInMs: number, source: string): number {
   if (!(expiryInMs > 0) || expiryInMs > MAX_LINK_EXPIRY_MS) {
     const message = `${source} is ${formatDuration(expiryInMs)}; a link must expire within 7 days.`
-    throw source.startsWith('--') ? usageError(message, 'Use a duration up to 7d.') : configError(message, [], 'Set a duration up to 7d.')
+    throw source.startsWith('--')
+      ? usageError(message, 'Use a duration up to 7d.')
+      : configError(message, [], 'Set a duration up to 7d.')
   }
+
   return expiryInMs
 }
 
@@ -64,7 +67,11 @@ export class ReadLinkSigner {
     const loopbackHttp = this.ref.endpoint.startsWith('http:') && isLoopbackUrl(this.ref.endpoint)
     this.protocol = options.allowHttpOnLoopback && loopbackHttp ? SASProtocol.HttpsAndHttp : SASProtocol.Https
     if (this.ref.sas && !this.ref.sharedKey) {
-      throw configError(`Account ${this.ref.name} is configured with a SAS connection string, from which custos cannot sign links.`, [], 'Configure it as a blob endpoint URL (Entra ID) or with an account key.')
+      throw configError(
+        `Account ${this.ref.name} is configured with a SAS connection string, from which custos cannot sign links.`,
+        [],
+        'Configure it as a blob endpoint URL (Entra ID) or with an account key.',
+      )
     }
   }
 
@@ -82,7 +89,10 @@ export class ReadLinkSigner {
       ...(urlParam(blob.url, 'snapshot') ? {snapshotTime: urlParam(blob.url, 'snapshot')} : {}),
     }
     const query = this.ref.sharedKey
-      ? generateBlobSASQueryParameters(values, new StorageSharedKeyCredential(this.ref.sharedKey.accountName, this.ref.sharedKey.accountKey))
+      ? generateBlobSASQueryParameters(
+          values,
+          new StorageSharedKeyCredential(this.ref.sharedKey.accountName, this.ref.sharedKey.accountKey),
+        )
       : generateBlobSASQueryParameters(values, await this.userDelegationKey(startsOn), this.ref.name)
     return `${blob.url}${blob.url.includes('?') ? '&' : '?'}${query.toString()}`
   }

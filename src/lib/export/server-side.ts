@@ -82,8 +82,13 @@ export class ServerSideDestination implements ExportDestination<ServerResult> {
     private readonly options: ServerSideOptions,
   ) {
     if (!map.exports) {
-      throw configError('Server-side export needs an exports container, and the data map has no "exports" section.', [], 'Add exports: {account, container, linkExpiry} to the data map (see the README), or export with --to or --archive.')
+      throw configError(
+        'Server-side export needs an exports container, and the data map has no "exports" section.',
+        [],
+        'Add exports: {account, container, linkExpiry} to the data map (see the README), or export with --to or --archive.',
+      )
     }
+
     this.exportsAccount = map.exports.account
     this.container = clients.blobService(map.exports.account).getContainerClient(map.exports.container)
   }
@@ -94,7 +99,12 @@ export class ServerSideDestination implements ExportDestination<ServerResult> {
 
   /** Where the copies are, for the manifest. */
   get manifestDestination(): ManifestDestination {
-    return {kind: 'server-side', account: this.container.accountName, container: this.container.containerName, prefix: this.prefix}
+    return {
+      kind: 'server-side',
+      account: this.container.accountName,
+      container: this.container.containerName,
+      prefix: this.prefix,
+    }
   }
 
   window(concurrency: number): number {
@@ -112,13 +122,24 @@ export class ServerSideDestination implements ExportDestination<ServerResult> {
         this.resumed = true
       } else {
         this.prefix = `${this.customer}/${exportStamp(now)}/`
-        const marker: Marker = {customer: this.customer, includeVersions: header.includeVersions, includeSnapshots: header.includeSnapshots, startedAt}
+        const marker: Marker = {
+          customer: this.customer,
+          includeVersions: header.includeVersions,
+          includeSnapshots: header.includeSnapshots,
+          startedAt,
+        }
         const body = JSON.stringify(marker)
-        await this.container.getBlockBlobClient(`${this.prefix}${MARKER}`).upload(body, Buffer.byteLength(body), {blobHTTPHeaders: {blobContentType: 'application/json'}})
+        await this.container
+          .getBlockBlobClient(`${this.prefix}${MARKER}`)
+          .upload(body, Buffer.byteLength(body), {blobHTTPHeaders: {blobContentType: 'application/json'}})
       }
     } catch (error) {
-      throw fromAzureError(error, `exports container ${this.container.containerName} in account ${this.container.accountName}`)
+      throw fromAzureError(
+        error,
+        `exports container ${this.container.containerName} in account ${this.container.accountName}`,
+      )
     }
+
     this.tempDir = await mkdtemp(join(tmpdir(), 'custos-export-'))
     this.manifestOut = createWriteStream(join(this.tempDir, 'manifest.json'))
     this.linksOut = createWriteStream(join(this.tempDir, LINKS_NAME))
@@ -137,12 +158,16 @@ export class ServerSideDestination implements ExportDestination<ServerResult> {
     for await (const item of this.container.listBlobsByHierarchy('/', {prefix: `${this.customer}/`})) {
       if (item.kind === 'prefix' && (newest === undefined || item.name > newest)) newest = item.name
     }
+
     if (!newest || !newest.startsWith(`${this.customer}/`)) return undefined
     if (await this.container.getBlobClient(`${newest}manifest.json`).exists()) return undefined
     const markerBlob = this.container.getBlobClient(`${newest}${MARKER}`)
     if (!(await markerBlob.exists())) return undefined
     const marker = JSON.parse((await markerBlob.downloadToBuffer()).toString('utf8')) as Marker
-    const same = marker.customer === this.customer && marker.includeVersions === header.includeVersions && marker.includeSnapshots === header.includeSnapshots
+    const same =
+      marker.customer === this.customer &&
+      marker.includeVersions === header.includeVersions &&
+      marker.includeSnapshots === header.includeSnapshots
     return same ? {prefix: newest, marker} : undefined
   }
 
@@ -154,9 +179,13 @@ export class ServerSideDestination implements ExportDestination<ServerResult> {
     let signer = this.sourceSigners.get(account)
     if (!signer) {
       // Sent only to the storage service as the copy source; plain HTTP is allowed only for Azurite on loopback.
-      signer = new ReadLinkSigner(this.clients, account, {expiresOn: new Date(Date.now() + SOURCE_LINK_LIFETIME_MS), allowHttpOnLoopback: true})
+      signer = new ReadLinkSigner(this.clients, account, {
+        expiresOn: new Date(Date.now() + SOURCE_LINK_LIFETIME_MS),
+        allowHttpOnLoopback: true,
+      })
       this.sourceSigners.set(account, signer)
     }
+
     return signer
   }
 
@@ -173,12 +202,16 @@ export class ServerSideDestination implements ExportDestination<ServerResult> {
         await target.upload('', 0, {abortSignal: signal})
         return {entry, kept: false}
       }
+
       if (this.resumed && (await this.copied(target, object, signal))) {
         context.onBytes(object.size)
         return {entry, kept: true}
       }
+
       const source = context.source(object.store)
-      const sourceUrl = await this.sourceSigner(source.config.account).url(objectClient(source.container, source.scope, object))
+      const sourceUrl = await this.sourceSigner(source.config.account).url(
+        objectClient(source.container, source.scope, object),
+      )
       const sourceConditions = object.kind === 'current' && object.etag ? {ifMatch: object.etag} : undefined
       if (object.size <= SYNC_COPY_MAX_BYTES) {
         await target.syncCopyFromURL(sourceUrl, {
@@ -190,14 +223,28 @@ export class ServerSideDestination implements ExportDestination<ServerResult> {
         const poller = await target.beginCopyFromURL(sourceUrl, {abortSignal: signal, sourceConditions})
         await poller.pollUntilDone()
       }
+
       const copy = await target.getProperties({abortSignal: signal})
       const copyMD5 = copy.contentMD5 ? Buffer.from(copy.contentMD5).toString('base64') : undefined
-      if (copy.contentLength !== object.size) throw integrityError(this.customer, object, `the copy holds ${copy.contentLength} bytes where the source has ${object.size}`)
-      if (object.contentMD5 && copyMD5 !== object.contentMD5) throw integrityError(this.customer, object, `the copy's Content-MD5 is ${copyMD5 ?? 'missing'} but the source's is ${object.contentMD5}`)
+      if (copy.contentLength !== object.size)
+        throw integrityError(
+          this.customer,
+          object,
+          `the copy holds ${copy.contentLength} bytes where the source has ${object.size}`,
+        )
+      if (object.contentMD5 && copyMD5 !== object.contentMD5)
+        throw integrityError(
+          this.customer,
+          object,
+          `the copy's Content-MD5 is ${copyMD5 ?? 'missing'} but the source's is ${object.contentMD5}`,
+        )
       context.onBytes(object.size)
       return {entry, kept: false}
     } catch (error) {
-      throw fromAzureError(error, `the copy of blob ${JSON.stringify(object.name)} in store ${object.store} to ${this.location}`)
+      throw fromAzureError(
+        error,
+        `the copy of blob ${JSON.stringify(object.name)} in store ${object.store} to ${this.location}`,
+      )
     }
   }
 
@@ -216,8 +263,10 @@ export class ServerSideDestination implements ExportDestination<ServerResult> {
   async commit(item: Annotated, result: ServerResult): Promise<ManifestObject> {
     if (!item.object.folderMarker) {
       const line = `${item.object.path.replaceAll('\t', ' ').replaceAll('\n', ' ')}\t${await this.linkSigner!.url(this.target(item.object.path))}\n`
-      if (!this.linksOut!.write(line)) await new Promise<void>((resolve) => this.linksOut!.once('drain', () => resolve()))
+      if (!this.linksOut!.write(line))
+        await new Promise<void>((resolve) => this.linksOut!.once('drain', () => resolve()))
     }
+
     return result.entry
   }
 
@@ -235,15 +284,23 @@ export class ServerSideDestination implements ExportDestination<ServerResult> {
       this.linksOut!.end(() => resolve())
     })
     try {
-      await this.target(LINKS_NAME).uploadFile(join(this.tempDir!, LINKS_NAME), {blobHTTPHeaders: {blobContentType: 'text/tab-separated-values; charset=utf-8'}})
+      await this.target(LINKS_NAME).uploadFile(join(this.tempDir!, LINKS_NAME), {
+        blobHTTPHeaders: {blobContentType: 'text/tab-separated-values; charset=utf-8'},
+      })
       // The manifest last: its presence marks the export finished.
-      await this.target('manifest.json').uploadFile(join(this.tempDir!, 'manifest.json'), {blobHTTPHeaders: {blobContentType: 'application/json'}})
+      await this.target('manifest.json').uploadFile(join(this.tempDir!, 'manifest.json'), {
+        blobHTTPHeaders: {blobContentType: 'application/json'},
+      })
     } catch (error) {
       throw fromAzureError(error, `the manifest upload to ${this.location}`)
     }
+
     await rm(this.tempDir!, {recursive: true, force: true})
     const url = await this.linkSigner!.url(this.target(LINKS_NAME))
-    return {manifestLocation: `${this.location}manifest.json`, link: {url, expiresOn: this.linkSigner!.expiresOn.toISOString()}}
+    return {
+      manifestLocation: `${this.location}manifest.json`,
+      link: {url, expiresOn: this.linkSigner!.expiresOn.toISOString()},
+    }
   }
 
   async abort(): Promise<void> {

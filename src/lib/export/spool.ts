@@ -36,6 +36,7 @@ export async function removeOrphanedSpools(parent: string): Promise<string[]> {
   } catch {
     return removed
   }
+
   for (const name of names) {
     const pid = Number(new RegExp(`^${SPOOL_PREFIX}(\\d+)-`).exec(name)?.[1])
     if (!Number.isInteger(pid) || pid <= 0 || isRunning(pid)) continue
@@ -45,6 +46,7 @@ export async function removeOrphanedSpools(parent: string): Promise<string[]> {
       () => {},
     )
   }
+
   return removed
 }
 
@@ -65,14 +67,18 @@ export class ListingSpool {
   }
 
   async add(object: PlannedObject): Promise<void> {
-    if (!this.out!.write(`${JSON.stringify(object)}\n`)) await new Promise<void>((resolve) => this.out!.once('drain', () => resolve()))
+    if (!this.out!.write(`${JSON.stringify(object)}\n`))
+      await new Promise<void>((resolve) => this.out!.once('drain', () => resolve()))
   }
 
   /** Ends writing; the spool can then be read. */
   async close(): Promise<void> {
     const out = this.out
     this.out = undefined
-    if (out) await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())))
+    if (out)
+      await new Promise<void>((resolve, reject) =>
+        out.end((error?: Error | null) => (error ? reject(error) : resolve())),
+      )
   }
 
   async *read(): AsyncGenerator<PlannedObject> {

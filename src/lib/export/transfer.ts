@@ -53,19 +53,38 @@ function blobInstance(object: PlannedObject): {versionId?: string; snapshot?: st
 }
 
 export function integrityError(customer: string, object: PlannedObject, what: string): CustosError {
-  const id = object.versionId && object.kind === 'version' ? ` (version ${object.versionId})` : object.snapshot ? ` (snapshot ${object.snapshot})` : ''
-  return new CustosError(`Integrity check failed for blob ${JSON.stringify(object.name)}${id} in store ${object.store} of customer ${customer}: ${what}.`, {
-    code: 'IntegrityMismatch',
-    exitCode: ExitCode.azure,
-    hint: 'The export was stopped and no manifest was written. Check the blob (its Content-MD5 property may be wrong, or the data corrupted) and run the export again.',
-  })
+  const id =
+    object.versionId && object.kind === 'version'
+      ? ` (version ${object.versionId})`
+      : object.snapshot
+        ? ` (snapshot ${object.snapshot})`
+        : ''
+  return new CustosError(
+    `Integrity check failed for blob ${JSON.stringify(object.name)}${id} in store ${object.store} of customer ${customer}: ${what}.`,
+    {
+      code: 'IntegrityMismatch',
+      exitCode: ExitCode.azure,
+      hint: 'The export was stopped and no manifest was written. Check the blob (its Content-MD5 property may be wrong, or the data corrupted) and run the export again.',
+    },
+  )
 }
 
 /** Compares what was read with the listing's size and Content-MD5; throws IntegrityMismatch. */
-export function checkDigest(customer: string, object: PlannedObject, digest: VerifiedDigest, serviceMD5?: string): void {
-  if (digest.bytes !== object.size) throw integrityError(customer, object, `${digest.bytes} bytes were read where the service lists ${object.size}`)
+export function checkDigest(
+  customer: string,
+  object: PlannedObject,
+  digest: VerifiedDigest,
+  serviceMD5?: string,
+): void {
+  if (digest.bytes !== object.size)
+    throw integrityError(customer, object, `${digest.bytes} bytes were read where the service lists ${object.size}`)
   for (const expected of new Set([object.contentMD5, serviceMD5])) {
-    if (expected && expected !== digest.md5) throw integrityError(customer, object, `the data's MD5 is ${digest.md5} but the service's Content-MD5 is ${expected}`)
+    if (expected && expected !== digest.md5)
+      throw integrityError(
+        customer,
+        object,
+        `the data's MD5 is ${digest.md5} but the service's Content-MD5 is ${expected}`,
+      )
   }
 }
 
@@ -82,17 +101,27 @@ export interface DownloadOptions {
  * A current blob is read only if it is still the one listed (If-Match on its ETag), so the bytes
  * always belong to the properties the manifest records.
  */
-export async function downloadVerified(client: BlobClient, object: PlannedObject, sink: Writable, options: DownloadOptions): Promise<VerifiedDigest> {
+export async function downloadVerified(
+  client: BlobClient,
+  object: PlannedObject,
+  sink: Writable,
+  options: DownloadOptions,
+): Promise<VerifiedDigest> {
   const hashing = new HashingStream(options.onBytes)
   let serviceMD5: string | undefined
   try {
-    const response = await client.download(0, undefined, {abortSignal: options.abortSignal, maxRetryRequests: options.maxRetryRequests, ...sameBlob(object)})
+    const response = await client.download(0, undefined, {
+      abortSignal: options.abortSignal,
+      maxRetryRequests: options.maxRetryRequests,
+      ...sameBlob(object),
+    })
     serviceMD5 = base64(response.contentMD5 ?? response.blobContentMD5)
     if (!response.readableStreamBody) throw new Error('the service returned no body')
     await pipeline(response.readableStreamBody, hashing, sink, {signal: options.abortSignal})
   } catch (error) {
     throw readError(error, object, options.customer)
   }
+
   const digest = hashing.digests.result()
   checkDigest(options.customer, object, digest, serviceMD5)
   return digest
@@ -110,16 +139,21 @@ function base64(md5: Uint8Array | undefined): string | undefined {
 function readError(error: unknown, object: PlannedObject, customer: string): unknown {
   if (error instanceof CustosError) return error
   if ((error as {statusCode?: number}).statusCode === 412) {
-    return new CustosError(`Blob ${JSON.stringify(object.name)} in store ${object.store} changed while customer ${customer} was being exported.`, {
-      code: 'ChangedDuringExport',
-      exitCode: ExitCode.azure,
-      hint: 'Run the export again; it resumes and picks up the new content.',
-    })
+    return new CustosError(
+      `Blob ${JSON.stringify(object.name)} in store ${object.store} changed while customer ${customer} was being exported.`,
+      {
+        code: 'ChangedDuringExport',
+        exitCode: ExitCode.azure,
+        hint: 'Run the export again; it resumes and picks up the new content.',
+      },
+    )
   }
+
   return fromAzureError(error, `blob ${JSON.stringify(object.name)} in store ${object.store}`)
 }
 
-const readAt = (fd: number, buffer: Buffer, length: number, position: number) => promisify(read)(fd, buffer, 0, length, position)
+const readAt = (fd: number, buffer: Buffer, length: number, position: number) =>
+  promisify(read)(fd, buffer, 0, length, position)
 
 export interface RangedDownloadOptions extends DownloadOptions {
   /** bytes per range request */
@@ -138,7 +172,12 @@ export interface RangedDownloadOptions extends DownloadOptions {
  * a current blob is conditional on the listed ETag, so all of them come from the same blob; size
  * and the blob's Content-MD5 are checked as in {@link downloadVerified}.
  */
-export async function downloadRangesToFile(client: BlobClient, object: PlannedObject, path: string, options: RangedDownloadOptions): Promise<VerifiedDigest> {
+export async function downloadRangesToFile(
+  client: BlobClient,
+  object: PlannedObject,
+  path: string,
+  options: RangedDownloadOptions,
+): Promise<VerifiedDigest> {
   const ranges = Math.max(1, Math.ceil(object.size / options.rangeSize))
   const stop = new AbortController()
   const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, stop.signal]) : stop.signal
@@ -156,12 +195,14 @@ export async function downloadRangesToFile(client: BlobClient, object: PlannedOb
   const advance = async (): Promise<void> => {
     while (hashed < ranges && done[hashed]) {
       const end = Math.min(object.size, (hashed + 1) * options.rangeSize)
-      for (let at = hashed * options.rangeSize; at < end; ) {
+      for (let at = hashed * options.rangeSize; at < end;) {
         const {bytesRead} = await readAt(fd, buffer, Math.min(buffer.length, end - at), at)
-        if (bytesRead === 0) throw integrityError(options.customer, object, `the file ended at ${at} of ${object.size} bytes`)
+        if (bytesRead === 0)
+          throw integrityError(options.customer, object, `the file ended at ${at} of ${object.size} bytes`)
         digests.update(buffer.subarray(0, bytesRead))
         at += bytesRead
       }
+
       hashed++
     }
   }
@@ -171,7 +212,11 @@ export async function downloadRangesToFile(client: BlobClient, object: PlannedOb
     for (let i = next++; i < ranges && !signal.aborted; i = next++) {
       const offset = i * options.rangeSize
       const count = Math.min(options.rangeSize, object.size - offset)
-      const response = await client.download(offset, count, {abortSignal: signal, maxRetryRequests: options.maxRetryRequests, ...sameBlob(object)})
+      const response = await client.download(offset, count, {
+        abortSignal: signal,
+        maxRetryRequests: options.maxRetryRequests,
+        ...sameBlob(object),
+      })
       serviceMD5 ??= base64(response.blobContentMD5)
       if (!response.readableStreamBody) throw new Error('the service returned no body')
       let received = 0
@@ -186,8 +231,15 @@ export async function downloadRangesToFile(client: BlobClient, object: PlannedOb
       // when it is destroyed, even with autoClose: false (Node 20), so a stream on the shared one
       // would, when one range is aborted, close it under the other ranges — whose writes could
       // then land in whatever file is opened next under the same number.
-      await pipeline(response.readableStreamBody, counting, createWriteStream(path, {flags: 'r+', start: offset}), {signal})
-      if (received !== count) throw integrityError(options.customer, object, `${received} bytes were read for the range at ${offset} where ${count} were asked for`)
+      await pipeline(response.readableStreamBody, counting, createWriteStream(path, {flags: 'r+', start: offset}), {
+        signal,
+      })
+      if (received !== count)
+        throw integrityError(
+          options.customer,
+          object,
+          `${received} bytes were read for the range at ${offset} where ${count} were asked for`,
+        )
       done[i] = true
       hashing = hashing.then(advance)
       await hashing
@@ -210,6 +262,7 @@ export async function downloadRangesToFile(client: BlobClient, object: PlannedOb
   } finally {
     await promisify(close)(fd)
   }
+
   const digest = digests.result()
   checkDigest(options.customer, object, digest, serviceMD5)
   return digest
@@ -226,7 +279,11 @@ export interface SmallObjectSource {
  * match. It goes through the lean BlobReader (one GET, no SDK client per object): most objects of
  * an export are small, and the SDK's per-download overhead cost more CPU than the download itself.
  */
-export async function downloadToBuffer(source: SmallObjectSource, object: PlannedObject, options: DownloadOptions): Promise<{data: Buffer; digest: VerifiedDigest}> {
+export async function downloadToBuffer(
+  source: SmallObjectSource,
+  object: PlannedObject,
+  options: DownloadOptions,
+): Promise<{data: Buffer; digest: VerifiedDigest}> {
   const {scope} = source
   // Every read re-checks the scope, whatever produced the object (a listing, a journal).
   assertInScope(scope, scope.container, object.name)
@@ -244,6 +301,7 @@ export async function downloadToBuffer(source: SmallObjectSource, object: Planne
   } catch (error) {
     throw readError(error, object, options.customer)
   }
+
   const digests = new Digests()
   digests.update(read.body)
   options.onBytes?.(read.body.length)

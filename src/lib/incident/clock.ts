@@ -40,6 +40,7 @@ function formatter(timeZone: string, timeZoneName: 'short' | 'longOffset'): Intl
     })
     formatters.set(key, f)
   }
+
   return f
 }
 
@@ -48,15 +49,27 @@ export function assertTimeZone(timeZone: string, field = 'incident.timeZone'): s
   try {
     formatter(timeZone, 'short')
   } catch {
-    throw configError(`${field} "${timeZone}" is not a time zone this Node.js knows.`, [], 'Use an IANA zone name such as Europe/Berlin or UTC.')
+    throw configError(
+      `${field} "${timeZone}" is not a time zone this Node.js knows.`,
+      [],
+      'Use an IANA zone name such as Europe/Berlin or UTC.',
+    )
   }
+
   return timeZone
 }
 
 export function zonedTime(instant: Date | string, timeZone: string): ZonedTime {
   const date = typeof instant === 'string' ? new Date(instant) : instant
-  const parts = Object.fromEntries(formatter(timeZone, 'short').formatToParts(date).map((p) => [p.type, p.value]))
-  const offsetName = formatter(timeZone, 'longOffset').formatToParts(date).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT'
+  const parts = Object.fromEntries(
+    formatter(timeZone, 'short')
+      .formatToParts(date)
+      .map((p) => [p.type, p.value]),
+  )
+  const offsetName =
+    formatter(timeZone, 'longOffset')
+      .formatToParts(date)
+      .find((p) => p.type === 'timeZoneName')?.value ?? 'GMT'
   // "GMT+01:00" → "+01:00"; plain "GMT" is UTC
   const offset = offsetName === 'GMT' ? '+00:00' : offsetName.replace('GMT', '')
   const day = `${parts.year}-${parts.month}-${parts.day}`
@@ -131,13 +144,29 @@ export function incidentStatus(incident: Incident, options: ClockOptions): Incid
   const closed = incident.status === 'closed'
   const customers: CustomerClock[] = incident.customers.map((customer) => {
     const notice = notices.get(customer)
-    if (notice) return {customer, state: notice.late ? 'notified-late' : 'notified', timeLeftInMs, notifiedAt: notice.at, notifiedBy: notice.by, lang: notice.lang}
+    if (notice)
+      return {
+        customer,
+        state: notice.late ? 'notified-late' : 'notified',
+        timeLeftInMs,
+        notifiedAt: notice.at,
+        notifiedBy: notice.by,
+        lang: notice.lang,
+      }
     return {customer, state: closed ? 'closed' : pendingState(timeLeftInMs, options.warnWithinInMs), timeLeftInMs}
   })
-  if (customers.length === 0) customers.push({customer: null, state: closed ? 'closed' : pendingState(timeLeftInMs, options.warnWithinInMs), timeLeftInMs})
+  if (customers.length === 0)
+    customers.push({
+      customer: null,
+      state: closed ? 'closed' : pendingState(timeLeftInMs, options.warnWithinInMs),
+      timeLeftInMs,
+    })
   let state: IncidentState = 'notified'
   if (closed) state = 'closed'
-  else for (const c of customers) if (c.state === 'ok' || c.state === 'warning' || c.state === 'overdue') state = RANK[c.state] < RANK[state] ? c.state : state
+  else
+    for (const c of customers)
+      if (c.state === 'ok' || c.state === 'warning' || c.state === 'overdue')
+        state = RANK[c.state] < RANK[state] ? c.state : state
   return {
     id: incident.id,
     status: incident.status,

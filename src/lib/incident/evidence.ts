@@ -98,7 +98,15 @@ export interface CustomerEvidence {
 }
 
 export interface IncidentEvidenceBody {
-  incident: {id: string; status: Incident['status']; summary: string; detectedAt: string; deadline: string; customers: string[]; dataCategories: string[]}
+  incident: {
+    id: string
+    status: Incident['status']
+    summary: string
+    detectedAt: string
+    deadline: string
+    customers: string[]
+    dataCategories: string[]
+  }
   createdAt: string
   tool: string
   operator: string
@@ -122,7 +130,10 @@ export interface IncidentEvidence {
 }
 
 function compactTime(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replaceAll(/[-:]/g, '')
+  return date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replaceAll(/[-:]/g, '')
 }
 
 async function fileDigest(path: string): Promise<{bytes: number; sha256: string}> {
@@ -140,17 +151,29 @@ function countFindings(report: AccessReport): Partial<Record<FindingType, number
 /** Which affected customers the bundle covers; a usage error for a customer the incident does not name. */
 function chooseCustomers(map: DataMap, incident: Incident, requested?: string[]): string[] {
   if (incident.customers.length === 0) {
-    throw usageError(`Incident ${incident.id} names no affected customer, so there is no customer's evidence to collect.`, `Add them first: custos incident update ${incident.id} --customer <id>`)
+    throw usageError(
+      `Incident ${incident.id} names no affected customer, so there is no customer's evidence to collect.`,
+      `Add them first: custos incident update ${incident.id} --customer <id>`,
+    )
   }
+
   if (!requested || requested.length === 0) return [...incident.customers]
   const chosen = [...new Set(requested.map((c) => assertCustomerId(c, map.customers.idPattern)))]
   const foreign = chosen.filter((c) => !incident.customers.includes(c))
-  if (foreign.length > 0) throw usageError(`Incident ${incident.id} does not name ${foreign.join(', ')} as affected.`, `Affected: ${incident.customers.join(', ')}. Evidence is collected only for affected customers.`)
+  if (foreign.length > 0)
+    throw usageError(
+      `Incident ${incident.id} does not name ${foreign.join(', ')} as affected.`,
+      `Affected: ${incident.customers.join(', ')}. Evidence is collected only for affected customers.`,
+    )
   return chosen
 }
 
 /** Collects, seals and packs the evidence of one incident; see the module comment. */
-export async function collectIncidentEvidence(clients: AzureClients, map: DataMap, options: CollectEvidenceOptions): Promise<IncidentEvidence> {
+export async function collectIncidentEvidence(
+  clients: AzureClients,
+  map: DataMap,
+  options: CollectEvidenceOptions,
+): Promise<IncidentEvidence> {
   const now = options.now ?? (() => new Date())
   const log = options.log ?? new IncidentLog(clients, map)
   const incident = await log.get(options.incident)
@@ -158,7 +181,11 @@ export async function collectIncidentEvidence(clients: AzureClients, map: DataMa
   const lookbackInMs = options.lookbackInMs ?? DEFAULT_EVIDENCE_LOOKBACK_IN_MS
   const since = new Date(Date.parse(incident.detectedAt) - lookbackInMs)
   const until = options.until ?? now()
-  if (since.getTime() >= until.getTime()) throw usageError(`The evidence window ${since.toISOString()} – ${until.toISOString()} is empty.`, 'Give --until after the detection time minus --lookback.')
+  if (since.getTime() >= until.getTime())
+    throw usageError(
+      `The evidence window ${since.toISOString()} – ${until.toISOString()} is empty.`,
+      'Give --until after the detection time minus --lookback.',
+    )
   const signer = options.signer === null ? undefined : (options.signer ?? keyVaultSigner(clients))
   const output = resolve(options.output ?? `incident-${incident.id}-evidence-${compactTime(now())}.tar.gz`)
   const workDir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'custos-incident-'))
@@ -171,6 +198,7 @@ export async function collectIncidentEvidence(clients: AzureClients, map: DataMa
       entries.push({name: path, file})
       return digest.sha256
     }
+
     const perCustomer: CustomerEvidence[] = []
     for (const customer of customers) {
       options.onStage?.(`Collecting the logs of ${customer}`)
@@ -220,14 +248,22 @@ export async function collectIncidentEvidence(clients: AzureClients, map: DataMa
           sources: bundle.sources,
           malformedLines: bundle.malformedLines,
         },
-        access: {path: `${dir}/access-report.json`, htmlPath: `${dir}/access-report.html`, sha256: reportSha256, totals: report.totals, findings: countFindings(report), sources: report.sources},
+        access: {
+          path: `${dir}/access-report.json`,
+          htmlPath: `${dir}/access-report.html`,
+          sha256: reportSha256,
+          totals: report.totals,
+          findings: countFindings(report),
+          sources: report.sources,
+        },
       })
     }
 
     // The incident as the trail says it, with its records (hash-chained, so they tie the bundle to the trail).
     options.onStage?.('Writing the manifest and the archive')
     const records: AuditRecord[] = []
-    for await (const {record} of log.trail.read()) if (isIncidentRecord(record) && record.details.incident === incident.id) records.push(record)
+    for await (const {record} of log.trail.read())
+      if (isIncidentRecord(record) && record.details.incident === incident.id) records.push(record)
     const incidentJson = join(workDir, 'incident.json')
     await writeFile(incidentJson, `${JSON.stringify({incident, records}, null, 2)}\n`)
     await addFile('incident.json', incidentJson)
@@ -249,15 +285,32 @@ export async function collectIncidentEvidence(clients: AzureClients, map: DataMa
       window: {since: since.toISOString(), until: until.toISOString(), lookbackInMs},
       customers: perCustomer,
       files,
-      trail: {location: log.trail.location, records: records.length, lastSeq: last?.seq ?? 0, lastHash: last?.hash ?? ''},
+      trail: {
+        location: log.trail.location,
+        records: records.length,
+        lastSeq: last?.seq ?? 0,
+        lastHash: last?.hash ?? '',
+      },
     }
     const manifest: SealedDocument<IncidentEvidenceBody> = await sealDocument(EVIDENCE_KIND, body, signer)
     const manifestText = `${JSON.stringify(manifest, null, 2)}\n`
-    const sums = [{path: 'manifest.json', sha256: sha256Hex(manifestText)}, ...files].map((f) => `${f.sha256}  ${f.path}\n`).join('')
-    const packed = await writeTarGz(output, [{name: 'manifest.json', content: manifestText}, {name: 'SHA256SUMS', content: sums}, ...entries], {mtime: now(), abortSignal: options.abortSignal})
+    const sums = [{path: 'manifest.json', sha256: sha256Hex(manifestText)}, ...files]
+      .map((f) => `${f.sha256}  ${f.path}\n`)
+      .join('')
+    const packed = await writeTarGz(
+      output,
+      [{name: 'manifest.json', content: manifestText}, {name: 'SHA256SUMS', content: sums}, ...entries],
+      {mtime: now(), abortSignal: options.abortSignal},
+    )
 
     const window = {since: body.window.since, until: body.window.until}
-    const summary = perCustomer.map((c) => ({customer: c.customer, records: c.logs.records, findings: c.access.totals.findings, signIns: c.access.totals.signIns, operations: c.access.totals.operations}))
+    const summary = perCustomer.map((c) => ({
+      customer: c.customer,
+      records: c.logs.records,
+      findings: c.access.totals.findings,
+      signIns: c.access.totals.signIns,
+      operations: c.access.totals.operations,
+    }))
     const record = await log.recordEvidence(
       incident,
       {
@@ -279,7 +332,11 @@ export async function collectIncidentEvidence(clients: AzureClients, map: DataMa
       sha256: packed.sha256,
       window,
       customers: summary,
-      manifest: {sha256: manifest.sha256, signed: manifest.signed, ...(manifest.signature ? {kid: manifest.signature.kid} : {})},
+      manifest: {
+        sha256: manifest.sha256,
+        signed: manifest.signed,
+        ...(manifest.signature ? {kid: manifest.signature.kid} : {}),
+      },
       seq: record.seq,
     }
   } finally {

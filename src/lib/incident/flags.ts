@@ -7,14 +7,45 @@ import {Flags} from '@oclif/core'
 import type {IncidentFacts} from './types.js'
 
 export const factFlags = {
-  nature: Flags.string({summary: 'Nature of the breach: what happened to which data (Art. 33(3)(a)).', helpGroup: 'NOTICE FACTS'}),
-  'data-categories': Flags.string({summary: 'Categories of personal data records concerned, comma-separated (e.g. "contact data,invoices").', multiple: true, delimiter: ',', helpGroup: 'NOTICE FACTS'}),
-  'subject-categories': Flags.string({summary: 'Categories of data subjects concerned, comma-separated (e.g. "end users,employees").', multiple: true, delimiter: ',', helpGroup: 'NOTICE FACTS'}),
-  subjects: Flags.integer({summary: 'Approximate number of data subjects concerned.', min: 0, helpGroup: 'NOTICE FACTS'}),
-  records: Flags.integer({summary: 'Approximate number of personal data records concerned.', min: 0, helpGroup: 'NOTICE FACTS'}),
-  consequences: Flags.string({summary: 'Likely consequences of the breach (Art. 33(3)(c)).', helpGroup: 'NOTICE FACTS'}),
-  measures: Flags.string({summary: 'Measures taken or proposed, including mitigation (Art. 33(3)(d)).', helpGroup: 'NOTICE FACTS'}),
-  contact: Flags.string({summary: 'Contact point for more information, usually the data protection officer (Art. 33(3)(b)); default incident.contact.', helpGroup: 'NOTICE FACTS'}),
+  nature: Flags.string({
+    summary: 'Nature of the breach: what happened to which data (Art. 33(3)(a)).',
+    helpGroup: 'NOTICE FACTS',
+  }),
+  'data-categories': Flags.string({
+    summary: 'Categories of personal data records concerned, comma-separated (e.g. "contact data,invoices").',
+    multiple: true,
+    delimiter: ',',
+    helpGroup: 'NOTICE FACTS',
+  }),
+  'subject-categories': Flags.string({
+    summary: 'Categories of data subjects concerned, comma-separated (e.g. "end users,employees").',
+    multiple: true,
+    delimiter: ',',
+    helpGroup: 'NOTICE FACTS',
+  }),
+  subjects: Flags.integer({
+    summary: 'Approximate number of data subjects concerned.',
+    min: 0,
+    helpGroup: 'NOTICE FACTS',
+  }),
+  records: Flags.integer({
+    summary: 'Approximate number of personal data records concerned.',
+    min: 0,
+    helpGroup: 'NOTICE FACTS',
+  }),
+  consequences: Flags.string({
+    summary: 'Likely consequences of the breach (Art. 33(3)(c)).',
+    helpGroup: 'NOTICE FACTS',
+  }),
+  measures: Flags.string({
+    summary: 'Measures taken or proposed, including mitigation (Art. 33(3)(d)).',
+    helpGroup: 'NOTICE FACTS',
+  }),
+  contact: Flags.string({
+    summary:
+      'Contact point for more information, usually the data protection officer (Art. 33(3)(b)); default incident.contact.',
+    helpGroup: 'NOTICE FACTS',
+  }),
 }
 
 type FactFlagValues = {

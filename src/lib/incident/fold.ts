@@ -26,17 +26,20 @@ export interface FoldResult {
   skipped: Array<{seq: number; action: string; reason: string}>
 }
 
-export function isIncidentRecord(record: AuditRecord | undefined): record is AuditRecord & {action: IncidentAction; details: {incident: string}} {
+export function isIncidentRecord(
+  record: AuditRecord | undefined,
+): record is AuditRecord & {action: IncidentAction; details: {incident: string}} {
   return Boolean(
     record &&
-      (INCIDENT_ACTIONS as readonly string[]).includes(record.action) &&
-      record.details &&
-      typeof (record.details as {incident?: unknown}).incident === 'string',
+    (INCIDENT_ACTIONS as readonly string[]).includes(record.action) &&
+    record.details &&
+    typeof (record.details as {incident?: unknown}).incident === 'string',
   )
 }
 
 export function deadlineOf(detectedAt: string | Date): string {
-  const ms = (typeof detectedAt === 'string' ? Date.parse(detectedAt) : detectedAt.getTime()) + NOTIFICATION_WINDOW_IN_MS
+  const ms =
+    (typeof detectedAt === 'string' ? Date.parse(detectedAt) : detectedAt.getTime()) + NOTIFICATION_WINDOW_IN_MS
   return new Date(ms).toISOString()
 }
 
@@ -48,6 +51,7 @@ export function mergeFacts(into: IncidentFacts, from: IncidentFacts | undefined)
     const value = from[name]
     if (value !== undefined) (out as Record<string, unknown>)[name] = Array.isArray(value) ? [...value] : value
   }
+
   return out
 }
 
@@ -67,11 +71,13 @@ export class IncidentFolder {
     const skip = (reason: string): void => {
       this.skipped.push({seq: record.seq, action: record.action, reason})
     }
+
     const existing = this.incidents.get(id)
     if (record.action === 'incident.open') {
       if (existing) return skip(`incident ${id} was already opened`)
       const d = record.details as unknown as OpenDetails
-      if (typeof d.detectedAt !== 'string' || Number.isNaN(Date.parse(d.detectedAt))) return skip('the open record has no valid detection time')
+      if (typeof d.detectedAt !== 'string' || Number.isNaN(Date.parse(d.detectedAt)))
+        return skip('the open record has no valid detection time')
       this.incidents.set(id, {
         id,
         status: 'open',
@@ -90,6 +96,7 @@ export class IncidentFolder {
       this.history(record)
       return
     }
+
     if (!existing) return skip(`incident ${id} was never opened`)
     const incident = existing
     switch (record.action) {
@@ -99,15 +106,20 @@ export class IncidentFolder {
           incident.detectedAt = d.detectedAt
           incident.deadline = deadlineOf(d.detectedAt)
         }
+
         if (typeof d.summary === 'string') incident.summary = d.summary
-        if (Array.isArray(d.addCustomers)) for (const c of d.addCustomers) if (!incident.customers.includes(c)) incident.customers.push(c)
-        if (Array.isArray(d.removeCustomers)) incident.customers = incident.customers.filter((c) => !d.removeCustomers!.includes(c))
+        if (Array.isArray(d.addCustomers))
+          for (const c of d.addCustomers) if (!incident.customers.includes(c)) incident.customers.push(c)
+        if (Array.isArray(d.removeCustomers))
+          incident.customers = incident.customers.filter((c) => !d.removeCustomers!.includes(c))
         incident.facts = mergeFacts(incident.facts, d.facts)
         for (const [customer, facts] of Object.entries(d.customerFacts ?? {})) {
           incident.customerFacts[customer] = mergeFacts(incident.customerFacts[customer] ?? {}, facts)
         }
+
         break
       }
+
       case 'incident.notify': {
         const d = record.details as unknown as NotifyDetails
         if (!record.customer) return skip('the notice record names no customer')
@@ -123,11 +135,21 @@ export class IncidentFolder {
         })
         break
       }
+
       case 'incident.evidence': {
         const d = record.details as unknown as EvidenceDetails
-        incident.evidence.push({at: record.time, by: record.actor, file: String(d.file), sha256: String(d.sha256), signed: Boolean(d.signed), window: d.window, seq: record.seq})
+        incident.evidence.push({
+          at: record.time,
+          by: record.actor,
+          file: String(d.file),
+          sha256: String(d.sha256),
+          signed: Boolean(d.signed),
+          window: d.window,
+          seq: record.seq,
+        })
         break
       }
+
       case 'incident.close': {
         const d = record.details as unknown as CloseDetails
         incident.status = 'closed'
@@ -137,6 +159,7 @@ export class IncidentFolder {
         break
       }
     }
+
     this.history(record)
   }
 

@@ -78,7 +78,7 @@ export interface RenderNoticeOptions {
 }
 
 /** Which required items are empty for `customer` (customer facts over incident facts over the default contact). */
-export function missingItems(facts: IncidentFacts): typeof REQUIRED_ITEMS[number][] {
+export function missingItems(facts: IncidentFacts): (typeof REQUIRED_ITEMS)[number][] {
   return REQUIRED_ITEMS.filter(({fact}) => {
     const value = facts[fact]
     if (value === undefined || value === null) return true
@@ -91,14 +91,20 @@ export function missingItems(facts: IncidentFacts): typeof REQUIRED_ITEMS[number
 /** Reads the templates for `lang`: the operator's where present, else the built-in one. */
 export function loadTemplates(lang: NoticeLanguage, templateDir?: string): NoticeTemplates {
   const builtIn = BUILT_IN[lang]
-  if (!templateDir) return {text: {source: 'built-in', body: builtIn.text}, html: {source: 'built-in', body: builtIn.html}}
+  if (!templateDir)
+    return {text: {source: 'built-in', body: builtIn.text}, html: {source: 'built-in', body: builtIn.html}}
   const dir = resolve(templateDir)
   const textPath = join(dir, `notice.${lang}.txt`)
   const htmlPath = join(dir, `notice.${lang}.html`)
   if (!existsSync(textPath) && !existsSync(htmlPath)) {
-    throw usageError(`The template folder ${dir} holds neither notice.${lang}.txt nor notice.${lang}.html.`, `Add one or both (placeholders: ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(' ')}), or leave --template out for the built-in notice.`)
+    throw usageError(
+      `The template folder ${dir} holds neither notice.${lang}.txt nor notice.${lang}.html.`,
+      `Add one or both (placeholders: ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(' ')}), or leave --template out for the built-in notice.`,
+    )
   }
-  const read = (path: string, fallback: string) => (existsSync(path) ? {source: path, body: readFileSync(path, 'utf8')} : {source: 'built-in', body: fallback})
+
+  const read = (path: string, fallback: string) =>
+    existsSync(path) ? {source: path, body: readFileSync(path, 'utf8')} : {source: 'built-in', body: fallback}
   const templates = {text: read(textPath, builtIn.text), html: read(htmlPath, builtIn.html)}
   for (const part of [templates.text, templates.html]) checkTemplate(part.source, part.body)
   return templates
@@ -116,12 +122,21 @@ function checkTemplate(source: string, body: string): void {
     ...absent.map((r) => `{{${r.fact}}} is missing: the notice must state the ${r.item} (${r.article} GDPR)`),
   ]
   if (details.length > 0) {
-    throw usageError(`The notice template ${source} cannot be used: ${details.length} problem${details.length === 1 ? '' : 's'}.`, `Known placeholders: ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(' ')}.`, details)
+    throw usageError(
+      `The notice template ${source} cannot be used: ${details.length} problem${details.length === 1 ? '' : 's'}.`,
+      `Known placeholders: ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(' ')}.`,
+      details,
+    )
   }
 }
 
 export function escapeHtml(text: string): string {
-  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;')
+  return text
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&#39;')
 }
 
 /** Substitutes `{{name}}` with `values[name]`; in HTML every value is escaped and its line breaks become <br>. */
@@ -133,7 +148,15 @@ export function substitute(template: string, values: Record<string, string>, htm
 }
 
 function formatTime(instant: string | Date, lang: NoticeLanguage, timeZone: string): string {
-  return new Intl.DateTimeFormat(LOCALE[lang], {timeZone, day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short'}).format(new Date(instant))
+  return new Intl.DateTimeFormat(LOCALE[lang], {
+    timeZone,
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZoneName: 'short',
+  }).format(new Date(instant))
 }
 
 function formatUtc(instant: string | Date): string {
@@ -147,8 +170,12 @@ function formatUtc(instant: string | Date): string {
 export function renderNotice(incident: Incident, options: RenderNoticeOptions): RenderedNotice {
   const {customer, lang} = options
   if (!incident.customers.includes(customer)) {
-    throw usageError(`Customer ${customer} is not affected by incident ${incident.id}.`, `Affected: ${incident.customers.join(', ') || 'none yet'}. Add it with: custos incident update ${incident.id} --customer ${customer}`)
+    throw usageError(
+      `Customer ${customer} is not affected by incident ${incident.id}.`,
+      `Affected: ${incident.customers.join(', ') || 'none yet'}. Add it with: custos incident update ${incident.id} --customer ${customer}`,
+    )
   }
+
   const facts = factsFor(incident, customer)
   if (!facts.contact?.trim() && options.defaultContact) facts.contact = options.defaultContact
   const missing = missingItems(facts)
@@ -159,6 +186,7 @@ export function renderNotice(incident: Incident, options: RenderNoticeOptions): 
       missing.map((m) => `${m.fact}: the ${m.item} (${m.article} GDPR) — set with ${factFlag(m.fact)}`),
     )
   }
+
   const templates = loadTemplates(lang, options.templateDir)
   const number = (n: number | undefined) => (n ?? 0).toLocaleString(LOCALE[lang])
   const values: Record<string, string> = {

@@ -41,13 +41,24 @@ export interface IssuedNotice extends RenderedNotice {
   previousNotices: number
 }
 
-export async function issueNotice(clients: AzureClients, map: DataMap, options: IssueNoticeOptions): Promise<IssuedNotice> {
+export async function issueNotice(
+  clients: AzureClients,
+  map: DataMap,
+  options: IssueNoticeOptions,
+): Promise<IssuedNotice> {
   const now = options.now ?? new Date()
   const {timeZone} = clockSettings(map)
   const customer = assertCustomerId(options.customer, map.customers.idPattern)
   const log = options.log ?? new IncidentLog(clients, map)
   const incident = await log.get(options.incident)
-  const notice = renderNotice(incident, {customer, lang: options.lang, templateDir: options.templateDir, timeZone, now, defaultContact: map.incident.contact})
+  const notice = renderNotice(incident, {
+    customer,
+    lang: options.lang,
+    templateDir: options.templateDir,
+    timeZone,
+    now,
+    defaultContact: map.incident.contact,
+  })
 
   const dir = resolve(options.outDir ?? '.')
   mkdirSync(dir, {recursive: true})
@@ -61,7 +72,10 @@ export async function issueNotice(clients: AzureClients, map: DataMap, options: 
 
   let seq: number | undefined
   if (!options.preview) {
-    const template = notice.templates.text === 'built-in' && notice.templates.html === 'built-in' ? 'built-in' : resolve(options.templateDir!)
+    const template =
+      notice.templates.text === 'built-in' && notice.templates.html === 'built-in'
+        ? 'built-in'
+        : resolve(options.templateDir!)
     const record = await log.recordNotice(
       incident,
       customer,
@@ -77,5 +91,15 @@ export async function issueNotice(clients: AzureClients, map: DataMap, options: 
     )
     seq = record.seq
   }
-  return {...notice, files, sha256, deadline: incident.deadline, late, recorded: !options.preview, ...(seq === undefined ? {} : {seq}), previousNotices}
+
+  return {
+    ...notice,
+    files,
+    sha256,
+    deadline: incident.deadline,
+    late,
+    recorded: !options.preview,
+    ...(seq === undefined ? {} : {seq}),
+    previousNotices,
+  }
 }

@@ -14,20 +14,32 @@ import type {Incident} from './types.js'
 function paintState(paint: ChalkInstance, state: ClockState | IncidentStatus['state'], text: string = state): string {
   switch (state) {
     case 'overdue':
-    case 'notified-late':
+    case 'notified-late': {
       return paint.red.bold(text)
-    case 'warning':
+    }
+
+    case 'warning': {
       return paint.yellow(text)
+    }
+
     case 'ok':
-    case 'notified':
+    case 'notified': {
       return paint.green(text)
-    default:
+    }
+
+    default: {
       return paint.dim(text)
+    }
   }
 }
 
 function clockText(paint: ChalkInstance, c: CustomerClock): string {
-  if (c.notifiedAt) return paintState(paint, c.state, `notified ${utcText(c.notifiedAt)}${c.state === 'notified-late' ? ' (late)' : ''}`)
+  if (c.notifiedAt)
+    return paintState(
+      paint,
+      c.state,
+      `notified ${utcText(c.notifiedAt)}${c.state === 'notified-late' ? ' (late)' : ''}`,
+    )
   if (c.state === 'closed') return paint.dim('closed without notice')
   return paintState(paint, c.state, timeLeftText(c.timeLeftInMs))
 }
@@ -60,17 +72,36 @@ export function renderList(list: IncidentList, paint: ChalkInstance): string {
 }
 
 /** `defaultContact`: the data map's incident.contact, used where the incident sets none. */
-export function renderIncident(incident: Incident, status: IncidentStatus, paint: ChalkInstance, defaultContact?: string): string {
+export function renderIncident(
+  incident: Incident,
+  status: IncidentStatus,
+  paint: ChalkInstance,
+  defaultContact?: string,
+): string {
   const lines = [
-    paint.bold(`Incident ${incident.id}`) + `  ${paintState(paint, status.state, status.status === 'closed' ? 'closed' : status.state)}`,
+    paint.bold(`Incident ${incident.id}`) +
+      `  ${paintState(paint, status.state, status.status === 'closed' ? 'closed' : status.state)}`,
     `Summary:   ${incident.summary}`,
     `Opened:    ${utcText(incident.openedAt)} by ${incident.openedBy}`,
     renderClock(status, paint),
   ]
-  if (incident.closedAt) lines.push(`Closed:    ${utcText(incident.closedAt)} by ${incident.closedBy}: ${incident.resolution}`)
-  lines.push('', renderTable(['customer', 'state', 'notice'], status.customers.map((c) => [c.customer ?? '(none named yet)', paintState(paint, c.state), clockText(paint, c)]), {title: paint.bold('Affected customers')}))
+  if (incident.closedAt)
+    lines.push(`Closed:    ${utcText(incident.closedAt)} by ${incident.closedBy}: ${incident.resolution}`)
+  lines.push(
+    '',
+    renderTable(
+      ['customer', 'state', 'notice'],
+      status.customers.map((c) => [c.customer ?? '(none named yet)', paintState(paint, c.state), clockText(paint, c)]),
+      {title: paint.bold('Affected customers')},
+    ),
+  )
   const facts = incident.facts
-  const show = (v: unknown) => (v === undefined || (Array.isArray(v) && v.length === 0) || v === '' ? paint.yellow('(not set)') : Array.isArray(v) ? v.join(', ') : String(v))
+  const show = (v: unknown) =>
+    v === undefined || (Array.isArray(v) && v.length === 0) || v === ''
+      ? paint.yellow('(not set)')
+      : Array.isArray(v)
+        ? v.join(', ')
+        : String(v)
   lines.push(
     '',
     paint.bold('Notice facts (GDPR Art. 33(3))'),
@@ -84,14 +115,45 @@ export function renderIncident(incident: Incident, status: IncidentStatus, paint
     `  contact:             ${facts.contact ? facts.contact : defaultContact ? `${defaultContact} (incident.contact)` : show(undefined)}`,
   )
   for (const [customer, own] of Object.entries(incident.customerFacts)) {
-    lines.push(`  for ${customer}: ${Object.entries(own).map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(', ') : v}`).join('; ')}`)
+    lines.push(
+      `  for ${customer}: ${Object.entries(own)
+        .map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(', ') : v}`)
+        .join('; ')}`,
+    )
   }
-  const incomplete = incident.customers.filter((c) => missingItems({contact: defaultContact, ...withoutEmpty(factsFor(incident, c))}).length > 0)
-  if (incomplete.length > 0) lines.push(paint.yellow(`  A notice cannot be rendered yet for: ${incomplete.join(', ')} (see the items marked "not set").`))
+
+  const incomplete = incident.customers.filter(
+    (c) => missingItems({contact: defaultContact, ...withoutEmpty(factsFor(incident, c))}).length > 0,
+  )
+  if (incomplete.length > 0)
+    lines.push(
+      paint.yellow(`  A notice cannot be rendered yet for: ${incomplete.join(', ')} (see the items marked "not set").`),
+    )
   if (incident.evidence.length > 0) {
-    lines.push('', renderTable(['collected', 'by', 'window', 'file', 'signed'], incident.evidence.map((e) => [utcText(e.at), e.by, `${e.window.since.slice(0, 16)}Z – ${e.window.until.slice(0, 16)}Z`, e.file, e.signed ? 'yes' : 'no']), {title: paint.bold('Evidence')}))
+    lines.push(
+      '',
+      renderTable(
+        ['collected', 'by', 'window', 'file', 'signed'],
+        incident.evidence.map((e) => [
+          utcText(e.at),
+          e.by,
+          `${e.window.since.slice(0, 16)}Z – ${e.window.until.slice(0, 16)}Z`,
+          e.file,
+          e.signed ? 'yes' : 'no',
+        ]),
+        {title: paint.bold('Evidence')},
+      ),
+    )
   }
-  lines.push('', renderTable(['seq', 'time', 'actor', 'action', 'customer'], incident.history.map((h) => [h.seq, h.time, h.actor, h.action, h.customer ?? '']), {title: paint.bold('Audit records')}))
+
+  lines.push(
+    '',
+    renderTable(
+      ['seq', 'time', 'actor', 'action', 'customer'],
+      incident.history.map((h) => [h.seq, h.time, h.actor, h.action, h.customer ?? '']),
+      {title: paint.bold('Audit records')},
+    ),
+  )
   return lines.join('\n')
 }
 

@@ -42,40 +42,69 @@ export interface IncidentList {
 
 /** The clock settings of the data map, checked: the zone must exist. */
 export function clockSettings(map: DataMap, warnWithinInMs?: number): {timeZone: string; warnWithinInMs: number} {
-  return {timeZone: assertTimeZone(map.incident.timeZone), warnWithinInMs: warnWithinInMs ?? parseDurationInMs(map.incident.warnWithin)}
+  return {
+    timeZone: assertTimeZone(map.incident.timeZone),
+    warnWithinInMs: warnWithinInMs ?? parseDurationInMs(map.incident.warnWithin),
+  }
 }
 
 export function summarize(statuses: IncidentStatus[]): IncidentListTotals {
-  const totals: IncidentListTotals = {open: 0, ok: 0, warning: 0, overdue: 0, notified: 0, closed: 0, pendingCustomers: 0}
+  const totals: IncidentListTotals = {
+    open: 0,
+    ok: 0,
+    warning: 0,
+    overdue: 0,
+    notified: 0,
+    closed: 0,
+    pendingCustomers: 0,
+  }
   for (const s of statuses) {
     if (s.status === 'closed') {
       totals.closed++
       continue
     }
+
     totals.open++
     totals[s.state as 'ok' | 'warning' | 'overdue' | 'notified']++
-    totals.pendingCustomers += s.customers.filter((c) => c.customer !== null && (c.state === 'ok' || c.state === 'warning' || c.state === 'overdue')).length
+    totals.pendingCustomers += s.customers.filter(
+      (c) => c.customer !== null && (c.state === 'ok' || c.state === 'warning' || c.state === 'overdue'),
+    ).length
   }
+
   return totals
 }
 
 /** Evaluates already folded incidents (pure; used by list and by tests). */
-export function evaluateIncidents(incidents: Iterable<Incident>, options: {now: Date; warnWithinInMs: number; timeZone: string; all?: boolean}): IncidentStatus[] {
+export function evaluateIncidents(
+  incidents: Iterable<Incident>,
+  options: {now: Date; warnWithinInMs: number; timeZone: string; all?: boolean},
+): IncidentStatus[] {
   const out: IncidentStatus[] = []
   for (const incident of incidents) {
     if (incident.status === 'closed' && !options.all) continue
     out.push(incidentStatus(incident, options))
   }
+
   return out.sort(byUrgency)
 }
 
 /** Reads the trail and says where every open (or, with `all`, every) incident's clock stands. */
-export async function listIncidents(clients: AzureClients, map: DataMap, options: IncidentListOptions = {}): Promise<IncidentList> {
+export async function listIncidents(
+  clients: AzureClients,
+  map: DataMap,
+  options: IncidentListOptions = {},
+): Promise<IncidentList> {
   const now = options.now ?? new Date()
   const settings = clockSettings(map, options.warnWithinInMs)
   const {incidents, skipped} = await new IncidentLog(clients, map).readAll()
   const statuses = evaluateIncidents(incidents.values(), {now, ...settings, all: options.all})
-  return {now: now.toISOString(), ...settings, incidents: statuses, totals: summarize(statuses), skippedRecords: skipped.length}
+  return {
+    now: now.toISOString(),
+    ...settings,
+    incidents: statuses,
+    totals: summarize(statuses),
+    skippedRecords: skipped.length,
+  }
 }
 
 /** 1 when any open incident is overdue or inside the warning window, else 0. */
@@ -95,7 +124,9 @@ function clean(text: string, max = 200): string {
 }
 
 function pendingOf(s: IncidentStatus): string[] {
-  return s.customers.filter((c) => c.state === 'ok' || c.state === 'warning' || c.state === 'overdue').map((c) => c.customer ?? 'customers not yet known')
+  return s.customers
+    .filter((c) => c.state === 'ok' || c.state === 'warning' || c.state === 'overdue')
+    .map((c) => c.customer ?? 'customers not yet known')
 }
 
 function describe(s: IncidentStatus): string {
@@ -124,14 +155,23 @@ export function nagiosLine(list: IncidentList): NagiosOutput {
     state = warning.length > 0 ? 'WARNING' : 'OK'
     code = warning.length > 0 ? 1 : 0
   }
-  if (warning.length > 0) parts.push(`${warning.length} due within ${formatDuration(list.warnWithinInMs)}: ${warning.slice(0, 3).map(describe).join('; ')}`)
+
+  if (warning.length > 0)
+    parts.push(
+      `${warning.length} due within ${formatDuration(list.warnWithinInMs)}: ${warning.slice(0, 3).map(describe).join('; ')}`,
+    )
   if (parts.length === 0) {
     const pending = open.filter((s) => s.state === 'ok')
     const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
     if (open.length === 0) parts.push('no open incident')
-    else if (pending.length === 0) parts.push(`${plural(open.length, 'open incident')}, every affected customer notified`)
-    else parts.push(`${plural(open.length, 'open incident')}, ${plural(t.pendingCustomers, 'customer notice')} pending, next deadline in ${timeLeftText(Math.min(...pending.map((s) => s.timeLeftInMs))).replace(' left', '')}`)
+    else if (pending.length === 0)
+      parts.push(`${plural(open.length, 'open incident')}, every affected customer notified`)
+    else
+      parts.push(
+        `${plural(open.length, 'open incident')}, ${plural(t.pendingCustomers, 'customer notice')} pending, next deadline in ${timeLeftText(Math.min(...pending.map((s) => s.timeLeftInMs))).replace(' left', '')}`,
+      )
   }
+
   return {line: `INCIDENTS ${state} - ${clean(parts.join('; '), 1000)} | ${perfdata(list)}`, exitCode: code}
 }
 
@@ -143,12 +183,20 @@ export function nagiosUnknown(message: string): NagiosOutput {
 function perfdata(list: IncidentList): string {
   const t = list.totals
   // overdue > 0 is CRITICAL and warning > 0 a WARNING, as the state says
-  const out = [`open=${t.open};;;0`, `overdue=${t.overdue};;0;0`, `warning=${t.warning};0;;0`, `pending_customers=${t.pendingCustomers};;;0`]
-  const pending = list.incidents.filter((s) => s.status === 'open' && (s.state === 'ok' || s.state === 'warning' || s.state === 'overdue'))
+  const out = [
+    `open=${t.open};;;0`,
+    `overdue=${t.overdue};;0;0`,
+    `warning=${t.warning};0;;0`,
+    `pending_customers=${t.pendingCustomers};;;0`,
+  ]
+  const pending = list.incidents.filter(
+    (s) => s.status === 'open' && (s.state === 'ok' || s.state === 'warning' || s.state === 'overdue'),
+  )
   if (pending.length > 0) {
     // The least time left of any pending notice; WARNING below the warning window, CRITICAL below 0.
     const least = Math.min(...pending.map((s) => s.timeLeftInMs))
     out.push(`time_left=${Math.round(least / 1000)}s;${Math.round(list.warnWithinInMs / 1000)}:;0:;;`)
   }
+
   return out.join(' ')
 }

@@ -8,7 +8,13 @@
 /** The terms promise notice to the customer within 72 hours of detection. */
 export const NOTIFICATION_WINDOW_IN_MS = 72 * 3_600_000
 
-export const INCIDENT_ACTIONS = ['incident.open', 'incident.update', 'incident.notify', 'incident.evidence', 'incident.close'] as const
+export const INCIDENT_ACTIONS = [
+  'incident.open',
+  'incident.update',
+  'incident.notify',
+  'incident.evidence',
+  'incident.close',
+] as const
 export type IncidentAction = (typeof INCIDENT_ACTIONS)[number]
 
 /** Version of the details written by this code (readers accept records without it as version 1). */
@@ -34,7 +40,16 @@ export interface IncidentFacts {
   contact?: string
 }
 
-export const FACT_NAMES = ['nature', 'dataCategories', 'subjectCategories', 'subjects', 'records', 'consequences', 'measures', 'contact'] as const satisfies ReadonlyArray<keyof IncidentFacts>
+export const FACT_NAMES = [
+  'nature',
+  'dataCategories',
+  'subjectCategories',
+  'subjects',
+  'records',
+  'consequences',
+  'measures',
+  'contact',
+] as const satisfies ReadonlyArray<keyof IncidentFacts>
 export type FactName = (typeof FACT_NAMES)[number]
 
 /** `details` of an `incident.open` record. */

@@ -53,7 +53,13 @@ export interface InventoryOptions {
 }
 
 /** Counts one scope's objects, streaming. A missing container counts as empty. */
-export async function inventoryScope(clients: AzureClients, store: StoreConfig, scope: Scope, kind: 'store' | 'backup', options: InventoryOptions = {}): Promise<StoreInventory> {
+export async function inventoryScope(
+  clients: AzureClients,
+  store: StoreConfig,
+  scope: Scope,
+  kind: 'store' | 'backup',
+  options: InventoryOptions = {},
+): Promise<StoreInventory> {
   const inv: StoreInventory = {
     store: store.name,
     kind,
@@ -77,34 +83,50 @@ export async function inventoryScope(clients: AzureClients, store: StoreConfig, 
       inv.exists = false
       return inv
     }
-    for await (const blob of listScope(container, scope, {versions: true, snapshots: true, deleted: true, protection: true, abortSignal: options.abortSignal})) {
+
+    for await (const blob of listScope(container, scope, {
+      versions: true,
+      snapshots: true,
+      deleted: true,
+      protection: true,
+      abortSignal: options.abortSignal,
+    })) {
       options.onObject?.(blob)
       switch (blob.kind) {
-        case 'current':
+        case 'current': {
           inv.blobs++
           inv.bytes += blob.size
           if (!inv.oldest || blob.lastModified < inv.oldest) inv.oldest = blob.lastModified
           if (!inv.newest || blob.lastModified > inv.newest) inv.newest = blob.lastModified
           break
-        case 'snapshot':
+        }
+
+        case 'snapshot': {
           inv.snapshots++
           inv.snapshotBytes += blob.size
           break
-        case 'version':
+        }
+
+        case 'version': {
           inv.versions++
           inv.versionBytes += blob.size
           break
-        case 'deleted':
+        }
+
+        case 'deleted': {
           inv.softDeleted++
           inv.softDeletedBytes += blob.size
           break
+        }
       }
+
       if (blob.legalHold) inv.legalHolds++
       if (blob.immutabilityPolicyExpiresOn && new Date(blob.immutabilityPolicyExpiresOn) > new Date()) inv.immutable++
     }
   } catch (error) {
     throw fromAzureError(error, `container ${scope.container} in account ${scope.accountName} (store ${store.name})`)
   }
+
   return inv
 }
 
@@ -125,29 +147,47 @@ export async function inventoryKey(clients: AzureClients, customer: string): Pro
     }
   } catch (error) {
     if ((error as {statusCode?: number}).statusCode !== 404) {
-      return {name, state: 'unreachable', detail: (fromAzureError(error, `key ${name} in vault ${clients.map.keys?.vault}`) as Error).message}
+      return {
+        name,
+        state: 'unreachable',
+        detail: (fromAzureError(error, `key ${name} in vault ${clients.map.keys?.vault}`) as Error).message,
+      }
     }
   }
+
   try {
     const deleted = await client.getDeletedKey(name)
     return {
       name,
       state: 'soft-deleted',
-      ...(deleted.properties.scheduledPurgeDate ? {scheduledPurgeDate: deleted.properties.scheduledPurgeDate.toISOString()} : {}),
+      ...(deleted.properties.scheduledPurgeDate
+        ? {scheduledPurgeDate: deleted.properties.scheduledPurgeDate.toISOString()}
+        : {}),
       ...(deleted.properties.recoveryLevel ? {recoveryLevel: deleted.properties.recoveryLevel} : {}),
     }
   } catch (error) {
     if ((error as {statusCode?: number}).statusCode === 404) return {name, state: 'absent'}
-    return {name, state: 'unreachable', detail: (fromAzureError(error, `deleted key ${name} in vault ${clients.map.keys?.vault}`) as Error).message}
+    return {
+      name,
+      state: 'unreachable',
+      detail: (fromAzureError(error, `deleted key ${name} in vault ${clients.map.keys?.vault}`) as Error).message,
+    }
   }
 }
 
 /** The whole inventory of one customer: stores, backup sets and key. */
-export async function inventoryCustomer(clients: AzureClients, map: DataMap, customer: string, options: InventoryOptions = {}): Promise<CustomerInventory> {
+export async function inventoryCustomer(
+  clients: AzureClients,
+  map: DataMap,
+  customer: string,
+  options: InventoryOptions = {},
+): Promise<CustomerInventory> {
   assertCustomerId(customer, map.customers.idPattern)
   const stores: StoreInventory[] = []
-  for (const store of map.stores) stores.push(await inventoryScope(clients, store, scopeOf(store, customer), 'store', options))
-  for (const backup of map.backups) stores.push(await inventoryScope(clients, backup, scopeOf(backup, customer), 'backup', options))
+  for (const store of map.stores)
+    stores.push(await inventoryScope(clients, store, scopeOf(store, customer), 'store', options))
+  for (const backup of map.backups)
+    stores.push(await inventoryScope(clients, backup, scopeOf(backup, customer), 'backup', options))
   const key = await inventoryKey(clients, customer)
   const totals = {objects: 0, bytes: 0, legalHolds: 0, immutable: 0}
   for (const s of stores) {
@@ -156,5 +196,6 @@ export async function inventoryCustomer(clients: AzureClients, map: DataMap, cus
     totals.legalHolds += s.legalHolds
     totals.immutable += s.immutable
   }
+
   return {customer, stores, key, totals}
 }

@@ -89,14 +89,20 @@ export function toScopedBlob(scope: Scope, item: BlobItem): ScopedBlob {
     ...(p.deletedOn ? {deletedOn: p.deletedOn.toISOString()} : {}),
     ...(p.remainingRetentionDays !== undefined ? {remainingRetentionDays: p.remainingRetentionDays} : {}),
     ...(p.legalHold !== undefined ? {legalHold: p.legalHold} : {}),
-    ...(p.immutabilityPolicyExpiresOn ? {immutabilityPolicyExpiresOn: p.immutabilityPolicyExpiresOn.toISOString()} : {}),
+    ...(p.immutabilityPolicyExpiresOn
+      ? {immutabilityPolicyExpiresOn: p.immutabilityPolicyExpiresOn.toISOString()}
+      : {}),
     ...(p.immutabilityPolicyMode ? {immutabilityPolicyMode: p.immutabilityPolicyMode} : {}),
     ...(item.metadata && Object.keys(item.metadata).length > 0 ? {metadata: item.metadata} : {}),
   }
 }
 
 /** Lists every object of `scope` in `container`, streaming. */
-export async function* listScope(container: ContainerClient, scope: Scope, options: ListScopeOptions = {}): AsyncGenerator<ScopedBlob> {
+export async function* listScope(
+  container: ContainerClient,
+  scope: Scope,
+  options: ListScopeOptions = {},
+): AsyncGenerator<ScopedBlob> {
   const pages = container
     .listBlobsFlat({
       prefix: scope.prefix || undefined,

@@ -111,12 +111,14 @@ const TAIL_BYTES = 4096
  * even by SIGKILL, which no 'exit' handler sees), Azurite exits too. On SIGTERM Azurite closes its
  * server; the channel must then stop holding the event loop open so that the process can end.
  */
-const WATCHDOG = 'data:text/javascript,' + encodeURIComponent(
-  'if (process.send) {' +
-    ' process.on("disconnect", () => process.exit(0));' +
-    ' process.on("SIGTERM", () => process.channel?.unref());' +
-  ' }',
-)
+const WATCHDOG =
+  'data:text/javascript,' +
+  encodeURIComponent(
+    'if (process.send) {' +
+      ' process.on("disconnect", () => process.exit(0));' +
+      ' process.on("SIGTERM", () => process.channel?.unref());' +
+      ' }',
+  )
 
 function azuriteBlobBin(): string {
   const require = createRequire(import.meta.url)
@@ -135,15 +137,19 @@ function validateAccounts(requested: AzuriteAccount[]): AzuriteAccount[] {
     if (!/^[a-z0-9]{3,24}$/.test(account.name)) {
       throw new Error(`Azurite account name "${account.name}" is invalid: 3-24 lower-case letters and digits`)
     }
+
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(account.key) || account.key.length % 4 !== 0) {
       throw new Error(`Azurite account "${account.name}": the key is not base64`)
     }
+
     const seen = byName.get(account.name)
     if (seen && seen.key !== account.key) {
       throw new Error(`Azurite account "${account.name}" is given twice with different keys`)
     }
+
     if (!seen) byName.set(account.name, {name: account.name, key: account.key})
   }
+
   return [...byName.values()]
 }
 
@@ -177,9 +183,11 @@ function probe(port: number, account: string): Promise<string> {
 
 class Tail {
   private text = ''
+
   push(chunk: Buffer | string): void {
     this.text = (this.text + chunk.toString()).slice(-TAIL_BYTES)
   }
+
   toString(): string {
     return this.text.trim()
   }
@@ -200,6 +208,7 @@ function installExitHook(): void {
         // already gone
       }
     }
+
     for (const dir of createdLocations) {
       try {
         rmSync(dir, {recursive: true, force: true})
@@ -222,18 +231,31 @@ interface Launched {
 }
 
 class StartFailure extends Error {
-  constructor(message: string, readonly portInUse: boolean) {
+  constructor(
+    message: string,
+    readonly portInUse: boolean,
+  ) {
     super(message)
   }
 }
 
-async function launch(bin: string, port: number, location: string, accounts: AzuriteAccount[], debugLog?: string): Promise<Launched> {
+async function launch(
+  bin: string,
+  port: number,
+  location: string,
+  accounts: AzuriteAccount[],
+  debugLog?: string,
+): Promise<Launched> {
   const args = [
-    '--import', WATCHDOG,
+    '--import',
+    WATCHDOG,
     bin,
-    '--blobHost', HOST,
-    '--blobPort', String(port),
-    '--location', location,
+    '--blobHost',
+    HOST,
+    '--blobPort',
+    String(port),
+    '--location',
+    location,
     '--silent',
     '--disableTelemetry',
     '--skipApiVersionCheck',
@@ -277,6 +299,7 @@ async function launch(bin: string, port: number, location: string, accounts: Azu
       const inUse = /EADDRINUSE/.test(stderr.toString() + stdout.toString())
       throw new StartFailure(describe(`exited with ${child.exitCode ?? child.signalCode}`), inUse)
     }
+
     try {
       const server = await probe(port, accounts[0].name)
       if (server.startsWith('Azurite-Blob')) return {child, stderr, stdout}
@@ -287,11 +310,13 @@ async function launch(bin: string, port: number, location: string, accounts: Azu
     } catch (err) {
       if (err instanceof StartFailure) throw err
     }
+
     if (Date.now() > deadline) {
       child.kill('SIGKILL')
       await waitForExit(child)
       throw new StartFailure(describe(`no answer within ${START_TIMEOUT_MS / 1000} s`), false)
     }
+
     await new Promise((r) => setTimeout(r, 100))
   }
 }
@@ -322,15 +347,18 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
       await rm(location, {recursive: true, force: true})
       createdLocations.delete(location)
     }
+
     throw err
   }
 
   const {child} = launched
   const find = (name = DEV_ACCOUNT.name): AzuriteAccount => {
     const account = accounts.find((a) => a.name === name)
-    if (!account) throw new Error(`Azurite does not serve account "${name}" (it serves ${accounts.map((a) => a.name).join(', ')})`)
+    if (!account)
+      throw new Error(`Azurite does not serve account "${name}" (it serves ${accounts.map((a) => a.name).join(', ')})`)
     return account
   }
+
   const blobEndpoint = (name?: string): string => `http://${HOST}:${port}/${find(name).name}`
   let stopping: Promise<void> | undefined
 
@@ -354,6 +382,7 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
           await exited
           clearTimeout(timer)
         }
+
         if (ownLocation) {
           await rm(location, {recursive: true, force: true, maxRetries: 3})
           createdLocations.delete(location)

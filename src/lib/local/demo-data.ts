@@ -45,6 +45,7 @@ export function demoContent(name: string, size: number): Buffer {
     block.copy(out, offset)
     block = createHash('sha256').update(block).digest()
   }
+
   return out
 }
 
@@ -69,7 +70,11 @@ function day(date: Date): string {
   return date.toISOString().slice(0, 10)
 }
 
-export async function seedDemoData(clients: AzureClients, env: LocalEnvironment, options: SeedOptions = {}): Promise<DemoSummary> {
+export async function seedDemoData(
+  clients: AzureClients,
+  env: LocalEnvironment,
+  options: SeedOptions = {},
+): Promise<DemoSummary> {
   const now = options.now ?? new Date()
   const customers = [...DEMO_CUSTOMERS]
   const prod = clients.blobService(env.azurite.connectionString('contosoprod'))
@@ -88,18 +93,35 @@ export async function seedDemoData(clients: AzureClients, env: LocalEnvironment,
     await prod.getContainerClient(`tenant-${customer}`).createIfNotExists()
     for (let i = 0; i < perCustomer; i++) {
       const name = i < DOCUMENT_NAMES.length ? DOCUMENT_NAMES[i] : `files/document-${String(i).padStart(4, '0')}.bin`
-      uploads.push({container: `tenant-${customer}`, name, size: 512 + Math.floor(random() * 16_384), snapshot: i === 0})
+      uploads.push({
+        container: `tenant-${customer}`,
+        name,
+        size: 512 + Math.floor(random() * 16_384),
+        snapshot: i === 0,
+      })
       documents++
     }
+
     for (const name of ['mail/inbox/2026-11-01 Angebot.eml', 'mail/sent/re: Angebot.eml', 'images/logo.png']) {
-      uploads.push({container: 'attachments', name: `${customer}/${name}`, size: 256 + Math.floor(random() * 4096), snapshot: name.endsWith('.png')})
+      uploads.push({
+        container: 'attachments',
+        name: `${customer}/${name}`,
+        size: 256 + Math.floor(random() * 4096),
+        snapshot: name.endsWith('.png'),
+      })
       attachmentCount++
     }
   }
+
   await pool(uploads, 16, async (u) => {
     const blob = prod.getContainerClient(u.container).getBlockBlobClient(u.name)
     const body = demoContent(`${u.container}/${u.name}`, u.size)
-    await blob.uploadData(body, {blobHTTPHeaders: {blobContentType: contentTypeOf(u.name), blobContentMD5: createHash('md5').update(body).digest()}})
+    await blob.uploadData(body, {
+      blobHTTPHeaders: {
+        blobContentType: contentTypeOf(u.name),
+        blobContentMD5: createHash('md5').update(body).digest(),
+      },
+    })
     if (u.snapshot) await blob.createSnapshot()
   })
 
@@ -115,10 +137,14 @@ export async function seedDemoData(clients: AzureClients, env: LocalEnvironment,
       backupUploads.push({name: `${customer}/${day(date)}/db.bak`, day: day(date)})
     }
   }
+
   await pool(backupUploads, 16, async (b) => {
     const body = demoContent(b.name, 4096)
     await backups.getBlockBlobClient(b.name).uploadData(body, {
-      blobHTTPHeaders: {blobContentType: 'application/octet-stream', blobContentMD5: createHash('md5').update(body).digest()},
+      blobHTTPHeaders: {
+        blobContentType: 'application/octet-stream',
+        blobContentMD5: createHash('md5').update(body).digest(),
+      },
       metadata: {backuptime: `${b.day}T02:00:00Z`, sha256: createHash('sha256').update(body).digest('hex')},
     })
   })
@@ -136,6 +162,7 @@ export async function seedDemoData(clients: AzureClients, env: LocalEnvironment,
     byHour.set(name, lines)
     signInRecords++
   }
+
   // Archived blob reads of each customer's documents.
   const reads = logs.getContainerClient('insights-logs-storageread')
   await reads.createIfNotExists()
@@ -145,7 +172,14 @@ export async function seedDemoData(clients: AzureClients, env: LocalEnvironment,
     const time = new Date(now.getTime() - h * 3_600_000)
     for (const [i, customer] of customers.entries()) {
       const reader = principals[i * 3]
-      const record = storageReadRecord('contosoprod', `tenant-${customer}`, DOCUMENT_NAMES[h % DOCUMENT_NAMES.length], customer, time, reader)
+      const record = storageReadRecord(
+        'contosoprod',
+        `tenant-${customer}`,
+        DOCUMENT_NAMES[h % DOCUMENT_NAMES.length],
+        customer,
+        time,
+        reader,
+      )
       const name = storageReadBlobName('contosoprod', time)
       const lines = readsByHour.get(name) ?? []
       lines.push(JSON.stringify(record))
@@ -153,6 +187,7 @@ export async function seedDemoData(clients: AzureClients, env: LocalEnvironment,
       storageReadRecords++
     }
   }
+
   await logs.getContainerClient('insights-activity-logs').createIfNotExists()
   const appendAll = async (container: typeof signIns, hours: Map<string, string[]>) =>
     pool(hours.entries(), 8, async ([name, lines]) => {
@@ -166,7 +201,11 @@ export async function seedDemoData(clients: AzureClients, env: LocalEnvironment,
 
   // Management operations in the activity log (served by the local Resource Manager).
   const operators = ['ops.admin@contoso.example', 'backup-job@contoso.example']
-  const operations = ['Microsoft.Storage/storageAccounts/listKeys/action', 'Microsoft.Storage/storageAccounts/write', 'Microsoft.KeyVault/vaults/read']
+  const operations = [
+    'Microsoft.Storage/storageAccounts/listKeys/action',
+    'Microsoft.Storage/storageAccounts/write',
+    'Microsoft.KeyVault/vaults/read',
+  ]
   const events = []
   for (let h = 2; h <= 70; h += 2) {
     const time = new Date(now.getTime() - h * 3_600_000)
@@ -179,6 +218,7 @@ export async function seedDemoData(clients: AzureClients, env: LocalEnvironment,
       status: h % 17 === 0 ? 'Failed' : 'Succeeded',
     })
   }
+
   env.server.state.addActivityEvents(LOCAL_SUBSCRIPTION_ID, events)
 
   // Keys: the evidence signing key and one key per customer (the crypto-shredding target).
@@ -213,4 +253,3 @@ function contentTypeOf(name: string): string {
   if (name.endsWith('.xlsx')) return 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
   return 'application/octet-stream'
 }
-

@@ -38,17 +38,33 @@ export function demoPrincipals(customers: string[]): DemoPrincipal[] {
   const out: DemoPrincipal[] = []
   customers.forEach((customer, ci) => {
     people.forEach(([user, name, country, city], pi) => {
-      out.push({upn: `${user}@${customer}.example`, displayName: `${name} (${customer})`, customer, country, city, ip: `198.51.100.${10 + ci * 10 + pi}`})
+      out.push({
+        upn: `${user}@${customer}.example`,
+        displayName: `${name} (${customer})`,
+        customer,
+        country,
+        city,
+        ip: `198.51.100.${10 + ci * 10 + pi}`,
+      })
     })
   })
   return out
 }
 
 /** The archived sign-in record for one sign-in (shape of signinlogs-archived-documented.json). */
-export function signInRecord(p: DemoPrincipal, time: Date, options: {errorCode?: number; ip?: string; country?: string; city?: string}): Record<string, unknown> {
+export function signInRecord(
+  p: DemoPrincipal,
+  time: Date,
+  options: {errorCode?: number; ip?: string; country?: string; city?: string},
+): Record<string, unknown> {
   const errorCode = options.errorCode ?? 0
   const id = uuidFrom(`${p.upn}|${time.toISOString()}|${errorCode}`)
-  const failureReason = errorCode === 0 ? 'Other.' : errorCode === 50126 ? 'Error validating credentials due to invalid username or password.' : 'The account is disabled.'
+  const failureReason =
+    errorCode === 0
+      ? 'Other.'
+      : errorCode === 50126
+        ? 'Error validating credentials due to invalid username or password.'
+        : 'The account is disabled.'
   return {
     time: time.toISOString().replace('Z', '0000Z'),
     resourceId: `/tenants/${DEMO_TENANT_ID}/providers/Microsoft.aadiam`,
@@ -77,7 +93,12 @@ export function signInRecord(p: DemoPrincipal, time: Date, options: {errorCode?:
       status: errorCode === 0 ? {errorCode: 0} : {errorCode, failureReason},
       clientAppUsed: 'Browser',
       deviceDetail: {operatingSystem: 'Windows 10', browser: 'Edge 120.0.0'},
-      location: {city: options.city ?? p.city, state: '', countryOrRegion: options.country ?? p.country, geoCoordinates: {latitude: 52.52, longitude: 13.4}},
+      location: {
+        city: options.city ?? p.city,
+        state: '',
+        countryOrRegion: options.country ?? p.country,
+        geoCoordinates: {latitude: 52.52, longitude: 13.4},
+      },
       correlationId: uuidFrom(`corr|${id}`),
       conditionalAccessStatus: 'success',
       isInteractive: true,
@@ -88,7 +109,14 @@ export function signInRecord(p: DemoPrincipal, time: Date, options: {errorCode?:
 }
 
 /** An archived StorageRead record for a blob read (shape of storagebloblogs-storageread-captured.json). */
-export function storageReadRecord(account: string, container: string, blobName: string, customer: string, time: Date, caller: DemoPrincipal): Record<string, unknown> {
+export function storageReadRecord(
+  account: string,
+  container: string,
+  blobName: string,
+  customer: string,
+  time: Date,
+  caller: DemoPrincipal,
+): Record<string, unknown> {
   const resourceId = `/subscriptions/${DEMO_SUBSCRIPTION_ID}/resourceGroups/${DEMO_RESOURCE_GROUP}/providers/Microsoft.Storage/storageAccounts/${account}/blobServices/default`
   return {
     time: time.toISOString().replace('Z', '0000Z'),
@@ -102,7 +130,17 @@ export function storageReadRecord(account: string, container: string, blobName: 
     durationMs: 9,
     callerIpAddress: `${caller.ip}:56029`,
     correlationId: uuidFrom(`read|${blobName}|${time.toISOString()}`),
-    identity: {type: 'OAuth', authorization: [{action: 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read', principals: [{id: uuidFrom(caller.upn), type: 'User'}], result: 'Granted'}], requester: {upn: caller.upn, objectId: uuidFrom(caller.upn), tenantId: DEMO_TENANT_ID}},
+    identity: {
+      type: 'OAuth',
+      authorization: [
+        {
+          action: 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read',
+          principals: [{id: uuidFrom(caller.upn), type: 'User'}],
+          result: 'Granted',
+        },
+      ],
+      requester: {upn: caller.upn, objectId: uuidFrom(caller.upn), tenantId: DEMO_TENANT_ID},
+    },
     location: 'Germany West Central',
     properties: {
       accountName: account,
@@ -141,7 +179,12 @@ export function storageReadBlobName(account: string, time: Date): string {
  * Sign-ins for `hours` hours before `now`: office-hour sign-ins of every principal, a few failures,
  * a burst of failures for one principal, one sign-in from abroad and one at night.
  */
-export function* demoSignIns(principals: DemoPrincipal[], now: Date, hours: number, seed = 42): Generator<{time: Date; record: Record<string, unknown>}> {
+export function* demoSignIns(
+  principals: DemoPrincipal[],
+  now: Date,
+  hours: number,
+  seed = 42,
+): Generator<{time: Date; record: Record<string, unknown>}> {
   const random = seededRandom(seed)
   const start = Math.floor(now.getTime() / 3_600_000) * 3_600_000 - hours * 3_600_000
   for (let h = 0; h < hours; h++) {
@@ -155,13 +198,18 @@ export function* demoSignIns(principals: DemoPrincipal[], now: Date, hours: numb
       const failed = random() < 0.1
       yield {time, record: signInRecord(p, time, failed ? {errorCode: 50126} : {})}
     }
+
     if (h === hours - 20 && principals.length > 4) {
       const victim = principals[4]
       for (let i = 0; i < 12; i++) {
         const time = new Date(hourStart.getTime() + 60_000 + i * 20_000)
-        yield {time, record: signInRecord(victim, time, {errorCode: 50126, ip: '203.0.113.77', country: 'RU', city: 'Moscow'})}
+        yield {
+          time,
+          record: signInRecord(victim, time, {errorCode: 50126, ip: '203.0.113.77', country: 'RU', city: 'Moscow'}),
+        }
       }
     }
+
     if (h === hours - 30 && principals.length > 1) {
       const night = new Date(hourStart.getTime() + 5 * 60_000)
       yield {time: night, record: signInRecord(principals[1], night, {ip: '192.0.2.44'})}

@@ -64,20 +64,37 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
     await azurite.stop()
     throw error
   }
+
   const caPath = join(dir, 'local-ca.pem')
   writeFileSync(caPath, server.caCertificatePem)
-  const accountId = (name: string) => LocalAzureState.storageAccountId(LOCAL_SUBSCRIPTION_ID, DEFAULT_RESOURCE_GROUP, name)
+  const accountId = (name: string) =>
+    LocalAzureState.storageAccountId(LOCAL_SUBSCRIPTION_ID, DEFAULT_RESOURCE_GROUP, name)
   seedResources(server.state, azurite)
   // Each vault listens on a port of its own, because the Key Vault SDK expects key ids at the URL root.
-  const vaultUrl = await server.addVault({name: DEMO_VAULT, purgeProtection: options.purgeProtection ?? false, softDeleteRetentionInDays: 7})
+  const vaultUrl = await server.addVault({
+    name: DEMO_VAULT,
+    purgeProtection: options.purgeProtection ?? false,
+    softDeleteRetentionInDays: 7,
+  })
 
   const conn = (name: DemoAccount) => azurite.connectionString(name)
   const config = {
     residency: {allowedRegions: ['germanywestcentral', 'germanynorth'], allowedCountries: ['DE']},
     customers: {idPattern: '^[a-z0-9][a-z0-9-]{1,55}$', known: [...DEMO_CUSTOMERS]},
     stores: [
-      {name: 'documents', account: conn('contosoprod'), container: 'tenant-{customer}', resourceId: accountId('contosoprod')},
-      {name: 'attachments', account: conn('contosoprod'), container: 'attachments', prefix: '{customer}/', resourceId: accountId('contosoprod')},
+      {
+        name: 'documents',
+        account: conn('contosoprod'),
+        container: 'tenant-{customer}',
+        resourceId: accountId('contosoprod'),
+      },
+      {
+        name: 'attachments',
+        account: conn('contosoprod'),
+        container: 'attachments',
+        prefix: '{customer}/',
+        resourceId: accountId('contosoprod'),
+      },
     ],
     backups: [
       {
@@ -92,13 +109,22 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
     ],
     keys: {vault: vaultUrl, customerKey: 'tenant-{customer}', signingKey: 'custos-evidence'},
     logs: {
-      archive: {account: conn('contosologs'), containers: ['insights-logs-signinlogs', 'insights-logs-storageread', 'insights-activity-logs']},
+      archive: {
+        account: conn('contosologs'),
+        containers: ['insights-logs-signinlogs', 'insights-logs-storageread', 'insights-activity-logs'],
+      },
       customerFields: ['properties.customerId', 'properties.tenantId'],
     },
     activityLog: {subscription: LOCAL_SUBSCRIPTION_ID},
     exports: {account: conn('contosoexport'), container: 'exports', linkExpiry: '7d'},
     audit: {account: conn('contosoaudit'), container: 'custos-audit'},
-    azure: {credential: 'local', resourceManager: server.url, logAnalytics: `${server.url}/v1`, caCertificate: caPath, subscription: LOCAL_SUBSCRIPTION_ID},
+    azure: {
+      credential: 'local',
+      resourceManager: server.url,
+      logAnalytics: `${server.url}/v1`,
+      caCertificate: caPath,
+      subscription: LOCAL_SUBSCRIPTION_ID,
+    },
   }
   const configPath = join(dir, 'custos.yaml')
   writeFileSync(
@@ -134,17 +160,30 @@ function seedResources(state: LocalAzureState, azurite: AzuriteInstance): void {
       secondaryLocation: null,
       sku: {name: 'Standard_ZRS', tier: 'Standard'},
       blobEndpoint: `${azurite.blobEndpoint(account.name)}/`,
-      blobService: {isVersioningEnabled: true, deleteRetentionPolicy: {enabled: true, days: 14}, containerDeleteRetentionPolicy: {enabled: true, days: 14}},
+      blobService: {
+        isVersioningEnabled: true,
+        deleteRetentionPolicy: {enabled: true, days: 14},
+        containerDeleteRetentionPolicy: {enabled: true, days: 14},
+      },
     })
   }
+
   const logsId = LocalAzureState.storageAccountId(LOCAL_SUBSCRIPTION_ID, DEFAULT_RESOURCE_GROUP, 'contosologs')
   for (const account of ['contosoprod', 'contosobackup']) {
     const id = LocalAzureState.storageAccountId(LOCAL_SUBSCRIPTION_ID, DEFAULT_RESOURCE_GROUP, account)
     state.addDiagnosticSetting(`${id}/blobServices/default`, {
       name: 'to-archive',
       storageAccountId: logsId,
-      logs: ['StorageRead', 'StorageWrite', 'StorageDelete'].map((category) => ({category, enabled: true, retentionPolicy: {enabled: false, days: 0}})),
+      logs: ['StorageRead', 'StorageWrite', 'StorageDelete'].map((category) => ({
+        category,
+        enabled: true,
+        retentionPolicy: {enabled: false, days: 0},
+      })),
     })
   }
-  state.addDiagnosticSetting(`/subscriptions/${LOCAL_SUBSCRIPTION_ID}`, {name: 'activity-to-archive', storageAccountId: logsId})
+
+  state.addDiagnosticSetting(`/subscriptions/${LOCAL_SUBSCRIPTION_ID}`, {
+    name: 'activity-to-archive',
+    storageAccountId: logsId,
+  })
 }

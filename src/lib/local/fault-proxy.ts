@@ -27,7 +27,15 @@
  * then reject the whole batch.
  */
 import {randomUUID} from 'node:crypto'
-import {createServer, request as httpRequest, Agent, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import {
+  createServer,
+  request as httpRequest,
+  Agent,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
 import type {AddressInfo, Socket} from 'node:net'
 import {seededRandom} from './seeded-random.js'
 
@@ -164,7 +172,16 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const delayInMs = options.delayInMs ?? 200
   const retryAfter = String(options.retryAfterSeconds ?? 1)
   const record = options.record ?? true
-  const injected: InjectedCounts = {serverBusy: 0, internalError: 0, tooManyRequests: 0, reset: 0, truncate: 0, delay: 0, batchParts: 0, batchPartsNotDisarmed: 0}
+  const injected: InjectedCounts = {
+    serverBusy: 0,
+    internalError: 0,
+    tooManyRequests: 0,
+    reset: 0,
+    truncate: 0,
+    delay: 0,
+    batchParts: 0,
+    batchPartsNotDisarmed: 0,
+  }
   const requests: ProxiedRequest[] = []
   const waiters: Waiter[] = []
   const held = new Set<() => void>()
@@ -183,6 +200,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       edge += rates[kind] ?? 0
       if (r < edge) return kind
     }
+
     return undefined
   }
 
@@ -194,9 +212,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         w.skip--
         continue
       }
+
       waiters.splice(i, 1)
       return w
     }
+
     return undefined
   }
 
@@ -210,6 +230,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         held.delete(releaseOnClose)
         resolve(go)
       }
+
       const releaseOnClose = () => finish(true)
       held.add(releaseOnClose)
       waiter.resolve({request: info, release: () => finish(true), drop: () => finish(false)})
@@ -234,7 +255,14 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://proxy.invalid')
     const path = safeDecode(url.pathname)
-    const info: ProxiedRequest = {seq: ++seq, method: req.method ?? 'GET', path, query: url.searchParams, account: path.split('/')[1] ?? '', receivedAt: Date.now()}
+    const info: ProxiedRequest = {
+      seq: ++seq,
+      method: req.method ?? 'GET',
+      path,
+      query: url.searchParams,
+      account: path.split('/')[1] ?? '',
+      receivedAt: Date.now(),
+    }
     res.once('close', () => (info.answeredAt = Date.now()))
     if (record) requests.push(info)
     const isBatch = info.method === 'POST' && url.searchParams.get('comp') === 'batch'
@@ -259,29 +287,46 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       info.status = status
       injected[fault!]++
       const xml = `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${message}\nRequestId:${randomUUID()}\nTime:${new Date().toISOString()}</Message></Error>`
-      res.writeHead(status, code, {'Content-Type': 'application/xml', 'x-ms-error-code': code, 'x-ms-request-id': randomUUID(), ...extra})
+      res.writeHead(status, code, {
+        'Content-Type': 'application/xml',
+        'x-ms-error-code': code,
+        'x-ms-request-id': randomUUID(),
+        ...extra,
+      })
       res.end(info.method === 'HEAD' ? undefined : xml)
       req.resume()
     }
+
     switch (fault) {
-      case 'serverBusy':
+      case 'serverBusy': {
         return reply(503, 'ServerBusy', 'The server is busy.', {'Retry-After': retryAfter})
-      case 'internalError':
+      }
+
+      case 'internalError': {
         return reply(500, 'InternalError', 'The server encountered an internal error. Please retry the request.')
-      case 'tooManyRequests':
+      }
+
+      case 'tooManyRequests': {
         return reply(429, 'TooManyRequests', 'Too many requests.', {'Retry-After': retryAfter})
-      case 'reset':
+      }
+
+      case 'reset': {
         info.fault = fault
         injected.reset++
         req.socket.destroy()
         return
-      case 'delay':
+      }
+
+      case 'delay': {
         info.fault = fault
         injected.delay++
         await new Promise((r) => setTimeout(r, delayInMs))
         break
+      }
+
       default:
     }
+
     // A cut-off body is recorded (and counted) only where there is a body to cut: see below.
     const truncate = fault === 'truncate' && info.method === 'GET'
 
@@ -313,6 +358,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       req.socket.destroy()
       return
     }
+
     const headers = copyHeaders(upstreamRes.headers)
     info.status = upstreamRes.statusCode
     if (answerBody) {
@@ -327,12 +373,14 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
           injected.batchPartsNotDisarmed += rewritten.notDisarmed
         }
       }
+
       headers['content-length'] = String(out.length)
       delete headers['transfer-encoding']
       res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, headers)
       res.end(out)
       return
     }
+
     res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, headers)
     const length = Number(upstreamRes.headers['content-length'] ?? 0)
     const bodyWaiter = length > 1 ? takeWaiter(info, 'body') : undefined
@@ -345,6 +393,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       else req.socket.destroy()
       return
     }
+
     if (truncate && length > 1) {
       info.fault = 'truncate'
       injected.truncate++
@@ -362,6 +411,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       })
       return
     }
+
     upstreamRes.pipe(res)
   }
 
@@ -379,13 +429,16 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     requests,
     errors,
     endpoint: (account) => `${url}/${account}`,
-    connectionString: (account, key) => `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${key};BlobEndpoint=${url}/${account};`,
+    connectionString: (account, key) =>
+      `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${key};BlobEndpoint=${url}/${account};`,
     setFaults(next, parts) {
       faults = policyOf(next)
       if (parts !== undefined) batchPartFaults = parts
     },
     hold(match, holdOptions = {}) {
-      return new Promise((resolve) => waiters.push({match, stage: holdOptions.stage ?? 'request', skip: holdOptions.skip ?? 0, resolve}))
+      return new Promise((resolve) =>
+        waiters.push({match, stage: holdOptions.stage ?? 'request', skip: holdOptions.skip ?? 0, resolve}),
+      )
     },
     async close() {
       for (const release of [...held]) release()
@@ -430,6 +483,7 @@ function copyHeaders(headers: IncomingHttpHeaders): Record<string, string | stri
     if (value === undefined || HOP_BY_HOP.has(name)) continue
     out[name] = value
   }
+
   return out
 }
 
@@ -454,6 +508,7 @@ function multipartParts(body: Buffer, boundary: string): Part[] {
     parts.push({start, end, text: text.slice(start, end)})
     at = next
   }
+
   return parts
 }
 
@@ -465,8 +520,14 @@ export function parseBatchRequest(body: Buffer, boundary: string): BatchSubReque
     const line = /\r\n(GET|PUT|DELETE|HEAD|POST) (\S+) HTTP\/1\.1\r\n/.exec(part.text)
     if (!line || Number.isNaN(contentId)) continue
     const target = new URL(line[2], 'http://proxy.invalid')
-    out.push({contentId, method: line[1], path: safeDecode(Buffer.from(target.pathname, 'latin1').toString('latin1')), query: target.searchParams})
+    out.push({
+      contentId,
+      method: line[1],
+      path: safeDecode(Buffer.from(target.pathname, 'latin1').toString('latin1')),
+      query: target.searchParams,
+    })
   }
+
   return out
 }
 
@@ -484,11 +545,16 @@ function disarmParts(body: Buffer, boundary: string, contentIds: Set<number>): B
     const at = part.start + sig.index + sig[0].length - 1
     out.write(sig[1] === 'A' ? 'B' : 'A', at, 'latin1')
   }
+
   return out
 }
 
 /** Replaces the 403 answers of the disarmed parts of a batch response by `503 ServerBusy`. */
-function throttleParts(body: Buffer, boundary: string, contentIds: Set<number>): {body: Buffer; throttled: number[]; notDisarmed: number} {
+function throttleParts(
+  body: Buffer,
+  boundary: string,
+  contentIds: Set<number>,
+): {body: Buffer; throttled: number[]; notDisarmed: number} {
   const text = body.toString('latin1')
   let out = ''
   let last = 0
@@ -501,6 +567,7 @@ function throttleParts(body: Buffer, boundary: string, contentIds: Set<number>):
       notDisarmed++
       continue
     }
+
     throttled.push(contentId)
     const replacement =
       `\r\nContent-Type: application/http\r\nContent-ID: ${contentId}\r\n\r\n` +
@@ -508,6 +575,7 @@ function throttleParts(body: Buffer, boundary: string, contentIds: Set<number>):
     out += text.slice(last, part.start) + replacement
     last = part.end
   }
+
   out += text.slice(last)
   return {body: Buffer.from(out, 'latin1'), throttled, notDisarmed}
 }

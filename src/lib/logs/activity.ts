@@ -24,17 +24,28 @@ export interface ListActivityRecordsOptions {
 }
 
 /** The activity-log events of `subscription` whose `eventTimestamp` lies in [since, until), page by page. */
-export async function* listActivityRecords(clients: AzureClients, subscription: string, since: Date, until: Date, options: ListActivityRecordsOptions = {}): AsyncGenerator<ActivityRecord> {
+export async function* listActivityRecords(
+  clients: AzureClients,
+  subscription: string,
+  since: Date,
+  until: Date,
+  options: ListActivityRecordsOptions = {},
+): AsyncGenerator<ActivityRecord> {
   const filter = `eventTimestamp ge '${since.toISOString()}' and eventTimestamp le '${until.toISOString()}'`
   let wire: unknown[] | undefined
   const onResponse = (response: FullOperationResponse) => {
     const body = response.parsedBody as {value?: unknown} | undefined
     wire = Array.isArray(body?.value) ? body.value : undefined
   }
+
   try {
-    const pages = clients.monitor(subscription).activityLogs.list(filter, {abortSignal: options.abortSignal, onResponse}).byPage()
+    const pages = clients
+      .monitor(subscription)
+      .activityLogs.list(filter, {abortSignal: options.abortSignal, onResponse})
+      .byPage()
     for await (const page of pages) {
-      const events: unknown[] = wire && wire.length === page.length ? wire : page.map((e) => JSON.parse(JSON.stringify(e)) as unknown)
+      const events: unknown[] =
+        wire && wire.length === page.length ? wire : page.map((e) => JSON.parse(JSON.stringify(e)) as unknown)
       wire = undefined
       options.onPage?.(events.length)
       for (const event of events) {

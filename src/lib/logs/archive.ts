@@ -121,33 +121,56 @@ async function* iterate(options: ReadArchivedRecordsOptions, stats: ArchiveStats
     if (stats.malformedSamples.length < MAX_SAMPLES) stats.malformedSamples.push(info)
     options.onMalformed?.(info)
   }
+
   try {
     if (!(await container.exists({abortSignal: options.abortSignal}))) {
       stats.exists = false
       return
     }
-    for await (const blob of listHourBlobs(container, hourWindow(options.since, options.until, options.edgeHours ?? 1), options)) {
+
+    for await (const blob of listHourBlobs(
+      container,
+      hourWindow(options.since, options.until, options.edgeHours ?? 1),
+      options,
+    )) {
       options.onBlob?.(blob)
       stats.blobsRead++
-      const response = await container.getBlobClient(blob.name).download(0, undefined, {abortSignal: options.abortSignal, maxRetryRequests: 5})
+      const response = await container
+        .getBlobClient(blob.name)
+        .download(0, undefined, {abortSignal: options.abortSignal, maxRetryRequests: 5})
       const body = response.readableStreamBody
       if (!body) continue
       const counted = countBytes(body as AsyncIterable<Buffer>, (n) => {
         stats.bytes += n
         options.onBytes?.(n)
       })
-      for await (const parsed of parseRecordStream(counted, {source: `${options.container}/${blob.name}`, needles: options.needles, anchors: options.anchors, stats, onMalformed})) {
+      for await (const parsed of parseRecordStream(counted, {
+        source: `${options.container}/${blob.name}`,
+        needles: options.needles,
+        anchors: options.anchors,
+        stats,
+        onMalformed,
+      })) {
         const time = recordTime(parsed.record)
         if (time === undefined) {
           stats.undated++
           continue
         }
+
         if (time < since || time >= until) {
           stats.outOfRange++
           continue
         }
+
         stats.records++
-        yield {record: parsed.record, raw: parsed.raw, container: options.container, blob: blob.name, line: parsed.line, time}
+        yield {
+          record: parsed.record,
+          raw: parsed.raw,
+          container: options.container,
+          blob: blob.name,
+          line: parsed.line,
+          time,
+        }
       }
     }
   } catch (error) {
@@ -192,6 +215,7 @@ export function spanOfPrefix(prefix: string): {from: number; to: number} | undef
     const from = Date.UTC(y!, mo! - 1, d!, h)
     return {from, to: from + HOUR_MS}
   }
+
   if (d !== undefined) return {from: Date.UTC(y!, mo! - 1, d), to: Date.UTC(y!, mo! - 1, d + 1)}
   if (mo !== undefined) return {from: Date.UTC(y!, mo - 1, 1), to: Date.UTC(y!, mo, 1)}
   return {from: Date.UTC(y!, 0, 1), to: Date.UTC(y! + 1, 0, 1)}
@@ -203,15 +227,19 @@ export async function* listHourBlobs(
   window: {from: number; to: number},
   options: {abortSignal?: AbortSignal; pageSize?: number; prefix?: string} = {},
 ): AsyncGenerator<ArchivedBlob> {
-  const pages = container.listBlobsByHierarchy('/', {prefix: options.prefix || undefined}).byPage({maxPageSize: options.pageSize ?? 5000})
+  const pages = container
+    .listBlobsByHierarchy('/', {prefix: options.prefix || undefined})
+    .byPage({maxPageSize: options.pageSize ?? 5000})
   for await (const page of pages) {
     if (options.abortSignal?.aborted) throw options.abortSignal.reason ?? new Error('aborted')
     const prefixes = (page.segment.blobPrefixes ?? []).map((p) => p.name)
     const blobs = page.segment.blobItems.map((b) => ({name: b.name, size: b.properties.contentLength ?? 0}))
     for (const b of blobs) {
       const hour = hourOfBlobName(b.name)
-      if (hour !== undefined && hour >= window.from && hour < window.to) yield {container: container.containerName, name: b.name, hour, size: b.size}
+      if (hour !== undefined && hour >= window.from && hour < window.to)
+        yield {container: container.containerName, name: b.name, hour, size: b.size}
     }
+
     for (const prefix of prefixes) {
       const span = spanOfPrefix(prefix)
       if (span && (span.to <= window.from || span.from >= window.to)) continue

@@ -143,7 +143,10 @@ export interface CreateLogsBundleOptions {
 }
 
 function compactTime(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replaceAll(/[-:]/g, '')
+  return date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replaceAll(/[-:]/g, '')
 }
 
 /** `logs-acme-20261101T000000Z-20261102T000000Z.tar.gz` */
@@ -186,22 +189,40 @@ function add(set: Set<string>, value: string): void {
 
 /** Checks the request before any work: sources configured, range sane, --share possible. */
 function checkRequest(map: DataMap, options: CreateLogsBundleOptions): {linkExpiryInMs?: number} {
-  if (Number.isNaN(options.since.getTime()) || Number.isNaN(options.until.getTime())) throw usageError('--since and --until must be valid times.')
+  if (Number.isNaN(options.since.getTime()) || Number.isNaN(options.until.getTime()))
+    throw usageError('--since and --until must be valid times.')
   if (options.since.getTime() >= options.until.getTime()) {
-    throw usageError(`--since (${options.since.toISOString()}) must be before --until (${options.until.toISOString()}).`, 'Write times as ISO 8601 (2026-11-01T00:00:00Z) or relative (-24h).')
+    throw usageError(
+      `--since (${options.since.toISOString()}) must be before --until (${options.until.toISOString()}).`,
+      'Write times as ISO 8601 (2026-11-01T00:00:00Z) or relative (-24h).',
+    )
   }
+
   if (!map.logs?.archive && !map.logs?.workspace && !map.activityLog) {
-    throw configError('The data map names no log source.', [], 'Add logs.archive (account, containers), logs.workspace or activityLog.subscription.')
+    throw configError(
+      'The data map names no log source.',
+      [],
+      'Add logs.archive (account, containers), logs.workspace or activityLog.subscription.',
+    )
   }
+
   const folder = dirname(resolve(options.output ?? '.'))
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw usageError(`The folder ${folder} for --output does not exist.`, 'Create it, or pass --output with a path in an existing folder.')
+  if (!existsSync(folder) || !statSync(folder).isDirectory())
+    throw usageError(
+      `The folder ${folder} for --output does not exist.`,
+      'Create it, or pass --output with a path in an existing folder.',
+    )
   if (!options.share) return {}
   requireExports(map)
   return {linkExpiryInMs: resolveLinkExpiry(map, options.linkExpiryInMs)}
 }
 
 /** Collects, redacts, packs (and optionally shares) the customer's logs; see the module comment. */
-export async function createLogsBundle(clients: AzureClients, map: DataMap, options: CreateLogsBundleOptions): Promise<LogsBundle> {
+export async function createLogsBundle(
+  clients: AzureClients,
+  map: DataMap,
+  options: CreateLogsBundleOptions,
+): Promise<LogsBundle> {
   const now = options.now ?? (() => new Date())
   const selector = customerSelector(map, options.customer)
   const {linkExpiryInMs} = checkRequest(map, options)
@@ -212,7 +233,13 @@ export async function createLogsBundle(clients: AzureClients, map: DataMap, opti
   const operationId = randomUUID()
   const range = {since: options.since.toISOString(), until: options.until.toISOString()}
 
-  await audit.append({action: 'logs.bundle', result: 'started', customer, operationId, details: {...range, share: Boolean(options.share)}})
+  await audit.append({
+    action: 'logs.bundle',
+    result: 'started',
+    customer,
+    operationId,
+    details: {...range, share: Boolean(options.share)},
+  })
   const workDir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'custos-logs-'))
   const spool = new Spool(workDir)
   try {
@@ -249,12 +276,16 @@ export async function createLogsBundle(clients: AzureClients, map: DataMap, opti
         for await (const item of stream) {
           if (selector.match(item.record)) {
             kept++
-            const category = typeof item.record.category === 'string' ? item.record.category : container.replace(/^insights-(logs-)?/, '')
+            const category =
+              typeof item.record.category === 'string'
+                ? item.record.category
+                : container.replace(/^insights-(logs-)?/, '')
             await keep('archive', category, item.record, item.raw)
           } else {
             learner.other(item.record)
           }
         }
+
         sources.push(archiveSummary(accountName, stream.stats, kept))
       }
     }
@@ -264,7 +295,9 @@ export async function createLogsBundle(clients: AzureClients, map: DataMap, opti
       const subscription = map.activityLog.subscription
       options.onStage?.(`Reading the activity log of subscription ${subscription}`)
       const summary: ActivitySourceSummary = {kind: 'activity-log', subscription, events: 0, kept: 0}
-      for await (const item of listActivityRecords(clients, subscription, options.since, options.until, {abortSignal: options.abortSignal})) {
+      for await (const item of listActivityRecords(clients, subscription, options.since, options.until, {
+        abortSignal: options.abortSignal,
+      })) {
         summary.events++
         if (selector.match(item.record)) {
           summary.kept++
@@ -273,6 +306,7 @@ export async function createLogsBundle(clients: AzureClients, map: DataMap, opti
           learner.other(item.record)
         }
       }
+
       sources.push(summary)
     }
 
@@ -281,7 +315,9 @@ export async function createLogsBundle(clients: AzureClients, map: DataMap, opti
       const workspace = map.logs.workspace
       options.onStage?.(`Querying Log Analytics workspace ${workspace}`)
       const summary: WorkspaceSourceSummary = {kind: 'workspace', workspace, rows: 0, kept: 0}
-      for await (const item of queryWorkspaceRecords(clients, workspace, customer, options.since, options.until, {abortSignal: options.abortSignal})) {
+      for await (const item of queryWorkspaceRecords(clients, workspace, customer, options.since, options.until, {
+        abortSignal: options.abortSignal,
+      })) {
         summary.rows++
         if (selector.match(item.record)) {
           summary.kept++
@@ -290,11 +326,12 @@ export async function createLogsBundle(clients: AzureClients, map: DataMap, opti
           learner.other(item.record)
         }
       }
+
       sources.push(summary)
     }
 
     // 4. Redact into the final files.
-    options.onStage?.('Redacting secrets and other customers\' identifiers')
+    options.onStage?.("Redacting secrets and other customers' identifiers")
     const redactor = new BundleRedactor(customer, [...(map.customers.known ?? []), ...learner.ids()])
     const files = await spool.finish(redactor)
     const records = files.reduce((n, f) => n + f.records, 0)
@@ -309,7 +346,10 @@ export async function createLogsBundle(clients: AzureClients, map: DataMap, opti
       tool: `custos ${TOOL_VERSION}`,
       operator,
       timeRange: {...range, edgeHours: 1},
-      selection: {customerFields: [...selector.customerFields], scopes: selector.scopes.map((s) => `${s.store}: ${describeScope(s)}`)},
+      selection: {
+        customerFields: [...selector.customerFields],
+        scopes: selector.scopes.map((s) => `${s.store}: ${describeScope(s)}`),
+      },
       sources,
       files,
       records,
@@ -335,13 +375,28 @@ export async function createLogsBundle(clients: AzureClients, map: DataMap, opti
     if (options.share) {
       options.onStage?.('Uploading to the exports container')
       const blobName = `logs/${customer}/${compactTime(now())}/${basename(output)}`
-      link = await shareFile(clients, map, output, {blobName, expiresInMs: linkExpiryInMs!, metadata: {sha256: packed.sha256, custosoperation: operationId}, abortSignal: options.abortSignal, now: now()})
+      link = await shareFile(clients, map, output, {
+        blobName,
+        expiresInMs: linkExpiryInMs!,
+        metadata: {sha256: packed.sha256, custosoperation: operationId},
+        abortSignal: options.abortSignal,
+        now: now(),
+      })
       await audit.append({
         action: 'share-link',
         result: 'recorded',
         customer,
         operationId,
-        details: {what: 'logs bundle', account: link.account, container: link.container, blob: link.blob, expiresOn: link.expiresOn, permissions: link.permissions, protocol: link.protocol, sha256: packed.sha256},
+        details: {
+          what: 'logs bundle',
+          account: link.account,
+          container: link.container,
+          blob: link.blob,
+          expiresOn: link.expiresOn,
+          permissions: link.permissions,
+          protocol: link.protocol,
+          sha256: packed.sha256,
+        },
       })
     }
 
@@ -358,7 +413,11 @@ export async function createLogsBundle(clients: AzureClients, map: DataMap, opti
       redactions: redactor.counts,
       malformedLines,
       malformedSamples,
-      manifest: {sha256: manifest.sha256, signed: manifest.signed, ...(manifest.signature ? {kid: manifest.signature.kid} : {})},
+      manifest: {
+        sha256: manifest.sha256,
+        signed: manifest.signed,
+        ...(manifest.signature ? {kid: manifest.signature.kid} : {}),
+      },
       ...(link ? {link} : {}),
     }
     await audit.append({
@@ -366,13 +425,29 @@ export async function createLogsBundle(clients: AzureClients, map: DataMap, opti
       result: 'succeeded',
       customer,
       operationId,
-      details: {...range, file: basename(packed.path), sha256: packed.sha256, records, files: files.length, malformedLines, redactions: Object.values(redactor.counts).reduce((a, b) => a + b, 0), signed: manifest.signed, shared: Boolean(link)},
+      details: {
+        ...range,
+        file: basename(packed.path),
+        sha256: packed.sha256,
+        records,
+        files: files.length,
+        malformedLines,
+        redactions: Object.values(redactor.counts).reduce((a, b) => a + b, 0),
+        signed: manifest.signed,
+        shared: Boolean(link),
+      },
     })
     return result
   } catch (error) {
     await spool.abort()
     await audit
-      .append({action: 'logs.bundle', result: 'failed', customer, operationId, details: {...range, error: (error as Error)?.message ?? String(error)}})
+      .append({
+        action: 'logs.bundle',
+        result: 'failed',
+        customer,
+        operationId,
+        details: {...range, error: (error as Error)?.message ?? String(error)},
+      })
       .catch(() => undefined)
     throw error
   } finally {
@@ -398,4 +473,3 @@ function archiveSummary(account: string, stats: ArchiveStats, kept: number): Arc
     undated: stats.undated,
   }
 }
-

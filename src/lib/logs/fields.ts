@@ -43,8 +43,15 @@ function lookup(obj: LogRecord, key: string): unknown {
   for (const k of Object.keys(obj)) {
     const kl = k.toLowerCase()
     if (kl === lower) return obj[k]
-    if (suffixed === undefined && kl.length === lower.length + 2 && kl.startsWith(lower) && (TYPE_SUFFIXES as readonly string[]).includes(kl.slice(lower.length))) suffixed = obj[k]
+    if (
+      suffixed === undefined &&
+      kl.length === lower.length + 2 &&
+      kl.startsWith(lower) &&
+      (TYPE_SUFFIXES as readonly string[]).includes(kl.slice(lower.length))
+    )
+      suffixed = obj[k]
   }
+
   return suffixed
 }
 
@@ -56,6 +63,7 @@ function walk(record: unknown, segments: readonly string[]): unknown {
     current = lookup(current, segment)
     if (current === undefined) return undefined
   }
+
   return current
 }
 
@@ -82,6 +90,7 @@ export function getField(record: unknown, path: string): unknown {
     if (value === undefined) value = lookup(record, segments.join('_'))
     if (value === undefined && rest && rest.length > 1) value = lookup(record, rest.join('_'))
   }
+
   return unwrapLocalizable(value)
 }
 
@@ -107,8 +116,10 @@ export function recordTime(record: LogRecord): number | undefined {
       const t = Date.parse(value)
       if (!Number.isNaN(t)) return t
     }
+
     if (typeof value === 'number' && Number.isFinite(value)) return value
   }
+
   return undefined
 }
 
@@ -118,5 +129,6 @@ export function recordCategory(record: LogRecord): string | undefined {
     const value = unwrapLocalizable(record[field])
     if (typeof value === 'string' && value !== '') return value
   }
+
   return undefined
 }

@@ -22,7 +22,11 @@ export interface PackResult {
 }
 
 /** Packs `entries` in order into `path` (gzip level 6); modification time `mtime` on every entry. */
-export async function writeTarGz(path: string, entries: readonly PackEntry[], options: {mtime?: Date; abortSignal?: AbortSignal} = {}): Promise<PackResult> {
+export async function writeTarGz(
+  path: string,
+  entries: readonly PackEntry[],
+  options: {mtime?: Date; abortSignal?: AbortSignal} = {},
+): Promise<PackResult> {
   const mtime = options.mtime ?? new Date()
   const partial = `${path}.partial`
   const pack = tar.pack()
@@ -40,22 +44,33 @@ export async function writeTarGz(path: string, entries: readonly PackEntry[], op
       if (options.abortSignal?.aborted) throw options.abortSignal.reason ?? new Error('aborted')
       if ('content' in entry) {
         const body = typeof entry.content === 'string' ? Buffer.from(entry.content, 'utf8') : entry.content
-        await new Promise<void>((resolve, reject) => pack.entry({name: entry.name, size: body.length, mode: 0o644, mtime}, body, (err) => (err ? reject(err) : resolve())))
+        await new Promise<void>((resolve, reject) =>
+          pack.entry({name: entry.name, size: body.length, mode: 0o644, mtime}, body, (err) =>
+            err ? reject(err) : resolve(),
+          ),
+        )
       } else {
         const size = (await stat(entry.file)).size
         const sink = pack.entry({name: entry.name, size, mode: 0o644, mtime})
         await pipeline(createReadStream(entry.file, {highWaterMark: 1 << 20}), sink)
       }
     }
+
     pack.finalize()
   })()
   try {
-    await Promise.all([feeding, pipeline(pack, createGzip({level: 6}), hashing, createWriteStream(partial, {mode: 0o600}), {signal: options.abortSignal})])
+    await Promise.all([
+      feeding,
+      pipeline(pack, createGzip({level: 6}), hashing, createWriteStream(partial, {mode: 0o600}), {
+        signal: options.abortSignal,
+      }),
+    ])
     await rename(partial, path)
   } catch (error) {
     pack.destroy()
     await rm(partial, {force: true})
     throw error
   }
+
   return {path, bytes, sha256: hash.digest('hex')}
 }

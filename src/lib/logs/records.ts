@@ -81,6 +81,7 @@ function isSpace(byte: number): boolean {
  */
 class NeedleScanner {
   private readonly next: number[]
+
   constructor(
     private readonly buf: Buffer,
     private readonly plan: ScanPlan,
@@ -98,15 +99,22 @@ class NeedleScanner {
       while (at !== -1 && at + anchor.bytes.length <= end) {
         for (const {needle, offset} of anchor.needles) {
           const from = at - offset
-          if (from >= start && from + needle.length <= end && this.buf.compare(needle, 0, needle.length, from, from + needle.length) === 0) {
+          if (
+            from >= start &&
+            from + needle.length <= end &&
+            this.buf.compare(needle, 0, needle.length, from, from + needle.length) === 0
+          ) {
             this.next[i] = at
             return true
           }
         }
+
         at = this.buf.indexOf(anchor.bytes, at + 1)
       }
+
       this.next[i] = at
     }
+
     return false
   }
 }
@@ -128,8 +136,10 @@ function scanPlan(needles: readonly string[], anchors: readonly string[]): ScanP
       byAnchor.set(text, entry)
       plan.anchors.push(entry)
     }
+
     return entry
   }
+
   for (const needle of needles) {
     const anchor = anchors.find((a) => a !== '' && needle.includes(a)) ?? needle
     const bytes = Buffer.from(needle, 'utf8')
@@ -138,6 +148,7 @@ function scanPlan(needles: readonly string[], anchors: readonly string[]): ScanP
       anchorOf(anchor).needles.push({needle: bytes, offset: Buffer.byteLength(needle.slice(0, at))})
     }
   }
+
   return plan
 }
 
@@ -172,19 +183,24 @@ class LineParser {
       this.malformed(line, `not valid JSON (${(error as Error).message.split('\n')[0]})`)
       return
     }
+
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       this.malformed(line, 'not a JSON object')
       return
     }
+
     const record = value as LogRecord
     // A line holding a whole `{"records": [...]}` wrapper (Event Hubs capture style).
     if (Array.isArray(record.records) && record.time === undefined) {
       for (const element of record.records as unknown[]) {
-        if (typeof element === 'object' && element !== null && !Array.isArray(element)) out.push({record: element as LogRecord, raw: JSON.stringify(element), line})
+        if (typeof element === 'object' && element !== null && !Array.isArray(element))
+          out.push({record: element as LogRecord, raw: JSON.stringify(element), line})
         else this.malformed(line, 'a "records" element is not a JSON object')
       }
+
       return
     }
+
     out.push({record, raw: text, line})
   }
 
@@ -195,6 +211,7 @@ class LineParser {
       this.first = false
       if (end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start += 3
     }
+
     let s = start
     let e = end
     while (s < e && isSpace(buf[s])) s++
@@ -203,9 +220,11 @@ class LineParser {
     this.stats.lines++
     if (this.plan && !(scanner ? scanner.has(s, e) : lineHas(buf, s, e, this.plan.needles))) {
       this.stats.skipped++
-      if (buf[s] !== OPEN_BRACE || buf[e - 1] !== CLOSE_BRACE) this.malformed(this.lineNo, 'not a JSON object (truncated or not JSON)')
+      if (buf[s] !== OPEN_BRACE || buf[e - 1] !== CLOSE_BRACE)
+        this.malformed(this.lineNo, 'not a JSON object (truncated or not JSON)')
       return
     }
+
     this.parseText(buf.toString('utf8', s, e), this.lineNo, out)
   }
 
@@ -219,10 +238,12 @@ class LineParser {
         this.addCarry(chunk)
         return out
       }
+
       this.addCarry(chunk.subarray(0, nl))
       this.flushCarry(out)
       start = nl + 1
     }
+
     const scanner = this.plan ? new NeedleScanner(chunk, this.plan) : undefined
     for (;;) {
       const nl = chunk.indexOf(NL, start)
@@ -230,6 +251,7 @@ class LineParser {
       this.line(chunk, start, nl, scanner, out)
       start = nl + 1
     }
+
     if (start < chunk.length) this.addCarry(chunk.subarray(start))
     return out
   }
@@ -248,6 +270,7 @@ class LineParser {
       this.carryBytes = 0
       return
     }
+
     // copy: the chunk it came from is released
     this.carry.push(Buffer.from(part))
     this.carryBytes += part.length
@@ -262,6 +285,7 @@ class LineParser {
       const line = this.carry.length === 1 ? this.carry[0] : Buffer.concat(this.carry, this.carryBytes)
       this.line(line, 0, line.length, undefined, out)
     }
+
     this.carry = []
     this.carryBytes = 0
     this.carryOverflow = false
@@ -273,6 +297,7 @@ function lineHas(buf: Buffer, start: number, end: number, needles: readonly Buff
     const at = buf.indexOf(needle, start)
     if (at !== -1 && at + needle.length <= end) return true
   }
+
   return false
 }
 
@@ -308,11 +333,13 @@ class WrapperSplitter {
         this.header += chunk.toString('utf8')
         return out
       }
+
       this.header += chunk.toString('utf8', 0, bracket + 1)
       for (const c of this.header) if (c === '\n') this.lineNo++
       this.headerDone = true
       i = bracket + 1
     }
+
     let elementStart = this.depth > 0 ? i : -1
     for (; i < chunk.length && !this.done; i++) {
       const b = chunk[i]
@@ -323,6 +350,7 @@ class WrapperSplitter {
         else if (b === 0x22) this.inString = false
         continue
       }
+
       if (b === 0x22) {
         this.inString = true
       } else if (b === OPEN_BRACE || b === 0x5b) {
@@ -330,12 +358,14 @@ class WrapperSplitter {
           elementStart = i
           this.elementLine = this.lineNo
         }
+
         this.depth++
       } else if (b === CLOSE_BRACE || b === 0x5d) {
         if (this.depth === 0) {
           this.done = true // the records array closed
           break
         }
+
         this.depth--
         if (this.depth === 0) {
           this.addElement(chunk.subarray(elementStart, i + 1))
@@ -344,6 +374,7 @@ class WrapperSplitter {
         }
       }
     }
+
     if (this.depth > 0 && elementStart !== -1) this.addElement(chunk.subarray(elementStart, i))
     return out
   }
@@ -352,8 +383,13 @@ class WrapperSplitter {
     if (!this.done && (this.depth > 0 || !this.headerDone)) {
       this.stats.lines++
       this.stats.malformed++
-      this.options.onMalformed?.({source: this.options.source, line: this.elementLine || this.lineNo, reason: 'the "records" array is truncated'})
+      this.options.onMalformed?.({
+        source: this.options.source,
+        line: this.elementLine || this.lineNo,
+        reason: 'the "records" array is truncated',
+      })
     }
+
     return []
   }
 
@@ -375,7 +411,10 @@ class WrapperSplitter {
  * Parses archived log records from a stream of bytes (a blob download, a local file), yielding
  * each record with its raw text and line number. Memory holds one chunk and one line.
  */
-export async function* parseRecordStream(chunks: AsyncIterable<Buffer | string>, options: ParseRecordsOptions): AsyncGenerator<ParsedRecord> {
+export async function* parseRecordStream(
+  chunks: AsyncIterable<Buffer | string>,
+  options: ParseRecordsOptions,
+): AsyncGenerator<ParsedRecord> {
   const parser = new LineParser(options)
   let splitter: WrapperSplitter | undefined
   let head: Buffer | undefined
@@ -392,13 +431,16 @@ export async function* parseRecordStream(chunks: AsyncIterable<Buffer | string>,
       chunk = head
       head = undefined
     }
+
     const records = splitter ? splitter.push(chunk) : parser.push(chunk)
     for (const r of records) yield r
   }
+
   if (!decided && head) {
     const text = head.toString('utf8').replace(/^\uFEFF/, '')
     if (WRAPPER_HEAD.test(text)) splitter = new WrapperSplitter(parser, options, parser.stats)
     for (const r of splitter ? splitter.push(head) : parser.push(head)) yield r
   }
+
   for (const r of splitter ? splitter.end() : parser.end()) yield r
 }

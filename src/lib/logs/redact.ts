@@ -28,11 +28,17 @@ export const OTHER_CUSTOMER_RULE = 'other-customer-id'
 
 /** Every rule a log bundle applies, in order (rendered in the README and counted in the manifest). */
 export const LOG_REDACTION_RULES: readonly RedactionRule[] = [
-  ...SECRET_RULES.map((r): RedactionRule => ({name: r.name, kind: 'secret', matches: `/${r.pattern.source}/${r.pattern.flags}`, replacement: r.replace})),
+  ...SECRET_RULES.map((r): RedactionRule => ({
+    name: r.name,
+    kind: 'secret',
+    matches: `/${r.pattern.source}/${r.pattern.flags}`,
+    replacement: r.replace,
+  })),
   {
     name: OTHER_CUSTOMER_RULE,
     kind: 'identifier',
-    matches: 'an id of another customer (customers.known, other values of logs.customerFields, ids read back from store paths), as a whole word',
+    matches:
+      'an id of another customer (customers.known, other values of logs.customerFields, ids read back from store paths), as a whole word',
     replacement: 'customer-<first 8 hex of HMAC-SHA256(bundle salt, id)>',
   },
 ]
@@ -65,7 +71,11 @@ export class BundleRedactor {
     private readonly salt: Buffer = randomBytes(32),
   ) {
     this.customer = customer.toLowerCase()
-    this.ids = new Set([...otherIds].map((id) => id.toLowerCase()).filter((id) => id !== this.customer && id.length > 0 && id.length <= MAX_ID_LENGTH))
+    this.ids = new Set(
+      [...otherIds]
+        .map((id) => id.toLowerCase())
+        .filter((id) => id !== this.customer && id.length > 0 && id.length <= MAX_ID_LENGTH),
+    )
     this.counts = Object.fromEntries(LOG_REDACTION_RULES.map((r) => [r.name, 0]))
     for (const [id, own] of [...[...this.ids].map((i) => [i, false] as const), [this.customer, true] as const]) {
       const first = /^[a-z0-9]+/.exec(id)?.[0]
@@ -88,6 +98,7 @@ export class BundleRedactor {
       p = `customer-${createHmac('sha256', this.salt).update(key).digest('hex').slice(0, 8)}`
       this.placeholders.set(key, p)
     }
+
     return p
   }
 
@@ -105,6 +116,7 @@ export class BundleRedactor {
       // Not JSON (never kept by the bundle, but be safe): redact as text.
       return this.redactText('', raw)
     }
+
     if (raw.includes('\\')) {
       // Escapes hide patterns from the raw text: check the decoded strings once before walking.
       const view: string[] = []
@@ -112,6 +124,7 @@ export class BundleRedactor {
       const text = view.join('\n')
       if (!this.anySecret(text) && !this.hasId(text)) return raw
     }
+
     const redacted = this.walk(record, '')
     return redacted.changed ? JSON.stringify(redacted.value) : raw
   }
@@ -123,6 +136,7 @@ export class BundleRedactor {
       rule.pattern.lastIndex = 0
       if (hit) return true
     }
+
     return false
   }
 
@@ -136,6 +150,7 @@ export class BundleRedactor {
       const out = this.redactString(key, value)
       return {value: out, changed: out !== value}
     }
+
     if (Array.isArray(value)) {
       let changed = false
       const out = value.map((v) => {
@@ -145,6 +160,7 @@ export class BundleRedactor {
       })
       return {value: changed ? out : value, changed}
     }
+
     if (typeof value === 'object' && value !== null) {
       let changed = false
       const out: Record<string, unknown> = {}
@@ -154,8 +170,10 @@ export class BundleRedactor {
         changed ||= r.changed || newKey !== k
         out[newKey] = r.value
       }
+
       return {value: changed ? out : value, changed}
     }
+
     return {value, changed: false}
   }
 
@@ -168,11 +186,13 @@ export class BundleRedactor {
       } catch {
         nested = undefined
       }
+
       if (nested !== undefined && typeof nested === 'object' && nested !== null) {
         const r = this.walk(nested, key)
         return r.changed ? JSON.stringify(r.value) : value
       }
     }
+
     return this.redactText(key, value)
   }
 
@@ -190,6 +210,7 @@ export class BundleRedactor {
       synthetic = synthetic.replace(rule.pattern, rule.replace)
       hit = true
     }
+
     if (hit) {
       if (synthetic.startsWith(head) && synthetic.endsWith('"')) {
         out = synthetic.slice(head.length, -1)
@@ -199,6 +220,7 @@ export class BundleRedactor {
         for (const rule of SECRET_RULES) out = out.replace(rule.pattern, rule.replace)
       }
     }
+
     return this.ids.size > 0 ? this.replaceIds(out, true) : out
   }
 
@@ -231,10 +253,12 @@ export class BundleRedactor {
           last = end
           if (count) this.counts[OTHER_CUSTOMER_RULE]++
         }
+
         words.lastIndex = end
         break
       }
     }
+
     return last === 0 ? text : out + text.slice(last)
   }
 }

@@ -57,6 +57,7 @@ export function parseResourcePath(field: string, value: string): ResourcePath | 
     if (parts[0] !== '' || parts.length < 3 || !parts[1] || !parts[2]) return undefined
     return {account: parts[1], container: parts[2], blobName: parts.slice(3).join('/')}
   }
+
   if (/^https?:\/\//i.test(value)) {
     let url: URL
     try {
@@ -64,6 +65,7 @@ export function parseResourcePath(field: string, value: string): ResourcePath | 
     } catch {
       return undefined
     }
+
     const segments = url.pathname.split('/').slice(1)
     const pathStyle = /^(\d{1,3}(\.\d{1,3}){3}|localhost|\[[0-9a-f:]+\])$/i.test(url.hostname)
     const account = pathStyle ? segments.shift() : url.hostname.split('.')[0]
@@ -76,9 +78,17 @@ export function parseResourcePath(field: string, value: string): ResourcePath | 
         return s
       }
     }
-    const listingPrefix = url.searchParams.get('comp') === 'list' ? url.searchParams.get('prefix') ?? undefined : undefined
-    return {account: decode(account), container: decode(container), blobName: segments.map(decode).join('/'), ...(listingPrefix ? {listingPrefix} : {})}
+
+    const listingPrefix =
+      url.searchParams.get('comp') === 'list' ? (url.searchParams.get('prefix') ?? undefined) : undefined
+    return {
+      account: decode(account),
+      container: decode(container),
+      blobName: segments.map(decode).join('/'),
+      ...(listingPrefix ? {listingPrefix} : {}),
+    }
   }
+
   const arm = /\/storageAccounts\/([^/]+)\/blobServices\/default\/containers\/([^/]+)(?:\/|$)/i.exec(value)
   if (arm) return {account: arm[1], container: arm[2].toLowerCase(), blobName: ''}
   return undefined
@@ -115,7 +125,9 @@ interface StoreReader {
 
 function storeReader(store: StoreConfig, accountName: string): StoreReader {
   const container = templateReader(store.container, true)
-  return container ? {account: accountName, container} : {account: accountName, sharedContainer: store.container, prefix: templateReader(store.prefix ?? '', false)}
+  return container
+    ? {account: accountName, container}
+    : {account: accountName, sharedContainer: store.container, prefix: templateReader(store.prefix ?? '', false)}
 }
 
 /** Builds the selector of `customer` (checked against `customers.idPattern`) from the data map. */
@@ -127,10 +139,20 @@ export function customerSelector(map: DataMap, customer: string): CustomerSelect
   const readers = stores.map((s, i) => storeReader(s, scopes[i].accountName))
   const idPattern = new RegExp(map.customers.idPattern)
   // Containers are lower-case, but ARM ids in some records are upper-cased (…/CONTAINERS/TENANT-ACME).
-  const scopeNeedles = scopes.flatMap((s) => (s.ownsContainer ? [s.container] : [`${s.container}/${s.prefix}`, `${s.container}/${encodeURI(s.prefix)}`]))
+  const scopeNeedles = scopes.flatMap((s) =>
+    s.ownsContainer ? [s.container] : [`${s.container}/${s.prefix}`, `${s.container}/${encodeURI(s.prefix)}`],
+  )
   // A listing of the customer's prefix names it only in the query string (`prefix=acme%2F`).
-  const listingNeedles = scopes.filter((s) => !s.ownsContainer).flatMap((s) => [`prefix=${s.prefix}`, `prefix=${encodeURIComponent(s.prefix)}`, `prefix=${encodeURIComponent(s.prefix).replaceAll('%2F', '%2f')}`])
-  const needles = [...new Set([`"${customer}"`, ...scopeNeedles, ...scopeNeedles.map((n) => n.toUpperCase()), ...listingNeedles])]
+  const listingNeedles = scopes
+    .filter((s) => !s.ownsContainer)
+    .flatMap((s) => [
+      `prefix=${s.prefix}`,
+      `prefix=${encodeURIComponent(s.prefix)}`,
+      `prefix=${encodeURIComponent(s.prefix).replaceAll('%2F', '%2f')}`,
+    ])
+  const needles = [
+    ...new Set([`"${customer}"`, ...scopeNeedles, ...scopeNeedles.map((n) => n.toUpperCase()), ...listingNeedles]),
+  ]
 
   const paths = (record: LogRecord): Array<{field: string; path: ResourcePath}> => {
     const serviceType = getString(record, 'properties.serviceType')
@@ -142,6 +164,7 @@ export function customerSelector(map: DataMap, customer: string): CustomerSelect
       const path = parseResourcePath(field, value)
       if (path) out.push({field, path})
     }
+
     return out
   }
 
@@ -155,9 +178,11 @@ export function customerSelector(map: DataMap, customer: string): CustomerSelect
       for (const field of customerFields) {
         if (getField(record, field) === customer) return {kind: 'field', field}
       }
+
       for (const {field, path} of paths(record)) {
         for (const scope of scopes) if (pathInScope(scope, path)) return {kind: 'scope', store: scope.store, field}
       }
+
       return undefined
     },
     fieldValues(record) {
@@ -166,6 +191,7 @@ export function customerSelector(map: DataMap, customer: string): CustomerSelect
         const value = getField(record, field)
         if (typeof value === 'string' && value !== '') values.push(value)
       }
+
       return values
     },
     customersInPaths(record) {
@@ -175,10 +201,12 @@ export function customerSelector(map: DataMap, customer: string): CustomerSelect
           if (reader.account.toLowerCase() !== path.account.toLowerCase()) continue
           let id: string | undefined
           if (reader.container) id = reader.container.exec(path.container)?.[1]
-          else if (reader.sharedContainer === path.container && reader.prefix) id = reader.prefix.exec(path.blobName || path.listingPrefix || '')?.[1]
+          else if (reader.sharedContainer === path.container && reader.prefix)
+            id = reader.prefix.exec(path.blobName || path.listingPrefix || '')?.[1]
           if (id && idPattern.test(id)) found.add(id)
         }
       }
+
       return [...found]
     },
   }

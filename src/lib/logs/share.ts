@@ -28,14 +28,22 @@ export interface ShareLink {
 
 /** The link lifetime to use: the flag, else `exports.linkExpiry`, else 7 days; longer is refused (exit 2). */
 export function resolveLinkExpiry(map: DataMap, requestedInMs?: number): number {
-  if (requestedInMs !== undefined) return checkLinkExpiry(requestedInMs, `--link-expiry ${formatDuration(requestedInMs)}`)
+  if (requestedInMs !== undefined)
+    return checkLinkExpiry(requestedInMs, `--link-expiry ${formatDuration(requestedInMs)}`)
   const configured = map.exports?.linkExpiry
-  return configured ? checkLinkExpiry(parseDurationInMs(configured), `exports.linkExpiry (${configured})`) : MAX_LINK_EXPIRY_MS
+  return configured
+    ? checkLinkExpiry(parseDurationInMs(configured), `exports.linkExpiry (${configured})`)
+    : MAX_LINK_EXPIRY_MS
 }
 
 /** Throws a configuration error (exit 2) when `exports` is missing, so `--share` fails before any work. */
 export function requireExports(map: DataMap): NonNullable<DataMap['exports']> {
-  if (!map.exports) throw configError('--share needs the exports container, and the data map has no "exports" section.', [], 'Add exports: {account, container, linkExpiry} to the data map.')
+  if (!map.exports)
+    throw configError(
+      '--share needs the exports container, and the data map has no "exports" section.',
+      [],
+      'Add exports: {account, container, linkExpiry} to the data map.',
+    )
   return map.exports
 }
 
@@ -50,7 +58,12 @@ export interface ShareFileOptions {
 }
 
 /** Uploads a local file to the exports container, checks its size there, and returns a read-only link. */
-export async function shareFile(clients: AzureClients, map: DataMap, localPath: string, options: ShareFileOptions): Promise<ShareLink> {
+export async function shareFile(
+  clients: AzureClients,
+  map: DataMap,
+  localPath: string,
+  options: ShareFileOptions,
+): Promise<ShareLink> {
   const exportsConfig = requireExports(map)
   const service = clients.blobService(exportsConfig.account)
   const container = service.getContainerClient(exportsConfig.container)
@@ -61,13 +74,19 @@ export async function shareFile(clients: AzureClients, map: DataMap, localPath: 
     const size = (await stat(localPath)).size
     await blob.uploadFile(localPath, {
       abortSignal: options.abortSignal,
-      blobHTTPHeaders: {blobContentType: options.contentType ?? 'application/gzip', blobContentDisposition: `attachment; filename="${basename(localPath)}"`},
+      blobHTTPHeaders: {
+        blobContentType: options.contentType ?? 'application/gzip',
+        blobContentDisposition: `attachment; filename="${basename(localPath)}"`,
+      },
       metadata: options.metadata,
       concurrency: 4,
     })
     const stored = await blob.getProperties({abortSignal: options.abortSignal})
-    if (stored.contentLength !== size) throw new Error(`uploaded ${size} bytes but the service stores ${stored.contentLength} for ${options.blobName}`)
-    const signer = new ReadLinkSigner(clients, exportsConfig.account, {expiresOn: new Date((options.now ?? new Date()).getTime() + options.expiresInMs)})
+    if (stored.contentLength !== size)
+      throw new Error(`uploaded ${size} bytes but the service stores ${stored.contentLength} for ${options.blobName}`)
+    const signer = new ReadLinkSigner(clients, exportsConfig.account, {
+      expiresOn: new Date((options.now ?? new Date()).getTime() + options.expiresInMs),
+    })
     return {
       url: await signer.url(blob),
       account: container.accountName,

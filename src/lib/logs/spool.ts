@@ -60,6 +60,7 @@ export class Spool {
       file = {path, stream: createWriteStream(local, {mode: 0o600}), records: 0}
       this.open.set(path, file)
     }
+
     file.records++
     // A pretty-printed wrapper element spans lines; outside strings a newline is only white space.
     await write(file.stream, /[\r\n]/.test(raw) ? `${raw.replaceAll(/[\r\n]+/g, ' ')}\n` : `${raw}\n`)
@@ -78,7 +79,10 @@ export class Spool {
       const hash = createHash('sha256')
       let bytes = 0
       let records = 0
-      const lines = createInterface({input: createReadStream(rawPath, {highWaterMark: 1 << 20}), crlfDelay: Number.POSITIVE_INFINITY})
+      const lines = createInterface({
+        input: createReadStream(rawPath, {highWaterMark: 1 << 20}),
+        crlfDelay: Number.POSITIVE_INFINITY,
+      })
       for await (const raw of lines) {
         if (raw === '') continue
         const line = `${redactor.redactRecordText(raw)}\n`
@@ -87,10 +91,12 @@ export class Spool {
         records++
         await write(out, line)
       }
+
       await close(out)
       await rm(rawPath, {force: true})
       files.push({path, records, bytes, sha256: hash.digest('hex')})
     }
+
     return files
   }
 

@@ -45,7 +45,8 @@ export interface QueryWorkspaceRecordsOptions {
 /** The KQL for one window: rows of the tables above, in [from, to), mentioning `customer`. */
 export function workspaceQuery(customer: string, from: Date, to: Date): string {
   // The id is checked against a strict character set before it gets here (scope.assertCustomerId).
-  if (!/^[A-Za-z0-9._-]+$/.test(customer)) throw new Error(`customer id ${JSON.stringify(customer)} cannot be put into a query`)
+  if (!/^[A-Za-z0-9._-]+$/.test(customer))
+    throw new Error(`customer id ${JSON.stringify(customer)} cannot be put into a query`)
   return [
     `union isfuzzy=true withsource=SourceTable ${WORKSPACE_TABLES.join(', ')}`,
     `| where TimeGenerated >= datetime(${from.toISOString()}) and TimeGenerated < datetime(${to.toISOString()})`,
@@ -66,38 +67,62 @@ function rowsOf(table: LogsTable): LogRecord[] {
 }
 
 /** The workspace rows in [since, until) that mention the customer id (to be selected exactly by the caller). */
-export async function* queryWorkspaceRecords(clients: AzureClients, workspace: string, customer: string, since: Date, until: Date, options: QueryWorkspaceRecordsOptions = {}): AsyncGenerator<WorkspaceRecord> {
+export async function* queryWorkspaceRecords(
+  clients: AzureClients,
+  workspace: string,
+  customer: string,
+  since: Date,
+  until: Date,
+  options: QueryWorkspaceRecordsOptions = {},
+): AsyncGenerator<WorkspaceRecord> {
   const client = clients.logsQuery()
   const windowMs = options.windowInMs ?? DEFAULT_WINDOW_MS
   const windows: Array<[number, number]> = []
-  for (let t = since.getTime(); t < until.getTime(); t += windowMs) windows.push([t, Math.min(t + windowMs, until.getTime())])
+  for (let t = since.getTime(); t < until.getTime(); t += windowMs)
+    windows.push([t, Math.min(t + windowMs, until.getTime())])
   while (windows.length > 0) {
     const [from, to] = windows.shift()!
     let tables: LogsTable[]
     try {
-      const result = await client.queryWorkspace(workspace, workspaceQuery(customer, new Date(from), new Date(to)), {startTime: new Date(from), endTime: new Date(to)}, {abortSignal: options.abortSignal, serverTimeoutInSeconds: 600})
+      const result = await client.queryWorkspace(
+        workspace,
+        workspaceQuery(customer, new Date(from), new Date(to)),
+        {startTime: new Date(from), endTime: new Date(to)},
+        {abortSignal: options.abortSignal, serverTimeoutInSeconds: 600},
+      )
       if (result.status === LogsQueryResultStatus.PartialFailure) {
         if (to - from > MIN_WINDOW_MS) {
           const middle = from + Math.floor((to - from) / 2)
           windows.unshift([from, middle], [middle, to])
           continue
         }
-        throw azureFailure('WorkspacePartialResult', `Log Analytics workspace ${workspace} answered only partially for ${new Date(from).toISOString()}: ${result.partialError.message}`, 'Run again later or narrow --since/--until.')
+
+        throw azureFailure(
+          'WorkspacePartialResult',
+          `Log Analytics workspace ${workspace} answered only partially for ${new Date(from).toISOString()}: ${result.partialError.message}`,
+          'Run again later or narrow --since/--until.',
+        )
       }
+
       tables = result.tables
     } catch (error) {
       throw fromAzureError(error, `Log Analytics workspace ${workspace}`)
     }
+
     let rows = 0
     for (const table of tables) {
       for (const record of rowsOf(table)) {
         rows++
         const time = recordTime(record)
         if (time === undefined || time < since.getTime() || time >= until.getTime()) continue
-        const category = typeof record.SourceTable === 'string' && record.SourceTable !== '' ? record.SourceTable : recordCategory(record) ?? table.name
+        const category =
+          typeof record.SourceTable === 'string' && record.SourceTable !== ''
+            ? record.SourceTable
+            : (recordCategory(record) ?? table.name)
         yield {record, raw: JSON.stringify(record), category, time}
       }
     }
+
     options.onRows?.(rows)
   }
 }

@@ -1,7 +1,10 @@
 import {Chalk, type ChalkInstance} from 'chalk'
 
 /** Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org). */
-export function colorEnabled(stream: NodeJS.WriteStream = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
+export function colorEnabled(
+  stream: NodeJS.WriteStream = process.stdout,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true
   return Boolean(stream.isTTY)

@@ -50,8 +50,14 @@ export function createProgress(options: ProgressOptions): Progress {
     )
     const payload = () => {
       const seconds = Math.max((Date.now() - started) / 1000, 0.001)
-      return {doneText: fmt(done), totalText: total === undefined ? '?' : fmt(total), items: formatCount(items), rate: fmt(done / seconds)}
+      return {
+        doneText: fmt(done),
+        totalText: total === undefined ? '?' : fmt(total),
+        items: formatCount(items),
+        rate: fmt(done / seconds),
+      }
     }
+
     bar.start(total ?? 0, 0, payload())
     return {
       increment(units, finished = 0) {
@@ -72,13 +78,17 @@ export function createProgress(options: ProgressOptions): Progress {
       },
     }
   }
+
   const interval = options.lineIntervalInMs ?? 5000
   let lastLine = 0
   const line = (final?: 'done' | 'stopped') => {
     const seconds = Math.max((Date.now() - started) / 1000, 0.001)
     const pct = total ? ` (${Math.floor((done / total) * 100)}%)` : ''
-    stream.write(`${options.label}: ${fmt(done)}${total === undefined ? '' : ` of ${fmt(total)}`}${pct}, ${formatCount(items)} objects, ${fmt(done / seconds)}/s${final ? `, ${final}` : ''}\n`)
+    stream.write(
+      `${options.label}: ${fmt(done)}${total === undefined ? '' : ` of ${fmt(total)}`}${pct}, ${formatCount(items)} objects, ${fmt(done / seconds)}/s${final ? `, ${final}` : ''}\n`,
+    )
   }
+
   return {
     increment(units, finished = 0) {
       done += units
@@ -112,6 +122,7 @@ export async function tracked<T>(progress: Progress, work: () => Promise<T>): Pr
     progress.stop('stopped')
     throw error
   }
+
   progress.stop('done')
   return result
 }

@@ -5,7 +5,11 @@ import {colorEnabled} from './color.js'
 export type Cell = string | number | boolean | undefined | null
 
 /** Renders rows as a table; plain borders and no colour codes when stdout is not a terminal. */
-export function renderTable(head: string[], rows: Cell[][], options: {title?: string; colAligns?: Array<'left' | 'right' | 'center'>} = {}): string {
+export function renderTable(
+  head: string[],
+  rows: Cell[][],
+  options: {title?: string; colAligns?: Array<'left' | 'right' | 'center'>} = {},
+): string {
   const table = new Table({
     head,
     style: colorEnabled() ? {head: ['cyan']} : {head: [], border: []},
@@ -25,6 +29,7 @@ export function formatBytes(bytes: number): string {
     value /= 1024
     unit++
   }
+
   return unit === 0 ? `${bytes} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`
 }
 

@@ -12,7 +12,8 @@ export function severityRank(severity: Severity): number {
   return SEVERITIES.indexOf(severity)
 }
 
-export type CheckCategory = 'transit' | 'access' | 'firewall' | 'encryption' | 'recoverability' | 'residency' | 'monitoring'
+export type CheckCategory =
+  'transit' | 'access' | 'firewall' | 'encryption' | 'recoverability' | 'residency' | 'monitoring'
 export type ResourceKind = 'storage-account' | 'key-vault' | 'subscription' | 'tenant'
 
 export interface CheckDefinition {
@@ -41,8 +42,10 @@ const RECOVERABLE = 'Customer data and backups can be recovered after accidental
 const RESIDENCY = 'Customer data is hosted only in the allowed (German) Azure regions.'
 const MONITORING = 'Logins and access to the infrastructure and the data are monitored and can be reported at any time.'
 
-const storageUpdate = 'az storage account update --subscription {subscription} --resource-group {resourceGroup} --name {name}'
-const blobServiceUpdate = 'az storage account blob-service-properties update --subscription {subscription} --resource-group {resourceGroup} --account-name {name}'
+const storageUpdate =
+  'az storage account update --subscription {subscription} --resource-group {resourceGroup} --name {name}'
+const blobServiceUpdate =
+  'az storage account blob-service-properties update --subscription {subscription} --resource-group {resourceGroup} --account-name {name}'
 const vaultUpdate = 'az keyvault update --subscription {subscription} --resource-group {resourceGroup} --name {name}'
 
 export const CHECKS: readonly CheckDefinition[] = [
@@ -231,7 +234,8 @@ export const CHECKS: readonly CheckDefinition[] = [
     category: 'monitoring',
     severity: 'high',
     resource: 'key-vault',
-    remediation: 'az monitor diagnostic-settings create --name custos-archive --resource {id} {destination} --logs \'[{"category":"AuditEvent","enabled":true}]\'',
+    remediation:
+      'az monitor diagnostic-settings create --name custos-archive --resource {id} {destination} --logs \'[{"category":"AuditEvent","enabled":true}]\'',
   },
   {
     id: 'monitoring.archive-region',

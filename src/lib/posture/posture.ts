@@ -22,7 +22,18 @@ import {
   type LocationLookup,
   type LogRequirement,
 } from './monitoring.js'
-import {accountTargets, locateStorageAccounts, locateVault, lookupFailure, normalizeEndpoint, parseResourceId, searchSubscription, type AccountTarget, type Located, type OperationOptions} from './resolve.js'
+import {
+  accountTargets,
+  locateStorageAccounts,
+  locateVault,
+  lookupFailure,
+  normalizeEndpoint,
+  parseResourceId,
+  searchSubscription,
+  type AccountTarget,
+  type Located,
+  type OperationOptions,
+} from './resolve.js'
 import {normalizeRegion, resourcePlaceholders, result, unknownResults} from './result.js'
 import {evaluateStorageAccount} from './storage.js'
 import type {CheckResult, PostureReport, PostureResource, PostureSummary} from './types.js'
@@ -42,16 +53,25 @@ export const DEFAULT_MIN_RETENTION_DAYS = 7
 const idsOf = (kind: string) => CHECKS.filter((c) => c.resource === kind).map((c) => c.id)
 
 /** Runs every check of the catalogue; never throws for a resource it cannot read (that is `unknown`). */
-export async function auditPosture(clients: AzureClients, map: DataMap, options: AuditPostureOptions = {}): Promise<PostureReport> {
+export async function auditPosture(
+  clients: AzureClients,
+  map: DataMap,
+  options: AuditPostureOptions = {},
+): Promise<PostureReport> {
   const failOn = options.failOn ?? DEFAULT_FAIL_ON
   const minRetentionDays = options.minRetentionDays ?? DEFAULT_MIN_RETENTION_DAYS
   const allowedRegions = map.residency.allowedRegions
   const targets = accountTargets(map)
-  const [located, vault] = await Promise.all([locateStorageAccounts(clients, map, targets, options), map.keys ? locateVault(clients, map, options) : undefined])
+  const [located, vault] = await Promise.all([
+    locateStorageAccounts(clients, map, targets, options),
+    map.keys ? locateVault(clients, map, options) : undefined,
+  ])
 
   // Archive-region lookups: accounts already located are not read again.
   const locations = new Map<string, Promise<{location?: string; reason?: string}>>()
-  for (const l of located.values()) if (l.found && l.resource.id) locations.set(l.resource.id.toLowerCase(), Promise.resolve({location: l.resource.location}))
+  for (const l of located.values())
+    if (l.found && l.resource.id)
+      locations.set(l.resource.id.toLowerCase(), Promise.resolve({location: l.resource.location}))
   const lookup: LocationLookup = (id) => {
     const key = id.toLowerCase()
     let pending = locations.get(key)
@@ -59,26 +79,42 @@ export async function auditPosture(clients: AzureClients, map: DataMap, options:
       pending = readLocation(clients, id, options)
       locations.set(key, pending)
     }
+
     return pending
   }
-  const archive = map.logs?.archive ? located.get(normalizeEndpoint(targets.find((t) => t.usedBy.includes('logs.archive'))?.endpoint ?? '')) : undefined
-  const destination = archive?.found && archive.resource.id
-    ? `--storage-account ${archive.resource.id}`
-    : map.logs?.workspace
-      ? `--workspace ${map.logs.workspace}`
-      : '--storage-account <id of the log archive account>'
+
+  const archive = map.logs?.archive
+    ? located.get(normalizeEndpoint(targets.find((t) => t.usedBy.includes('logs.archive'))?.endpoint ?? ''))
+    : undefined
+  const destination =
+    archive?.found && archive.resource.id
+      ? `--storage-account ${archive.resource.id}`
+      : map.logs?.workspace
+        ? `--workspace ${map.logs.workspace}`
+        : '--storage-account <id of the log archive account>'
 
   const finish = (resource: PostureResource) => {
     options.onResource?.(resource)
     return resource
   }
+
   const context = {clients, map, options, allowedRegions, minRetentionDays, lookup, destination}
   const subscription = searchSubscription(map)
   const resources = await Promise.all([
-    ...targets.map(async (target) => finish(await auditStorageAccount(context, target, located.get(normalizeEndpoint(target.endpoint))))),
+    ...targets.map(async (target) =>
+      finish(await auditStorageAccount(context, target, located.get(normalizeEndpoint(target.endpoint)))),
+    ),
     ...(vault ? [auditVault(context, vault).then(finish)] : []),
     auditActivityLog(context, subscription).then(finish),
-    checkSignInLogs(clients, map, options).then((r) => finish({kind: 'tenant', name: 'Entra ID sign-in logs', id: '/providers/microsoft.aadiam', usedBy: logsUsedBy(map), results: [r]})),
+    checkSignInLogs(clients, map, options).then((r) =>
+      finish({
+        kind: 'tenant',
+        name: 'Entra ID sign-in logs',
+        id: '/providers/microsoft.aadiam',
+        usedBy: logsUsedBy(map),
+        results: [r],
+      }),
+    ),
   ])
   return {checkedAt: new Date().toISOString(), failOn, allowedRegions, resources, summary: summarize(resources, failOn)}
 }
@@ -94,13 +130,22 @@ interface AuditContext {
   destination: string
 }
 
-async function auditStorageAccount(ctx: AuditContext, target: AccountTarget, located: Located<StorageAccount> | undefined): Promise<PostureResource> {
+async function auditStorageAccount(
+  ctx: AuditContext,
+  target: AccountTarget,
+  located: Located<StorageAccount> | undefined,
+): Promise<PostureResource> {
   const base = {kind: 'storage-account' as const, name: target.name, usedBy: target.usedBy}
   if (!located?.found) {
     const reason = located?.reason ?? 'the account was not located'
     const hint = located?.hint ?? 'Add resourceId to the data map.'
-    return {...base, ...(target.resourceId ? {id: target.resourceId} : {}), results: unknownResults(idsOf('storage-account'), `Account ${target.name} could not be read: ${reason}.`, hint)}
+    return {
+      ...base,
+      ...(target.resourceId ? {id: target.resourceId} : {}),
+      results: unknownResults(idsOf('storage-account'), `Account ${target.name} could not be read: ${reason}.`, hint),
+    }
   }
+
   const account: StorageAccount = located.resource
   const id = account.id as string
   const parts = parseResourceId(id)
@@ -110,7 +155,9 @@ async function auditStorageAccount(ctx: AuditContext, target: AccountTarget, loc
       ? ctx.clients
           .storageManagement(parts.subscription)
           .blobServices.getServiceProperties(parts.resourceGroup, parts.name, {abortSignal: ctx.options.abortSignal})
-          .catch((error: unknown) => ({unknown: `The blob service properties could not be read: ${lookupFailure(error, `the blob service of ${target.name}`).reason}.`}))
+          .catch((error: unknown) => ({
+            unknown: `The blob service properties could not be read: ${lookupFailure(error, `the blob service of ${target.name}`).reason}.`,
+          }))
       : Promise.resolve({unknown: `${id} is not a storage account id.`}),
     listDiagnosticSettings(ctx.clients, blobResource, ctx.options),
   ])
@@ -120,7 +167,11 @@ async function auditStorageAccount(ctx: AuditContext, target: AccountTarget, loc
     requireCustomerManagedKey: target.requireCustomerManagedKey,
     vaultUri: ctx.map.keys?.vault,
   })
-  const placeholders = {...resourcePlaceholders(id, target.name, ctx.allowedRegions), destination: ctx.destination, monitored: blobResource}
+  const placeholders = {
+    ...resourcePlaceholders(id, target.name, ctx.allowedRegions),
+    destination: ctx.destination,
+    monitored: blobResource,
+  }
   results.push(...(await monitoringResults('monitoring.storage-logs', settings, STORAGE_LOGS, ctx, placeholders)))
   return {...base, id, location: normalizeRegion(account.location), results}
 }
@@ -129,11 +180,25 @@ async function auditVault(ctx: AuditContext, vault: Located<Vault>): Promise<Pos
   const name = ctx.map.keys?.vault ? vaultName(ctx.map.keys.vault) : 'vault'
   const base = {kind: 'key-vault' as const, usedBy: ['keys.vault']}
   if (!vault.found) {
-    return {...base, name, ...(ctx.map.azure.keyVaultResourceId ? {id: ctx.map.azure.keyVaultResourceId} : {}), results: unknownResults(idsOf('key-vault'), `The vault ${ctx.map.keys?.vault} could not be read: ${vault.reason}.`, vault.hint)}
+    return {
+      ...base,
+      name,
+      ...(ctx.map.azure.keyVaultResourceId ? {id: ctx.map.azure.keyVaultResourceId} : {}),
+      results: unknownResults(
+        idsOf('key-vault'),
+        `The vault ${ctx.map.keys?.vault} could not be read: ${vault.reason}.`,
+        vault.hint,
+      ),
+    }
   }
+
   const id = vault.resource.id as string
   const results = evaluateVault(vault.resource, ctx.allowedRegions)
-  const placeholders = {...resourcePlaceholders(id, vault.resource.name ?? name, ctx.allowedRegions), destination: ctx.destination, monitored: id}
+  const placeholders = {
+    ...resourcePlaceholders(id, vault.resource.name ?? name, ctx.allowedRegions),
+    destination: ctx.destination,
+    monitored: id,
+  }
   const settings = await listDiagnosticSettings(ctx.clients, id, ctx.options)
   results.push(...(await monitoringResults('monitoring.keyvault-logs', settings, KEYVAULT_LOGS, ctx, placeholders)))
   return {...base, name: vault.resource.name ?? name, id, location: normalizeRegion(vault.resource.location), results}
@@ -145,14 +210,22 @@ async function auditActivityLog(ctx: AuditContext, subscription: string | undefi
       kind: 'subscription',
       name: '(no subscription)',
       usedBy: [],
-      results: unknownResults(['monitoring.activity-log'], 'The data map names no subscription.', 'Set azure.subscription (or activityLog.subscription) in the data map.'),
+      results: unknownResults(
+        ['monitoring.activity-log'],
+        'The data map names no subscription.',
+        'Set azure.subscription (or activityLog.subscription) in the data map.',
+      ),
     }
   }
+
   const id = `/subscriptions/${subscription}`
   const settings = await listDiagnosticSettings(ctx.clients, id, ctx.options)
   const placeholders = {subscription, allowedRegion: ctx.allowedRegions[0], destination: ctx.destination}
   const results = await monitoringResults('monitoring.activity-log', settings, ACTIVITY_LOGS, ctx, placeholders, false)
-  const usedBy = [ctx.map.azure.subscription ? 'azure.subscription' : '', ctx.map.activityLog ? 'activityLog.subscription' : ''].filter(Boolean)
+  const usedBy = [
+    ctx.map.azure.subscription ? 'azure.subscription' : '',
+    ctx.map.activityLog ? 'activityLog.subscription' : '',
+  ].filter(Boolean)
   return {kind: 'subscription', name: subscription, id, usedBy, results}
 }
 
@@ -168,20 +241,29 @@ async function monitoringResults(
   if (!Array.isArray(settings)) {
     return [
       result(checkId, 'unknown', settings.unknown, placeholders, settings.hint),
-      ...(withArchiveRegion ? [result('monitoring.archive-region', 'unknown', settings.unknown, placeholders, settings.hint)] : []),
+      ...(withArchiveRegion
+        ? [result('monitoring.archive-region', 'unknown', settings.unknown, placeholders, settings.hint)]
+        : []),
     ]
   }
+
   const coverage = logCoverage(settings, requirement)
   const out = [evaluateLogCoverage(checkId, coverage, placeholders)]
   if (withArchiveRegion) out.push(await evaluateArchiveRegion(coverage, ctx.lookup, ctx.allowedRegions, placeholders))
   return out
 }
 
-async function readLocation(clients: AzureClients, id: string, options: OperationOptions): Promise<{location?: string; reason?: string}> {
+async function readLocation(
+  clients: AzureClients,
+  id: string,
+  options: OperationOptions,
+): Promise<{location?: string; reason?: string}> {
   const parts = parseResourceId(id)
   if (!parts) return {reason: `${id} is not a storage account id`}
   try {
-    const account = await clients.storageManagement(parts.subscription).storageAccounts.getProperties(parts.resourceGroup, parts.name, {abortSignal: options.abortSignal})
+    const account = await clients
+      .storageManagement(parts.subscription)
+      .storageAccounts.getProperties(parts.resourceGroup, parts.name, {abortSignal: options.abortSignal})
     return {location: account.location}
   } catch (error) {
     return {reason: lookupFailure(error, `storage account ${id}`).reason}
@@ -206,5 +288,12 @@ export function isFailing(r: CheckResult, failOn: Severity): boolean {
 export function summarize(resources: PostureResource[], failOn: Severity): PostureSummary {
   const all = resources.flatMap((r) => r.results)
   const count = (status: CheckResult['status']) => all.filter((r) => r.status === status).length
-  return {checks: all.length, passed: count('pass'), failed: count('fail'), unknown: count('unknown'), skipped: count('skipped'), failing: all.filter((r) => isFailing(r, failOn)).length}
+  return {
+    checks: all.length,
+    passed: count('pass'),
+    failed: count('fail'),
+    unknown: count('unknown'),
+    skipped: count('skipped'),
+    failing: all.filter((r) => isFailing(r, failOn)).length,
+  }
 }

@@ -15,14 +15,21 @@ const KIND_LABEL: Record<PostureResource['kind'], string> = {
 function statusCell(r: CheckResult, report: PostureReport, color: ChalkInstance): string {
   const failing = isFailing(r, report.failOn)
   switch (r.status) {
-    case 'pass':
+    case 'pass': {
       return color.green('PASS')
-    case 'fail':
+    }
+
+    case 'fail': {
       return failing ? color.red.bold('FAIL') : color.yellow('FAIL')
-    case 'unknown':
+    }
+
+    case 'unknown': {
       return failing ? color.magenta.bold('UNKNOWN') : color.magenta('UNKNOWN')
-    default:
+    }
+
+    default: {
       return color.dim('SKIP')
+    }
   }
 }
 
@@ -30,14 +37,28 @@ function statusCell(r: CheckResult, report: PostureReport, color: ChalkInstance)
 export function renderPosture(report: PostureReport, color: ChalkInstance): string {
   const blocks: string[] = []
   for (const resource of report.resources) {
-    const where = [resource.location, resource.usedBy.length > 0 ? `used by ${resource.usedBy.join(', ')}` : ''].filter(Boolean).join('; ')
+    const where = [resource.location, resource.usedBy.length > 0 ? `used by ${resource.usedBy.join(', ')}` : '']
+      .filter(Boolean)
+      .join('; ')
     const title = `${color.bold(`${KIND_LABEL[resource.kind]} ${resource.name}`)}${where ? ` (${where})` : ''}${resource.id ? `\n${color.dim(resource.id)}` : ''}`
     const first = resource.results[0]
-    if (first && resource.results.every((r) => r.status === 'unknown' && r.detail === first.detail && r.remediation === first.remediation)) {
+    if (
+      first &&
+      resource.results.every(
+        (r) => r.status === 'unknown' && r.detail === first.detail && r.remediation === first.remediation,
+      )
+    ) {
       // a resource custos could not read: one line instead of a table of identical rows
-      blocks.push([title, `${statusCell(first, report, color)} all ${resource.results.length} checks: ${first.detail}`, `  To check: ${first.remediation}`].join('\n'))
+      blocks.push(
+        [
+          title,
+          `${statusCell(first, report, color)} all ${resource.results.length} checks: ${first.detail}`,
+          `  To check: ${first.remediation}`,
+        ].join('\n'),
+      )
       continue
     }
+
     const rows = resource.results.map((r) => [statusCell(r, report, color), r.check, r.severity, r.detail])
     // one line per distinct fix, naming every check it fixes
     const fixes = new Map<string, {verb: string; checks: string[]}>()
@@ -47,14 +68,20 @@ export function renderPosture(report: PostureReport, color: ChalkInstance): stri
       entry.checks.push(r.check)
       fixes.set(r.remediation, entry)
     }
+
     const fixLines = [...fixes].map(([remediation, {verb, checks}]) => `  ${verb} ${checks.join(', ')}: ${remediation}`)
     blocks.push([renderTable(['result', 'check', 'severity', 'detail'], rows, {title}), ...fixLines].join('\n'))
   }
+
   const s = report.summary
   const verdict =
     s.failing > 0
-      ? color.red.bold(`${s.failing} check${s.failing === 1 ? '' : 's'} at or above ${report.failOn} failed or could not be verified.`)
+      ? color.red.bold(
+          `${s.failing} check${s.failing === 1 ? '' : 's'} at or above ${report.failOn} failed or could not be verified.`,
+        )
       : color.green.bold(`No check at or above ${report.failOn} failed.`)
-  blocks.push(`${s.checks} checks: ${s.passed} passed, ${s.failed} failed, ${s.unknown} unknown, ${s.skipped} skipped. ${verdict}`)
+  blocks.push(
+    `${s.checks} checks: ${s.passed} passed, ${s.failed} failed, ${s.unknown} unknown, ${s.skipped} skipped. ${verdict}`,
+  )
   return blocks.join('\n\n')
 }

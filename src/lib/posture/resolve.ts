@@ -60,10 +60,12 @@ export function accountTargets(map: DataMap): AccountTarget[] {
       target = {endpoint: ref.endpoint, name: ref.name, usedBy: [], requireCustomerManagedKey: false}
       targets.set(key, target)
     }
+
     if (!target.usedBy.includes(usedBy)) target.usedBy.push(usedBy)
     target.resourceId ??= resourceId
     target.requireCustomerManagedKey ||= requireCustomerManagedKey
   }
+
   for (const s of map.stores) add(s.account, `stores.${s.name}`, s.resourceId, s.requireCustomerManagedKey)
   for (const b of map.backups) add(b.account, `backups.${b.name}`, b.resourceId, b.requireCustomerManagedKey)
   if (map.logs?.archive) add(map.logs.archive.account, 'logs.archive')
@@ -83,6 +85,7 @@ export function searchSubscription(map: DataMap): string | undefined {
     const parts = entry.resourceId ? parseResourceId(entry.resourceId) : undefined
     if (parts) return parts.subscription
   }
+
   return undefined
 }
 
@@ -100,13 +103,22 @@ export function lookupFailure(error: unknown, what: string): {reason: string; hi
   const status = (error as {statusCode?: number} | undefined)?.statusCode
   if (status === 404) return {reason: `${what} was not found (404)`, hint: 'Check the resource id in the data map.'}
   if (status === 401 || status === 403) {
-    return {reason: `reading ${what} was denied (${status})`, hint: 'Grant the signed-in identity the Reader role on the resource (or its resource group).'}
+    return {
+      reason: `reading ${what} was denied (${status})`,
+      hint: 'Grant the signed-in identity the Reader role on the resource (or its resource group).',
+    }
   }
+
   throw fromAzureError(error, what)
 }
 
 /** Locates every target; the map is keyed by `target.endpoint` lower-cased. */
-export async function locateStorageAccounts(clients: AzureClients, map: DataMap, targets: AccountTarget[], options: OperationOptions = {}): Promise<Map<string, Located<StorageAccount>>> {
+export async function locateStorageAccounts(
+  clients: AzureClients,
+  map: DataMap,
+  targets: AccountTarget[],
+  options: OperationOptions = {},
+): Promise<Map<string, Located<StorageAccount>>> {
   const located = new Map<string, Located<StorageAccount>>()
   const byEndpoint = new Map<string, AccountTarget>()
   await Promise.all(
@@ -116,17 +128,29 @@ export async function locateStorageAccounts(clients: AzureClients, map: DataMap,
         byEndpoint.set(key, target)
         return
       }
+
       const parts = parseResourceId(target.resourceId)
       if (!parts) {
-        located.set(key, {found: false, reason: `resourceId ${target.resourceId} is not a storage account id`, hint: 'Fix resourceId in the data map.'})
+        located.set(key, {
+          found: false,
+          reason: `resourceId ${target.resourceId} is not a storage account id`,
+          hint: 'Fix resourceId in the data map.',
+        })
         return
       }
+
       try {
-        const resource = await clients.storageManagement(parts.subscription).storageAccounts.getProperties(parts.resourceGroup, parts.name, {abortSignal: options.abortSignal})
+        const resource = await clients
+          .storageManagement(parts.subscription)
+          .storageAccounts.getProperties(parts.resourceGroup, parts.name, {abortSignal: options.abortSignal})
         located.set(key, {found: true, resource})
       } catch (error) {
         const failure = lookupFailure(error, `storage account ${target.resourceId}`)
-        located.set(key, {found: false, reason: failure.reason, hint: `${failure.hint} (resourceId of ${target.usedBy.join(', ')})`})
+        located.set(key, {
+          found: false,
+          reason: failure.reason,
+          hint: `${failure.hint} (resourceId of ${target.usedBy.join(', ')})`,
+        })
       }
     }),
   )
@@ -136,57 +160,98 @@ export async function locateStorageAccounts(clients: AzureClients, map: DataMap,
   const subscription = searchSubscription(map)
   if (!subscription) {
     for (const [key, target] of byEndpoint) {
-      located.set(key, {found: false, reason: `no resourceId and no subscription to search for account ${target.name}`, hint: `${addResourceIdHint(target)} Or set azure.subscription.`})
+      located.set(key, {
+        found: false,
+        reason: `no resourceId and no subscription to search for account ${target.name}`,
+        hint: `${addResourceIdHint(target)} Or set azure.subscription.`,
+      })
     }
+
     return located
   }
+
   try {
     // Stream the subscription's accounts page by page and stop as soon as every endpoint is matched.
-    const pages = clients.storageManagement(subscription).storageAccounts.list({abortSignal: options.abortSignal}).byPage()
+    const pages = clients
+      .storageManagement(subscription)
+      .storageAccounts.list({abortSignal: options.abortSignal})
+      .byPage()
     for await (const page of pages) {
       for (const account of page) {
         const blob = account.primaryEndpoints?.blob
         const key = blob ? normalizeEndpoint(blob) : undefined
         if (key && byEndpoint.has(key) && !located.has(key)) located.set(key, {found: true, resource: account})
       }
+
       if ([...byEndpoint.keys()].every((key) => located.has(key))) break
     }
   } catch (error) {
     const failure = lookupFailure(error, `the storage accounts of subscription ${subscription}`)
     for (const [key, target] of byEndpoint) {
-      if (!located.has(key)) located.set(key, {found: false, reason: failure.reason, hint: `${failure.hint} Or: ${addResourceIdHint(target)}`})
+      if (!located.has(key))
+        located.set(key, {
+          found: false,
+          reason: failure.reason,
+          hint: `${failure.hint} Or: ${addResourceIdHint(target)}`,
+        })
     }
+
     return located
   }
+
   for (const [key, target] of byEndpoint) {
     if (!located.has(key)) {
-      located.set(key, {found: false, reason: `no storage account of subscription ${subscription} has the blob endpoint ${target.endpoint}`, hint: addResourceIdHint(target)})
+      located.set(key, {
+        found: false,
+        reason: `no storage account of subscription ${subscription} has the blob endpoint ${target.endpoint}`,
+        hint: addResourceIdHint(target),
+      })
     }
   }
+
   return located
 }
 
 /** Locates the `keys.vault` vault: by `azure.keyVaultResourceId`, else by listing the subscription's vaults. */
-export async function locateVault(clients: AzureClients, map: DataMap, options: OperationOptions = {}): Promise<Located<Vault>> {
+export async function locateVault(
+  clients: AzureClients,
+  map: DataMap,
+  options: OperationOptions = {},
+): Promise<Located<Vault>> {
   const vaultUrl = map.keys?.vault
   if (!vaultUrl) return {found: false, reason: 'keys.vault is not configured', hint: 'Add keys.vault to the data map.'}
-  const hint = 'Set azure.keyVaultResourceId: /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.KeyVault/vaults/<name> in the data map.'
+  const hint =
+    'Set azure.keyVaultResourceId: /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.KeyVault/vaults/<name> in the data map.'
   const configured = map.azure.keyVaultResourceId
   if (configured) {
     const parts = parseResourceId(configured)
     if (!parts) return {found: false, reason: `azure.keyVaultResourceId ${configured} is not a vault id`, hint}
     try {
-      return {found: true, resource: await clients.keyVaultManagement(parts.subscription).vaults.get(parts.resourceGroup, parts.name, {abortSignal: options.abortSignal})}
+      return {
+        found: true,
+        resource: await clients
+          .keyVaultManagement(parts.subscription)
+          .vaults.get(parts.resourceGroup, parts.name, {abortSignal: options.abortSignal}),
+      }
     } catch (error) {
       const failure = lookupFailure(error, `key vault ${configured}`)
       return {found: false, ...failure}
     }
   }
+
   const subscription = searchSubscription(map)
-  if (!subscription) return {found: false, reason: `no subscription to search for the vault ${vaultUrl}`, hint: `${hint} Or set azure.subscription.`}
+  if (!subscription)
+    return {
+      found: false,
+      reason: `no subscription to search for the vault ${vaultUrl}`,
+      hint: `${hint} Or set azure.subscription.`,
+    }
   const want = normalizeEndpoint(vaultUrl)
   try {
-    for await (const page of clients.keyVaultManagement(subscription).vaults.listBySubscription({abortSignal: options.abortSignal}).byPage()) {
+    for await (const page of clients
+      .keyVaultManagement(subscription)
+      .vaults.listBySubscription({abortSignal: options.abortSignal})
+      .byPage()) {
       const match = page.find((v) => v.properties?.vaultUri && normalizeEndpoint(v.properties.vaultUri) === want)
       if (match) return {found: true, resource: match}
     }
@@ -194,5 +259,6 @@ export async function locateVault(clients: AzureClients, map: DataMap, options: 
     const failure = lookupFailure(error, `the key vaults of subscription ${subscription}`)
     return {found: false, reason: failure.reason, hint: `${failure.hint} Or: ${hint}`}
   }
+
   return {found: false, reason: `no key vault of subscription ${subscription} has the URI ${vaultUrl}`, hint}
 }

@@ -14,19 +14,36 @@ export function regionAllowed(region: string | undefined, allowedRegions: string
 }
 
 /** Placeholder values for the remediation templates of a resource. */
-export function resourcePlaceholders(id: string | undefined, name: string, allowedRegions: string[]): Record<string, string | undefined> {
+export function resourcePlaceholders(
+  id: string | undefined,
+  name: string,
+  allowedRegions: string[],
+): Record<string, string | undefined> {
   const parts = id ? parseResourceId(id) : undefined
-  return {id, name, resourceGroup: parts?.resourceGroup, subscription: parts?.subscription, allowedRegion: allowedRegions[0]}
+  return {
+    id,
+    name,
+    resourceGroup: parts?.resourceGroup,
+    subscription: parts?.subscription,
+    allowedRegion: allowedRegions[0],
+  }
 }
 
 /**
  * Builds a result of catalogue check `id`. For `fail` and `unknown` the remediation is the
  * catalogue's command filled in with `placeholders`, or `remediation` when given (e.g. "add resourceId").
  */
-export function result(id: string, status: CheckStatus, detail: string, placeholders: Record<string, string | undefined> = {}, remediation?: string): CheckResult {
+export function result(
+  id: string,
+  status: CheckStatus,
+  detail: string,
+  placeholders: Record<string, string | undefined> = {},
+  remediation?: string,
+): CheckResult {
   const def = checkDefinition(id)
   const out: CheckResult = {check: id, title: def.title, severity: def.severity, status, detail}
-  if (status === 'fail' || status === 'unknown') out.remediation = remediation ?? fillRemediation(def.remediation, placeholders)
+  if (status === 'fail' || status === 'unknown')
+    out.remediation = remediation ?? fillRemediation(def.remediation, placeholders)
   return out
 }
 

@@ -7,7 +7,8 @@ import {TOOL_VERSION} from '../version.js'
 import {CHECKS, type CheckDefinition, type Severity} from './catalogue.js'
 import type {CheckResult, PostureReport, PostureResource} from './types.js'
 
-export const SARIF_SCHEMA_URI = 'https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json'
+export const SARIF_SCHEMA_URI =
+  'https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json'
 
 type SarifLevel = 'error' | 'warning' | 'note' | 'none'
 type SarifKind = 'pass' | 'fail' | 'open' | 'notApplicable'
@@ -20,7 +21,12 @@ export function sarifLevel(severity: Severity): SarifLevel {
 /** GitHub code scanning's 0–10 `security-severity` for each severity. */
 const SECURITY_SEVERITY: Record<Severity, string> = {critical: '9.5', high: '8.0', medium: '5.5', low: '3.0'}
 
-const KIND: Record<CheckResult['status'], SarifKind> = {pass: 'pass', fail: 'fail', unknown: 'open', skipped: 'notApplicable'}
+const KIND: Record<CheckResult['status'], SarifKind> = {
+  pass: 'pass',
+  fail: 'fail',
+  unknown: 'open',
+  skipped: 'notApplicable',
+}
 
 export interface SarifLog {
   $schema: string
@@ -36,7 +42,13 @@ function rule(def: CheckDefinition): Record<string, unknown> {
     fullDescription: {text: `${def.title}. Backs the promise: ${def.promise}`},
     help: {text: `Fix: ${def.remediation}`, markdown: `**Fix:**\n\n\`\`\`sh\n${def.remediation}\n\`\`\``},
     defaultConfiguration: {level: sarifLevel(def.severity)},
-    properties: {severity: def.severity, category: def.category, promise: def.promise, tags: ['custos', 'posture', def.category], 'security-severity': SECURITY_SEVERITY[def.severity]},
+    properties: {
+      severity: def.severity,
+      category: def.category,
+      promise: def.promise,
+      tags: ['custos', 'posture', def.category],
+      'security-severity': SECURITY_SEVERITY[def.severity],
+    },
   }
 }
 
@@ -52,7 +64,13 @@ function sarifResult(resource: PostureResource, r: CheckResult, ruleIndex: numbe
     message: {text: `${resource.name}: ${r.detail}${r.remediation ? ` Fix: ${r.remediation}` : ''}`},
     locations: [{logicalLocations: [{name: resource.name, fullyQualifiedName: where, kind: 'resource'}]}],
     partialFingerprints: {resourceCheck: `${where.toLowerCase()}|${r.check}`},
-    properties: {status: r.status, severity: r.severity, resourceKind: resource.kind, usedBy: resource.usedBy, ...(r.remediation ? {remediation: r.remediation} : {})},
+    properties: {
+      status: r.status,
+      severity: r.severity,
+      resourceKind: resource.kind,
+      usedBy: resource.usedBy,
+      ...(r.remediation ? {remediation: r.remediation} : {}),
+    },
   }
 }
 
@@ -65,7 +83,9 @@ export function toSarif(report: PostureReport): SarifLog {
       {
         tool: {driver: {name: 'custos', version: TOOL_VERSION, semanticVersion: TOOL_VERSION, rules: CHECKS.map(rule)}},
         invocations: [{executionSuccessful: true, endTimeUtc: report.checkedAt}],
-        results: report.resources.flatMap((resource) => resource.results.map((r) => sarifResult(resource, r, index.get(r.check) as number))),
+        results: report.resources.flatMap((resource) =>
+          resource.results.map((r) => sarifResult(resource, r, index.get(r.check) as number)),
+        ),
         properties: {failOn: report.failOn, allowedRegions: report.allowedRegions, summary: report.summary},
       },
     ],

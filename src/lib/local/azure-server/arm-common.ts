@@ -12,7 +12,10 @@ export class ArmError extends Error {
 }
 
 export function armHeaders(ctx: RequestContext): Record<string, string> {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')
   return {
     ...serviceHeaders(ctx),
     'x-ms-correlation-request-id': ctx.requestId,
@@ -28,5 +31,9 @@ export function sendArm(ctx: RequestContext, status: number, body: unknown): voi
 /** The ARM "not found" error for a resource of `type` named `name`. */
 export function resourceNotFound(type: string, name: string, resourceGroup?: string): ArmError {
   const where = resourceGroup ? ` under resource group '${resourceGroup}'` : ''
-  return new ArmError(404, 'ResourceNotFound', `The Resource '${type}/${name}'${where} was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`)
+  return new ArmError(
+    404,
+    'ResourceNotFound',
+    `The Resource '${type}/${name}'${where} was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+  )
 }

@@ -38,6 +38,12 @@ export function generateLocalCertificate(): LocalCertificate {
       },
     ],
   }
-  const pems = selfsigned.generate([{name: 'commonName', value: '127.0.0.1'}, {name: 'organizationName', value: 'custos local environment'}], options as Parameters<typeof selfsigned.generate>[1])
+  const pems = selfsigned.generate(
+    [
+      {name: 'commonName', value: '127.0.0.1'},
+      {name: 'organizationName', value: 'custos local environment'},
+    ],
+    options as Parameters<typeof selfsigned.generate>[1],
+  )
   return {cert: pems.cert, key: pems.private}
 }

@@ -62,6 +62,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
         req.destroy()
         return
       }
+
       chunks.push(chunk)
     })
     req.on('end', () => resolve(Buffer.concat(chunks)))
@@ -76,7 +77,12 @@ export async function readJson(ctx: RequestContext): Promise<unknown> {
   return JSON.parse(raw.toString('utf8'))
 }
 
-export function sendJson(ctx: RequestContext, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  ctx: RequestContext,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body)
   ctx.res.writeHead(status, {
     ...headers,

@@ -13,7 +13,13 @@
  * `endpoint: server.url`; LogsQueryClient `endpoint: server.url + "/v1"`; KeyClient/CryptographyClient the
  * vault URL and `disableChallengeResourceVerification: true`.
  */
-export {startLocalAzureServer, type AddVaultOptions, type LocalAzureServer, type LocalAzureServerOptions, type RecordedRequest} from './server.js'
+export {
+  startLocalAzureServer,
+  type AddVaultOptions,
+  type LocalAzureServer,
+  type LocalAzureServerOptions,
+  type RecordedRequest,
+} from './server.js'
 export {
   DEFAULT_LOCATION,
   DEFAULT_RESOURCE_GROUP,

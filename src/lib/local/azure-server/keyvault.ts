@@ -7,9 +7,39 @@
 import {createPublicKey, randomBytes} from 'node:crypto'
 
 import {LOCAL_DEVELOPMENT_TOKEN} from '../../azure/credential.js'
-import {b64url, bearerToken, decodeSkipToken, encodeSkipToken, fromB64url, readJson, sendEmpty, sendJson, serviceHeaders, type RequestContext} from './http.js'
-import {CryptoInputError, exportPrivateKey, generateKey, importPrivateKey, openBackup, rsaDecrypt, rsaEncrypt, sealBackup, sign, verify} from './kvcrypto.js'
-import {isPlainObject, LocalAzureState, recoveryLevel, type KeyType, type KeyVault, type KeyVersion, type StoredKey} from './state.js'
+import {
+  b64url,
+  bearerToken,
+  decodeSkipToken,
+  encodeSkipToken,
+  fromB64url,
+  readJson,
+  sendEmpty,
+  sendJson,
+  serviceHeaders,
+  type RequestContext,
+} from './http.js'
+import {
+  CryptoInputError,
+  exportPrivateKey,
+  generateKey,
+  importPrivateKey,
+  openBackup,
+  rsaDecrypt,
+  rsaEncrypt,
+  sealBackup,
+  sign,
+  verify,
+} from './kvcrypto.js'
+import {
+  isPlainObject,
+  LocalAzureState,
+  recoveryLevel,
+  type KeyType,
+  type KeyVault,
+  type KeyVersion,
+  type StoredKey,
+} from './state.js'
 
 export interface KeyVaultHandlerOptions {
   /** AES-256 key sealing this server's backup blobs */
@@ -19,10 +49,18 @@ export interface KeyVaultHandlerOptions {
 const KEY_TYPES: KeyType[] = ['RSA', 'RSA-HSM', 'EC', 'EC-HSM']
 const RSA_OPS = ['encrypt', 'decrypt', 'sign', 'verify', 'wrapKey', 'unwrapKey']
 const EC_OPS = ['sign', 'verify']
-const CRYPTO_OPS: Record<string, string> = {sign: 'sign', verify: 'verify', encrypt: 'encrypt', decrypt: 'decrypt', wrapkey: 'wrapKey', unwrapkey: 'unwrapKey'}
+const CRYPTO_OPS: Record<string, string> = {
+  sign: 'sign',
+  verify: 'verify',
+  encrypt: 'encrypt',
+  decrypt: 'decrypt',
+  wrapkey: 'wrapKey',
+  unwrapkey: 'unwrapKey',
+}
 const NAME_PATTERN = /^[0-9a-zA-Z-]{1,127}$/
 const MAX_RESULTS = 25
-const NOT_FOUND_HELP = 'If you recently deleted this key you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182'
+const NOT_FOUND_HELP =
+  'If you recently deleted this key you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182'
 
 /** Answered by the challenge of a request without a token (keyvault/401-challenge.md). */
 export const MISSING_TOKEN_MESSAGE = 'AKV10000: Request is missing a Bearer or PoP token.'
@@ -55,20 +93,45 @@ function challengeHeader(ctx: RequestContext): string {
  * Serves one request for `vault` (undefined: no such vault). `base` is the vault's own URL (kids and
  * recovery ids are built on it); `rest` the path segments after the vault part of the request path.
  */
-export async function handleKeyVault(ctx: RequestContext, vault: KeyVault | undefined, base: string, rest: string[], options: KeyVaultHandlerOptions): Promise<void> {
+export async function handleKeyVault(
+  ctx: RequestContext,
+  vault: KeyVault | undefined,
+  base: string,
+  rest: string[],
+  options: KeyVaultHandlerOptions,
+): Promise<void> {
   const token = bearerToken(ctx)
   if (token !== LOCAL_DEVELOPMENT_TOKEN) {
-    const message = token === undefined ? MISSING_TOKEN_MESSAGE : "[BearerReadAccessTokenFailed] Error validating token: 'S2S12005'."
-    sendJson(ctx, 401, {error: {code: 'Unauthorized', message}}, {...kvHeaders(ctx), 'WWW-Authenticate': challengeHeader(ctx)})
+    const message =
+      token === undefined ? MISSING_TOKEN_MESSAGE : "[BearerReadAccessTokenFailed] Error validating token: 'S2S12005'."
+    sendJson(
+      ctx,
+      401,
+      {error: {code: 'Unauthorized', message}},
+      {...kvHeaders(ctx), 'WWW-Authenticate': challengeHeader(ctx)},
+    )
     return
   }
+
   try {
-    if (!ctx.url.searchParams.get('api-version')) throw new KeyVaultError(400, 'BadParameter', "The 'api-version' query parameter is missing.")
+    if (!ctx.url.searchParams.get('api-version'))
+      throw new KeyVaultError(400, 'BadParameter', "The 'api-version' query parameter is missing.")
     if (!vault) throw new KeyVaultError(404, 'VaultNotFound', 'The vault was not found.')
     await route(ctx, vault, base, rest, options)
   } catch (error) {
     if (error instanceof KeyVaultError) {
-      sendJson(ctx, error.status, {error: {code: error.code, message: error.message, ...(error.innerCode ? {innererror: {code: error.innerCode}} : {})}}, kvHeaders(ctx))
+      sendJson(
+        ctx,
+        error.status,
+        {
+          error: {
+            code: error.code,
+            message: error.message,
+            ...(error.innerCode ? {innererror: {code: error.innerCode}} : {}),
+          },
+        },
+        kvHeaders(ctx),
+      )
     } else if (error instanceof CryptoInputError || error instanceof SyntaxError) {
       sendJson(ctx, 400, {error: {code: 'BadParameter', message: error.message}}, kvHeaders(ctx))
     } else {
@@ -77,18 +140,26 @@ export async function handleKeyVault(ctx: RequestContext, vault: KeyVault | unde
   }
 }
 
-async function route(ctx: RequestContext, vault: KeyVault, base: string, rest: string[], options: KeyVaultHandlerOptions): Promise<void> {
+async function route(
+  ctx: RequestContext,
+  vault: KeyVault,
+  base: string,
+  rest: string[],
+  options: KeyVaultHandlerOptions,
+): Promise<void> {
   const [collection, name, third, fourth] = [rest[0]?.toLowerCase(), rest[1], rest[2], rest[3]]
   const m = ctx.method
   if (collection === 'keys') {
     if (rest.length === 1 && m === 'GET') return listKeys(ctx, vault, base)
-    if (rest.length === 2 && name?.toLowerCase() === 'restore' && m === 'POST') return restoreKey(ctx, vault, base, options)
+    if (rest.length === 2 && name?.toLowerCase() === 'restore' && m === 'POST')
+      return restoreKey(ctx, vault, base, options)
     if (!name) throw notFoundRoute()
     if (rest.length === 2) {
       if (m === 'GET') return sendBundle(ctx, vault, base, ...findVersion(vault, name, undefined))
       if (m === 'PATCH') return updateKey(ctx, vault, base, name, undefined)
       if (m === 'DELETE') return deleteKey(ctx, vault, base, name)
     }
+
     if (rest.length === 3 && third) {
       const op = third.toLowerCase()
       if (m === 'POST' && op === 'create') return createKey(ctx, vault, base, name)
@@ -98,18 +169,23 @@ async function route(ctx: RequestContext, vault: KeyVault, base: string, rest: s
       if (m === 'GET') return sendBundle(ctx, vault, base, ...findVersion(vault, name, third))
       if (m === 'PATCH') return updateKey(ctx, vault, base, name, third)
     }
+
     if (rest.length === 4 && third && fourth && m === 'POST' && CRYPTO_OPS[fourth.toLowerCase()]) {
       return cryptoOperation(ctx, vault, base, name, third, fourth.toLowerCase())
     }
   }
+
   if (collection === 'deletedkeys') {
     if (rest.length === 1 && m === 'GET') return listDeletedKeys(ctx, vault, base)
     if (rest.length === 2 && name) {
       if (m === 'GET') return getDeletedKey(ctx, vault, base, name)
       if (m === 'DELETE') return purgeDeletedKey(ctx, vault, name)
     }
-    if (rest.length === 3 && name && third?.toLowerCase() === 'recover' && m === 'POST') return recoverDeletedKey(ctx, vault, base, name)
+
+    if (rest.length === 3 && name && third?.toLowerCase() === 'recover' && m === 'POST')
+      return recoverDeletedKey(ctx, vault, base, name)
   }
+
   throw notFoundRoute()
 }
 
@@ -141,7 +217,11 @@ function keyBundle(vault: KeyVault, base: string, key: StoredKey, v: KeyVersion)
   }
 }
 
-function deletedBundle(vault: KeyVault, base: string, entry: {key: StoredKey; deletedDate: number; scheduledPurgeDate: number}) {
+function deletedBundle(
+  vault: KeyVault,
+  base: string,
+  entry: {key: StoredKey; deletedDate: number; scheduledPurgeDate: number},
+) {
   return {
     recoveryId: `${base}/deletedkeys/${entry.key.name}`,
     deletedDate: entry.deletedDate,
@@ -161,7 +241,11 @@ function sendBundle(ctx: RequestContext, vault: KeyVault, base: string, key: Sto
 }
 
 function keyNotFound(name: string): KeyVaultError {
-  return new KeyVaultError(404, 'KeyNotFound', `A key with (name/id) ${name} was not found in this key vault. ${NOT_FOUND_HELP}`)
+  return new KeyVaultError(
+    404,
+    'KeyNotFound',
+    `A key with (name/id) ${name} was not found in this key vault. ${NOT_FOUND_HELP}`,
+  )
 }
 
 function findKey(vault: KeyVault, name: string): StoredKey {
@@ -187,14 +271,20 @@ async function body(ctx: RequestContext): Promise<Record<string, unknown>> {
 
 function stringField(b: Record<string, unknown>, field: string): string {
   const value = b[field]
-  if (typeof value !== 'string' || value === '') throw new KeyVaultError(400, 'BadParameter', `Property '${field}' is required.`)
+  if (typeof value !== 'string' || value === '')
+    throw new KeyVaultError(400, 'BadParameter', `Property '${field}' is required.`)
   return value
 }
 
 function pageParams(ctx: RequestContext): {offset: number; max: number} {
   const rawMax = ctx.url.searchParams.get('maxresults')
   const max = rawMax === null ? MAX_RESULTS : Number(rawMax)
-  if (!Number.isInteger(max) || max < 1 || max > MAX_RESULTS) throw new KeyVaultError(400, 'BadParameter', `Invalid value for maxresults: ${rawMax}. It must be between 1 and ${MAX_RESULTS}.`)
+  if (!Number.isInteger(max) || max < 1 || max > MAX_RESULTS)
+    throw new KeyVaultError(
+      400,
+      'BadParameter',
+      `Invalid value for maxresults: ${rawMax}. It must be between 1 and ${MAX_RESULTS}.`,
+    )
   const token = ctx.url.searchParams.get('$skiptoken')
   const offset = token === null ? 0 : decodeSkipToken(token)
   if (offset === undefined) throw new KeyVaultError(400, 'BadParameter', 'The $skiptoken is invalid.')
@@ -212,7 +302,10 @@ function page<T>(ctx: RequestContext, path: string, items: T[]): {value: T[]; ne
   const value = items.slice(offset, offset + max)
   const next = offset + max
   const apiVersion = ctx.url.searchParams.get('api-version') ?? ''
-  const nextLink = next < items.length ? `${base}${path}?api-version=${encodeURIComponent(apiVersion)}&$skiptoken=${encodeSkipToken(next)}&maxresults=${max}` : null
+  const nextLink =
+    next < items.length
+      ? `${base}${path}?api-version=${encodeURIComponent(apiVersion)}&$skiptoken=${encodeSkipToken(next)}&maxresults=${max}`
+      : null
   return {value, nextLink}
 }
 
@@ -223,19 +316,31 @@ function byName<T extends {key: StoredKey} | StoredKey>(entries: Iterable<T>, na
 // ---------------------------------------------------------------- keys
 
 async function createKey(ctx: RequestContext, vault: KeyVault, base: string, name: string): Promise<void> {
-  if (!NAME_PATTERN.test(name)) throw new KeyVaultError(400, 'BadParameter', `The request URI contains an invalid name: ${name}`)
+  if (!NAME_PATTERN.test(name))
+    throw new KeyVaultError(400, 'BadParameter', `The request URI contains an invalid name: ${name}`)
   if (vault.deletedKeys.has(name.toLowerCase())) {
-    throw new KeyVaultError(409, 'Conflict', `Key ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the key can only be recovered or purged.`, 'ObjectIsDeletedButRecoverable')
+    throw new KeyVaultError(
+      409,
+      'Conflict',
+      `Key ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the key can only be recovered or purged.`,
+      'ObjectIsDeletedButRecoverable',
+    )
   }
+
   const b = await body(ctx)
   const kty = stringField(b, 'kty') as KeyType
-  if (!KEY_TYPES.includes(kty)) throw new KeyVaultError(400, 'BadParameter', `Invalid key type: ${kty}. Supported: ${KEY_TYPES.join(', ')}.`)
+  if (!KEY_TYPES.includes(kty))
+    throw new KeyVaultError(400, 'BadParameter', `Invalid key type: ${kty}. Supported: ${KEY_TYPES.join(', ')}.`)
   const isRsa = kty.startsWith('RSA')
   const keySize = typeof b.key_size === 'number' ? b.key_size : undefined
   const crv = typeof b.crv === 'string' ? b.crv : undefined
   const exponent = typeof b.public_exponent === 'number' ? b.public_exponent : undefined
   const {privateKey, publicJwk} = await generateKey(kty, keySize, crv, exponent)
-  const ops = Array.isArray(b.key_ops) ? b.key_ops.filter((op): op is string => typeof op === 'string') : isRsa ? RSA_OPS : EC_OPS
+  const ops = Array.isArray(b.key_ops)
+    ? b.key_ops.filter((op): op is string => typeof op === 'string')
+    : isRsa
+      ? RSA_OPS
+      : EC_OPS
   const attrs = isPlainObject(b.attributes) ? b.attributes : {}
   const now = LocalAzureState.now()
   const version: KeyVersion = {
@@ -260,7 +365,13 @@ async function createKey(ctx: RequestContext, vault: KeyVault, base: string, nam
   sendBundle(ctx, vault, base, key, version)
 }
 
-async function updateKey(ctx: RequestContext, vault: KeyVault, base: string, name: string, version: string | undefined): Promise<void> {
+async function updateKey(
+  ctx: RequestContext,
+  vault: KeyVault,
+  base: string,
+  name: string,
+  version: string | undefined,
+): Promise<void> {
   const [key, v] = findVersion(vault, name, version)
   const b = await body(ctx)
   if (isPlainObject(b.attributes)) {
@@ -269,6 +380,7 @@ async function updateKey(ctx: RequestContext, vault: KeyVault, base: string, nam
     if (typeof a.nbf === 'number') v.attributes.nbf = a.nbf
     if (typeof a.exp === 'number') v.attributes.exp = a.exp
   }
+
   if (Array.isArray(b.key_ops)) v.keyOps = b.key_ops.filter((op): op is string => typeof op === 'string')
   if (isPlainObject(b.tags)) v.tags = b.tags as Record<string, string>
   v.attributes.updated = LocalAzureState.now()
@@ -285,14 +397,23 @@ function listKeys(ctx: RequestContext, vault: KeyVault, base: string): void {
 
 function listVersions(ctx: RequestContext, vault: KeyVault, base: string, name: string): void {
   const key = vault.keys.get(name.toLowerCase())
-  const items = (key?.versions ?? []).map((v) => ({kid: `${base}/keys/${key?.name}/${v.version}`, attributes: attributes(vault, v), ...(v.tags ? {tags: v.tags} : {})}))
+  const items = (key?.versions ?? []).map((v) => ({
+    kid: `${base}/keys/${key?.name}/${v.version}`,
+    attributes: attributes(vault, v),
+    ...(v.tags ? {tags: v.tags} : {}),
+  }))
   sendJson(ctx, 200, page(ctx, `/keys/${encodeURIComponent(name)}/versions`, items), kvHeaders(ctx))
 }
 
 function deleteKey(ctx: RequestContext, vault: KeyVault, base: string, name: string): void {
   const key = findKey(vault, name)
   const deletedDate = LocalAzureState.now()
-  const entry = {key, deletedDate, scheduledPurgeDate: deletedDate + vault.softDeleteRetentionInDays * 86_400, notFoundGetsLeft: ctx.state.deletedKeyNotFoundGets}
+  const entry = {
+    key,
+    deletedDate,
+    scheduledPurgeDate: deletedDate + vault.softDeleteRetentionInDays * 86_400,
+    notFoundGetsLeft: ctx.state.deletedKeyNotFoundGets,
+  }
   vault.keys.delete(name.toLowerCase())
   vault.deletedKeys.set(name.toLowerCase(), entry)
   sendJson(ctx, 200, deletedBundle(vault, base, entry), kvHeaders(ctx))
@@ -310,6 +431,7 @@ function getDeletedKey(ctx: RequestContext, vault: KeyVault, base: string, name:
     entry.notFoundGetsLeft--
     throw deletedNotFound(name)
   }
+
   sendJson(ctx, 200, deletedBundle(vault, base, entry), kvHeaders(ctx))
 }
 
@@ -338,6 +460,7 @@ function purgeDeletedKey(ctx: RequestContext, vault: KeyVault, name: string): vo
       `Operation "purge" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed. Vault: ${vault.name};location=${vault.location}`,
     )
   }
+
   vault.deletedKeys.delete(name.toLowerCase())
   sendEmpty(ctx, 204, kvHeaders(ctx))
 }
@@ -357,27 +480,52 @@ interface BackupPayload {
 
 function backupKey(ctx: RequestContext, vault: KeyVault, name: string, options: KeyVaultHandlerOptions): void {
   const key = findKey(vault, name)
-  const payload: BackupPayload = {name: key.name, versions: key.versions.map((v) => ({...v, privateKey: exportPrivateKey(v.privateKey)}))}
+  const payload: BackupPayload = {
+    name: key.name,
+    versions: key.versions.map((v) => ({...v, privateKey: exportPrivateKey(v.privateKey)})),
+  }
   sendJson(ctx, 200, {value: sealBackup(options.backupSecret, payload)}, kvHeaders(ctx))
 }
 
-async function restoreKey(ctx: RequestContext, vault: KeyVault, base: string, options: KeyVaultHandlerOptions): Promise<void> {
+async function restoreKey(
+  ctx: RequestContext,
+  vault: KeyVault,
+  base: string,
+  options: KeyVaultHandlerOptions,
+): Promise<void> {
   const b = await body(ctx)
   const payload = openBackup(options.backupSecret, stringField(b, 'value')) as BackupPayload
   const lower = payload.name.toLowerCase()
-  if (vault.keys.has(lower) || vault.deletedKeys.has(lower)) throw new KeyVaultError(409, 'Conflict', `There is another object with the same name (${payload.name}) in the vault.`)
-  const key: StoredKey = {name: payload.name, versions: payload.versions.map((v) => ({...v, privateKey: importPrivateKey(v.privateKey)}))}
+  if (vault.keys.has(lower) || vault.deletedKeys.has(lower))
+    throw new KeyVaultError(
+      409,
+      'Conflict',
+      `There is another object with the same name (${payload.name}) in the vault.`,
+    )
+  const key: StoredKey = {
+    name: payload.name,
+    versions: payload.versions.map((v) => ({...v, privateKey: importPrivateKey(v.privateKey)})),
+  }
   vault.keys.set(lower, key)
   sendBundle(ctx, vault, base, key, current(key))
 }
 
 // ---------------------------------------------------------------- cryptography
 
-async function cryptoOperation(ctx: RequestContext, vault: KeyVault, base: string, name: string, version: string | undefined, op: string): Promise<void> {
+async function cryptoOperation(
+  ctx: RequestContext,
+  vault: KeyVault,
+  base: string,
+  name: string,
+  version: string | undefined,
+  op: string,
+): Promise<void> {
   const [key, v] = findVersion(vault, name, version)
   const operation = CRYPTO_OPS[op]
-  if (!v.attributes.enabled) throw new KeyVaultError(403, 'Forbidden', `Operation ${operation} is not allowed on a disabled key.`)
-  if (!v.keyOps.includes(operation)) throw new KeyVaultError(403, 'Forbidden', `Operation ${operation} is not allowed on this key.`)
+  if (!v.attributes.enabled)
+    throw new KeyVaultError(403, 'Forbidden', `Operation ${operation} is not allowed on a disabled key.`)
+  if (!v.keyOps.includes(operation))
+    throw new KeyVaultError(403, 'Forbidden', `Operation ${operation} is not allowed on this key.`)
   const b = await body(ctx)
   const alg = stringField(b, 'alg')
   const kid = `${base}/keys/${key.name}/${v.version}`
@@ -388,16 +536,32 @@ async function cryptoOperation(ctx: RequestContext, vault: KeyVault, base: strin
       sendJson(ctx, 200, {kid, value: b64url(signature)}, headers)
       return
     }
+
     case 'verify': {
       const publicKey = createPublicKey(v.privateKey)
-      const ok = verify(alg, v.kty, v.publicJwk.crv, publicKey, fromB64url(stringField(b, 'digest')), fromB64url(stringField(b, 'value')))
+      const ok = verify(
+        alg,
+        v.kty,
+        v.publicJwk.crv,
+        publicKey,
+        fromB64url(stringField(b, 'digest')),
+        fromB64url(stringField(b, 'value')),
+      )
       sendJson(ctx, 200, {value: ok}, headers)
       return
     }
+
     case 'encrypt':
-    case 'wrapkey':
-      sendJson(ctx, 200, {kid, value: b64url(rsaEncrypt(alg, v.kty, v.privateKey, fromB64url(stringField(b, 'value'))))}, headers)
+    case 'wrapkey': {
+      sendJson(
+        ctx,
+        200,
+        {kid, value: b64url(rsaEncrypt(alg, v.kty, v.privateKey, fromB64url(stringField(b, 'value'))))},
+        headers,
+      )
       return
+    }
+
     default: {
       let plain: Buffer
       try {
@@ -406,6 +570,7 @@ async function cryptoOperation(ctx: RequestContext, vault: KeyVault, base: strin
         if (error instanceof CryptoInputError || error instanceof KeyVaultError) throw error
         throw new CryptoInputError('Decryption failed')
       }
+
       sendJson(ctx, 200, {kid, value: b64url(plain)}, headers)
     }
   }

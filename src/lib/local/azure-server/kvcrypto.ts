@@ -6,7 +6,21 @@
  * RSA1_5 decryption strips the padding itself because Node 20 refuses RSA_PKCS1_PADDING for
  * privateDecrypt (CVE-2023-46809).
  */
-import {constants, createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, generateKeyPair, privateDecrypt, privateEncrypt, publicDecrypt, publicEncrypt, randomBytes, type KeyObject} from 'node:crypto'
+import {
+  constants,
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPair,
+  privateDecrypt,
+  privateEncrypt,
+  publicDecrypt,
+  publicEncrypt,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto'
 import {promisify} from 'node:util'
 
 import type {KeyType, PublicJwk} from './state.js'
@@ -18,17 +32,30 @@ export class CryptoInputError extends Error {}
 export const RSA_KEY_SIZES = [2048, 3072, 4096]
 export const EC_CURVES: Record<string, string> = {'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1'}
 
-export async function generateKey(kty: KeyType, keySize?: number, crv?: string, publicExponent?: number): Promise<{privateKey: KeyObject; publicJwk: PublicJwk}> {
+export async function generateKey(
+  kty: KeyType,
+  keySize?: number,
+  crv?: string,
+  publicExponent?: number,
+): Promise<{privateKey: KeyObject; publicJwk: PublicJwk}> {
   if (kty === 'RSA' || kty === 'RSA-HSM') {
     const size = keySize ?? 2048
-    if (!RSA_KEY_SIZES.includes(size)) throw new CryptoInputError(`The key size ${size} is not supported. Supported sizes: ${RSA_KEY_SIZES.join(', ')}.`)
-    const {privateKey, publicKey} = await generateKeyPairAsync('rsa', {modulusLength: size, publicExponent: publicExponent ?? 65537})
+    if (!RSA_KEY_SIZES.includes(size))
+      throw new CryptoInputError(`The key size ${size} is not supported. Supported sizes: ${RSA_KEY_SIZES.join(', ')}.`)
+    const {privateKey, publicKey} = await generateKeyPairAsync('rsa', {
+      modulusLength: size,
+      publicExponent: publicExponent ?? 65537,
+    })
     const jwk = publicKey.export({format: 'jwk'})
     return {privateKey, publicJwk: {n: jwk.n, e: jwk.e}}
   }
+
   const curve = crv ?? 'P-256'
   const named = EC_CURVES[curve]
-  if (!named) throw new CryptoInputError(`The curve ${curve} is not supported. Supported curves: ${Object.keys(EC_CURVES).join(', ')}.`)
+  if (!named)
+    throw new CryptoInputError(
+      `The curve ${curve} is not supported. Supported curves: ${Object.keys(EC_CURVES).join(', ')}.`,
+    )
   const {privateKey, publicKey} = await generateKeyPairAsync('ec', {namedCurve: named})
   const jwk = publicKey.export({format: 'jwk'})
   return {privateKey, publicJwk: {crv: curve, x: jwk.x, y: jwk.y}}
@@ -64,32 +91,53 @@ function signAlgorithm(alg: string, kty: KeyType, crv: string | undefined, diges
   const spec = SIGN_ALGORITHMS[alg]
   if (!spec) throw new CryptoInputError(`Invalid algorithm: ${alg}`)
   const isRsa = kty.startsWith('RSA')
-  if ((spec.family === 'ES') === isRsa || (spec.curve && spec.curve !== crv)) throw new CryptoInputError(`Algorithm ${alg} is not valid for this key`)
+  if ((spec.family === 'ES') === isRsa || (spec.curve && spec.curve !== crv))
+    throw new CryptoInputError(`Algorithm ${alg} is not valid for this key`)
   const hash = HASHES[spec.hash]
-  if (digest.length !== hash.length) throw new CryptoInputError(`Invalid digest length for ${alg}: expected ${hash.length} bytes, got ${digest.length}`)
+  if (digest.length !== hash.length)
+    throw new CryptoInputError(`Invalid digest length for ${alg}: expected ${hash.length} bytes, got ${digest.length}`)
   return {spec, hash}
 }
 
-export function sign(alg: string, kty: KeyType, crv: string | undefined, privateKey: KeyObject, digest: Buffer): Buffer {
+export function sign(
+  alg: string,
+  kty: KeyType,
+  crv: string | undefined,
+  privateKey: KeyObject,
+  digest: Buffer,
+): Buffer {
   const {spec, hash} = signAlgorithm(alg, kty, crv, digest)
   if (spec.family === 'RS') {
-    return privateEncrypt({key: privateKey, padding: constants.RSA_PKCS1_PADDING}, Buffer.concat([Buffer.from(hash.digestInfo, 'hex'), digest]))
+    return privateEncrypt(
+      {key: privateKey, padding: constants.RSA_PKCS1_PADDING},
+      Buffer.concat([Buffer.from(hash.digestInfo, 'hex'), digest]),
+    )
   }
+
   if (spec.family === 'PS') {
     const modBits = modulusBits(privateKey)
     const em = pssEncode(digest, modBits - 1, spec.hash)
     return privateEncrypt({key: privateKey, padding: constants.RSA_NO_PADDING}, leftPad(em, Math.ceil(modBits / 8)))
   }
+
   return ecdsaSign(curveOf(crv), privateKey, digest)
 }
 
-export function verify(alg: string, kty: KeyType, crv: string | undefined, publicKey: KeyObject, digest: Buffer, signature: Buffer): boolean {
+export function verify(
+  alg: string,
+  kty: KeyType,
+  crv: string | undefined,
+  publicKey: KeyObject,
+  digest: Buffer,
+  signature: Buffer,
+): boolean {
   const {spec, hash} = signAlgorithm(alg, kty, crv, digest)
   try {
     if (spec.family === 'RS') {
       const decoded = publicDecrypt({key: publicKey, padding: constants.RSA_PKCS1_PADDING}, signature)
       return decoded.equals(Buffer.concat([Buffer.from(hash.digestInfo, 'hex'), digest]))
     }
+
     if (spec.family === 'PS') {
       const modBits = modulusBits(publicKey)
       const emLen = Math.ceil((modBits - 1) / 8)
@@ -97,6 +145,7 @@ export function verify(alg: string, kty: KeyType, crv: string | undefined, publi
       const decoded = publicDecrypt({key: publicKey, padding: constants.RSA_NO_PADDING}, signature)
       return pssVerify(digest, decoded.subarray(decoded.length - emLen), modBits - 1, spec.hash)
     }
+
     return ecdsaVerify(curveOf(crv), publicKey, digest, signature)
   } catch {
     return false
@@ -123,6 +172,7 @@ function mgf1(seed: Buffer, length: number, hash: string): Buffer {
     out.push(block)
     total += block.length
   }
+
   return Buffer.concat(out).subarray(0, length)
 }
 
@@ -219,6 +269,7 @@ function inverse(a: bigint, m: bigint): bigint {
     ;[oldR, r] = [r, oldR - q * r]
     ;[oldS, s] = [s, oldS - q * s]
   }
+
   if (oldR !== 1n) throw new CryptoInputError('not invertible')
   return mod(oldS, m)
 }
@@ -267,6 +318,7 @@ function multiply(c: Curve, point: Jacobian, k: bigint): Jacobian {
     result = double(c, result)
     if ((k >> i) & 1n) result = add(c, result, point)
   }
+
   return result
 }
 
@@ -310,7 +362,11 @@ function ecdsaVerify(c: Curve, publicKey: KeyObject, digest: Buffer, signature: 
   const s = toBigInt(signature.subarray(c.bytes))
   if (r <= 0n || r >= c.n || s <= 0n || s >= c.n) return false
   const jwk = publicKey.export({format: 'jwk'})
-  const q: Jacobian = [toBigInt(Buffer.from(jwk.x ?? '', 'base64url')), toBigInt(Buffer.from(jwk.y ?? '', 'base64url')), 1n]
+  const q: Jacobian = [
+    toBigInt(Buffer.from(jwk.x ?? '', 'base64url')),
+    toBigInt(Buffer.from(jwk.y ?? '', 'base64url')),
+    1n,
+  ]
   const w = inverse(s, c.n)
   const u1 = mod(digestToInt(c, digest) * w, c.n)
   const u2 = mod(r * w, c.n)
@@ -327,14 +383,25 @@ export function rsaEncrypt(alg: string, kty: KeyType, privateKey: KeyObject, pla
   checkRsaEncryption(alg, kty)
   const publicKey = createPublicKey(privateKey)
   if (alg === 'RSA1_5') return publicEncrypt({key: publicKey, padding: constants.RSA_PKCS1_PADDING}, plaintext)
-  return publicEncrypt({key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: alg === 'RSA-OAEP-256' ? 'sha256' : 'sha1'}, plaintext)
+  return publicEncrypt(
+    {key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: alg === 'RSA-OAEP-256' ? 'sha256' : 'sha1'},
+    plaintext,
+  )
 }
 
 export function rsaDecrypt(alg: string, kty: KeyType, privateKey: KeyObject, ciphertext: Buffer): Buffer {
   checkRsaEncryption(alg, kty)
   if (alg !== 'RSA1_5') {
-    return privateDecrypt({key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: alg === 'RSA-OAEP-256' ? 'sha256' : 'sha1'}, ciphertext)
+    return privateDecrypt(
+      {
+        key: privateKey,
+        padding: constants.RSA_PKCS1_OAEP_PADDING,
+        oaepHash: alg === 'RSA-OAEP-256' ? 'sha256' : 'sha1',
+      },
+      ciphertext,
+    )
   }
+
   const size = Math.ceil(modulusBits(privateKey) / 8)
   if (ciphertext.length !== size) throw new CryptoInputError('The ciphertext length does not match the key size')
   const em = leftPad(privateDecrypt({key: privateKey, padding: constants.RSA_NO_PADDING}, ciphertext), size)
@@ -360,7 +427,13 @@ export function sealBackup(secret: Buffer, payload: unknown): string {
   const cipher = createCipheriv('aes-256-gcm', secret, iv)
   cipher.setAAD(Buffer.from(header))
   const body = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()])
-  const jwe = [header, '', iv.toString('base64url'), body.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.')
+  const jwe = [
+    header,
+    '',
+    iv.toString('base64url'),
+    body.toString('base64url'),
+    cipher.getAuthTag().toString('base64url'),
+  ].join('.')
   return Buffer.from(BACKUP_PREFIX + jwe).toString('base64url')
 }
 

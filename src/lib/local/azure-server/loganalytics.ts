@@ -12,8 +12,20 @@ function laHeaders(ctx: RequestContext): Record<string, string> {
   return {...serviceHeaders(ctx), 'x-ms-correlation-request-id': ctx.requestId}
 }
 
-function laError(ctx: RequestContext, status: number, code: string, message: string, inner?: {code: string; message: string}, extraHeaders: Record<string, string> = {}): void {
-  sendJson(ctx, status, {error: {message, code, correlationId: ctx.requestId, ...(inner ? {innererror: inner} : {})}}, {...laHeaders(ctx), ...extraHeaders})
+function laError(
+  ctx: RequestContext,
+  status: number,
+  code: string,
+  message: string,
+  inner?: {code: string; message: string},
+  extraHeaders: Record<string, string> = {},
+): void {
+  sendJson(
+    ctx,
+    status,
+    {error: {message, code, correlationId: ctx.requestId, ...(inner ? {innererror: inner} : {})}},
+    {...laHeaders(ctx), ...extraHeaders},
+  )
 }
 
 /** True when the path is a Log Analytics query path; the workspace id, else undefined. */
@@ -26,11 +38,21 @@ export function logAnalyticsWorkspace(segments: string[]): string | undefined {
 export async function handleLogAnalytics(ctx: RequestContext, workspaceId: string): Promise<void> {
   const token = bearerToken(ctx)
   if (token !== LOCAL_DEVELOPMENT_TOKEN) {
-    laError(ctx, 401, token === undefined ? 'AuthorizationRequiredError' : 'InvalidTokenError', token === undefined ? 'Valid authentication was not provided' : 'The provided authentication is not valid for this resource', undefined, {
-      'WWW-Authenticate': `Bearer authorization_uri="https://login.windows.net/${ctx.state.tenantId}", error="invalid_token"`,
-    })
+    laError(
+      ctx,
+      401,
+      token === undefined ? 'AuthorizationRequiredError' : 'InvalidTokenError',
+      token === undefined
+        ? 'Valid authentication was not provided'
+        : 'The provided authentication is not valid for this resource',
+      undefined,
+      {
+        'WWW-Authenticate': `Bearer authorization_uri="https://login.windows.net/${ctx.state.tenantId}", error="invalid_token"`,
+      },
+    )
     return
   }
+
   let query: string | undefined
   let timespan: string | undefined
   if (ctx.method === 'POST') {
@@ -38,8 +60,12 @@ export async function handleLogAnalytics(ctx: RequestContext, workspaceId: strin
     try {
       body = await readJson(ctx)
     } catch {
-      return laError(ctx, 400, 'BadArgumentError', 'The request had some invalid properties', {code: 'JsonParseError', message: 'The request body is not valid JSON.'})
+      return laError(ctx, 400, 'BadArgumentError', 'The request had some invalid properties', {
+        code: 'JsonParseError',
+        message: 'The request body is not valid JSON.',
+      })
     }
+
     if (isPlainObject(body)) {
       query = typeof body.query === 'string' ? body.query : undefined
       timespan = typeof body.timespan === 'string' ? body.timespan : undefined
@@ -50,16 +76,32 @@ export async function handleLogAnalytics(ctx: RequestContext, workspaceId: strin
   } else {
     return laError(ctx, 405, 'MethodNotAllowedError', `${ctx.method} is not allowed on this path`)
   }
-  if (!query) return laError(ctx, 400, 'BadArgumentError', 'The request had some invalid properties', {code: 'QueryValidationError', message: 'A query is required.'})
+
+  if (!query)
+    return laError(ctx, 400, 'BadArgumentError', 'The request had some invalid properties', {
+      code: 'QueryValidationError',
+      message: 'A query is required.',
+    })
 
   let tables: LogTable[] | undefined
   try {
     tables = await ctx.state.logQueryHandler?.(workspaceId, query, timespan)
   } catch (error) {
     if (!(error instanceof LogQueryError)) throw error
-    return laError(ctx, 400, error.code, error.message, error.innerCode ? {code: error.innerCode, message: error.message} : undefined)
+    return laError(
+      ctx,
+      400,
+      error.code,
+      error.message,
+      error.innerCode ? {code: error.innerCode, message: error.message} : undefined,
+    )
   }
-  if (!tables) return laError(ctx, 404, 'WorkspaceNotFoundError', `The workspace could not be found`, {code: 'WorkspaceNotFoundError', message: `Workspace ${workspaceId} not found`})
+
+  if (!tables)
+    return laError(ctx, 404, 'WorkspaceNotFoundError', `The workspace could not be found`, {
+      code: 'WorkspaceNotFoundError',
+      message: `Workspace ${workspaceId} not found`,
+    })
   sendJson(ctx, 200, {tables: tables.map(typedTable)}, laHeaders(ctx))
 }
 
@@ -75,20 +117,28 @@ function typedTable(table: LogTable) {
 export function typedCell(column: LogColumn, value: unknown): unknown {
   if (value === null || value === undefined) return null
   switch (column.type) {
-    case 'bool':
+    case 'bool': {
       return typeof value === 'string' ? value.toLowerCase() === 'true' : Boolean(value)
+    }
+
     case 'int':
     case 'long':
     case 'real': {
       const n = typeof value === 'number' ? value : Number(value)
       return Number.isNaN(n) ? null : n
     }
-    case 'datetime':
+
+    case 'datetime': {
       // like the service: no fractional part when it is zero ("2000-01-02T03:04:05Z")
       return value instanceof Date ? value.toISOString().replace('.000Z', 'Z') : String(value)
-    case 'dynamic':
+    }
+
+    case 'dynamic': {
       return typeof value === 'string' ? value : JSON.stringify(value)
-    default:
+    }
+
+    default: {
       return String(value)
+    }
   }
 }

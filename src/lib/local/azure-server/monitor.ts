@@ -13,11 +13,13 @@ export function handleDiagnosticSettings(ctx: RequestContext, resourceUri: strin
   const uri = normalizeResourceId(resourceUri)
   const subscription = /^\/subscriptions\/([^/]+)$/i.exec(uri)?.[1]
   const settings = ctx.state.diagnosticSettings.get(uri.toLowerCase())
-  const render = (s: DiagnosticSettingInput) => (subscription ? subscriptionSetting(subscription, s) : resourceSetting(uri, s))
+  const render = (s: DiagnosticSettingInput) =>
+    subscription ? subscriptionSetting(subscription, s) : resourceSetting(uri, s)
   if (name === undefined) {
     sendArm(ctx, 200, {value: [...(settings?.values() ?? [])].map(render)})
     return
   }
+
   const setting = settings?.get(name.toLowerCase())
   if (!setting) throw new ArmError(404, 'ResourceNotFound', `The diagnostic setting '${name}' doesn't exist.`)
   sendArm(ctx, 200, render(setting))
@@ -78,7 +80,9 @@ export function parseActivityFilter(filter: string): Clause[] {
     end = pattern.lastIndex
     if (end >= filter.length) break
   }
-  if (end < filter.trim().length || clauses.length === 0) throw badFilter(`The $filter '${filter}' could not be parsed.`)
+
+  if (end < filter.trim().length || clauses.length === 0)
+    throw badFilter(`The $filter '${filter}' could not be parsed.`)
   return clauses
 }
 
@@ -116,13 +120,18 @@ function eventPredicate(clauses: Clause[]): (event: JsonObject) => boolean {
     } else if (TEXT_FIELDS[c.field]) {
       if (c.op !== 'eq') throw badFilter(`${c.field} only supports eq.`)
       const get = TEXT_FIELDS[c.field]
-      const want = c.field === 'resourceuri' || c.field === 'resourceid' ? normalizeResourceId(c.value).toLowerCase() : c.value.toLowerCase()
+      const want =
+        c.field === 'resourceuri' || c.field === 'resourceid'
+          ? normalizeResourceId(c.value).toLowerCase()
+          : c.value.toLowerCase()
       tests.push((e) => get(e)?.toLowerCase() === want)
     } else {
       throw badFilter(`The filter property '${c.field}' is not supported.`)
     }
   }
-  if (from === undefined) throw badFilter("The $filter must contain a start time, e.g. eventTimestamp ge '2024-01-01T00:00:00Z'.")
+
+  if (from === undefined)
+    throw badFilter("The $filter must contain a start time, e.g. eventTimestamp ge '2024-01-01T00:00:00Z'.")
   const start = from
   const end = to ?? Number.POSITIVE_INFINITY
   return (e) => {
@@ -143,7 +152,12 @@ export function handleActivityLog(ctx: RequestContext, subscription: string): vo
   if (!filter) throw badFilter('The $filter query parameter is required.')
   const matches = eventPredicate(parseActivityFilter(filter))
   const selectRaw = params.get('$select')
-  const select = selectRaw ? selectRaw.split(',').map((s) => s.trim()).filter(Boolean) : undefined
+  const select = selectRaw
+    ? selectRaw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined
   const token = params.get('$skiptoken')
   const offset = token === null ? 0 : decodeSkipToken(token)
   if (offset === undefined) throw badFilter('The $skiptoken is invalid.')
@@ -151,7 +165,11 @@ export function handleActivityLog(ctx: RequestContext, subscription: string): vo
   const events = (ctx.state.activityEvents.get(subscription.toLowerCase()) ?? [])
     .filter(matches)
     .map((event, index) => ({event, index}))
-    .sort((a, b) => Date.parse(b.event.eventTimestamp as string) - Date.parse(a.event.eventTimestamp as string) || a.index - b.index)
+    .sort(
+      (a, b) =>
+        Date.parse(b.event.eventTimestamp as string) - Date.parse(a.event.eventTimestamp as string) ||
+        a.index - b.index,
+    )
     .map(({event}) => event)
   const size = Math.max(1, ctx.state.activityLogPageSize)
   const value = events.slice(offset, offset + size).map((e) => project(e, select))
@@ -165,5 +183,6 @@ export function handleActivityLog(ctx: RequestContext, subscription: string): vo
     ]
     body.nextLink = `${ctx.origin}${ctx.url.pathname}?${query.join('&')}`
   }
+
   sendArm(ctx, 200, body)
 }

@@ -68,7 +68,8 @@ const REDACTED = 'REDACTED'
 
 export async function startLocalAzureServer(options: LocalAzureServerOptions = {}): Promise<LocalAzureServer> {
   const host = options.host ?? '127.0.0.1'
-  if (!isLoopbackUrl(`https://${host.includes(':') ? `[${host}]` : host}`)) throw new Error(`the local Azure server only listens on loopback, not on ${host}`)
+  if (!isLoopbackUrl(`https://${host.includes(':') ? `[${host}]` : host}`))
+    throw new Error(`the local Azure server only listens on loopback, not on ${host}`)
   const hostInUrl = host.includes(':') ? `[${host}]` : host
   const state = options.state ?? new LocalAzureState()
   const {cert, key} = generateLocalCertificate()
@@ -82,7 +83,12 @@ export async function startLocalAzureServer(options: LocalAzureServerOptions = {
         method: ctx.method,
         path: ctx.url.pathname,
         query: Object.fromEntries(ctx.url.searchParams),
-        headers: Object.fromEntries(Object.entries(req.headers).map(([name, value]) => [name, name === 'authorization' ? REDACTED : Array.isArray(value) ? value.join(', ') : String(value ?? '')])),
+        headers: Object.fromEntries(
+          Object.entries(req.headers).map(([name, value]) => [
+            name,
+            name === 'authorization' ? REDACTED : Array.isArray(value) ? value.join(', ') : String(value ?? ''),
+          ]),
+        ),
         time: new Date(),
         ...(vaultName ? {vault: vaultName} : {}),
       }
@@ -93,7 +99,13 @@ export async function startLocalAzureServer(options: LocalAzureServerOptions = {
           res.destroy()
           return
         }
-        sendJson(ctx, 500, {error: {code: 'InternalServerError', message: error instanceof Error ? error.message : String(error)}}, serviceHeaders(ctx))
+
+        sendJson(
+          ctx,
+          500,
+          {error: {code: 'InternalServerError', message: error instanceof Error ? error.message : String(error)}},
+          serviceHeaders(ctx),
+        )
       })
     })
 
@@ -105,6 +117,7 @@ export async function startLocalAzureServer(options: LocalAzureServerOptions = {
       const base = vault ? await vaultServers.get(vault.name.toLowerCase())?.ready : undefined
       return handleKeyVault(ctx, vault, base ?? ctx.origin, ctx.segments.slice(2), kvOptions)
     }
+
     const workspace = logAnalyticsWorkspace(ctx.segments)
     if (workspace !== undefined) return handleLogAnalytics(ctx, workspace)
     return handleArm(ctx)
@@ -149,6 +162,7 @@ export async function startLocalAzureServer(options: LocalAzureServerOptions = {
           dataPlaneVault: vault.name,
         })
       }
+
       return vaultUrl
     },
     vaultUrl(name: string): string {

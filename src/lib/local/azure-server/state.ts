@@ -142,7 +142,8 @@ export interface ActivityEventInput {
 
 // ---------------------------------------------------------------- Log Analytics
 
-export type LogColumnType = 'string' | 'bool' | 'datetime' | 'int' | 'long' | 'real' | 'decimal' | 'dynamic' | 'guid' | 'timespan'
+export type LogColumnType =
+  'string' | 'bool' | 'datetime' | 'int' | 'long' | 'real' | 'decimal' | 'dynamic' | 'guid' | 'timespan'
 
 export interface LogColumn {
   name: string
@@ -171,7 +172,11 @@ export class LogQueryError extends Error {
  * Answers a Log Analytics query; `undefined` means "no such workspace" (404). `timespan` is the
  * ISO 8601 duration or interval the client sent (`PT1H`, `2024-01-01T00:00:00.000Z/2024-01-02T00:00:00.000Z`).
  */
-export type LogQueryHandler = (workspaceId: string, query: string, timespan: string | undefined) => LogTable[] | undefined | Promise<LogTable[] | undefined>
+export type LogQueryHandler = (
+  workspaceId: string,
+  query: string,
+  timespan: string | undefined,
+) => LogTable[] | undefined | Promise<LogTable[] | undefined>
 
 // ---------------------------------------------------------------- ARM inputs
 
@@ -257,6 +262,7 @@ export function deepMerge(base: JsonObject, patch: JsonObject | undefined): Json
     else if (isPlainObject(value) && isPlainObject(out[key])) out[key] = deepMerge(out[key] as JsonObject, value)
     else out[key] = structuredClone(value)
   }
+
   return out
 }
 
@@ -281,7 +287,7 @@ function parseId(id: string): {subscription: string; resourceGroup?: string; pro
   const rg = lower.indexOf('resourcegroups')
   const prov = lower.lastIndexOf('providers')
   return {
-    subscription: sub >= 0 ? parts[sub + 1] ?? '' : '',
+    subscription: sub >= 0 ? (parts[sub + 1] ?? '') : '',
     resourceGroup: rg >= 0 ? parts[rg + 1] : undefined,
     provider: prov >= 0 ? parts[prov + 1] : undefined,
     type: prov >= 0 && parts[prov + 2] ? `${parts[prov + 1]}/${parts[prov + 2]}` : undefined,
@@ -302,7 +308,6 @@ export class LocalAzureState {
   deletedKeyNotFoundGets = 1
   /** events per activity-log page */
   activityLogPageSize = 100
-
   /** Key Vault data plane, by lower-case vault name */
   readonly keyVaults = new Map<string, KeyVault>()
   /** Microsoft.Storage/storageAccounts resources, by lower-case id */
@@ -401,7 +406,11 @@ export class LocalAzureState {
       ...(secondary ? {secondaryLocation: secondary, statusOfSecondary: 'available'} : {}),
     }
     const resource: JsonObject = {
-      sku: input.sku ? {tier: 'Standard', ...input.sku} : secondary ? {name: 'Standard_GRS', tier: 'Standard'} : {name: 'Standard_ZRS', tier: 'Standard'},
+      sku: input.sku
+        ? {tier: 'Standard', ...input.sku}
+        : secondary
+          ? {name: 'Standard_GRS', tier: 'Standard'}
+          : {name: 'Standard_ZRS', tier: 'Standard'},
       kind: input.kind ?? 'StorageV2',
       id,
       name: input.name,
@@ -462,14 +471,19 @@ export class LocalAzureState {
         properties: {
           immutabilityPeriodSinceCreationInDays: p.days,
           state,
-          ...(p.allowProtectedAppendWrites === undefined ? {} : {allowProtectedAppendWrites: p.allowProtectedAppendWrites}),
+          ...(p.allowProtectedAppendWrites === undefined
+            ? {}
+            : {allowProtectedAppendWrites: p.allowProtectedAppendWrites}),
         },
         updateHistory: [
           {update: 'put', immutabilityPeriodSinceCreationInDays: p.days, timestamp: stamp, ...who},
-          ...(state === 'Locked' ? [{update: 'lock', immutabilityPeriodSinceCreationInDays: p.days, timestamp: stamp, ...who}] : []),
+          ...(state === 'Locked'
+            ? [{update: 'lock', immutabilityPeriodSinceCreationInDays: p.days, timestamp: stamp, ...who}]
+            : []),
         ],
       }
     }
+
     properties.legalHold = {hasLegalHold: hold.length > 0, tags: hold.map((tag) => ({tag, timestamp: stamp, ...who}))}
     properties.hasImmutabilityPolicy = Boolean(input.immutabilityPolicy)
     properties.hasLegalHold = hold.length > 0
@@ -500,7 +514,9 @@ export class LocalAzureState {
         creationTime: stamp,
         lastModifiedTime: stamp,
         ...(source === 'Microsoft.KeyVault' ? {keyVaultProperties: {keyUri: input.keyUri ?? ''}} : {}),
-        ...(input.requireInfrastructureEncryption === undefined ? {} : {requireInfrastructureEncryption: input.requireInfrastructureEncryption}),
+        ...(input.requireInfrastructureEncryption === undefined
+          ? {}
+          : {requireInfrastructureEncryption: input.requireInfrastructureEncryption}),
       },
     }
     this.encryptionScopes.set(idKey(id), resource)
@@ -569,7 +585,9 @@ export class LocalAzureState {
   private activityEvent(subscription: string, input: ActivityEventInput): JsonObject {
     const when = new Date(input.eventTimestamp)
     if (Number.isNaN(when.getTime())) throw new Error(`bad eventTimestamp ${String(input.eventTimestamp)}`)
-    const submitted = input.submissionTimestamp ? new Date(input.submissionTimestamp) : new Date(when.getTime() + 13_000)
+    const submitted = input.submissionTimestamp
+      ? new Date(input.submissionTimestamp)
+      : new Date(when.getTime() + 13_000)
     const resourceId = input.resourceId ?? `/subscriptions/${subscription}`
     const parsed = parseId(resourceId)
     const operation = input.operationName ?? 'Microsoft.Resources/subscriptions/read'
@@ -599,7 +617,11 @@ export class LocalAzureState {
       eventDataId,
       eventName: {value: 'EndRequest', localizedValue: 'End request'},
       category: pair(category),
-      httpRequest: {clientRequestId: randomUUID(), clientIpAddress: input.clientIpAddress ?? '203.0.113.10', method: input.httpMethod ?? 'POST'},
+      httpRequest: {
+        clientRequestId: randomUUID(),
+        clientIpAddress: input.clientIpAddress ?? '203.0.113.10',
+        method: input.httpMethod ?? 'POST',
+      },
       id: `${resourceId}/events/${eventDataId}/ticks/${ticks}`,
       level: input.level ?? 'Informational',
       resourceGroupName: parsed.resourceGroup ?? '',
