@@ -58,7 +58,7 @@ const prng = seededRandom
 
 function uuid(random: () => number): string {
   const hex = () =>
-    Math.floor(random() * 0x1_0000_0000)
+    Math.floor(random() * 2 ** 32)
       .toString(16)
       .padStart(8, '0')
   const h = hex() + hex() + hex() + hex()
@@ -77,7 +77,7 @@ const COUNTRIES: Array<[string, string, number]> = [
 
 async function generate(file: string, count: number, principals: number): Promise<void> {
   mkdirSync(dirname(file), {recursive: true})
-  const random = prng(20261101)
+  const random = prng(20_261_101)
   const out = createWriteStream(`${file}.partial`, {highWaterMark: 1 << 20})
   const step = (DAYS * 86_400_000) / count
   let batch = ''

@@ -72,7 +72,7 @@ try {
     const map = mapFor(container)
     // Live heap: sampled after a forced GC (run with --expose-gc), so garbage does not count.
     const live = () => {
-      global.gc?.()
+      globalThis.gc?.()
       return process.memoryUsage().heapUsed
     }
 

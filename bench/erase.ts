@@ -201,7 +201,7 @@ async function main(): Promise<void> {
     if (azcopy) {
       const sas = await container.generateSasUrl({
         permissions: ContainerSASPermissions.parse('rdl'),
-        expiresOn: new Date(Date.now() + 6 * 3600_000),
+        expiresOn: new Date(Date.now() + 6 * 3_600_000),
         protocol: SASProtocol.HttpsAndHttp,
       })
       const [base, query] = sas.split('?')

@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     if (azcopy) {
       const sas = await container.generateSasUrl({
         permissions: ContainerSASPermissions.parse('rl'),
-        expiresOn: new Date(Date.now() + 6 * 3600_000),
+        expiresOn: new Date(Date.now() + 6 * 3_600_000),
         protocol: SASProtocol.HttpsAndHttp,
       })
       tools.push({
@@ -293,7 +293,7 @@ async function giant(service: BlobServiceClient, work: string, azcopy: string | 
   if (azcopy) {
     const sas = await container.generateSasUrl({
       permissions: ContainerSASPermissions.parse('rl'),
-      expiresOn: new Date(Date.now() + 3600_000),
+      expiresOn: new Date(Date.now() + 3_600_000),
       protocol: SASProtocol.HttpsAndHttp,
     })
     const out = join(work, 'giant-azcopy')

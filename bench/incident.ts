@@ -52,11 +52,11 @@ const inUse = () => {
 }
 
 const live = () => {
-  global.gc?.()
+  globalThis.gc?.()
   return inUse()
 }
 
-const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`
+const mib = (n: number) => `${(n / 1_048_576).toFixed(1)} MiB`
 try {
   const map = validateDataMap(
     {

@@ -15,7 +15,7 @@ const args = process.argv.slice(2)
 /** The value after `--name` on the command line, if given. */
 export function option(name: string): string | undefined {
   const i = args.indexOf(`--${name}`)
-  return i >= 0 ? args[i + 1] : undefined
+  return i !== -1 ? args[i + 1] : undefined
 }
 
 export const numberOption = (name: string, fallback: number): number => Number(option(name) ?? fallback)

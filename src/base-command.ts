@@ -87,7 +87,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
           code: err.code,
           message: err.message,
           ...(err.hint ? {hint: err.hint} : {}),
-          ...(err.details.length ? {details: err.details} : {}),
+          ...(err.details.length > 0 ? {details: err.details} : {}),
           exitCode: err.exitCode,
         },
       }

@@ -31,7 +31,7 @@ export function assertCustomerId(id: string, idPattern: string): string {
   if (/[/\\]/.test(id)) throw reject('it contains a path separator')
   if (/[*?[\]{}%]/.test(id)) throw reject('it contains a wildcard, brace or percent sign')
   // eslint-disable-next-line no-control-regex
-  if (/[^\x00-\x7F]/.test(id)) throw reject('it contains non-ASCII characters')
+  if (/[^\u0000-\u007F]/.test(id)) throw reject('it contains non-ASCII characters')
   if (!SAFE_ID.test(id)) throw reject('it contains characters other than letters, digits, ".", "_" and "-"')
   if (!new RegExp(idPattern).test(id)) throw reject(`it does not match customers.idPattern`)
   return id

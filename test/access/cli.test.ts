@@ -88,7 +88,11 @@ describe('custos access report (the built CLI)', function () {
     await uploadArchive(accessMap(options), signIns, 'tenantId=00000000-0000-0000-0000-000000000001', [
       signIn('anna@contoso.com', new Date(now - 86_400_000), {ip: '198.51.100.1'}),
       signIn('anna@contoso.com', new Date(now - 20 * 86_400_000), {ip: '198.51.100.1'}),
-      signIn('boris@contoso.com', new Date(now - 86_400_000 + 60_000), {ip: '203.0.113.9', country: 'RU', code: 50126}),
+      signIn('boris@contoso.com', new Date(now - 86_400_000 + 60_000), {
+        ip: '203.0.113.9',
+        country: 'RU',
+        code: 50_126,
+      }),
     ])
     await uploadArchive(
       accessMap(options),

@@ -45,8 +45,8 @@ function ordinaryWeek(): Doc[] {
 
   // two scattered failures are not a burst
   out.push(
-    signIn('alice@contoso.com', '2026-03-24T10:00:00Z', {ip: '198.51.100.1', code: 50126}),
-    signIn('alice@contoso.com', '2026-03-24T13:00:00Z', {ip: '198.51.100.1', code: 50126}),
+    signIn('alice@contoso.com', '2026-03-24T10:00:00Z', {ip: '198.51.100.1', code: 50_126}),
+    signIn('alice@contoso.com', '2026-03-24T13:00:00Z', {ip: '198.51.100.1', code: 50_126}),
   )
   return out
 }
@@ -80,7 +80,7 @@ describe('access report findings', () => {
   describe('bursts of failed sign-ins', () => {
     it('are found for 5 failures within 10 minutes, once per burst', async () => {
       const burst = [0, 1, 2, 3, 4].map((m) =>
-        signIn('mallory@contoso.com', at('2026-03-25T10:00:30Z', m), {ip: '198.51.100.1', code: 50126}),
+        signIn('mallory@contoso.com', at('2026-03-25T10:00:30Z', m), {ip: '198.51.100.1', code: 50_126}),
       )
       const found = await findings([
         ...ordinaryWeek(),
@@ -101,12 +101,12 @@ describe('access report findings', () => {
 
     it('are not found for 5 failures spread over an hour, nor for 4 within a minute', async () => {
       const spread = [0, 15, 30, 45, 60].map((m) =>
-        signIn('mallory@contoso.com', at('2026-03-25T10:00:00Z', m), {ip: '198.51.100.1', code: 50126}),
+        signIn('mallory@contoso.com', at('2026-03-25T10:00:00Z', m), {ip: '198.51.100.1', code: 50_126}),
       )
       const few = [0, 1, 2, 3].map((s) =>
         signIn('mallory@contoso.com', new Date(Date.parse('2026-03-26T10:00:00Z') + s * 10_000), {
           ip: '198.51.100.1',
-          code: 50126,
+          code: 50_126,
         }),
       )
       assert.deepEqual(
@@ -122,7 +122,7 @@ describe('access report findings', () => {
 
     it('follow --burst-failures and --burst-window', async () => {
       const spread = [0, 15, 30, 45, 60].map((m) =>
-        signIn('mallory@contoso.com', at('2026-03-25T10:00:00Z', m), {ip: '198.51.100.1', code: 50126}),
+        signIn('mallory@contoso.com', at('2026-03-25T10:00:00Z', m), {ip: '198.51.100.1', code: 50_126}),
       )
       const found = await findings(
         [...ordinaryWeek(), signIn('mallory@contoso.com', '2026-03-18T09:00:00Z', {ip: '198.51.100.1'}), ...spread],

@@ -36,7 +36,7 @@ async function sampleReport(): Promise<AccessReport> {
     for (let u = 0; u < 12; u++) {
       const t = since + d * DAY + (8 + u / 2) * 3_600_000
       records.push(
-        signIn(`user${u}@contoso.com`, new Date(t), {ip: `198.51.100.${u}`, code: (u + d) % 5 === 0 ? 50126 : 0}),
+        signIn(`user${u}@contoso.com`, new Date(t), {ip: `198.51.100.${u}`, code: (u + d) % 5 === 0 ? 50_126 : 0}),
       )
       records.push(blobRead(`user${u}@contoso.com`, new Date(t + 60_000), '/contosoprod/tenant-acme/a.txt'))
     }

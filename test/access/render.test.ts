@@ -27,7 +27,7 @@ async function report(): Promise<AccessReport> {
       signIn('=HYPERLINK("http://x")@contoso.com', '2026-03-23T09:30:00Z', {
         ip: '198.51.100.2',
         country: 'FR',
-        code: 50126,
+        code: 50_126,
       }),
     ],
     aggregator,

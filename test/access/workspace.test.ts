@@ -179,7 +179,7 @@ describe('access report aggregated in Log Analytics', function () {
       report.daily.filter((d) => d.signIns > 0),
       [{day: sinceLocalDay, signIns: 11, failures: 6}],
     )
-    assert.ok(report.daily.length >= 1 && report.daily.length <= 2, 'every local day of the range is listed')
+    assert.ok(report.daily.length > 0 && report.daily.length <= 2, 'every local day of the range is listed')
     assert.deepEqual(report.countries, [
       {country: 'DE', signIns: 10},
       {country: 'FR', signIns: 1},

@@ -138,9 +138,10 @@ describe('Blob Batch body written by custos', () => {
     const container = new ContainerClient('http://127.0.0.1:10000/devstoreaccount1/cont', KEY)
     const theirs = await sdkBatch(container, TARGETS)
     for (const part of parts(theirs.getHttpRequestBody(), theirs.getMultiPartContentType())) {
-      const search = part.query.size
-        ? `?${[...part.query.entries()].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}`
-        : ''
+      const search =
+        part.query.size > 0
+          ? `?${[...part.query.entries()].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}`
+          : ''
       const headers: Array<[string, string]> = [...part.headers.entries()].filter(([name]) => name !== 'Authorization')
       const signature = KEY.computeHMACSHA256(
         sharedKeyStringToSign('devstoreaccount1', 'DELETE', `${part.path}${search}`, headers),

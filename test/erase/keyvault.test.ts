@@ -38,7 +38,7 @@ describe('customer erase: crypto-shredding and signatures (local Key Vault)', fu
   async function playground(vault: string, purgeProtection: boolean): Promise<ErasePlayground> {
     const vaultUrl = await azure.addVault({name: vault, purgeProtection})
     // The backup account in the resource manager, with a per-customer encryption scope keyed by the customer key.
-    const account = azure.state.addStorageAccount({name: `backup${vault.replace(/[^a-z0-9]/g, '')}`}) as {id: string}
+    const account = azure.state.addStorageAccount({name: `backup${vault.replaceAll(/[^a-z0-9]/g, '')}`}) as {id: string}
     azure.state.addEncryptionScope({
       accountId: account.id,
       name: 'cs-acme',
@@ -145,10 +145,10 @@ describe('customer erase: crypto-shredding and signatures (local Key Vault)', fu
       cert.body.exceptions.some((e) => e.includes('purge refused (403') && e.includes(scheduled)),
       cert.body.exceptions.join('\n'),
     )
-    assert.match(cert.body.statement, new RegExp(`recoverable until ${scheduled.replace(/[.]/g, '\\.')}`))
+    assert.match(cert.body.statement, new RegExp(`recoverable until ${scheduled.replaceAll(/[.]/g, '\\.')}`))
     assert.match(
       readFileSync(result.certificate!.text, 'utf8'),
-      new RegExp(`recoverable until ${scheduled.replace(/[.]/g, '\\.')}`),
+      new RegExp(`recoverable until ${scheduled.replaceAll(/[.]/g, '\\.')}`),
     )
 
     // A re-run finds the deleted key and reports the same date (idempotent, never "purged").

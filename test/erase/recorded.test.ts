@@ -268,7 +268,7 @@ describe('customer erase against recorded Azure responses (versions, soft delete
     })
     const error = await eraseCustomer(f.clients, f.map, options(f)).then(
       () => assert.fail('the erase went on'),
-      (e: unknown) => e as CustosError,
+      (error_: unknown) => error_ as CustosError,
     )
     assert.ok(error instanceof CustosError, String(error))
     assert.equal(error.code, 'DeleteDenied')
@@ -413,8 +413,8 @@ describe('customer erase against recorded Azure responses (versions, soft delete
     let error: CustosError | undefined
     try {
       await eraseCustomer(f.clients, f.map, options(f))
-    } catch (e) {
-      error = e as CustosError
+    } catch (error_) {
+      error = error_ as CustosError
     }
 
     assert.equal(error?.exitCode, 3)
@@ -459,8 +459,8 @@ describe('customer erase against recorded Azure responses (versions, soft delete
       let error: CustosError | undefined
       try {
         await eraseCustomer(f.clients, f.map, options(f))
-      } catch (e) {
-        error = e as CustosError
+      } catch (error_) {
+        error = error_ as CustosError
       }
 
       assert.equal(error?.code, 'HoldPresent')
@@ -483,7 +483,7 @@ describe('customer erase against recorded Azure responses (versions, soft delete
     const f = fixture(server, {p: manyBlobs(600)})
     const abort = new AbortController()
     const first = eraseCustomer(f.clients, f.map, options(f, {pauseAfterBatches: 1, abortSignal: abort.signal}))
-    while (server.batches().length < 1) await new Promise((r) => setTimeout(r, 20))
+    while (server.batches().length === 0) await new Promise((r) => setTimeout(r, 20))
     await new Promise((r) => setTimeout(r, 100))
     abort.abort(Object.assign(new Error('killed'), {name: 'AbortError'}))
     await assert.rejects(first, (e: Error) => e.name === 'AbortError')

@@ -99,7 +99,7 @@ describe('lean reader of small blobs', () => {
   it('reads with a SAS from the connection string', async () => {
     const sas = await container.generateSasUrl({
       permissions: ContainerSASPermissions.parse('r'),
-      expiresOn: new Date(Date.now() + 3600_000),
+      expiresOn: new Date(Date.now() + 3_600_000),
     })
     const lean = reader(azurite().blobEndpoint('contosoprod'), {sas: sas.split('?')[1]})
     assert.ok(

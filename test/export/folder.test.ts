@@ -63,7 +63,7 @@ describe('customer export --to DIR', () => {
     )
     assert.deepEqual(
       body.objects.map((o) => o.store),
-      [...body.objects.map((o) => o.store)].sort(),
+      body.objects.map((o) => o.store).sort(),
       'objects are grouped by store in store-name order',
     )
     for (const o of body.objects) {

@@ -60,7 +60,7 @@ describe('the custos CLI (built bin/run.js as a process)', function () {
     assert.equal(result.code, 0, result.stdout + result.stderr)
     const body = result.json<{ok: boolean; checks: Array<{section: string; status: string}>}>()
     assert.equal(body.ok, true)
-    const sections = body.checks.map((c) => c.section)
+    const sections = new Set(body.checks.map((c) => c.section))
     for (const s of [
       'stores/documents',
       'stores/attachments',
@@ -71,7 +71,7 @@ describe('the custos CLI (built bin/run.js as a process)', function () {
       'keys',
       'activityLog',
     ])
-      assert.ok(sections.includes(s), `${s} checked`)
+      assert.ok(sections.has(s), `${s} checked`)
     assert.ok(
       body.checks.every((c) => c.status === 'ok'),
       JSON.stringify(body.checks),

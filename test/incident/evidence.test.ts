@@ -82,7 +82,10 @@ describe('incident evidence (library, on Azurite)', function () {
       const time = new Date(t)
       for (const [ci, customer] of CUSTOMERS.entries()) {
         const p = principals[ci * 3 + (i % 3)]
-        signIns.push({blob: signInBlobName(time), record: signInRecord(p, time, i % 7 === 0 ? {errorCode: 50126} : {})})
+        signIns.push({
+          blob: signInBlobName(time),
+          record: signInRecord(p, time, i % 7 === 0 ? {errorCode: 50_126} : {}),
+        })
         reads.push({
           blob: storageReadBlobName('contosoprod', time),
           record: storageReadRecord(

@@ -19,9 +19,9 @@ const azuriteModule = fileURLToPath(new URL('../../src/lib/local/azurite.ts', im
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false
-    throw err
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false
+    throw error
   }
 
   try {
@@ -229,7 +229,7 @@ describe('local Azurite launcher', () => {
     })
 
     for (const how of ['exits', 'is killed with SIGKILL'] as const) {
-      it(`does not leave Azurite running when the parent process ${how}`, async function () {
+      it(`does not leave Azurite running when the parent process ${how}`, async () => {
         const script = [
           `const {startAzurite} = await import(${JSON.stringify(azuriteModule)})`,
           `const az = await startAzurite()`,

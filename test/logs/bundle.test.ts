@@ -82,7 +82,7 @@ describe('logs bundle', function () {
   let bundle: LogsBundle
   let files: Map<string, Buffer>
   let malformedWritten = 0
-  let workspaceQueries: string[] = []
+  const workspaceQueries: string[] = []
 
   before(async () => {
     const azurite = getTestAzurite()

@@ -10,7 +10,7 @@ describe('logs: reading fields across source shapes', () => {
     assert.equal(getField(doc, 'properties.userDisplayName'), 'Timothy Perkins')
     assert.equal(getField(doc, 'Level'), 4)
     assert.equal(getField(doc, 'level'), 4)
-    assert.equal(getField(doc, 'properties.status.errorCode'), 50140)
+    assert.equal(getField(doc, 'properties.status.errorCode'), 50_140)
     assert.equal(recordTime(doc), Date.parse('2019-03-12T16:02:15.552Z'))
     assert.equal(recordCategory(doc), 'SignInLogs')
   })

@@ -65,7 +65,7 @@ describe('logs: parsing archived record streams', () => {
       assert.equal(stats.malformed, 0)
     }
 
-    const truncated = await collect(text.slice(0, text.length - 300), 500)
+    const truncated = await collect(text.slice(0, -300), 500)
     assert.equal(truncated.out.length, 3)
     assert.equal(truncated.stats.malformed, 1)
   })
@@ -118,7 +118,7 @@ describe('logs: parsing archived record streams', () => {
       'ACME',
     ]
     let seed = 7
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31
     const lines: string[] = []
     for (let i = 0; i < 400; i++) {
       const parts = Array.from({length: 1 + Math.floor(random() * 3)}, () => texts[Math.floor(random() * texts.length)])

@@ -44,8 +44,8 @@ describe('data map fields of audit posture', () => {
         ),
         '/tmp/x/custos.yaml',
       )
-    } catch (caught) {
-      error = caught
+    } catch (error_) {
+      error = error_
     }
 
     assert.ok(error instanceof CustosError)

@@ -431,5 +431,5 @@ describe('audit posture', function () {
 })
 
 function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  return text.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }

@@ -164,7 +164,7 @@ describe('reliability: bad input is refused, and nothing changes', function () {
         `${label} (${commands[i % commands.length]('…').slice(0, 2).join(' ')})`,
         results[i],
         2,
-        new RegExp(`^Error: Customer id ${shown.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not acceptable: `),
+        new RegExp(`^Error: Customer id ${shown.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not acceptable: `),
       )
     }
 

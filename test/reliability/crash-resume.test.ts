@@ -156,7 +156,7 @@ describe('reliability: kill -9 and resume', function () {
         const result = rerun.json<{transferred: {objects: number}; kept: {objects: number}; resumed: boolean}>()
         assert.equal(result.transferred.objects + result.kept.objects, objects)
 
-        const readsBefore = killed.filter(isBlobRead).map((r) => r.path)
+        const readsBefore = new Set(killed.filter(isBlobRead).map((r) => r.path))
         const readsAfter = proxy.requests
           .slice(second)
           .filter(isBlobRead)
@@ -166,7 +166,7 @@ describe('reliability: kill -9 and resume', function () {
           result.transferred.objects,
           'the re-run read each object it transferred once, and nothing it kept',
         )
-        const twice = readsAfter.filter((p) => readsBefore.includes(p))
+        const twice = readsAfter.filter((p) => readsBefore.has(p))
         assert.ok(
           twice.length <= 4,
           `only reads in flight at the kill (≤ --concurrency 4) were repeated: ${twice.length}`,
@@ -306,7 +306,7 @@ describe('reliability: kill -9 and resume', function () {
           requests.filter(isBatch).flatMap((r) => r.subRequests!.map((s) => `${s.path}?${s.query}`))
         const before = deletes(killed)
         const twice = deletes(proxy.requests.slice(second)).filter((d) => before.includes(d))
-        const lostAnswer = options?.stage === 'response' ? killed.filter(isBatch).at(-1)!.subRequests!.length : 0
+        const lostAnswer = options?.stage === 'response' ? killed.findLast(isBatch)!.subRequests!.length : 0
         assert.equal(twice.length, lostAnswer, 'only the deletes of the batch whose answer was lost were sent again')
         assert.equal(
           doc.body.totals.alreadyGone.items,

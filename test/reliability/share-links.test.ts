@@ -72,7 +72,7 @@ describe('reliability: share links', function () {
       return out
     }
 
-    const share = (await records(renv.clients)).filter((r) => r.action === 'share-link').at(-1)
+    const share = (await records(renv.clients)).findLast((r) => r.action === 'share-link')
     assert.ok(share?.details?.blob && share.details.expiresOn, JSON.stringify(share))
     assert.doesNotMatch(JSON.stringify(share), /sig=|sig%3D|"url"/i, 'the share-link record holds no signed URL')
     const exportRecord = (await records(world.clients)).find(

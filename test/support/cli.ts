@@ -84,7 +84,7 @@ export function startCli(args: string[], options: CliOptions = {}): CliProcess {
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
   child.stderr.on('data', (c: Buffer) => {
     stderr += c.toString()
-    for (const w of [...waiters]) if (stderr.includes(w.text)) w.resolve()
+    for (const w of waiters) if (stderr.includes(w.text)) w.resolve()
   })
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutInMs ?? 120_000)
   const done = new Promise<CliResult>((resolve) =>

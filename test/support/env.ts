@@ -51,9 +51,9 @@ export function uniqueName(prefix = 't'): string {
   const suffix = `${randomBytes(4).toString('hex')}${(++counter).toString(36)}`
   const clean = prefix
     .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/-{2,}/g, '-')
-    .replace(/^-+|-+$/g, '')
+    .replaceAll(/[^a-z0-9-]+/g, '-')
+    .replaceAll(/-{2,}/g, '-')
+    .replaceAll(/^-+|-+$/g, '')
     .slice(0, 63 - suffix.length - 1)
     .replace(/-+$/, '')
   return clean ? `${clean}-${suffix}` : `t${suffix}`

@@ -35,7 +35,7 @@ describe('scope safety', () => {
     ['ac me', 'whitespace'],
     ['acme\n', 'whitespace'],
     ['аcme', 'non-ASCII'], // Cyrillic а
-    ['acme\u200b', 'non-ASCII'], // zero-width space
+    ['acme\u200B', 'non-ASCII'], // zero-width space
     ['a'.repeat(10_000), 'longer than'],
     ['a', 'idPattern'],
   ]

@@ -97,8 +97,6 @@ export function dailyChart(report: AccessReport): string {
   const legendY = height - 10
   parts.push(
     `<rect x="${left}" y="${legendY - 10}" width="12" height="12" fill="${COLORS.success}"/><text x="${left + 18}" y="${legendY}" font-size="12" fill="${COLORS.text}">successful</text>`,
-  )
-  parts.push(
     `<rect x="${left + 110}" y="${legendY - 10}" width="12" height="12" fill="${COLORS.failure}"/><text x="${left + 128}" y="${legendY}" font-size="12" fill="${COLORS.text}">failed</text>`,
   )
   return `<svg class="chart" data-chart="daily" role="img" aria-label="${escapeHtml(title)}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>`

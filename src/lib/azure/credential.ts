@@ -28,7 +28,7 @@ export function isLoopbackUrl(url: string): boolean {
     return false
   }
 
-  host = host.replace(/^\[|\]$/g, '')
+  host = host.replaceAll(/^\[|\]$/g, '')
   return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host)
 }
 

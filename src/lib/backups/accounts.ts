@@ -178,15 +178,15 @@ export function checkResidency(
 
   if (!backup.ok) return {check: 'resident', status: 'unknown', detail: backup.error}
   const a = backup.value
-  const allowed = allowedRegions.map((r) => normalizeRegion(r)!)
+  const allowed = new Set(allowedRegions.map((r) => normalizeRegion(r)!))
   const parts: CheckPart[] = []
-  if (allowed.includes(a.location)) parts.push({status: 'pass', text: `${a.name} is in ${a.location} (allowed)`})
+  if (allowed.has(a.location)) parts.push({status: 'pass', text: `${a.name} is in ${a.location} (allowed)`})
   else
     parts.push({
       status: 'fail',
       text: `backup account ${a.name} is in ${a.location}, which is not in residency.allowedRegions (${allowedRegions.join(', ')})`,
     })
-  if (a.secondaryLocation && !allowed.includes(a.secondaryLocation)) {
+  if (a.secondaryLocation && !allowed.has(a.secondaryLocation)) {
     parts.push({
       status: 'fail',
       text: `backup account ${a.name} geo-replicates to ${a.secondaryLocation}, which is not an allowed region`,
@@ -256,7 +256,7 @@ function keyNameIn(keyUri: string, vault: string | undefined): string | undefine
     rest = uri.slice(base.length + '/keys/'.length)
   } else {
     const at = uri.toLowerCase().indexOf('/keys/')
-    if (at < 0) return undefined
+    if (at === -1) return undefined
     rest = uri.slice(at + '/keys/'.length)
   }
 

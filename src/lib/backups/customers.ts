@@ -22,7 +22,7 @@ function escapeRegex(text: string): string {
  */
 export function customerTemplate(template: string, options: {whole?: boolean} = {}): CustomerTemplate {
   const first = template.indexOf('{customer}')
-  if (first < 0) throw new Error(`template "${template}" has no {customer}`)
+  if (first === -1) throw new Error(`template "${template}" has no {customer}`)
   const parts = template.split('{customer}')
   // Ids never contain "/" (assertCustomerId), so a customer segment never crosses a folder boundary.
   const source = parts

@@ -148,7 +148,7 @@ function checkPlaceholders(raw: Doc): string[] {
     for (const name of placeholdersIn(value)) {
       if (!allowed.includes(name)) {
         problems.push(
-          `${path}: unknown placeholder {${name}}${allowed.length ? ` (allowed: ${allowed.map((a) => `{${a}}`).join(' ')})` : ' (no placeholders allowed here)'}`,
+          `${path}: unknown placeholder {${name}}${allowed.length > 0 ? ` (allowed: ${allowed.map((a) => `{${a}}`).join(' ')})` : ' (no placeholders allowed here)'}`,
         )
       }
     }

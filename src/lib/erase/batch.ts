@@ -307,7 +307,7 @@ export async function runPhase(ctx: PhaseContext, phase: DeletePhase): Promise<v
 
     await flush()
   } finally {
-    await Promise.allSettled([...inflight])
+    await Promise.allSettled(inflight)
   }
 
   if (failure) throw failure

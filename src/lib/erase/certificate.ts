@@ -419,12 +419,8 @@ function checkCertificate(b: Doc): ConsistencyCheck {
     problems.push(`the plan's ${String(plan.items)} items / ${String(plan.bytes)} bytes differ from totals.planned`)
   checks.push('the plan totals equal the planned totals')
   const v = b.verification as Doc
-  const storeResults = stores.map((s) => (s.verification as Doc | undefined)?.result)
-  const expected = storeResults.includes('residue')
-    ? 'residue'
-    : storeResults.includes('retained')
-      ? 'retained'
-      : 'empty'
+  const storeResults = new Set(stores.map((s) => (s.verification as Doc | undefined)?.result))
+  const expected = storeResults.has('residue') ? 'residue' : storeResults.has('retained') ? 'retained' : 'empty'
   if (v?.result !== expected)
     problems.push(`verification.result is "${String(v?.result)}" but the stores' results make it "${expected}"`)
   const live = stores.reduce((n, s) => n + (((s.verification as Doc | undefined)?.live as number) ?? 0), 0)

@@ -146,7 +146,7 @@ export function defaultPlanPath(customer: string, now = new Date()): string {
   return resolve(
     `custos-erase-${customer}-${now
       .toISOString()
-      .replace(/[-:]/g, '')
+      .replaceAll(/[-:]/g, '')
       .replace(/\.\d+Z$/, 'Z')}.plan.json`,
   )
 }
@@ -592,7 +592,7 @@ function failureSummaries(journal: Journal): FailureSummary[] {
     store: f.store,
     primary: f.primary,
     size: f.size,
-    text: `${f.phase} ${f.key[0]}${f.key[1] ? ` (snapshot ${f.key[1]})` : ''}${f.key[2] ? ` (version ${f.key[2]})` : ''} failed: ${f.status ?? ''}${f.code ? ` ${f.code}` : ''}${f.message ? `: ${f.message}` : ''}`.replace(
+    text: `${f.phase} ${f.key[0]}${f.key[1] ? ` (snapshot ${f.key[1]})` : ''}${f.key[2] ? ` (version ${f.key[2]})` : ''} failed: ${f.status ?? ''}${f.code ? ` ${f.code}` : ''}${f.message ? `: ${f.message}` : ''}`.replaceAll(
       /\s+/g,
       ' ',
     ),

@@ -143,7 +143,7 @@ export async function checkHoldGuard(
     const reasons: string[] = []
     if (container.hasLegalHold || container.legalHold?.hasLegalHold) {
       const tags = (container.legalHold?.tags ?? []).map((t) => t.tag).filter(Boolean)
-      reasons.push(`legal hold${tags.length ? ` (tags: ${tags.join(', ')})` : ''}`)
+      reasons.push(`legal hold${tags.length > 0 ? ` (tags: ${tags.join(', ')})` : ''}`)
     }
 
     if (container.hasImmutabilityPolicy ?? Boolean(container.immutabilityPolicy?.state)) {
@@ -299,7 +299,7 @@ function describeDifference(
     ]
     const [a, b] = [order(now), order(planned)]
     const nowFirst = a.findIndex((v, i) => v !== b[i])
-    return nowFirst >= 0 && a[nowFirst] < b[nowFirst]
+    return nowFirst !== -1 && a[nowFirst] < b[nowFirst]
       ? appeared
       : `${describe(planned)} is in the plan but no longer there`
   }

@@ -182,7 +182,7 @@ async function readHolder(blob: BlockBlobClient): Promise<LockHolder | undefined
 
 function toMetadata(holder: LockHolder): Record<string, string> {
   // Metadata values must be ASCII.
-  return Object.fromEntries(Object.entries(holder).map(([k, v]) => [k, v.replace(/[^\x20-\x7E]/g, '?')]))
+  return Object.fromEntries(Object.entries(holder).map(([k, v]) => [k, v.replaceAll(/[^\u0020-\u007E]/g, '?')]))
 }
 
 /** The holder ran here and its process is gone (or a zombie). */

@@ -107,7 +107,7 @@ export function renderCertificateText(doc: DeletionCertificate): string {
     `  planned ${amountText(b.totals.planned)}, deleted ${amountText(b.totals.deleted)}, already gone ${amountText(b.totals.alreadyGone)}, retained ${amountText(b.totals.retained)}, failed ${amountText(b.totals.failed)}`,
     '',
     'Exceptions',
-    ...(b.exceptions.length ? b.exceptions.map((e) => `  ${e}`) : ['  none']),
+    ...(b.exceptions.length > 0 ? b.exceptions.map((e) => `  ${e}`) : ['  none']),
     '',
     `Verification: ${b.verification.result} (checked ${b.verification.checkedAt})`,
     b.statement,
@@ -173,7 +173,7 @@ ${stores}
 <h2>Guards</h2>
 <ul>${b.guards.map((g) => `<li>${g.ok ? (g.skipped ? '–' : '✔') : '✘'} <strong>${esc(g.guard)}</strong>: ${esc(g.message)}</li>`).join('')}</ul>
 <h2>Exceptions</h2>
-<ul>${b.exceptions.length ? b.exceptions.map((e) => `<li>${esc(e)}</li>`).join('') : '<li>none</li>'}</ul>
+<ul>${b.exceptions.length > 0 ? b.exceptions.map((e) => `<li>${esc(e)}</li>`).join('') : '<li>none</li>'}</ul>
 <h2>Verification</h2>
 <p>${esc(b.verification.result)}, checked ${esc(b.verification.checkedAt)}. ${esc(b.statement)}</p>
 <h2>Seal</h2>
@@ -261,7 +261,7 @@ export function renderEraseOutcome(result: EraseOutcome, paint: ChalkInstance): 
     const waived = result.guards.some((g) => g.guard === 'export' && g.skipped)
     const apply = `custos customer erase ${result.customer} --plan ${p.file} --yes${waived ? ' --no-export-required' : ''}`
     if (!p.file) lines.push(paint.dim('Nothing was changed (dry run).'))
-    else if (refusing.length)
+    else if (refusing.length > 0)
       lines.push(
         paint.dim(
           `Nothing was changed. Applying it now would be refused (${refusing.join(', ')}); once that is resolved: ${apply}`,
@@ -285,15 +285,15 @@ export function renderVerification(result: CertificateVerifyReport, paint: Chalk
     inconsistent: 'INCONSISTENT',
     unverifiable: 'signature could not be checked',
   }[result.status]
-  lines.push(`${mark} ${what}: ${status}`)
   lines.push(
+    `${mark} ${what}: ${status}`,
     `  hash:      ${result.hash === 'valid' ? `SHA-256 ${result.sha256 ?? ''} matches the content` : 'does NOT match the content'}`,
+    `  signature: ${result.signature}${result.signedBy ? ` (${result.signedBy})` : ''}`,
   )
-  lines.push(`  signature: ${result.signature}${result.signedBy ? ` (${result.signedBy})` : ''}`)
   if (result.reason) lines.push(`  reason:    ${result.reason}`)
   if (result.consistency.checked) {
     for (const c of result.consistency.checks)
-      lines.push(`  ${result.consistency.problems.length ? '·' : paint.green('✔')} ${c}`)
+      lines.push(`  ${result.consistency.problems.length > 0 ? '·' : paint.green('✔')} ${c}`)
     for (const p of result.consistency.problems) lines.push(paint.red(`  ✘ ${p}`))
   } else if (result.hash === 'valid') {
     lines.push(paint.dim('  no kind-specific checks are known for this kind'))

@@ -150,7 +150,7 @@ export async function verifyErasure(
     checkedAt: now.toISOString(),
     live,
     retained,
-    ...(dates.length ? {permanentlyDeletedBy: dates.sort().at(-1)} : {}),
+    ...(dates.length > 0 ? {permanentlyDeletedBy: dates.sort().at(-1)} : {}),
     stores,
   }
 }

@@ -170,7 +170,7 @@ export class ExportJournal {
 
     if (buffer.at(-1) === 0x0a) return
     const lastNewline = buffer.lastIndexOf(0x0a)
-    await truncate(this.path, lastNewline < 0 ? this.headerBytes : size - window + lastNewline + 1)
+    await truncate(this.path, lastNewline === -1 ? this.headerBytes : size - window + lastNewline + 1)
   }
 
   private async countObjects(): Promise<number> {

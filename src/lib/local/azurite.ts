@@ -102,7 +102,7 @@ export const DEV_ACCOUNT: AzuriteAccount = Object.freeze({
 
 const HOST = '127.0.0.1'
 const START_TIMEOUT_MS = 20_000
-const STOP_GRACE_MS = 5_000
+const STOP_GRACE_MS = 5000
 const MAX_PORT_ATTEMPTS = 5
 const TAIL_BYTES = 4096
 
@@ -307,8 +307,8 @@ async function launch(
       child.kill('SIGKILL')
       await waitForExit(child)
       throw new StartFailure(describe(`another server ("${server || 'no Server header'}") answers on the port`), true)
-    } catch (err) {
-      if (err instanceof StartFailure) throw err
+    } catch (error) {
+      if (error instanceof StartFailure) throw error
     }
 
     if (Date.now() > deadline) {
@@ -337,18 +337,18 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
       try {
         launched = await launch(bin, port, location, accounts, options.debugLog)
         break
-      } catch (err) {
-        const retry = err instanceof StartFailure && err.portInUse && !options.port && attempt < MAX_PORT_ATTEMPTS
-        if (!retry) throw err
+      } catch (error) {
+        const retry = error instanceof StartFailure && error.portInUse && !options.port && attempt < MAX_PORT_ATTEMPTS
+        if (!retry) throw error
       }
     }
-  } catch (err) {
+  } catch (error) {
     if (ownLocation) {
       await rm(location, {recursive: true, force: true})
       createdLocations.delete(location)
     }
 
-    throw err
+    throw error
   }
 
   const {child} = launched

@@ -62,7 +62,7 @@ export function signInRecord(
   const failureReason =
     errorCode === 0
       ? 'Other.'
-      : errorCode === 50126
+      : errorCode === 50_126
         ? 'Error validating credentials due to invalid username or password.'
         : 'The account is disabled.'
   return {
@@ -196,7 +196,7 @@ export function* demoSignIns(
       if (!office || random() > 0.35) continue
       const time = new Date(hourStart.getTime() + Math.floor(random() * 3_500_000))
       const failed = random() < 0.1
-      yield {time, record: signInRecord(p, time, failed ? {errorCode: 50126} : {})}
+      yield {time, record: signInRecord(p, time, failed ? {errorCode: 50_126} : {})}
     }
 
     if (h === hours - 20 && principals.length > 4) {
@@ -205,7 +205,7 @@ export function* demoSignIns(
         const time = new Date(hourStart.getTime() + 60_000 + i * 20_000)
         yield {
           time,
-          record: signInRecord(victim, time, {errorCode: 50126, ip: '203.0.113.77', country: 'RU', city: 'Moscow'}),
+          record: signInRecord(victim, time, {errorCode: 50_126, ip: '203.0.113.77', country: 'RU', city: 'Moscow'}),
         }
       }
     }

@@ -441,7 +441,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       )
     },
     async close() {
-      for (const release of [...held]) release()
+      for (const release of held) release()
       waiters.length = 0
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
@@ -504,7 +504,7 @@ function multipartParts(body: Buffer, boundary: string): Part[] {
     const start = at + delimiter.length
     if (text.startsWith('--', start)) break
     const next = text.indexOf(delimiter, start)
-    const end = next < 0 ? text.length : next
+    const end = next === -1 ? text.length : next
     parts.push({start, end, text: text.slice(start, end)})
     at = next
   }

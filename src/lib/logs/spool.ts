@@ -29,7 +29,7 @@ interface OpenFile {
 
 /** `archive`, `SignInLogs` → `archive/SignInLogs.jsonl` (category reduced to a safe file name). */
 export function bundlePath(source: string, category: string): string {
-  const safe = category.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+|-+$/g, '') || 'uncategorised'
+  const safe = category.replaceAll(/[^A-Za-z0-9._-]+/g, '-').replaceAll(/^[.-]+|-+$/g, '') || 'uncategorised'
   return `${source}/${safe.slice(0, 100)}.jsonl`
 }
 

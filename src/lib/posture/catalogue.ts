@@ -283,5 +283,5 @@ export function checkDefinition(id: string): CheckDefinition {
 
 /** Fills `{placeholder}`s of a remediation template; unknown placeholders stay as they are. */
 export function fillRemediation(template: string, values: Record<string, string | undefined>): string {
-  return template.replace(/\{([A-Za-z]+)\}/g, (whole, key: string) => values[key] ?? whole)
+  return template.replaceAll(/\{([A-Za-z]+)\}/g, (whole, key: string) => values[key] ?? whole)
 }

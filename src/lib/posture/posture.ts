@@ -273,7 +273,7 @@ async function readLocation(
 /** `contoso-kv` from `https://contoso-kv.vault.azure.net` or from the local server's `https://127.0.0.1:<port>/vaults/contoso-kv`. */
 function vaultName(url: string): string {
   const parsed = new URL(url)
-  return parsed.pathname.split('/').filter(Boolean).at(-1) ?? parsed.hostname.split('.')[0]
+  return parsed.pathname.split('/').findLast(Boolean) ?? parsed.hostname.split('.')[0]
 }
 
 function logsUsedBy(map: DataMap): string[] {

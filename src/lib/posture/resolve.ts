@@ -45,7 +45,7 @@ export function parseResourceId(id: string): ResourceIdParts | undefined {
   const lower = parts.map((p) => p.toLowerCase())
   const sub = lower.indexOf('subscriptions')
   const rg = lower.indexOf('resourcegroups')
-  if (sub < 0 || rg < 0 || !parts[sub + 1] || !parts[rg + 1] || parts.length < rg + 4) return undefined
+  if (sub === -1 || rg === -1 || !parts[sub + 1] || !parts[rg + 1] || parts.length < rg + 4) return undefined
   return {subscription: parts[sub + 1], resourceGroup: parts[rg + 1], name: parts.at(-1) as string}
 }
 

@@ -14,7 +14,7 @@ export class ArmError extends Error {
 export function armHeaders(ctx: RequestContext): Record<string, string> {
   const stamp = new Date()
     .toISOString()
-    .replace(/[-:]/g, '')
+    .replaceAll(/[-:]/g, '')
     .replace(/\.\d{3}/, '')
   return {
     ...serviceHeaders(ctx),

@@ -44,7 +44,7 @@ export async function generateKey(
       throw new CryptoInputError(`The key size ${size} is not supported. Supported sizes: ${RSA_KEY_SIZES.join(', ')}.`)
     const {privateKey, publicKey} = await generateKeyPairAsync('rsa', {
       modulusLength: size,
-      publicExponent: publicExponent ?? 65537,
+      publicExponent: publicExponent ?? 65_537,
     })
     const jwk = publicKey.export({format: 'jwk'})
     return {privateKey, publicJwk: {n: jwk.n, e: jwk.e}}

@@ -76,7 +76,7 @@ export function parseActivityFilter(filter: string): Clause[] {
   let m: RegExpExecArray | null
   let end = 0
   while ((m = pattern.exec(filter))) {
-    clauses.push({field: m[1].toLowerCase(), op: m[2].toLowerCase(), value: m[3].replace(/''/g, "'")})
+    clauses.push({field: m[1].toLowerCase(), op: m[2].toLowerCase(), value: m[3].replaceAll("''", "'")})
     end = pattern.lastIndex
     if (end >= filter.length) break
   }

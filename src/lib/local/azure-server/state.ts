@@ -287,9 +287,9 @@ function parseId(id: string): {subscription: string; resourceGroup?: string; pro
   const rg = lower.indexOf('resourcegroups')
   const prov = lower.lastIndexOf('providers')
   return {
-    subscription: sub >= 0 ? (parts[sub + 1] ?? '') : '',
-    resourceGroup: rg >= 0 ? parts[rg + 1] : undefined,
-    provider: prov >= 0 ? parts[prov + 1] : undefined,
+    subscription: sub !== -1 ? (parts[sub + 1] ?? '') : '',
+    resourceGroup: rg !== -1 ? parts[rg + 1] : undefined,
+    provider: prov !== -1 ? parts[prov + 1] : undefined,
     type: prov >= 0 && parts[prov + 2] ? `${parts[prov + 1]}/${parts[prov + 2]}` : undefined,
   }
 }
@@ -450,7 +450,7 @@ export class LocalAzureState {
     const id = `${account.id as string}/blobServices/default/containers/${input.name}`
     const now = new Date()
     const stamp = armTime(now)
-    const etag = `"0x${(now.getTime() * 10000 + 116444736000000000).toString(16).toUpperCase()}"`
+    const etag = `"0x${(now.getTime() * 10_000 + 116_444_736_000_000_000).toString(16).toUpperCase()}"`
     const who = {objectIdentifier: randomUUID(), tenantId: this.tenantId}
     const hold = input.legalHoldTags ?? []
     const properties: JsonObject = {
@@ -598,7 +598,7 @@ export class LocalAzureState {
     const status = input.status ?? 'Succeeded'
     const subStatus = input.subStatus ?? ''
     const category = input.category ?? 'Administrative'
-    const ticks = BigInt(when.getTime()) * 10000n + 621355968000000000n
+    const ticks = BigInt(when.getTime()) * 10_000n + 621_355_968_000_000_000n
     const pair = (value: string) => ({value, localizedValue: value})
     const event: JsonObject = {
       authorization: {action: operation, scope: resourceId},
