@@ -53,6 +53,7 @@ describe('access report from the activity log', function () {
       },
     ])
   })
+
   after(() => local.close())
 
   it('pages through every nextLink page and counts each operation once', async () => {
@@ -115,7 +116,7 @@ describe('access report from the activity log', function () {
       since: new Date(now - 80 * DAY),
       until: new Date(now),
     })
-    assert.match(report.sources[0].notes?.join() ?? '', /look-back clipped/)
+    assert.match(report.sources[0].notes?.join(',') ?? '', /look-back clipped/)
     assert.equal(report.totals.operations, 12)
   })
 })

@@ -111,6 +111,7 @@ describe('custos access report (the built CLI)', function () {
     config = join(dir, 'custos.json')
     writeFileSync(config, JSON.stringify(accessMapDocument(options)))
   })
+
   after(() => local.close())
 
   it('prints exactly one JSON document with --json and exits 1 when there are findings', async () => {

@@ -193,9 +193,11 @@ describe('access report on the real sample records', function () {
 
   describe('through the activity log of the local server', () => {
     let local: LocalAzure
+
     before(async () => {
       local = await startLocalAzure()
     })
+
     after(() => local.close())
 
     it('counts operations per caller of the real activity-log samples, read page by page with the SDK', async () => {

@@ -104,6 +104,7 @@ describe('access report aggregated in Log Analytics', function () {
       return [answers[part]]
     })
   })
+
   after(() => local.close())
 
   it('sends the aggregation to the service in KQL and reports its typed answers per principal', async () => {

@@ -111,6 +111,7 @@ describe('custos backups verify (command)', function () {
     )
     await seedDailyBackups(c, 'initech/', range(2, 29))
   })
+
   after(async () => {
     await arm?.close()
   })

@@ -51,10 +51,12 @@ describe('backups verify: encryption as the service reports it (recorded List Bl
   before(async () => {
     arm = await startArm()
   })
+
   afterEach(async () => {
     await endpoint?.close()
     endpoint = undefined
   })
+
   after(async () => {
     await arm?.close()
   })

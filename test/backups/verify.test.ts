@@ -34,6 +34,7 @@ describe('backups verify', function () {
   before(async () => {
     arm = await startArm()
   })
+
   after(async () => {
     await arm?.close()
   })

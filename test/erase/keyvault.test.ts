@@ -31,6 +31,7 @@ describe('customer erase: crypto-shredding and signatures (local Key Vault)', fu
   before(async () => {
     azure = await startLocalAzureServer({port: 0})
   })
+
   after(async () => {
     await azure.close()
   })
@@ -145,10 +146,10 @@ describe('customer erase: crypto-shredding and signatures (local Key Vault)', fu
       cert.body.exceptions.some((e) => e.includes('purge refused (403') && e.includes(scheduled)),
       cert.body.exceptions.join('\n'),
     )
-    assert.match(cert.body.statement, new RegExp(`recoverable until ${scheduled.replaceAll(/[.]/g, '\\.')}`))
+    assert.match(cert.body.statement, new RegExp(`recoverable until ${scheduled.replaceAll(/[.]/g, String.raw`\.`)}`))
     assert.match(
       readFileSync(result.certificate!.text, 'utf8'),
-      new RegExp(`recoverable until ${scheduled.replaceAll(/[.]/g, '\\.')}`),
+      new RegExp(`recoverable until ${scheduled.replaceAll(/[.]/g, String.raw`\.`)}`),
     )
 
     // A re-run finds the deleted key and reports the same date (idempotent, never "purged").

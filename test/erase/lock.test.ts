@@ -14,9 +14,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('erase lock renewal', () => {
   let proxy: FaultProxy
+
   beforeEach(async () => {
     proxy = await startFaultProxy({upstream: `http://127.0.0.1:${getTestAzurite().port}`})
   })
+
   afterEach(async () => {
     await proxy.close()
   })

@@ -101,6 +101,7 @@ describe('customer erase against recorded Azure responses (versions, soft delete
   beforeEach(async () => {
     server = await startRecordedBlobServer()
   })
+
   afterEach(async () => {
     await server.close()
   })
@@ -433,9 +434,11 @@ describe('customer erase against recorded Azure responses (versions, soft delete
 
   describe('container-level holds from the resource manager (local Azure server)', () => {
     let azure: LocalAzureServer
+
     before(async () => {
       azure = await startLocalAzureServer({port: 0})
     })
+
     after(async () => {
       await azure.close()
     })

@@ -45,6 +45,7 @@ describe('lean reader of small blobs', () => {
       await container.getBlockBlobClient(name).uploadData(body)
     }
   })
+
   after(async () => {
     await container.deleteIfExists()
   })

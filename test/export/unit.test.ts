@@ -20,7 +20,7 @@ describe('export building blocks', () => {
       ['./x', /"\." path segment/],
       ['/abs', /absolute path/],
       ['C:/windows', /drive letter/],
-      ['a\\..\\b', /backslash/],
+      [String.raw`a\..\b`, /backslash/],
       ['a//b', /empty path segment/],
       ['nul\0byte', /NUL/],
       [`${'z'.repeat(256)}/x`, /longer than|bytes long/],
@@ -99,7 +99,7 @@ describe('export building blocks', () => {
         committed.push(i)
       },
     )
-    assert.deepEqual(committed, [...Array(200).keys()])
+    assert.deepEqual(committed, [...new Array(200).keys()])
     assert.ok(maxRunning <= 8)
     assert.ok(maxAhead < 20)
   })

@@ -45,6 +45,7 @@ describe('local Azure server: Resource Manager (storage and key vaults)', functi
       },
     })
   })
+
   after(() => server.close())
 
   const url = (path: string) => `${server.url}${path}${path.includes('?') ? '&' : '?'}${ARM_API}`

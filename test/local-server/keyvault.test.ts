@@ -26,6 +26,7 @@ describe('local Azure server: Key Vault keys', function () {
     vaultUrl = await server.addVault({name: 'custos-kv'})
     lockedUrl = await server.addVault({name: 'locked-kv', purgeProtection: true, softDeleteRetentionInDays: 90})
   })
+
   after(() => server.close())
 
   describe('authentication', () => {

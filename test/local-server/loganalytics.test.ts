@@ -33,6 +33,7 @@ describe('local Azure server: Log Analytics query API', function () {
       ]
     })
   })
+
   after(() => server.close())
 
   it('answers a POST query with exactly the typed JSON of the recorded real response', async () => {

@@ -21,6 +21,7 @@ describe('local Azure server: Azure Monitor (diagnostic settings, activity log)'
     accountId = server.state.addStorageAccount({name: 'custosdata'}).id as string
     vaultId = server.state.addArmKeyVault({name: 'custos-kv', resourceGroup: 'security'}).id as string
   })
+
   after(() => server.close())
 
   describe('diagnostic settings', () => {

@@ -24,6 +24,7 @@ describe('local Azure server: the server itself', function () {
   before(async () => {
     server = await startLocalAzureServer({port: 0})
   })
+
   after(() => server.close())
 
   it('listens on 127.0.0.1 on a free port and refuses a non-loopback host', async () => {

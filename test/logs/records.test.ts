@@ -79,28 +79,31 @@ describe('logs: parsing archived record streams', () => {
     )
   })
 
-  it('parses only lines with a needle, still counts skipped truncated lines, and always parses \\u escapes', async () => {
-    const mark = (i: number, id: string) =>
-      JSON.stringify({...records[i], properties: {...records[i].properties, customerId: id}})
-    const escaped = mark(4, 'acme').replace('"acme"', '"\\u0061cme"')
-    const text = [
-      mark(0, 'acme'),
-      mark(1, 'acme-corp'),
-      mark(2, 'globex'),
-      mark(3, 'acme').slice(0, 100),
-      escaped,
-      'x',
-    ].join('\n')
-    const {out, stats} = await collect(text, 1000, {needles: ['"acme"']})
-    assert.deepEqual(
-      out.map((r) => r.line),
-      [1, 5],
-    )
-    assert.equal((out[1].record.properties as {customerId: string}).customerId, 'acme')
-    assert.equal(stats.skipped, 4)
-    assert.equal(stats.parsed, 2)
-    assert.equal(stats.malformed, 2)
-  })
+  it(
+    String.raw`parses only lines with a needle, still counts skipped truncated lines, and always parses \u escapes`,
+    async () => {
+      const mark = (i: number, id: string) =>
+        JSON.stringify({...records[i], properties: {...records[i].properties, customerId: id}})
+      const escaped = mark(4, 'acme').replace('"acme"', String.raw`"\u0061cme"`)
+      const text = [
+        mark(0, 'acme'),
+        mark(1, 'acme-corp'),
+        mark(2, 'globex'),
+        mark(3, 'acme').slice(0, 100),
+        escaped,
+        'x',
+      ].join('\n')
+      const {out, stats} = await collect(text, 1000, {needles: ['"acme"']})
+      assert.deepEqual(
+        out.map((r) => r.line),
+        [1, 5],
+      )
+      assert.equal((out[1].record.properties as {customerId: string}).customerId, 'acme')
+      assert.equal(stats.skipped, 4)
+      assert.equal(stats.parsed, 2)
+      assert.equal(stats.malformed, 2)
+    },
+  )
 
   it('gives the same records with or without anchors, wherever needles fall (chunk edges included)', async () => {
     const needles = ['"acme"', 'tenant-acme', 'TENANT-ACME', 'attachments/acme/']

@@ -32,11 +32,13 @@ describe('custos audit posture (process)', function () {
   this.timeout(60_000)
   const bed = new PostureBed()
   let config: string
+
   before(async () => {
     await bed.start()
     config = join(bed.dir, 'custos.json')
     writeFileSync(config, JSON.stringify(bed.raw()))
   })
+
   after(() => bed.stop())
 
   it('exits 0 on a compliant setup and prints exactly one JSON document with --json', async () => {

@@ -14,8 +14,11 @@ const SAMPLE_SUB = 'sample-subscription'
 describe('audit posture on recorded and documented Azure responses', function () {
   this.timeout(30_000)
   const bed = new PostureBed()
+
   before(() => bed.start())
+
   after(() => bed.stop())
+
   beforeEach(() => {
     bed.seed()
     bed.state.storageAccounts.clear()

@@ -9,12 +9,16 @@ import {ACCOUNTS, PostureBed, SUB, VAULT, accountId, resultOf, vaultId} from './
 describe('audit posture', function () {
   this.timeout(30_000)
   const bed = new PostureBed()
+
   before(() => bed.start())
+
   after(() => bed.stop())
+
   beforeEach(() => bed.seed())
 
   describe('a compliant setup', () => {
     let report: PostureReport
+
     before(async () => {
       bed.seed()
       report = await bed.audit()
@@ -431,5 +435,5 @@ describe('audit posture', function () {
 })
 
 function escape(text: string): string {
-  return text.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  return text.replaceAll(/[.*+?^${}()|[\]\\]/g, String.raw`\$&`)
 }

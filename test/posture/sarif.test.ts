@@ -39,6 +39,7 @@ describe('audit posture --format sarif', function () {
   const bed = new PostureBed()
   let report: PostureReport
   const validate = sarifValidator()
+
   before(async () => {
     await bed.start()
     // a mix of every status: fail (critical, high, low), unknown, skipped and pass
@@ -48,6 +49,7 @@ describe('audit posture --format sarif', function () {
     bed.state.storageAccounts.delete(accountId(ACCOUNTS.audit).toLowerCase())
     report = await bed.audit()
   })
+
   after(() => bed.stop())
 
   it('validates against the SARIF 2.1.0 schema', () => {

@@ -164,7 +164,9 @@ describe('reliability: bad input is refused, and nothing changes', function () {
         `${label} (${commands[i % commands.length]('…').slice(0, 2).join(' ')})`,
         results[i],
         2,
-        new RegExp(`^Error: Customer id ${shown.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not acceptable: `),
+        new RegExp(
+          `^Error: Customer id ${shown.replaceAll(/[.*+?^${}()|[\]\\]/g, String.raw`\$&`)} is not acceptable: `,
+        ),
       )
     }
 

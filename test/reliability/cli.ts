@@ -5,8 +5,6 @@
 import {startCli as startProcess, type CliOptions, type CliProcess, type CliResult} from '../support/cli.js'
 import type {SecretScan} from './secrets.js'
 
-export type {CliProcess}
-
 export interface StartOptions extends Omit<CliOptions, 'onClose'> {
   /** the scan that receives stdout and stderr */
   scan?: SecretScan
@@ -64,3 +62,5 @@ export function describeFailure(result: CliResult): {
     stackTrace: /\n\s+at .+:\d+:\d+/.test(result.stderr),
   }
 }
+
+export {type CliProcess} from '../support/cli.js'

@@ -28,7 +28,7 @@ describe('scope safety', () => {
     ['../x', '".."'],
     ['/', 'path separator'],
     ['acme/', 'path separator'],
-    ['acme\\x', 'path separator'],
+    [String.raw`acme\x`, 'path separator'],
     ['ACME', 'idPattern'],
     ['acme%2f', 'percent'],
     [' acme', 'whitespace'],

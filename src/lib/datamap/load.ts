@@ -126,7 +126,7 @@ function describeSchemaError(error: ErrorObject): string {
 function describePattern(pattern: string): string {
   if (pattern.includes('(ms|s|m|h|d|w)')) return 'a duration like 26h or 7d'
   if (pattern === '^https://') return 'an https:// URL'
-  if (pattern.includes('Microsoft\\.KeyVault')) return 'an ARM key vault resource id'
+  if (pattern.includes(String.raw`Microsoft\.KeyVault`)) return 'an ARM key vault resource id'
   if (pattern.startsWith('^/subscriptions/')) return 'an ARM storage account resource id'
   return `expected ${pattern}`
 }

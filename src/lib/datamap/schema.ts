@@ -15,13 +15,13 @@ const storeProperties = {
   prefix: {type: 'string'},
   resourceId: {
     type: 'string',
-    pattern: '^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Storage/storageAccounts/[^/]+$',
+    pattern: String.raw`^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/[^/]+$`,
   },
   /** `audit posture` requires encryption with a Key Vault key (customer-managed key) on this account */
   requireCustomerManagedKey: {type: 'boolean'},
 }
 
-const duration = {type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d|w)$'}
+const duration = {type: 'string', pattern: String.raw`^[0-9]+(\.[0-9]+)?(ms|s|m|h|d|w)$`}
 
 export const dataMapSchema = {
   $id: 'https://custos.invalid/datamap.schema.json',
@@ -179,7 +179,7 @@ export const dataMapSchema = {
         tenant: {type: 'string', minLength: 1},
         keyVaultResourceId: {
           type: 'string',
-          pattern: '^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.KeyVault/vaults/[^/]+$',
+          pattern: String.raw`^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/[^/]+$`,
         },
       },
     },

@@ -127,7 +127,7 @@ export async function submitDeleteBatch(
         results.push({
           op,
           outcome: 'failed',
-          ...(lastFailure.get(op) ?? {}),
+          ...lastFailure.get(op),
           message: `${lastFailure.get(op)?.message ?? 'throttled'} (gave up after ${options.maxTries} attempts)`,
         })
       pending = []

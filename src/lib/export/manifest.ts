@@ -168,7 +168,10 @@ export class ManifestWriter {
 /** GNU coreutils' escaping for names with a backslash or a line break. */
 function sumsLine(sha256: string, path: string): string {
   if (!/[\\\n\r]/.test(path)) return `${sha256}  ${path}\n`
-  return `\\${sha256}  ${path.replaceAll('\\', '\\\\').replaceAll('\n', '\\n').replaceAll('\r', '\\r')}\n`
+  return `\\${sha256}  ${path
+    .replaceAll('\\', '\\\\')
+    .replaceAll('\n', String.raw`\n`)
+    .replaceAll('\r', String.raw`\r`)}\n`
 }
 
 /** Streams `SHA256SUMS` (checkable with `sha256sum -c SHA256SUMS` from the export's root). */

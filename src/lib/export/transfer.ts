@@ -294,7 +294,7 @@ export async function downloadToBuffer(
         container: scope.container,
         name: object.name,
         ...blobInstance(object),
-        ...(sameBlob(object).conditions ?? {}),
+        ...sameBlob(object).conditions,
       },
       {abortSignal: options.abortSignal, maxRetryRequests: options.maxRetryRequests},
     )

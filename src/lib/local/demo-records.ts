@@ -22,8 +22,6 @@ export interface DemoPrincipal {
   ip: string
 }
 
-export {seededRandom}
-
 function uuidFrom(text: string): string {
   const h = createHash('sha256').update(text).digest('hex')
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`
@@ -216,3 +214,5 @@ export function* demoSignIns(
     }
   }
 }
+
+export {seededRandom} from './seeded-random.js'

@@ -516,7 +516,7 @@ function multipartParts(body: Buffer, boundary: string): Part[] {
 export function parseBatchRequest(body: Buffer, boundary: string): BatchSubRequest[] {
   const out: BatchSubRequest[] = []
   for (const part of multipartParts(body, boundary)) {
-    const contentId = Number(/Content-ID:\s*(\d+)/i.exec(part.text)?.[1] ?? NaN)
+    const contentId = Number(/Content-ID:\s*(\d+)/i.exec(part.text)?.[1] ?? Number.NaN)
     const line = /\r\n(GET|PUT|DELETE|HEAD|POST) (\S+) HTTP\/1\.1\r\n/.exec(part.text)
     if (!line || Number.isNaN(contentId)) continue
     const target = new URL(line[2], 'http://proxy.invalid')
@@ -538,7 +538,7 @@ export function parseBatchRequest(body: Buffer, boundary: string): BatchSubReque
 function disarmParts(body: Buffer, boundary: string, contentIds: Set<number>): Buffer {
   const out = Buffer.from(body)
   for (const part of multipartParts(body, boundary)) {
-    const contentId = Number(/Content-ID:\s*(\d+)/i.exec(part.text)?.[1] ?? NaN)
+    const contentId = Number(/Content-ID:\s*(\d+)/i.exec(part.text)?.[1] ?? Number.NaN)
     if (!contentIds.has(contentId)) continue
     const sig = /\r\nAuthorization: SharedKey [^:\r\n]+:(\S)/.exec(part.text)
     if (!sig) continue
@@ -561,7 +561,7 @@ function throttleParts(
   let notDisarmed = 0
   const throttled: number[] = []
   for (const part of multipartParts(body, boundary)) {
-    const contentId = Number(/Content-ID:\s*(\d+)/i.exec(part.text)?.[1] ?? NaN)
+    const contentId = Number(/Content-ID:\s*(\d+)/i.exec(part.text)?.[1] ?? Number.NaN)
     if (!contentIds.has(contentId)) continue
     if (!/\r\nHTTP\/1\.1 403 /.test(part.text)) {
       notDisarmed++

@@ -65,7 +65,7 @@ const NL = 0x0a
 const CR = 0x0d
 const OPEN_BRACE = 0x7b
 const CLOSE_BRACE = 0x7d
-const ESCAPES = ['\\u', '\\/']
+const ESCAPES = [String.raw`\u`, String.raw`\/`]
 const WRAPPER_HEAD = /^\s*\{\s*"records"\s*:\s*\[/
 const DEFAULT_MAX_LINE = 64 * 1024 * 1024
 
