@@ -68,7 +68,7 @@ async function generate(file: string, sizeBytes: number): Promise<void> {
         JSON.parse(
           (JSON.parse(readFileSync(SAMPLES + f, 'utf8')) as {input: {message: string}}).input.message,
         ) as Record<string, any>,
-    ) // eslint-disable-line @typescript-eslint/no-explicit-any
+    )
   const out = createWriteStream(`${file}.partial`, {highWaterMark: 1 << 20})
   let bytes = 0
   let i = 0

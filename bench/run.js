@@ -11,7 +11,7 @@ const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'))
 const unknown = chosen.filter((name) => !all.includes(name))
 if (unknown.length > 0) {
   console.error(`Unknown benchmark ${unknown.join(', ')}; choose from: ${all.join(', ')}`)
-  process.exit(2)
+  process.exit(2) // eslint-disable-line n/no-process-exit -- a script's exit code
 }
 
 let failed = 0
@@ -24,4 +24,4 @@ for (const name of chosen.length > 0 ? chosen : all) {
   if (result.status !== 0) failed++
 }
 
-process.exit(failed === 0 ? 0 : 1)
+process.exit(failed === 0 ? 0 : 1) // eslint-disable-line n/no-process-exit -- a script's exit code

@@ -46,6 +46,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     let interrupts = 0
     this.sigintHandler = () => {
       interrupts++
+      // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit -- a second Ctrl-C means now, not at the next safe point
       if (interrupts > 1) process.exit(ExitCode.interrupted)
       process.stderr.write('\nInterrupted: stopping at the next safe point (press Ctrl-C again to quit at once).\n')
       this.abortController.abort(Object.assign(new Error('interrupted by the operator'), {name: 'AbortError'}))

@@ -121,7 +121,7 @@ describe('access report HTML in a real headless Chromium', function () {
       svgs.map((s) => {
         const box = s.getBoundingClientRect()
         return {
-          id: s.getAttribute('data-chart'),
+          id: s.dataset.chart,
           width: box.width,
           height: box.height,
           bars: s.querySelectorAll('rect.bar').length,

@@ -306,7 +306,10 @@ describe('customer erase (Azurite)', function () {
         options({
           yes: false,
           planOut: join(pg.dir, 'p.json'),
-          confirm: async (summary) => (summaries.push(summary), false),
+          confirm: async (summary) => {
+            summaries.push(summary)
+            return false
+          },
         }),
       ),
     )

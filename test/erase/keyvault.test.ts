@@ -1,6 +1,6 @@
 /**
  * Crypto-shredding and signed certificates against the local Azure server's Key Vault (the real
- * @azure/keyvault-keys client over HTTPS), with the blobs on the shared Azurite.
+ * `@azure/keyvault-keys` client over HTTPS), with the blobs on the shared Azurite.
  */
 import assert from 'node:assert/strict'
 import {readFileSync, writeFileSync} from 'node:fs'

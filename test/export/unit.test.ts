@@ -99,7 +99,7 @@ describe('export building blocks', () => {
         committed.push(i)
       },
     )
-    assert.deepEqual(committed, [...new Array(200).keys()])
+    assert.deepEqual(committed, [...Array.from({length: 200}).keys()])
     assert.ok(maxRunning <= 8)
     assert.ok(maxAhead < 20)
   })
@@ -116,7 +116,14 @@ describe('export building blocks', () => {
             if (i === 10) throw new Error('object 10 is corrupt')
             await new Promise((r, reject) => {
               const t = setTimeout(r, 5)
-              signal.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), {once: true})
+              signal.addEventListener(
+                'abort',
+                () => {
+                  clearTimeout(t)
+                  reject(signal.reason)
+                },
+                {once: true},
+              )
             })
             return i
           } finally {

@@ -119,6 +119,7 @@ describe('the custos CLI (built bin/run.js as a process)', function () {
     assert.equal(result.code, 0, result.stderr)
     assert.match(result.stdout, /Inventory of customer globex/)
     assert.match(result.stdout, /documents/)
+    // eslint-disable-next-line no-control-regex -- an ANSI escape is what it looks for
     assert.doesNotMatch(result.stdout, /\u001B\[/)
   })
 

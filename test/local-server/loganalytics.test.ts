@@ -58,6 +58,7 @@ describe('local Azure server: Log Analytics query API', function () {
     assert.deepEqual(calls.at(-1), {workspace: 'ws-get', query: 'Usage | take 10', timespan: 'PT12H'})
   })
 
+  // eslint-disable-next-line no-template-curly-in-string -- the test's name quotes code
   it('answers through LogsQueryClient (endpoint `${url}/v1`) with typed rows', async () => {
     const result = await logsQueryClient(server).queryWorkspace('custos-ws', 'SigninLogs | take 1', {duration: 'PT1H'})
     assert.equal(result.status, LogsQueryResultStatus.Success)

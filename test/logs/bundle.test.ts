@@ -34,7 +34,7 @@ const WORKSPACE = '7f3c1a52-0000-4000-8000-00000000abcd'
 const STORAGE_RESOURCE = `resourceId=/SUBSCRIPTIONS/${LOCAL_SUBSCRIPTION_ID.toUpperCase()}/RESOURCEGROUPS/CUSTOS-LOCAL/PROVIDERS/MICROSOFT.STORAGE/STORAGEACCOUNTS/CONTOSOPROD/BLOBSERVICES/DEFAULT`
 const SECRET_VALUES = ['hunter2', 'QUNDT1VOVEtFWQ', 'eyJhbGciOiJSUzI1NiJ9', 'Q'.repeat(43)]
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 function inRange(time: Date): boolean {
   return time.getTime() >= SINCE.getTime() && time.getTime() < UNTIL.getTime()

@@ -9,7 +9,7 @@ import {fileURLToPath} from 'node:url'
 
 export const CONTRACTS = fileURLToPath(new URL('../../../shared/azure-contracts/logs/', import.meta.url))
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 /** The seven real sign-in records (SignInLogs, NonInteractiveUserSignInLogs, ServicePrincipalSignInLogs). */
 export function realSignIns(): Json[] {

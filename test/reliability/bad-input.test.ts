@@ -47,7 +47,7 @@ const BAD_IDS: Array<[label: string, id: string]> = [
 
 /** Runs `jobs` at most `n` at a time (each CLI process costs ~0.7 s of start-up). */
 async function inParallel<T>(jobs: Array<() => Promise<T>>, n = 4): Promise<T[]> {
-  const out: T[] = new Array(jobs.length)
+  const out: T[] = Array.from({length: jobs.length})
   let next = 0
   await Promise.all(
     Array.from({length: n}, async () => {

@@ -9,8 +9,6 @@ interface Amount {
   bytes: number
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
 /**
  * The parts of a deletion certificate an interrupted erase must reproduce: what was planned, what
  * is gone (deleted by this run or found already gone — a batch in flight when a run was killed is

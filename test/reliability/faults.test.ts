@@ -17,7 +17,6 @@ import {verifyBackups} from '../../src/lib/backups/verify.js'
 import {validateDataMap} from '../../src/lib/datamap/load.js'
 import type {DataMap} from '../../src/lib/datamap/types.js'
 import {eraseCustomer, type EraseOutcome} from '../../src/lib/erase/erase.js'
-import {CustosError} from '../../src/lib/errors.js'
 import {exportCustomer} from '../../src/lib/export/export.js'
 import {createLogsBundle} from '../../src/lib/logs/bundle.js'
 import {

@@ -154,16 +154,16 @@ export class AuditTrail {
       for await (const item of this.container.listBlobsFlat({prefix: TRAIL_PREFIX})) {
         const body = await this.container.getBlobClient(item.name).downloadToBuffer()
         const lines = body.toString('utf8').split('\n')
-        for (let i = 0; i < lines.length; i++) {
-          if (lines[i].trim() === '') continue
+        for (const [i, line] of lines.entries()) {
+          if (line.trim() === '') continue
           let record: AuditRecord | undefined
           try {
-            record = JSON.parse(lines[i]) as AuditRecord
+            record = JSON.parse(line) as AuditRecord
           } catch {
             record = undefined
           }
 
-          yield {record, raw: lines[i], blob: item.name, line: i + 1}
+          yield {record, raw: line, blob: item.name, line: i + 1}
         }
       }
     } catch (error) {

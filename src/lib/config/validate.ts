@@ -46,6 +46,7 @@ export async function checkReachability(
       checks.push(
         await attempt(section, `${account.name}/${s.container}`, `account ${account.name}`, async () => {
           let seen = 0
+          // eslint-disable-next-line no-unreachable-loop -- the first page is all this check needs
           for await (const page of service
             .listContainers({prefix: literalPrefix || undefined, abortSignal: options.abortSignal})
             .byPage({maxPageSize: 100})) {
@@ -140,6 +141,7 @@ export async function checkReachability(
       await attempt('keys', keys.vault, `vault ${keys.vault}`, async () => {
         const client = clients.keyClient()
         let listed = 0
+        // eslint-disable-next-line no-unreachable-loop -- the first page is all this check needs
         for await (const page of client.listPropertiesOfKeys().byPage({maxPageSize: 25})) {
           listed += page.length
           break
@@ -178,6 +180,7 @@ export async function checkReachability(
         const now = new Date()
         const from = new Date(now.getTime() - 3_600_000)
         const filter = `eventTimestamp ge '${from.toISOString()}' and eventTimestamp le '${now.toISOString()}'`
+        // eslint-disable-next-line no-unreachable-loop -- the first page is all this check needs
         for await (const page of clients
           .monitor(subscription)
           .activityLogs.list(filter, {abortSignal: options.abortSignal})

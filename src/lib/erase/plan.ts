@@ -350,7 +350,7 @@ function planAltered(path: string, why: string): CustosError {
   )
 }
 
-/** Streams the items of a plan file. The header must come first; the trailer is returned by {@link readPlanEnds}. */
+/** Streams the items of a plan file. The header must come first; {@link verifyPlanFile} reads the header and the trailer. */
 export async function* readPlanItems(path: string): AsyncGenerator<PlanItem> {
   let lineNo = 0
   const lines = createInterface({

@@ -251,7 +251,9 @@ export class FolderDestination implements ExportDestination<FolderResult> {
         const {data, digest} = await downloadToBuffer(source, object, download)
         writeSmallFile(target, data, new Date(object.lastModified))
         return {entry: entryOf(object, digest.sha256), kept: false}
-      } else if (object.size > RANGED_MIN_BYTES && context.concurrency > 1) {
+      }
+
+      if (object.size > RANGED_MIN_BYTES && context.concurrency > 1) {
         sha256 = (
           await downloadRangesToFile(objectClient(source.container, source.scope, object), object, target, {
             ...download,

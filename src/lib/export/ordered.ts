@@ -63,6 +63,7 @@ export async function runOrdered<I, R>(
   async function pump(): Promise<void> {
     pumping = true
     try {
+      // eslint-disable-next-line no-unmodified-loop-condition -- a failing transfer sets it while commit() awaits
       while (!failed && ready.has(commitSeq)) {
         const {item, result} = ready.get(commitSeq)!
         ready.delete(commitSeq)

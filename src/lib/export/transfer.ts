@@ -185,7 +185,7 @@ export async function downloadRangesToFile(
   // creating the file and reading the ranges back to hash them.
   const fd = await promisify(open)(path, 'w+')
   const digests = new Digests()
-  const done = new Array<boolean>(ranges).fill(false)
+  const done = Array.from({length: ranges}, () => false)
   let hashed = 0
   let serviceMD5: string | undefined
   let hashing = Promise.resolve()

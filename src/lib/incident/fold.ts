@@ -1,6 +1,6 @@
 /**
  * The state of every incident is the fold of its audit records, read back in chain order. The
- * fold is pure (no I/O), so it is tested without storage; {@link IncidentLog} feeds it the trail.
+ * fold is pure (no I/O), so it is tested without storage; `IncidentLog` (log.ts) feeds it the trail.
  * Records it cannot place (an update before its open, an unknown action) are skipped and counted,
  * never guessed at: `audit trail --verify` is the place that says whether the trail was altered.
  */

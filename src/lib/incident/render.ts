@@ -112,7 +112,7 @@ export function renderIncident(
     `  records:             ${show(facts.records)}`,
     `  consequences:        ${show(facts.consequences)}`,
     `  measures:            ${show(facts.measures)}`,
-    `  contact:             ${facts.contact ? facts.contact : defaultContact ? `${defaultContact} (incident.contact)` : show(undefined)}`,
+    `  contact:             ${facts.contact || (defaultContact ? `${defaultContact} (incident.contact)` : show(undefined))}`,
   )
   for (const [customer, own] of Object.entries(incident.customerFacts)) {
     lines.push(

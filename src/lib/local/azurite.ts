@@ -333,7 +333,7 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
   let port = 0
   try {
     for (let attempt = 1; ; attempt++) {
-      port = options.port ? options.port : await freeLoopbackPort()
+      port = options.port || (await freeLoopbackPort())
       try {
         launched = await launch(bin, port, location, accounts, options.debugLog)
         break

@@ -92,8 +92,7 @@ class NeedleScanner {
   /** true when [start, end) contains a needle; calls must come with growing `start` */
   has(start: number, end: number): boolean {
     const {anchors} = this.plan
-    for (let i = 0; i < anchors.length; i++) {
-      const anchor = anchors[i]
+    for (const [i, anchor] of anchors.entries()) {
       let at = this.next[i]
       if (at !== -1 && at < start) at = this.buf.indexOf(anchor.bytes, start)
       while (at !== -1 && at + anchor.bytes.length <= end) {

@@ -60,9 +60,9 @@ function match(ctx: RequestContext, pattern: string[]): string[] | undefined {
   const segs = ctx.segments
   if (segs.length !== pattern.length) return undefined
   const captures: string[] = []
-  for (let i = 0; i < pattern.length; i++) {
-    if (pattern[i] === '*') captures.push(segs[i])
-    else if (segs[i].toLowerCase() !== pattern[i]) return undefined
+  for (const [i, element] of pattern.entries()) {
+    if (element === '*') captures.push(segs[i])
+    else if (segs[i].toLowerCase() !== element) return undefined
   }
 
   return captures
