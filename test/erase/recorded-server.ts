@@ -98,6 +98,11 @@ export interface RecordedBlobServer {
   softDelete: Set<string>
   /** Answer the next 3-part batch with the recorded response bytes (blob-batch-delete-response.multipart). */
   verbatimBatchResponse: boolean
+  /**
+   * Answers for the next batch requests as a whole, in order: `status` instead of a 202 (a server or
+   * gateway timing out), after carrying the deletes out when `executed` (the answer was lost).
+   */
+  batchAnswers: Array<{status: number; executed?: boolean}>
   batches(): RecordedRequest[]
   close(): Promise<void>
 }
@@ -179,6 +184,7 @@ export async function startRecordedBlobServer(): Promise<RecordedBlobServer> {
     failures: [],
     softDelete: new Set(),
     verbatimBatchResponse: false,
+    batchAnswers: [],
     setListing(container, xml) {
       listings.set(container, parseListing(xml))
     },
@@ -306,6 +312,12 @@ export async function startRecordedBlobServer(): Promise<RecordedBlobServer> {
       const boundary = /boundary=(\S+)/.exec(String(req.headers['content-type']))![1]
       const subs = parseBatchBody(body, boundary, ACCOUNT)
       record.subRequests = subs
+      const answer = self.batchAnswers.shift()
+      if (answer) {
+        if (answer.executed) for (const sub of subs) applyDelete(sub)
+        return send(answer.status, {'Content-Type': 'text/plain'}, `${answer.status} from the test server`)
+      }
+
       if (self.verbatimBatchResponse && subs.length === 3) {
         self.verbatimBatchResponse = false
         for (const sub of subs) applyDelete(sub)

@@ -363,6 +363,26 @@ describe('customer erase against recorded Azure responses (versions, soft delete
     assert.equal(batch.stats!.deleted, 5)
   })
 
+  it('sends a batch again after 408, 502 or 504 for the whole request; deletes a lost answer had done count as already gone', async () => {
+    const f = fixture(server, {p: manyBlobs(5)})
+    server.batchAnswers.push({status: 408}, {status: 504, executed: true}, {status: 502})
+    const result = await eraseCustomer(f.clients, f.map, options(f))
+    const sent = server.batches().map((b) => b.subRequests!.map((s) => s.name).join(','))
+    assert.equal(sent.length, 4)
+    assert.ok(
+      sent.every((names) => names === sent[0]),
+      'the same five deletes each time',
+    )
+    assert.equal(result.exitCode, 0)
+    assert.equal(result.verification!.result, 'empty')
+    const body = (
+      JSON.parse(readFileSync(result.certificate!.json, 'utf8')) as {
+        body: {totals: {deleted: {items: number}; alreadyGone: {items: number}}}
+      }
+    ).body
+    assert.deepEqual([body.totals.deleted.items, body.totals.alreadyGone.items], [0, 5])
+  })
+
   it('purges what soft delete kept (deletetype=permanent) and records refusals as retained', async () => {
     const f = fixture(server, {v: THREE_VERSIONS, w: THREE_VERSIONS})
     server.softDelete.add('v-acme').add('w-acme')

@@ -28,7 +28,16 @@ import {itemKey, readPlanItems, type PlanItem} from './plan.js'
 /** The service's limit of sub-requests per batch. */
 export const BATCH_SIZE = 256
 
+/** Sub-request statuses sent again with backoff: throttling and the service's own timeouts. */
 const RETRYABLE = new Set([429, 500, 503])
+
+/**
+ * Statuses of the batch request itself that custos sends again: the SDK's retry policy already
+ * retries 500 and 503 (and network errors); 429 and the timeouts of whatever stands in front of the
+ * service (408 from a server that did not read the request in time, 502/504 from a gateway) it
+ * passes on. Deletes are idempotent: what a lost attempt did comes back as 404, already gone.
+ */
+const RETRYABLE_BATCH = new Set([408, 429, 502, 504])
 
 export interface SubmitBatchOptions {
   /** attempts per sub-request, including the first */
@@ -85,7 +94,7 @@ export async function submitDeleteBatch(
         return {requestIds, results}
       }
 
-      if (status === 429 && attempt < options.maxTries) {
+      if (status !== undefined && RETRYABLE_BATCH.has(status) && attempt < options.maxTries) {
         lastFailure = new Map(pending.map((op) => [op, {status, code}]))
         continue
       }
