@@ -6,6 +6,7 @@ import {join} from 'node:path'
 
 import {LOCAL_SUBSCRIPTION_ID} from '../../src/lib/local/azure-server/index.js'
 import {uniqueName} from '../support/env.js'
+import {recordJsonShape} from '../support/json-shape.js'
 import {
   accessMap,
   accessMapDocument,
@@ -63,7 +64,9 @@ async function cli(args: string[]): Promise<CliRun> {
   }
 
   assert.ok(existsSync(built), 'the build produced dist/commands/access/report.js')
-  return run(join(ROOT, 'bin', 'run.js'), args)
+  const result = await run(join(ROOT, 'bin', 'run.js'), args)
+  recordJsonShape(args, result.stdout)
+  return result
 }
 
 describe('custos access report (the built CLI)', function () {

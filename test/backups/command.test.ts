@@ -13,6 +13,7 @@ import BackupsVerify from '../../src/commands/backups/verify.js'
 import {AzureClients} from '../../src/lib/azure/clients.js'
 import {LOCAL_SUBSCRIPTION_ID} from '../../src/lib/local/azure-server/index.js'
 import {getTestAzurite, uniqueName} from '../support/env.js'
+import {recordJsonShape} from '../support/json-shape.js'
 import {range, seedDailyBackups, startArm, type Arm} from './helpers.js'
 
 const root = new URL('../../', import.meta.url).pathname
@@ -42,6 +43,7 @@ async function runVerify(argv: string[]): Promise<Run> {
 
   const exitCode = Number(process.exitCode ?? 0)
   process.exitCode = saved
+  recordJsonShape(['backups', 'verify', ...argv], out.join(''))
   return {stdout: out.join(''), stderr: err.join(''), exitCode}
 }
 

@@ -8,6 +8,7 @@ import {fileURLToPath} from 'node:url'
 import {AzureClients} from '../../src/lib/azure/clients.js'
 import {validateDataMap} from '../../src/lib/datamap/load.js'
 import {getTestAzurite, uniqueName} from '../support/env.js'
+import {recordJsonShape} from '../support/json-shape.js'
 import {hourPath, signIn} from './fixtures.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -21,6 +22,7 @@ function custos(args: string[]): Promise<{code: number; stdout: string; stderr: 
       ['--import', 'tsx', join(ROOT, 'bin/dev.js'), ...args],
       {cwd: ROOT, env: {...process.env, NO_COLOR: '1'}, timeout: 60_000},
       (error, stdout, stderr) => {
+        recordJsonShape(args, stdout)
         resolve({code: error ? ((error as {code?: number}).code ?? 1) : 0, stdout, stderr})
       },
     )

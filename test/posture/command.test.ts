@@ -5,6 +5,7 @@ import {writeFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {recordJsonShape} from '../support/json-shape.js'
 import {ACCOUNTS, PostureBed} from './setup.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -22,6 +23,7 @@ function custos(args: string[]): Promise<Run> {
       ['--import', 'tsx', join(root, 'bin/dev.js'), ...args],
       {cwd: root, env: {...process.env, NO_COLOR: '1', CUSTOS_CONFIG: ''}, timeout: 60_000},
       (error, stdout, stderr) => {
+        recordJsonShape(args, stdout)
         done({code: error ? ((error as {code?: number}).code ?? 1) : 0, stdout, stderr})
       },
     )

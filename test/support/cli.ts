@@ -7,6 +7,8 @@ import {existsSync, readdirSync, statSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {recordJsonShape} from './json-shape.js'
+
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const BIN = join(ROOT, 'bin', 'run.js')
 
@@ -55,6 +57,8 @@ export interface CliOptions {
   timeoutInMs?: number
   /** called with the result before `done` resolves (the reliability tests scan the output there) */
   onClose?: (result: CliResult) => void
+  /** false: leave this run's --json output out of the shape check (runs with injected faults) */
+  recordShape?: boolean
 }
 
 export interface CliProcess {
@@ -92,6 +96,7 @@ export function startCli(args: string[], options: CliOptions = {}): CliProcess {
       clearTimeout(timer)
       exited = true
       const result: CliResult = {code, signal, stdout, stderr, json: <T>() => JSON.parse(stdout) as T}
+      if (options.recordShape !== false) recordJsonShape(args, stdout)
       options.onClose?.(result)
       resolve(result)
     }),

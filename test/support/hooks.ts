@@ -10,6 +10,7 @@ import {join} from 'node:path'
 
 import {DEV_ACCOUNT, startAzurite, type AzuriteAccount, type AzuriteInstance} from '../../src/lib/local/azurite.js'
 import {TEST_ACCOUNTS, getTestAzurite, setTestAzurite} from './env.js'
+import {checkJsonShapes} from './json-shape.js'
 
 function testAccounts(): AzuriteAccount[] {
   return TEST_ACCOUNTS.map((name) =>
@@ -45,5 +46,12 @@ export const mochaHooks = {
     await azurite?.stop()
     if (process.env.CUSTOS_KEEP_TEST_TMP !== '1') rmSync(runTmp, {recursive: true, force: true})
     else process.stderr.write(`Temporary files of this run kept in ${runTmp}\n`)
+
+    const changed = checkJsonShapes()
+    if (changed.length > 0) {
+      throw new Error(
+        `The --json output changed shape (test/shapes/); if that is intended, run CUSTOS_UPDATE_SHAPES=1 npm test and commit test/shapes/:\n${changed.join('\n')}`,
+      )
+    }
   },
 }
