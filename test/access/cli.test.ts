@@ -1,73 +1,20 @@
 import {strict as assert} from 'node:assert'
-import {execFile} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {LOCAL_SUBSCRIPTION_ID} from '../../src/lib/local/azure-server/index.js'
 import {uniqueName} from '../support/env.js'
-import {recordJsonShape} from '../support/json-shape.js'
+import {runCli} from '../support/cli.js'
 import {
   accessMap,
   accessMapDocument,
   blobRead,
-  ROOT,
   signIn,
   startLocalAzure,
   uploadArchive,
   type LocalAzure,
 } from './helpers.js'
-
-interface CliRun {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-/** Newest modification time under a folder. */
-function newest(dir: string): number {
-  let latest = 0
-  for (const entry of readdirSync(dir, {withFileTypes: true})) {
-    const path = join(dir, entry.name)
-    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs)
-  }
-
-  return latest
-}
-
-function run(file: string, args: string[]): Promise<CliRun> {
-  // async, so that the local Azure server in this process keeps answering
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [file, ...args],
-      {cwd: ROOT, env: {...process.env, NO_COLOR: '1'}, maxBuffer: 64 * 1024 * 1024},
-      (error, stdout, stderr) => {
-        resolve({code: error ? Number((error as {code?: number}).code ?? 1) : 0, stdout, stderr})
-      },
-    )
-  })
-}
-
-/** The built CLI (`npm test` builds first); compiled here when dist is missing or older than the sources. */
-async function cli(args: string[]): Promise<CliRun> {
-  const built = join(ROOT, 'dist', 'commands', 'access', 'report.js')
-  if (
-    !existsSync(built) ||
-    statSync(built).mtimeMs <
-      Math.max(
-        newest(join(ROOT, 'src', 'lib', 'access')),
-        statSync(join(ROOT, 'src', 'commands', 'access', 'report.ts')).mtimeMs,
-      )
-  ) {
-    await run(join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.json')])
-  }
-
-  assert.ok(existsSync(built), 'the build produced dist/commands/access/report.js')
-  const result = await run(join(ROOT, 'bin', 'run.js'), args)
-  recordJsonShape(args, result.stdout)
-  return result
-}
 
 describe('custos access report (the built CLI)', function () {
   this.timeout(120_000)
@@ -118,7 +65,7 @@ describe('custos access report (the built CLI)', function () {
   after(() => local.close())
 
   it('prints exactly one JSON document with --json and exits 1 when there are findings', async () => {
-    const result = await cli(['access', 'report', '--config', config, '--since', since, '--json'])
+    const result = await runCli(['access', 'report', '--config', config, '--since', since, '--json'])
     assert.equal(result.code, 1, result.stderr)
     const report = JSON.parse(result.stdout)
     // the JSON shape scripts rely on
@@ -179,7 +126,7 @@ describe('custos access report (the built CLI)', function () {
 
   it('writes CSV to --out and exits 0 without findings', async () => {
     const out = join(dir, 'access.csv')
-    const result = await cli([
+    const result = await runCli([
       'access',
       'report',
       '--config',
@@ -206,7 +153,7 @@ describe('custos access report (the built CLI)', function () {
   })
 
   it('answers a range older than 90 days with exit 2 and a JSON error that points to the archive', async () => {
-    const result = await cli(['access', 'report', '--config', config, '--since', '-120d', '--json'])
+    const result = await runCli(['access', 'report', '--config', config, '--since', '-120d', '--json'])
     assert.equal(result.code, 2)
     const error = JSON.parse(result.stdout).error
     assert.equal(error.code, 'ActivityLogRetention')

@@ -1,33 +1,17 @@
 import assert from 'node:assert/strict'
-import {execFile} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 
 import {AzureClients} from '../../src/lib/azure/clients.js'
 import {validateDataMap} from '../../src/lib/datamap/load.js'
 import {getTestAzurite, uniqueName} from '../support/env.js'
-import {recordJsonShape} from '../support/json-shape.js'
+import {runCli} from '../support/cli.js'
 import {hourPath, signIn} from './fixtures.js'
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const BASE = Date.UTC(2026, 10, 22, 10)
 
-/** Runs the CLI from the TypeScript sources (bin/dev.js) as its own process. */
-function custos(args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', join(ROOT, 'bin/dev.js'), ...args],
-      {cwd: ROOT, env: {...process.env, NO_COLOR: '1'}, timeout: 60_000},
-      (error, stdout, stderr) => {
-        recordJsonShape(args, stdout)
-        resolve({code: error ? ((error as {code?: number}).code ?? 1) : 0, stdout, stderr})
-      },
-    )
-  })
-}
+const custos = (args: string[]) => runCli(args, {timeoutInMs: 60_000})
 
 describe('custos logs bundle (the command, run as a process)', function () {
   this.timeout(60_000)

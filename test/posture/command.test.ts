@@ -1,34 +1,13 @@
 /** `custos audit posture` as a process: exit codes, --json, --format sarif and the table. */
 import {strict as assert} from 'node:assert'
-import {execFile} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
-import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
 
-import {recordJsonShape} from '../support/json-shape.js'
+import {runCli} from '../support/cli.js'
 import {ACCOUNTS, PostureBed} from './setup.js'
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-function custos(args: string[]): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', join(root, 'bin/dev.js'), ...args],
-      {cwd: root, env: {...process.env, NO_COLOR: '1', CUSTOS_CONFIG: ''}, timeout: 60_000},
-      (error, stdout, stderr) => {
-        recordJsonShape(args, stdout)
-        done({code: error ? ((error as {code?: number}).code ?? 1) : 0, stdout, stderr})
-      },
-    )
-  })
-}
+/** The built CLI as a process, with no CUSTOS_CONFIG from the environment. */
+const custos = (args: string[]) => runCli(args, {env: {CUSTOS_CONFIG: ''}, timeoutInMs: 60_000})
 
 describe('custos audit posture (process)', function () {
   this.timeout(60_000)
