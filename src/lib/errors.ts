@@ -65,6 +65,14 @@ export function azureFailure(code: string, message: string, hint?: string, cause
   return new CustosError(message, {code, exitCode: ExitCode.azure, hint, cause})
 }
 
+/**
+ * The first line of the `<Message>` in an Azure Storage error body (the lines after it carry the
+ * request id and time), or undefined when the body has none.
+ */
+export function serviceMessage(body: string | null | undefined): string | undefined {
+  return /<Message>([^<]*)<\/Message>/.exec(body ?? '')?.[1]?.split('\n')[0]
+}
+
 interface RestErrorLike {
   name?: string
   statusCode?: number

@@ -28,6 +28,7 @@ import {
 import type {TokenCredential} from '@azure/core-auth'
 import type {StorageSharedKeyCredential} from '@azure/storage-blob'
 
+import {serviceMessage} from '../errors.js'
 import {escapeBlobName} from './blob-url.js'
 import {STORAGE_SCOPE} from './credential.js'
 import {sharedKeyPolicy} from './shared-key.js'
@@ -180,9 +181,7 @@ class BrokenRead extends Error {
 /** The RestError the SDK would throw: status, `x-ms-error-code`, and the service's message. */
 function serviceError(response: PipelineResponse): RestError {
   const code = response.headers.get('x-ms-error-code') ?? undefined
-  const message =
-    /<Message>([^<]*)<\/Message>/.exec(response.bodyAsText ?? '')?.[1]?.split('\n')[0] ??
-    `The service answered ${response.status}`
+  const message = serviceMessage(response.bodyAsText) ?? `The service answered ${response.status}`
   // no request or response attached: the request carries the Authorization header
   return new RestError(message, {statusCode: response.status, ...(code ? {code} : {})})
 }

@@ -11,7 +11,7 @@ import {basename} from 'node:path'
 import type {BatchSubResponse, ContainerClient} from '@azure/storage-blob'
 
 import type {AzureClients} from '../azure/clients.js'
-import {azureFailure, fromAzureError, isAbortError} from '../errors.js'
+import {azureFailure, fromAzureError, isAbortError, serviceMessage} from '../errors.js'
 import {assertInScope, type Scope} from '../scope.js'
 import {DeleteBatchRequest, type DeleteTarget} from './batch-request.js'
 import {
@@ -188,7 +188,7 @@ function deleteTarget(op: DeleteOp): DeleteTarget {
 }
 
 function describe(sub: BatchSubResponse): {status: number; code?: string; message?: string} {
-  const message = /<Message>([^<]*)<\/Message>/.exec(sub.bodyAsText ?? '')?.[1]?.split('\n')[0] ?? sub.statusMessage
+  const message = serviceMessage(sub.bodyAsText) ?? sub.statusMessage
   return {status: sub.status, ...(sub.errorCode ? {code: sub.errorCode} : {}), ...(message ? {message} : {})}
 }
 
