@@ -34,7 +34,11 @@ export function benchMap(): DataMap {
     ],
     backups: [],
     logs: {customerFields: ['properties.customerId', 'properties.tenantId']},
-    audit: {account: 'https://contosoaudit.blob.core.windows.net', container: 'custos-audit'},
+    audit: {
+      account: 'https://contosoaudit.blob.core.windows.net',
+      container: 'custos-audit',
+      lockContainer: 'custos-audit-locks',
+    },
     erase: {exportWindow: '30d'},
     access: {timeZone: 'Europe/Berlin', workingHours: '07:00-19:00', workingDays: [1, 2, 3, 4, 5]},
     incident: {timeZone: 'Europe/Berlin', warnWithin: '12h'},

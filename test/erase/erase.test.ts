@@ -375,13 +375,18 @@ describe('customer erase (Azurite)', function () {
       'text',
     ])
 
-    const ok = await runCli(['certificate', 'verify', certificate, '--json'])
+    // No signing key in this data map: an unsigned certificate is accepted only when asked to.
+    const refused = await runCli(['certificate', 'verify', certificate, '--json'])
+    assert.equal(refused.code, 1, refused.stdout)
+    assert.deepEqual([(refused.json() as {status: string; valid: boolean}).valid], [false])
+    const ok = await runCli(['certificate', 'verify', certificate, '--allow-unsigned', '--json'])
     assert.equal(ok.code, 0, ok.stdout)
     assert.deepEqual(
       [(ok.json() as {status: string}).status, (ok.json() as {hash: string}).hash],
       ['unsigned', 'valid'],
     )
     assert.deepEqual(Object.keys(ok.json()).sort(), [
+      'audit',
       'consistency',
       'file',
       'hash',

@@ -72,7 +72,7 @@ describe('erase lock renewal', () => {
     try {
       const blob = clients
         .blobService(getTestAzurite().connectionString('contosoaudit'))
-        .getContainerClient(container)
+        .getContainerClient(clients.map.audit.lockContainer)
         .getBlobClient(lockBlobName('acme'))
       await blob.getBlobLeaseClient().breakLease(0)
       await blob.getBlobLeaseClient().acquireLease(60)

@@ -162,7 +162,7 @@ export async function auditRecords(
     .getContainerClient(fixture.map.audit.container)
   if (!(await container.exists())) return []
   const records: Array<Record<string, unknown>> = []
-  for await (const item of container.listBlobsFlat()) {
+  for await (const item of container.listBlobsFlat({prefix: 'trail/'})) {
     const text = (await container.getBlobClient(item.name).downloadToBuffer()).toString('utf8')
     for (const line of text.split('\n')) if (line.trim()) records.push(JSON.parse(line) as Record<string, unknown>)
   }

@@ -255,7 +255,9 @@ describe('custos incident (the built CLI against the local environment)', functi
       customers: Array<{customer: string; records: number}>
     }>()
     assert.equal(result.manifest.signed, true)
-    assert.ok(expected.acme > 10 && expected.globex > 10)
+    // The window holds every customer's storage reads (every 3 h, whatever the weekday: 10 in these
+    // 30 h); sign-ins come on top only in office hours on weekdays, so on a weekend the count is 10.
+    assert.ok(expected.acme >= 10 && expected.globex >= 10, JSON.stringify(expected))
     assert.deepEqual(Object.fromEntries(result.customers.map((c) => [c.customer, c.records])), expected)
     const files = await untar(output)
     assert.deepEqual(checkSums(files), [])

@@ -82,9 +82,18 @@ export function validateDataMap(raw: unknown, source: string): DataMap {
 
   const map = raw as DataMap
   map.source = source
-  if (!map.audit?.account)
-    map.audit = {account: map.stores[0].account, container: map.audit?.container ?? 'custos-audit'}
+  const container = map.audit?.container ?? 'custos-audit'
+  map.audit = {
+    account: map.audit?.account ?? map.stores[0].account,
+    container,
+    lockContainer: map.audit?.lockContainer ?? defaultLockContainer(container),
+  }
   return map
+}
+
+/** `<audit container>-locks`, shortened to stay a valid container name (at most 63 characters). */
+function defaultLockContainer(container: string): string {
+  return `${container.slice(0, 57).replace(/-+$/, '')}-locks`
 }
 
 function fieldPath(instancePath: string, extra?: string): string {

@@ -134,7 +134,11 @@ export const dataMapSchema = {
     audit: {
       type: 'object',
       additionalProperties: false,
-      properties: {account: accountString, container: {type: 'string', minLength: 3, default: 'custos-audit'}},
+      properties: {
+        account: accountString,
+        container: {type: 'string', minLength: 3, default: 'custos-audit'},
+        lockContainer: {type: 'string', minLength: 3, maxLength: 63},
+      },
     },
     erase: {
       type: 'object',

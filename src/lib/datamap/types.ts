@@ -69,7 +69,12 @@ export interface DataMap {
   logs?: LogsConfig
   activityLog?: {subscription: string}
   exports?: {account: string; container: string; linkExpiry: string}
-  audit: {account: string; container: string}
+  /**
+   * custos's own audit trail (`container`) and erase locks (`lockContainer`, default
+   * `<container>-locks`): apart, so that the trail's container can be append-only (immutability
+   * policy with protected append writes) while locks are created and deleted.
+   */
+  audit: {account: string; container: string; lockContainer: string}
   erase: {exportWindow: string}
   access: {timeZone: string; workingHours: string; workingDays: number[]}
   /** `contact`: the contact point (DPO) notices name when an incident sets none */

@@ -16,7 +16,14 @@ import {basename} from 'node:path'
 import type {AzureClients} from '../azure/clients.js'
 import type {OperatorIdentity} from '../azure/identity.js'
 import {CustosError, ExitCode} from '../errors.js'
-import {sealDocument, verifyDocument, type SealedDocument} from '../evidence/envelope.js'
+import {
+  EVIDENCE_KINDS,
+  sealDocument,
+  verifyDocument,
+  type AuditReference,
+  type SealedDocument,
+  type VerifyDocumentOptions,
+} from '../evidence/envelope.js'
 import type {Signer} from '../evidence/signing.js'
 import type {GuardVerdict} from './guards.js'
 import type {BatchStats, StoreProgress} from './journal.js'
@@ -74,6 +81,8 @@ export interface DeletionCertificateBody {
   operator: OperatorIdentity
   tool: {name: 'custos'; version: string}
   operationId: string
+  /** the erase's own `erase.apply started` record in the audit trail */
+  audit?: AuditReference
   startedAt: string
   finishedAt: string
   dataMap: string
@@ -127,6 +136,7 @@ export interface BuildCertificateInput {
   /** stores proven to be encrypted with the shredded customer key */
   cryptoErased?: CryptoErasedStore[]
   verification: ErasureVerification
+  audit?: AuditReference
 }
 
 const MAX_EXCEPTIONS_PER_STORE = 50
@@ -159,6 +169,7 @@ export function buildCertificateBody(input: BuildCertificateInput): DeletionCert
     operator: input.operator,
     tool: {name: 'custos', version: input.toolVersion},
     operationId: input.operationId,
+    ...(input.audit ? {audit: input.audit} : {}),
     startedAt: input.startedAt.toISOString(),
     finishedAt: input.finishedAt.toISOString(),
     dataMap: input.header.dataMap,
@@ -508,7 +519,11 @@ function checkFileManifest(b: Doc): ConsistencyCheck {
  * Verifies any sealed document file (deletion certificate, export manifest, logs manifest): its
  * hash, its signature (with `clients`, to fetch the public key) and that it names what it claims.
  */
-export async function verifyEvidenceFile(path: string, clients?: AzureClients): Promise<CertificateVerifyReport> {
+export async function verifyEvidenceFile(
+  path: string,
+  clients?: AzureClients,
+  options: VerifyDocumentOptions = {},
+): Promise<CertificateVerifyReport> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -536,11 +551,12 @@ export async function verifyEvidenceFile(path: string, clients?: AzureClients): 
     }
   }
 
-  const check = await verifyDocument(doc, clients)
+  const check = await verifyDocument(doc, clients, {allowUnsigned: options.allowUnsigned ?? true})
   const d = doc as Partial<SealedDocument<unknown>>
   const consistency = check.hash === 'valid' ? checkConsistency(doc) : {checked: false, problems: [], checks: []}
+  const auditGone = check.audit?.status === 'missing' || check.audit?.status === 'untrusted'
   const status: CertificateVerifyReport['status'] =
-    check.hash === 'invalid' || check.signature === 'invalid'
+    check.hash === 'invalid' || check.signature === 'invalid' || !EVIDENCE_KINDS.has(check.kind) || auditGone
       ? 'altered'
       : consistency.problems.length > 0
         ? 'inconsistent'
@@ -549,16 +565,18 @@ export async function verifyEvidenceFile(path: string, clients?: AzureClients): 
           : check.signature === 'unsigned'
             ? 'unsigned'
             : 'valid'
+  const signedBy = d?.signature && typeof d.signature === 'object' ? d.signature.kid : undefined
   return {
     file: path,
     kind: check.kind,
-    valid: status === 'valid' || status === 'unsigned',
+    valid: status === 'valid' || (status === 'unsigned' && check.ok),
     status,
     hash: check.hash,
     signature: check.signature,
     ...(typeof d?.sha256 === 'string' ? {sha256: d.sha256} : {}),
-    ...(d?.signature?.kid ? {signedBy: `${d.signature.alg} ${d.signature.kid}`} : {}),
+    ...(typeof signedBy === 'string' ? {signedBy: `${String(d.signature!.alg)} ${signedBy}`} : {}),
     ...(check.reason ? {reason: check.reason} : {}),
+    ...(check.audit ? {audit: check.audit} : {}),
     consistency,
   }
 }

@@ -9,7 +9,7 @@ import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {basename, join, resolve} from 'node:path'
 
-import {AuditTrail, type AuditResult} from '../audit/trail.js'
+import {AuditTrail, referenceTo, type AuditResult} from '../audit/trail.js'
 import type {AzureClients} from '../azure/clients.js'
 import {operatorIdentity} from '../azure/identity.js'
 import type {DataMap} from '../datamap/types.js'
@@ -323,7 +323,7 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
       throw error
     }
 
-    await trail.append({
+    const startedRecord = await trail.append({
       action: 'erase.apply',
       result: 'started',
       customer,
@@ -384,6 +384,7 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
       key,
       cryptoErased,
       verification,
+      audit: referenceTo(startedRecord),
     })
     const {files} = await writeCertificate(
       body,

@@ -1,5 +1,5 @@
 /**
- * One erase per customer at a time: a blob `locks/erase-<customer>` in the audit container, held by
+ * One erase per customer at a time: a blob `locks/erase-<customer>` in the lock container (`audit.lockContainer`), held by
  * a 60-second lease that is renewed every 20 seconds while the run lasts (a failed renewal is tried
  * again; the lock counts as lost only when the service says so or 60 s pass without one). A second run finds the
  * lease taken and is refused (exit 3) with the holder's name, host, process and start time.
@@ -57,9 +57,9 @@ export async function acquireEraseLock(
   options: AcquireLockOptions,
 ): Promise<EraseLock> {
   const audit = clients.map.audit
-  const container = clients.blobService(audit.account).getContainerClient(audit.container)
+  const container = clients.blobService(audit.account).getContainerClient(audit.lockContainer)
   const blobName = lockBlobName(customer)
-  const location = `${blobName} in container ${audit.container} of account ${container.accountName}`
+  const location = `${blobName} in container ${audit.lockContainer} of account ${container.accountName}`
   const blob = container.getBlockBlobClient(blobName)
   try {
     await container.createIfNotExists({abortSignal: options.abortSignal})

@@ -7,6 +7,7 @@ import {basename} from 'node:path'
 
 import type {ChalkInstance} from 'chalk'
 
+import type {AuditReferenceCheck} from '../evidence/envelope.js'
 import type {SignatureCheck} from '../evidence/signing.js'
 import {formatBytes, formatCount, renderTable} from '../output/table.js'
 import type {CertificateStore, ConsistencyCheck, DeletionCertificate} from './certificate.js'
@@ -280,7 +281,9 @@ export function renderVerification(result: CertificateVerifyReport, paint: Chalk
   const what = `${result.file}: ${result.kind}`
   const status = {
     valid: 'valid, signature checked',
-    unsigned: 'valid, UNSIGNED (hash checked; no signature to check)',
+    unsigned: result.valid
+      ? 'valid, UNSIGNED (hash checked; no signature to check)'
+      : 'NOT VALID: UNSIGNED (anyone could have written it)',
     altered: 'ALTERED',
     inconsistent: 'INCONSISTENT',
     unverifiable: 'signature could not be checked',
@@ -291,6 +294,17 @@ export function renderVerification(result: CertificateVerifyReport, paint: Chalk
     `  signature: ${result.signature}${result.signedBy ? ` (${result.signedBy})` : ''}`,
   )
   if (result.reason) lines.push(`  reason:    ${result.reason}`)
+  if (result.audit)
+    lines.push(
+      `  audit:     record seq ${result.audit.seq} ${
+        {
+          present: `is in the audit trail (${result.audit.trail}) and verifies`,
+          missing: `is NOT in the audit trail (${result.audit.trail})`,
+          untrusted: `is in the audit trail (${result.audit.trail}) but does NOT verify`,
+          unchecked: 'not checked (no data map: pass --config to check the trail still holds it)',
+        }[result.audit.status]
+      }`,
+    )
   if (result.consistency.checked) {
     for (const c of result.consistency.checks)
       lines.push(`  ${result.consistency.problems.length > 0 ? '·' : paint.green('✔')} ${c}`)
@@ -312,6 +326,8 @@ export interface CertificateVerifyReport {
   signature: SignatureCheck
   sha256?: string
   signedBy?: string
+  /** the document's own audit record, where it names one */
+  audit?: AuditReferenceCheck
   reason?: string
   consistency: ConsistencyCheck
 }

@@ -90,6 +90,33 @@ export function parseKeyId(kid: string): {name: string; version?: string} {
   return {name: parts[i + 1], version: parts[i + 2]}
 }
 
+/**
+ * Why a signature's key id is not the data map's signing key (undefined when it is): the vault
+ * (host) and the key name must both match `keys.vault` and `keys.signingKey`. Any version of that
+ * key is accepted, so records and documents signed before a key rotation stay valid. Without this
+ * check anyone who can create a key in the vault could re-sign a forged document.
+ */
+export function signingKeyMismatch(
+  kid: unknown,
+  keys: {vault: string; signingKey?: string} | undefined,
+): string | undefined {
+  if (!keys?.signingKey) return undefined
+  if (typeof kid !== 'string') return 'the signature names no key'
+  let host: string
+  let name: string | undefined
+  try {
+    host = new URL(kid).host.toLowerCase()
+    name = parseKeyId(kid).name
+  } catch {
+    return `the signature's key id ${JSON.stringify(kid)} is not a Key Vault key URL`
+  }
+
+  const vaultHost = new URL(keys.vault).host.toLowerCase()
+  if (host !== vaultHost || name?.toLowerCase() !== keys.signingKey.toLowerCase())
+    return `signed with ${kid}, not with the configured signing key ${keys.signingKey} in ${keys.vault}`
+  return undefined
+}
+
 function toNodeJwk(key: Record<string, unknown>): NodeJwk {
   const b64u = (v: unknown) =>
     v instanceof Uint8Array ? Buffer.from(v).toString('base64url') : (v as string | undefined)

@@ -11,7 +11,7 @@
 import {randomUUID} from 'node:crypto'
 
 import type {AzureClients} from '../azure/clients.js'
-import {AuditTrail} from '../audit/trail.js'
+import {AuditTrail, referenceTo, type AuditReference} from '../audit/trail.js'
 import type {DataMap} from '../datamap/types.js'
 import {CustosError, isAbortError} from '../errors.js'
 import {keyVaultSigner} from '../evidence/signing.js'
@@ -183,14 +183,19 @@ async function exportWithSpool(
     includeVersions,
     includeSnapshots,
   }
+  let auditReference: AuditReference
   try {
-    await audit.append({
+    const started = await audit.append({
       action: 'export',
       result: 'started',
       customer,
       operationId,
       details: {...auditBase, resumed: opened.resumed},
     })
+    // The manifest names the record of the attempt that started this export, so that a resumed
+    // run writes the same manifest as the first one would have.
+    const first = opened.resumed ? await firstAttemptOf(audit, customer, destination.location) : undefined
+    auditReference = referenceTo(first ?? started)
   } catch (error) {
     await destination.abort(error)
     throw error
@@ -210,7 +215,7 @@ async function exportWithSpool(
   const manifestDestination: ManifestDestination =
     destination instanceof ServerSideDestination ? destination.manifestDestination : {kind: destinationKind}
   try {
-    await manifest.begin({customer, destination: manifestDestination})
+    await manifest.begin({audit: auditReference, customer, destination: manifestDestination})
     const listing = spool!.read()
     await runOrdered(
       destination.annotate(listing),
@@ -293,4 +298,16 @@ async function exportWithSpool(
     },
   })
   return summary
+}
+
+/** The trusted `started` record of the first attempt of a resumed export into `location`. */
+async function firstAttemptOf(audit: AuditTrail, customer: string, location: string) {
+  return audit.findLatest(
+    (r) =>
+      r.action === 'export' &&
+      r.result === 'started' &&
+      r.customer === customer &&
+      (r.details as {location?: unknown; resumed?: unknown} | undefined)?.location === location &&
+      (r.details as {resumed?: unknown}).resumed === false,
+  )
 }

@@ -12,7 +12,7 @@ import {createHash, type Hash} from 'node:crypto'
 import type {Writable} from 'node:stream'
 
 import {canonicalJson} from '../evidence/canonical.js'
-import type {EvidenceKind, SealedDocument} from '../evidence/envelope.js'
+import type {AuditReference, EvidenceKind, SealedDocument} from '../evidence/envelope.js'
 import type {Signer} from '../evidence/signing.js'
 import {writeCoalesced} from './coalesce.js'
 import type {ExportObjectKind} from './paths.js'
@@ -60,6 +60,8 @@ export interface ManifestDestination {
 
 /** The body of an export manifest. Keys are listed in canonical (sorted) order. */
 export interface ExportManifestBody {
+  /** the export's own `started` record in the audit trail (of the first attempt when resumed) */
+  audit?: AuditReference
   customer: string
   destination: ManifestDestination
   objects: ManifestObject[]
@@ -75,7 +77,7 @@ export interface ExportManifestBody {
 
 export type ExportManifest = SealedDocument<ExportManifestBody>
 
-type Head = Pick<ExportManifestBody, 'customer' | 'destination'>
+type Head = Pick<ExportManifestBody, 'audit' | 'customer' | 'destination'>
 type Tail = Omit<ExportManifestBody, 'customer' | 'destination' | 'objects' | 'totals'>
 
 /** Awaits the stream's room for more (backpressure). */
@@ -117,7 +119,7 @@ export class ManifestWriter {
     this.started = true
     await this.emit('{"body":', null)
     await this.emit(
-      `{"customer":${canonicalJson(head.customer)},"destination":${canonicalJson(head.destination)},"objects":[`,
+      `{${head.audit ? `"audit":${canonicalJson(head.audit)},` : ''}"customer":${canonicalJson(head.customer)},"destination":${canonicalJson(head.destination)},"objects":[`,
     )
   }
 

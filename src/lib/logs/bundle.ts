@@ -19,14 +19,14 @@ import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {basename, dirname, join, resolve} from 'node:path'
 
-import {AuditTrail} from '../audit/trail.js'
+import {AuditTrail, referenceTo} from '../audit/trail.js'
 import {parseAccount} from '../azure/account.js'
 import type {AzureClients} from '../azure/clients.js'
 import {operatorIdentity} from '../azure/identity.js'
 import type {DataMap} from '../datamap/types.js'
 import {configError, usageError} from '../errors.js'
 import {sha256Hex} from '../evidence/canonical.js'
-import {sealDocument, type SealedDocument} from '../evidence/envelope.js'
+import {sealDocument, type AuditReference, type SealedDocument} from '../evidence/envelope.js'
 import {keyVaultSigner, type Signer} from '../evidence/signing.js'
 import {describeScope} from '../scope.js'
 import {TOOL_VERSION} from '../version.js'
@@ -82,6 +82,8 @@ export interface WorkspaceSourceSummary {
 export type SourceSummary = ArchiveSourceSummary | ActivitySourceSummary | WorkspaceSourceSummary
 
 export interface LogsManifestBody {
+  /** the bundle's own `logs.bundle started` record in the audit trail */
+  audit?: AuditReference
   customer: string
   createdAt: string
   tool: string
@@ -233,7 +235,7 @@ export async function createLogsBundle(
   const operationId = randomUUID()
   const range = {since: options.since.toISOString(), until: options.until.toISOString()}
 
-  await audit.append({
+  const started = await audit.append({
     action: 'logs.bundle',
     result: 'started',
     customer,
@@ -341,6 +343,7 @@ export async function createLogsBundle(
     options.onStage?.('Writing the manifest and the archive')
     const operator = (await operatorIdentity(clients)).name
     const body: LogsManifestBody = {
+      audit: referenceTo(started),
       customer,
       createdAt: now().toISOString(),
       tool: `custos ${TOOL_VERSION}`,
