@@ -393,11 +393,13 @@ describe('logs bundle', function () {
       for (const secret of SECRET_VALUES) assert.ok(!text.includes(secret), `secret ${secret.slice(0, 8)}… in ${name}`)
       if (!name.endsWith('.jsonl')) continue
       for (const pattern of [
-        /[?&]sig=(?!REDACTED)/,
-        /AccountKey=(?!REDACTED)/i,
-        /Bearer\s+(?!REDACTED)/,
+        /[?&]sig=(?!\[REDACTED\])/i,
+        /sig%3D(?!%5BREDACTED%5D)/i,
+        /AccountKey=(?!\[REDACTED\])/i,
+        /Bearer\s+(?!\[REDACTED\])/i,
         /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./,
-        /password\\?["']?\s*[:=]\s*\\?["']?(?!REDACTED)\w/i,
+        /password\\?["']?\s*[:=]\s*\\?["']?(?!\[REDACTED\])\w/i,
+        /(?:key[12]|SasSignature)\((?!\[REDACTED\])/i,
       ]) {
         assert.ok(!pattern.test(text), `${pattern} in ${name}`)
       }
