@@ -210,6 +210,16 @@ describe('logs bundle', function () {
           }),
           t(8),
         ),
+        // a copy into acme's container from another customer's, which customers.known does not name:
+        // kept (acme's blob was written), and umbrella is read back from the source path and replaced
+        mine(
+          storageRead(t(10), 'contosoprod', 'tenant-acme', 'imported/q.pdf', (r) => {
+            r.operationName = 'CopyBlob'
+            r.category = 'StorageWrite'
+            r.properties.sourceUri = 'https://contosoprod.blob.core.windows.net/tenant-umbrella/q.pdf'
+          }),
+          t(10),
+        ),
         // a listing of acme's folder in the shared container
         mine(
           storageRead(t(9), 'contosoprod', shared, '', (r) => {
@@ -388,7 +398,7 @@ describe('logs bundle', function () {
   it('contains no identifier of another customer and no secret', () => {
     for (const [name, body] of files) {
       const text = body.toString('utf8')
-      for (const other of ['acme-corp', 'globex', 'initech'])
+      for (const other of ['acme-corp', 'globex', 'initech', 'umbrella'])
         assert.ok(!text.toLowerCase().includes(other), `${other} in ${name}`)
       for (const secret of SECRET_VALUES) assert.ok(!text.includes(secret), `secret ${secret.slice(0, 8)}… in ${name}`)
       if (!name.endsWith('.jsonl')) continue
