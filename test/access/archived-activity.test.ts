@@ -4,9 +4,13 @@ import {AccessAggregator} from '../../src/lib/access/aggregate.js'
 import {consumeRecords, type ConsumeCounts} from '../../src/lib/access/consume.js'
 import {WorkingHours} from '../../src/lib/access/hours.js'
 import {fromArchivedRecord} from '../../src/lib/access/normalize.js'
-import {reportFromAggregator} from '../../src/lib/access/report.js'
+import {renderAccessHtml} from '../../src/lib/access/render-html.js'
+import {renderAccessText} from '../../src/lib/access/render-text.js'
+import {createAccessReport, reportFromAggregator} from '../../src/lib/access/report.js'
 import type {AccessReport} from '../../src/lib/access/types.js'
-import {archivedActivityRecords, type Doc} from './helpers.js'
+import {AzureClients} from '../../src/lib/azure/clients.js'
+import {uniqueName} from '../support/env.js'
+import {accessMap, archivedActivityRecords, uploadArchive, type Doc} from './helpers.js'
 
 /**
  * Issue 19 part 6: the records a subscription diagnostic setting archives to storage say
@@ -119,5 +123,33 @@ describe('access report: the archived activity-log vocabulary', () => {
       'outside-range': 1,
       'operation-begin': 10,
     })
+  })
+
+  it('reports what it skipped, and why, in the sources section of the report (JSON, text, HTML)', async function () {
+    this.timeout(60_000)
+    const container = uniqueName('insights-activity-logs')
+    const map = accessMap({containers: [container]})
+    const records = samples.map((s) => s.record)
+    await uploadArchive(map, container, 'resourceId=/SUBSCRIPTIONS/8F153238-E602-427E-A7C0-3043FBE50918', records)
+    const report = await createAccessReport(new AzureClients(map), map, {
+      since: new Date('2021-04-28T14:00:00Z'),
+      until: new Date('2021-04-28T14:44:00Z'),
+      sources: ['archive'],
+      burstFailures: 5,
+      burstWindowInMs: 600_000,
+      lookbackInMs: 0,
+    })
+    const inRange = (s: (typeof samples)[number]) => Date.parse(s.record.time) < Date.parse('2021-04-28T14:44:00Z')
+    assert.equal(report.totals.operations, ends.filter(inRange).length)
+    const source = report.sources[0]
+    assert.deepEqual(source.skipped, [
+      {reason: 'operation-begin', records: begins.filter(inRange).length},
+      {reason: 'outside-range', records: samples.filter((s) => !inRange(s)).length},
+    ])
+    assert.equal(source.events, ends.filter(inRange).length)
+    const text = renderAccessText(report)
+    assert.match(text, new RegExp(`skipped ${begins.filter(inRange).length} that begin an operation`))
+    const html = renderAccessHtml(report)
+    assert.match(html, new RegExp(`skipped ${begins.filter(inRange).length} that begin an operation`))
   })
 })
