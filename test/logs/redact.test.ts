@@ -13,6 +13,19 @@ describe('logs: redaction of kept records', () => {
     )
   })
 
+  it("has a row in the README's redaction table for every rule, and no row for a rule that does not exist", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const section = readme.slice(
+      readme.indexOf('**Redaction** of each kept record'),
+      readme.indexOf('**IP addresses.**'),
+    )
+    const rows = [...section.matchAll(/^\| `([a-z-]+)` \|/gm)].map((m) => m[1])
+    assert.deepEqual(
+      rows,
+      LOG_REDACTION_RULES.map((r) => r.id),
+    )
+  })
+
   it('masks SAS signatures, account keys, bearer tokens, passwords and connection strings, counting per rule', () => {
     const r = new BundleRedactor('acme', [])
     const record = {
