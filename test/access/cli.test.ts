@@ -55,6 +55,13 @@ describe('custos access report (the built CLI)', function () {
       ],
     )
     local.server.state.addActivityEvents(LOCAL_SUBSCRIPTION_ID, [
+      // one operation, logged as it starts and as it ends: counted once
+      {
+        eventTimestamp: new Date(now - 3_600_000 - 5000),
+        caller: 'anna@contoso.com',
+        clientIpAddress: '198.51.100.1',
+        status: 'Started',
+      },
       {eventTimestamp: new Date(now - 3_600_000), caller: 'anna@contoso.com', clientIpAddress: '198.51.100.1'},
     ])
     dir = mkdtempSync(join(tmpdir(), 'custos-access-cli-'))
@@ -122,6 +129,9 @@ describe('custos access report (the built CLI)', function () {
     )
     // the archive is named by its endpoint: the connection string's key never reaches the output
     assert.doesNotMatch(result.stdout, /AccountKey/)
+    // what a source read but did not count is counted per reason
+    const activity = report.sources.find((s: {name: string}) => s.name === 'activity-log')
+    assert.deepEqual(activity.skipped, [{reason: 'operation-begin', records: 1}])
   })
 
   it('writes CSV to --out and exits 0 without findings', async () => {

@@ -168,3 +168,84 @@ export function blobRead(
     properties: {accountName: 'contosoprod', objectKey},
   }
 }
+
+/** The rows of a CSV sample (RFC 4180: quoted cells may hold commas, quotes and line ends; BOM and CRLF as exported). */
+export function readCsvSample(relativePath: string): Array<Record<string, string>> {
+  const text = readFileSync(resolve(CONTRACTS, relativePath), 'utf8').replace(/^\uFEFF/, '')
+  const rows: string[][] = []
+  let row: string[] = []
+  let cell = ''
+  let quoted = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"'
+        i++
+      } else if (c === '"') quoted = false
+      else cell += c
+    } else if (c === '"') quoted = true
+    else if (c === ',') {
+      row.push(cell)
+      cell = ''
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++
+      row.push(cell)
+      rows.push(row)
+      row = []
+      cell = ''
+    } else cell += c
+  }
+
+  if (cell !== '' || row.length > 0) rows.push([...row, cell])
+  const [header, ...body] = rows
+  return body.filter((r) => r.length === header.length).map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])))
+}
+
+/** `4/28/2021, 2:42:47.641 PM` (Log Analytics CSV export, UTC) → ISO 8601. */
+export function usTime(text: string): string {
+  const m = /^(\d+)\/(\d+)\/(\d{4}), (\d+):(\d\d):(\d\d)(\.\d+)? (AM|PM)$/.exec(text)
+  if (!m) throw new Error(`not a US-style time: ${text}`)
+  const hour = (Number(m[4]) % 12) + (m[8] === 'PM' ? 12 : 0)
+  return new Date(
+    Date.UTC(
+      Number(m[3]),
+      Number(m[1]) - 1,
+      Number(m[2]),
+      hour,
+      Number(m[5]),
+      Number(m[6]),
+      Number((m[7] ?? '.0').slice(1).padEnd(3, '0')),
+    ),
+  ).toISOString()
+}
+
+/**
+ * The 23 real AzureActivity rows of `logs/azureactivity-la-export-training-lab-adele.csv` (Start /
+ * Accept / Success, as Log Analytics and the storage archive write them) turned into the records a
+ * subscription diagnostic setting archives to storage, field by field as Microsoft's mapping says
+ * ("Schema from storage account and event hubs",
+ * https://learn.microsoft.com/azure/azure-monitor/platform/activity-log-schema#schema-from-storage-account-and-event-hubs):
+ * time, resourceId, operationName, category, resultType (status), resultSignature (subStatus),
+ * callerIpAddress, correlationId, identity {authorization, claims}, level, properties.
+ */
+export function archivedActivityRecords(): Array<{row: Record<string, string>; record: Doc}> {
+  return readCsvSample('logs/azureactivity-la-export-training-lab-adele.csv').map((row) => ({
+    row,
+    record: {
+      time: usTime(row['TimeGenerated [UTC]']),
+      resourceId: row._ResourceId.toUpperCase(),
+      operationName: row.OperationNameValue,
+      category: row.CategoryValue,
+      resultType: row.ActivityStatusValue,
+      resultSignature: row.ActivitySubstatusValue,
+      durationMs: 0,
+      callerIpAddress: row.CallerIpAddress,
+      correlationId: row.CorrelationId,
+      identity: {authorization: JSON.parse(row.Authorization_d), claims: JSON.parse(row.Claims_d)},
+      level: 'Information',
+      location: 'global',
+      properties: JSON.parse(row.Properties_d),
+    },
+  }))
+}

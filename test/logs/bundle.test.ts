@@ -21,6 +21,8 @@ import {
   type LogTable,
 } from '../../src/lib/local/azure-server/index.js'
 import {createLogsBundle, type LogsBundle} from '../../src/lib/logs/bundle.js'
+import {LOG_REDACTION_RULES} from '../../src/lib/logs/redact.js'
+import {REDACTION_VERSION} from '../../src/lib/secrets.js'
 import {ReadLinkSigner} from '../../src/lib/export/sas.js'
 import {getTestAzurite, uniqueName} from '../support/env.js'
 import {archiveTime, hourPath, signIn, storageRead} from './fixtures.js'
@@ -32,7 +34,20 @@ const SINCE = new Date(BASE)
 const UNTIL = new Date(BASE + 4 * H)
 const WORKSPACE = '7f3c1a52-0000-4000-8000-00000000abcd'
 const STORAGE_RESOURCE = `resourceId=/SUBSCRIPTIONS/${LOCAL_SUBSCRIPTION_ID.toUpperCase()}/RESOURCEGROUPS/CUSTOS-LOCAL/PROVIDERS/MICROSOFT.STORAGE/STORAGEACCOUNTS/CONTOSOPROD/BLOBSERVICES/DEFAULT`
-const SECRET_VALUES = ['hunter2', 'QUNDT1VOVEtFWQ', 'eyJhbGciOiJSUzI1NiJ9', 'Q'.repeat(43)]
+const SECRET_VALUES = [
+  'hunter2',
+  'QUNDT1VOVEtFWQ',
+  'eyJhbGciOiJSUzI1NiJ9',
+  'Q'.repeat(43),
+  'R'.repeat(43),
+  '2YotnFZFEjr1zCsicMWpAA',
+  // the captured StorageRead's fingerprints of the account key and the SAS token (identity.tokenHash)
+  '4C81DD1772CEA6215A976B5B9C0764F519518B179BA3C7257C7E745D337833E6',
+  '92D630456D3188B7F8F6F4AF99B4FBC8BD9434133587D96FB0FDDFBE12CF6349',
+]
+/** the callers of acme's reads, and of another customer's */
+const ACME_CALLER = '203.0.113.7'
+const OTHER_CALLER = '198.51.100.23'
 
 type Json = Record<string, any>
 
@@ -171,7 +186,9 @@ describe('logs bundle', function () {
 
       if (h === 2) {
         tenantLines.push('this is not json')
-        malformedWritten++
+        // broken but naming acme, so it is parsed; V8's error message would quote globex and the IP
+        tenantLines.push(`{"properties": {"customerId": "acme", "note": globex calling from ${OTHER_CALLER}}}`)
+        malformedWritten += 2
       }
 
       await writeBlob(
@@ -194,8 +211,21 @@ describe('logs bundle', function () {
       }
 
       const records: Json[] = [
-        mine(storageRead(t(1), 'contosoprod', 'tenant-acme', 'contracts/Rahmenvertrag Nr. 1.pdf'), t(1)),
-        storageRead(t(2), 'contosoprod', 'tenant-acme-corp', 'contracts/x.pdf'),
+        mine(
+          storageRead(t(1), 'contosoprod', 'tenant-acme', 'contracts/Rahmenvertrag Nr. 1.pdf', (r) => {
+            r.callerIpAddress = `${ACME_CALLER}:50001`
+            // opened from a page whose address carries a SAS link, percent-encoded once and twice
+            r.properties.referrerHeader = `https://portal.example/open?u=https%3A%2F%2Fcontosoprod.blob.core.windows.net%2Ftenant-acme%2Fx%3Fsv%3D2021-06-08%26sig%3D${'R'.repeat(43)}%253D&next=%253Fsig%253D${'R'.repeat(43)}`
+          }),
+          t(1),
+        ),
+        storageRead(
+          t(2),
+          'contosoprod',
+          'tenant-acme-corp',
+          'contracts/x.pdf',
+          (r) => (r.callerIpAddress = `${OTHER_CALLER}:50002`),
+        ),
         mine(storageRead(t(3), 'contosoprod', shared, 'acme/mail/inbox/2026-11-01 Angebot.eml'), t(3)),
         storageRead(t(4), 'contosoprod', shared, 'acme-corp/mail/a.eml'),
         storageRead(t(5), 'contosoprod', shared, 'acmex.txt'),
@@ -209,6 +239,16 @@ describe('logs bundle', function () {
               'AzCopy/10.21 conn=DefaultEndpointsProtocol=https;AccountName=contosoprod;AccountKey=QUNDT1VOVEtFWQ==;password=hunter2'
           }),
           t(8),
+        ),
+        // a copy into acme's container from another customer's, which customers.known does not name:
+        // kept (acme's blob was written), and umbrella is read back from the source path and replaced
+        mine(
+          storageRead(t(10), 'contosoprod', 'tenant-acme', 'imported/q.pdf', (r) => {
+            r.operationName = 'CopyBlob'
+            r.category = 'StorageWrite'
+            r.properties.sourceUri = 'https://contosoprod.blob.core.windows.net/tenant-umbrella/q.pdf'
+          }),
+          t(10),
         ),
         // a listing of acme's folder in the shared container
         mine(
@@ -308,7 +348,7 @@ describe('logs bundle', function () {
         null,
         'anna@acme.example',
         'acme',
-        {authMethod: 'password', password: 'hunter2'},
+        {authMethod: 'password', password: 'hunter2', note: 'retried with bearer 2YotnFZFEjr1zCsicMWpAA'},
       ],
       [
         archiveTime(new Date(BASE + 23 * 60_000)),
@@ -388,16 +428,18 @@ describe('logs bundle', function () {
   it('contains no identifier of another customer and no secret', () => {
     for (const [name, body] of files) {
       const text = body.toString('utf8')
-      for (const other of ['acme-corp', 'globex', 'initech'])
+      for (const other of ['acme-corp', 'globex', 'initech', 'umbrella'])
         assert.ok(!text.toLowerCase().includes(other), `${other} in ${name}`)
       for (const secret of SECRET_VALUES) assert.ok(!text.includes(secret), `secret ${secret.slice(0, 8)}… in ${name}`)
       if (!name.endsWith('.jsonl')) continue
       for (const pattern of [
-        /[?&]sig=(?!REDACTED)/,
-        /AccountKey=(?!REDACTED)/i,
-        /Bearer\s+(?!REDACTED)/,
+        /[?&]sig=(?!\[REDACTED\])/i,
+        /sig%3D(?!%5BREDACTED%5D)/i,
+        /AccountKey=(?!\[REDACTED\])/i,
+        /Bearer\s+(?!\[REDACTED\])/i,
         /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./,
-        /password\\?["']?\s*[:=]\s*\\?["']?(?!REDACTED)\w/i,
+        /password\\?["']?\s*[:=]\s*\\?["']?(?!\[REDACTED\])\w/i,
+        /(?:key[12]|SasSignature)\((?!\[REDACTED\])/i,
       ]) {
         assert.ok(!pattern.test(text), `${pattern} in ${name}`)
       }
@@ -407,7 +449,24 @@ describe('logs bundle', function () {
     assert.match(storage, /tenant-customer-[0-9a-f]{8}\/secret\.pdf/)
     assert.ok(bundle.redactions['sas-signature'] >= 5)
     assert.ok(bundle.redactions['other-customer-id'] >= 3)
-    assert.equal(bundle.redactions['bearer-token'], 1)
+    assert.equal(bundle.redactions['bearer-token'], 2)
+    assert.ok(bundle.redactions['storage-token-hash'] >= 2)
+    assert.match(storage, /"tokenHash":"key1\(\[REDACTED\]\),SasSignature\(\[REDACTED\]\)"/)
+    assert.match(storage, /%26sig%3D%5BREDACTED%5D&next=%253Fsig%253D%255BREDACTED%255D/)
+  })
+
+  it("keeps the caller IP of acme's own requests and never shows another customer's", () => {
+    const text = [...files.values()].map((b) => b.toString('utf8')).join('\n')
+    assert.ok(text.includes(`"callerIpAddress":"${ACME_CALLER}:50001"`))
+    assert.ok(!text.includes(OTHER_CALLER))
+  })
+
+  it('names the redaction rules that ran, with their version, and counts every rule', () => {
+    const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8'))
+    const summary = {version: REDACTION_VERSION, rules: LOG_REDACTION_RULES.map((r) => r.id)}
+    assert.deepEqual(manifest.body.redaction, summary)
+    assert.deepEqual(bundle.redaction, summary)
+    assert.deepEqual(Object.keys(manifest.body.redactions), summary.rules)
   })
 
   it('writes a manifest that verifies with its Key Vault signature, and SHA256SUMS that match', async () => {
@@ -437,10 +496,13 @@ describe('logs bundle', function () {
 
   it('counts malformed lines in the blobs it read and reports them', () => {
     assert.equal(bundle.malformedLines, malformedWritten)
-    assert.equal(malformedWritten, 3)
+    assert.equal(malformedWritten, 4)
     const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8'))
-    assert.equal(manifest.body.malformedLines, 3)
+    assert.equal(manifest.body.malformedLines, 4)
     assert.ok(bundle.malformedSamples.every((m) => m.source.startsWith(`${signIns}/`)))
+    // the reason never quotes the line (V8's JSON.parse message would)
+    assert.ok(bundle.malformedSamples.some((m) => m.reason.startsWith('not valid JSON (')))
+    assert.ok(bundle.malformedSamples.every((m) => !/this is not|globex|198\.51/.test(m.reason)))
   })
 
   it('reads only the hour blobs of the range and its neighbours', () => {

@@ -27,6 +27,25 @@ export function realStorageRead(): Json {
   return JSON.parse(readFileSync(`${CONTRACTS}storagebloblogs-storageread-captured.json`, 'utf8')) as Json
 }
 
+/** A real Azure Files resource-log record (`storage_read`: AccountKey, `storage_write` / `storage_delete`: SAS). */
+export function realFileRecord(name: 'storage_delete' | 'storage_read' | 'storage_write'): Json {
+  return JSON.parse(
+    (JSON.parse(readFileSync(`${CONTRACTS}sekoia-azure-files/${name}.json`, 'utf8')) as {input: {message: string}})
+      .input.message,
+  ) as Json
+}
+
+/** A real Key Vault AuditEvent record (`sekoia-azure-key-vault/test_event_<name>.json`). */
+export function realKeyVaultRecord(name: string): Json {
+  return JSON.parse(
+    (
+      JSON.parse(readFileSync(`${CONTRACTS}sekoia-azure-key-vault/test_event_${name}.json`, 'utf8')) as {
+        input: {message: string}
+      }
+    ).input.message,
+  ) as Json
+}
+
 export function realActivityEvent(name = 'administrative'): Json {
   return JSON.parse(
     (

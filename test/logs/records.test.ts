@@ -56,6 +56,20 @@ describe('logs: parsing archived record streams', () => {
     )
   })
 
+  it("never quotes a malformed line in its reason (it may be another customer's record, with its IPs and secrets)", async () => {
+    // V8's JSON.parse messages quote up to ten characters on each side of the error
+    const broken = JSON.stringify(records[0]).replace(
+      '"resultType":',
+      '"resultType": tenant-globex 10.1.2.3 sig=SECRET,',
+    )
+    const {malformed} = await collect([broken, 'globex says hello'].join('\n'), 1 << 20)
+    assert.equal(malformed.length, 2)
+    for (const m of malformed) {
+      assert.match(m.reason, /^not valid JSON \(/)
+      for (const leak of ['globex', 'hello', '10.1', 'SECRET', 'tenant']) assert.ok(!m.reason.includes(leak), m.reason)
+    }
+  })
+
   it('reads the old {"records": [...]} wrapper, pretty-printed, without a line layout', async () => {
     const text = JSON.stringify({records: records.slice(0, 4)}, null, 2)
     for (const size of [3, 500, 1 << 20]) {

@@ -235,10 +235,14 @@ describe('the secret scan (test/reliability/secrets.ts)', () => {
     ])
     const clean = [
       'https://a/c/b?sv=2024&sig=REDACTED&se=x',
+      'https://a/c/b?sv=2024&sig=[REDACTED]&se=x',
+      'https://p/?u=https%3A%2F%2Fa%2Fc%3Fsv%3D1%26sig%3D%5BREDACTED%5D',
       'sig=XXXXX',
       '{"sig":{"kid":"https://v/keys/k/1","value":"AbCd"}}',
       'AccountKey=REDACTED',
+      'AccountKey=[REDACTED]',
       'Bearer REDACTED',
+      'Bearer [REDACTED]',
       'signature=abc',
     ]
     for (const text of clean) assert.deepEqual(findSecrets(text, 't', [key]), [], text)

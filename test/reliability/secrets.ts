@@ -6,7 +6,9 @@
  *
  * - an account key of the environment (every Azurite account's key, as given and URL-encoded);
  * - the local development bearer token (LOCAL_DEVELOPMENT_TOKEN) and any `Bearer ey…` JWT;
- * - an unredacted SAS signature: `sig=` (or `sig%3D`) followed by anything but REDACTED or XXXXX.
+ * - an unredacted SAS signature: `sig=` (or `sig%3D`) followed by anything but `[REDACTED]` (also
+ *   percent-encoded, `%5BREDACTED%5D`, as secrets.ts writes it back into an encoded URL), the older
+ *   bare `REDACTED`, or the sample publishers' `XXXXX`.
  *
  * A share link legitimately carries a `sig=` for the customer: a test names the links it expects on
  * the stdout of the command that created them (`allow`), and only there are they accepted.
@@ -29,7 +31,7 @@ export interface SecretFinding {
   excerpt: string
 }
 
-const SIG = /(?:[?&;\s"'(]|^)sig(?:=|%3D)(?!REDACTED|XXXXX)([^&\s"'<>;)]+)/gi
+const SIG = /(?:[?&;\s"'(]|^)sig(?:=|%3D)(?!(?:\[|%5B|%255B)?REDACTED|XXXXX)([^&\s"'<>;)]+)/gi
 const BEARER_JWT = /Bearer\s+ey[A-Za-z0-9_-]{4,}/g
 
 /** Every secret occurrence in `text` (pure; the building block of SecretScan). */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
+import {createHash} from 'node:crypto'
 
 import {parseDurationInMs, parseTime} from '../../src/lib/duration.js'
-import {redactSecrets} from '../../src/lib/secrets.js'
+import {REDACTION_VERSION, SECRET_RULES, redactSecrets} from '../../src/lib/secrets.js'
 
 describe('secret redaction', () => {
   const cases: Array<[string, string, string]> = [
@@ -38,6 +39,68 @@ describe('secret redaction', () => {
   it('leaves ordinary text alone', () => {
     const text = 'container tenant-acme in account contosoprod was not found (ContainerNotFound)'
     assert.equal(redactSecrets(text), text)
+    for (const prose of [
+      'no bearer token was returned',
+      'WWW-Authenticate: Bearer authorization="https://login.windows.net/t", resource="https://vault.azure.net"',
+    ])
+      assert.equal(redactSecrets(prose), prose)
+  })
+
+  // The same rules as the logs bundle (one table): the forms issue 19 found kept verbatim.
+  const forms: Array<[string, string, string]> = [
+    [
+      'storage token hash',
+      'request by key1(4C81DD1772CEA6215A976B5B9C0764F519518B179BA3C7257C7E745D337833E6),SasSignature(92D630456D3188B7F8F6F4AF99B4FBC8BD9434133587D96FB0FDDFBE12CF6349) was refused',
+      'request by key1([REDACTED]),SasSignature([REDACTED]) was refused',
+    ],
+    [
+      'URL-encoded sig in a URL',
+      'GET https://portal.example/?url=https%3A%2F%2Fa.blob.core.windows.net%2Fc%2Fb%3Fsv%3D2022%26sig%3DabcDEF123%252B%253D failed',
+      'GET https://portal.example/?url=https%3A%2F%2Fa.blob.core.windows.net%2Fc%2Fb%3Fsv%3D2022%26sig%3D%5BREDACTED%5D failed',
+    ],
+    [
+      'lowercase bearer',
+      'authorization failed for bearer 2YotnFZFEjr1zCsicMWpAA',
+      'authorization failed for bearer [REDACTED]',
+    ],
+    ['"sig" JSON key', 'body {"sv": "2022", "sig": "abcDEF123+/="}', 'body {"sv": "2022", "sig": "[REDACTED]"}'],
+    [
+      'Authorization header with its scheme',
+      'Authorization: SharedKey contosoprod:ctzMq410TV3wS7upTBcunJTDLEJwMAZuFPfr0mrrA08=',
+      'Authorization: SharedKey [REDACTED]',
+    ],
+  ]
+  for (const [what, input, output] of forms) {
+    it(`masks a ${what}, keeping its kind`, () => {
+      assert.equal(redactSecrets(input), output)
+      assert.equal(redactSecrets(output), output, 'idempotent')
+    })
+  }
+
+  it('names its version: a change to what a rule matches, keeps or writes needs a new REDACTION_VERSION', () => {
+    // Logs-bundle manifests say which version of the rules ran; when this fails, bump
+    // REDACTION_VERSION in src/lib/secrets.ts and put the new pair here.
+    const table = JSON.stringify(
+      SECRET_RULES.map((r) => [
+        r.id,
+        (r.patterns ?? []).map((p) => `${p.source}/${p.flags}`),
+        r.keys ?? [],
+        r.value ? `${r.value.source}/${r.value.flags}` : '',
+      ]),
+    )
+    assert.deepEqual(
+      [REDACTION_VERSION, createHash('sha256').update(table).digest('hex').slice(0, 16)],
+      [2, 'fe0f5606d0ff5227'],
+    )
+  })
+
+  it('keeps JSON text valid JSON (audit details are redacted as JSON text)', () => {
+    const details = {error: 'connect failed: password="hunter2" sig=abc%2B', nested: '{"sig":"xyz"}'}
+    const out = JSON.parse(redactSecrets(JSON.stringify(details)))
+    assert.deepEqual(out, {
+      error: 'connect failed: password="[REDACTED]" sig=[REDACTED]',
+      nested: '{"sig":"[REDACTED]"}',
+    })
   })
 })
 

@@ -82,7 +82,9 @@ export default class LogsBundleCommand extends BaseCommand<typeof LogsBundleComm
     const redacted = Object.entries(b.redactions)
       .filter(([, n]) => n > 0)
       .map(([rule, n]) => `${rule} ${n}`)
-    this.log(`Redacted: ${redacted.length > 0 ? redacted.join(', ') : 'nothing'}`)
+    this.log(
+      `Redacted (${b.redaction.rules.length} rules, version ${b.redaction.version}): ${redacted.length > 0 ? redacted.join(', ') : 'nothing'}`,
+    )
     if (b.malformedLines > 0)
       this.log(
         color.yellow(

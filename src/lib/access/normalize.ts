@@ -4,9 +4,10 @@
  * archived Entra ID sign-ins (camelCase under `properties`, string `resultType`), archived storage
  * and Key Vault resource logs, activity-log events in the REST shape (`{value, localizedValue}`
  * pairs, `caller`, `claims`, `httpRequest`) and activity-log records archived to storage (flat
- * `operationName`, `resultType`, `identity.claims`). Anything else yields `undefined`.
+ * `operationName`, `resultType`, `identity.claims`). Anything else, and a record without a time or a
+ * caller, yields the reason it is skipped.
  */
-import type {AccessEvent} from './types.js'
+import type {AccessEvent, SkipReason} from './types.js'
 
 type Doc = Record<string, unknown>
 
@@ -16,8 +17,53 @@ const NAME_CLAIM = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name'
 
 const SIGN_IN_CATEGORY = /signinlogs$/i
 const DATA_CATEGORY = /^(StorageRead|StorageWrite|StorageDelete|AuditEvent)$/i
-/** activity-log statuses that open an operation whose end is logged again */
-const BEGIN_STATUSES = new Set(['started', 'accepted', 'start'])
+const ACTIVITY_CATEGORY =
+  /^(Administrative|Security|Policy|Alert|Autoscale|Recommendation|ResourceHealth|ServiceHealth)$/i
+/** the operation type that older archives (log profiles) write as the category of an Administrative record */
+const OPERATION_TYPE_CATEGORY = /^(Write|Action|Delete)$/i
+
+/** A record that is not turned into an event, and why (counted per source, never dropped silently). */
+export interface Skipped {
+  skipped: SkipReason
+}
+
+export type Normalized = AccessEvent | Skipped
+
+const skip = (reason: SkipReason): Skipped => ({skipped: reason})
+
+export function isSkipped(value: Normalized | undefined): value is Skipped {
+  return value !== undefined && 'skipped' in value
+}
+
+/**
+ * What an activity-log status says about its operation. The same statuses come in two
+ * vocabularies: the REST API and Log Analytics write `Started` / `Accepted` / `Succeeded` /
+ * `Failed`, the records a diagnostic setting archives to storage or Event Hubs write `Start` /
+ * `Accept` / `Success` / `Failure` in `resultType` (which holds `status.value`: Microsoft's
+ * mapping in "Azure Activity Log event schema", section "Schema from storage account and event
+ * hubs", https://learn.microsoft.com/azure/azure-monitor/platform/activity-log-schema#schema-from-storage-account-and-event-hubs;
+ * the real AzureActivity rows in ../shared/azure-contracts/logs/ show Start, Accept, Success).
+ * Compared case-insensitively. `begin`: a record that opens (or reports progress on) an operation
+ * whose end is logged by another record, which is the one counted.
+ */
+const OUTCOMES: Readonly<Record<string, 'begin' | 'failure' | 'success'>> = {
+  start: 'begin',
+  started: 'begin',
+  accept: 'begin',
+  accepted: 'begin',
+  'in progress': 'begin',
+  inprogress: 'begin',
+  success: 'success',
+  succeeded: 'success',
+  failure: 'failure',
+  failed: 'failure',
+}
+
+/** `begin`, `success` or `failure` in either vocabulary; anything else (Active, Resolved, Updated, none) is `other`. */
+export function activityOutcome(status: string | undefined): 'begin' | 'failure' | 'other' | 'success' {
+  const key = status?.trim().toLowerCase()
+  return key !== undefined && Object.hasOwn(OUTCOMES, key) ? OUTCOMES[key] : 'other'
+}
 
 function str(value: unknown): string | undefined {
   if (typeof value === 'string') return value.length > 0 ? value : undefined
@@ -58,9 +104,9 @@ function lower(value: string | undefined): string | undefined {
 }
 
 /** An archived sign-in record (SignInLogs, NonInteractiveUserSignInLogs, ServicePrincipalSignInLogs, ...). */
-export function fromSignInRecord(record: Doc): AccessEvent | undefined {
+export function fromSignInRecord(record: Doc): Normalized {
   const t = time(record.time)
-  if (t === undefined) return undefined
+  if (t === undefined) return skip('no-time')
   const p = obj(record.properties) ?? {}
   const principal = lower(
     str(p.userPrincipalName) ??
@@ -70,7 +116,7 @@ export function fromSignInRecord(record: Doc): AccessEvent | undefined {
       str(p.appId) ??
       str(record.identity),
   )
-  if (!principal) return undefined
+  if (!principal) return skip('no-principal')
   const status = obj(p.status)
   const code = str(record.resultType) ?? str(status?.errorCode) ?? '0'
   const success = code === '0'
@@ -108,9 +154,9 @@ function resourceLogPrincipal(record: Doc): string | undefined {
 }
 
 /** An archived storage (StorageRead/Write/Delete) or Key Vault (AuditEvent) record. */
-export function fromResourceLogRecord(record: Doc): AccessEvent | undefined {
+export function fromResourceLogRecord(record: Doc): Normalized {
   const t = time(record.time)
-  if (t === undefined) return undefined
+  if (t === undefined) return skip('no-time')
   const principal = resourceLogPrincipal(record) ?? 'anonymous'
   const props = obj(record.properties)
   const status =
@@ -132,15 +178,15 @@ function claimsPrincipal(claims: Doc | undefined): string | undefined {
 }
 
 /** An activity-log event in the REST shape (also what `activityLogs.list` of @azure/arm-monitor returns). */
-export function fromActivityEvent(event: Doc): AccessEvent | undefined {
+export function fromActivityEvent(event: Doc): Normalized {
   const t = time(event.eventTimestamp)
-  if (t === undefined) return undefined
-  const status = pairValue(event.status)?.toLowerCase()
-  if (status && BEGIN_STATUSES.has(status)) return undefined
+  if (t === undefined) return skip('no-time')
+  const outcome = activityOutcome(pairValue(event.status))
+  if (outcome === 'begin') return skip('operation-begin')
   const claims = obj(event.claims)
   const principal = lower(str(event.caller)) ?? claimsPrincipal(claims)
-  if (!principal) return undefined
-  const out: AccessEvent = {kind: 'operation', time: t, principal, success: status !== 'failed'}
+  if (!principal) return skip('no-principal')
+  const out: AccessEvent = {kind: 'operation', time: t, principal, success: outcome !== 'failure'}
   const ip = str(obj(event.httpRequest)?.clientIpAddress) ?? str(claims?.ipaddr)
   if (ip) out.ip = stripPort(ip)
   const operation = pairValue(event.operationName)
@@ -149,15 +195,15 @@ export function fromActivityEvent(event: Doc): AccessEvent | undefined {
 }
 
 /** An activity-log record archived to storage (insights-activity-logs/…/PT1H.json). */
-export function fromArchivedActivityRecord(record: Doc): AccessEvent | undefined {
+export function fromArchivedActivityRecord(record: Doc): Normalized {
   const t = time(record.time)
-  if (t === undefined) return undefined
-  const result = str(record.resultType)?.toLowerCase()
-  if (result && BEGIN_STATUSES.has(result)) return undefined
+  if (t === undefined) return skip('no-time')
+  const outcome = activityOutcome(str(record.resultType))
+  if (outcome === 'begin') return skip('operation-begin')
   const identity = obj(record.identity)
   const principal = lower(str(record.caller)) ?? claimsPrincipal(obj(identity?.claims))
-  if (!principal) return undefined
-  const out: AccessEvent = {kind: 'operation', time: t, principal, success: result !== 'failure' && result !== 'failed'}
+  if (!principal) return skip('no-principal')
+  const out: AccessEvent = {kind: 'operation', time: t, principal, success: outcome !== 'failure'}
   const ip = str(record.callerIpAddress) ?? str(obj(identity?.claims)?.ipaddr)
   if (ip) out.ip = stripPort(ip)
   const operation = str(record.operationName)
@@ -165,13 +211,22 @@ export function fromArchivedActivityRecord(record: Doc): AccessEvent | undefined
   return out
 }
 
-/** Any record read from the archive, classified by its own fields (not by the container it came from). */
-export function fromArchivedRecord(record: Doc): AccessEvent | undefined {
+/**
+ * Any record read from the archive, classified by its own fields (not by the container it came
+ * from). Archived activity-log records are recognised by their category, by the `Write` / `Action`
+ * / `Delete` that older archives write there instead of `Administrative` (Microsoft's example of
+ * the archived schema still shows `"category": "Write"`), or by `properties.eventCategory`.
+ */
+export function fromArchivedRecord(record: Doc): Normalized {
   const category = str(record.category) ?? ''
   if (SIGN_IN_CATEGORY.test(category)) return fromSignInRecord(record)
   if (DATA_CATEGORY.test(category)) return fromResourceLogRecord(record)
   if (record.eventTimestamp !== undefined) return fromActivityEvent(record)
-  if (/^(Administrative|Security|Policy|Alert|Autoscale|Recommendation|ResourceHealth|ServiceHealth)$/i.test(category))
+  if (
+    ACTIVITY_CATEGORY.test(category) ||
+    OPERATION_TYPE_CATEGORY.test(category) ||
+    ACTIVITY_CATEGORY.test(str(obj(record.properties)?.eventCategory) ?? '')
+  )
     return fromArchivedActivityRecord(record)
-  return undefined
+  return skip('not-access-record')
 }

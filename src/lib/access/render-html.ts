@@ -4,6 +4,7 @@
  * Content-Security-Policy that forbids every fetch, so the file shows the same offline as online.
  */
 import {formatDuration} from '../duration.js'
+import {describeSkipped} from './render-text.js'
 import type {AccessReport, Finding} from './types.js'
 
 export function escapeHtml(text: string | number): string {
@@ -243,7 +244,7 @@ export function renderAccessHtml(report: AccessReport): string {
   const sources = report.sources
     .map(
       (s) =>
-        `<li>${escapeHtml(s.name)} <span class="muted">${escapeHtml(s.target)}</span>: ${fmt(s.events)} events${s.notes?.length ? ` — ${escapeHtml(s.notes.join('; '))}` : ''}</li>`,
+        `<li>${escapeHtml(s.name)} <span class="muted">${escapeHtml(s.target)}</span>: ${fmt(s.events)} events${s.skipped?.length ? `; ${escapeHtml(describeSkipped(s.skipped))}` : ''}${s.notes?.length ? ` — ${escapeHtml(s.notes.join('; '))}` : ''}</li>`,
     )
     .join('')
   const st = report.settings

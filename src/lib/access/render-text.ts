@@ -1,7 +1,13 @@
 /** The access report for a terminal: a principals table, the findings, the sources. */
 import {color} from '../output/color.js'
 import {formatCount, renderTable} from '../output/table.js'
-import type {AccessReport} from './types.js'
+import {SKIP_REASONS, type AccessReport, type SkippedRecords} from './types.js'
+
+/** `skipped 10 that begin an operation (…), 5 outside the range (…)` */
+export function describeSkipped(skipped: readonly SkippedRecords[]): string {
+  const words = new Map(SKIP_REASONS.map((r) => [r.reason, r.says]))
+  return `skipped ${skipped.map((s) => `${formatCount(s.records)} ${words.get(s.reason) ?? s.reason}`).join(', ')}`
+}
 
 function list(values: string[], max: number): string {
   return values.length <= max ? values.join(', ') : `${values.slice(0, max).join(', ')} +${values.length - max}`
@@ -50,7 +56,7 @@ export function renderAccessText(report: AccessReport): string {
   for (const s of report.sources)
     out.push(
       color.dim(
-        `Source ${s.name} (${s.target}): ${formatCount(s.events)} events${s.notes?.length ? `; ${s.notes.join('; ')}` : ''}`,
+        `Source ${s.name} (${s.target}): ${formatCount(s.events)} events${s.skipped?.length ? `; ${describeSkipped(s.skipped)}` : ''}${s.notes?.length ? `; ${s.notes.join('; ')}` : ''}`,
       ),
     )
   return out.join('\n')

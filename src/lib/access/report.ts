@@ -10,11 +10,11 @@ import {configError, usageError} from '../errors.js'
 import {readArchivedRecords} from '../logs/archive.js'
 import {activityLogOldest, assertActivityLogRange, listActivityEvents} from './activity-log.js'
 import {AccessAggregator} from './aggregate.js'
-import {consumeRecords} from './consume.js'
+import {addSkipped, consumeRecords, skippedList} from './consume.js'
 import {customerPredicate, type RecordPredicate} from './customer.js'
 import {WorkingHours} from './hours.js'
 import {fromActivityEvent, fromArchivedRecord} from './normalize.js'
-import type {AccessReport, AccessSourceName, SourceSummary} from './types.js'
+import type {AccessReport, AccessSourceName, SkipReason, SourceSummary} from './types.js'
 import {aggregateInWorkspace, workspaceCustomer, WORKSPACE_QUERY_PARTS} from './workspace.js'
 
 export const ACCESS_SOURCES: AccessSourceName[] = ['activity-log', 'archive', 'workspace']
@@ -142,6 +142,7 @@ export async function createAccessReport(
         )
         summary.events = counts.inRange
         summary.lookbackEvents = counts.lookback
+        summary.skipped = skippedList(counts.skipped)
         return summary
       })(),
     )
@@ -167,6 +168,7 @@ export async function createAccessReport(
         if (skipped.length > 0)
           summary.notes = [`${skipped.join(', ')} not read: the activity log itself is a source of this report`]
         const notes: string[] = summary.notes ?? []
+        const skippedRecords: Partial<Record<SkipReason, number>> = {}
         for (const container of containers) {
           const stream = readArchivedRecords({
             clients,
@@ -190,6 +192,11 @@ export async function createAccessReport(
           summary.events += counts.inRange
           summary.lookbackEvents += counts.lookback
           events += counts.records
+          for (const [reason, n] of Object.entries(counts.skipped)) addSkipped(skippedRecords, reason as SkipReason, n)
+          // what the reader itself left out: records of the edge hour blobs outside the range, undated ones, broken lines
+          addSkipped(skippedRecords, 'outside-range', stream.stats.outOfRange)
+          addSkipped(skippedRecords, 'no-time', stream.stats.undated)
+          addSkipped(skippedRecords, 'malformed', stream.stats.malformed)
           if (!stream.stats.exists)
             notes.push(`container ${container} does not exist (no logs of that category archived yet)`)
           if (stream.stats.malformed > 0)
@@ -198,6 +205,7 @@ export async function createAccessReport(
             )
         }
 
+        summary.skipped = skippedList(skippedRecords)
         if (notes.length > 0) summary.notes = notes
         return summary
       })(),

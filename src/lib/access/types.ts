@@ -23,6 +23,35 @@ export interface AccessEvent {
   operation?: string
 }
 
+/**
+ * Why a record read from a source did not become an event of the report. Nothing is dropped
+ * silently: every source counts its skipped records per reason.
+ */
+export type SkipReason =
+  | 'operation-begin'
+  | 'no-principal'
+  | 'no-time'
+  | 'not-access-record'
+  | 'other-customer'
+  | 'outside-range'
+  | 'malformed'
+
+/** Every reason, in the order reports list them, with the words they use. */
+export const SKIP_REASONS: ReadonlyArray<{reason: SkipReason; says: string}> = [
+  {reason: 'operation-begin', says: 'that begin an operation (Start/Accept; the record that ends it is counted)'},
+  {reason: 'no-principal', says: 'without a caller'},
+  {reason: 'no-time', says: 'without a readable time'},
+  {reason: 'not-access-record', says: 'of categories that are not access (e.g. resource health, NSG counters)'},
+  {reason: 'other-customer', says: 'of other customers (--customer)'},
+  {reason: 'outside-range', says: 'outside the range and the look-back window'},
+  {reason: 'malformed', says: 'malformed (not a JSON record)'},
+]
+
+export interface SkippedRecords {
+  reason: SkipReason
+  records: number
+}
+
 export interface SourceSummary {
   name: AccessSourceName
   /** subscription (activity log), account (archive) or workspace id */
@@ -33,6 +62,11 @@ export interface SourceSummary {
   events: number
   /** events read from the look-back window (new-IP detection) */
   lookbackEvents: number
+  /**
+   * records read but not counted, per reason (activity log and archive; the workspace aggregates in
+   * KQL and reports no per-record reasons); only reasons that occurred, in {@link SKIP_REASONS} order
+   */
+  skipped?: SkippedRecords[]
   /** pages (activity log), bytes (archive) or queries (workspace) */
   pages?: number
   bytes?: number

@@ -35,7 +35,7 @@ import {readArchivedRecords, type ArchiveStats} from './archive.js'
 import type {LogRecord} from './fields.js'
 import {writeTarGz} from './pack.js'
 import type {MalformedLine} from './records.js'
-import {BundleRedactor} from './redact.js'
+import {BundleRedactor, redactionSummary, type RedactionSummary} from './redact.js'
 import {customerSelector, type CustomerSelector} from './select.js'
 import {requireExports, resolveLinkExpiry, shareFile, type ShareLink} from './share.js'
 import {Spool, bundlePath, type BundleFile} from './spool.js'
@@ -93,6 +93,9 @@ export interface LogsManifestBody {
   sources: SourceSummary[]
   files: BundleFile[]
   records: number
+  /** the redaction rules that ran over every kept record, in order, and the rule set's version */
+  redaction: RedactionSummary
+  /** redactions per rule id */
   redactions: Record<string, number>
   malformedLines: number
 }
@@ -109,6 +112,7 @@ export interface LogsBundle {
   records: number
   files: BundleFile[]
   sources: SourceSummary[]
+  redaction: RedactionSummary
   redactions: Record<string, number>
   malformedLines: number
   /** the first malformed lines (source, line, reason) */
@@ -356,6 +360,7 @@ export async function createLogsBundle(
       sources,
       files,
       records,
+      redaction: redactionSummary(),
       redactions: redactor.counts,
       malformedLines,
     }
@@ -413,6 +418,7 @@ export async function createLogsBundle(
       records,
       files,
       sources,
+      redaction: body.redaction,
       redactions: redactor.counts,
       malformedLines,
       malformedSamples,

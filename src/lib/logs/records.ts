@@ -69,6 +69,16 @@ const ESCAPES = [String.raw`\u`, String.raw`\/`]
 const WRAPPER_HEAD = /^\s*\{\s*"records"\s*:\s*\[/
 const DEFAULT_MAX_LINE = 64 * 1024 * 1024
 
+/**
+ * JSON.parse's message without the excerpt V8 quotes from the input (up to ten characters each
+ * side of the error): the line may be any customer's record, with its ids, IPs or secrets, and the
+ * reason goes into the bundle's manifest and the command's output.
+ */
+function parseErrorReason(error: unknown): string {
+  const message = (error as Error)?.message?.split('\n')[0] ?? String(error)
+  return message.replace(/,\s*(?:\.\.\.)?".*$/, '').replace(/".*$/, '')
+}
+
 function isSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x09 || byte === CR || byte === NL
 }
@@ -179,7 +189,7 @@ class LineParser {
     try {
       value = JSON.parse(text)
     } catch (error) {
-      this.malformed(line, `not valid JSON (${(error as Error).message.split('\n')[0]})`)
+      this.malformed(line, `not valid JSON (${parseErrorReason(error)})`)
       return
     }
 

@@ -20,6 +20,13 @@ export const DEFAULT_CUSTOMER_FIELDS = ['properties.customerId', 'properties.ten
 /** Fields that may name a blob or container, per source shape (archive, LA StorageBlobLogs, activity log). */
 export const RESOURCE_PATH_FIELDS = ['properties.objectKey', 'uri', 'resourceId', 'authorization.scope'] as const
 
+/**
+ * Fields that name the other end of a copy (`SourceUri` / `DestinationUri` in StorageBlobLogs). They
+ * do not make a record the customer's, but a kept record can name another customer's blob there,
+ * so they are read for ids to redact.
+ */
+export const OTHER_PATH_FIELDS = ['properties.sourceUri', 'properties.destinationUri'] as const
+
 export type MatchReason = {kind: 'field'; field: string} | {kind: 'scope'; store: string; field: string}
 
 export interface ResourcePath {
@@ -46,7 +53,10 @@ export interface CustomerSelector {
   match(record: LogRecord): MatchReason | undefined
   /** values of the customer fields in a record (to learn other customers' ids) */
   fieldValues(record: LogRecord): string[]
-  /** ids of customers whose scope a record's resource paths name (store templates read backwards) */
+  /**
+   * ids of customers whose scope a record's resource paths name (store templates read backwards),
+   * the other end of a copy included
+   */
   customersInPaths(record: LogRecord): string[]
 }
 
@@ -154,11 +164,14 @@ export function customerSelector(map: DataMap, customer: string): CustomerSelect
     ...new Set([`"${customer}"`, ...scopeNeedles, ...scopeNeedles.map((n) => n.toUpperCase()), ...listingNeedles]),
   ]
 
-  const paths = (record: LogRecord): Array<{field: string; path: ResourcePath}> => {
+  const paths = (
+    record: LogRecord,
+    fields: readonly string[] = RESOURCE_PATH_FIELDS,
+  ): Array<{field: string; path: ResourcePath}> => {
     const serviceType = getString(record, 'properties.serviceType')
     if (serviceType !== undefined && serviceType.toLowerCase() !== 'blob') return []
     const out: Array<{field: string; path: ResourcePath}> = []
-    for (const field of RESOURCE_PATH_FIELDS) {
+    for (const field of fields) {
       const value = getString(record, field)
       if (!value) continue
       const path = parseResourcePath(field, value)
@@ -196,7 +209,7 @@ export function customerSelector(map: DataMap, customer: string): CustomerSelect
     },
     customersInPaths(record) {
       const found = new Set<string>()
-      for (const {path} of paths(record)) {
+      for (const {path} of paths(record, [...RESOURCE_PATH_FIELDS, ...OTHER_PATH_FIELDS])) {
         for (const reader of readers) {
           if (reader.account.toLowerCase() !== path.account.toLowerCase()) continue
           let id: string | undefined
