@@ -148,10 +148,10 @@ describe('audit posture on recorded and documented Azure responses', function ()
     bed.state.blobContainers.set(auditContainerId.toLowerCase(), documented)
     let run = await statuses()
     assert.deepEqual(run.statuses, ['pass', 'fail', 'pass'])
-    assert.match(run.check('audit.trail-immutable').detail, /^Time-based retention of 100 days \(Locked\)/)
+    assert.match(run.check('audit.trail-immutable').detail, /^Locked time-based retention of 100 days: /)
     assert.equal(
       run.check('audit.trail-writable').detail,
-      "The policy (time-based retention of 100 days (Locked)) allows no protected append writes: Azure refuses custos's Append Block, so the trail cannot be written. A legal hold (tag1, tag2, tag3) without allowProtectedAppendWritesAll refuses Append Block: the trail cannot be written.",
+      "The policy (Locked time-based retention of 100 days) allows no protected append writes: Azure refuses custos's Append Block, so the trail cannot be written. A legal hold (tag1, tag2, tag3) without allowProtectedAppendWritesAll refuses Append Block: the trail cannot be written.",
     )
     assert.equal(run.report.resources.find((r) => r.name === AUDIT_RESOURCE)?.id, documented.id)
 

@@ -322,7 +322,7 @@ describe('audit posture', function () {
       assert.deepEqual(container?.usedBy, ['audit'])
       const r = trail(report)
       assert.equal(r['audit.trail-immutable'].status, 'pass')
-      assert.match(r['audit.trail-immutable'].detail, /^Time-based retention of 365 days \(Locked\): /)
+      assert.match(r['audit.trail-immutable'].detail, /^Locked time-based retention of 365 days: /)
       assert.equal(
         r['audit.trail-writable'].detail,
         'allowProtectedAppendWrites is true: custos can append to the trail under the policy.',
@@ -357,7 +357,7 @@ describe('audit posture', function () {
       assert.equal(r['audit.trail-writable'].status, 'fail')
       assert.equal(
         r['audit.trail-writable'].detail,
-        "The policy (time-based retention of 100 days (Locked)) allows no protected append writes: Azure refuses custos's Append Block, so the trail cannot be written.",
+        "The policy (Locked time-based retention of 100 days) allows no protected append writes: Azure refuses custos's Append Block, so the trail cannot be written.",
       )
       assert.match(
         r['audit.trail-writable'].remediation ?? '',
@@ -432,7 +432,7 @@ describe('audit posture', function () {
       assert.deepEqual([r.status, r.severity], ['fail', 'low'])
       assert.equal(
         r.detail,
-        'The policy is Unlocked: an account owner can still shorten or delete it, and then the trail.',
+        'The policy is Unlocked: whoever may manage the account can still shorten or delete it, and then the trail.',
       )
       assert.equal(atMedium.summary.failing, 0)
       assert.equal((await bed.audit(bed.map(), {failOn: 'low'})).summary.failing, 1)

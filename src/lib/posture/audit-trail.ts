@@ -114,7 +114,8 @@ export function evaluateAuditContainer(
   const days = policy?.immutabilityPeriodSinceCreationInDays
   if (hasPolicy && days !== undefined) values.days = String(days)
   const state = policy?.state
-  const describe = `time-based retention of ${days ?? '?'} day${days === 1 ? '' : 's'} (${state ?? 'state not reported'})`
+  const period = `time-based retention of ${days ?? '?'} day${days === 1 ? '' : 's'}`
+  const describe = state ? `${state} ${period}` : `${period} (state not reported)`
   const appendFlag = policy?.allowProtectedAppendWritesAll
     ? 'allowProtectedAppendWritesAll'
     : policy?.allowProtectedAppendWrites
@@ -188,7 +189,7 @@ export function evaluateAuditContainer(
       r(
         'audit.trail-policy-locked',
         'fail',
-        `The policy is ${state ?? 'not reported as locked'}: an account owner can still shorten or delete it, and then the trail.`,
+        `The policy is ${state ?? 'not reported as locked'}: whoever may manage the account can still shorten or delete it, and then the trail.`,
       ),
     )
   return out
