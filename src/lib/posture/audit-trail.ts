@@ -114,7 +114,8 @@ export function evaluateAuditContainer(
   const days = policy?.immutabilityPeriodSinceCreationInDays
   if (hasPolicy && days !== undefined) values.days = String(days)
   const state = policy?.state
-  const period = `time-based retention of ${days ?? '?'} day${days === 1 ? '' : 's'}`
+  const dayCount = `${days ?? '?'} day${days === 1 ? '' : 's'}`
+  const period = `time-based retention of ${dayCount}`
   const describe = state ? `${state} ${period}` : `${period} (state not reported)`
   const appendFlag = policy?.allowProtectedAppendWritesAll
     ? 'allowProtectedAppendWritesAll'
@@ -127,7 +128,7 @@ export function evaluateAuditContainer(
       ? r(
           'audit.trail-immutable',
           'pass',
-          `${capitalize(describe)}: a trail blob cannot be changed or deleted for ${days ?? '?'} days after it is created.`,
+          `${capitalize(describe)}: a trail blob cannot be overwritten or deleted for ${dayCount} after it is created.`,
         )
       : r(
           'audit.trail-immutable',
@@ -182,7 +183,7 @@ export function evaluateAuditContainer(
   if (!hasPolicy) out.push(r('audit.trail-policy-locked', 'skipped', 'No immutability policy to lock.'))
   else if (state === 'Locked')
     out.push(
-      r('audit.trail-policy-locked', 'pass', `The policy is Locked: it can be extended, never shortened or removed.`),
+      r('audit.trail-policy-locked', 'pass', 'The policy is Locked: it can be extended, never shortened or removed.'),
     )
   else
     out.push(
