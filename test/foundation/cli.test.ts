@@ -76,6 +76,76 @@ describe('the custos CLI (built bin/run.js as a process)', function () {
       body.checks.every((c) => c.status === 'ok'),
       JSON.stringify(body.checks),
     )
+    // the demo's audit container carries the recommended policy: no warning
+    const policy = body.checks.find((c) => c.section === 'audit.immutability') as
+      {target: string; detail: string} | undefined
+    assert.equal(policy?.target, 'contosoaudit/custos-audit')
+    assert.match(
+      policy?.detail ?? '',
+      /^Locked time-based retention of 365 days: .* allowProtectedAppendWrites is true/,
+    )
+  })
+
+  it('config validate warns, without changing the exit code, when the audit container has no policy that allows appends', async () => {
+    const container = `${env.accountId('contosoaudit')}/blobServices/default/containers/custos-audit`
+    const policyCheck = (body: {checks: Array<{section: string; status: string; detail: string}>}) =>
+      body.checks.find((c) => c.section === 'audit.immutability')
+    try {
+      env.server.state.setImmutabilityPolicy(container, undefined)
+      const none = await runCli(['config', 'validate', '--config', env.configPath, '--json'])
+      assert.equal(none.code, 0, none.stdout + none.stderr)
+      const body = none.json<{ok: boolean; checks: Array<{section: string; status: string; detail: string}>}>()
+      assert.equal(body.ok, true)
+      assert.equal(policyCheck(body)?.status, 'warning')
+      assert.match(
+        policyCheck(body)?.detail ?? '',
+        /^No immutability policy on custos-audit: .* `custos audit posture` prints the az commands that fix it\.$/,
+      )
+
+      env.server.state.setImmutabilityPolicy(container, {days: 30, state: 'Locked'})
+      const text = await runCli(['config', 'validate', '--config', env.configPath])
+      assert.equal(text.code, 0, text.stdout + text.stderr)
+      assert.match(text.stdout, /audit\.immutability .*warning/)
+      assert.match(
+        text.stdout,
+        /allows no protected append writes: Azure refuses custos's Append Block, so the trail cannot be written/,
+      )
+      assert.match(text.stdout, /Every target is reachable\. 1 warning\(s\)\./)
+    } finally {
+      env.server.state.setImmutabilityPolicy(container, {days: 365, state: 'Locked', allowProtectedAppendWrites: true})
+    }
+  })
+
+  it('audit posture passes the audit container of the local environment (the demo), read through Resource Manager', async () => {
+    const result = await runCli(['audit', 'posture', '--config', env.configPath, '--json'])
+    const report = result.json<{
+      resources: Array<{kind: string; name: string; results: Array<{check: string; status: string}>}>
+    }>()
+    const container = report.resources.find((r) => r.kind === 'blob-container')
+    assert.equal(container?.name, 'contosoaudit/custos-audit', result.stderr)
+    assert.deepEqual(
+      container?.results.map((r) => [r.check, r.status]),
+      [
+        ['audit.trail-immutable', 'pass'],
+        ['audit.trail-writable', 'pass'],
+        ['audit.trail-policy-locked', 'pass'],
+      ],
+    )
+  })
+
+  it('config validate warns that the policy was not checked when Resource Manager cannot be reached', async () => {
+    const path = join(scratch, 'no-arm.json')
+    const config = structuredClone(env.config) as {azure: Record<string, unknown>; activityLog?: unknown}
+    config.azure.resourceManager = 'https://127.0.0.1:9'
+    delete config.activityLog
+    writeFileSync(path, JSON.stringify(config))
+    const result = await runCli(['config', 'validate', '--config', path, '--json', '--retries', '1'])
+    assert.equal(result.code, 0, result.stdout + result.stderr)
+    const check = result
+      .json<{checks: Array<{section: string; status: string; detail: string}>}>()
+      .checks.find((c) => c.section === 'audit.immutability')
+    assert.equal(check?.status, 'warning')
+    assert.match(check?.detail ?? '', /^Immutability policy not checked: Could not reach .*ECONNREFUSED/)
   })
 
   it('config validate reports an unreachable account with exit 1', async () => {
@@ -92,6 +162,13 @@ describe('the custos CLI (built bin/run.js as a process)', function () {
       JSON.stringify(body.checks),
     )
     assert.doesNotMatch(result.stdout, /AccountKey=eA==/, 'the account key is never printed')
+    // nothing says which subscription holds the account: the policy is not checked, and nothing is sent
+    const policy = body.checks.find((c) => (c as {section?: string}).section === 'audit.immutability')
+    assert.equal(policy?.status, 'warning')
+    assert.match(
+      policy?.detail ?? '',
+      /^Immutability policy not checked: The audit account x could not be read: no resourceId and no subscription to search for account x\. Add resourceId: .* Or set azure\.subscription\.$/,
+    )
   })
 
   it('customer inventory --json is one JSON document and counts acme apart from acme-corp', async () => {

@@ -227,6 +227,96 @@ describe('local Azure server: Resource Manager (storage and key vaults)', functi
       assert.equal(viaSdk.hasLegalHold, true)
     })
 
+    it('serves an audit container policy that allows protected append writes in the shape of BlobContainersGet, and changes it on request', async () => {
+      const created = server.state.addBlobContainer({
+        accountId,
+        name: 'trail',
+        immutabilityPolicy: {days: 100, state: 'Locked', allowProtectedAppendWrites: true},
+      })
+      const path = url(`${accountPath}/blobServices/default/containers/trail`)
+      let res = await rawRequest(server, 'GET', path)
+      assertShape(res.json, exampleBody('storage-arm/2025-06-01/BlobContainersGet.json'), [
+        'extra $.properties.deleted',
+        'extra $.properties.remainingRetentionDays',
+        'extra $.properties.defaultEncryptionScope',
+        'extra $.properties.denyEncryptionScopeOverride',
+        // the flag the 2025-06-01 example BlobContainersGet.json predates; where it sits (beside the period,
+        // before state, and in each history entry) follows the spec examples
+        // BlobContainersGetWithAllowProtectedAppendWritesAll.json @ 376bad458131f9edf636e99a1e755a8a11fa2ca4 and
+        // BlobContainersGetImmutabilityPolicy.json @ 08255b757486cc96e7fbdfde2e38fcfd56f59fa3 (Azure/azure-rest-api-specs,
+        // specification/storage/resource-manager/Microsoft.Storage/stable/2025-06-01/examples/)
+        'extra $.properties.immutabilityPolicy.properties.allowProtectedAppendWrites',
+        'extra $.properties.immutabilityPolicy.updateHistory[0].allowProtectedAppendWrites',
+        'extra $.properties.immutabilityPolicy.updateHistory[1].allowProtectedAppendWrites',
+      ])
+      assert.deepEqual(Object.keys(res.json.properties.immutabilityPolicy.properties), [
+        'immutabilityPeriodSinceCreationInDays',
+        'allowProtectedAppendWrites',
+        'state',
+      ])
+      assert.deepEqual(
+        res.json.properties.immutabilityPolicy.updateHistory.map((h: {update: string}) => h.update),
+        ['put', 'lock'],
+      )
+      const client = storageManagement(server)
+      let viaSdk = await client.blobContainers.get(RG, 'custosdata', 'trail')
+      assert.equal(viaSdk.hasImmutabilityPolicy, true)
+      assert.deepEqual(
+        [
+          viaSdk.immutabilityPolicy?.immutabilityPeriodSinceCreationInDays,
+          viaSdk.immutabilityPolicy?.state,
+          viaSdk.immutabilityPolicy?.allowProtectedAppendWrites,
+          viaSdk.immutabilityPolicy?.allowProtectedAppendWritesAll,
+        ],
+        [100, 'Locked', true, undefined],
+      )
+
+      // unlocked, with the "All" flag (and a legal hold that allows appends, as in the same spec example)
+      server.state.addBlobContainer({
+        accountId,
+        name: 'trail',
+        immutabilityPolicy: {days: 5, allowProtectedAppendWritesAll: true},
+        legalHoldTags: ['tag1'],
+        legalHoldAllowProtectedAppendWritesAll: true,
+      })
+      res = await rawRequest(server, 'GET', path)
+      assert.deepEqual(Object.keys(res.json.properties.immutabilityPolicy.properties), [
+        'immutabilityPeriodSinceCreationInDays',
+        'allowProtectedAppendWritesAll',
+        'state',
+      ])
+      assert.deepEqual(Object.keys(res.json.properties.legalHold), [
+        'hasLegalHold',
+        'protectedAppendWritesHistory',
+        'tags',
+      ])
+      assert.deepEqual(Object.keys(res.json.properties.legalHold.protectedAppendWritesHistory), [
+        'allowProtectedAppendWritesAll',
+        'timestamp',
+      ])
+      viaSdk = await client.blobContainers.get(RG, 'custosdata', 'trail')
+      assert.equal(viaSdk.immutabilityPolicy?.state, 'Unlocked')
+      assert.equal(viaSdk.immutabilityPolicy?.allowProtectedAppendWritesAll, true)
+      assert.equal(viaSdk.legalHold?.protectedAppendWritesHistory?.allowProtectedAppendWritesAll, true)
+
+      // the policy removed again: exactly the fields of the recorded real container without one
+      server.state.addBlobContainer({accountId, name: 'trail'})
+      server.state.setImmutabilityPolicy(created.id as string, {days: 7, allowProtectedAppendWrites: false})
+      viaSdk = await client.blobContainers.get(RG, 'custosdata', 'trail')
+      assert.deepEqual(
+        [viaSdk.immutabilityPolicy?.state, viaSdk.immutabilityPolicy?.allowProtectedAppendWrites],
+        ['Unlocked', false],
+      )
+      server.state.setImmutabilityPolicy(created.id as string, undefined)
+      res = await rawRequest(server, 'GET', path)
+      assertShape(res.json, recording('storage-arm/recorded-blobcontainers-get.json')[0].ResponseBody, [])
+      assert.deepEqual(
+        Object.keys(res.json.properties),
+        Object.keys(recording('storage-arm/recorded-blobcontainers-get.json')[0].ResponseBody.properties),
+      )
+      assert.equal((await client.blobContainers.get(RG, 'custosdata', 'trail')).hasImmutabilityPolicy, false)
+    })
+
     it('serves a plain container with exactly the fields of the recorded real response', async () => {
       server.state.addBlobContainer({accountId, name: 'plain'})
       const res = await rawRequest(server, 'GET', url(`${accountPath}/blobServices/default/containers/plain`))

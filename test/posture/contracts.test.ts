@@ -7,7 +7,7 @@ import {readFileSync} from 'node:fs'
 import {resolve} from 'node:path'
 
 import type {JsonObject} from '../../src/lib/local/azure-server/index.js'
-import {CONTRACTS, PostureBed, resultOf, sample} from './setup.js'
+import {AUDIT_RESOURCE, CONTRACTS, PostureBed, auditContainerId, resultOf, sample} from './setup.js'
 
 const SAMPLE_SUB = 'sample-subscription'
 
@@ -127,6 +127,41 @@ describe('audit posture on recorded and documented Azure responses', function ()
       /eastus2\(stage\) is not in residency\.allowedRegions/,
     )
     assert.equal(resultOf(report, 'sto8596', 'storage.https-only').status, 'fail')
+  })
+
+  it('judges the audit container on the documented locked policy with a legal hold and on the recorded container without a policy', async () => {
+    bed.seed()
+    const statuses = async () => {
+      const report = await bed.audit()
+      const check = (id: string) => resultOf(report, AUDIT_RESOURCE, id)
+      return {
+        report,
+        check,
+        statuses: ['audit.trail-immutable', 'audit.trail-writable', 'audit.trail-policy-locked'].map(
+          (id) => check(id).status,
+        ),
+      }
+    }
+
+    // BlobContainersGet (2025-06-01): Locked, 100 days, no append flag, legal hold tag1..tag3 (served as it is)
+    const documented = sample('storage-arm/2025-06-01/BlobContainersGet.json').responses['200'].body as JsonObject
+    bed.state.blobContainers.set(auditContainerId.toLowerCase(), documented)
+    let run = await statuses()
+    assert.deepEqual(run.statuses, ['pass', 'fail', 'pass'])
+    assert.match(run.check('audit.trail-immutable').detail, /^Locked time-based retention of 100 days: /)
+    assert.equal(
+      run.check('audit.trail-writable').detail,
+      "The policy (Locked time-based retention of 100 days) allows no protected append writes: Azure refuses custos's Append Block, so the trail cannot be written. A legal hold (tag1, tag2, tag3) without allowProtectedAppendWritesAll refuses Append Block: the trail cannot be written.",
+    )
+    assert.equal(run.report.resources.find((r) => r.name === AUDIT_RESOURCE)?.id, documented.id)
+
+    // the recorded real container GET: hasImmutabilityPolicy false, no immutabilityPolicy, legalHold without tags
+    const recorded = sample('storage-arm/recorded-blobcontainers-get.json').Entries[0].ResponseBody as JsonObject
+    bed.state.blobContainers.set(auditContainerId.toLowerCase(), recorded)
+    run = await statuses()
+    assert.deepEqual(run.statuses, ['fail', 'pass', 'skipped'])
+    assert.match(run.check('audit.trail-immutable').detail, /^No immutability policy on custos-audit/)
+    assert.equal(run.check('audit.trail-writable').detail, 'No immutability policy or legal hold refuses appends.')
   })
 
   it('reads the documented diagnostic setting shape (workspaceId "", categoryGroup allLogs) and reports an unreadable archive as UNKNOWN', async () => {

@@ -4,7 +4,17 @@ import {CHECKS} from '../../src/lib/posture/catalogue.js'
 import {isFailing} from '../../src/lib/posture/posture.js'
 import type {PostureReport} from '../../src/lib/posture/types.js'
 import {uniqueName} from '../support/env.js'
-import {ACCOUNTS, PostureBed, SUB, VAULT, accountId, resultOf, vaultId} from './setup.js'
+import {
+  ACCOUNTS,
+  AUDIT_RESOURCE,
+  PostureBed,
+  SUB,
+  VAULT,
+  accountId,
+  auditContainerId,
+  resultOf,
+  vaultId,
+} from './setup.js'
 
 describe('audit posture', function () {
   this.timeout(30_000)
@@ -47,8 +57,9 @@ describe('audit posture', function () {
       assert.equal(report.summary.unknown, 0)
     })
 
-    it('checks every account of the data map once, the vault, the subscription and the sign-in logs', () => {
+    it('checks every account of the data map once, the audit container, the vault, the subscription and the sign-in logs', () => {
       assert.deepEqual(report.resources.map((r) => `${r.kind} ${r.name}`).sort(), [
+        `blob-container ${AUDIT_RESOURCE}`,
         'key-vault contoso-kv',
         `storage-account ${ACCOUNTS.audit}`,
         `storage-account ${ACCOUNTS.backup}`,
@@ -155,6 +166,30 @@ describe('audit posture', function () {
           properties: {secondaryLocation: 'westeurope', statusOfSecondary: 'available'},
         }),
       /--name contosobackup --sku Standard_ZRS/,
+    ],
+    [
+      'audit.trail-immutable',
+      AUDIT_RESOURCE,
+      () => bed.state.setImmutabilityPolicy(auditContainerId, undefined),
+      /^az storage container immutability-policy create --subscription .* --resource-group custos-local --account-name contosoaudit --container-name custos-audit --period <days> --allow-protected-append-writes true, then, .*lock it \(irreversible\): az storage container immutability-policy lock .*--container-name custos-audit --if-match "\$\(az storage container immutability-policy show .* --query etag --output tsv\)"$/,
+    ],
+    [
+      'audit.trail-writable',
+      AUDIT_RESOURCE,
+      () => bed.state.setImmutabilityPolicy(auditContainerId, {days: 30, state: 'Unlocked'}),
+      /^az storage container immutability-policy create .*--account-name contosoaudit --container-name custos-audit --period 30 --allow-protected-append-writes true$/,
+      {alsoFailing: ['audit.trail-policy-locked']},
+    ],
+    [
+      'audit.trail-policy-locked',
+      AUDIT_RESOURCE,
+      () =>
+        bed.state.setImmutabilityPolicy(auditContainerId, {
+          days: 365,
+          state: 'Unlocked',
+          allowProtectedAppendWrites: true,
+        }),
+      /^az storage container immutability-policy lock .*--account-name contosoaudit --container-name custos-audit --if-match "\$\(/,
     ],
     [
       'keyvault.soft-delete',
@@ -266,10 +301,143 @@ describe('audit posture', function () {
         ?.results.filter((x) => x.check !== check && x.status === 'fail')
       assert.deepEqual(
         others?.map((x) => x.check),
-        [],
+        (extra?.alsoFailing as string[] | undefined) ?? [],
       )
     })
   }
+
+  describe('the audit container (the trail must be append-only and still writable)', () => {
+    const trail = (report: PostureReport) =>
+      Object.fromEntries(
+        (report.resources.find((r) => r.name === AUDIT_RESOURCE)?.results ?? []).map((r) => [r.check, r]),
+      )
+
+    it('reads the container over Resource Manager and reports the retention period and the lock', async () => {
+      const before = bed.server.requests.length
+      const report = await bed.audit()
+      const container = report.resources.find((r) => r.name === AUDIT_RESOURCE)
+      assert.equal(container?.kind, 'blob-container')
+      assert.equal(container?.id, auditContainerId)
+      assert.equal(container?.location, 'germanywestcentral')
+      assert.deepEqual(container?.usedBy, ['audit'])
+      const r = trail(report)
+      assert.equal(r['audit.trail-immutable'].status, 'pass')
+      assert.match(r['audit.trail-immutable'].detail, /^Locked time-based retention of 365 days: /)
+      assert.equal(
+        r['audit.trail-writable'].detail,
+        'allowProtectedAppendWrites is true: custos can append to the trail under the policy.',
+      )
+      assert.equal(r['audit.trail-policy-locked'].status, 'pass')
+      assert.ok(
+        bed.server.requests
+          .slice(before)
+          .some((q) => q.method === 'GET' && q.path.toLowerCase() === auditContainerId.toLowerCase()),
+        'blobContainers.get on the audit container',
+      )
+    })
+
+    it('counts allowProtectedAppendWritesAll as allowing appends too', async () => {
+      bed.state.setImmutabilityPolicy(auditContainerId, {
+        days: 90,
+        state: 'Locked',
+        allowProtectedAppendWritesAll: true,
+      })
+      const r = trail(await bed.audit())
+      assert.equal(r['audit.trail-writable'].status, 'pass')
+      assert.match(r['audit.trail-writable'].detail, /^allowProtectedAppendWritesAll is true/)
+      assert.match(r['audit.trail-immutable'].detail, /90 days/)
+    })
+
+    it('says the trail cannot be written under a locked policy without protected append writes, and that the fix is a new container', async () => {
+      bed.state.setImmutabilityPolicy(auditContainerId, {days: 100, state: 'Locked', allowProtectedAppendWrites: false})
+      const report = await bed.audit()
+      const r = trail(report)
+      assert.equal(r['audit.trail-immutable'].status, 'pass')
+      assert.equal(r['audit.trail-policy-locked'].status, 'pass')
+      assert.equal(r['audit.trail-writable'].status, 'fail')
+      assert.equal(
+        r['audit.trail-writable'].detail,
+        "The policy (Locked time-based retention of 100 days) allows no protected append writes: Azure refuses custos's Append Block, so the trail cannot be written.",
+      )
+      assert.match(
+        r['audit.trail-writable'].remediation ?? '',
+        /^A locked policy cannot be changed to allow appends: create a new container \(az storage container-rm create .*--storage-account contosoaudit --name <new container>\), give it the policy \(.*--container-name <new container> --period 100 --allow-protected-append-writes true, then lock it\) and set audit\.container to it$/,
+      )
+      assert.equal(report.summary.failing, 1)
+    })
+
+    it('says the trail cannot be written under a legal hold without allowProtectedAppendWritesAll', async () => {
+      const add = (allow?: boolean) =>
+        bed.state.addBlobContainer({
+          accountId: accountId(ACCOUNTS.audit),
+          name: 'custos-audit',
+          immutabilityPolicy: {days: 365, state: 'Locked', allowProtectedAppendWrites: true},
+          legalHoldTags: ['case17'],
+          legalHoldAllowProtectedAppendWritesAll: allow,
+        })
+      add()
+      const refused = trail(await bed.audit())['audit.trail-writable']
+      assert.equal(refused.status, 'fail')
+      assert.match(
+        refused.detail,
+        /^A legal hold \(case17\) without allowProtectedAppendWritesAll refuses Append Block/,
+      )
+      assert.match(
+        refused.remediation ?? '',
+        /^az storage container legal-hold set .*--container-name custos-audit --tags case17 --allow-protected-append-writes-all true$/,
+      )
+      add(true)
+      assert.equal(trail(await bed.audit())['audit.trail-writable'].status, 'pass')
+    })
+
+    it('fails a container that does not exist yet: custos would create it without a policy', async () => {
+      bed.state.blobContainers.delete(auditContainerId.toLowerCase())
+      const r = trail(await bed.audit())
+      assert.equal(r['audit.trail-immutable'].status, 'fail')
+      assert.match(r['audit.trail-immutable'].detail, /does not exist yet/)
+      assert.match(
+        r['audit.trail-immutable'].remediation ?? '',
+        /^az storage container-rm create .*--storage-account contosoaudit --name custos-audit, then az storage container immutability-policy create /,
+      )
+      assert.equal(r['audit.trail-writable'].status, 'pass')
+      assert.equal(r['audit.trail-policy-locked'].status, 'skipped')
+    })
+
+    it('reports UNKNOWN with the reason, not a crash, when the audit account cannot be resolved', async () => {
+      bed.state.storageAccounts.delete(accountId(ACCOUNTS.audit).toLowerCase())
+      const report = await bed.audit()
+      const container = report.resources.find((r) => r.name === AUDIT_RESOURCE)
+      assert.equal(container?.id, undefined)
+      assert.deepEqual(
+        container?.results.map((r) => [r.check, r.status]),
+        [
+          ['audit.trail-immutable', 'unknown'],
+          ['audit.trail-writable', 'unknown'],
+          ['audit.trail-policy-locked', 'unknown'],
+        ],
+      )
+      for (const r of container?.results ?? []) {
+        assert.match(
+          r.detail,
+          /^The audit account contosoaudit could not be read: no storage account of subscription .* has the blob endpoint/,
+        )
+        assert.match(r.remediation ?? '', /^Add resourceId: .*storageAccounts\/contosoaudit to audit/)
+      }
+    })
+
+    it('reports an unlocked policy at low severity: it fails the run only with --fail-on low', async () => {
+      bed.state.setImmutabilityPolicy(auditContainerId, {days: 7, state: 'Unlocked', allowProtectedAppendWrites: true})
+      const atMedium = await bed.audit()
+      const r = trail(atMedium)['audit.trail-policy-locked']
+      assert.deepEqual([r.status, r.severity], ['fail', 'low'])
+      assert.equal(
+        r.detail,
+        'The policy is Unlocked: whoever may manage the account can still shorten or delete it, and then the trail.',
+      )
+      assert.equal(atMedium.summary.failing, 0)
+      assert.equal((await bed.audit(bed.map(), {failOn: 'low'})).summary.failing, 1)
+    })
+  })
 
   it('reports storage.region and monitoring.archive-region when the log archive itself leaves Germany', async () => {
     bed.patchAccount(ACCOUNTS.logs, {location: 'westeurope'})

@@ -45,6 +45,10 @@ export type AccountName = (typeof ACCOUNTS)[keyof typeof ACCOUNTS]
 
 export const accountId = (name: string, subscription = SUB, resourceGroup = RG) =>
   LocalAzureState.storageAccountId(subscription, resourceGroup, name)
+export const AUDIT_CONTAINER = 'custos-audit'
+/** The posture resource name and ARM id of the audit container. */
+export const AUDIT_RESOURCE = `${ACCOUNTS.audit}/${AUDIT_CONTAINER}`
+export const auditContainerId = `${accountId(ACCOUNTS.audit)}/blobServices/default/containers/${AUDIT_CONTAINER}`
 export const vaultId = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/${VAULT}`
 
 const STORAGE_LOG_CATEGORIES = ['StorageRead', 'StorageWrite', 'StorageDelete'].map((category) => ({
@@ -93,7 +97,14 @@ export class PostureBed {
   /** Empties the Resource Manager state and seeds a fully compliant one. */
   seed(): void {
     const s = this.state
-    for (const m of [s.storageAccounts, s.blobServices, s.armKeyVaults, s.armVaultDataPlane, s.diagnosticSettings])
+    for (const m of [
+      s.storageAccounts,
+      s.blobServices,
+      s.blobContainers,
+      s.armKeyVaults,
+      s.armVaultDataPlane,
+      s.diagnosticSettings,
+    ])
       m.clear()
     const azurite = getTestAzurite()
     for (const name of Object.values(ACCOUNTS)) {
@@ -125,6 +136,12 @@ export class PostureBed {
           keyvaultproperties: {keyvaulturi: this.vaultUrl, keyname: 'storage-key', keyversion: ''},
         },
       },
+    })
+    // the audit trail's container under the recommended policy: WORM that still lets custos append, locked
+    s.addBlobContainer({
+      accountId: accountId(ACCOUNTS.audit),
+      name: AUDIT_CONTAINER,
+      immutabilityPolicy: {days: 365, state: 'Locked', allowProtectedAppendWrites: true},
     })
     s.addArmKeyVault({
       name: VAULT,
@@ -186,7 +203,7 @@ export class PostureBed {
       keys: {vault: this.vaultUrl, customerKey: 'tenant-{customer}'},
       logs: {archive: {account: conn(ACCOUNTS.logs), containers: [this.signInContainer, 'insights-logs-storageread']}},
       exports: {account: conn(ACCOUNTS.exports), container: 'exports'},
-      audit: {account: conn(ACCOUNTS.audit), container: 'custos-audit'},
+      audit: {account: conn(ACCOUNTS.audit), container: AUDIT_CONTAINER},
       azure: {
         credential: 'local',
         caCertificate: this.caPath,

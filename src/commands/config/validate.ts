@@ -18,7 +18,7 @@ export default class ConfigValidate extends BaseCommand<typeof ConfigValidate> {
   static override summary =
     'Validate the data map and check that every account, container, vault and log source is reachable.'
   static override description =
-    'The data map is checked against its JSON Schema first (exit 2 with one line per problem); then each target it names is tried with the current credentials (exit 1 when one is unreachable).'
+    "The data map is checked against its JSON Schema first (exit 2 with one line per problem); then each target it names is tried with the current credentials (exit 1 when one is unreachable). It also reads the audit container's immutability policy from Resource Manager and warns, without changing the exit code, when the trail is not append-only, when the policy would refuse custos's appends, or when it cannot be checked."
   static override examples = [
     '<%= config.bin %> config validate --config custos.yaml',
     '<%= config.bin %> config validate --config custos.yaml --json',
@@ -53,10 +53,12 @@ export default class ConfigValidate extends BaseCommand<typeof ConfigValidate> {
           checks.map((c) => [c.section, c.target, mark(c.status), c.detail]),
         ),
       )
+      const warnings = checks.filter((c) => c.status === 'warning').length
       this.log(
-        ok
+        (ok
           ? color.green('Every target is reachable.')
-          : color.red(`${checks.filter((c) => c.status === 'failed').length} target(s) unreachable.`),
+          : color.red(`${checks.filter((c) => c.status === 'failed').length} target(s) unreachable.`)) +
+          (warnings > 0 ? color.yellow(` ${warnings} warning(s).`) : ''),
       )
     }
 

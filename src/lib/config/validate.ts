@@ -4,7 +4,8 @@
  */
 import {parseAccount} from '../azure/account.js'
 import type {AzureClients} from '../azure/clients.js'
-import {fromAzureError} from '../errors.js'
+import {fromAzureError, isAbortError} from '../errors.js'
+import {checkAuditTrailContainer} from '../posture/audit-trail.js'
 
 export interface ReachabilityCheck {
   section: string
@@ -92,6 +93,8 @@ export async function checkReachability(
       ),
     )
   }
+
+  checks.push(await auditTrailProtection(clients, options))
 
   if (map.exports) {
     const account = parseAccount(map.exports.account)
@@ -194,4 +197,48 @@ export async function checkReachability(
   }
 
   return checks
+}
+
+/**
+ * Whether the audit container is append-only the way the trail needs (the `audit.trail-*` checks of
+ * `audit posture`, read over Resource Manager). Never `failed`: a missing or unreadable policy is a
+ * warning, because custos works without it; the trail is then tamper-evident but not tamper-proof.
+ */
+async function auditTrailProtection(
+  clients: AzureClients,
+  options: {abortSignal?: AbortSignal},
+): Promise<ReachabilityCheck> {
+  const map = clients.map
+  const target = `${parseAccount(map.audit.account).name}/${map.audit.container}`
+  const warning = (detail: string): ReachabilityCheck => ({
+    section: 'audit.immutability',
+    target,
+    status: 'warning',
+    detail,
+  })
+  let results
+  try {
+    results = (await checkAuditTrailContainer(clients, map, options)).results
+  } catch (error) {
+    if (isAbortError(error)) throw error
+    const mapped = fromAzureError(error, 'Resource Manager') as Error
+    return warning(`Immutability policy not checked: ${mapped.message}`)
+  }
+
+  const find = (id: string) => results.find((r) => r.check === id)
+  const immutable = find('audit.trail-immutable')
+  const writable = find('audit.trail-writable')
+  const locked = find('audit.trail-policy-locked')
+  if (immutable?.status === 'unknown')
+    return warning(`Immutability policy not checked: ${immutable.detail} ${immutable.remediation ?? ''}`.trim())
+  const problems = [immutable, writable].filter((r) => r?.status === 'fail').map((r) => r?.detail)
+  if (problems.length > 0)
+    return warning(`${problems.join(' ')} \`custos audit posture\` prints the az commands that fix it.`)
+  return {
+    section: 'audit.immutability',
+    target,
+    status: 'ok',
+    detail:
+      `${immutable?.detail ?? ''} ${writable?.detail ?? ''}${locked?.status === 'fail' ? ` ${locked.detail}` : ''}`.trim(),
+  }
 }

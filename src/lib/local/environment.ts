@@ -16,6 +16,7 @@ import {startAzurite, type AzuriteInstance} from './azurite.js'
 
 export const DEMO_CUSTOMERS = ['acme', 'acme-corp', 'globex', 'initech'] as const
 export const DEMO_VAULT = 'contoso-kv'
+export const DEMO_AUDIT_CONTAINER = 'custos-audit'
 
 /** The emulated storage accounts, their role and region (backups sit in a different German region). */
 export const DEMO_ACCOUNTS = [
@@ -117,7 +118,7 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
     },
     activityLog: {subscription: LOCAL_SUBSCRIPTION_ID},
     exports: {account: conn('contosoexport'), container: 'exports', linkExpiry: '7d'},
-    audit: {account: conn('contosoaudit'), container: 'custos-audit'},
+    audit: {account: conn('contosoaudit'), container: DEMO_AUDIT_CONTAINER},
     azure: {
       credential: 'local',
       resourceManager: server.url,
@@ -167,6 +168,15 @@ function seedResources(state: LocalAzureState, azurite: AzuriteInstance): void {
       },
     })
   }
+
+  // The audit trail's container under the recommended policy: blobs cannot be changed or deleted for
+  // a year, custos can still append (allowProtectedAppendWrites), and the policy is locked. (Azurite
+  // does not enforce it; `audit posture` and `config validate` read it from Resource Manager.)
+  state.addBlobContainer({
+    accountId: LocalAzureState.storageAccountId(LOCAL_SUBSCRIPTION_ID, DEFAULT_RESOURCE_GROUP, 'contosoaudit'),
+    name: DEMO_AUDIT_CONTAINER,
+    immutabilityPolicy: {days: 365, state: 'Locked', allowProtectedAppendWrites: true},
+  })
 
   const logsId = LocalAzureState.storageAccountId(LOCAL_SUBSCRIPTION_ID, DEFAULT_RESOURCE_GROUP, 'contosologs')
   for (const account of ['contosoprod', 'contosobackup']) {

@@ -13,8 +13,8 @@ export function severityRank(severity: Severity): number {
 }
 
 export type CheckCategory =
-  'transit' | 'access' | 'firewall' | 'encryption' | 'recoverability' | 'residency' | 'monitoring'
-export type ResourceKind = 'storage-account' | 'key-vault' | 'subscription' | 'tenant'
+  'transit' | 'access' | 'firewall' | 'encryption' | 'recoverability' | 'residency' | 'monitoring' | 'integrity'
+export type ResourceKind = 'storage-account' | 'blob-container' | 'key-vault' | 'subscription' | 'tenant'
 
 export interface CheckDefinition {
   /** stable id, e.g. `storage.https-only` (SARIF rule id) */
@@ -41,12 +41,20 @@ const ACCESS = "Each customer's data is kept apart and only reachable by authori
 const RECOVERABLE = 'Customer data and backups can be recovered after accidental or malicious deletion.'
 const RESIDENCY = 'Customer data is hosted only in the allowed (German) Azure regions.'
 const MONITORING = 'Logins and access to the infrastructure and the data are monitored and can be reported at any time.'
+const ACCOUNTABLE = 'Who entered, changed or removed customer data can be established afterwards.'
 
 const storageUpdate =
   'az storage account update --subscription {subscription} --resource-group {resourceGroup} --name {name}'
 const blobServiceUpdate =
   'az storage account blob-service-properties update --subscription {subscription} --resource-group {resourceGroup} --account-name {name}'
 const vaultUpdate = 'az keyvault update --subscription {subscription} --resource-group {resourceGroup} --name {name}'
+const immutabilityPolicy = 'az storage container immutability-policy'
+const auditContainer =
+  '--subscription {subscription} --resource-group {resourceGroup} --account-name {account} --container-name {container}'
+/** `az … immutability-policy create` for the audit container: time-based retention that still lets custos append. */
+export const AUDIT_POLICY_CREATE = `${immutabilityPolicy} create ${auditContainer} --period {days} --allow-protected-append-writes true`
+/** Locking needs the policy's current etag. */
+export const AUDIT_POLICY_LOCK = `${immutabilityPolicy} lock ${auditContainer} --if-match "$(${immutabilityPolicy} show ${auditContainer} --query etag --output tsv)"`
 
 export const CHECKS: readonly CheckDefinition[] = [
   // ---------------------------------------------------------------- storage accounts
@@ -171,6 +179,37 @@ export const CHECKS: readonly CheckDefinition[] = [
     severity: 'high',
     resource: 'storage-account',
     remediation: `${storageUpdate} --sku Standard_ZRS   (zone-redundant, no secondary region; or move to a region whose paired region is allowed)`,
+  },
+  // ---------------------------------------------------------------- the audit trail's container
+  {
+    id: 'audit.trail-immutable',
+    name: 'AuditTrailImmutable',
+    title: 'The audit container has a time-based immutability policy (WORM)',
+    promise: ACCOUNTABLE,
+    category: 'integrity',
+    severity: 'high',
+    resource: 'blob-container',
+    remediation: `${AUDIT_POLICY_CREATE}, then, once custos has appended under it, lock it (irreversible): ${AUDIT_POLICY_LOCK}`,
+  },
+  {
+    id: 'audit.trail-writable',
+    name: 'AuditTrailWritable',
+    title: "The audit container's immutability still lets custos append to the trail",
+    promise: ACCOUNTABLE,
+    category: 'integrity',
+    severity: 'high',
+    resource: 'blob-container',
+    remediation: `${AUDIT_POLICY_CREATE}   (changes an unlocked policy; a locked one cannot change: create a new audit container with this policy and set audit.container to it)`,
+  },
+  {
+    id: 'audit.trail-policy-locked',
+    name: 'AuditTrailPolicyLocked',
+    title: "The audit container's immutability policy is locked",
+    promise: ACCOUNTABLE,
+    category: 'integrity',
+    severity: 'low',
+    resource: 'blob-container',
+    remediation: `${AUDIT_POLICY_LOCK}   (irreversible: a locked policy can only be extended, never shortened or removed)`,
   },
   // ---------------------------------------------------------------- key vault
   {

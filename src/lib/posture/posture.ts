@@ -1,13 +1,15 @@
 /**
  * `audit posture`: checks the promises of the terms against the live configuration of every storage
- * account and the vault the data map names, plus the subscription's activity log and the tenant's
- * sign-in logs. Reads only (Resource Manager, Azure Monitor, the log archive); changes nothing.
+ * account and the vault the data map names, the audit trail's container, plus the subscription's
+ * activity log and the tenant's sign-in logs. Reads only (Resource Manager, Azure Monitor, the log
+ * archive); changes nothing.
  */
 import type {Vault} from '@azure/arm-keyvault'
 import type {StorageAccount} from '@azure/arm-storage'
 
 import type {AzureClients} from '../azure/clients.js'
 import type {DataMap} from '../datamap/types.js'
+import {auditTrailContainer} from './audit-trail.js'
 import {CHECKS, severityRank, type Severity} from './catalogue.js'
 import {evaluateVault} from './keyvault.js'
 import {
@@ -100,10 +102,22 @@ export async function auditPosture(
 
   const context = {clients, map, options, allowedRegions, minRetentionDays, lookup, destination}
   const subscription = searchSubscription(map)
+  const auditAccount = targets.find((t) => t.usedBy.includes('audit'))
   const resources = await Promise.all([
     ...targets.map(async (target) =>
       finish(await auditStorageAccount(context, target, located.get(normalizeEndpoint(target.endpoint)))),
     ),
+    ...(auditAccount
+      ? [
+          auditTrailContainer(
+            clients,
+            map,
+            auditAccount.name,
+            located.get(normalizeEndpoint(auditAccount.endpoint)),
+            options,
+          ).then(finish),
+        ]
+      : []),
     ...(vault ? [auditVault(context, vault).then(finish)] : []),
     auditActivityLog(context, subscription).then(finish),
     checkSignInLogs(clients, map, options).then((r) =>

@@ -7,6 +7,7 @@ import type {CheckResult, PostureReport, PostureResource} from './types.js'
 
 const KIND_LABEL: Record<PostureResource['kind'], string> = {
   'storage-account': 'Storage account',
+  'blob-container': 'Blob container',
   'key-vault': 'Key vault',
   subscription: 'Subscription',
   tenant: 'Tenant',

@@ -5,6 +5,7 @@
  *   const vaultUrl = await server.addVault({name: 'custos-kv', purgeProtection: false})   // https://127.0.0.1:<own port>
  *   const account = server.state.addStorageAccount({name: 'custosdata', blobEndpoint: azurite.blobEndpoint('custosdata')})
  *   server.state.addBlobContainer({accountId: account.id as string, name: 'backups', legalHoldTags: ['case-17']})
+ *   server.state.setImmutabilityPolicy(`${account.id}/blobServices/default/containers/backups`, {days: 365, allowProtectedAppendWrites: true})
  *   server.state.addDiagnosticSetting(`${account.id}/blobServices/default`, {name: 'archive', storageAccountId: '…'})
  *   server.state.addActivityEvents(LOCAL_SUBSCRIPTION_ID, [{eventTimestamp: '2025-03-01T10:00:00Z', operationName: '…', resourceId: '…'}])
  *   server.state.setLogQueryHandler((workspace, query, timespan) => [{columns: [...], rows: [...]}])
@@ -35,6 +36,7 @@ export {
   type DeletedKeyEntry,
   type DiagnosticSettingInput,
   type EncryptionScopeInput,
+  type ImmutabilityPolicyInput,
   type JsonObject,
   type KeyVault,
   type KeyVaultInput,

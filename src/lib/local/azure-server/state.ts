@@ -207,11 +207,27 @@ export interface BlobContainerInput {
   publicAccess?: 'None' | 'Blob' | 'Container'
   defaultEncryptionScope?: string
   /** a time-based retention policy on the container */
-  immutabilityPolicy?: {days: number; state?: 'Locked' | 'Unlocked'; allowProtectedAppendWrites?: boolean}
+  immutabilityPolicy?: ImmutabilityPolicyInput
   /** legal hold tags; non-empty means the container has a legal hold */
   legalHoldTags?: string[]
+  /** the legal hold lets blocks be appended (`legalHold.protectedAppendWritesHistory`) */
+  legalHoldAllowProtectedAppendWritesAll?: boolean
   /** deep-merged over `properties` */
   properties?: JsonObject
+}
+
+/**
+ * A container's time-based retention policy. The two append flags are mutually exclusive in Azure;
+ * each is written only when given (`false` included), like the service does once it was set.
+ */
+export interface ImmutabilityPolicyInput {
+  days: number
+  /** default Unlocked */
+  state?: 'Locked' | 'Unlocked'
+  /** Append Block is allowed on append blobs under the policy */
+  allowProtectedAppendWrites?: boolean
+  /** Append Block and new blocks of block blobs are allowed under the policy */
+  allowProtectedAppendWritesAll?: boolean
 }
 
 export interface EncryptionScopeInput {
@@ -463,28 +479,19 @@ export class LocalAzureState {
       leaseState: 'Available',
       lastModifiedTime: stamp,
     }
-    if (input.immutabilityPolicy) {
-      const p = input.immutabilityPolicy
-      const state = p.state ?? 'Unlocked'
-      properties.immutabilityPolicy = {
-        etag: `"${now.getTime().toString(16)}"`,
-        properties: {
-          immutabilityPeriodSinceCreationInDays: p.days,
-          state,
-          ...(p.allowProtectedAppendWrites === undefined
-            ? {}
-            : {allowProtectedAppendWrites: p.allowProtectedAppendWrites}),
-        },
-        updateHistory: [
-          {update: 'put', immutabilityPeriodSinceCreationInDays: p.days, timestamp: stamp, ...who},
-          ...(state === 'Locked'
-            ? [{update: 'lock', immutabilityPeriodSinceCreationInDays: p.days, timestamp: stamp, ...who}]
-            : []),
-        ],
-      }
+    if (input.immutabilityPolicy) properties.immutabilityPolicy = this.immutabilityPolicy(input.immutabilityPolicy, now)
+    properties.legalHold = {
+      hasLegalHold: hold.length > 0,
+      ...(input.legalHoldAllowProtectedAppendWritesAll === undefined
+        ? {}
+        : {
+            protectedAppendWritesHistory: {
+              allowProtectedAppendWritesAll: input.legalHoldAllowProtectedAppendWritesAll,
+              timestamp: stamp,
+            },
+          }),
+      tags: hold.map((tag) => ({tag, timestamp: stamp, ...who})),
     }
-
-    properties.legalHold = {hasLegalHold: hold.length > 0, tags: hold.map((tag) => ({tag, timestamp: stamp, ...who}))}
     properties.hasImmutabilityPolicy = Boolean(input.immutabilityPolicy)
     properties.hasLegalHold = hold.length > 0
     const resource: JsonObject = {
@@ -496,6 +503,60 @@ export class LocalAzureState {
     }
     this.blobContainers.set(idKey(id), resource)
     return resource
+  }
+
+  /**
+   * Puts (or with `undefined` removes) the time-based retention policy of a container added with
+   * `addBlobContainer`, the way `az storage container immutability-policy create/lock/delete`
+   * leave it. Unlike Azure, a locked policy can be replaced or removed here (tests reset their state).
+   */
+  setImmutabilityPolicy(containerId: string, policy: ImmutabilityPolicyInput | undefined): JsonObject {
+    const key = idKey(containerId)
+    const current = this.blobContainers.get(key)
+    if (!current) throw new Error(`no blob container ${containerId}`)
+    const {legalHold, hasLegalHold, ...rest} = current.properties as JsonObject
+    delete rest.immutabilityPolicy
+    delete rest.hasImmutabilityPolicy
+    // the order of a real answer: immutabilityPolicy, legalHold, hasImmutabilityPolicy, hasLegalHold
+    const next: JsonObject = {
+      ...rest,
+      ...(policy ? {immutabilityPolicy: this.immutabilityPolicy(policy, new Date())} : {}),
+      legalHold,
+      hasImmutabilityPolicy: Boolean(policy),
+      hasLegalHold,
+    }
+    const resource = {...current, properties: next}
+    this.blobContainers.set(key, resource)
+    return resource
+  }
+
+  /**
+   * The `immutabilityPolicy` of a container GET. Key order and the flags in each history entry follow
+   * the 2025-06-01 spec example BlobContainersGetWithAllowProtectedAppendWritesAll.json
+   * (Azure/azure-rest-api-specs @ 376bad458131f9edf636e99a1e755a8a11fa2ca4): period, append flag, state.
+   */
+  private immutabilityPolicy(p: ImmutabilityPolicyInput, now: Date): JsonObject {
+    const stamp = armTime(now)
+    const state = p.state ?? 'Unlocked'
+    const flags: JsonObject = {
+      ...(p.allowProtectedAppendWrites === undefined ? {} : {allowProtectedAppendWrites: p.allowProtectedAppendWrites}),
+      ...(p.allowProtectedAppendWritesAll === undefined
+        ? {}
+        : {allowProtectedAppendWritesAll: p.allowProtectedAppendWritesAll}),
+    }
+    const who = {objectIdentifier: randomUUID(), tenantId: this.tenantId}
+    const entry = (update: string) => ({
+      update,
+      immutabilityPeriodSinceCreationInDays: p.days,
+      ...flags,
+      timestamp: stamp,
+      ...who,
+    })
+    return {
+      etag: `"${now.getTime().toString(16)}"`,
+      properties: {immutabilityPeriodSinceCreationInDays: p.days, ...flags, state},
+      updateHistory: [entry('put'), ...(state === 'Locked' ? [entry('lock')] : [])],
+    }
   }
 
   addEncryptionScope(input: EncryptionScopeInput): JsonObject {
