@@ -37,6 +37,11 @@ export function assertCustomerId(id: string, idPattern: string): string {
   return id
 }
 
+/** Azure's rule for container names: 3-63 lower-case letters, digits and single hyphens, no hyphen at either end. */
+export function isValidContainerName(name: string): boolean {
+  return /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(name)
+}
+
 /** Where one customer's data lives in one store or backup set. */
 export interface Scope {
   customer: string
@@ -56,7 +61,7 @@ export function scopeOf(store: StoreConfig, customer: string): Scope {
   const account = parseAccount(store.account)
   const container = expandCustomer(store.container, customer)
   const prefix = expandCustomer(store.prefix ?? '', customer)
-  if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(container)) {
+  if (!isValidContainerName(container)) {
     throw new CustosError(
       `Store ${store.name}: container name "${container}" for customer ${customer} is not a valid container name.`,
       {

@@ -171,7 +171,9 @@ export async function createWorld(renv: ReliabilityEnv, options: WorldOptions = 
     options.proxy ? options.proxy.connectionString(name, renv.accountKey(name)) : env.azurite.connectionString(name)
   const containers = {
     documents: (customer: string) => `${id}-${customer}`,
-    attachments: `${id}-att`,
+    // Not `${id}-att`: beside the `${id}-{customer}` template that would be customer "att"'s container,
+    // and the data map would be refused as overlapping.
+    attachments: `${id}att`,
     backups: `${id}-bak`,
     exports: `${id}-exp`,
     audit: `${id}-audit`,

@@ -4,9 +4,10 @@ import {dirname, extname, resolve} from 'node:path'
 import {Ajv, type ErrorObject} from 'ajv'
 import {parse as parseYaml} from 'yaml'
 
-import {parseAccount, accountKey} from '../azure/account.js'
+import {parseAccount} from '../azure/account.js'
 import {isLoopbackUrl} from '../azure/credential.js'
 import {configError} from '../errors.js'
+import {describeScopeOverlap, findScopeOverlaps, scopeTemplatesOf} from './overlap.js'
 import {allowedPlaceholders, expandCustomer, placeholdersIn} from './placeholders.js'
 import {dataMapSchema} from './schema.js'
 import type {DataMap} from './types.js'
@@ -201,10 +202,12 @@ function checkPlaceholders(raw: Doc): string[] {
 /** Rules a schema cannot say: scoping, prefixes, overlaps, accounts, the id pattern. */
 function checkSemantics(map: DataMap, baseDir: string): string[] {
   const problems: string[] = []
+  let idPatternCompiles = true
   try {
     // eslint-disable-next-line no-new -- compiling it is the check
     new RegExp(map.customers.idPattern)
   } catch {
+    idPatternCompiles = false
     problems.push('customers.idPattern: is not a valid regular expression')
   }
 
@@ -231,9 +234,8 @@ function checkSemantics(map: DataMap, baseDir: string): string[] {
         problems.push(
           `${path}.prefix: must contain {customer} (the container "${s.container}" is shared by all customers)`,
         )
-      if (s.prefix.includes('{customer}') && !s.prefix.slice(s.prefix.indexOf('{customer}')).includes('/')) {
-        problems.push(`${path}.prefix: {customer} must be followed by a "/" boundary`)
-      }
+      const unbounded = [...s.prefix.matchAll(/\{customer\}/g)].find((m) => s.prefix![m.index + m[0].length] !== '/')
+      if (unbounded) problems.push(`${path}.prefix: ${boundaryProblem(s.prefix, unbounded.index)}`)
     } else if (!containerScoped) {
       problems.push(
         `${path}: neither container nor prefix contains {customer}, so the store is not scoped to one customer`,
@@ -245,20 +247,10 @@ function checkSemantics(map: DataMap, baseDir: string): string[] {
     }
   }
 
-  // Two scoped entries in the same container whose prefixes nest would let one customer's erase reach the other's data.
-  for (let i = 0; i < scoped.length; i++) {
-    for (let j = i + 1; j < scoped.length; j++) {
-      const a = scoped[i]
-      const b = scoped[j]
-      if (accountKey(a.s.account) !== accountKey(b.s.account) || a.s.container !== b.s.container) continue
-      const pa = expandCustomer(a.s.prefix ?? '', 'x')
-      const pb = expandCustomer(b.s.prefix ?? '', 'x')
-      if (pa.startsWith(pb) || pb.startsWith(pa)) {
-        problems.push(
-          `${b.path}: overlaps ${a.path} (${a.s.name}): same account and container "${a.s.container}" with nested prefixes`,
-        )
-      }
-    }
+  // Entries whose scopes can be the same or nested would let one customer's erase reach another's data
+  // (or custos's own containers); overlap.ts decides it for every pair, for every id the pattern admits.
+  if (idPatternCompiles) {
+    problems.push(...findScopeOverlaps(scopeTemplatesOf(map), map.customers.idPattern).map(describeScopeOverlap))
   }
 
   if (map.keys?.customerKey && !map.keys.customerKey.includes('{customer}')) {
@@ -290,4 +282,23 @@ function checkSemantics(map: DataMap, baseDir: string): string[] {
   }
 
   return problems
+}
+
+/**
+ * Why `{customer}` (at `index` in `prefix`) must be followed directly by `/`: otherwise an id does
+ * not end at a folder boundary, and one customer's folder is another one's (`{customer}-old/` gives
+ * customer acme the folder `acme-old/`, which `{customer}/` gives customer acme-old).
+ */
+function boundaryProblem(prefix: string, index: number): string {
+  const before = prefix.slice(0, index)
+  const after = /^[^/]*/.exec(prefix.slice(index + '{customer}'.length))![0]
+  const rest = after.replace(/^[-_.]+/, '')
+  const tail = prefix.slice(index + '{customer}'.length + after.length)
+  const fixed = `${before}{customer}/${rest}${rest ? tail : tail.replace(/^\//, '')}`
+  if (after === '') return `{customer} must be followed directly by "/"; write "${fixed}"`
+  return (
+    `{customer} must be followed directly by "/", so that a customer's folder ends where its id ends ` +
+    `("${prefix}" gives customer "acme" the folder "${expandCustomer(`${before}{customer}${after}/`, 'acme')}", ` +
+    `which "${before}{customer}/" would give customer "acme${after}"); write "${fixed}" instead`
+  )
 }
