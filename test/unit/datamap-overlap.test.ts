@@ -101,12 +101,17 @@ describe('data map: overlapping scopes', () => {
       },
       expect: [
         /^stores\[1\]: overlaps audit: audit \(custos-audit\/\) is the same scope as stores\[1\] "misc" for customer "audit" \(custos-audit\/\) in account contosoaudit; no customer id may reach audit$/,
+        // and customer "audit-locks" the erase locks' container beside it
+        /^stores\[1\]: overlaps audit\.lockContainer: .* for customer "audit-locks" \(custos-audit-locks\/\)/,
       ],
     },
     {
       title: "custos-{customer} on the first store's account, where the audit container is by default",
       map: {stores: [store('documents', 'custos-{customer}')]},
-      expect: [/^stores\[0\]: overlaps audit: .* for customer "audit" \(custos-audit\/\)/],
+      expect: [
+        /^stores\[0\]: overlaps audit: .* for customer "audit" \(custos-audit\/\)/,
+        /^stores\[0\]: overlaps audit\.lockContainer: .* for customer "audit-locks" \(custos-audit-locks\/\)/,
+      ],
     },
     {
       title: 'a{customer} and ab{customer}: two different ids give one container',
@@ -185,6 +190,27 @@ describe('data map: overlapping scopes', () => {
       expect: [
         /^stores\[1\]: overlaps stores\[0\] \(a\): .*\(customers\.idPattern uses syntax this check does not analyse, so the ids satisfy the fixed id rules only\)$/,
       ],
+    },
+    {
+      title: "a store container template that reaches only the erase locks' container (custos-locks)",
+      map: {
+        stores: [store('documents', 'custos-{customer}', undefined, audit)],
+        audit: {account: audit, container: 'custos'},
+      },
+      expect: [/^stores\[0\]: overlaps audit\.lockContainer: .*customer "locks" \(custos-locks\/\)/],
+    },
+    {
+      title:
+        'a customer key template that reaches the signing key: crypto-shredding customer "evidence" would destroy custos-evidence',
+      map: {
+        stores: [store('documents', 'tenant-{customer}')],
+        keys: {
+          vault: 'https://contoso-kv.vault.azure.net',
+          customerKey: 'custos-{customer}',
+          signingKey: 'custos-evidence',
+        },
+      },
+      expect: [/keys\.(customerKey|signingKey).*customer "evidence"/],
     },
   ]
 

@@ -7,6 +7,7 @@ import {parse as parseYaml} from 'yaml'
 import {parseAccount} from '../azure/account.js'
 import {isLoopbackUrl} from '../azure/credential.js'
 import {configError} from '../errors.js'
+import {defaultLockContainer} from './defaults.js'
 import {describeScopeOverlap, findScopeOverlaps, scopeTemplatesOf} from './overlap.js'
 import {allowedPlaceholders, expandCustomer, placeholdersIn} from './placeholders.js'
 import {dataMapSchema} from './schema.js'
@@ -90,11 +91,6 @@ export function validateDataMap(raw: unknown, source: string): DataMap {
     lockContainer: map.audit?.lockContainer ?? defaultLockContainer(container),
   }
   return map
-}
-
-/** `<audit container>-locks`, shortened to stay a valid container name (at most 63 characters). */
-function defaultLockContainer(container: string): string {
-  return `${container.slice(0, 57).replace(/-+$/, '')}-locks`
 }
 
 function fieldPath(instancePath: string, extra?: string): string {
@@ -255,6 +251,20 @@ function checkSemantics(map: DataMap, baseDir: string): string[] {
 
   if (map.keys?.customerKey && !map.keys.customerKey.includes('{customer}')) {
     problems.push("keys.customerKey: must contain {customer} (crypto-shredding destroys one customer's key)")
+  }
+
+  // Crypto-shredding one customer's key must never reach the signing key (`custos-{customer}` with
+  // a customer "evidence" would destroy custos-evidence) or another customer's key. Key names compare
+  // case-insensitively, like container names, so the same reasoning applies.
+  if (idPatternCompiles && map.keys?.customerKey?.includes('{customer}')) {
+    const vault = `vault ${map.keys.vault}`
+    const keyTemplates = [
+      {path: 'keys.customerKey', account: vault, container: map.keys.customerKey.toLowerCase(), prefix: ''},
+      ...(map.keys.signingKey
+        ? [{path: 'keys.signingKey', account: vault, container: map.keys.signingKey.toLowerCase(), prefix: ''}]
+        : []),
+    ]
+    problems.push(...findScopeOverlaps(keyTemplates, map.customers.idPattern).map(describeScopeOverlap))
   }
 
   const endpoints: Array<[string, string | undefined]> = [

@@ -49,6 +49,7 @@
  * ({@link SEARCH_BUDGET} steps per pair of templates; real data maps need a few hundred). Two fixed
  * entries are not compared (neither belongs to a customer).
  */
+import {defaultLockContainer} from './defaults.js'
 import {accountNameFromEndpoint, accountKey} from '../azure/account.js'
 import {isValidContainerName} from '../scope.js'
 import {compileIdLanguage, ID_CHARACTERS, isAcceptableId, MAX_ID_LENGTH, type IdLanguage} from './id-language.js'
@@ -103,11 +104,14 @@ export interface ScopeOverlap {
  */
 export function scopeTemplatesOf(map: DataMap): ScopeTemplate[] {
   const audit = map.audit as DataMap['audit'] | undefined
+  const auditAccount = accountKey(audit?.account ?? map.stores[0].account)
+  const auditContainer = audit?.container ?? 'custos-audit'
   const templates: ScopeTemplate[] = [
+    {path: 'audit', account: auditAccount, container: auditContainer, prefix: ''},
     {
-      path: 'audit',
-      account: accountKey(audit?.account ?? map.stores[0].account),
-      container: audit?.container ?? 'custos-audit',
+      path: 'audit.lockContainer',
+      account: auditAccount,
+      container: audit?.lockContainer ?? defaultLockContainer(auditContainer),
       prefix: '',
     },
   ]
