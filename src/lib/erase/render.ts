@@ -7,6 +7,7 @@ import {basename} from 'node:path'
 
 import type {ChalkInstance} from 'chalk'
 
+import {renderContents, type ContentsCheck} from '../evidence/contents.js'
 import type {SignatureCheck} from '../evidence/signing.js'
 import {formatBytes, formatCount, renderTable} from '../output/table.js'
 import type {CertificateStore, ConsistencyCheck, DeletionCertificate} from './certificate.js'
@@ -299,6 +300,7 @@ export function renderVerification(result: CertificateVerifyReport, paint: Chalk
     lines.push(paint.dim('  no kind-specific checks are known for this kind'))
   }
 
+  if (result.contents) lines.push(...renderContents(result.contents, paint, result.reason))
   return lines.join('\n')
 }
 
@@ -314,4 +316,6 @@ export interface CertificateVerifyReport {
   signedBy?: string
   reason?: string
   consistency: ConsistencyCheck
+  /** for an export folder or archive, or a bundle: its files compared with the manifest inside */
+  contents?: ContentsCheck
 }
