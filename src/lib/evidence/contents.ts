@@ -16,6 +16,8 @@ import {formatCount} from '../output/table.js'
 /** How many missing, extra, changed and disagreeing paths a report names (the counts are complete). */
 export const MAX_NAMED = 20
 
+const DUPLICATE = 'a second entry with a path already seen'
+
 /** What a folder or an archive is checked as. */
 export type PackageFormat = 'folder' | 'tar.gz' | 'zip'
 
@@ -35,6 +37,8 @@ export type FoundEntry =
   | {path: string; type: 'other'; detail: string}
   /** a name that could escape the root or be read differently by an extracting tool */
   | {path: string; type: 'unsafe'; detail: string}
+  /** a second archive entry with the path of one already read (a second manifest.json) */
+  | {path: string; type: 'duplicate'}
 
 export interface ContentsExtra {
   path: string
@@ -173,6 +177,11 @@ export class ContentsChecker {
         return
       }
 
+      case 'duplicate': {
+        this.extra.add({path, reason: DUPLICATE})
+        return
+      }
+
       case 'directory': {
         const marker = this.expected.get(`${path}/`)
         if (marker && !marker.seen) {
@@ -225,7 +234,7 @@ export class ContentsChecker {
     }
 
     if (e.seen) {
-      this.extra.add({path: entry.path, reason: 'a second entry with a path already seen'})
+      this.extra.add({path: entry.path, reason: DUPLICATE})
       return
     }
 

@@ -279,6 +279,13 @@ export async function readTarGz(file: string, visit: PackageVisitor, options: Re
         continue
       }
 
+      if (isFile && (path === 'manifest.json' || path === 'SHA256SUMS')) {
+        // An extracting tool would let this one win over the one verified.
+        await drain(entry)
+        checker.add({path, type: 'duplicate'})
+        continue
+      }
+
       const unsafe = unsafeEntry(path)
       if (unsafe) {
         await drain(entry)
@@ -376,7 +383,9 @@ export async function readZip(file: string, visit: PackageVisitor, options: Read
       const path = entryPath(zipName(entry))
       const unsafe = unsafeEntry(path)
       const type = unixType(entry)
-      if (unsafe) {
+      if (path === 'manifest.json' || path === 'SHA256SUMS') {
+        checker.add({path, type: 'duplicate'})
+      } else if (unsafe) {
         checker.add({path, type: 'unsafe', detail: unsafe})
       } else if (path.endsWith('/') || type === 0o040000) {
         checker.add({path: path.replace(/\/+$/, ''), type: 'directory'})
