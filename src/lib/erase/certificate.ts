@@ -551,6 +551,19 @@ export async function verifyEvidenceFile(
     }
   }
 
+  return {file: path, ...(await verifySealedDocument(doc, clients, options))}
+}
+
+/**
+ * The verdict on one sealed document (parsed JSON of unknown shape): hash, kind, signature and its
+ * key, the document's own audit record, and that it names what it claims. Shared by document files
+ * and the manifests inside export folders, archives and bundles.
+ */
+export async function verifySealedDocument(
+  doc: unknown,
+  clients?: AzureClients,
+  options: VerifyDocumentOptions = {},
+): Promise<Omit<CertificateVerifyReport, 'file'>> {
   const check = await verifyDocument(doc, clients, {allowUnsigned: options.allowUnsigned ?? true})
   const d = doc as Partial<SealedDocument<unknown>>
   const consistency = check.hash === 'valid' ? checkConsistency(doc) : {checked: false, problems: [], checks: []}
@@ -567,7 +580,6 @@ export async function verifyEvidenceFile(
             : 'valid'
   const signedBy = d?.signature && typeof d.signature === 'object' ? d.signature.kid : undefined
   return {
-    file: path,
     kind: check.kind,
     valid: status === 'valid' || (status === 'unsigned' && check.ok),
     status,

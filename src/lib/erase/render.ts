@@ -7,6 +7,7 @@ import {basename} from 'node:path'
 
 import type {ChalkInstance} from 'chalk'
 
+import {renderContents, type ContentsCheck} from '../evidence/contents.js'
 import type {AuditReferenceCheck} from '../evidence/envelope.js'
 import type {SignatureCheck} from '../evidence/signing.js'
 import {formatBytes, formatCount, renderTable} from '../output/table.js'
@@ -313,6 +314,7 @@ export function renderVerification(result: CertificateVerifyReport, paint: Chalk
     lines.push(paint.dim('  no kind-specific checks are known for this kind'))
   }
 
+  if (result.contents) lines.push(...renderContents(result.contents, paint, result.reason))
   return lines.join('\n')
 }
 
@@ -330,4 +332,6 @@ export interface CertificateVerifyReport {
   audit?: AuditReferenceCheck
   reason?: string
   consistency: ConsistencyCheck
+  /** for an export folder or archive, or a bundle: its files compared with the manifest inside */
+  contents?: ContentsCheck
 }
