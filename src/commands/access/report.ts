@@ -29,9 +29,12 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
     '<%= config.bin %> access report --since -30d --source archive --allowed-countries DE,AT --burst-failures 10 --burst-window 5m --json',
   ]
   static override flags = {
-    since: timeFlag({summary: 'Start of the range (ISO 8601, or relative like -7d).', required: true}),
+    since: timeFlag({
+      summary: 'Start of the range: ISO 8601 with a zone (Z or +01:00), or relative like -7d.',
+      required: true,
+    }),
     until: timeFlag({
-      summary: 'End of the range, exclusive (ISO 8601, relative, or now).',
+      summary: 'End of the range, exclusive: ISO 8601 with a zone, relative, or now.',
       default: async () => new Date(),
       defaultHelp: async () => 'now',
     }),

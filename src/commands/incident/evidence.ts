@@ -31,7 +31,9 @@ Exit codes: 0 written, 2 usage or configuration error (no affected customer, no 
       summary: 'How long before detection the window starts.',
       default: DEFAULT_EVIDENCE_LOOKBACK_IN_MS,
     }),
-    until: timeFlag({summary: 'End of the window (ISO 8601 or relative); default now.'}),
+    until: timeFlag({
+      summary: 'End of the window: ISO 8601 with a zone (Z or +01:00), or relative like -1h; default now.',
+    }),
     customer: Flags.string({
       summary: 'Only this affected customer (repeatable); default every affected customer.',
       multiple: true,

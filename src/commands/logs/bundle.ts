@@ -23,8 +23,11 @@ export default class LogsBundleCommand extends BaseCommand<typeof LogsBundleComm
     customer: Args.string({description: 'customer id (checked against customers.idPattern)', required: true}),
   }
   static override flags = {
-    since: timeFlag({summary: 'Start of the range (inclusive): ISO 8601 or relative like -24h.', required: true}),
-    until: timeFlag({summary: 'End of the range (exclusive): ISO 8601 or relative; default now.'}),
+    since: timeFlag({
+      summary: 'Start of the range (inclusive): ISO 8601 with a zone (Z or +01:00), or relative like -24h.',
+      required: true,
+    }),
+    until: timeFlag({summary: 'End of the range (exclusive): ISO 8601 with a zone, or relative; default now.'}),
     output: Flags.string({
       char: 'o',
       summary: 'Path of the .tar.gz to write; default logs-<customer>-<since>-<until>.tar.gz here.',
