@@ -20,7 +20,7 @@ import {
   type FaultProxy,
   type HoldOptions,
   type ProxiedRequest,
-} from '../../src/lib/local/fault-proxy.js'
+} from '../support/fault-proxy.js'
 import {readTree} from '../export/fixtures.js'
 import {runCli, startCli} from './cli.js'
 import {comparableCertificate, comparableManifest, readJson} from './compare.js'

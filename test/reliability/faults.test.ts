@@ -24,7 +24,7 @@ import {
   type FaultProxy,
   type FaultRates,
   type ProxiedRequest,
-} from '../../src/lib/local/fault-proxy.js'
+} from '../support/fault-proxy.js'
 import {readTree} from '../export/fixtures.js'
 import {describeFailure, runCli} from './cli.js'
 import {comparableCertificate, comparableManifest, readJson} from './compare.js'
