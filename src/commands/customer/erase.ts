@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {concurrencyFlag, retriesFlag} from '../../flags.js'
-import {TEST_PAUSE_ENV, eraseCustomer, type EraseOutcome} from '../../lib/erase/erase.js'
+import {eraseCustomer, type EraseHooks, type EraseOutcome} from '../../lib/erase/erase.js'
 import {confirmByTyping} from '../../lib/erase/guards.js'
 import {renderEraseOutcome} from '../../lib/erase/render.js'
 import {usageError} from '../../lib/errors.js'
@@ -77,14 +77,22 @@ Exit codes: 0 done, 1 the final listing found residue or deletes failed, 2 usage
       retries: f.retries,
       abortSignal: this.abortSignal,
       confirm: canPrompt ? (summary) => confirmByTyping(this.args.customer, summary) : undefined,
-      hooks: {
-        progress: (label, total) => createProgress({label, total, unit: 'items', silent}),
-        note: (text) => this.info(text),
-      },
-      pauseAfterBatches: Number(process.env[TEST_PAUSE_ENV]) || undefined,
+      hooks: this.eraseHooks(),
     })
     if (!silent) this.log(renderEraseOutcome(result, color))
     if (result.exitCode !== 0) this.setExitCode(result.exitCode)
     return result
+  }
+
+  /**
+   * Progress and notes of the run. A method, so that a test can add a `batchJournaled` hook in
+   * the process it starts (test/support/erase-cli.js) — nothing a user sets reaches it.
+   */
+  protected eraseHooks(): EraseHooks {
+    const silent = this.jsonEnabled()
+    return {
+      progress: (label, total) => createProgress({label, total, unit: 'items', silent}),
+      note: (text) => this.info(text),
+    }
   }
 }

@@ -49,12 +49,15 @@ import {
 import {cryptoErasedStores, shredCustomerKey, type KeyShredResult} from './shred.js'
 import {verifyErasure, type ErasureVerification} from './verify.js'
 
-/** Test-only: pause (until killed or interrupted) after this many batches of a run are journaled. */
-export const TEST_PAUSE_ENV = 'CUSTOS_TEST_PAUSE_AFTER_BATCHES'
-
 export interface EraseHooks {
   progress(label: string, total?: number): Progress
   note(text: string): void
+  /**
+   * Called after each batch's journal line is written, while the erase lock is held; the run waits
+   * for the promise (the crash and lock tests hold a run here, then kill or interrupt it).
+   * `signal` aborts when the run is interrupted or loses its lock.
+   */
+  batchJournaled?(batchesWritten: number, signal: AbortSignal): Promise<void>
 }
 
 export interface EraseOptions {
@@ -79,8 +82,6 @@ export interface EraseOptions {
   /** asks the operator to type the customer id; required unless `yes` */
   confirm?: (summary: string) => Promise<boolean>
   hooks?: EraseHooks
-  /** test-only: see {@link TEST_PAUSE_ENV} */
-  pauseAfterBatches?: number
   /** key delete poller interval */
   keyPollIntervalInMs?: number
 }
@@ -491,7 +492,6 @@ async function deleteEverything(
   const unpurgeable = summary.trailer.stores.reduce((n, s) => n + s.unpurgeable, 0)
   const progress = hooks.progress(`Erasing ${options.customer}`, summary.trailer.items - unpurgeable)
   const softStores = new Set(summary.trailer.stores.filter((s) => s.softDeleted > 0).map((s) => s.store))
-  let paused = false
   const ctx: PhaseContext = {
     clients,
     planPath,
@@ -512,17 +512,7 @@ async function deleteEverything(
       progress.increment(n, n)
     },
     afterBatch: async () => {
-      if (!options.pauseAfterBatches || journal.batchesWritten < options.pauseAfterBatches) return
-      if (!paused)
-        process.stderr.write(
-          `custos: paused after ${journal.batchesWritten} batch(es) for a test (${TEST_PAUSE_ENV})\n`,
-        )
-      paused = true
-      // Held open by a timer: nothing else keeps the event loop alive while paused.
-      const keepAlive = setInterval(() => {}, 60_000)
-      await new Promise((_, reject) =>
-        signal.addEventListener('abort', () => reject(signal.reason), {once: true}),
-      ).finally(() => clearInterval(keepAlive))
+      await hooks.batchJournaled?.(journal.batchesWritten, signal)
     },
   }
   await tracked(progress, async () => {
