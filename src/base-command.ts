@@ -11,6 +11,7 @@ import {loadDataMap, resolveConfigPath} from './lib/datamap/load.js'
 import type {DataMap} from './lib/datamap/types.js'
 import {CustosError, ExitCode, fromUnexpectedError, isAbortError} from './lib/errors.js'
 import {errColor} from './lib/output/color.js'
+import {PRIVATE_UMASK} from './lib/output/files.js'
 import {redactSecrets} from './lib/secrets.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
@@ -34,6 +35,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   public override async init(): Promise<void> {
     await super.init()
+    // Everything custos writes is customer data or evidence about it: whatever this process creates
+    // without an explicit mode (or through a library) is private to its owner (files 0600, folders 0700).
+    process.umask(PRIVATE_UMASK)
     const {args, flags} = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (super.ctor as typeof BaseCommand).baseFlags,

@@ -54,6 +54,11 @@ export const timeFlag = Flags.custom<Date>({
   },
 })
 
+/** One rule for every flag that names an output file: an existing file is replaced only with --force. */
+export const forceFlag = Flags.boolean({
+  summary: 'Replace output files that exist already (without it custos refuses, exit 3).',
+})
+
 export const concurrencyFlag = Flags.integer({
   summary: 'Parallel requests to the storage service.',
   min: 1,

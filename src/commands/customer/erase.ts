@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {concurrencyFlag, retriesFlag} from '../../flags.js'
+import {concurrencyFlag, forceFlag, retriesFlag} from '../../flags.js'
 import {eraseCustomer, type EraseHooks, type EraseOutcome} from '../../lib/erase/erase.js'
 import {confirmByTyping} from '../../lib/erase/guards.js'
 import {renderEraseOutcome} from '../../lib/erase/render.js'
@@ -29,7 +29,8 @@ Exit codes: 0 done, 1 the final listing found residue or deletes failed, 2 usage
   }
   static override flags = {
     'plan-out': Flags.string({
-      summary: 'Write the plan to this file and stop (with --yes: apply it right away).',
+      summary:
+        'Write the plan to this file and stop (with --yes: apply it right away); an existing file only with --force.',
       exclusive: ['plan'],
     }),
     plan: Flags.string({
@@ -45,8 +46,10 @@ Exit codes: 0 done, 1 the final listing found residue or deletes failed, 2 usage
       allowNo: true,
     }),
     'certificate-out': Flags.string({
-      summary: 'Base path of the certificate (.json, .txt and .html are added); default: beside the plan.',
+      summary:
+        'Base path of the certificate (.json, .txt and .html are added); default: beside the plan. Existing files only with --force.',
     }),
+    force: forceFlag,
     concurrency: concurrencyFlag,
     retries: retriesFlag,
   }
@@ -73,6 +76,7 @@ Exit codes: 0 done, 1 the final listing found residue or deletes failed, 2 usage
       yes: f.yes,
       exportRequired: f['export-required'],
       certificateBase: f['certificate-out'],
+      force: f.force,
       concurrency: f.concurrency,
       retries: f.retries,
       abortSignal: this.abortSignal,

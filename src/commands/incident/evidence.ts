@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {durationFlag, timeFlag} from '../../flags.js'
+import {durationFlag, forceFlag, timeFlag} from '../../flags.js'
 import {color} from '../../lib/output/color.js'
 import {createProgress, tracked} from '../../lib/output/progress.js'
 import {formatBytes, formatCount, renderTable} from '../../lib/output/table.js'
@@ -40,8 +40,10 @@ Exit codes: 0 written, 2 usage or configuration error (no affected customer, no 
     }),
     output: Flags.string({
       char: 'o',
-      summary: 'Path of the .tar.gz; default incident-<id>-evidence-<time>.tar.gz here.',
+      summary:
+        'Path of the .tar.gz (an existing file only with --force); default incident-<id>-evidence-<time>.tar.gz here.',
     }),
+    force: forceFlag,
     'known-ip-window': durationFlag({
       summary: 'IPs seen this long before the window count as known for new-IP findings (0d turns them off).',
       default: DEFAULT_KNOWN_IP_WINDOW_IN_MS,
@@ -62,6 +64,7 @@ Exit codes: 0 written, 2 usage or configuration error (no affected customer, no 
         until: this.flags.until,
         customers: this.flags.customer,
         output: this.flags.output,
+        force: this.flags.force,
         knownIpWindowInMs: this.flags['known-ip-window'],
         abortSignal: this.abortSignal,
         onBytes: (n) => progress.increment(n),

@@ -5,7 +5,7 @@
  */
 import {randomUUID} from 'node:crypto'
 import {setMaxListeners} from 'node:events'
-import {mkdtemp, rm} from 'node:fs/promises'
+import {chmod, mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {basename, join, resolve} from 'node:path'
 
@@ -16,6 +16,7 @@ import type {DataMap} from '../datamap/types.js'
 import {azureFailure, CustosError, ExitCode, fromAzureError, isAbortError, refusedError} from '../errors.js'
 import {keyVaultSigner} from '../evidence/signing.js'
 import {listScope} from '../inventory/listing.js'
+import {PRIVATE_FILE_MODE, refuseOverwrite} from '../output/files.js'
 import {tracked, type Progress} from '../output/progress.js'
 import {formatBytes, formatCount} from '../output/table.js'
 import {scopesOf, type Scope} from '../scope.js'
@@ -74,6 +75,8 @@ export interface EraseOptions {
   exportRequired: boolean
   /** base path of the certificate files (`.json`, `.txt`, `.html` are appended) */
   certificateBase?: string
+  /** replace a plan (`planOut`) or certificate files that exist (--force); otherwise that is refused (exit 3) before anything is read */
+  force?: boolean
   /** batch requests in flight */
   concurrency: number
   /** attempts per throttled request */
@@ -177,6 +180,8 @@ async function makePlan(
         onItem: () => progress.increment(1, 1),
       }),
     )
+    // A plan replaced with --force keeps the mode of the file it replaced; plans are private.
+    await chmod(path, PRIVATE_FILE_MODE)
     await trail.append({
       action: 'erase.plan',
       result: 'succeeded',
@@ -205,6 +210,7 @@ async function makePlan(
 async function planErase(clients: AzureClients, map: DataMap, options: EraseOptions): Promise<EraseOutcome> {
   const operationId = randomUUID()
   const trail = new AuditTrail(clients)
+  if (options.planOut) refuseOverwrite([resolve(options.planOut)], '--plan-out', options.force)
   const scratch = options.planOut ? undefined : await mkdtemp(join(tmpdir(), 'custos-plan-'))
   const path = options.planOut ? resolve(options.planOut) : join(scratch!, 'plan.json')
   try {
@@ -243,6 +249,17 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
       exitCode: ExitCode.usage,
       hint: 'Add --yes (for jobs), or use --dry-run / --plan-out to only plan.',
     })
+  // An existing plan or certificate is replaced only with --force (a finished erase's certificate is
+  // evidence) — checked before anything is locked or listed, except that a re-run of a plan (which
+  // retries what failed) replaces the certificate its earlier run wrote: its journal says so, below.
+  const planPath = resolve(options.planPath ?? options.planOut ?? defaultPlanPath(customer))
+  const certificateBase = options.certificateBase ?? certificateBaseFor(planPath)
+  const certificateFiles = ['.json', '.txt', '.html'].map((extension) => `${certificateBase}${extension}`)
+  if (!options.planPath) {
+    refuseOverwrite([planPath], '--plan-out', options.force)
+    refuseOverwrite(certificateFiles, '--certificate-out', options.force)
+  }
+
   const lock = await acquireEraseLock(clients, customer, {
     operationId,
     holder: operator.name,
@@ -255,20 +272,20 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
   let started = false
   let audited = false
   try {
-    let planPath: string
     let summary: PlanSummary
     let fresh = false
     if (options.planPath) {
-      planPath = resolve(options.planPath)
       summary = await verifyPlanFile(planPath, map, customer)
     } else {
-      planPath = resolve(options.planOut ?? defaultPlanPath(customer))
       summary = await makePlan(clients, map, options, planPath, operationId, trail)
       fresh = true
       hooks.note(`Plan written to ${planPath}; if this run is interrupted, resume with --plan ${planPath} --yes.`)
     }
 
     journal = await Journal.open(journalPathFor(planPath), summary.trailer.fingerprint, operationId)
+    const earlier = new Set([...journal.certificates].map((file) => resolve(file)))
+    if (!earlier.has(resolve(certificateFiles[0])))
+      refuseOverwrite(certificateFiles, '--certificate-out', options.force)
     if (journal.resumed)
       hooks.note(`Resuming: the journal ${journal.path} holds ${journal.resumedBatches} finished batch(es).`)
 
@@ -386,11 +403,9 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
       cryptoErased,
       verification,
     })
-    const {files} = await writeCertificate(
-      body,
-      options.certificateBase ?? certificateBaseFor(planPath),
-      keyVaultSigner(clients),
-    )
+    const {files} = await writeCertificate(body, certificateBase, keyVaultSigner(clients))
+    // Private like everything custos writes, also where --force replaced files of another mode.
+    await Promise.all([files.json, files.text, files.html].map((file) => chmod(file, PRIVATE_FILE_MODE)))
     await journal.append({
       type: 'finished',
       time: new Date().toISOString(),

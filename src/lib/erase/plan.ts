@@ -19,6 +19,7 @@ import {once} from 'node:events'
 import type {AzureClients} from '../azure/clients.js'
 import type {DataMap, StoreConfig} from '../datamap/types.js'
 import {CustosError, ExitCode, fromAzureError, refusedError} from '../errors.js'
+import {PRIVATE_FILE_MODE} from '../output/files.js'
 import {canonicalJson, sha256Hex} from '../evidence/canonical.js'
 import {inventoryKey, type KeyInventory} from '../inventory/inventory.js'
 import {listScope, type BlobKind, type ScopedBlob} from '../inventory/listing.js'
@@ -269,7 +270,7 @@ export async function writePlan(
   }))
   const totals = new Map(scopes.map((s) => [s.store, emptyTotals(s.store)]))
   const fingerprint = createHash('sha256')
-  const sink = options.path ? createWriteStream(options.path, {encoding: 'utf8'}) : undefined
+  const sink = options.path ? createWriteStream(options.path, {encoding: 'utf8', mode: PRIVATE_FILE_MODE}) : undefined
   try {
     // The header says which containers exist; one cheap request per scope, before the items stream.
     for (const [i, scope] of scopes.entries()) {
