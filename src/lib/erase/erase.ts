@@ -5,6 +5,7 @@
  */
 import {randomUUID} from 'node:crypto'
 import {setMaxListeners} from 'node:events'
+import {existsSync} from 'node:fs'
 import {chmod, mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {basename, join, resolve} from 'node:path'
@@ -43,6 +44,7 @@ import {
   storeConfigs,
   verifyPlanFile,
   writePlan,
+  isUnfinishedPlan,
   type PlanKey,
   type PlanSummary,
   type StoreTotals,
@@ -210,7 +212,12 @@ async function makePlan(
 async function planErase(clients: AzureClients, map: DataMap, options: EraseOptions): Promise<EraseOutcome> {
   const operationId = randomUUID()
   const trail = new AuditTrail(clients)
-  if (options.planOut) refuseOverwrite([resolve(options.planOut)], '--plan-out', options.force)
+  if (options.planOut) {
+    const planOut = resolve(options.planOut)
+    const unfinished = (await isUnfinishedPlan(planOut, options.customer)) && !existsSync(journalPathFor(planOut))
+    refuseOverwrite([planOut], '--plan-out', options.force || unfinished)
+  }
+
   const scratch = options.planOut ? undefined : await mkdtemp(join(tmpdir(), 'custos-plan-'))
   const path = options.planOut ? resolve(options.planOut) : join(scratch!, 'plan.json')
   try {
@@ -256,7 +263,9 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
   const certificateBase = options.certificateBase ?? certificateBaseFor(planPath)
   const certificateFiles = ['.json', '.txt', '.html'].map((extension) => `${certificateBase}${extension}`)
   if (!options.planPath) {
-    refuseOverwrite([planPath], '--plan-out', options.force)
+    // A plan cut short by a kill while listing (no trailer, no journal) is made again, as before.
+    const unfinished = (await isUnfinishedPlan(planPath, customer)) && !existsSync(journalPathFor(planPath))
+    refuseOverwrite([planPath], '--plan-out', options.force || unfinished)
     refuseOverwrite(certificateFiles, '--certificate-out', options.force)
   }
 
