@@ -9,8 +9,9 @@ import {configFlag, debugFlag} from './flags.js'
 import {AzureClients, type AzureClientsOptions} from './lib/azure/clients.js'
 import {loadDataMap, resolveConfigPath} from './lib/datamap/load.js'
 import type {DataMap} from './lib/datamap/types.js'
-import {CustosError, ExitCode, isAbortError} from './lib/errors.js'
+import {CustosError, ExitCode, fromUnexpectedError, isAbortError} from './lib/errors.js'
 import {errColor} from './lib/output/color.js'
+import {PRIVATE_UMASK} from './lib/output/files.js'
 import {redactSecrets} from './lib/secrets.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
@@ -34,6 +35,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   public override async init(): Promise<void> {
     await super.init()
+    // Everything custos writes is customer data or evidence about it: whatever this process creates
+    // without an explicit mode (or through a library) is private to its owner (files 0600, folders 0700).
+    process.umask(PRIVATE_UMASK)
     const {args, flags} = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
@@ -81,60 +85,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   public override async catch(error: Interfaces.CommandError): Promise<void> {
     const err: unknown = error
-    let result: ErrorResult
-    if (err instanceof CustosError) {
-      result = {
-        error: {
-          code: err.code,
-          message: err.message,
-          ...(err.hint ? {hint: err.hint} : {}),
-          ...(err.details.length > 0 ? {details: err.details} : {}),
-          exitCode: err.exitCode,
-        },
-      }
-    } else if (isAbortError(err) && this.abortController.signal.aborted) {
-      result = {
-        error: {
-          code: 'Interrupted',
-          message: 'Interrupted by the operator; nothing further was changed.',
-          hint: 'Run the same command again to resume.',
-          exitCode: ExitCode.interrupted,
-        },
-      }
-    } else if (isAbortError(err)) {
-      // Nobody pressed Ctrl-C: a request was aborted underneath us (a timeout or a dropped connection).
-      result = {
-        error: {
-          code: 'RequestAborted',
-          message: `A request to Azure was aborted (${(err as Error).message || 'timeout or dropped connection'}).`,
-          hint: 'Run the same command again; finished work is kept.',
-          exitCode: ExitCode.azure,
-        },
-      }
-    } else if (isOclifParseError(err)) {
-      result = {
-        error: {
-          code: 'Usage',
-          message: (err as Error).message.split('\n')[0],
-          hint: `See: custos ${this.id?.replaceAll(':', ' ') ?? ''} --help`,
-          exitCode: ExitCode.usage,
-        },
-      }
-      const rest = (err as Error).message.split('\n').slice(1).filter(Boolean)
-      if (rest.length > 0) result.error.details = rest
-    } else if (isOclifExit(err)) {
-      throw err
-    } else {
-      result = {
-        error: {
-          code: 'InternalError',
-          message: `custos failed unexpectedly: ${(err as Error)?.message ?? String(err)}`,
-          hint: 'This is a bug; run again with --debug and report the output.',
-          exitCode: ExitCode.azure,
-        },
-      }
-    }
-
+    if (isOclifExit(err)) throw err
+    const result = this.errorResult(err)
     result.error.message = redactSecrets(result.error.message)
     if (result.error.details) result.error.details = result.error.details.map(redactSecrets)
     if (this.jsonEnabled()) {
@@ -146,7 +98,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       process.stderr.write(`${lines.join('\n')}\n`)
     }
 
-    if (this.flags?.debug) {
+    // this.flags is unset when parsing the flags failed; --debug still asks for the stack then.
+    if (this.flags?.debug ?? this.argv.includes('--debug')) {
       const chain: unknown[] = [err]
       while (chain.length < 5) {
         const cause = (chain.at(-1) as {cause?: unknown})?.cause
@@ -160,6 +113,82 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.exitCode = result.error.exitCode
   }
 
+  /**
+   * One error, one exit code: a CustosError carries its own; bad flags are usage errors (2); an
+   * Azure, network or file-system failure that was not mapped where it happened is 4; anything
+   * else is a bug (70, {@link ExitCode.bug}).
+   */
+  private errorResult(err: unknown): ErrorResult {
+    const usageHint = `See: custos ${this.id?.replaceAll(':', ' ') ?? ''} --help`
+    const flag = flagParseError(err)
+    if (flag) {
+      // A flag parser's own usage error keeps its hint; oclif's (integer bounds, options) get the help.
+      const hint = err instanceof CustosError && err.hint ? err.hint : usageHint
+      return {error: {code: 'Usage', message: flag, hint, exitCode: ExitCode.usage}}
+    }
+
+    if (err instanceof CustosError) {
+      return {
+        error: {
+          code: err.code,
+          message: err.message,
+          ...(err.hint ? {hint: err.hint} : {}),
+          ...(err.details.length > 0 ? {details: err.details} : {}),
+          exitCode: err.exitCode,
+        },
+      }
+    }
+
+    if (isAbortError(err) && this.abortController.signal.aborted) {
+      return {
+        error: {
+          code: 'Interrupted',
+          message: 'Interrupted by the operator; nothing further was changed.',
+          hint: 'Run the same command again to resume.',
+          exitCode: ExitCode.interrupted,
+        },
+      }
+    }
+
+    if (isAbortError(err)) {
+      // Nobody pressed Ctrl-C: a request was aborted underneath us (a timeout or a dropped connection).
+      return {
+        error: {
+          code: 'RequestAborted',
+          message: `A request to Azure was aborted (${(err as Error).message || 'timeout or dropped connection'}).`,
+          hint: 'Run the same command again; finished work is kept.',
+          exitCode: ExitCode.azure,
+        },
+      }
+    }
+
+    if (isOclifParseError(err)) {
+      const [first, ...rest] = (err as Error).message.split('\n')
+      const details = rest.filter(Boolean)
+      return {
+        error: {
+          code: 'Usage',
+          message: first,
+          hint: usageHint,
+          ...(details.length > 0 ? {details} : {}),
+          exitCode: ExitCode.usage,
+        },
+      }
+    }
+
+    const mapped = fromUnexpectedError(err)
+    if (mapped) return this.errorResult(mapped)
+    const message = ((err as Error)?.message ?? String(err)).split('\n')[0]
+    return {
+      error: {
+        code: 'InternalError',
+        message: `custos failed unexpectedly (a bug): ${message}`,
+        hint: 'Please report it, with the output of the same command run again with --debug.',
+        exitCode: ExitCode.bug,
+      },
+    }
+  }
+
   public override async finally(error: Error | undefined): Promise<void> {
     if (this.sigintHandler) {
       process.off('SIGINT', this.sigintHandler)
@@ -168,6 +197,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
     await super.finally(error)
   }
+}
+
+/**
+ * `--flag <what is wrong>` when `err` is what oclif throws for a flag value its parser refused:
+ * the parser's error with its message rewritten to "Parsing --flag \n\t<message>\nSee more help with --help".
+ */
+function flagParseError(err: unknown): string | undefined {
+  const message = (err as Error | undefined)?.message
+  const m =
+    typeof message === 'string' ? /^Parsing --([\w-]+) \n\t([\s\S]*?)\nSee more help with --help$/.exec(message) : null
+  if (!m) return undefined
+  const inner = m[2].split('\n')[0]
+  return inner.startsWith(`--${m[1]} `) ? inner : `--${m[1]}: ${inner}`
 }
 
 function isOclifParseError(err: unknown): boolean {

@@ -1,7 +1,8 @@
 /** Flags shared by several commands, declared once. */
 import {Flags} from '@oclif/core'
 
-import {isDuration, parseDurationInMs, parseTime} from './lib/duration.js'
+import {parseDurationInMs, parseTime} from './lib/duration.js'
+import {usageError} from './lib/errors.js'
 
 export const configFlag = Flags.string({
   summary: 'Path of the data map (custos.yaml or .json).',
@@ -14,19 +15,48 @@ export const debugFlag = Flags.boolean({
   helpGroup: 'GLOBAL',
 })
 
-/** A duration such as `26h` or `7d`, parsed to milliseconds. */
+/**
+ * A usage error (exit 2) that names the flag: oclif wraps whatever a flag parser throws in
+ * "Parsing --flag …"; src/base-command.ts unwraps it again, so the operator reads one line.
+ */
+function flagError(name: string, error: unknown, hint: string) {
+  return usageError(`--${name} ${(error as Error).message}.`, hint)
+}
+
+/** A duration such as `26h` or `7d`, parsed to milliseconds (src/lib/duration.ts). */
 export const durationFlag = Flags.custom<number>({
-  async parse(input) {
-    if (!isDuration(input)) throw new Error(`"${input}" is not a duration (write it like 90s, 26h or 7d)`)
-    return parseDurationInMs(input)
+  async parse(input, _context, options) {
+    try {
+      return parseDurationInMs(input)
+    } catch (error) {
+      throw flagError(options.name, error, 'Durations are written 90s, 45m, 26h, 7d or 2w.')
+    }
   },
 })
 
-/** A time: ISO 8601, `now`, or relative like `-24h`. */
+/**
+ * A time: ISO 8601 with a zone (`Z` or an offset), `now`, or relative like `-24h`. A time without
+ * a zone is refused (src/lib/duration.ts says why).
+ */
 export const timeFlag = Flags.custom<Date>({
-  async parse(input) {
-    return parseTime(input)
+  description:
+    'Times are ISO 8601 with a zone (2026-11-01T00:00:00Z, 2026-11-01T01:00:00+01:00), now, or relative (-24h, 7d ago). A time without a zone is refused rather than read in the zone of the machine that runs custos, and so is an impossible date such as 2026-02-30.',
+  async parse(input, _context, options) {
+    try {
+      return parseTime(input)
+    } catch (error) {
+      throw flagError(
+        options.name,
+        error,
+        'Write 2026-11-01T00:00:00Z (UTC) or 2026-11-01T01:00:00+01:00, or relative like -24h or 7d ago.',
+      )
+    }
   },
+})
+
+/** One rule for every flag that names an output file: an existing file is replaced only with --force. */
+export const forceFlag = Flags.boolean({
+  summary: 'Replace output files that exist already (without it custos refuses, exit 3).',
 })
 
 export const concurrencyFlag = Flags.integer({

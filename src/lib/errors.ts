@@ -14,8 +14,13 @@ export const ExitCode = {
   usage: 2,
   /** refused for safety: hold, missing export, scope mismatch, lock held */
   refused: 3,
-  /** Azure or network failure after retries */
+  /** Azure or network failure after retries (also a local file-system failure: disk full, permission denied) */
   azure: 4,
+  /**
+   * a bug in custos: an exception nobody anticipated. 70 is EX_SOFTWARE of sysexits.h ("internal
+   * software error"), outside 0-4 so that a job can tell "report this" from "retry later" (4).
+   */
+  bug: 70,
   /** interrupted by SIGINT */
   interrupted: 130,
 } as const
@@ -189,7 +194,57 @@ export function fromAzureError(err: unknown, what: string): unknown {
     )
   }
 
+  if (rest) {
+    // A RestError without a status never got an answer (REQUEST_SEND_ERROR) or could not read it.
+    return azureFailure(
+      code ?? 'RequestFailed',
+      `The request for ${what} failed (${code ?? firstLine(rest.message) ?? 'no answer'}).`,
+      'Check the endpoint in the data map and the network, then run again; add --debug for details.',
+      err,
+    )
+  }
+
+  const causeCode = (err as {cause?: {code?: unknown}} | undefined)?.cause?.code
+  if (typeof causeCode === 'string' && networkCodes.has(causeCode)) {
+    // fetch (undici) reports a refused or reset connection as TypeError("fetch failed") with the code on its cause.
+    return azureFailure(
+      'Network',
+      `Could not reach ${what} (${causeCode}).`,
+      'Check the endpoint in the data map and the network, then run again.',
+      err,
+    )
+  }
+
   return err
+}
+
+/**
+ * What an error that reached the command without being mapped means: an Azure or network failure
+ * (a RestError, a network error code: exit 4), a local file-system failure (a Node system error
+ * such as ENOSPC or EACCES: exit 4, naming the path), or — anything else — a bug (undefined).
+ */
+export function fromUnexpectedError(err: unknown): CustosError | undefined {
+  if (err instanceof CustosError) return err
+  const mapped = fromAzureError(err, 'Azure')
+  if (mapped instanceof CustosError) return mapped
+  const e = err as {code?: unknown; syscall?: unknown; path?: unknown; message?: string} | undefined
+  if (typeof e?.code === 'string' && typeof e.syscall === 'string' && /^E[A-Z]+$/.test(e.code)) {
+    return new CustosError(
+      `A file operation failed: ${e.syscall}${typeof e.path === 'string' ? ` ${e.path}` : ''} (${e.code}).`,
+      {
+        code: 'FileSystem',
+        exitCode: ExitCode.azure,
+        hint: 'Check the path, its permissions and the free disk space, then run the same command again.',
+        cause: err,
+      },
+    )
+  }
+
+  return undefined
+}
+
+function firstLine(text: string | undefined): string | undefined {
+  return text?.split('\n')[0] || undefined
 }
 
 export function isAbortError(err: unknown): boolean {

@@ -60,6 +60,36 @@ describe('backups verify rules', () => {
       })
     })
 
+    it('reads a metadata time with a zone or an HTTP date, and never one without a zone (it would depend on the host TZ)', () => {
+      const saved = process.env.TZ
+      try {
+        for (const zone of ['UTC', 'America/Los_Angeles', 'Asia/Kolkata']) {
+          process.env.TZ = zone
+          const at = (backuptime: string) => read(blob('acme/db.bak', '2026-01-01T00:00:00Z', {backuptime}))
+          assert.deepEqual(at('2024-04-01T04:00:00+02:00'), {
+            time: new Date('2024-04-01T02:00:00Z'),
+            source: 'metadata',
+          })
+          assert.deepEqual(at('Mon, 01 Apr 2024 02:00:00 GMT'), {
+            time: new Date('2024-04-01T02:00:00Z'),
+            source: 'metadata',
+          })
+          for (const zoneless of ['2024-04-01T02:00:00', '2024-02-30T02:00:00Z', 'now', '-24h'])
+            assert.equal(at(zoneless).source, 'last-modified', `${zoneless} under ${zone}`)
+        }
+      } finally {
+        if (saved === undefined) delete process.env.TZ
+        else process.env.TZ = saved
+      }
+    })
+
+    it('a path that names an impossible date (2024-02-30) gives no date, instead of 1 March', () => {
+      assert.deepEqual(read(blob('acme/2024-02-30/db.bak', '2024-03-02T00:00:00Z')), {
+        time: new Date('2024-03-02T00:00:00Z'),
+        source: 'last-modified',
+      })
+    })
+
     it("never reads acme-corp's date pattern as acme's", () => {
       assert.equal(read(blob('acme-corp/2024-05-01/db.bak', '2026-01-01T00:00:00Z')).source, 'last-modified')
     })

@@ -13,7 +13,7 @@ import {BlobServiceClient, type ContainerClient} from '@azure/storage-blob'
 import {AzureClients} from '../../src/lib/azure/clients.js'
 import {validateDataMap} from '../../src/lib/datamap/load.js'
 import type {DataMap} from '../../src/lib/datamap/types.js'
-import {startCli as startProcess, type CliProcess, type CliResult} from '../support/cli.js'
+import {ERASE_TEST_CLI, startCli as startProcess, type CliProcess, type CliResult} from '../support/cli.js'
 import {getTestAzurite, uniqueName} from '../support/env.js'
 
 export interface ErasePlayground {
@@ -199,6 +199,14 @@ export function withoutCustomer(
 /** Starts `node bin/run.js <args>` with the given extra environment. */
 export function startCli(args: string[], env: Record<string, string> = {}, cwd?: string): CliProcess {
   return startProcess(args, {env, cwd})
+}
+
+/**
+ * Starts `custos <args>` through test/support/erase-cli.js, which pauses the erase (holding its
+ * lock) once `afterBatches` batches are journaled and prints "paused after" on stderr.
+ */
+export function startPausedErase(args: string[], afterBatches: number): CliProcess {
+  return startProcess(args, {entry: ERASE_TEST_CLI, env: {CUSTOS_TEST_PAUSE_AFTER_BATCHES: String(afterBatches)}})
 }
 
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {

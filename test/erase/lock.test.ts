@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import {AzureClients} from '../../src/lib/azure/clients.js'
 import {validateDataMap} from '../../src/lib/datamap/load.js'
 import {acquireEraseLock, lockBlobName} from '../../src/lib/erase/lock.js'
-import {startFaultProxy, type FaultProxy} from '../../src/lib/local/fault-proxy.js'
+import {startFaultProxy, type FaultProxy} from '../support/fault-proxy.js'
 import {getTestAzurite, uniqueName} from '../support/env.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

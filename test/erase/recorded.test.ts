@@ -12,7 +12,7 @@ import {AzureClients} from '../../src/lib/azure/clients.js'
 import {validateDataMap} from '../../src/lib/datamap/load.js'
 import type {DataMap} from '../../src/lib/datamap/types.js'
 import {verifyEvidenceFile} from '../../src/lib/erase/certificate.js'
-import {eraseCustomer, type EraseOptions} from '../../src/lib/erase/erase.js'
+import {eraseCustomer, type EraseHooks, type EraseOptions} from '../../src/lib/erase/erase.js'
 import {verifyErasure} from '../../src/lib/erase/verify.js'
 import {CustosError} from '../../src/lib/errors.js'
 import {startLocalAzureServer, type LocalAzureServer} from '../../src/lib/local/azure-server/index.js'
@@ -505,7 +505,14 @@ describe('customer erase against recorded Azure responses (versions, soft delete
   it('a journal-driven re-run sends no delete for the batches an interrupted run finished', async () => {
     const f = fixture(server, {p: manyBlobs(600)})
     const abort = new AbortController()
-    const first = eraseCustomer(f.clients, f.map, options(f, {pauseAfterBatches: 1, abortSignal: abort.signal}))
+    // Held after its first journaled batch (the lock still held) until the abort below.
+    const holdAfterFirstBatch: EraseHooks = {
+      progress: () => ({increment() {}, setTotal() {}, note() {}, stop() {}}),
+      note() {},
+      batchJournaled: (_batches, signal) =>
+        new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason), {once: true})),
+    }
+    const first = eraseCustomer(f.clients, f.map, options(f, {hooks: holdAfterFirstBatch, abortSignal: abort.signal}))
     while (server.batches().length === 0) await new Promise((r) => setTimeout(r, 20))
     await new Promise((r) => setTimeout(r, 100))
     abort.abort(Object.assign(new Error('killed'), {name: 'AbortError'}))

@@ -2,8 +2,15 @@ import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {TEST_PAUSE_ENV} from '../../src/lib/erase/erase.js'
-import {countBlobs, makePlayground, runCli, snapshotContainers, startCli, uploadMany} from './helpers.js'
+import {
+  countBlobs,
+  makePlayground,
+  runCli,
+  snapshotContainers,
+  startCli,
+  startPausedErase,
+  uploadMany,
+} from './helpers.js'
 
 const PAUSED = 'paused after'
 
@@ -67,7 +74,7 @@ describe('customer erase: interruption, resume and the lock', function () {
     assert.equal(planned.code, 0, planned.stderr)
     assert.equal((planned.json() as {plan: {items: number}}).plan.items, 1500)
 
-    const first = startCli(args, {[TEST_PAUSE_ENV]: '2'})
+    const first = startPausedErase(args, 2)
     await first.waitForStderr(PAUSED)
     first.kill('SIGKILL')
     const killed = await first.done
@@ -135,7 +142,7 @@ describe('customer erase: interruption, resume and the lock', function () {
       '--json',
     ]
 
-    const holder = startCli(args, {[TEST_PAUSE_ENV]: '1'})
+    const holder = startPausedErase(args, 1)
     await holder.waitForStderr(PAUSED)
     const other = await startCli(
       ['customer', 'erase', 'acme', '--config', pg.configPath, '--yes', '--no-export-required', '--json'],

@@ -8,6 +8,7 @@ import {createGunzip} from 'node:zlib'
 
 import tar from 'tar-stream'
 
+import {CustosError} from '../../src/lib/errors.js'
 import {verifyDocument} from '../../src/lib/evidence/envelope.js'
 import {exportCustomer} from '../../src/lib/export/export.js'
 import type {ExportManifest} from '../../src/lib/export/manifest.js'
@@ -89,11 +90,18 @@ describe('customer export --archive', () => {
     assert.equal((await verifyDocument(manifest)).ok, true)
   })
 
-  it('writes the archive again from the start when re-run, with the same manifest body', async () => {
+  it('refuses to write a finished archive again without force; with force writes it from the start, with the same manifest body', async () => {
     const file = join(await newTempDir('again'), 'acme.tar.gz')
     await exportCustomer(fixture.clients, fixture.map, 'acme', {target: {kind: 'archive', path: file}})
     const first = JSON.parse(await readFile(`${file}.manifest.json`, 'utf8')) as ExportManifest
-    const summary = await exportCustomer(fixture.clients, fixture.map, 'acme', {target: {kind: 'archive', path: file}})
+    await assert.rejects(
+      exportCustomer(fixture.clients, fixture.map, 'acme', {target: {kind: 'archive', path: file}}),
+      (e: unknown) =>
+        e instanceof CustosError && e.code === 'DestinationExists' && e.exitCode === 3 && /--force/.test(e.hint!),
+    )
+    const summary = await exportCustomer(fixture.clients, fixture.map, 'acme', {
+      target: {kind: 'archive', path: file, force: true},
+    })
     assert.equal(summary.resumed, true)
     assert.match(summary.notes.join('\n'), /Archive exports cannot resume/)
     assert.equal(summary.transferred.objects, fixture.expected.size)

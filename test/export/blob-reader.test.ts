@@ -18,7 +18,7 @@ import {
 } from '@azure/storage-blob'
 
 import {BlobReader, type BlobReaderOptions} from '../../src/lib/azure/blob-reader.js'
-import {startFaultProxy} from '../../src/lib/local/fault-proxy.js'
+import {startFaultProxy} from '../support/fault-proxy.js'
 import {getTestAzurite, uniqueName} from '../support/env.js'
 
 const RETRY = {maxTries: 3, retryDelayInMs: 10, maxRetryDelayInMs: 50, tryTimeoutInMs: 30_000}

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import {AuditTrail} from '../../src/lib/audit/trail.js'
 import {AzureClients} from '../../src/lib/azure/clients.js'
 import {validateDataMap} from '../../src/lib/datamap/load.js'
-import {startFaultProxy} from '../../src/lib/local/fault-proxy.js'
+import {startFaultProxy} from '../support/fault-proxy.js'
 import {getTestAzurite, uniqueName} from '../support/env.js'
 
 function trailFor(container: string, auditAccount?: string): {trail: AuditTrail; clients: AzureClients} {

@@ -1,9 +1,10 @@
 /**
  * Bad input, as a table: unacceptable customer ids, broken data maps, wrong / expired / missing
  * credentials, an unreachable endpoint, and corrupted plans, journals, manifests and certificates.
- * Each is refused through the built CLI with exit 2, 3 or 4 (certificate verify: 1, "altered") and
- * one `Error:` line naming the problem, no stack trace — and an inventory of every blob (SHA-256)
- * and every key taken before and after shows that nothing changed.
+ * Each is refused through the built CLI with exit 2, 3 or 4 (certificate verify: 1, "altered", or
+ * "malformed" when its signature is not what custos writes) and one `Error:` line naming the
+ * problem, no stack trace — and an inventory of every blob (SHA-256) and every key taken before and
+ * after shows that nothing changed.
  */
 import assert from 'node:assert/strict'
 import {copyFileSync, readFileSync, writeFileSync} from 'node:fs'
@@ -15,6 +16,8 @@ import {AzureClients} from '../../src/lib/azure/clients.js'
 import {verifyBackups} from '../../src/lib/backups/verify.js'
 import {eraseCustomer} from '../../src/lib/erase/erase.js'
 import {CustosError} from '../../src/lib/errors.js'
+import {sealDocument} from '../../src/lib/evidence/envelope.js'
+import {keyVaultSigner} from '../../src/lib/evidence/signing.js'
 import {exportCustomer} from '../../src/lib/export/export.js'
 import {inventoryCustomer} from '../../src/lib/inventory/inventory.js'
 import {createLogsBundle} from '../../src/lib/logs/bundle.js'
@@ -531,5 +534,62 @@ describe('reliability: bad input is refused, and nothing changes', function () {
       {scan},
     )
     assert.equal(intact.code, 0, 'the untouched certificate verifies (the check can pass)')
+  })
+
+  it('a certificate whose signature is not {alg, kid, value} strings is malformed: exit 1 with one line, not a crash', async () => {
+    // A sealed document with a valid hash and a real signature, so that verification reaches the signature.
+    const signed = await sealDocument('custos.deletion-certificate', {customer: 'acme'}, keyVaultSigner(world.clients))
+    assert.ok(signed.signature, 'the world signs with its vault')
+    const write = (name: string, signature: unknown) => {
+      const path = join(world.dir, name)
+      writeFileSync(path, JSON.stringify({...signed, signature}, null, 2))
+      return path
+    }
+
+    const cases: Array<[string, string, RegExp]> = [
+      [
+        'signature.value a number',
+        write('value-number.certificate.json', {...signed.signature, value: 123}),
+        /^Error: \S+value-number\.certificate\.json is malformed: signature\.value must be a base64 string; it was altered or is not a custos document\.$/,
+      ],
+      [
+        'signature a string',
+        write('garbage.certificate.json', 'garbage'),
+        /^Error: \S+garbage\.certificate\.json is malformed: signature must be an object with alg, kid and value;/,
+      ],
+      [
+        'signature.kid not a URL',
+        write('kid.certificate.json', {...signed.signature, kid: 'custos-evidence'}),
+        /^Error: \S+kid\.certificate\.json is malformed: signature\.kid must be the URL of a Key Vault key;/,
+      ],
+    ]
+    const results = await inParallel(
+      cases.map(
+        ([, path]) =>
+          () =>
+            runCli(['certificate', 'verify', path, '--config', world.configPath], {scan}),
+      ),
+    )
+    for (const [i, [name, , first]] of cases.entries()) assertRefused(name, results[i], 1, first)
+
+    const json = await runCli(['certificate', 'verify', cases[0][1], '--config', world.configPath, '--json'], {scan})
+    assert.equal(json.code, 1)
+    const {code, exitCode} = json.json<{error: {code: string; exitCode: number}}>().error
+    assert.deepEqual({code, exitCode}, {code: 'MalformedDocument', exitCode: 1})
+    // The same document with its signature untouched: the hash and the signature check out (its
+    // made-up body is reported inconsistent, exit 1, which is not what is tested here).
+    const intact = await runCli(
+      [
+        'certificate',
+        'verify',
+        write('intact.certificate.json', signed.signature),
+        '--config',
+        world.configPath,
+        '--json',
+      ],
+      {scan},
+    )
+    const {hash, signature} = intact.json<{hash: string; signature: string}>()
+    assert.deepEqual({hash, signature}, {hash: 'valid', signature: 'valid'})
   })
 })

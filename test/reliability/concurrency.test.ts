@@ -9,7 +9,7 @@ import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {exportCustomer} from '../../src/lib/export/export.js'
-import {startFaultProxy, type FaultProxy} from '../../src/lib/local/fault-proxy.js'
+import {startFaultProxy, type FaultProxy} from '../support/fault-proxy.js'
 import {readTree} from '../export/fixtures.js'
 import {describeFailure, runCli, startCli} from './cli.js'
 import {comparableManifest} from './compare.js'

@@ -15,12 +15,7 @@ import {join} from 'node:path'
 import {exportCustomer} from '../../src/lib/export/export.js'
 import {verifyEvidenceFile} from '../../src/lib/erase/certificate.js'
 import {eraseCustomer} from '../../src/lib/erase/erase.js'
-import {
-  startFaultProxy,
-  type FaultProxy,
-  type HoldOptions,
-  type ProxiedRequest,
-} from '../../src/lib/local/fault-proxy.js'
+import {startFaultProxy, type FaultProxy, type HoldOptions, type ProxiedRequest} from '../support/fault-proxy.js'
 import {readTree} from '../export/fixtures.js'
 import {runCli, startCli} from './cli.js'
 import {comparableCertificate, comparableManifest, readJson} from './compare.js'

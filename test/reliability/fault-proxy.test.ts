@@ -8,7 +8,7 @@ import {BlobServiceClient, type ContainerClient} from '@azure/storage-blob'
 
 import {LOCAL_DEVELOPMENT_TOKEN} from '../../src/lib/azure/credential.js'
 import {writeTarGz} from '../../src/lib/logs/pack.js'
-import {startFaultProxy, type FaultProxy, type FaultProxyOptions} from '../../src/lib/local/fault-proxy.js'
+import {startFaultProxy, type FaultProxy, type FaultProxyOptions} from '../support/fault-proxy.js'
 import {getTestAzurite, uniqueName} from '../support/env.js'
 import {SecretScan, findSecrets} from './secrets.js'
 

@@ -19,12 +19,7 @@ import type {DataMap} from '../../src/lib/datamap/types.js'
 import {eraseCustomer, type EraseOutcome} from '../../src/lib/erase/erase.js'
 import {exportCustomer} from '../../src/lib/export/export.js'
 import {createLogsBundle} from '../../src/lib/logs/bundle.js'
-import {
-  startFaultProxy,
-  type FaultProxy,
-  type FaultRates,
-  type ProxiedRequest,
-} from '../../src/lib/local/fault-proxy.js'
+import {startFaultProxy, type FaultProxy, type FaultRates, type ProxiedRequest} from '../support/fault-proxy.js'
 import {readTree} from '../export/fixtures.js'
 import {describeFailure, runCli} from './cli.js'
 import {comparableCertificate, comparableManifest, readJson} from './compare.js'

@@ -26,7 +26,7 @@ import {
   type DemoAccount,
   type LocalEnvironment,
 } from '../../src/lib/local/environment.js'
-import type {FaultProxy} from '../../src/lib/local/fault-proxy.js'
+import type {FaultProxy} from '../support/fault-proxy.js'
 import {LOCAL_SUBSCRIPTION_ID} from '../../src/lib/local/azure-server/state.js'
 
 /** Short retry delays for library calls (the CLI's are fixed; tests shorten only its attempts). */

@@ -11,6 +11,8 @@ import {recordJsonShape} from './json-shape.js'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const BIN = join(ROOT, 'bin', 'run.js')
+/** bin/run.js with a hook that pauses `customer erase` after N journaled batches (see the file) */
+export const ERASE_TEST_CLI = join(ROOT, 'test', 'support', 'erase-cli.js')
 
 function newestMtime(dir: string): number {
   let newest = 0
@@ -52,6 +54,8 @@ export interface CliResult {
 
 export interface CliOptions {
   env?: Record<string, string>
+  /** the script to run instead of bin/run.js (a test entry such as ./erase-cli.js that wraps it) */
+  entry?: string
   cwd?: string
   /** the process is killed (SIGKILL) after this long; default 120 s */
   timeoutInMs?: number
@@ -76,7 +80,7 @@ export interface CliProcess {
 /** Starts `custos <args>` (no stdin, NO_COLOR) as a process, the way an operator or a job does. */
 export function startCli(args: string[], options: CliOptions = {}): CliProcess {
   ensureBuilt()
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(process.execPath, [options.entry ?? BIN, ...args], {
     cwd: options.cwd ?? ROOT,
     env: {...process.env, NO_COLOR: '1', ...options.env},
     stdio: ['ignore', 'pipe', 'pipe'],

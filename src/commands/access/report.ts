@@ -1,16 +1,16 @@
-import {writeFileSync} from 'node:fs'
 import {extname} from 'node:path'
 
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {durationFlag, retriesFlag, timeFlag} from '../../flags.js'
+import {durationFlag, forceFlag, retriesFlag, timeFlag} from '../../flags.js'
 import {ACCESS_SOURCES, createAccessReport} from '../../lib/access/report.js'
 import {renderAccessCsv} from '../../lib/access/render-csv.js'
 import {renderAccessHtml} from '../../lib/access/render-html.js'
 import {renderAccessText} from '../../lib/access/render-text.js'
 import type {AccessReport, AccessSourceName} from '../../lib/access/types.js'
 import {ExitCode, usageError} from '../../lib/errors.js'
+import {refuseOverwrite, writePrivateFileSync} from '../../lib/output/files.js'
 import {createProgress} from '../../lib/output/progress.js'
 
 export type AccessReportResult = AccessReport
@@ -29,9 +29,12 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
     '<%= config.bin %> access report --since -30d --source archive --allowed-countries DE,AT --burst-failures 10 --burst-window 5m --json',
   ]
   static override flags = {
-    since: timeFlag({summary: 'Start of the range (ISO 8601, or relative like -7d).', required: true}),
+    since: timeFlag({
+      summary: 'Start of the range: ISO 8601 with a zone (Z or +01:00), or relative like -7d.',
+      required: true,
+    }),
     until: timeFlag({
-      summary: 'End of the range, exclusive (ISO 8601, relative, or now).',
+      summary: 'End of the range, exclusive: ISO 8601 with a zone, relative, or now.',
       default: async () => new Date(),
       defaultHelp: async () => 'now',
     }),
@@ -42,7 +45,10 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
       options: ['table', 'csv', 'json', 'html'] as const,
       summary: 'Output format (default: table on a terminal, else from --out, else json).',
     })(),
-    out: Flags.string({summary: 'Write the report to this file instead of stdout.'}),
+    out: Flags.string({
+      summary: 'Write the report to this file instead of stdout (an existing file only with --force).',
+    }),
+    force: forceFlag,
     source: Flags.option({
       options: ACCESS_SOURCES,
       multiple: true,
@@ -73,6 +79,7 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
     const map = this.loadMap()
     const f = this.flags
     const format = this.chooseFormat(f.format, f.out)
+    if (f.out) refuseOverwrite([f.out], '--out', f.force)
     const countries = f['allowed-countries']
       ?.split(',')
       .map((c) => c.trim().toUpperCase())
@@ -111,7 +118,7 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
             ? renderAccessHtml(report)
             : `${JSON.stringify(report, null, 2)}\n`
     if (f.out) {
-      writeFileSync(f.out, text)
+      writePrivateFileSync(f.out, text)
       this.info(
         `Wrote the ${format} report to ${f.out} (${report.totals.principals} principals, ${report.findings.length} findings).`,
       )

@@ -1,4 +1,4 @@
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 
 import {Args, Flags} from '@oclif/core'
 
@@ -6,7 +6,7 @@ import {BaseCommand} from '../../base-command.js'
 import type {AzureClients} from '../../lib/azure/clients.js'
 import {resolveConfigPath} from '../../lib/datamap/load.js'
 import {renderVerification, type CertificateVerifyReport} from '../../lib/erase/render.js'
-import {ExitCode} from '../../lib/errors.js'
+import {CustosError, ExitCode} from '../../lib/errors.js'
 import {MAX_NAMED} from '../../lib/evidence/contents.js'
 import {verifyEvidence} from '../../lib/evidence/verify-package.js'
 import {color} from '../../lib/output/color.js'
@@ -22,7 +22,7 @@ An export folder (customer export --to), a .tar.gz or .zip export (customer expo
 
 The signature is checked with the public key of the signing key in the data map's vault (--config or CUSTOS_CONFIG), and counts only when it was made with the data map's keys.signingKey (any version of it). Where the data map names a signing key an unsigned document is not valid; without one an unsigned document is accepted only with --allow-unsigned. A document that names its own audit record (custos 0.2 and later) is valid only while the audit trail still holds that record and it verifies. Document kinds custos does not write are refused.
 
-Exit codes: 0 valid; 1 altered (including files missing, extra or changed), inconsistent, unsigned (without --allow-unsigned), of an unknown kind, or its audit record gone from the trail; 2 usage (an unreadable path, or no vault to check a signature with); 4 the signing key or the audit trail could not be read.`
+Exit codes: 0 valid; 1 altered (including files missing, extra or changed), inconsistent, malformed (a signature that is not {alg, kid, value} strings), unsigned (without --allow-unsigned), of an unknown kind, or its audit record gone from the trail; 2 usage (an unreadable path, or no vault to check a signature with); 4 the signing key or the audit trail could not be read.`
   static override examples = [
     '<%= config.bin %> certificate verify acme.plan.certificate.json --config custos.yaml',
     '<%= config.bin %> certificate verify export/manifest.json --json',
@@ -45,6 +45,7 @@ Exit codes: 0 valid; 1 altered (including files missing, extra or changed), inco
   }
 
   public async run(): Promise<CertificateVerifyResult> {
+    refuseMalformedSignature(this.args.file)
     const report = await verifyEvidence(this.args.file, this.optionalClients(), {
       abortSignal: this.abortSignal,
       allowUnsigned: this.flags['allow-unsigned'] === true,
@@ -73,4 +74,39 @@ Exit codes: 0 valid; 1 altered (including files missing, extra or changed), inco
       return false
     }
   }
+}
+
+/**
+ * A document whose `signature` is not `{alg, kid, value}` strings (a kid that is a URL, a base64
+ * value) was altered or is not custos's: exit 1 with one line naming the field, before the
+ * verification, which would otherwise fail on it as a bug. Files that cannot be read or parsed are
+ * left to the verification, which reports them.
+ */
+function refuseMalformedSignature(file: string): void {
+  let doc: unknown
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'))
+  } catch {
+    return
+  }
+
+  const signature = (doc as {signature?: unknown} | null)?.signature
+  if (signature === undefined || signature === null) return
+  const s = signature as Record<string, unknown>
+  const problem =
+    typeof signature !== 'object' || Array.isArray(signature)
+      ? 'signature must be an object with alg, kid and value'
+      : typeof s.alg !== 'string'
+        ? 'signature.alg must be a string'
+        : typeof s.kid !== 'string' || !URL.canParse(s.kid)
+          ? 'signature.kid must be the URL of a Key Vault key'
+          : typeof s.value !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(s.value)
+            ? 'signature.value must be a base64 string'
+            : undefined
+  if (!problem) return
+  throw new CustosError(`${file} is malformed: ${problem}; it was altered or is not a custos document.`, {
+    code: 'MalformedDocument',
+    exitCode: ExitCode.findings,
+    hint: 'Verify the copy custos wrote; an altered document proves nothing.',
+  })
 }

@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {concurrencyFlag, retriesFlag} from '../../flags.js'
-import {TEST_PAUSE_ENV, eraseCustomer, type EraseOutcome} from '../../lib/erase/erase.js'
+import {concurrencyFlag, forceFlag, retriesFlag} from '../../flags.js'
+import {eraseCustomer, type EraseHooks, type EraseOutcome} from '../../lib/erase/erase.js'
 import {confirmByTyping} from '../../lib/erase/guards.js'
 import {renderEraseOutcome} from '../../lib/erase/render.js'
 import {usageError} from '../../lib/errors.js'
@@ -29,7 +29,8 @@ Exit codes: 0 done, 1 the final listing found residue or deletes failed, 2 usage
   }
   static override flags = {
     'plan-out': Flags.string({
-      summary: 'Write the plan to this file and stop (with --yes: apply it right away).',
+      summary:
+        'Write the plan to this file and stop (with --yes: apply it right away); an existing file only with --force.',
       exclusive: ['plan'],
     }),
     plan: Flags.string({
@@ -45,8 +46,10 @@ Exit codes: 0 done, 1 the final listing found residue or deletes failed, 2 usage
       allowNo: true,
     }),
     'certificate-out': Flags.string({
-      summary: 'Base path of the certificate (.json, .txt and .html are added); default: beside the plan.',
+      summary:
+        'Base path of the certificate (.json, .txt and .html are added); default: beside the plan. Existing files only with --force.',
     }),
+    force: forceFlag,
     concurrency: concurrencyFlag,
     retries: retriesFlag,
   }
@@ -73,18 +76,27 @@ Exit codes: 0 done, 1 the final listing found residue or deletes failed, 2 usage
       yes: f.yes,
       exportRequired: f['export-required'],
       certificateBase: f['certificate-out'],
+      force: f.force,
       concurrency: f.concurrency,
       retries: f.retries,
       abortSignal: this.abortSignal,
       confirm: canPrompt ? (summary) => confirmByTyping(this.args.customer, summary) : undefined,
-      hooks: {
-        progress: (label, total) => createProgress({label, total, unit: 'items', silent}),
-        note: (text) => this.info(text),
-      },
-      pauseAfterBatches: Number(process.env[TEST_PAUSE_ENV]) || undefined,
+      hooks: this.eraseHooks(),
     })
     if (!silent) this.log(renderEraseOutcome(result, color))
     if (result.exitCode !== 0) this.setExitCode(result.exitCode)
     return result
+  }
+
+  /**
+   * Progress and notes of the run. A method, so that a test can add a `batchJournaled` hook in
+   * the process it starts (test/support/erase-cli.js) — nothing a user sets reaches it.
+   */
+  protected eraseHooks(): EraseHooks {
+    const silent = this.jsonEnabled()
+    return {
+      progress: (label, total) => createProgress({label, total, unit: 'items', silent}),
+      note: (text) => this.info(text),
+    }
   }
 }

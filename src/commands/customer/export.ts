@@ -3,7 +3,7 @@ import {setFlagsFromString} from 'node:v8'
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {concurrencyFlag, durationFlag, retriesFlag} from '../../flags.js'
+import {concurrencyFlag, durationFlag, forceFlag, retriesFlag} from '../../flags.js'
 import {parseDurationInMs} from '../../lib/duration.js'
 import {exportCustomer, type ExportSummary, type ExportTarget} from '../../lib/export/export.js'
 import {checkLinkExpiry} from '../../lib/export/sas.js'
@@ -34,7 +34,11 @@ export default class CustomerExportCommand extends BaseCommand<typeof CustomerEx
       summary: 'Export into this folder (new or empty, or an interrupted export of the same customer).',
       exactlyOne: destinations,
     }),
-    archive: Flags.file({summary: 'Export into one .tar.gz or .zip file, streamed.', exactlyOne: destinations}),
+    archive: Flags.file({
+      summary: 'Export into one .tar.gz or .zip file, streamed (an existing file only with --force).',
+      exactlyOne: destinations,
+    }),
+    force: forceFlag,
     'server-side': Flags.boolean({
       summary: 'Copy inside Azure into the exports container and print a read-only HTTPS link.',
       exactlyOne: destinations,
@@ -60,7 +64,7 @@ export default class CustomerExportCommand extends BaseCommand<typeof CustomerEx
     const map = this.loadMap()
     let target: ExportTarget
     if (flags.to) target = {kind: 'folder', path: flags.to}
-    else if (flags.archive) target = {kind: 'archive', path: flags.archive}
+    else if (flags.archive) target = {kind: 'archive', path: flags.archive, force: flags.force}
     else {
       const expiry =
         flags['link-expiry'] === undefined

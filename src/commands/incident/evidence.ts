@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {durationFlag, timeFlag} from '../../flags.js'
+import {durationFlag, forceFlag, timeFlag} from '../../flags.js'
 import {color} from '../../lib/output/color.js'
 import {createProgress, tracked} from '../../lib/output/progress.js'
 import {formatBytes, formatCount, renderTable} from '../../lib/output/table.js'
@@ -31,15 +31,19 @@ Exit codes: 0 written, 2 usage or configuration error (no affected customer, no 
       summary: 'How long before detection the window starts.',
       default: DEFAULT_EVIDENCE_LOOKBACK_IN_MS,
     }),
-    until: timeFlag({summary: 'End of the window (ISO 8601 or relative); default now.'}),
+    until: timeFlag({
+      summary: 'End of the window: ISO 8601 with a zone (Z or +01:00), or relative like -1h; default now.',
+    }),
     customer: Flags.string({
       summary: 'Only this affected customer (repeatable); default every affected customer.',
       multiple: true,
     }),
     output: Flags.string({
       char: 'o',
-      summary: 'Path of the .tar.gz; default incident-<id>-evidence-<time>.tar.gz here.',
+      summary:
+        'Path of the .tar.gz (an existing file only with --force); default incident-<id>-evidence-<time>.tar.gz here.',
     }),
+    force: forceFlag,
     'known-ip-window': durationFlag({
       summary: 'IPs seen this long before the window count as known for new-IP findings (0d turns them off).',
       default: DEFAULT_KNOWN_IP_WINDOW_IN_MS,
@@ -60,6 +64,7 @@ Exit codes: 0 written, 2 usage or configuration error (no affected customer, no 
         until: this.flags.until,
         customers: this.flags.customer,
         output: this.flags.output,
+        force: this.flags.force,
         knownIpWindowInMs: this.flags['known-ip-window'],
         abortSignal: this.abortSignal,
         onBytes: (n) => progress.increment(n),

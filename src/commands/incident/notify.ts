@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
+import {forceFlag} from '../../flags.js'
 import {color} from '../../lib/output/color.js'
 import {NOTICE_LANGUAGES, type NoticeLanguage} from '../../lib/incident/notice.js'
 import {issueNotice, type IssuedNotice} from '../../lib/incident/notify.js'
@@ -25,7 +26,11 @@ Exit codes: 0 rendered (and recorded), 2 a required fact is empty, the customer 
     template: Flags.string({
       summary: 'Folder with notice.<lang>.txt and/or notice.<lang>.html to use instead of the built-in wording.',
     }),
-    'out-dir': Flags.string({summary: 'Folder to write the .txt and .html to.', default: '.'}),
+    'out-dir': Flags.string({
+      summary: 'Folder to write the .txt and .html to (files that exist are replaced only with --force).',
+      default: '.',
+    }),
+    force: forceFlag,
     preview: Flags.boolean({
       summary: 'Render and write the notice, but do not record it as issued (the clock keeps running).',
     }),
@@ -40,6 +45,7 @@ Exit codes: 0 rendered (and recorded), 2 a required fact is empty, the customer 
       templateDir: this.flags.template,
       outDir: this.flags['out-dir'],
       preview: this.flags.preview,
+      force: this.flags.force,
     })
     if (!this.jsonEnabled()) {
       this.log(notice.text)

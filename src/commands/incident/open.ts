@@ -29,7 +29,7 @@ Exit codes: 0 recorded, 2 usage or configuration error, 4 Azure failure.`
   static override flags = {
     detected: timeFlag({
       summary:
-        'When the incident was detected (ISO 8601 with a zone, or relative like -3h); the 72 hours run from here.',
+        'When the incident was detected: ISO 8601 with a zone (Z or +01:00; a time without one is refused), or relative like -3h; the 72 hours run from here.',
       required: true,
     }),
     summary: Flags.string({summary: 'What happened, in one or two sentences.', required: true}),

@@ -30,7 +30,10 @@ Exit codes: 0 recorded, 2 usage or configuration error (unknown incident, nothin
   ]
   static override args = {id: Args.string({description: 'incident id (inc-YYYYMMDD-xxxxxx)', required: true})}
   static override flags = {
-    detected: timeFlag({summary: 'Correct the detection time (moves the deadline; the change is recorded).'}),
+    detected: timeFlag({
+      summary:
+        'Correct the detection time: ISO 8601 with a zone (Z or +01:00), or relative like -3h (moves the deadline; the change is recorded).',
+    }),
     summary: Flags.string({summary: 'Replace the summary.'}),
     customer: Flags.string({summary: 'Add an affected customer (repeatable).', multiple: true}),
     'remove-customer': Flags.string({

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {durationFlag, retriesFlag, timeFlag} from '../../flags.js'
+import {durationFlag, forceFlag, retriesFlag, timeFlag} from '../../flags.js'
 import {createLogsBundle, type LogsBundle} from '../../lib/logs/bundle.js'
 import {color} from '../../lib/output/color.js'
 import {createProgress, tracked} from '../../lib/output/progress.js'
@@ -23,12 +23,17 @@ export default class LogsBundleCommand extends BaseCommand<typeof LogsBundleComm
     customer: Args.string({description: 'customer id (checked against customers.idPattern)', required: true}),
   }
   static override flags = {
-    since: timeFlag({summary: 'Start of the range (inclusive): ISO 8601 or relative like -24h.', required: true}),
-    until: timeFlag({summary: 'End of the range (exclusive): ISO 8601 or relative; default now.'}),
+    since: timeFlag({
+      summary: 'Start of the range (inclusive): ISO 8601 with a zone (Z or +01:00), or relative like -24h.',
+      required: true,
+    }),
+    until: timeFlag({summary: 'End of the range (exclusive): ISO 8601 with a zone, or relative; default now.'}),
     output: Flags.string({
       char: 'o',
-      summary: 'Path of the .tar.gz to write; default logs-<customer>-<since>-<until>.tar.gz here.',
+      summary:
+        'Path of the .tar.gz to write (an existing file only with --force); default logs-<customer>-<since>-<until>.tar.gz here.',
     }),
+    force: forceFlag,
     share: Flags.boolean({
       summary: 'Upload the bundle to the exports container and print a read-only HTTPS link that expires.',
     }),
@@ -52,6 +57,7 @@ export default class LogsBundleCommand extends BaseCommand<typeof LogsBundleComm
         since: this.flags.since,
         until: this.flags.until ?? new Date(),
         output: this.flags.output,
+        force: this.flags.force,
         share: this.flags.share,
         linkExpiryInMs: this.flags['link-expiry'],
         abortSignal: this.abortSignal,

@@ -67,10 +67,31 @@ function parseConnectionString(text: string): AccountRef {
   }
 
   endpoint = endpoint.replace(/\/+$/, '')
+  checkEndpoint(endpoint, fields.has('blobendpoint') ? 'BlobEndpoint' : 'AccountName/EndpointSuffix')
   const name = accountName ?? accountNameFromEndpoint(endpoint)
   const key = fields.get('accountkey')
   const sas = fields.get('sharedaccesssignature')?.replace(/^\?/, '')
   return {endpoint, name, ...(key ? {sharedKey: {accountName: name, accountKey: key}} : {}), ...(sas ? {sas} : {})}
+}
+
+/**
+ * The endpoint a connection string names must be an http(s) URL without a query: a value such as
+ * `BlobEndpoint=not a url` would otherwise pass here and fail as "Invalid URL" at the first request.
+ */
+function checkEndpoint(endpoint: string, field: string): void {
+  let url: URL
+  try {
+    url = new URL(endpoint)
+  } catch {
+    throw new RangeError(`is a connection string whose ${field} does not make a URL`)
+  }
+
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new RangeError(`is a connection string whose ${field} is not an http(s):// URL`)
+  if (url.search || url.hash)
+    throw new RangeError(
+      `is a connection string whose ${field} carries a query string (put SAS tokens in SharedAccessSignature)`,
+    )
 }
 
 /** `contosoprod` from `https://contosoprod.blob.core.windows.net` or from Azurite's `http://127.0.0.1:10000/contosoprod`. */

@@ -5,6 +5,7 @@
  */
 import {compileDateTemplate, placeholdersIn} from '../datamap/placeholders.js'
 import type {BackupSetConfig} from '../datamap/types.js'
+import {parseTime} from '../duration.js'
 import type {ScopedBlob} from '../inventory/listing.js'
 
 export type BackupTimeSource = 'path' | 'metadata' | 'last-modified'
@@ -43,10 +44,22 @@ export function metadataValue(blob: ScopedBlob, key: string): string | undefined
   return undefined
 }
 
+/**
+ * A metadata time: ISO 8601 with a zone (read by the one time parser, src/lib/duration.ts), or an
+ * HTTP date (`Tue, 10 Nov 2026 02:00:00 GMT`). A time without a zone is not read — in the host's
+ * zone it would date a backup differently on every machine — and the next source is used instead.
+ */
 function parseMetadataTime(text: string | undefined): Date | undefined {
   if (!text) return undefined
-  const date = new Date(text.trim())
-  return Number.isNaN(date.getTime()) ? undefined : date
+  try {
+    // No clock: `now` and relative times (`-24h`) come out as an invalid date, which is refused too.
+    const date = parseTime(text, new Date(Number.NaN))
+    return Number.isNaN(date.getTime()) ? undefined : date
+  } catch {
+    if (!/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(text.trim())) return undefined
+    const date = new Date(text.trim())
+    return Number.isNaN(date.getTime()) ? undefined : date
+  }
 }
 
 /**

@@ -12,6 +12,7 @@ import {describeScopeOverlap, findScopeOverlaps, scopeTemplatesOf} from './overl
 import {allowedPlaceholders, expandCustomer, placeholdersIn} from './placeholders.js'
 import {dataMapSchema} from './schema.js'
 import type {DataMap} from './types.js'
+import {checkValues} from './values.js'
 
 export const CONFIG_ENV = 'CUSTOS_CONFIG'
 const DEFAULT_FILES = ['custos.yaml', 'custos.yml', 'custos.json']
@@ -72,7 +73,8 @@ export function validateDataMap(raw: unknown, source: string): DataMap {
   // Placeholders are checked on the raw document first, so that one run names every problem at once.
   problems.push(...checkPlaceholders(raw as Record<string, unknown>))
   if (!validateSchema(raw)) problems.push(...(validateSchema.errors ?? []).map(describeSchemaError))
-  if (problems.length === 0) problems.push(...checkSemantics(raw as DataMap, dirname(source)))
+  if (problems.length === 0)
+    problems.push(...checkSemantics(raw as DataMap, dirname(source)), ...checkValues(raw as DataMap))
   if (problems.length > 0) {
     const unique = [...new Set(problems)]
     throw configError(

@@ -54,14 +54,14 @@ export function compileDateTemplate(template: string, customer: string): (blobNa
   return (blobName) => {
     const groups = regex.exec(blobName)?.groups
     if (!groups?.yyyy) return undefined
-    const date = new Date(
-      Date.UTC(
-        Number(groups.yyyy),
-        Number(groups.MM ?? '01') - 1,
-        Number(groups.dd ?? '01'),
-        Number(groups.HH ?? '00'),
-      ),
-    )
-    return Number.isNaN(date.getTime()) ? undefined : date
+    const [year, month, day, hour] = [groups.yyyy, groups.MM ?? '01', groups.dd ?? '01', groups.HH ?? '00'].map(Number)
+    const date = new Date(Date.UTC(year, month - 1, day, hour))
+    // Date.UTC rolls 2026-02-30 over into March; a path that names no real date has no date.
+    const real =
+      date.getUTCFullYear() === year &&
+      date.getUTCMonth() === month - 1 &&
+      date.getUTCDate() === day &&
+      date.getUTCHours() === hour
+    return real ? date : undefined
   }
 }

@@ -5,7 +5,8 @@
  */
 import {randomUUID} from 'node:crypto'
 import {setMaxListeners} from 'node:events'
-import {mkdtemp, rm} from 'node:fs/promises'
+import {existsSync} from 'node:fs'
+import {chmod, mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {basename, join, resolve} from 'node:path'
 
@@ -16,6 +17,7 @@ import type {DataMap} from '../datamap/types.js'
 import {azureFailure, CustosError, ExitCode, fromAzureError, isAbortError, refusedError} from '../errors.js'
 import {keyVaultSigner} from '../evidence/signing.js'
 import {listScope} from '../inventory/listing.js'
+import {PRIVATE_FILE_MODE, refuseOverwrite} from '../output/files.js'
 import {tracked, type Progress} from '../output/progress.js'
 import {formatBytes, formatCount} from '../output/table.js'
 import {scopesOf, type Scope} from '../scope.js'
@@ -42,6 +44,7 @@ import {
   storeConfigs,
   verifyPlanFile,
   writePlan,
+  isUnfinishedPlan,
   type PlanKey,
   type PlanSummary,
   type StoreTotals,
@@ -49,12 +52,15 @@ import {
 import {cryptoErasedStores, shredCustomerKey, type KeyShredResult} from './shred.js'
 import {verifyErasure, type ErasureVerification} from './verify.js'
 
-/** Test-only: pause (until killed or interrupted) after this many batches of a run are journaled. */
-export const TEST_PAUSE_ENV = 'CUSTOS_TEST_PAUSE_AFTER_BATCHES'
-
 export interface EraseHooks {
   progress(label: string, total?: number): Progress
   note(text: string): void
+  /**
+   * Called after each batch's journal line is written, while the erase lock is held; the run waits
+   * for the promise (the crash and lock tests hold a run here, then kill or interrupt it).
+   * `signal` aborts when the run is interrupted or loses its lock.
+   */
+  batchJournaled?(batchesWritten: number, signal: AbortSignal): Promise<void>
 }
 
 export interface EraseOptions {
@@ -71,6 +77,8 @@ export interface EraseOptions {
   exportRequired: boolean
   /** base path of the certificate files (`.json`, `.txt`, `.html` are appended) */
   certificateBase?: string
+  /** replace a plan (`planOut`) or certificate files that exist (--force); otherwise that is refused (exit 3) before anything is read */
+  force?: boolean
   /** batch requests in flight */
   concurrency: number
   /** attempts per throttled request */
@@ -79,8 +87,6 @@ export interface EraseOptions {
   /** asks the operator to type the customer id; required unless `yes` */
   confirm?: (summary: string) => Promise<boolean>
   hooks?: EraseHooks
-  /** test-only: see {@link TEST_PAUSE_ENV} */
-  pauseAfterBatches?: number
   /** key delete poller interval */
   keyPollIntervalInMs?: number
 }
@@ -176,6 +182,8 @@ async function makePlan(
         onItem: () => progress.increment(1, 1),
       }),
     )
+    // A plan replaced with --force keeps the mode of the file it replaced; plans are private.
+    await chmod(path, PRIVATE_FILE_MODE)
     await trail.append({
       action: 'erase.plan',
       result: 'succeeded',
@@ -204,6 +212,12 @@ async function makePlan(
 async function planErase(clients: AzureClients, map: DataMap, options: EraseOptions): Promise<EraseOutcome> {
   const operationId = randomUUID()
   const trail = new AuditTrail(clients)
+  if (options.planOut) {
+    const planOut = resolve(options.planOut)
+    const unfinished = (await isUnfinishedPlan(planOut, options.customer)) && !existsSync(journalPathFor(planOut))
+    refuseOverwrite([planOut], '--plan-out', options.force || unfinished)
+  }
+
   const scratch = options.planOut ? undefined : await mkdtemp(join(tmpdir(), 'custos-plan-'))
   const path = options.planOut ? resolve(options.planOut) : join(scratch!, 'plan.json')
   try {
@@ -242,6 +256,19 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
       exitCode: ExitCode.usage,
       hint: 'Add --yes (for jobs), or use --dry-run / --plan-out to only plan.',
     })
+  // An existing plan or certificate is replaced only with --force (a finished erase's certificate is
+  // evidence) — checked before anything is locked or listed, except that a re-run of a plan (which
+  // retries what failed) replaces the certificate its earlier run wrote: its journal says so, below.
+  const planPath = resolve(options.planPath ?? options.planOut ?? defaultPlanPath(customer))
+  const certificateBase = options.certificateBase ?? certificateBaseFor(planPath)
+  const certificateFiles = ['.json', '.txt', '.html'].map((extension) => `${certificateBase}${extension}`)
+  if (!options.planPath) {
+    // A plan cut short by a kill while listing (no trailer, no journal) is made again, as before.
+    const unfinished = (await isUnfinishedPlan(planPath, customer)) && !existsSync(journalPathFor(planPath))
+    refuseOverwrite([planPath], '--plan-out', options.force || unfinished)
+    refuseOverwrite(certificateFiles, '--certificate-out', options.force)
+  }
+
   const lock = await acquireEraseLock(clients, customer, {
     operationId,
     holder: operator.name,
@@ -254,20 +281,20 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
   let started = false
   let audited = false
   try {
-    let planPath: string
     let summary: PlanSummary
     let fresh = false
     if (options.planPath) {
-      planPath = resolve(options.planPath)
       summary = await verifyPlanFile(planPath, map, customer)
     } else {
-      planPath = resolve(options.planOut ?? defaultPlanPath(customer))
       summary = await makePlan(clients, map, options, planPath, operationId, trail)
       fresh = true
       hooks.note(`Plan written to ${planPath}; if this run is interrupted, resume with --plan ${planPath} --yes.`)
     }
 
     journal = await Journal.open(journalPathFor(planPath), summary.trailer.fingerprint, operationId)
+    const earlier = new Set([...journal.certificates].map((file) => resolve(file)))
+    if (!earlier.has(resolve(certificateFiles[0])))
+      refuseOverwrite(certificateFiles, '--certificate-out', options.force)
     if (journal.resumed)
       hooks.note(`Resuming: the journal ${journal.path} holds ${journal.resumedBatches} finished batch(es).`)
 
@@ -386,11 +413,9 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
       verification,
       audit: referenceTo(startedRecord),
     })
-    const {files} = await writeCertificate(
-      body,
-      options.certificateBase ?? certificateBaseFor(planPath),
-      keyVaultSigner(clients),
-    )
+    const {files} = await writeCertificate(body, certificateBase, keyVaultSigner(clients))
+    // Private like everything custos writes, also where --force replaced files of another mode.
+    await Promise.all([files.json, files.text, files.html].map((file) => chmod(file, PRIVATE_FILE_MODE)))
     await journal.append({
       type: 'finished',
       time: new Date().toISOString(),
@@ -492,7 +517,6 @@ async function deleteEverything(
   const unpurgeable = summary.trailer.stores.reduce((n, s) => n + s.unpurgeable, 0)
   const progress = hooks.progress(`Erasing ${options.customer}`, summary.trailer.items - unpurgeable)
   const softStores = new Set(summary.trailer.stores.filter((s) => s.softDeleted > 0).map((s) => s.store))
-  let paused = false
   const ctx: PhaseContext = {
     clients,
     planPath,
@@ -513,17 +537,7 @@ async function deleteEverything(
       progress.increment(n, n)
     },
     afterBatch: async () => {
-      if (!options.pauseAfterBatches || journal.batchesWritten < options.pauseAfterBatches) return
-      if (!paused)
-        process.stderr.write(
-          `custos: paused after ${journal.batchesWritten} batch(es) for a test (${TEST_PAUSE_ENV})\n`,
-        )
-      paused = true
-      // Held open by a timer: nothing else keeps the event loop alive while paused.
-      const keepAlive = setInterval(() => {}, 60_000)
-      await new Promise((_, reject) =>
-        signal.addEventListener('abort', () => reject(signal.reason), {once: true}),
-      ).finally(() => clearInterval(keepAlive))
+      await hooks.batchJournaled?.(journal.batchesWritten, signal)
     },
   }
   await tracked(progress, async () => {

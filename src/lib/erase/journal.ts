@@ -15,6 +15,7 @@ import {createInterface} from 'node:readline'
 
 import type {BlobKind} from '../inventory/listing.js'
 import {refusedError} from '../errors.js'
+import {PRIVATE_FILE_MODE} from '../output/files.js'
 import {keyString, type ItemKey} from './plan.js'
 
 /**
@@ -156,6 +157,8 @@ export function journalPathFor(planPath: string): string {
 export class Journal {
   /** ids of batches already journaled (not retries) */
   readonly finished = new Set<string>()
+  /** the certificates earlier runs of this plan wrote (`finished` lines), as written there */
+  readonly certificates = new Set<string>()
   /** failures not yet superseded by a successful retry, by phase+store+key */
   readonly unresolved = new Map<
     string,
@@ -198,7 +201,7 @@ export class Journal {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
     }
 
-    const handle = await open(path, 'a')
+    const handle = await open(path, 'a', PRIVATE_FILE_MODE)
     const journal = new Journal(path, handle)
     try {
       const input = createReadStream(path, {encoding: 'utf8'})
@@ -310,6 +313,8 @@ export class Journal {
       this.progress(c.store).container = c
     } else if (line.type === 'key') {
       this.priorKey = line as unknown as {state: string; time: string; scheduledPurgeDate?: string}
+    } else if (line.type === 'finished' && typeof line.certificate === 'string') {
+      this.certificates.add(line.certificate)
     }
   }
 

@@ -13,12 +13,14 @@
  */
 import {createHash, type Hash} from 'node:crypto'
 import {createReadStream, createWriteStream, type WriteStream} from 'node:fs'
+import {open, type FileHandle} from 'node:fs/promises'
 import {createInterface} from 'node:readline'
 import {once} from 'node:events'
 
 import type {AzureClients} from '../azure/clients.js'
 import type {DataMap, StoreConfig} from '../datamap/types.js'
 import {CustosError, ExitCode, fromAzureError, refusedError} from '../errors.js'
+import {PRIVATE_FILE_MODE} from '../output/files.js'
 import {canonicalJson, sha256Hex} from '../evidence/canonical.js'
 import {inventoryKey, type KeyInventory} from '../inventory/inventory.js'
 import {listScope, type BlobKind, type ScopedBlob} from '../inventory/listing.js'
@@ -269,7 +271,7 @@ export async function writePlan(
   }))
   const totals = new Map(scopes.map((s) => [s.store, emptyTotals(s.store)]))
   const fingerprint = createHash('sha256')
-  const sink = options.path ? createWriteStream(options.path, {encoding: 'utf8'}) : undefined
+  const sink = options.path ? createWriteStream(options.path, {encoding: 'utf8', mode: PRIVATE_FILE_MODE}) : undefined
   try {
     // The header says which containers exist; one cheap request per scope, before the items stream.
     for (const [i, scope] of scopes.entries()) {
@@ -497,5 +499,42 @@ function checkStores(path: string, header: PlanHeader, scopes: Scope[]): void {
           `data map: ${s.store} ${s.accountName}/${s.container}/${s.prefix}; plan: ${planned[i] ? `${planned[i].store} ${planned[i].accountName}/${planned[i].container}/${planned[i].prefix}` : 'missing'}`,
       ),
     )
+  }
+}
+
+/**
+ * Whether `path` is a plan of `customer` that its listing never finished — a run killed while
+ * planning leaves a header and items but no trailer (and no journal, since nothing was applied).
+ * Such a file is no artefact anyone could use, so a new plan may replace it without --force.
+ */
+export async function isUnfinishedPlan(path: string, customer: string): Promise<boolean> {
+  const edge = 64 * 1024
+  let handle: FileHandle | undefined
+  try {
+    handle = await open(path, 'r')
+    const {size} = await handle.stat()
+    const read = async (position: number) => {
+      const buffer = Buffer.alloc(Math.min(edge, size))
+      const {bytesRead} = await handle!.read(buffer, 0, buffer.length, position)
+      return buffer.subarray(0, bytesRead).toString('utf8')
+    }
+
+    const header = parseLine((await read(0)).split('\n')[0])
+    if (header?.type !== 'custos.erase-plan' || header.customer !== customer) return false
+    const last = (await read(Math.max(0, size - edge))).split('\n').findLast((line) => line.trim() !== '')
+    return parseLine(last)?.type !== 'trailer'
+  } catch {
+    return false
+  } finally {
+    await handle?.close()
+  }
+}
+
+function parseLine(line: string | undefined): Record<string, unknown> | undefined {
+  try {
+    const doc: unknown = JSON.parse(line ?? '')
+    return typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
   }
 }

@@ -10,7 +10,7 @@
  * first attempt's start time, so the final manifest is the same as an uninterrupted run's. The
  * archive is written as `FILE.custos-partial` and renamed only when everything was verified.
  */
-import {createReadStream, createWriteStream, type WriteStream} from 'node:fs'
+import {constants, createReadStream, createWriteStream, type WriteStream} from 'node:fs'
 import {mkdir, rename, rm, stat} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
 import {PassThrough, Writable} from 'node:stream'
@@ -20,13 +20,17 @@ import {createGzip} from 'node:zlib'
 import tar from 'tar-stream'
 import yazl from 'yazl'
 
-import {refusedError, usageError} from '../errors.js'
+import {usageError} from '../errors.js'
+import {PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, refuseOverwrite} from '../output/files.js'
 import type {Annotated, ExportDestination, ExportHeader, OpenedDestination, TransferContext} from './destination.js'
 import {ExportJournal} from './journal.js'
 import {entryOf, journalEntryOf} from './local-folder.js'
 import type {ManifestObject} from './manifest.js'
 import type {PlannedObject} from './plan.js'
 import {downloadToBuffer, downloadVerified, EMPTY_SHA256, objectClient} from './transfer.js'
+
+/** zip entries carry the file type in the high bits of their mode, as stat() does */
+const {S_IFDIR, S_IFREG} = constants
 
 export type ArchiveFormat = 'tar.gz' | 'zip'
 
@@ -53,7 +57,7 @@ interface ArchiveWriter {
 
 function tarWriter(file: string): ArchiveWriter {
   const pack = tar.pack()
-  const done = pipeline(pack, createGzip(), createWriteStream(file))
+  const done = pipeline(pack, createGzip(), createWriteStream(file, {mode: PRIVATE_FILE_MODE}))
   done.catch(() => {}) // observed in close()
   const entry = (header: Parameters<ReturnType<typeof tar.pack>['entry']>[0], data?: Buffer) =>
     new Promise<void>((resolveEntry, reject) => {
@@ -62,15 +66,19 @@ function tarWriter(file: string): ArchiveWriter {
       else pack.entry(header, callback)
     })
   return {
-    addDirectory: (path, mtime) => entry({name: path, type: 'directory', mode: 0o755, mtime}),
-    addBuffer: (path, data, mtime) => entry({name: path, type: 'file', mode: 0o644, mtime, size: data.length}, data),
+    // Entries are private too: whoever unpacks the archive gets files 0600 and folders 0700.
+    addDirectory: (path, mtime) => entry({name: path, type: 'directory', mode: PRIVATE_DIR_MODE, mtime}),
+    addBuffer: (path, data, mtime) =>
+      entry({name: path, type: 'file', mode: PRIVATE_FILE_MODE, mtime, size: data.length}, data),
     addStream(path, size, mtime) {
       let finished: (error?: Error | null) => void = () => {}
       const complete = new Promise<void>((resolveEntry, reject) => {
         finished = (error) => (error ? reject(error) : resolveEntry())
       })
       complete.catch(() => {})
-      const sink = pack.entry({name: path, type: 'file', mode: 0o644, mtime, size}, (error) => finished(error))
+      const sink = pack.entry({name: path, type: 'file', mode: PRIVATE_FILE_MODE, mtime, size}, (error) =>
+        finished(error),
+      )
       return new Writable({
         write(chunk: Buffer, _encoding, callback) {
           if (sink.write(chunk)) callback()
@@ -98,7 +106,7 @@ function tarWriter(file: string): ArchiveWriter {
 
 function zipWriter(file: string): ArchiveWriter {
   const zip = new yazl.ZipFile()
-  const out = createWriteStream(file)
+  const out = createWriteStream(file, {mode: PRIVATE_FILE_MODE})
   let failure: Error | undefined
   zip.on('error', (error: Error) => {
     failure = error
@@ -113,16 +121,16 @@ function zipWriter(file: string): ArchiveWriter {
   return {
     async addDirectory(path, mtime) {
       check()
-      zip.addEmptyDirectory(path, {mtime})
+      zip.addEmptyDirectory(path, {mtime, mode: S_IFDIR | PRIVATE_DIR_MODE})
     },
     async addBuffer(path, data, mtime) {
       check()
-      zip.addBuffer(data, path, {mtime, mode: 0o100644})
+      zip.addBuffer(data, path, {mtime, mode: S_IFREG | PRIVATE_FILE_MODE})
     },
     addStream(path, size, mtime) {
       check()
       const through = new PassThrough()
-      zip.addReadStream(through, path, {size, mtime, mode: 0o100644})
+      zip.addReadStream(through, path, {size, mtime, mode: S_IFREG | PRIVATE_FILE_MODE})
       return through
     },
     async close() {
@@ -154,7 +162,16 @@ export class ArchiveDestination implements ExportDestination<ArchiveResult> {
   private manifestOut?: WriteStream
   private sumsOut?: WriteStream
 
-  constructor(file: string) {
+  /**
+   * @param file the archive (`.tar.gz`, `.tgz` or `.zip`)
+   * @param force replace `file` when it exists (--force). Without it an existing file is refused:
+   * an interrupted archive export leaves only `FILE.custos-partial`, so `file` itself is a finished
+   * export or someone else's file.
+   */
+  constructor(
+    file: string,
+    private readonly force = false,
+  ) {
     this.file = resolve(file)
     this.format = archiveFormatOf(this.file)
     this.partialFile = `${this.file}.custos-partial`
@@ -188,23 +205,16 @@ export class ArchiveDestination implements ExportDestination<ArchiveResult> {
         `--archive ${this.file} is a folder.`,
         'Give a file name ending in .tar.gz or .zip, or use --to for a folder.',
       )
-    if (existing && !(await exists(this.journalPath))) {
-      throw refusedError(
-        'DestinationExists',
-        `Refused to overwrite ${this.file}: it exists and was not written by a custos export.`,
-        'Give --archive a new file name.',
-      )
-    }
-
-    await mkdir(dirname(this.file), {recursive: true})
+    refuseOverwrite([this.file], '--archive', this.force)
+    await mkdir(dirname(this.file), {recursive: true, mode: PRIVATE_DIR_MODE})
     const opened = await ExportJournal.open(this.journalPath, {...header, destination: this.format}, now, {
       restart: true,
     })
     this.journal = opened.journal
     await rm(this.manifestPath, {force: true})
     this.writer = this.format === 'zip' ? zipWriter(this.partialFile) : tarWriter(this.partialFile)
-    this.manifestOut = createWriteStream(this.manifestPartial)
-    this.sumsOut = createWriteStream(this.sumsPartial)
+    this.manifestOut = createWriteStream(this.manifestPartial, {mode: PRIVATE_FILE_MODE})
+    this.sumsOut = createWriteStream(this.sumsPartial, {mode: PRIVATE_FILE_MODE})
     const notes = opened.resumed
       ? [
           `Archive exports cannot resume: ${this.file} is written again from the start${opened.previousObjects ? ` (${opened.previousObjects} objects had been written before)` : ''}; the manifest keeps the first attempt's start time.`,

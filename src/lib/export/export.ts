@@ -27,7 +27,8 @@ import {ListingSpool} from './spool.js'
 
 export type ExportTarget =
   | {kind: 'folder'; path: string}
-  | {kind: 'archive'; path: string}
+  /** `force`: replace `path` when it exists (--force); otherwise that is refused (exit 3) */
+  | {kind: 'archive'; path: string; force?: boolean}
   | {kind: 'server-side'; linkExpiryInMs: number; allowHttpOnLoopback?: boolean}
 
 /** What the export reports (plain data, the command's JSON result). */
@@ -84,7 +85,7 @@ function makeDestination(
   target: ExportTarget,
 ): ExportDestination<unknown> {
   if (target.kind === 'folder') return new FolderDestination(target.path) as ExportDestination<unknown>
-  if (target.kind === 'archive') return new ArchiveDestination(target.path) as ExportDestination<unknown>
+  if (target.kind === 'archive') return new ArchiveDestination(target.path, target.force) as ExportDestination<unknown>
   return new ServerSideDestination(clients, map, customer, target) as ExportDestination<unknown>
 }
 

@@ -11,6 +11,7 @@ import {once} from 'node:events'
 import {createInterface, type Interface} from 'node:readline'
 
 import {refusedError} from '../errors.js'
+import {PRIVATE_FILE_MODE} from '../output/files.js'
 import {writeCoalesced} from './coalesce.js'
 import type {ManifestObject} from './manifest.js'
 
@@ -104,7 +105,7 @@ export class ExportJournal {
     if (existing === undefined || firstLineEnd < 0) {
       const full: JournalHeader = {type: JOURNAL_FORMAT, formatVersion: 1, ...header, startedAt: now.toISOString()}
       const line = `${JSON.stringify(full)}\n`
-      const handle = await open(path, 'w')
+      const handle = await open(path, 'w', PRIVATE_FILE_MODE)
       await handle.writeFile(line)
       await handle.close()
       const journal = new ExportJournal(path, Buffer.byteLength(line))
@@ -152,7 +153,7 @@ export class ExportJournal {
   }
 
   private startWriter(): void {
-    this.writer = createWriteStream(this.path, {flags: 'a'})
+    this.writer = createWriteStream(this.path, {flags: 'a', mode: PRIVATE_FILE_MODE})
   }
 
   /** Cuts a last line without its newline (the run was killed while writing it). */

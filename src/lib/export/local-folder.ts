@@ -4,22 +4,21 @@
  * Last-Modified time, which marks it complete (a file that fails verification is removed). The
  * journal `.custos-export-journal.jsonl` lets an interrupted export resume object by object; the
  * manifest appears (by rename from `.custos-partial/`) only when everything was verified.
+ *
+ * Nothing is written, read, kept or removed through a symbolic link inside the folder: a store
+ * folder replaced by a link to elsewhere between two runs would otherwise send a resumed export's
+ * files (and its clean-up) outside the folder. Every folder under the root is checked with lstat
+ * before it is used (once per run) and every file is opened with O_NOFOLLOW; a link is refused
+ * (exit 3, `SymbolicLink`) naming its path. Files are created 0600 and folders 0700.
  */
-import {
-  closeSync,
-  createReadStream,
-  createWriteStream,
-  futimesSync,
-  openSync,
-  writeSync,
-  type WriteStream,
-} from 'node:fs'
-import {mkdir, readdir, rename, rm, stat, unlink, utimes} from 'node:fs/promises'
-import {dirname, join, resolve, sep} from 'node:path'
+import {closeSync, constants, createWriteStream, futimesSync, openSync, writeSync, type WriteStream} from 'node:fs'
+import {lstat, lutimes, mkdir, open as openFile, readdir, rename, rm, stat, unlink} from 'node:fs/promises'
+import {dirname, join, relative, resolve, sep} from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import {Writable} from 'node:stream'
 
 import {CustosError, ExitCode, refusedError, usageError} from '../errors.js'
+import {PRIVATE_DIR_MODE, PRIVATE_FILE_MODE} from '../output/files.js'
 import type {Annotated, ExportDestination, ExportHeader, OpenedDestination, TransferContext} from './destination.js'
 import {ExportJournal, type JournalCursor, type JournalEntry, type JournalLine} from './journal.js'
 import type {ManifestObject} from './manifest.js'
@@ -42,6 +41,19 @@ const RANGED_MIN_BYTES = 16 * 1024 * 1024
 const RANGE_BYTES = 8 * 1024 * 1024
 /** range requests in flight per object, at most (and never more than --concurrency) */
 const RANGES_IN_FLIGHT = 4
+/** a new file, never through a link at its own name (ELOOP then) */
+const CREATE_NO_FOLLOW = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW
+/** how many checked folders are remembered (a new check from the root costs one lstat per level) */
+const CHECKED_DIRS_MAX = 4096
+
+/** The refusal for a symbolic link found at `path` inside the export folder `root`. */
+function linkRefusal(path: string, root: string): CustosError {
+  return refusedError(
+    'SymbolicLink',
+    `Refused: ${path} inside the export folder ${root} is a symbolic link; custos writes, reads and removes nothing through links there.`,
+    'Remove the link (or export into a new folder), then run the same command again.',
+  )
+}
 
 export interface FolderResult {
   entry: ManifestObject
@@ -97,7 +109,8 @@ export class FolderDestination implements ExportDestination<FolderResult> {
   readonly root: string
   private journal?: ExportJournal
   private resumed = false
-  private readonly madeDirs = new Set<string>()
+  /** folders under the root that were checked to be real folders (not links) in this run */
+  private readonly checkedDirs = new Set<string>()
   private manifestOut?: WriteStream
   private sumsOut?: WriteStream
 
@@ -136,17 +149,19 @@ export class FolderDestination implements ExportDestination<FolderResult> {
       )
     }
 
-    await mkdir(this.root, {recursive: true})
-    const opened = await ExportJournal.open(join(this.root, JOURNAL_NAME), {...header, destination: 'folder'}, now)
+    await mkdir(this.root, {recursive: true, mode: PRIVATE_DIR_MODE})
+    const journalPath = join(this.root, JOURNAL_NAME)
+    if ((await lstat(journalPath).catch(() => undefined))?.isSymbolicLink()) throw linkRefusal(journalPath, this.root)
+    const opened = await ExportJournal.open(journalPath, {...header, destination: 'folder'}, now)
     // A manifest from an earlier run would claim a success this run has not had yet.
     await rm(join(this.root, 'manifest.json'), {force: true})
     await rm(join(this.root, 'SHA256SUMS'), {force: true})
     await rm(join(this.root, PARTIAL_DIR), {recursive: true, force: true})
-    await mkdir(join(this.root, PARTIAL_DIR))
+    await mkdir(join(this.root, PARTIAL_DIR), {mode: PRIVATE_DIR_MODE})
     this.journal = opened.journal
     this.resumed = opened.resumed
-    this.manifestOut = createWriteStream(this.partial('manifest.json'))
-    this.sumsOut = createWriteStream(this.partial('SHA256SUMS'))
+    this.manifestOut = createWriteStream(this.partial('manifest.json'), {mode: PRIVATE_FILE_MODE})
+    this.sumsOut = createWriteStream(this.partial('SHA256SUMS'), {mode: PRIVATE_FILE_MODE})
     const notes = opened.resumed
       ? [`Resuming the export in ${this.root}: ${opened.previousObjects} objects were finished before.`]
       : []
@@ -186,20 +201,45 @@ export class FolderDestination implements ExportDestination<FolderResult> {
   }
 
   private async intact(entry: JournalEntry): Promise<boolean> {
-    try {
-      const s = await stat(this.target(entry.path))
-      return entry.path.endsWith('/') ? s.isDirectory() : s.isFile() && s.size === entry.size
-    } catch {
-      return false
+    const target = this.target(entry.path)
+    const s = await this.lstatUnder(target)
+    return entry.path.endsWith('/') ? Boolean(s?.isDirectory()) : Boolean(s?.isFile() && s.size === entry.size)
+  }
+
+  /**
+   * lstat of `path` after checking every folder between the root and it; undefined when something
+   * on the way is missing or not a folder. A link on the way, or at `path`, is refused.
+   */
+  private async lstatUnder(path: string): Promise<Awaited<ReturnType<typeof lstat>> | undefined> {
+    let current = this.root
+    for (const part of relative(this.root, dirname(path)).split(sep).filter(Boolean)) {
+      current = join(current, part)
+      if (this.checkedDirs.has(current)) continue
+      const s = await lstat(current).catch(() => undefined)
+      if (s?.isSymbolicLink()) throw linkRefusal(current, this.root)
+      if (!s?.isDirectory()) return undefined
+      this.remember(current)
     }
+
+    const s = await lstat(path).catch(() => undefined)
+    if (s?.isSymbolicLink()) throw linkRefusal(path, this.root)
+    return s
+  }
+
+  private remember(dir: string): void {
+    if (this.checkedDirs.size >= CHECKED_DIRS_MAX) this.checkedDirs.clear()
+    this.checkedDirs.add(dir)
   }
 
   /** Removes the files of journal lines from `line` on, then cuts the journal there. */
   private async discardFrom(cursor: JournalCursor, line: JournalLine): Promise<void> {
     let current: JournalLine | undefined = line
     while (current) {
-      if (current.entry.path && !current.entry.path.endsWith('/'))
-        await rm(this.target(current.entry.path), {force: true})
+      if (current.entry.path && !current.entry.path.endsWith('/')) {
+        const target = this.target(current.entry.path)
+        if (await this.lstatUnder(target)) await rm(target, {force: true})
+      }
+
       current = await cursor.next()
     }
 
@@ -215,11 +255,24 @@ export class FolderDestination implements ExportDestination<FolderResult> {
     return full
   }
 
+  /** Creates `dir` and the folders above it under the root (0700), refusing a link anywhere on the way. */
   private async ensureDir(dir: string): Promise<void> {
-    if (this.madeDirs.has(dir)) return
-    await mkdir(dir, {recursive: true})
-    if (this.madeDirs.size > 4096) this.madeDirs.clear()
-    this.madeDirs.add(dir)
+    if (this.checkedDirs.has(dir)) return
+    let current = this.root
+    for (const part of relative(this.root, dir).split(sep).filter(Boolean)) {
+      current = join(current, part)
+      if (this.checkedDirs.has(current)) continue
+      try {
+        await mkdir(current, {mode: PRIVATE_DIR_MODE})
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      }
+
+      const s = await lstat(current)
+      if (s.isSymbolicLink()) throw linkRefusal(current, this.root)
+      if (!s.isDirectory()) throw Object.assign(new Error(`${current} is not a folder`), {code: 'ENOTDIR'})
+      this.remember(current)
+    }
   }
 
   async work(item: Annotated, context: TransferContext, signal: AbortSignal): Promise<FolderResult> {
@@ -262,11 +315,12 @@ export class FolderDestination implements ExportDestination<FolderResult> {
           })
         ).sha256
       } else {
+        const file = await openFile(target, CREATE_NO_FOLLOW, PRIVATE_FILE_MODE)
         sha256 = (
           await downloadVerified(
             objectClient(source.container, source.scope, object),
             object,
-            createWriteStream(target),
+            file.createWriteStream(),
             download,
           )
         ).sha256
@@ -274,11 +328,13 @@ export class FolderDestination implements ExportDestination<FolderResult> {
 
       // The blob's Last-Modified, set only after verification, marks the file complete (see keptFile).
       const time = new Date(object.lastModified)
-      await utimes(target, time, time)
+      await lutimes(target, time, time)
       return {entry: entryOf(object, sha256), kept: false}
     } catch (error) {
-      await unlink(target).catch(() => {})
       const code = (error as NodeJS.ErrnoException).code
+      // O_NOFOLLOW found a link at the file's own name: refused, and the link is left as it is.
+      if (code === 'ELOOP') throw linkRefusal(target, this.root)
+      await unlink(target).catch(() => {})
       if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST' || code === 'ENOTEMPTY') {
         throw refusedError(
           'PathConflict',
@@ -318,15 +374,11 @@ export class FolderDestination implements ExportDestination<FolderResult> {
     target: string,
     context: TransferContext,
   ): Promise<ManifestObject | undefined> {
-    try {
-      const s = await stat(target)
-      if (!s.isFile() || s.size !== object.size || s.mtimeMs !== Date.parse(object.lastModified)) return undefined
-    } catch {
-      return undefined
-    }
-
+    const s = await this.lstatUnder(target)
+    if (!s?.isFile() || s.size !== object.size || s.mtimeMs !== Date.parse(object.lastModified)) return undefined
+    const file = await openFile(target, constants.O_RDONLY | constants.O_NOFOLLOW)
     const hashing = new HashingStream()
-    await pipeline(createReadStream(target), hashing, new Writable({write: (_c, _e, cb) => cb()}))
+    await pipeline(file.createReadStream(), hashing, new Writable({write: (_c, _e, cb) => cb()}))
     const digest = hashing.digests.result()
     if (digest.bytes !== object.size) return undefined
     if (object.contentMD5 && digest.md5 !== object.contentMD5) return undefined
@@ -370,7 +422,7 @@ export class FolderDestination implements ExportDestination<FolderResult> {
  * machine each one also gives the CPU away).
  */
 function writeSmallFile(path: string, data: Buffer, lastModified: Date): void {
-  const fd = openSync(path, 'w')
+  const fd = openSync(path, CREATE_NO_FOLLOW, PRIVATE_FILE_MODE)
   try {
     for (let offset = 0; offset < data.length;) offset += writeSync(fd, data, offset)
     futimesSync(fd, lastModified, lastModified)

@@ -24,6 +24,7 @@ import type {BlockBlobClient, ContainerClient} from '@azure/storage-blob'
 import type {AzureClients} from '../azure/clients.js'
 import type {DataMap} from '../datamap/types.js'
 import {configError, fromAzureError} from '../errors.js'
+import {PRIVATE_FILE_MODE} from '../output/files.js'
 import type {Annotated, ExportDestination, ExportHeader, OpenedDestination, TransferContext} from './destination.js'
 import {entryOf} from './local-folder.js'
 import type {ManifestDestination, ManifestObject} from './manifest.js'
@@ -141,8 +142,8 @@ export class ServerSideDestination implements ExportDestination<ServerResult> {
     }
 
     this.tempDir = await mkdtemp(join(tmpdir(), 'custos-export-'))
-    this.manifestOut = createWriteStream(join(this.tempDir, 'manifest.json'))
-    this.linksOut = createWriteStream(join(this.tempDir, LINKS_NAME))
+    this.manifestOut = createWriteStream(join(this.tempDir, 'manifest.json'), {mode: PRIVATE_FILE_MODE})
+    this.linksOut = createWriteStream(join(this.tempDir, LINKS_NAME), {mode: PRIVATE_FILE_MODE})
     this.linkSigner = new ReadLinkSigner(this.clients, this.exportsAccount, {
       expiresOn: new Date(Date.now() + this.options.linkExpiryInMs),
       allowHttpOnLoopback: this.options.allowHttpOnLoopback,

@@ -13,6 +13,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {createInterface} from 'node:readline'
 
+import {PRIVATE_FILE_MODE} from '../output/files.js'
 import type {PlannedObject} from './plan.js'
 
 const SPOOL_PREFIX = 'custos-export-listing-'
@@ -57,7 +58,7 @@ export class ListingSpool {
     private readonly dir: string,
     readonly path: string,
   ) {
-    this.out = createWriteStream(path, {mode: 0o600})
+    this.out = createWriteStream(path, {mode: PRIVATE_FILE_MODE})
   }
 
   static async create(parent = tmpdir()): Promise<ListingSpool> {

@@ -4,7 +4,7 @@
  * bytes do not match what the service says it holds.
  */
 import {createHash} from 'node:crypto'
-import {close, createWriteStream, open, read} from 'node:fs'
+import {close, constants, createWriteStream, open, read} from 'node:fs'
 import {promisify} from 'node:util'
 import {Transform, Writable, type TransformCallback} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
@@ -14,6 +14,7 @@ import type {BlobClient, ContainerClient} from '@azure/storage-blob'
 import type {BlobRead, BlobReader} from '../azure/blob-reader.js'
 import {CustosError, ExitCode, fromAzureError} from '../errors.js'
 import {Digests, type VerifiedDigest} from '../evidence/digests.js'
+import {PRIVATE_FILE_MODE} from '../output/files.js'
 import {assertInScope, type Scope} from '../scope.js'
 import type {PlannedObject} from './plan.js'
 
@@ -182,8 +183,13 @@ export async function downloadRangesToFile(
   const stop = new AbortController()
   const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, stop.signal]) : stop.signal
   // A numeric descriptor, not a FileHandle (FileHandle.close() waits for every stream on it), for
-  // creating the file and reading the ranges back to hash them.
-  const fd = await promisify(open)(path, 'w+')
+  // creating the file and reading the ranges back to hash them. Never through a link at `path`
+  // (ELOOP), created private (src/lib/export/local-folder.ts says why).
+  const fd = await promisify(open)(
+    path,
+    constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+    PRIVATE_FILE_MODE,
+  )
   const digests = new Digests()
   const done = Array.from({length: ranges}, () => false)
   let hashed = 0
@@ -231,7 +237,8 @@ export async function downloadRangesToFile(
       // when it is destroyed, even with autoClose: false (Node 20), so a stream on the shared one
       // would, when one range is aborted, close it under the other ranges — whose writes could
       // then land in whatever file is opened next under the same number.
-      await pipeline(response.readableStreamBody, counting, createWriteStream(path, {flags: 'r+', start: offset}), {
+      const rangeFd = await promisify(open)(path, constants.O_WRONLY | constants.O_NOFOLLOW)
+      await pipeline(response.readableStreamBody, counting, createWriteStream(path, {fd: rangeFd, start: offset}), {
         signal,
       })
       if (received !== count)

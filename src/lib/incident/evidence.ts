@@ -35,6 +35,7 @@ import {keyVaultSigner, type Signer} from '../evidence/signing.js'
 import {createLogsBundle, type LogsBundle, type SourceSummary as LogsSourceSummary} from '../logs/bundle.js'
 import {writeTarGz, type PackEntry} from '../logs/pack.js'
 import type {BundleFile} from '../logs/spool.js'
+import {PRIVATE_FILE_MODE, refuseOverwrite} from '../output/files.js'
 import {assertCustomerId} from '../scope.js'
 import {TOOL_VERSION} from '../version.js'
 import {isIncidentRecord} from './fold.js'
@@ -59,6 +60,8 @@ export interface CollectEvidenceOptions {
   customers?: string[]
   /** path of the .tar.gz; default ./incident-<id>-evidence-<time>.tar.gz */
   output?: string
+  /** replace `output` when it exists (--force); otherwise that is refused before anything is read */
+  force?: boolean
   /** window before `since` whose IPs count as known for new-IP findings; 0 turns them off */
   knownIpWindowInMs?: number
   abortSignal?: AbortSignal
@@ -188,6 +191,7 @@ export async function collectIncidentEvidence(
     )
   const signer = options.signer === null ? undefined : (options.signer ?? keyVaultSigner(clients))
   const output = resolve(options.output ?? `incident-${incident.id}-evidence-${compactTime(now())}.tar.gz`)
+  refuseOverwrite([output], '--output', options.force)
   const workDir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'custos-incident-'))
   try {
     const entries: PackEntry[] = []
@@ -229,8 +233,8 @@ export async function collectIncidentEvidence(
       })
       const reportJson = join(workDir, `${customer}-access-report.json`)
       const reportHtml = join(workDir, `${customer}-access-report.html`)
-      await writeFile(reportJson, `${JSON.stringify(report, null, 2)}\n`)
-      await writeFile(reportHtml, renderAccessHtml(report))
+      await writeFile(reportJson, `${JSON.stringify(report, null, 2)}\n`, {mode: PRIVATE_FILE_MODE})
+      await writeFile(reportHtml, renderAccessHtml(report), {mode: PRIVATE_FILE_MODE})
       const dir = `customers/${customer}`
       await addFile(`${dir}/logs.tar.gz`, bundle.file)
       const reportSha256 = await addFile(`${dir}/access-report.json`, reportJson)
@@ -265,7 +269,9 @@ export async function collectIncidentEvidence(
     for await (const {record} of log.trail.read())
       if (isIncidentRecord(record) && record.details.incident === incident.id) records.push(record)
     const incidentJson = join(workDir, 'incident.json')
-    await writeFile(incidentJson, `${JSON.stringify({incident, records}, null, 2)}\n`)
+    await writeFile(incidentJson, `${JSON.stringify({incident, records}, null, 2)}\n`, {
+      mode: PRIVATE_FILE_MODE,
+    })
     await addFile('incident.json', incidentJson)
 
     const last = records.at(-1)

@@ -3,12 +3,13 @@
  * in the audit trail that it was issued (who, when, to whom, the hashes of both renderings).
  * `preview` renders and writes without recording.
  */
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {mkdirSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
 import type {AzureClients} from '../azure/clients.js'
 import type {DataMap} from '../datamap/types.js'
 import {sha256Hex} from '../evidence/canonical.js'
+import {PRIVATE_DIR_MODE, refuseOverwrite, writePrivateFileSync} from '../output/files.js'
 import {assertCustomerId} from '../scope.js'
 import {clockSettings} from './status.js'
 import {IncidentLog} from './log.js'
@@ -23,6 +24,8 @@ export interface IssueNoticeOptions {
   outDir?: string
   /** render and write, but record nothing */
   preview?: boolean
+  /** replace notice files that exist (--force; e.g. after a --preview); otherwise that is refused */
+  force?: boolean
   now?: Date
   log?: IncidentLog
 }
@@ -61,11 +64,12 @@ export async function issueNotice(
   })
 
   const dir = resolve(options.outDir ?? '.')
-  mkdirSync(dir, {recursive: true})
   const base = join(dir, `notice-${incident.id}-${customer}.${options.lang}`)
   const files = {text: `${base}.txt`, html: `${base}.html`}
-  writeFileSync(files.text, notice.text)
-  writeFileSync(files.html, notice.html)
+  refuseOverwrite([files.text, files.html], '--out-dir', options.force)
+  mkdirSync(dir, {recursive: true, mode: PRIVATE_DIR_MODE})
+  writePrivateFileSync(files.text, notice.text)
+  writePrivateFileSync(files.html, notice.html)
   const sha256 = {text: sha256Hex(notice.text), html: sha256Hex(notice.html)}
   const late = now.getTime() > Date.parse(incident.deadline)
   const previousNotices = incident.notices.filter((n) => n.customer === customer).length

@@ -28,6 +28,7 @@ import {configError, usageError} from '../errors.js'
 import {sha256Hex} from '../evidence/canonical.js'
 import {sealDocument, type AuditReference, type SealedDocument} from '../evidence/envelope.js'
 import {keyVaultSigner, type Signer} from '../evidence/signing.js'
+import {refuseOverwrite} from '../output/files.js'
 import {describeScope} from '../scope.js'
 import {TOOL_VERSION} from '../version.js'
 import {listActivityRecords} from './activity.js'
@@ -128,6 +129,8 @@ export interface CreateLogsBundleOptions {
   until: Date
   /** path of the .tar.gz; default ./logs-<customer>-<since>-<until>.tar.gz */
   output?: string
+  /** replace `output` when it exists (--force); otherwise that is refused before anything is read */
+  force?: boolean
   /** upload to the exports container and return a read-only link */
   share?: boolean
   /** lifetime of the link (at most 7 days); default exports.linkExpiry */
@@ -234,6 +237,7 @@ export async function createLogsBundle(
   const {linkExpiryInMs} = checkRequest(map, options)
   const customer = selector.customer
   const output = resolve(options.output ?? defaultBundleName(customer, options.since, options.until))
+  refuseOverwrite([output], '--output', options.force)
   const audit = options.audit ?? new AuditTrail(clients)
   const signer = options.signer === null ? undefined : (options.signer ?? keyVaultSigner(clients))
   const operationId = randomUUID()

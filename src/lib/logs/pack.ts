@@ -13,6 +13,8 @@ import {createGzip} from 'node:zlib'
 
 import tar from 'tar-stream'
 
+import {PRIVATE_FILE_MODE} from '../output/files.js'
+
 export type PackEntry = {name: string; file: string} | {name: string; content: string | Buffer}
 
 export interface PackResult {
@@ -45,13 +47,13 @@ export async function writeTarGz(
       if ('content' in entry) {
         const body = typeof entry.content === 'string' ? Buffer.from(entry.content, 'utf8') : entry.content
         await new Promise<void>((resolve, reject) =>
-          pack.entry({name: entry.name, size: body.length, mode: 0o644, mtime}, body, (err) =>
+          pack.entry({name: entry.name, size: body.length, mode: PRIVATE_FILE_MODE, mtime}, body, (err) =>
             err ? reject(err) : resolve(),
           ),
         )
       } else {
         const size = (await stat(entry.file)).size
-        const sink = pack.entry({name: entry.name, size, mode: 0o644, mtime})
+        const sink = pack.entry({name: entry.name, size, mode: PRIVATE_FILE_MODE, mtime})
         await pipeline(createReadStream(entry.file, {highWaterMark: 1 << 20}), sink)
       }
     }
@@ -61,7 +63,7 @@ export async function writeTarGz(
   try {
     await Promise.all([
       feeding,
-      pipeline(pack, createGzip({level: 6}), hashing, createWriteStream(partial, {mode: 0o600}), {
+      pipeline(pack, createGzip({level: 6}), hashing, createWriteStream(partial, {mode: PRIVATE_FILE_MODE}), {
         signal: options.abortSignal,
       }),
     ])

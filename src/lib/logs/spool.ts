@@ -11,6 +11,7 @@ import {once} from 'node:events'
 import {dirname, join} from 'node:path'
 import {createInterface} from 'node:readline'
 
+import {PRIVATE_DIR_MODE, PRIVATE_FILE_MODE} from '../output/files.js'
 import type {BundleRedactor} from './redact.js'
 
 export interface BundleFile {
@@ -56,8 +57,8 @@ export class Spool {
     let file = this.open.get(path)
     if (!file) {
       const local = join(this.dir, 'raw', path)
-      await mkdir(dirname(local), {recursive: true, mode: 0o700})
-      file = {path, stream: createWriteStream(local, {mode: 0o600}), records: 0}
+      await mkdir(dirname(local), {recursive: true, mode: PRIVATE_DIR_MODE})
+      file = {path, stream: createWriteStream(local, {mode: PRIVATE_FILE_MODE}), records: 0}
       this.open.set(path, file)
     }
 
@@ -74,8 +75,8 @@ export class Spool {
     for (const path of [...this.open.keys()].sort()) {
       const rawPath = join(this.dir, 'raw', path)
       const outPath = this.finalPath(path)
-      await mkdir(dirname(outPath), {recursive: true, mode: 0o700})
-      const out = createWriteStream(outPath, {mode: 0o600})
+      await mkdir(dirname(outPath), {recursive: true, mode: PRIVATE_DIR_MODE})
+      const out = createWriteStream(outPath, {mode: PRIVATE_FILE_MODE})
       const hash = createHash('sha256')
       let bytes = 0
       let records = 0

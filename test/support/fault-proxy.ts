@@ -1,6 +1,7 @@
 /**
- * A loopback fault proxy in front of Azurite, for the reliability tests and benchmarks: a plain
- * `node:http` server that forwards every request unchanged to the upstream Blob endpoint and, for a
+ * A loopback fault proxy in front of Azurite, for the tests (test code: it lives here, not under
+ * src/, so that it never ships in dist/): a plain `node:http` server that forwards every request
+ * unchanged to the upstream Blob endpoint and, for a
  * configurable share of them, answers with what a busy or flaky Azure answers instead — 503
  * ServerBusy, 500 InternalError or 429 with `Retry-After`, a reset connection, a response cut off
  * mid-body, or a slow answer. Inside a Blob Batch it can throttle single sub-requests: the batch
@@ -37,7 +38,7 @@ import {
   type ServerResponse,
 } from 'node:http'
 import type {AddressInfo, Socket} from 'node:net'
-import {seededRandom} from './seeded-random.js'
+import {seededRandom} from '../../src/lib/local/seeded-random.js'
 
 export type FaultKind = 'serverBusy' | 'internalError' | 'tooManyRequests' | 'reset' | 'truncate' | 'delay'
 

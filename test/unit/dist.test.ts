@@ -1,0 +1,66 @@
+/**
+ * Nothing that exists only for tests ships in dist/ or runs from a production path: the fault
+ * proxy lives in test/support, and no environment variable of the tests (CUSTOS_TEST_…) is read by
+ * custos — the erase pause of the crash tests is added by test/support/erase-cli.js in its own
+ * process, and the plain CLI ignores the variable. And nothing custos writes by default, into the
+ * folder it runs in, can be committed by accident: .gitignore covers every default name.
+ */
+import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
+import {readdirSync, readFileSync} from 'node:fs'
+import {join, relative} from 'node:path'
+
+import {certificateBaseFor} from '../../src/lib/erase/certificate.js'
+import {defaultPlanPath} from '../../src/lib/erase/erase.js'
+import {JOURNAL_NAME} from '../../src/lib/export/local-folder.js'
+import {defaultBundleName} from '../../src/lib/logs/bundle.js'
+import {ensureBuilt, ROOT} from '../support/cli.js'
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, {withFileTypes: true}).flatMap((e) =>
+    e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)],
+  )
+}
+
+describe('what ships', () => {
+  it('dist/ holds no fault proxy and reads no test-only environment variable', () => {
+    ensureBuilt()
+    const shipped = filesUnder(join(ROOT, 'dist')).filter((f) => f.endsWith('.js'))
+    assert.ok(shipped.length > 50, `${shipped.length} compiled files`)
+    assert.deepEqual(
+      shipped.filter((f) => /fault-proxy/.test(f)),
+      [],
+    )
+    for (const file of shipped) {
+      const text = readFileSync(file, 'utf8')
+      assert.doesNotMatch(text, /CUSTOS_TEST_|startFaultProxy|paused after/, file)
+    }
+  })
+})
+
+describe('what is never committed', () => {
+  it('.gitignore covers every file custos writes by default into the folder it runs in', function () {
+    if (spawnSync('git', ['rev-parse', '--git-dir'], {cwd: ROOT}).status !== 0) this.skip()
+    const now = new Date('2026-12-05T10:00:00Z')
+    const plan = relative(ROOT, defaultPlanPath('acme', now))
+    const certificate = relative(ROOT, certificateBaseFor(plan))
+    const bundle = defaultBundleName('acme', new Date('2026-12-04T10:00:00Z'), now)
+    const names = [
+      plan,
+      `${plan}.journal.jsonl`,
+      ...['json', 'txt', 'html'].map((ext) => `${certificate}.${ext}`),
+      bundle,
+      `${bundle}.partial`,
+      'incident-inc-20261205-7f3a9c-evidence-20261205T100000Z.tar.gz',
+      'incident-inc-20261205-7f3a9c-evidence-20261205T100000Z.tar.gz.partial',
+      'notice-inc-20261205-7f3a9c-acme.de.txt',
+      'notice-inc-20261205-7f3a9c-acme.en.html',
+      'acme.tar.gz.custos-partial',
+      'acme.tar.gz.custos-export-journal.jsonl',
+      `acme-export/${JOURNAL_NAME}`,
+      'acme-export/.custos-partial/manifest.json',
+    ]
+    const ignored = spawnSync('git', ['check-ignore', '--no-index', ...names], {cwd: ROOT, encoding: 'utf8'})
+    assert.deepEqual(ignored.stdout.trim().split('\n').sort(), [...names].sort(), ignored.stderr)
+  })
+})
