@@ -444,8 +444,12 @@ export async function dependentsOutsideSchema(
        SELECT 'pg_class'::regclass AS classid, c.oid FROM pg_class c, s WHERE c.relnamespace = s.oid
        UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t, s WHERE t.typnamespace = s.oid
        UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p, s WHERE p.pronamespace = s.oid)
-     SELECT DISTINCT pg_describe_object(d.classid, d.objid, 0) AS dependent,
-            pg_describe_object(d.refclassid, d.refobjid, 0) AS on
+     SELECT DISTINCT CASE WHEN d.classid = 'pg_rewrite'::regclass
+              -- a view's rule: name the view
+              THEN (SELECT v.type || ' ' || v.identity FROM pg_rewrite w
+                      CROSS JOIN LATERAL pg_identify_object('pg_class'::regclass, w.ev_class, 0) v WHERE w.oid = d.objid)
+              ELSE (SELECT x.type || ' ' || x.identity FROM pg_identify_object(d.classid, d.objid, 0) x) END AS dependent,
+            (SELECT x.type || ' ' || x.identity FROM pg_identify_object(d.refclassid, d.refobjid, 0) x) AS on
        FROM pg_depend d JOIN inside i ON i.classid = d.refclassid AND i.oid = d.refobjid
        CROSS JOIN LATERAL (SELECT CASE d.classid
            WHEN 'pg_class'::regclass THEN (SELECT relnamespace FROM pg_class WHERE oid = d.objid)

@@ -156,6 +156,7 @@ function fingerprintOf(plan: Omit<PostgresErasePlan, 'createdAt' | 'fingerprint'
     plan.database,
     plan.schema ?? null,
     plan.tables.map((t) => [t.schema, t.name, t.rows, t.maxXmin, t.contentSum]),
+    plan.rows,
   ])
   return createHash('sha256').update(content).digest('hex')
 }
@@ -407,7 +408,7 @@ async function remaining(opened: OpenedTarget, table: CheckedTable): Promise<num
 
 async function vacuumTables(opened: OpenedTarget): Promise<{ran: boolean; skipped: string[]}> {
   const {client} = opened
-  const version = Number((await client.query<{v: string}>('SHOW server_version_num')).rows[0].v)
+  const version = (await client.query<{v: number}>(`SELECT current_setting('server_version_num')::int AS v`)).rows[0].v
   const skipped: string[] = []
   for (const t of opened.check.tables) {
     // VACUUM by a role without the right only warns and skips: so ask first. PostgreSQL 17 has the
