@@ -193,6 +193,22 @@ describe('postgres store: erase', function () {
       assert.equal(error.code, 'PlanTampered')
     })
 
+    it("refuses (exit 3) when another customer's rows reference acme's rows, naming the constraint", async () => {
+      await admin.query(
+        `INSERT INTO public.documents (tenant_id, project_id, title)
+         SELECT $2, min(id), 'globex document in an acme project' FROM public.projects WHERE tenant_id = $1`,
+        ['acme', 'globex'],
+      )
+      const error = await failure(planErase(demo.config, 'acme'))
+      assert.equal(error.code, 'CrossCustomerReference')
+      assert.equal(error.exitCode, ExitCode.refused)
+      assert.match(
+        error.message,
+        /1 row\(s\) of other customers in public\.documents reference rows of customer acme in public\.projects \(constraint documents_project_id_fkey\); erasing would fail on them/,
+      )
+      assert.equal(await customerRows(admin, 'acme'), 290)
+    })
+
     it('gives up on a row lock with a clear error (55P03, exit 4) and resumes later', async () => {
       const plan = await planErase(demo.config, 'acme')
       const locker = await pg.admin(demo.database)

@@ -53,12 +53,18 @@ export interface CatalogCheck {
   problems: CatalogProblem[]
   /** things that do not stop custos but an operator should know */
   warnings: string[]
+  /** the foreign keys between two checked tables (erase checks the rows along them) */
+  foreignKeys: ForeignKey[]
 }
 
-interface ForeignKey {
+export interface ForeignKey {
   name: string
   child: TableName & {oid: number}
   parent: TableName & {oid: number}
+  /** the referencing columns of the child, in key order */
+  childColumns: string[]
+  /** the referenced columns of the parent, in the same order */
+  parentColumns: string[]
   /** a cascade, n set null, d set default, a no action, r restrict */
   onDelete: 'a' | 'c' | 'd' | 'n' | 'r'
 }
@@ -191,7 +197,7 @@ export async function checkSharedMap(client: pg.ClientBase, config: PostgresData
     }
 
     const ordered = deletionOrder([...found.values()], fks, problems)
-    return {tables: ordered, problems, warnings}
+    return {tables: ordered, problems, warnings, foreignKeys: between(fks, ordered)}
   } catch (error) {
     throw fromPostgresError(error, `the catalog of database ${config.database}`, config.user)
   }
@@ -271,6 +277,11 @@ async function nearName(client: pg.ClientBase, m: TableName): Promise<string> {
   return near ? ` (names are case-sensitive; did you mean ${displayName(near.schema, near.table)}?)` : ''
 }
 
+function between(fks: ForeignKey[], tables: CheckedTable[]): ForeignKey[] {
+  const oids = new Set(tables.map((t) => t.oid))
+  return fks.filter((fk) => oids.has(fk.child.oid) && oids.has(fk.parent.oid))
+}
+
 /** Every foreign key from or into the given tables (inherited copies on partitions left out). */
 async function foreignKeysTouching(client: pg.ClientBase, oids: number[]): Promise<ForeignKey[]> {
   if (oids.length === 0) return []
@@ -283,8 +294,14 @@ async function foreignKeysTouching(client: pg.ClientBase, oids: number[]): Promi
     parent_schema: string
     parent_table: string
     on_delete: ForeignKey['onDelete']
+    child_columns: string[]
+    parent_columns: string[]
   }>(
     `SELECT con.conname AS name,
+            ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
+                    JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.i) AS child_columns,
+            ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(n, i)
+                    JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.i) AS parent_columns,
             c.oid::int AS child_oid, cn.nspname AS child_schema, c.relname AS child_table,
             f.oid::int AS parent_oid, fn.nspname AS parent_schema, f.relname AS parent_table,
             con.confdeltype AS on_delete
@@ -300,6 +317,8 @@ async function foreignKeysTouching(client: pg.ClientBase, oids: number[]): Promi
     name: row.name,
     child: {oid: row.child_oid, schema: row.child_schema, table: row.child_table},
     parent: {oid: row.parent_oid, schema: row.parent_schema, table: row.parent_table},
+    childColumns: row.child_columns,
+    parentColumns: row.parent_columns,
     onDelete: row.on_delete,
   }))
 }
@@ -427,7 +446,8 @@ export async function checkIsolatedTables(client: pg.ClientBase, schema?: string
     client,
     tables.map((t) => t.oid),
   )
-  return {tables: deletionOrder(tables, fks, problems), problems, warnings: []}
+  const ordered = deletionOrder(tables, fks, problems)
+  return {tables: ordered, problems, warnings: [], foreignKeys: between(fks, ordered)}
 }
 
 /**

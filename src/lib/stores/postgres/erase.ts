@@ -151,6 +151,43 @@ async function allStats(opened: OpenedTarget): Promise<Map<CheckedTable, TableSt
   return stats
 }
 
+/**
+ * Rows of OTHER customers that reference this customer's rows along a foreign key between mapped
+ * tables. Deleting the customer's parent rows would then fail (NO ACTION / RESTRICT), delete the
+ * other customer's rows (CASCADE) or change them (SET NULL / DEFAULT): erase refuses all three,
+ * naming the constraint. A data problem the catalog alone cannot see.
+ */
+async function assertNoCrossCustomerReferences(opened: OpenedTarget, customer: string): Promise<void> {
+  const byOid = new Map(opened.check.tables.map((t) => [t.oid, t]))
+  const tenant = {kind: 'param', index: 1} as const
+  for (const fk of opened.check.foreignKeys) {
+    const child = byOid.get(fk.child.oid)!
+    const parent = byOid.get(fk.parent.oid)!
+    if (child.filter.kind === 'all' || parent.filter.kind === 'all') continue // one customer's schema
+    const childKey = fk.childColumns.map((c) => `c.${ident(c)}`).join(', ')
+    const parentKey = fk.parentColumns.map((c) => `p.${ident(c)}`).join(', ')
+    const r = await opened.client.query<{n: string}>(
+      `SELECT count(*) AS n FROM ${qualified(child)} AS c
+        WHERE (${childKey}) IN (SELECT ${parentKey} ${customerRowsSql(parent, opened.byKey, tenant, 'p')})
+          AND (${customerConditionSql(child, opened.byKey, tenant, 'c')}) IS NOT TRUE`,
+      [customer],
+    )
+    const n = Number(r.rows[0].n)
+    if (n === 0) continue
+    const effect =
+      fk.onDelete === 'c'
+        ? 'delete them too (ON DELETE CASCADE)'
+        : fk.onDelete === 'n' || fk.onDelete === 'd'
+          ? 'change them (ON DELETE SET NULL / DEFAULT)'
+          : 'fail on them'
+    throw refusedError(
+      'CrossCustomerReference',
+      `Refused: ${n} row(s) of other customers in ${child.display} reference rows of customer ${customer} in ${parent.display} (constraint ${fk.name}); erasing would ${effect}. Nothing was deleted.`,
+      'Those rows link two customers; correct them in the application first.',
+    )
+  }
+}
+
 function fingerprintOf(plan: Omit<PostgresErasePlan, 'createdAt' | 'fingerprint'>): string {
   const content = JSON.stringify([
     plan.store,
@@ -175,6 +212,9 @@ export async function planErase(
   try {
     assertPrivileges(config, opened, 'delete')
     const stats = await allStats(opened).catch((error: unknown) => {
+      throw fromPostgresError(error, `database ${opened.target.database}`, config.user)
+    })
+    await assertNoCrossCustomerReferences(opened, customer).catch((error: unknown) => {
       throw fromPostgresError(error, `database ${opened.target.database}`, config.user)
     })
     const tables = opened.check.tables.map((t) => ({
@@ -311,6 +351,7 @@ async function deleteRows(
   try {
     assertPrivileges(config, opened, 'delete')
     assertMatchesPlan(plan, opened, await allStats(opened), false)
+    await assertNoCrossCustomerReferences(opened, plan.customer)
     const results: EraseTableResult[] = []
     let statements = 0
     for (const p of plan.tables) {
