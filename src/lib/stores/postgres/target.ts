@@ -130,3 +130,24 @@ export async function openTarget(
     throw fromPostgresError(error, `database ${target.database} on ${config.host}`, config.user)
   }
 }
+
+/**
+ * The check `config validate` runs for a store, without a customer: signs in, and for isolation
+ * shared checks the whole map against the catalog (problems are returned, not thrown). For schema
+ * and database isolation the templates are checked with a sample id, and the database (schema)
+ * or maintenance database (database) must be reachable.
+ */
+export async function validateDatabase(
+  config: PostgresDatabaseConfig,
+  options: ConnectOptions & {maintenanceDatabase?: string} = {},
+): Promise<CatalogCheck> {
+  if (config.isolation !== 'shared') targetOf(config, 'sample-customer-id')
+  const database = config.isolation === 'database' ? (options.maintenanceDatabase ?? 'postgres') : config.database
+  const client = await connect(config, {...options, database})
+  try {
+    if (config.isolation === 'shared') return await checkSharedMap(client, config)
+    return {tables: [], problems: [], warnings: [], foreignKeys: []}
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
