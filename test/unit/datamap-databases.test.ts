@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict'
 
+import type {TokenCredential} from '@azure/core-auth'
+
+import {AzureClients} from '../../src/lib/azure/clients.js'
 import {validateDataMap} from '../../src/lib/datamap/load.js'
+import {ENTRA_SCOPE} from '../../src/lib/stores/postgres/connection.js'
 import {CustosError, ExitCode} from '../../src/lib/errors.js'
 
 const stores = [
@@ -139,5 +143,23 @@ describe('data map: overlapping database scopes', () => {
     delete (schema as Partial<typeof schema>).tables
     delete (schema as Partial<typeof schema>).tenantColumn
     assert.deepEqual(problemsOf([appDb, schema]), [])
+  })
+})
+
+describe('database credentials', () => {
+  it("auth entra asks custos's one credential for a token of the PostgreSQL scope, per connection", async () => {
+    const asked: Array<string | string[]> = []
+    const credential: TokenCredential = {
+      async getToken(scopes) {
+        asked.push(scopes)
+        return {token: `t${asked.length}`, expiresOnTimestamp: Date.now() + 60_000}
+      },
+    }
+    const map = validateDataMap({stores, databases: [structuredClone(appDb)]}, '/tmp/custos.yaml')
+    const options = new AzureClients(map, {credential}).postgresConnectOptions()
+    const first = (await options.getToken!()) as {token: string}
+    const second = (await options.getToken!()) as {token: string}
+    assert.deepEqual([first.token, second.token], ['t1', 't2'])
+    assert.deepEqual(asked, [ENTRA_SCOPE, ENTRA_SCOPE])
   })
 })
