@@ -45,6 +45,27 @@ describe('data map: databases', () => {
     assert.deepEqual(validateDataMap({stores}, '/tmp/custos.yaml').databases, [])
   })
 
+  it('takes databases without stores when audit.account is given, and refuses a map with neither', () => {
+    const audit = {account: 'https://contosoaudit.blob.core.windows.net'}
+    const map = validateDataMap({databases: [structuredClone(appDb)], audit}, '/tmp/custos.yaml')
+    assert.deepEqual(map.stores, [])
+    assert.equal(map.audit.account, audit.account)
+    const problems = (raw: unknown) => {
+      try {
+        validateDataMap(raw, '/tmp/custos.yaml')
+        return []
+      } catch (error) {
+        assert.ok(error instanceof CustosError)
+        return error.details
+      }
+    }
+
+    assert.deepEqual(problems({databases: [structuredClone(appDb)]}), [
+      "audit.account: is required when the data map has no stores (the audit trail defaults to the first store's account)",
+    ])
+    assert.deepEqual(problems({audit}), ['stores: at least one of stores and databases is required'])
+  })
+
   it('refuses engine table as not supported yet, naming the field in one line', () => {
     const problems = problemsOf([
       {

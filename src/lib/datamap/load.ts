@@ -67,7 +67,7 @@ export function validateDataMap(raw: unknown, source: string): DataMap {
   const problems: string[] = []
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw configError(`The data map ${source} is invalid: 1 problem.`, [
-      '(root): must be a mapping with at least "stores"',
+      '(root): must be a mapping with at least "stores" or "databases"',
     ])
   }
 
@@ -250,6 +250,13 @@ function checkSemantics(map: DataMap, baseDir: string): string[] {
     problems.push('customers.idPattern: is not a valid regular expression')
   }
 
+  if (map.stores.length === 0 && map.databases.length === 0)
+    problems.push('stores: at least one of stores and databases is required')
+  if (map.stores.length === 0 && !map.audit?.account)
+    problems.push(
+      "audit.account: is required when the data map has no stores (the audit trail defaults to the first store's account)",
+    )
+
   const scoped = [
     ...map.stores.map((s, i) => ({path: `stores[${i}]`, s})),
     ...map.backups.map((s, i) => ({path: `backups[${i}]`, s})),
@@ -295,7 +302,7 @@ function checkSemantics(map: DataMap, baseDir: string): string[] {
 
   // Entries whose scopes can be the same or nested would let one customer's erase reach another's data
   // (or custos's own containers); overlap.ts decides it for every pair, for every id the pattern admits.
-  if (idPatternCompiles) {
+  if (idPatternCompiles && (map.stores.length > 0 || map.audit?.account)) {
     problems.push(...findScopeOverlaps(scopeTemplatesOf(map), map.customers.idPattern).map(describeScopeOverlap))
   }
 

@@ -74,7 +74,6 @@ export const dataMapSchema = {
   $id: 'https://custos.invalid/datamap.schema.json',
   type: 'object',
   additionalProperties: false,
-  required: ['stores'],
   properties: {
     $schema: {type: 'string'},
     residency: {
@@ -99,9 +98,10 @@ export const dataMapSchema = {
         known: {type: 'array', items: {type: 'string'}},
       },
     },
+    /** at least one of stores and databases: checked in load.ts, which names both */
     stores: {
       type: 'array',
-      minItems: 1,
+      default: [],
       items: {
         type: 'object',
         additionalProperties: false,
