@@ -32,6 +32,7 @@ export function benchMap(): DataMap {
         prefix: '{customer}/',
       },
     ],
+    databases: [],
     backups: [],
     logs: {customerFields: ['properties.customerId', 'properties.tenantId']},
     audit: {

@@ -1,11 +1,14 @@
+import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Flags} from '@oclif/core'
+import {stringify} from 'yaml'
 
 import {BaseCommand} from '../base-command.js'
 import {loadDataMap} from '../lib/datamap/load.js'
 import {AzureClients} from '../lib/azure/clients.js'
 import {seedDemoData, type DemoSummary} from '../lib/local/demo-data.js'
+import {startDemoPostgres, type DemoPostgres} from '../lib/local/demo-postgres.js'
 import {startLocalEnvironment} from '../lib/local/environment.js'
 import {color} from '../lib/output/color.js'
 
@@ -22,7 +25,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
   static override summary =
     'Start the local environment, fill it with demo customers, and walk through the main commands.'
   static override description =
-    'Starts Azurite and the local Azure server on loopback (nothing reaches the internet), creates the customers acme, acme-corp, globex and initech with documents, attachments, 30 days of backups, archived sign-in logs and keys, then runs inventory, export, erase, certificate verify, backups verify and access report against them. With --keep it leaves everything running and prints the data map path.'
+    'Starts Azurite and the local Azure server on loopback (nothing reaches the internet), creates the customers acme, acme-corp, globex and initech with documents, attachments, 30 days of backups, archived sign-in logs and keys, and (when the PostgreSQL binaries are installed) an application database with their rows, then runs inventory, export, erase, certificate verify, backups verify and access report against them. With --keep it leaves everything running and prints the data map path.'
   static override examples = [
     '<%= config.bin %> demo',
     '<%= config.bin %> demo --keep',
@@ -38,6 +41,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
   public async run(): Promise<DemoResult> {
     const env = await startLocalEnvironment({dir: this.flags.dir, removeOnStop: !this.flags.keep && !this.flags.dir})
     const steps: DemoResult['steps'] = []
+    let database: DemoPostgres | undefined
     try {
       this.heading(`Local environment: Azurite ${env.azurite.blobEndpoint()} · local Azure server ${env.server.url}`)
       this.info(`Data map: ${env.configPath}`)
@@ -47,6 +51,29 @@ export default class Demo extends BaseCommand<typeof Demo> {
         `Seeded ${seeded.customers.join(', ')}: ${seeded.documents} documents, ${seeded.attachments} attachments, ${seeded.backups} backups (missing: ${seeded.missingBackupDay.customer} on ${seeded.missingBackupDay.day}), ${seeded.signInRecords} sign-ins, ${seeded.storageReadRecords} blob reads, ${seeded.activityEvents} activity events, ${seeded.keys.length} keys.`,
       )
       const config = ['--config', env.configPath]
+      // The application database gets a data map of its own: export and erase refuse a map with
+      // databases until they handle them, and the demo's export and erase steps must still run.
+      const databaseConfig: string[] = []
+      try {
+        database = await startDemoPostgres()
+        const path = join(env.dir, 'custos-databases.yaml')
+        writeFileSync(
+          path,
+          "# The local environment's data map plus the demo application database (inventory and config validate only, for now).\n" +
+            stringify({...env.config, databases: [database.config]}, {lineWidth: 0}),
+        )
+        databaseConfig.push('--config', path)
+        this.info(
+          `PostgreSQL ${database.server.host}:${database.server.port}, database app: the same four customers' rows`,
+        )
+      } catch (error) {
+        this.info(
+          color.yellow(
+            `No PostgreSQL for the demo (${(error as Error).message.split('\n')[0]}); database steps skipped.`,
+          ),
+        )
+      }
+
       const exportDir = join(env.dir, 'export-acme')
       const plan: Array<[string, string, string[]]> = [
         ['Validate the data map and reach every target', 'config:validate', [...config]],
@@ -56,6 +83,20 @@ export default class Demo extends BaseCommand<typeof Demo> {
           ['acme', ...config],
         ],
         ['Inventory of acme-corp', 'customer:inventory', ['acme-corp', ...config]],
+        ...(databaseConfig.length > 0
+          ? ([
+              [
+                'Validate the data map with the application database: every table mapped, no constraint left out',
+                'config:validate',
+                [...databaseConfig],
+              ],
+              [
+                'Inventory of acme with its rows in the application database (export and erase of databases: not yet)',
+                'customer:inventory',
+                ['acme', ...databaseConfig],
+              ],
+            ] as Array<[string, string, string[]]>)
+          : []),
         [
           'Export acme to a folder, verified, with a signed manifest',
           'customer:export',
@@ -109,7 +150,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
 
       return {config: env.configPath, seeded, steps, kept: Boolean(this.flags.keep)}
     } finally {
-      if (!this.flags.keep || this.abortSignal.aborted) await env.stop()
+      if (!this.flags.keep || this.abortSignal.aborted) await Promise.all([env.stop(), database?.stop()])
     }
   }
 

@@ -221,6 +221,9 @@ describe('the custos CLI (built bin/run.js as a process)', function () {
     const out = result.stdout + result.stderr
     assert.equal(result.code, 0, out.slice(-3000))
     assert.match(out, /Inventory of customer acme\n/)
+    // the application database: validated against its catalog and inventoried (export and erase refuse it for now)
+    assert.match(out, /databases\/app-db .* ok .* 4 mapped table\(s\) match the catalog/)
+    assert.match(out, /Database app-db: app\n[^]*public\.projects\s*│\s*3\b/)
     assert.match(out, /custos\.export-manifest: valid, signature checked/)
     assert.match(out, /Verification: nothing left/)
     assert.match(out, /custos\.deletion-certificate: valid, signature checked/)

@@ -10,6 +10,7 @@ export interface ConfigValidateResult {
   schema: 'valid'
   stores: number
   backups: number
+  databases: number
   checks: ReachabilityCheck[]
   ok: boolean
 }
@@ -18,7 +19,7 @@ export default class ConfigValidate extends BaseCommand<typeof ConfigValidate> {
   static override summary =
     'Validate the data map and check that every account, container, vault and log source is reachable.'
   static override description =
-    "The data map is checked against its JSON Schema first (exit 2 with one line per problem); then each target it names is tried with the current credentials (exit 1 when one is unreachable). It also reads the audit container's immutability policy from Resource Manager and warns, without changing the exit code, when the trail is not append-only, when the policy would refuse custos's appends, or when it cannot be checked."
+    "The data map is checked against its JSON Schema first (exit 2 with one line per problem); then each target it names is tried with the current credentials (exit 1 when one is unreachable). Each database is signed in to and its tables checked against the catalog: a map that would erase too little or too much (an unmapped table referencing a mapped one, a cascade out of the mapped tables, a missing table or column) exits 2, naming the table and the constraint. It also reads the audit container's immutability policy from Resource Manager and warns, without changing the exit code, when the trail is not append-only, when the policy would refuse custos's appends, or when it cannot be checked."
   static override examples = [
     '<%= config.bin %> config validate --config custos.yaml',
     '<%= config.bin %> config validate --config custos.yaml --json',
@@ -31,22 +32,30 @@ export default class ConfigValidate extends BaseCommand<typeof ConfigValidate> {
     const checks = await checkReachability(this.makeClients(map, {retry: {maxTries: this.flags.retries}}), {
       abortSignal: this.abortSignal,
     })
-    const ok = checks.every((c) => c.status !== 'failed')
+    const ok = checks.every((c) => c.status !== 'failed' && c.status !== 'invalid')
+    const invalid = checks.filter((c) => c.status === 'invalid').length
     const result: ConfigValidateResult = {
       config: map.source,
       schema: 'valid',
       stores: map.stores.length,
       backups: map.backups.length,
+      databases: map.databases.length,
       checks,
       ok,
     }
-    if (!ok) this.setExitCode(ExitCode.findings)
+    // a map that would erase too little or too much is a data-map error like a schema error: exit 2
+    if (invalid > 0) this.setExitCode(ExitCode.usage)
+    else if (!ok) this.setExitCode(ExitCode.findings)
     if (!this.jsonEnabled()) {
       this.log(
-        `${color.green('✔')} ${map.source}: schema valid (${map.stores.length} store(s), ${map.backups.length} backup set(s))`,
+        `${color.green('✔')} ${map.source}: schema valid (${map.stores.length} store(s), ${map.backups.length} backup set(s), ${map.databases.length} database(s))`,
       )
       const mark = (s: ReachabilityCheck['status']) =>
-        s === 'ok' ? color.green('ok') : s === 'warning' ? color.yellow('warning') : color.red('FAILED')
+        s === 'ok'
+          ? color.green('ok')
+          : s === 'warning'
+            ? color.yellow('warning')
+            : color.red(s === 'invalid' ? 'INVALID' : 'FAILED')
       this.log(
         renderTable(
           ['section', 'target', 'status', 'detail'],
@@ -57,8 +66,16 @@ export default class ConfigValidate extends BaseCommand<typeof ConfigValidate> {
       this.log(
         (ok
           ? color.green('Every target is reachable.')
-          : color.red(`${checks.filter((c) => c.status === 'failed').length} target(s) unreachable.`)) +
-          (warnings > 0 ? color.yellow(` ${warnings} warning(s).`) : ''),
+          : color.red(
+              [
+                invalid > 0 ? `${invalid} data-map problem(s) found in the databases.` : '',
+                checks.some((c) => c.status === 'failed')
+                  ? `${checks.filter((c) => c.status === 'failed').length} target(s) unreachable.`
+                  : '',
+              ]
+                .filter(Boolean)
+                .join(' '),
+            )) + (warnings > 0 ? color.yellow(` ${warnings} warning(s).`) : ''),
       )
     }
 

@@ -6,6 +6,7 @@ import {eraseCustomer, type EraseHooks, type EraseOutcome} from '../../lib/erase
 import {confirmByTyping} from '../../lib/erase/guards.js'
 import {renderEraseOutcome} from '../../lib/erase/render.js'
 import {usageError} from '../../lib/errors.js'
+import {refuseDatabaseStores} from '../../lib/stores/pending.js'
 import {keepHeapNearLive} from '../../lib/heap.js'
 import {color} from '../../lib/output/color.js'
 import {createProgress} from '../../lib/output/progress.js'
@@ -57,6 +58,7 @@ Exit codes: 0 done, 1 the final listing found residue or deletes failed, 2 usage
   public async run(): Promise<CustomerEraseResult> {
     keepHeapNearLive()
     const map = this.loadMap()
+    refuseDatabaseStores(map, 'erase')
     const f = this.flags
     const planOnly = f['dry-run'] || (f['plan-out'] !== undefined && !f.yes)
     const canPrompt = Boolean(process.stdin.isTTY) && !this.jsonEnabled()

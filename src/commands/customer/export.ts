@@ -10,6 +10,7 @@ import {checkLinkExpiry} from '../../lib/export/sas.js'
 import {color} from '../../lib/output/color.js'
 import {createProgress, tracked} from '../../lib/output/progress.js'
 import {formatBytes, formatCount, renderTable} from '../../lib/output/table.js'
+import {refuseDatabaseStores} from '../../lib/stores/pending.js'
 
 export type CustomerExportResult = ExportSummary
 
@@ -62,6 +63,7 @@ export default class CustomerExportCommand extends BaseCommand<typeof CustomerEx
     setFlagsFromString('--optimize-for-size')
     const {flags} = this
     const map = this.loadMap()
+    refuseDatabaseStores(map, 'export')
     let target: ExportTarget
     if (flags.to) target = {kind: 'folder', path: flags.to}
     else if (flags.archive) target = {kind: 'archive', path: flags.archive, force: flags.force}

@@ -10,7 +10,7 @@ export type CustomerInventoryResult = CustomerInventory
 
 export default class CustomerInventoryCommand extends BaseCommand<typeof CustomerInventoryCommand> {
   static override summary =
-    "Count a customer's data per store and backup set: blobs, bytes, snapshots, versions, soft-deleted items, holds, and its key."
+    "Count a customer's data per store and backup set (blobs, bytes, snapshots, versions, soft-deleted items, holds), per database table (rows, approximate bytes), and its key."
   static override examples = [
     '<%= config.bin %> customer inventory acme --config custos.yaml',
     '<%= config.bin %> customer inventory acme --config custos.yaml --json',
@@ -47,12 +47,27 @@ export default class CustomerInventoryCommand extends BaseCommand<typeof Custome
         title: color.bold(`Inventory of customer ${inv.customer}`),
       }),
     )
+    for (const d of inv.databases) {
+      this.log(
+        renderTable(
+          ['table', 'rows', 'bytes (approx.)'],
+          d.tables.map((t) => [t.table, formatCount(t.rows), formatBytes(t.bytes)]),
+          {title: color.bold(`Database ${d.store}: ${d.database}${d.schema ? `, schema ${d.schema}` : ''}`)},
+        ),
+      )
+    }
+
     const k = inv.key
     const keyText =
       k.state === 'not-configured'
         ? 'no customer key configured'
         : `${k.name}: ${k.state}${k.scheduledPurgeDate ? ` (purged on ${k.scheduledPurgeDate})` : ''}${k.detail ? ` — ${k.detail}` : ''}`
     this.log(`Customer key: ${keyText}`)
-    this.log(`Total: ${formatCount(inv.totals.objects)} objects, ${formatBytes(inv.totals.bytes)}`)
+    this.log(
+      `Total: ${formatCount(inv.totals.objects)} objects, ${formatBytes(inv.totals.bytes)}` +
+        (inv.databases.length > 0
+          ? `; ${formatCount(inv.totals.rows)} rows, about ${formatBytes(inv.totals.rowBytes)}`
+          : ''),
+    )
   }
 }

@@ -25,6 +25,7 @@ import type {Scope} from '../scope.js'
 import {USER_AGENT} from '../version.js'
 import {parseAccount, type AccountRef} from './account.js'
 import {BlobReader} from './blob-reader.js'
+import type {ConnectOptions} from '../stores/postgres/connection.js'
 import {createCredential} from './credential.js'
 import {resumeDroppedDownloads} from './dropped-connections.js'
 import {retryTooManyRequests} from './throttling.js'
@@ -138,6 +139,21 @@ export class AzureClients {
   /** The container client of a customer scope. */
   container(scope: Scope, account: string): ContainerClient {
     return this.blobService(account).getContainerClient(scope.container)
+  }
+
+  /**
+   * How a PostgreSQL store connects: `auth: entra` presents a token of this same credential (a
+   * fresh one per connection), `auth: password` reads `passwordEnv` from the environment.
+   */
+  postgresConnectOptions(): ConnectOptions {
+    const {credential} = this
+    return {
+      async getToken() {
+        // loaded here, not at the top: every command loads this module, few connect to PostgreSQL (pg)
+        const {ENTRA_SCOPE} = await import('../stores/postgres/connection.js')
+        return credential.getToken(ENTRA_SCOPE)
+      },
+    }
   }
 
   keyClient(): KeyClient {

@@ -4,13 +4,20 @@
  */
 import {parseAccount} from '../azure/account.js'
 import type {AzureClients} from '../azure/clients.js'
-import {fromAzureError, isAbortError} from '../errors.js'
+import {CustosError, fromAzureError, isAbortError} from '../errors.js'
 import {checkAuditTrailContainer} from '../posture/audit-trail.js'
+import {fromPostgresError} from '../stores/postgres/connection.js'
+import {validateDatabase} from '../stores/postgres/target.js'
 
 export interface ReachabilityCheck {
   section: string
   target: string
-  status: 'ok' | 'failed' | 'warning'
+  /**
+   * `failed`: unreachable (exit 1); `invalid`: the data map does not match what it names — a
+   * database's catalog check found a missing table or a constraint that would make erase delete too
+   * little or too much (exit 2, like every other data-map problem)
+   */
+  status: 'ok' | 'failed' | 'warning' | 'invalid'
   detail: string
 }
 
@@ -73,6 +80,8 @@ export async function checkReachability(
       )
     }
   }
+
+  checks.push(...(await checkDatabases(clients)))
 
   {
     const account = parseAccount(map.audit.account)
@@ -194,6 +203,59 @@ export async function checkReachability(
         return 'activity log readable'
       }),
     )
+  }
+
+  return checks
+}
+
+/**
+ * Per database: signs in and runs the catalog check (validateDatabase). A sign-in or network failure
+ * is `failed`; each catalog problem is one `invalid` check naming the table and, where one is
+ * involved, the constraint.
+ */
+export async function checkDatabases(clients: AzureClients): Promise<ReachabilityCheck[]> {
+  const checks: ReachabilityCheck[] = []
+  for (const config of clients.map.databases) {
+    const section = `databases/${config.name}`
+    const server = `${config.host}:${config.port ?? 5432}/${config.database}`
+    let check
+    try {
+      check = await validateDatabase(config, clients.postgresConnectOptions())
+    } catch (error) {
+      const mapped = fromPostgresError(error, `database ${config.database} on ${config.host}`, config.user)
+      if (isAbortError(mapped) || !(mapped instanceof CustosError)) throw mapped // a bug is not a finding
+      // a template PostgreSQL cannot hold is the map's fault; a refused sign-in or a network error
+      // is unreachable with the current credentials, like a storage account
+      checks.push({
+        section,
+        target: server,
+        status: mapped.code === 'ConfigInvalid' ? 'invalid' : 'failed',
+        detail: mapped.message,
+      })
+      continue
+    }
+
+    for (const problem of check.problems) {
+      checks.push({
+        section,
+        target: problem.constraint ? `${problem.table} (constraint ${problem.constraint})` : problem.table,
+        status: 'invalid',
+        detail: problem.message,
+      })
+    }
+
+    for (const warning of check.warnings) checks.push({section, target: server, status: 'warning', detail: warning})
+    if (check.problems.length === 0) {
+      checks.push({
+        section,
+        target: server,
+        status: 'ok',
+        detail:
+          config.isolation === 'shared'
+            ? `signed in as ${config.user}; ${check.tables.length} mapped table(s) match the catalog`
+            : `signed in as ${config.user}; the ${config.isolation} template is usable`,
+      })
+    }
   }
 
   return checks

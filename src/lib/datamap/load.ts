@@ -7,11 +7,12 @@ import {parse as parseYaml} from 'yaml'
 import {parseAccount} from '../azure/account.js'
 import {isLoopbackUrl} from '../azure/credential.js'
 import {configError} from '../errors.js'
+import {mappedTables} from '../stores/postgres/types.js'
 import {defaultLockContainer} from './defaults.js'
 import {describeScopeOverlap, findScopeOverlaps, scopeTemplatesOf} from './overlap.js'
 import {allowedPlaceholders, expandCustomer, placeholdersIn} from './placeholders.js'
 import {dataMapSchema} from './schema.js'
-import type {DataMap} from './types.js'
+import type {DataMap, DatabaseConfig} from './types.js'
 import {checkValues} from './values.js'
 
 export const CONFIG_ENV = 'CUSTOS_CONFIG'
@@ -66,13 +67,22 @@ export function validateDataMap(raw: unknown, source: string): DataMap {
   const problems: string[] = []
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw configError(`The data map ${source} is invalid: 1 problem.`, [
-      '(root): must be a mapping with at least "stores"',
+      '(root): must be a mapping with at least "stores" or "databases"',
     ])
   }
 
   // Placeholders are checked on the raw document first, so that one run names every problem at once.
   problems.push(...checkPlaceholders(raw as Record<string, unknown>))
-  if (!validateSchema(raw)) problems.push(...(validateSchema.errors ?? []).map(describeSchemaError))
+  const unsupported = unsupportedDatabases(raw as Record<string, unknown>)
+  problems.push(...unsupported.map(({path}) => unsupportedEngineProblem(path)))
+  if (!validateSchema(raw)) {
+    // An `engine: table` entry is already named above; its other fields would only add noise.
+    const errors = (validateSchema.errors ?? []).filter(
+      (e) => !unsupported.some(({pointer}) => e.instancePath === pointer || e.instancePath.startsWith(`${pointer}/`)),
+    )
+    problems.push(...errors.map(describeSchemaError))
+  }
+
   if (problems.length === 0)
     problems.push(...checkSemantics(raw as DataMap, dirname(source)), ...checkValues(raw as DataMap))
   if (problems.length > 0) {
@@ -135,6 +145,7 @@ function describePattern(pattern: string): string {
   if (pattern.includes('(ms|s|m|h|d|w)')) return 'a duration like 26h or 7d'
   if (pattern === '^https://') return 'an https:// URL'
   if (pattern.includes(String.raw`Microsoft\.KeyVault`)) return 'an ARM key vault resource id'
+  if (pattern.includes('DBforPostgreSQL')) return 'an ARM PostgreSQL flexible server resource id'
   if (pattern.startsWith('^/subscriptions/')) return 'an ARM storage account resource id'
   return `expected ${pattern}`
 }
@@ -147,6 +158,20 @@ function asArray(value: unknown): Doc[] {
 
 function asDoc(value: unknown): Doc | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Doc) : undefined
+}
+
+/** `databases[]` entries with `engine: table`: in PRODUCT.md, not handled by any command yet. */
+function unsupportedDatabases(raw: Doc): Array<{path: string; pointer: string}> {
+  const out: Array<{path: string; pointer: string}> = []
+  if (!Array.isArray(raw.databases)) return out
+  raw.databases.forEach((entry: unknown, i: number) => {
+    if (asDoc(entry)?.engine === 'table') out.push({path: `databases[${i}]`, pointer: `/databases/${i}`})
+  })
+  return out
+}
+
+function unsupportedEngineProblem(path: string): string {
+  return `${path}.engine: "table" (Azure Table storage) is not supported yet; only "postgresql" is. Remove the entry until custos inventories, exports and erases Table storage`
 }
 
 function checkPlaceholders(raw: Doc): string[] {
@@ -179,6 +204,22 @@ function checkPlaceholders(raw: Doc): string[] {
     })
   }
 
+  asArray(raw.databases).forEach((entry, i) => {
+    for (const field of ['name', 'host', 'user', 'passwordEnv', 'ca', 'tenantColumn', 'resourceId'])
+      check(`databases[${i}].${field}`, entry[field], allowedPlaceholders.none)
+    // `database` is a template only for isolation database; for the others the checks below name it
+    for (const field of ['database', 'schema'])
+      check(`databases[${i}].${field}`, entry[field], allowedPlaceholders.customerOnly)
+    if (Array.isArray(entry.tables))
+      entry.tables.forEach((table: unknown, j: number) =>
+        check(
+          `databases[${i}].tables[${j}]`,
+          typeof table === 'string' ? table : asDoc(table)?.table,
+          allowedPlaceholders.none,
+        ),
+      )
+  })
+
   const keys = asDoc(raw.keys)
   if (keys) {
     check('keys.customerKey', keys.customerKey, allowedPlaceholders.customerOnly)
@@ -208,6 +249,13 @@ function checkSemantics(map: DataMap, baseDir: string): string[] {
     idPatternCompiles = false
     problems.push('customers.idPattern: is not a valid regular expression')
   }
+
+  if (map.stores.length === 0 && map.databases.length === 0)
+    problems.push('stores: at least one of stores and databases is required')
+  if (map.stores.length === 0 && !map.audit?.account)
+    problems.push(
+      "audit.account: is required when the data map has no stores (the audit trail defaults to the first store's account)",
+    )
 
   const scoped = [
     ...map.stores.map((s, i) => ({path: `stores[${i}]`, s})),
@@ -245,9 +293,16 @@ function checkSemantics(map: DataMap, baseDir: string): string[] {
     }
   }
 
+  map.databases.forEach((d, i) => {
+    const path = `databases[${i}]`
+    if (names.has(d.name)) problems.push(`${path}.name: "${d.name}" is already used by ${names.get(d.name)}`)
+    names.set(d.name, path)
+  })
+  problems.push(...map.databases.flatMap((d, i) => checkDatabase(d, `databases[${i}]`, baseDir)))
+
   // Entries whose scopes can be the same or nested would let one customer's erase reach another's data
   // (or custos's own containers); overlap.ts decides it for every pair, for every id the pattern admits.
-  if (idPatternCompiles) {
+  if (idPatternCompiles && (map.stores.length > 0 || map.audit?.account)) {
     problems.push(...findScopeOverlaps(scopeTemplatesOf(map), map.customers.idPattern).map(describeScopeOverlap))
   }
 
@@ -291,6 +346,63 @@ function checkSemantics(map: DataMap, baseDir: string): string[] {
     map.azure.caCertificate = resolve(baseDir, map.azure.caCertificate)
     if (!existsSync(map.azure.caCertificate))
       problems.push(`azure.caCertificate: file ${map.azure.caCertificate} does not exist`)
+  }
+
+  return problems
+}
+
+/** What an isolation needs, which the schema cannot say per field in one line. */
+function checkDatabase(d: DatabaseConfig, path: string, baseDir: string): string[] {
+  const problems: string[] = []
+  if (d.auth === 'password' && !d.passwordEnv)
+    problems.push(`${path}.passwordEnv: is required when auth is "password" (the variable holding the password)`)
+  if (d.auth === 'entra' && d.passwordEnv)
+    problems.push(`${path}.passwordEnv: is used only with auth "password"; remove it or set auth: password`)
+  const hasCustomer = (v?: string) => v?.includes('{customer}') ?? false
+  switch (d.isolation) {
+    case 'shared': {
+      if (!d.tenantColumn) problems.push(`${path}.tenantColumn: is required for isolation "shared"`)
+      if (!d.tables)
+        problems.push(`${path}.tables: is required for isolation "shared" (every table with customer rows)`)
+      if (d.schema !== undefined) problems.push(`${path}.schema: is used only with isolation "schema"`)
+      if (hasCustomer(d.database))
+        problems.push(`${path}.database: may contain {customer} only with isolation "database"`)
+      break
+    }
+
+    case 'schema': {
+      if (!d.schema) problems.push(`${path}.schema: is required for isolation "schema" (e.g. "tenant_{customer}")`)
+      else if (!hasCustomer(d.schema))
+        problems.push(`${path}.schema: must contain {customer} (one schema per customer)`)
+      if (hasCustomer(d.database))
+        problems.push(`${path}.database: may contain {customer} only with isolation "database"`)
+      break
+    }
+
+    case 'database': {
+      if (!hasCustomer(d.database))
+        problems.push(`${path}.database: must contain {customer} for isolation "database" (e.g. "tenant_{customer}")`)
+      if (d.schema !== undefined) problems.push(`${path}.schema: is used only with isolation "schema"`)
+      break
+    }
+  }
+
+  if (d.isolation !== 'shared') {
+    if (d.tenantColumn !== undefined) problems.push(`${path}.tenantColumn: is used only with isolation "shared"`)
+    if (d.tables !== undefined) problems.push(`${path}.tables: is used only with isolation "shared"`)
+  }
+
+  if (d.isolation === 'shared' && d.tenantColumn && d.tables) {
+    try {
+      mappedTables(d)
+    } catch (error) {
+      problems.push((error as Error).message.replace(/\.$/, '').replace(`databases[${d.name}]`, path))
+    }
+  }
+
+  if (d.ca) {
+    d.ca = resolve(baseDir, d.ca)
+    if (!existsSync(d.ca)) problems.push(`${path}.ca: file ${d.ca} does not exist`)
   }
 
   return problems

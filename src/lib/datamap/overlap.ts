@@ -54,6 +54,7 @@ import {accountNameFromEndpoint, accountKey} from '../azure/account.js'
 import {isValidContainerName} from '../scope.js'
 import {compileIdLanguage, ID_CHARACTERS, isAcceptableId, MAX_ID_LENGTH, type IdLanguage} from './id-language.js'
 import {expandCustomer} from './placeholders.js'
+import {parseDottedName} from '../stores/postgres/types.js'
 import type {DataMap} from './types.js'
 
 /** One place a data-map entry keeps data, as a template over the customer id. */
@@ -99,8 +100,8 @@ export interface ScopeOverlap {
 
 /**
  * The data map's scope templates, fixed entries first (so an overlap names the customer entry
- * first): `audit` (with its default), `exports`, `logs.archive.containers[]`, `stores[]`, `backups[]`.
- * Database entries are to be appended here.
+ * first): `audit` (with its default), `exports`, `logs.archive.containers[]`, `stores[]`, `backups[]`,
+ * `databases[]` (see {@link databaseTemplates}).
  */
 export function scopeTemplatesOf(map: DataMap): ScopeTemplate[] {
   const audit = map.audit as DataMap['audit'] | undefined
@@ -149,7 +150,81 @@ export function scopeTemplatesOf(map: DataMap): ScopeTemplate[] {
     )
   }
 
+  map.databases?.forEach((entry, i) => templates.push(...databaseTemplates(entry, `databases[${i}]`)))
   return templates
+}
+
+/**
+ * A database entry's scopes. The account is the server (`postgresql://host:port/`, so a database
+ * never meets a blob container), the container a fixed word, and the whole path sits in the prefix,
+ * one segment per level: `<database>/<schema>/<table>/{customer}/` for each table of isolation
+ * shared (the customer's rows in that table), `<database>/<schema>/` for isolation schema (all of
+ * the customer's schema) and `<database>/` for isolation database. The path is in the prefix, not in
+ * the container, because PostgreSQL names are case-sensitive and may hold `_` and `.`, which the
+ * container rules (lower-cased, `[a-z0-9-]`) would fold or exclude and so miss overlaps. Names are
+ * percent-encoded so that a `/` inside a quoted name cannot fake a level.
+ *
+ * So: the same table of the same database in two shared entries is the same scope (rows inventoried
+ * and erased twice); different tables stay apart; a schema template `{customer}` meets a shared
+ * entry's `public` tables for the customer "public"; a database template `{customer}` meets a shared
+ * entry's database `app` for the customer "app".
+ */
+export function databaseTemplates(
+  entry: {
+    name: string
+    host: string
+    port?: number
+    database: string
+    isolation: 'shared' | 'schema' | 'database'
+    schema?: string
+    tables?: Array<string | {table: string}>
+  },
+  path: string,
+): ScopeTemplate[] {
+  const account = `postgresql://${entry.host.toLowerCase()}:${entry.port ?? 5432}/`
+  const segment = (name: string) => `${encodeName(name)}/`
+  const base = {path, name: entry.name, account, container: 'databases'}
+  switch (entry.isolation) {
+    // without {customer} the entry is refused by load.ts already; comparing it would add only noise
+    case 'database': {
+      return entry.database.includes('{customer}') ? [{...base, prefix: segment(entry.database)}] : []
+    }
+
+    case 'schema': {
+      return entry.schema?.includes('{customer}')
+        ? [{...base, prefix: segment(entry.database) + segment(entry.schema)}]
+        : []
+    }
+
+    case 'shared': {
+      return (entry.tables ?? []).map((t, j) => {
+        const [schema, table] = splitTable(typeof t === 'string' ? t : t.table)
+        return {
+          ...base,
+          path: `${path}.tables[${j}]`,
+          prefix: `${segment(entry.database)}${segment(schema)}${segment(table)}{customer}/`,
+        }
+      })
+    }
+  }
+}
+
+/** `{customer}` stays as it is; everything else that could read as a level or a placeholder is encoded. */
+function encodeName(name: string): string {
+  return name
+    .split('{customer}')
+    .map((part) => part.replaceAll('%', '%25').replaceAll('/', '%2F').replaceAll('{', '%7B').replaceAll('}', '%7D'))
+    .join('{customer}')
+}
+
+/** `schema.table` as the data map writes it; a name load.ts refuses anyway stays whole. */
+function splitTable(text: string): [string, string] {
+  try {
+    const [schema, table] = parseDottedName(text, 2, 'tables')
+    return [schema, table]
+  } catch {
+    return ['', text]
+  }
 }
 
 /**

@@ -21,13 +21,59 @@ const storeProperties = {
   requireCustomerManagedKey: {type: 'boolean'},
 }
 
+/**
+ * A `databases[]` entry (`engine: postgresql`; field names as in PRODUCT.md). Which fields an
+ * isolation needs (tenantColumn and tables for shared, a `{customer}` schema or database template)
+ * is checked in load.ts, so that each problem names its field in one line.
+ */
+const databaseProperties = {
+  name: storeProperties.name,
+  engine: {enum: ['postgresql']},
+  host: {type: 'string', pattern: '^[A-Za-z0-9.:_-]+$'},
+  port: {type: 'integer', minimum: 1, maximum: 65_535, default: 5432},
+  database: {type: 'string', minLength: 1},
+  resourceId: {
+    type: 'string',
+    pattern: String.raw`^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.DBforPostgreSQL/flexibleServers/[^/]+$`,
+  },
+  auth: {enum: ['entra', 'password']},
+  user: {type: 'string', minLength: 1},
+  passwordEnv: {type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$'},
+  ca: {type: 'string', minLength: 1},
+  isolation: {enum: ['shared', 'schema', 'database']},
+  tenantColumn: {type: 'string', minLength: 1},
+  tables: {
+    type: 'array',
+    minItems: 1,
+    items: {
+      anyOf: [
+        {type: 'string', minLength: 1},
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['table', 'via'],
+          properties: {
+            table: {type: 'string', minLength: 1},
+            via: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['column', 'references'],
+              properties: {column: {type: 'string', minLength: 1}, references: {type: 'string', minLength: 1}},
+            },
+          },
+        },
+      ],
+    },
+  },
+  schema: {type: 'string', minLength: 1},
+}
+
 const duration = {type: 'string', pattern: String.raw`^[0-9]+(\.[0-9]+)?(ms|s|m|h|d|w)$`}
 
 export const dataMapSchema = {
   $id: 'https://custos.invalid/datamap.schema.json',
   type: 'object',
   additionalProperties: false,
-  required: ['stores'],
   properties: {
     $schema: {type: 'string'},
     residency: {
@@ -52,14 +98,25 @@ export const dataMapSchema = {
         known: {type: 'array', items: {type: 'string'}},
       },
     },
+    /** at least one of stores and databases: checked in load.ts, which names both */
     stores: {
       type: 'array',
-      minItems: 1,
+      default: [],
       items: {
         type: 'object',
         additionalProperties: false,
         required: ['name', 'account', 'container'],
         properties: storeProperties,
+      },
+    },
+    databases: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'engine', 'host', 'database', 'auth', 'user', 'isolation'],
+        properties: databaseProperties,
       },
     },
     backups: {

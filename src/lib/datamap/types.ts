@@ -1,4 +1,11 @@
 /** The data map: where a customer's data lives. Field names are part of the product's contract. */
+import type {PostgresDatabaseConfig} from '../stores/postgres/types.js'
+
+/**
+ * A `databases[]` entry. Only `engine: postgresql` for now; `engine: table` (Azure Table storage)
+ * is refused by the loader until inventory, export and erase handle it.
+ */
+export type DatabaseConfig = PostgresDatabaseConfig
 
 export interface StoreConfig {
   /** unique name, used in output, manifests and exported paths */
@@ -65,6 +72,8 @@ export interface DataMap {
   customers: {idPattern: string; known?: string[]}
   stores: StoreConfig[]
   backups: BackupSetConfig[]
+  /** databases holding customer rows (default []) */
+  databases: DatabaseConfig[]
   keys?: KeysConfig
   logs?: LogsConfig
   activityLog?: {subscription: string}

@@ -13,6 +13,7 @@ import {basename, join, resolve} from 'node:path'
 import {AuditTrail, referenceTo, type AuditResult} from '../audit/trail.js'
 import type {AzureClients} from '../azure/clients.js'
 import {operatorIdentity} from '../azure/identity.js'
+import {refuseDatabaseStores} from '../stores/pending.js'
 import type {DataMap} from '../datamap/types.js'
 import {azureFailure, CustosError, ExitCode, fromAzureError, isAbortError, refusedError} from '../errors.js'
 import {keyVaultSigner} from '../evidence/signing.js'
@@ -160,6 +161,7 @@ export function defaultPlanPath(customer: string, now = new Date()): string {
 /** Plans, and unless `planOnly`, applies the erase of one customer. */
 export async function eraseCustomer(clients: AzureClients, map: DataMap, options: EraseOptions): Promise<EraseOutcome> {
   scopesOf(map, options.customer) // checks the customer id before anything else
+  refuseDatabaseStores(map, 'erase') // again here, for every caller besides the command (demo)
   return options.planOnly ? planErase(clients, map, options) : applyErase(clients, map, options)
 }
 

@@ -12,6 +12,7 @@ import {randomUUID} from 'node:crypto'
 
 import type {AzureClients} from '../azure/clients.js'
 import {AuditTrail, referenceTo, type AuditReference} from '../audit/trail.js'
+import {refuseDatabaseStores} from '../stores/pending.js'
 import type {DataMap} from '../datamap/types.js'
 import {CustosError, isAbortError} from '../errors.js'
 import {keyVaultSigner} from '../evidence/signing.js'
@@ -96,6 +97,7 @@ export async function exportCustomer(
   customer: string,
   options: ExportCustomerOptions,
 ): Promise<ExportSummary> {
+  refuseDatabaseStores(map, 'export') // again here, for every caller besides the command (demo)
   const spool = options.dryRun ? undefined : await ListingSpool.create()
   try {
     return await exportWithSpool(clients, map, customer, options, spool)

@@ -7,7 +7,11 @@ import type {DataMap, StoreConfig} from '../datamap/types.js'
 import {expandCustomer} from '../datamap/placeholders.js'
 import {fromAzureError} from '../errors.js'
 import {assertCustomerId, describeScope, scopeOf, type Scope} from '../scope.js'
+import {inventoryCustomer as inventoryDatabase, type PostgresInventory} from '../stores/postgres/inventory.js'
 import {listScope, type ScopedBlob} from './listing.js'
+
+/** One database store: per table the customer's rows and their approximate bytes. */
+export type DatabaseInventory = PostgresInventory
 
 export interface StoreInventory {
   store: string
@@ -42,8 +46,11 @@ export interface KeyInventory {
 export interface CustomerInventory {
   customer: string
   stores: StoreInventory[]
+  /** one entry per `databases[]` entry of the data map */
+  databases: DatabaseInventory[]
   key: KeyInventory
-  totals: {objects: number; bytes: number; legalHolds: number; immutable: number}
+  /** `objects` and `bytes` count blobs; `rows` and `rowBytes` (approximate) the databases' rows */
+  totals: {objects: number; bytes: number; legalHolds: number; immutable: number; rows: number; rowBytes: number}
 }
 
 export interface InventoryOptions {
@@ -175,7 +182,11 @@ export async function inventoryKey(clients: AzureClients, customer: string): Pro
   }
 }
 
-/** The whole inventory of one customer: stores, backup sets and key. */
+/**
+ * The whole inventory of one customer: stores, backup sets, databases and key. The databases come
+ * first: each is checked against its catalog (the check every database operation starts with), and
+ * a map that would erase too little or too much is refused before anything is listed.
+ */
 export async function inventoryCustomer(
   clients: AzureClients,
   map: DataMap,
@@ -183,13 +194,23 @@ export async function inventoryCustomer(
   options: InventoryOptions = {},
 ): Promise<CustomerInventory> {
   assertCustomerId(customer, map.customers.idPattern)
+  const databases: DatabaseInventory[] = []
+  for (const database of map.databases)
+    databases.push(await inventoryDatabase(database, customer, clients.postgresConnectOptions()))
   const stores: StoreInventory[] = []
   for (const store of map.stores)
     stores.push(await inventoryScope(clients, store, scopeOf(store, customer), 'store', options))
   for (const backup of map.backups)
     stores.push(await inventoryScope(clients, backup, scopeOf(backup, customer), 'backup', options))
   const key = await inventoryKey(clients, customer)
-  const totals = {objects: 0, bytes: 0, legalHolds: 0, immutable: 0}
+  const totals = {
+    objects: 0,
+    bytes: 0,
+    legalHolds: 0,
+    immutable: 0,
+    rows: databases.reduce((n, d) => n + d.rows, 0),
+    rowBytes: databases.reduce((n, d) => n + d.bytes, 0),
+  }
   for (const s of stores) {
     totals.objects += s.blobs + s.snapshots + s.versions + s.softDeleted
     totals.bytes += s.bytes + s.snapshotBytes + s.versionBytes + s.softDeletedBytes
@@ -197,5 +218,5 @@ export async function inventoryCustomer(
     totals.immutable += s.immutable
   }
 
-  return {customer, stores, key, totals}
+  return {customer, stores, databases, key, totals}
 }

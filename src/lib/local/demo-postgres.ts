@@ -11,10 +11,14 @@
  * take seconds. Where PostgreSQL takes no parameters (role passwords, DDL), the value goes into a
  * transaction-local setting through a bound parameter and a DO block quotes it with format().
  */
+import {randomBytes} from 'node:crypto'
+
+import pgModule from 'pg'
 import type pg from 'pg'
 
 import {ident, qualified} from '../stores/postgres/connection.js'
-import type {PostgresDatabaseConfig} from '../stores/postgres/types.js'
+import {mappedTables, type PostgresDatabaseConfig} from '../stores/postgres/types.js'
+import {startPostgres, type PostgresInstance} from './postgres.js'
 
 export const DEMO_TENANTS = ['acme', 'acme-corp', 'globex', 'initech'] as const
 
@@ -189,4 +193,46 @@ export async function createTenantSchema(client: pg.ClientBase, schema: string, 
     `INSERT INTO ${qualified({schema, table: 'documents'})} (project_id, title)
      SELECT p.id, 'D' || p.id FROM ${qualified({schema, table: 'projects'})} p`,
   )
+}
+
+/** The demo's application database: a local server with the shared-schema tables and the demo tenants. */
+export interface DemoPostgres {
+  server: PostgresInstance
+  /** the `databases[]` entry (auth password, the password in {@link DEMO_PASSWORD_ENV}) */
+  config: PostgresDatabaseConfig
+  stop(): Promise<void>
+}
+
+/** Where the demo puts the password of its role: the data map names the variable, never the value. */
+export const DEMO_PASSWORD_ENV = 'CUSTOS_DEMO_PG_PASSWORD'
+
+/**
+ * Starts a local PostgreSQL (loopback, TLS verify-full against its own CA) with a database `app`
+ * holding the demo tenants' rows, and the least-privilege role custos logs in as. Sets
+ * {@link DEMO_PASSWORD_ENV} in this process.
+ */
+export async function startDemoPostgres(): Promise<DemoPostgres> {
+  const server = await startPostgres()
+  try {
+    const admin = new pgModule.Client(server.clientConfig())
+    await admin.connect()
+    await admin.query('CREATE DATABASE app')
+    await admin.end()
+    const app = new pgModule.Client(server.clientConfig('app'))
+    await app.connect()
+    try {
+      await createDemoSchema(app)
+      for (const tenant of DEMO_TENANTS) await seedDemoTenant(app, tenant)
+      const password = randomBytes(18).toString('base64url')
+      process.env[DEMO_PASSWORD_ENV] = password
+      const config = demoDatabaseConfig(server, {database: 'app', user: 'custos', passwordEnv: DEMO_PASSWORD_ENV})
+      await createCustosRole(app, 'custos', password, 'app', mappedTables(config))
+      return {server, config, stop: () => server.stop()}
+    } finally {
+      await app.end().catch(() => {})
+    }
+  } catch (error) {
+    await server.stop()
+    throw error
+  }
 }
