@@ -58,9 +58,9 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {rmSync} from 'node:fs'
 import {createRequire} from 'node:module'
-import {createServer, type AddressInfo} from 'node:net'
 import {request} from 'node:http'
 import {tmpdir} from 'node:os'
+import {freeLoopbackPort, waitForExit} from './process.js'
 import {dirname, join, resolve} from 'node:path'
 
 export interface AzuriteAccount {
@@ -153,18 +153,6 @@ function validateAccounts(requested: AzuriteAccount[]): AzuriteAccount[] {
   return [...byName.values()]
 }
 
-async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen(0, HOST, () => {
-      const {port} = server.address() as AddressInfo
-      server.close(() => resolvePort(port))
-    })
-  })
-}
-
 /** Resolves with the Server header of any HTTP answer on the endpoint; rejects if nothing answers. */
 function probe(port: number, account: string): Promise<string> {
   return new Promise((resolveProbe, reject) => {
@@ -217,11 +205,6 @@ function installExitHook(): void {
       }
     }
   })
-}
-
-function waitForExit(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
-  return new Promise((resolveExit) => child.once('exit', () => resolveExit()))
 }
 
 interface Launched {

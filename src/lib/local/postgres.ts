@@ -22,7 +22,6 @@ import {execFile, spawn, type ChildProcess} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {chmodSync, existsSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {chmod, chown, cp, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
-import {createServer, type AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import {dirname, join, relative, resolve} from 'node:path'
 import {promisify} from 'node:util'
@@ -30,6 +29,7 @@ import {promisify} from 'node:util'
 import pg from 'pg'
 
 import {generateLocalCertificate} from './azure-server/cert.js'
+import {freeLoopbackPort, waitForExit} from './process.js'
 
 const execFileAsync = promisify(execFile)
 
@@ -224,18 +224,6 @@ function run(file: string, args: string[], runAs: RunAs | undefined, cwd: string
   })
 }
 
-async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen(0, HOST, () => {
-      const {port} = server.address() as AddressInfo
-      server.close(() => resolvePort(port))
-    })
-  })
-}
-
 const live = new Map<ChildProcess, string>()
 let exitHookInstalled = false
 
@@ -254,11 +242,6 @@ function installExitHook(): void {
       }
     }
   })
-}
-
-function waitForExit(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
-  return new Promise((resolveExit) => child.once('exit', () => resolveExit()))
 }
 
 /**
