@@ -60,7 +60,7 @@ import {rmSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {request} from 'node:http'
 import {tmpdir} from 'node:os'
-import {freeLoopbackPort, waitForExit} from './process.js'
+import {freeLoopbackPort, OutputTail, waitForExit} from './process.js'
 import {dirname, join, resolve} from 'node:path'
 
 export interface AzuriteAccount {
@@ -169,18 +169,6 @@ function probe(port: number, account: string): Promise<string> {
   })
 }
 
-class Tail {
-  private text = ''
-
-  push(chunk: Buffer | string): void {
-    this.text = (this.text + chunk.toString()).slice(-TAIL_BYTES)
-  }
-
-  toString(): string {
-    return this.text.trim()
-  }
-}
-
 const live = new Set<ChildProcess>()
 const createdLocations = new Set<string>()
 let exitHookInstalled = false
@@ -209,8 +197,8 @@ function installExitHook(): void {
 
 interface Launched {
   child: ChildProcess
-  stderr: Tail
-  stdout: Tail
+  stderr: OutputTail
+  stdout: OutputTail
 }
 
 class StartFailure extends Error {
@@ -253,8 +241,8 @@ async function launch(
   })
   live.add(child)
   child.once('exit', () => live.delete(child))
-  const stderr = new Tail()
-  const stdout = new Tail()
+  const stderr = new OutputTail(TAIL_BYTES)
+  const stdout = new OutputTail(TAIL_BYTES)
   child.stderr!.on('data', (c: Buffer) => stderr.push(c))
   child.stdout!.on('data', (c: Buffer) => stdout.push(c))
   // Do not keep the parent alive for Azurite's sake: the 'exit' hook kills it.

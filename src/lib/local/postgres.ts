@@ -29,7 +29,7 @@ import {promisify} from 'node:util'
 import pg from 'pg'
 
 import {generateLocalCertificate} from './azure-server/cert.js'
-import {freeLoopbackPort, waitForExit} from './process.js'
+import {freeLoopbackPort, OutputTail, waitForExit} from './process.js'
 
 const execFileAsync = promisify(execFile)
 
@@ -76,18 +76,6 @@ export interface PostgresInstance {
 interface RunAs {
   uid: number
   gid: number
-}
-
-class Tail {
-  private text = ''
-
-  push(chunk: Buffer | string): void {
-    this.text = (this.text + chunk.toString()).slice(-TAIL_BYTES)
-  }
-
-  toString(): string {
-    return this.text.trim()
-  }
 }
 
 /** The package's `native/` folder (bin, lib, share), with the library symlinks its postinstall would make. */
@@ -213,7 +201,7 @@ function run(file: string, args: string[], runAs: RunAs | undefined, cwd: string
       stdio: ['ignore', 'pipe', 'pipe'],
       ...runAs,
     })
-    const tail = new Tail()
+    const tail = new OutputTail(TAIL_BYTES)
     child.stdout.on('data', (c: Buffer) => tail.push(c))
     child.stderr.on('data', (c: Buffer) => tail.push(c))
     child.once('error', reject)
@@ -315,7 +303,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         ...options.settings,
       }
       const args = Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])
-      const tail = new Tail()
+      const tail = new OutputTail(TAIL_BYTES)
       child = spawn('/bin/sh', ['-c', WRAPPER, 'custos-pg', join(native, 'bin', 'postgres'), '-D', data, ...args], {
         cwd: location,
         env: {PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', LANG: 'C', CUSTOS_PG_LOCATION: location},
@@ -400,7 +388,7 @@ async function waitReady(
   port: number,
   password: string,
   ca: string,
-  tail: Tail,
+  tail: OutputTail,
 ): Promise<string | true> {
   const deadline = Date.now() + START_TIMEOUT_MS
   for (;;) {

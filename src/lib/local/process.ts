@@ -20,3 +20,18 @@ export function waitForExit(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
   return new Promise((resolveExit) => child.once('exit', () => resolveExit()))
 }
+
+/** The last `limit` characters a child wrote, for the message when it fails to start. */
+export class OutputTail {
+  private text = ''
+
+  constructor(private readonly limit: number) {}
+
+  push(chunk: Buffer | string): void {
+    this.text = (this.text + chunk.toString()).slice(-this.limit)
+  }
+
+  toString(): string {
+    return this.text.trim()
+  }
+}
