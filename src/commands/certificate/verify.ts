@@ -1,4 +1,4 @@
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 
 import {Args, Flags} from '@oclif/core'
 
@@ -6,7 +6,7 @@ import {BaseCommand} from '../../base-command.js'
 import type {AzureClients} from '../../lib/azure/clients.js'
 import {resolveConfigPath} from '../../lib/datamap/load.js'
 import {renderVerification, type CertificateVerifyReport} from '../../lib/erase/render.js'
-import {CustosError, ExitCode} from '../../lib/errors.js'
+import {ExitCode} from '../../lib/errors.js'
 import {MAX_NAMED} from '../../lib/evidence/contents.js'
 import {verifyEvidence} from '../../lib/evidence/verify-package.js'
 import {color} from '../../lib/output/color.js'
@@ -45,7 +45,6 @@ Exit codes: 0 valid; 1 altered (including files missing, extra or changed), inco
   }
 
   public async run(): Promise<CertificateVerifyResult> {
-    refuseMalformedSignature(this.args.file)
     const report = await verifyEvidence(this.args.file, this.optionalClients(), {
       abortSignal: this.abortSignal,
       allowUnsigned: this.flags['allow-unsigned'] === true,
@@ -74,39 +73,4 @@ Exit codes: 0 valid; 1 altered (including files missing, extra or changed), inco
       return false
     }
   }
-}
-
-/**
- * A document whose `signature` is not `{alg, kid, value}` strings (a kid that is a URL, a base64
- * value) was altered or is not custos's: exit 1 with one line naming the field, before the
- * verification, which would otherwise fail on it as a bug. Files that cannot be read or parsed are
- * left to the verification, which reports them.
- */
-function refuseMalformedSignature(file: string): void {
-  let doc: unknown
-  try {
-    doc = JSON.parse(readFileSync(file, 'utf8'))
-  } catch {
-    return
-  }
-
-  const signature = (doc as {signature?: unknown} | null)?.signature
-  if (signature === undefined || signature === null) return
-  const s = signature as Record<string, unknown>
-  const problem =
-    typeof signature !== 'object' || Array.isArray(signature)
-      ? 'signature must be an object with alg, kid and value'
-      : typeof s.alg !== 'string'
-        ? 'signature.alg must be a string'
-        : typeof s.kid !== 'string' || !URL.canParse(s.kid)
-          ? 'signature.kid must be the URL of a Key Vault key'
-          : typeof s.value !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(s.value)
-            ? 'signature.value must be a base64 string'
-            : undefined
-  if (!problem) return
-  throw new CustosError(`${file} is malformed: ${problem}; it was altered or is not a custos document.`, {
-    code: 'MalformedDocument',
-    exitCode: ExitCode.findings,
-    hint: 'Verify the copy custos wrote; an altered document proves nothing.',
-  })
 }

@@ -24,7 +24,7 @@ import {
   type SealedDocument,
   type VerifyDocumentOptions,
 } from '../evidence/envelope.js'
-import type {Signer} from '../evidence/signing.js'
+import {signatureShapeProblem, type Signer} from '../evidence/signing.js'
 import type {GuardVerdict} from './guards.js'
 import type {BatchStats, StoreProgress} from './journal.js'
 import type {PlanHeader, PlanStore, PlanTrailer, StoreTotals} from './plan.js'
@@ -541,17 +541,38 @@ export async function verifyEvidenceFile(
   } catch (error) {
     return {
       file: path,
-      kind: 'unknown',
-      valid: false,
-      status: 'altered',
-      hash: 'invalid',
-      signature: 'unverifiable',
-      reason: `the file is not valid JSON (${(error as Error).message.split('\n')[0]}): it was altered or is not a custos document`,
-      consistency: {checked: false, problems: [], checks: []},
+      ...unreadableDocument(
+        `the file is not valid JSON (${(error as Error).message.split('\n')[0]}): it was altered or is not a custos document`,
+      ),
     }
   }
 
+  // A signature that is not what custos writes is named in one line (exit 1) before verification.
+  const signature = (doc as {signature?: unknown} | null)?.signature
+  const malformed = signature === undefined || signature === null ? undefined : signatureShapeProblem(signature)
+  if (malformed)
+    throw new CustosError(`${path} is malformed: ${malformed}; it was altered or is not a custos document.`, {
+      code: 'MalformedDocument',
+      exitCode: ExitCode.findings,
+      hint: 'Verify the copy custos wrote; an altered document proves nothing.',
+    })
   return {file: path, ...(await verifySealedDocument(doc, clients, options))}
+}
+
+/** Nothing to check against: the consistency part of a report on what could not be read. */
+export const CONSISTENCY_NOT_CHECKED: ConsistencyCheck = {checked: false, problems: [], checks: []}
+
+/** The report on a document (or a package's manifest) that cannot be read as one: altered, nothing checked. */
+export function unreadableDocument(reason: string): Omit<CertificateVerifyReport, 'file'> {
+  return {
+    kind: 'unknown',
+    valid: false,
+    status: 'altered',
+    hash: 'invalid',
+    signature: 'unverifiable',
+    reason,
+    consistency: CONSISTENCY_NOT_CHECKED,
+  }
 }
 
 /**
@@ -566,7 +587,7 @@ export async function verifySealedDocument(
 ): Promise<Omit<CertificateVerifyReport, 'file'>> {
   const check = await verifyDocument(doc, clients, {allowUnsigned: options.allowUnsigned ?? true})
   const d = doc as Partial<SealedDocument<unknown>>
-  const consistency = check.hash === 'valid' ? checkConsistency(doc) : {checked: false, problems: [], checks: []}
+  const consistency = check.hash === 'valid' ? checkConsistency(doc) : CONSISTENCY_NOT_CHECKED
   const auditGone = check.audit?.status === 'missing' || check.audit?.status === 'untrusted'
   const status: CertificateVerifyReport['status'] =
     check.hash === 'invalid' || check.signature === 'invalid' || !EVIDENCE_KINDS.has(check.kind) || auditGone

@@ -7,7 +7,14 @@
 import {AuditTrail} from '../audit/trail.js'
 import type {AzureClients} from '../azure/clients.js'
 import {canonicalJson, sha256Hex} from './canonical.js'
-import {signingKeyMismatch, verifyDigestSignature, type Signature, type SignatureCheck, type Signer} from './signing.js'
+import {
+  signatureShapeProblem,
+  signingKeyMismatch,
+  verifyDigestSignature,
+  type Signature,
+  type SignatureCheck,
+  type Signer,
+} from './signing.js'
 
 export type EvidenceKind =
   | 'custos.export-manifest'
@@ -172,18 +179,12 @@ async function checkSignature(
     return {status: 'unsigned', ok: true}
   }
 
-  const s = d.signature as Partial<Signature> | null
-  if (
-    !s ||
-    typeof s !== 'object' ||
-    typeof s.alg !== 'string' ||
-    typeof s.kid !== 'string' ||
-    typeof s.value !== 'string'
-  )
-    return {status: 'invalid', reason: 'the signature is malformed (alg, kid and value must be strings)', ok: false}
+  const malformed = signatureShapeProblem(d.signature)
+  if (malformed) return {status: 'invalid', reason: `the signature is malformed: ${malformed}`, ok: false}
+  const s = d.signature as Signature
   const wrongKey = signingKeyMismatch(s.kid, clients?.map.keys)
   if (wrongKey) return {status: 'invalid', reason: `the document is ${wrongKey}`, ok: false}
-  const check = await verifyDigestSignature(clients, content, s as Signature)
+  const check = await verifyDigestSignature(clients, content, s)
   return {status: check.status, ...(check.reason ? {reason: check.reason} : {}), ok: check.status === 'valid'}
 }
 

@@ -53,6 +53,21 @@ function algForCurve(crv?: string): string {
   return 'ES256'
 }
 
+/**
+ * Why a document's or record's `signature` is not the `{alg, kid, value}` custos writes (a kid that
+ * is a URL, a base64 value), or undefined when it has that shape. Such a signature was altered.
+ */
+export function signatureShapeProblem(signature: unknown): string | undefined {
+  if (typeof signature !== 'object' || signature === null || Array.isArray(signature))
+    return 'signature must be an object with alg, kid and value'
+  const s = signature as Record<string, unknown>
+  if (typeof s.alg !== 'string') return 'signature.alg must be a string'
+  if (typeof s.kid !== 'string' || !URL.canParse(s.kid)) return 'signature.kid must be the URL of a Key Vault key'
+  if (typeof s.value !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(s.value))
+    return 'signature.value must be a base64 string'
+  return undefined
+}
+
 export type SignatureCheck = 'valid' | 'invalid' | 'unsigned' | 'unverifiable'
 
 /** Verifies a signature over SHA-256(`content`); 'unverifiable' when the key cannot be fetched (with reason). */

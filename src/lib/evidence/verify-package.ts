@@ -10,7 +10,7 @@
 import {open, stat} from 'node:fs/promises'
 
 import type {AzureClients} from '../azure/clients.js'
-import {verifyEvidenceFile, verifySealedDocument, type ConsistencyCheck} from '../erase/certificate.js'
+import {unreadableDocument, verifyEvidenceFile, verifySealedDocument} from '../erase/certificate.js'
 import type {CertificateVerifyReport} from '../erase/render.js'
 import {sha256Hex} from './canonical.js'
 import {
@@ -81,8 +81,6 @@ export async function verifyEvidence(
 
 type ManifestReport = Omit<CertificateVerifyReport, 'file' | 'contents'>
 
-const NOT_CHECKED: ConsistencyCheck = {checked: false, problems: [], checks: []}
-
 function altered(report: ManifestReport, reason: string): ManifestReport {
   return {...report, valid: false, status: 'altered', reason: report.reason ? `${reason}; ${report.reason}` : reason}
 }
@@ -110,15 +108,9 @@ export async function verifyPackage(
       try {
         doc = JSON.parse(bytes.toString('utf8'))
       } catch (error) {
-        manifest = {
-          kind: 'unknown',
-          valid: false,
-          status: 'altered',
-          hash: 'invalid',
-          signature: 'unverifiable',
-          reason: `its manifest.json is not valid JSON (${(error as Error).message.split('\n')[0]}): it was altered or is not a custos manifest`,
-          consistency: NOT_CHECKED,
-        }
+        manifest = unreadableDocument(
+          `its manifest.json is not valid JSON (${(error as Error).message.split('\n')[0]}): it was altered or is not a custos manifest`,
+        )
         notCompared = 'the manifest cannot be read'
         return false
       }
@@ -160,17 +152,7 @@ export async function verifyPackage(
 
   if (!manifest) {
     const reason = problem ?? `${path} holds no manifest.json`
-    return {
-      file: path,
-      kind: 'unknown',
-      valid: false,
-      status: 'altered',
-      hash: 'invalid',
-      signature: 'unverifiable',
-      reason,
-      consistency: NOT_CHECKED,
-      contents: contentsNotChecked(format, reason),
-    }
+    return {file: path, ...unreadableDocument(reason), contents: contentsNotChecked(format, reason)}
   }
 
   if (problem) return {file: path, ...altered(manifest, problem), contents: checker.finish(problem)}
