@@ -211,14 +211,19 @@ async function makePlan(
   }
 }
 
+/**
+ * An existing plan is replaced only with --force (exit 3 otherwise), except a plan cut short by a
+ * kill while listing (no trailer, no journal): that one is made again, as before.
+ */
+async function refuseExistingPlan(path: string, customer: string, force?: boolean): Promise<void> {
+  const unfinished = (await isUnfinishedPlan(path, customer)) && !existsSync(journalPathFor(path))
+  refuseOverwrite([path], '--plan-out', force || unfinished)
+}
+
 async function planErase(clients: AzureClients, map: DataMap, options: EraseOptions): Promise<EraseOutcome> {
   const operationId = randomUUID()
   const trail = new AuditTrail(clients)
-  if (options.planOut) {
-    const planOut = resolve(options.planOut)
-    const unfinished = (await isUnfinishedPlan(planOut, options.customer)) && !existsSync(journalPathFor(planOut))
-    refuseOverwrite([planOut], '--plan-out', options.force || unfinished)
-  }
+  if (options.planOut) await refuseExistingPlan(resolve(options.planOut), options.customer, options.force)
 
   const scratch = options.planOut ? undefined : await mkdtemp(join(tmpdir(), 'custos-plan-'))
   const path = options.planOut ? resolve(options.planOut) : join(scratch!, 'plan.json')
@@ -265,9 +270,7 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
   const certificateBase = options.certificateBase ?? certificateBaseFor(planPath)
   const certificateFiles = ['.json', '.txt', '.html'].map((extension) => `${certificateBase}${extension}`)
   if (!options.planPath) {
-    // A plan cut short by a kill while listing (no trailer, no journal) is made again, as before.
-    const unfinished = (await isUnfinishedPlan(planPath, customer)) && !existsSync(journalPathFor(planPath))
-    refuseOverwrite([planPath], '--plan-out', options.force || unfinished)
+    await refuseExistingPlan(planPath, customer, options.force)
     refuseOverwrite(certificateFiles, '--certificate-out', options.force)
   }
 
