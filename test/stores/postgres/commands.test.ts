@@ -383,7 +383,15 @@ describe('database stores in the commands (built bin/run.js, real PostgreSQL and
   it('a database erase killed (-9) after its first journaled batch holds the lock against a second erase, and the re-run converges', async () => {
     // globex: its own customer, so the test does not depend on the acme erase above
     const neighbour = await tenantBytes('acme-corp')
-    const exported = await runCli(['customer', 'export', 'globex', '--config', goodMap, '--to', join(env.dir, 'globex-before')])
+    const exported = await runCli([
+      'customer',
+      'export',
+      'globex',
+      '--config',
+      goodMap,
+      '--to',
+      join(env.dir, 'globex-before'),
+    ])
     assert.equal(exported.code, 0, exported.stderr)
     const planOut = join(env.dir, 'globex-db.plan.json')
     const planned = await runCli(['customer', 'erase', 'globex', '--config', goodMap, '--plan-out', planOut])
@@ -411,10 +419,26 @@ describe('database stores in the commands (built bin/run.js, real PostgreSQL and
     paused.kill9()
     await paused.done
 
-    const rerun = await runCli(['customer', 'erase', 'globex', '--config', goodMap, '--plan', planOut, '--yes', '--json'])
+    const rerun = await runCli([
+      'customer',
+      'erase',
+      'globex',
+      '--config',
+      goodMap,
+      '--plan',
+      planOut,
+      '--yes',
+      '--json',
+    ])
     assert.equal(rerun.code, 0, rerun.stdout + rerun.stderr)
-    const outcome = rerun.json<{databases: Array<{planned: {rows: number}; deleted: {rows: number}; verification: {remainingRows: number}}>}>()
-    assert.equal(outcome.databases[0].deleted.rows, outcome.databases[0].planned.rows, 'the rows of both runs are counted')
+    const outcome = rerun.json<{
+      databases: Array<{planned: {rows: number}; deleted: {rows: number}; verification: {remainingRows: number}}>
+    }>()
+    assert.equal(
+      outcome.databases[0].deleted.rows,
+      outcome.databases[0].planned.rows,
+      'the rows of both runs are counted',
+    )
     assert.equal(outcome.databases[0].verification.remainingRows, 0)
     assert.equal(await tenantBytes('globex'), ['', '', '', ''].join('\n--\n'))
     assert.equal(await tenantBytes('acme-corp'), neighbour)
