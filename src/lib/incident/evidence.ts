@@ -15,10 +15,9 @@
  * customer's records (src/lib/logs/select.ts) and redacts other customers' ids, and each access
  * report is limited with `customer`. The trail gets `incident.evidence` when the bundle is complete.
  */
-import {mkdtemp, rm, stat, writeFile} from 'node:fs/promises'
+import {stat, writeFile} from 'node:fs/promises'
 import {createReadStream} from 'node:fs'
 import {createHash} from 'node:crypto'
-import {tmpdir} from 'node:os'
 import {basename, join, resolve} from 'node:path'
 
 import {renderAccessHtml} from '../access/render-html.js'
@@ -36,6 +35,7 @@ import {createLogsBundle, type LogsBundle, type SourceSummary as LogsSourceSumma
 import {writeTarGz, type PackEntry} from '../logs/pack.js'
 import type {BundleFile} from '../logs/spool.js'
 import {PRIVATE_FILE_MODE, refuseOverwrite} from '../output/files.js'
+import {createScratchDir} from '../output/scratch.js'
 import {assertCustomerId} from '../scope.js'
 import {TOOL_VERSION} from '../version.js'
 import {isIncidentRecord} from './fold.js'
@@ -192,7 +192,8 @@ export async function collectIncidentEvidence(
   const signer = options.signer === null ? undefined : (options.signer ?? keyVaultSigner(clients))
   const output = resolve(options.output ?? `incident-${incident.id}-evidence-${compactTime(now())}.tar.gz`)
   refuseOverwrite([output], '--output', options.force)
-  const workDir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'custos-incident-'))
+  const scratch = await createScratchDir('incident', options.tempDir)
+  const workDir = scratch.path
   try {
     const entries: PackEntry[] = []
     const files: IncidentEvidenceBody['files'] = []
@@ -346,6 +347,6 @@ export async function collectIncidentEvidence(
       seq: record.seq,
     }
   } finally {
-    await rm(workDir, {recursive: true, force: true})
+    await scratch.remove()
   }
 }

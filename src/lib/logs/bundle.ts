@@ -15,9 +15,7 @@
  */
 import {randomUUID} from 'node:crypto'
 import {existsSync, statSync} from 'node:fs'
-import {mkdtemp, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import {basename, dirname, join, resolve} from 'node:path'
+import {basename, dirname, resolve} from 'node:path'
 
 import {AuditTrail, referenceTo} from '../audit/trail.js'
 import {parseAccount} from '../azure/account.js'
@@ -29,6 +27,7 @@ import {sha256Hex} from '../evidence/canonical.js'
 import {sealDocument, type AuditReference, type SealedDocument} from '../evidence/envelope.js'
 import {keyVaultSigner, type Signer} from '../evidence/signing.js'
 import {refuseOverwrite} from '../output/files.js'
+import {createScratchDir} from '../output/scratch.js'
 import {describeScope} from '../scope.js'
 import {TOOL_VERSION} from '../version.js'
 import {listActivityRecords} from './activity.js'
@@ -250,7 +249,8 @@ export async function createLogsBundle(
     operationId,
     details: {...range, share: Boolean(options.share)},
   })
-  const workDir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'custos-logs-'))
+  const scratch = await createScratchDir('logs', options.tempDir)
+  const workDir = scratch.path
   const spool = new Spool(workDir)
   try {
     const learner = new IdLearner(selector)
@@ -464,7 +464,7 @@ export async function createLogsBundle(
       .catch(() => undefined)
     throw error
   } finally {
-    await rm(workDir, {recursive: true, force: true})
+    await scratch.remove()
   }
 }
 
