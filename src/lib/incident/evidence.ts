@@ -28,11 +28,10 @@ import type {AzureClients} from '../azure/clients.js'
 import {operatorIdentity} from '../azure/identity.js'
 import type {DataMap} from '../datamap/types.js'
 import {usageError} from '../errors.js'
-import {sha256Hex} from '../evidence/canonical.js'
-import {sealDocument, type SealedDocument} from '../evidence/envelope.js'
 import {keyVaultSigner, type Signer} from '../evidence/signing.js'
 import {createLogsBundle, type LogsBundle, type SourceSummary as LogsSourceSummary} from '../logs/bundle.js'
-import {writeTarGz, type PackEntry} from '../logs/pack.js'
+import type {PackEntry} from '../evidence/pack.js'
+import {writeSealedPackage} from '../evidence/package-writer.js'
 import type {BundleFile} from '../logs/spool.js'
 import {PRIVATE_FILE_MODE, refuseOverwrite} from '../output/files.js'
 import {createScratchDir} from '../output/scratch.js'
@@ -299,16 +298,15 @@ export async function collectIncidentEvidence(
         lastHash: last?.hash ?? '',
       },
     }
-    const manifest: SealedDocument<IncidentEvidenceBody> = await sealDocument(EVIDENCE_KIND, body, signer)
-    const manifestText = `${JSON.stringify(manifest, null, 2)}\n`
-    const sums = [{path: 'manifest.json', sha256: sha256Hex(manifestText)}, ...files]
-      .map((f) => `${f.sha256}  ${f.path}\n`)
-      .join('')
-    const packed = await writeTarGz(
-      output,
-      [{name: 'manifest.json', content: manifestText}, {name: 'SHA256SUMS', content: sums}, ...entries],
-      {mtime: now(), abortSignal: options.abortSignal},
-    )
+    const {manifest, packed} = await writeSealedPackage(output, {
+      kind: EVIDENCE_KIND,
+      body,
+      signer,
+      files,
+      entries,
+      mtime: now(),
+      abortSignal: options.abortSignal,
+    })
 
     const window = {since: body.window.since, until: body.window.until}
     const summary = perCustomer.map((c) => ({

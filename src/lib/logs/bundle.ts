@@ -23,8 +23,8 @@ import type {AzureClients} from '../azure/clients.js'
 import {operatorIdentity} from '../azure/identity.js'
 import type {DataMap} from '../datamap/types.js'
 import {configError, usageError} from '../errors.js'
-import {sha256Hex} from '../evidence/canonical.js'
-import {sealDocument, type AuditReference, type SealedDocument} from '../evidence/envelope.js'
+import type {AuditReference} from '../evidence/envelope.js'
+import {writeSealedPackage} from '../evidence/package-writer.js'
 import {keyVaultSigner, type Signer} from '../evidence/signing.js'
 import {refuseOverwrite} from '../output/files.js'
 import {createScratchDir} from '../output/scratch.js'
@@ -33,7 +33,6 @@ import {TOOL_VERSION} from '../version.js'
 import {listActivityRecords} from './activity.js'
 import {readArchivedRecords, type ArchiveStats} from './archive.js'
 import type {LogRecord} from './fields.js'
-import {writeTarGz} from './pack.js'
 import type {MalformedLine} from './records.js'
 import {BundleRedactor, redactionSummary, type RedactionSummary} from './redact.js'
 import {customerSelector, type CustomerSelector} from './select.js'
@@ -160,10 +159,6 @@ function compactTime(date: Date): string {
 /** `logs-acme-20261101T000000Z-20261102T000000Z.tar.gz` */
 export function defaultBundleName(customer: string, since: Date, until: Date): string {
   return `logs-${customer}-${compactTime(since)}-${compactTime(until)}.tar.gz`
-}
-
-function sha256sums(files: Array<{path: string; sha256: string}>): string {
-  return files.map((f) => `${f.sha256}  ${f.path}\n`).join('')
 }
 
 /** Ids of other customers seen while scanning, for redaction. */
@@ -368,19 +363,15 @@ export async function createLogsBundle(
       redactions: redactor.counts,
       malformedLines,
     }
-    const manifest: SealedDocument<LogsManifestBody> = await sealDocument(MANIFEST_KIND, body, signer)
-    const manifestText = `${JSON.stringify(manifest, null, 2)}\n`
-    const manifestEntry = {path: 'manifest.json', sha256: sha256Hex(manifestText)}
-    const sums = sha256sums([manifestEntry, ...files])
-    const packed = await writeTarGz(
-      output,
-      [
-        {name: 'manifest.json', content: manifestText},
-        {name: 'SHA256SUMS', content: sums},
-        ...files.map((f) => ({name: f.path, file: spool.finalPath(f.path)})),
-      ],
-      {mtime: now(), abortSignal: options.abortSignal},
-    )
+    const {manifest, packed} = await writeSealedPackage(output, {
+      kind: MANIFEST_KIND,
+      body,
+      signer,
+      files,
+      entries: files.map((f) => ({name: f.path, file: spool.finalPath(f.path)})),
+      mtime: now(),
+      abortSignal: options.abortSignal,
+    })
 
     // 6. Share.
     let link: ShareLink | undefined
