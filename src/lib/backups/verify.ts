@@ -35,7 +35,7 @@ import {
   type RestoreSummary,
 } from './model.js'
 import {restoreBackup, restoreCheck, type RestoreOutcome} from './restore.js'
-import {TaskPool} from './task-pool.js'
+import {TaskPool} from '../pool.js'
 
 export interface VerifyBackupsOptions {
   /** check one customer only (listing only its scope) */

@@ -10,6 +10,7 @@ import type {ChalkInstance} from 'chalk'
 import {renderContents, type ContentsCheck} from '../evidence/contents.js'
 import type {AuditReferenceCheck} from '../evidence/envelope.js'
 import type {SignatureCheck} from '../evidence/signing.js'
+import {escapeHtml} from '../output/html.js'
 import {formatBytes, formatCount, renderTable} from '../output/table.js'
 import type {Residual} from '../stores/kind.js'
 import type {CertificateDatabase, CertificateStore, ConsistencyCheck, DeletionCertificate} from './certificate.js'
@@ -149,7 +150,7 @@ export function renderCertificateText(doc: DeletionCertificate): string {
 }
 
 function esc(text: unknown): string {
-  return String(text).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;')
+  return escapeHtml(String(text))
 }
 
 /** The certificate as a self-contained HTML page (no scripts, no external resources). */
