@@ -20,7 +20,16 @@ import {PRIVATE_FILE_MODE, refuseOverwrite} from '../output/files.js'
 import {tracked, type Progress} from '../output/progress.js'
 import {formatBytes, formatCount} from '../output/table.js'
 import {scopesOf} from '../scope.js'
-import type {CertificatePart, ErasePart, KindVerification, PlanSection, Residual, StoreKind} from '../stores/kind.js'
+import type {
+  CertificatePart,
+  ErasePart,
+  ErasePlanFile,
+  EraseRun,
+  KindVerification,
+  PlanSection,
+  Residual,
+  StoreKind,
+} from '../stores/kind.js'
 import {storeKinds} from '../stores/kinds.js'
 import {TOOL_VERSION} from '../version.js'
 import {
@@ -277,6 +286,28 @@ async function planErase(
   }
 }
 
+/** What every step of an apply shares. */
+interface ApplyContext {
+  clients: AzureClients
+  map: DataMap
+  options: EraseOptions
+  kinds: Kinds
+  customer: string
+  hooks: EraseHooks
+  operationId: string
+  trail: AuditTrail
+  planPath: string
+  certificateBase: string
+  certificateFiles: string[]
+  /** aborts on Ctrl-C and when the erase lock is lost */
+  signal: AbortSignal
+}
+
+/**
+ * Applies a plan (made here, or given with --plan): plan → journal → guards → confirmation →
+ * `started` record → every kind's deletes → crypto-shredding → verification → certificate →
+ * `succeeded`/`failed` record; the erase lock is held throughout.
+ */
 async function applyErase(
   clients: AzureClients,
   map: DataMap,
@@ -284,11 +315,9 @@ async function applyErase(
   kinds: Kinds,
 ): Promise<EraseOutcome> {
   const {customer} = options
-  const hooks = options.hooks ?? silentHooks
   const operationId = randomUUID()
   const startedAt = new Date()
   const operator = await operatorIdentity(clients)
-  const trail = new AuditTrail(clients)
   if (!options.yes && !options.confirm)
     throw new CustosError('Refusing to erase without --yes: nobody can type the confirmation here.', {
       code: 'ConfirmationRequired',
@@ -297,7 +326,7 @@ async function applyErase(
     })
   // An existing plan or certificate is replaced only with --force (a finished erase's certificate is
   // evidence) — checked before anything is locked or listed, except that a re-run of a plan (which
-  // retries what failed) replaces the certificate its earlier run wrote: its journal says so, below.
+  // retries what failed) replaces the certificate its earlier run wrote: its journal says so (openJournal).
   const planPath = resolve(options.planPath ?? options.planOut ?? defaultPlanPath(customer))
   const certificateBase = options.certificateBase ?? certificateBaseFor(planPath)
   const certificateFiles = ['.json', '.txt', '.html'].map((extension) => `${certificateBase}${extension}`)
@@ -314,72 +343,29 @@ async function applyErase(
   const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, lock.lost]) : lock.lost
   // Every request in flight listens on it (up to --concurrency batches plus their retries).
   setMaxListeners(Math.max(64, options.concurrency * 4), signal)
+  const ctx: ApplyContext = {
+    clients,
+    map,
+    options,
+    kinds,
+    customer,
+    hooks: options.hooks ?? silentHooks,
+    operationId,
+    trail: new AuditTrail(clients),
+    planPath,
+    certificateBase,
+    certificateFiles,
+    signal,
+  }
   let journal: Journal | undefined
   let started = false
-  let audited = false
   try {
-    let summary: PlanSummary
-    let fresh = false
-    if (options.planPath) {
-      summary = await verifyPlanFile(
-        planPath,
-        map,
-        customer,
-        undefined,
-        kinds.map(({kind}) => ({kind: kind.kind, names: kind.names})),
-      )
-    } else {
-      summary = await makePlan(clients, map, options, planPath, operationId, trail, kinds)
-      fresh = true
-      hooks.note(`Plan written to ${planPath}; if this run is interrupted, resume with --plan ${planPath} --yes.`)
-    }
-
-    journal = await Journal.open(journalPathFor(planPath), summary.trailer.fingerprint, operationId)
-    const earlier = new Set([...journal.certificates].map((file) => resolve(file)))
-    if (!earlier.has(resolve(certificateFiles[0])))
-      refuseOverwrite(certificateFiles, '--certificate-out', options.force)
-    if (journal.resumed)
-      hooks.note(`Resuming: the journal ${journal.path} holds ${journal.resumedBatches} finished batch(es).`)
-
-    const planFile = {path: planPath, summary, fresh, resumed: journal.resumed}
-    const guards: GuardVerdict[] = [await checkExportGuard(clients, map, customer, {required: options.exportRequired})]
-    for (const {kind, part} of kinds) {
-      guards.push(
-        ...(await part.guard(sectionOf(summary, kind), {
-          plan: planFile,
-          abortSignal: signal,
-          progress: hooks.progress,
-        })),
-      )
-    }
-
-    try {
-      refuseUnlessAllPass(customer, guards)
-      if (!options.yes && !(await options.confirm!(describePlan(summary)))) {
-        throw refusedError(
-          'NotConfirmed',
-          `Erase of customer ${customer} not confirmed: the typed id did not match.`,
-          'Nothing was deleted.',
-        )
-      }
-    } catch (error) {
-      audited = true
-      await trail.append({
-        action: 'erase.apply',
-        result: 'refused',
-        customer,
-        operationId,
-        details: {
-          plan: basename(planPath),
-          fingerprint: summary.trailer.fingerprint,
-          reason: (error as CustosError).code,
-          message: (error as Error).message,
-        },
-      })
-      throw error
-    }
-
-    const startedRecord = await trail.append({
+    const {summary, fresh} = await loadOrMakePlan(ctx)
+    journal = await openJournal(ctx, summary)
+    const planFile: ErasePlanFile = {path: planPath, summary, fresh, resumed: journal.resumed}
+    const guards = await runGuards(ctx, planFile)
+    await confirmOrRefuse(ctx, summary, guards)
+    const startedRecord = await ctx.trail.append({
       action: 'erase.apply',
       result: 'started',
       customer,
@@ -394,58 +380,9 @@ async function applyErase(
       },
     })
     started = true
-
-    const run = {
-      customer,
-      plan: planFile,
-      concurrency: options.concurrency,
-      retries: options.retries,
-      journal,
-      abortSignal: signal,
-      progress: hooks.progress,
-      note: hooks.note,
-      batchJournaled: async () => {
-        await hooks.batchJournaled?.(journal!.batchesWritten, signal)
-      },
-      vacuum: Boolean(options.vacuum),
-    }
-    for (const {kind, part} of kinds) await part.apply(sectionOf(summary, kind), run)
-
-    hooks.note(
-      map.keys?.customerKey ? 'Crypto-shredding the customer key…' : 'No customer key configured: no crypto-shredding.',
-    )
-    let key = await shredCustomerKey(clients, customer, {
-      abortSignal: signal,
-      pollIntervalInMs: options.keyPollIntervalInMs,
-    })
-    // A run killed after crypto-shredding journaled the purge; this run then finds no key at all.
-    // The certificate reports what was done to the key, not that it "was not found".
-    if (key.state === 'absent' && journal.priorKey?.state === 'purged')
-      key = {...key, state: 'purged', unrecoverableFrom: journal.priorKey.time}
-    await journal.append({
-      type: 'key',
-      time: new Date().toISOString(),
-      state: key.state,
-      ...(key.scheduledPurgeDate ? {scheduledPurgeDate: key.scheduledPurgeDate} : {}),
-    })
-
-    const cryptoErased = await cryptoErasedStores(clients, customer, key, {abortSignal: signal})
-
-    hooks.note('Verifying: listing every scope again…')
-    const verifications: KindVerification[] = []
-    for (const {kind, part} of kinds)
-      verifications.push(await part.verify(sectionOf(summary, kind), {abortSignal: signal}))
-    // the blob kind is always first (kinds.ts); its listing is the certificate's object verification
-    const verification = verifications[0] as ErasureVerification
-    const erasedAt = new Date()
-    const residuals: Residual[] = []
-    const parts: Array<{part: CertificatePart; verification: KindVerification}> = []
-    for (const [i, {kind, part}] of kinds.entries()) {
-      residuals.push(...(await part.residuals(sectionOf(summary, kind), erasedAt)))
-      const certificatePart = part.certificate(sectionOf(summary, kind), journal, verifications[i])
-      if (Object.keys(certificatePart).length > 0) parts.push({part: certificatePart, verification: verifications[i]})
-    }
-
+    await deleteInEveryKind(ctx, planFile, journal)
+    const key = await shredKey(ctx, journal)
+    const checked = await verifyEveryKind(ctx, summary, journal)
     const failures = failureSummaries(journal)
     const body = buildCertificateBody({
       customer,
@@ -461,25 +398,16 @@ async function applyErase(
       progress: (store) => journal!.progress(store),
       failures,
       key,
-      cryptoErased,
-      verification,
+      cryptoErased: await cryptoErasedStores(clients, customer, key, {abortSignal: signal}),
+      verification: checked.verification,
       audit: referenceTo(startedRecord),
-      parts,
-      residuals,
+      parts: checked.parts,
+      residuals: checked.residuals,
     })
-    const {files} = await writeCertificate(body, certificateBase, keyVaultSigner(clients))
-    // Private like everything custos writes, also where --force replaced files of another mode.
-    await Promise.all([files.json, files.text, files.html].map((file) => chmod(file, PRIVATE_FILE_MODE)))
-    await journal.append({
-      type: 'finished',
-      time: new Date().toISOString(),
-      certificate: files.json,
-      sha256: files.sha256,
-    })
-    const failed = failures.filter((f) => f.primary).length
+    const files = await certify(ctx, body, journal)
     const ok = body.verification.result !== 'residue' && failures.length === 0
-    audited = true
-    await trail.append({
+    started = false // the outcome below is the record of this run
+    await ctx.trail.append({
       action: 'erase.apply',
       result: ok ? 'succeeded' : 'failed',
       customer,
@@ -490,7 +418,7 @@ async function applyErase(
         deleted: body.totals.deleted.items,
         deletedBytes: body.totals.deleted.bytes,
         alreadyGone: body.totals.alreadyGone.items,
-        failed,
+        failed: failures.filter((f) => f.primary).length,
         verification: body.verification.result,
         ...(body.databases ? {deletedRows: body.databases.reduce((n, d) => n + d.deleted.rows, 0)} : {}),
         key: key.state,
@@ -523,16 +451,16 @@ async function applyErase(
         failures: failures.length,
       },
       key,
-      verification,
+      verification: checked.verification,
       ...(body.databases ? {databases: body.databases} : {}),
       ...(body.residuals ? {residuals: body.residuals} : {}),
       certificate: files,
       exitCode: ok ? 0 : 1,
     }
   } catch (error) {
-    if (started && !audited) {
+    if (started) {
       const result: AuditResult = isRefusal(error) ? 'refused' : 'failed'
-      await appendQuietly(trail, {
+      await appendQuietly(ctx.trail, {
         action: 'erase.apply',
         result,
         customer,
@@ -558,6 +486,169 @@ async function applyErase(
     await journal?.close()
     await lock.release()
   }
+}
+
+/** The plan given with --plan, checked whole against the data map; or a new one, made now. */
+async function loadOrMakePlan(ctx: ApplyContext): Promise<{summary: PlanSummary; fresh: boolean}> {
+  const {options, planPath} = ctx
+  if (options.planPath) {
+    const names = ctx.kinds.map(({kind}) => ({kind: kind.kind, names: kind.names}))
+    return {summary: await verifyPlanFile(planPath, ctx.map, ctx.customer, undefined, names), fresh: false}
+  }
+
+  const summary = await makePlan(ctx.clients, ctx.map, options, planPath, ctx.operationId, ctx.trail, ctx.kinds)
+  ctx.hooks.note(`Plan written to ${planPath}; if this run is interrupted, resume with --plan ${planPath} --yes.`)
+  return {summary, fresh: true}
+}
+
+/** The plan's journal: what earlier runs did; the certificate they wrote may be replaced by this run. */
+async function openJournal(ctx: ApplyContext, summary: PlanSummary): Promise<Journal> {
+  const journal = await Journal.open(journalPathFor(ctx.planPath), summary.trailer.fingerprint, ctx.operationId)
+  try {
+    const earlier = new Set([...journal.certificates].map((file) => resolve(file)))
+    if (!earlier.has(resolve(ctx.certificateFiles[0])))
+      refuseOverwrite(ctx.certificateFiles, '--certificate-out', ctx.options.force)
+  } catch (error) {
+    await journal.close()
+    throw error
+  }
+
+  if (journal.resumed)
+    ctx.hooks.note(`Resuming: the journal ${journal.path} holds ${journal.resumedBatches} finished batch(es).`)
+  return journal
+}
+
+/** The export guard, then every kind's own guards (holds, the plan's fingerprint). */
+async function runGuards(ctx: ApplyContext, plan: ErasePlanFile): Promise<GuardVerdict[]> {
+  const guards: GuardVerdict[] = [
+    await checkExportGuard(ctx.clients, ctx.map, ctx.customer, {required: ctx.options.exportRequired}),
+  ]
+  for (const {kind, part} of ctx.kinds)
+    guards.push(
+      ...(await part.guard(sectionOf(plan.summary, kind), {
+        plan,
+        abortSignal: ctx.signal,
+        progress: ctx.hooks.progress,
+      })),
+    )
+  return guards
+}
+
+/** Refuses (exit 3, audited) when a guard refuses or the typed id does not match. */
+async function confirmOrRefuse(ctx: ApplyContext, summary: PlanSummary, guards: GuardVerdict[]): Promise<void> {
+  try {
+    refuseUnlessAllPass(ctx.customer, guards)
+    if (!ctx.options.yes && !(await ctx.options.confirm!(describePlan(summary)))) {
+      throw refusedError(
+        'NotConfirmed',
+        `Erase of customer ${ctx.customer} not confirmed: the typed id did not match.`,
+        'Nothing was deleted.',
+      )
+    }
+  } catch (error) {
+    await ctx.trail.append({
+      action: 'erase.apply',
+      result: 'refused',
+      customer: ctx.customer,
+      operationId: ctx.operationId,
+      details: {
+        plan: basename(ctx.planPath),
+        fingerprint: summary.trailer.fingerprint,
+        reason: (error as CustosError).code,
+        message: (error as Error).message,
+      },
+    })
+    throw error
+  }
+}
+
+/** Every kind deletes what the plan lists, journaling as it goes. */
+async function deleteInEveryKind(ctx: ApplyContext, plan: ErasePlanFile, journal: Journal): Promise<void> {
+  const {hooks, signal} = ctx
+  const run: EraseRun = {
+    customer: ctx.customer,
+    plan,
+    concurrency: ctx.options.concurrency,
+    retries: ctx.options.retries,
+    journal,
+    abortSignal: signal,
+    progress: hooks.progress,
+    note: hooks.note,
+    batchJournaled: async () => {
+      await hooks.batchJournaled?.(journal.batchesWritten, signal)
+    },
+    vacuum: Boolean(ctx.options.vacuum),
+  }
+  for (const {kind, part} of ctx.kinds) await part.apply(sectionOf(plan.summary, kind), run)
+}
+
+/** Crypto-shredding: the customer key deleted and purged; journaled. */
+async function shredKey(ctx: ApplyContext, journal: Journal): Promise<KeyShredResult> {
+  ctx.hooks.note(
+    ctx.map.keys?.customerKey
+      ? 'Crypto-shredding the customer key…'
+      : 'No customer key configured: no crypto-shredding.',
+  )
+  let key = await shredCustomerKey(ctx.clients, ctx.customer, {
+    abortSignal: ctx.signal,
+    pollIntervalInMs: ctx.options.keyPollIntervalInMs,
+  })
+  // A run killed after crypto-shredding journaled the purge; this run then finds no key at all.
+  // The certificate reports what was done to the key, not that it "was not found".
+  if (key.state === 'absent' && journal.priorKey?.state === 'purged')
+    key = {...key, state: 'purged', unrecoverableFrom: journal.priorKey.time}
+  await journal.append({
+    type: 'key',
+    time: new Date().toISOString(),
+    state: key.state,
+    ...(key.scheduledPurgeDate ? {scheduledPurgeDate: key.scheduledPurgeDate} : {}),
+  })
+  return key
+}
+
+/** Every kind counts what is left, names its residuals and its part of the certificate. */
+async function verifyEveryKind(
+  ctx: ApplyContext,
+  summary: PlanSummary,
+  journal: Journal,
+): Promise<{
+  verification: ErasureVerification
+  residuals: Residual[]
+  parts: Array<{part: CertificatePart; verification: KindVerification}>
+}> {
+  ctx.hooks.note('Verifying: listing every scope again…')
+  const verifications: KindVerification[] = []
+  for (const {kind, part} of ctx.kinds)
+    verifications.push(await part.verify(sectionOf(summary, kind), {abortSignal: ctx.signal}))
+  const erasedAt = new Date()
+  const residuals: Residual[] = []
+  const parts: Array<{part: CertificatePart; verification: KindVerification}> = []
+  for (const [i, {kind, part}] of ctx.kinds.entries()) {
+    residuals.push(...(await part.residuals(sectionOf(summary, kind), erasedAt)))
+    const certificatePart = part.certificate(sectionOf(summary, kind), journal, verifications[i])
+    if (Object.keys(certificatePart).length > 0) parts.push({part: certificatePart, verification: verifications[i]})
+  }
+
+  // the blob kind is always first (kinds.ts); its listing is the certificate's object verification
+  return {verification: verifications[0] as ErasureVerification, residuals, parts}
+}
+
+/** Seals and writes the certificate (private files) and journals it. */
+async function certify(
+  ctx: ApplyContext,
+  body: ReturnType<typeof buildCertificateBody>,
+  journal: Journal,
+): Promise<WrittenCertificate> {
+  const {files} = await writeCertificate(body, ctx.certificateBase, keyVaultSigner(ctx.clients))
+  // Private like everything custos writes, also where --force replaced files of another mode.
+  await Promise.all([files.json, files.text, files.html].map((file) => chmod(file, PRIVATE_FILE_MODE)))
+  await journal.append({
+    type: 'finished',
+    time: new Date().toISOString(),
+    certificate: files.json,
+    sha256: files.sha256,
+  })
+  return files
 }
 
 function failureSummaries(journal: Journal): FailureSummary[] {

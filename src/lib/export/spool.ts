@@ -4,52 +4,19 @@
  * temporary folder that is removed when the export ends. Memory stays flat; the service is
  * listed once; and the objects transferred are exactly the objects checked.
  *
- * The folder's name carries the process id. An export killed with SIGKILL cannot remove its
- * spool, so each new spool first removes the spools of processes that no longer run.
+ * The folder is a scratch folder (output/scratch.ts): its name carries the process id, and an
+ * export killed with SIGKILL leaves it for the next custos run to sweep. Store kinds stage their
+ * files (database tables) below it, so they go with it.
  */
 import {createReadStream, createWriteStream, type WriteStream} from 'node:fs'
-import {mkdtemp, readdir, rm} from 'node:fs/promises'
+import {rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {createInterface} from 'node:readline'
 
 import {PRIVATE_FILE_MODE} from '../output/files.js'
+import {createScratchDir} from '../output/scratch.js'
 import type {PlannedObject} from './plan.js'
-
-const SPOOL_PREFIX = 'custos-export-listing-'
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: it runs, as another user
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-/** Removes the spools in `parent` left by exports whose process is gone (killed, crashed). */
-export async function removeOrphanedSpools(parent: string): Promise<string[]> {
-  const removed: string[] = []
-  let names: string[]
-  try {
-    names = await readdir(parent)
-  } catch {
-    return removed
-  }
-
-  for (const name of names) {
-    const pid = Number(new RegExp(`^${SPOOL_PREFIX}(\\d+)-`).exec(name)?.[1])
-    if (!Number.isInteger(pid) || pid <= 0 || isRunning(pid)) continue
-    // another user's spool is not ours to remove (and rm fails on it); leave it
-    await rm(join(parent, name), {recursive: true, force: true}).then(
-      () => removed.push(name),
-      () => {},
-    )
-  }
-
-  return removed
-}
 
 export class ListingSpool {
   private out?: WriteStream
@@ -63,9 +30,9 @@ export class ListingSpool {
   }
 
   static async create(parent = tmpdir()): Promise<ListingSpool> {
-    await removeOrphanedSpools(parent)
-    const dir = await mkdtemp(join(parent, `${SPOOL_PREFIX}${process.pid}-`))
-    return new ListingSpool(dir, join(dir, 'listing.jsonl'))
+    // custos-export-listing-<pid>-…: swept by the next custos run if this process is killed
+    const scratch = await createScratchDir('export-listing', parent)
+    return new ListingSpool(scratch.path, join(scratch.path, 'listing.jsonl'))
   }
 
   async add(object: PlannedObject): Promise<void> {

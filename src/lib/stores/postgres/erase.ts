@@ -297,24 +297,7 @@ export async function checkPlan(
   options: ConnectOptions & {maintenanceDatabase?: string} = {},
 ): Promise<void> {
   assertSamePlan(config, plan)
-  if (plan.method !== 'delete') {
-    const admin = await connect(config, {
-      ...options,
-      database: plan.method === 'drop-database' ? (options.maintenanceDatabase ?? 'postgres') : plan.database,
-    })
-    try {
-      const gone =
-        plan.method === 'drop-database'
-          ? !(await databaseExists(admin, plan.database))
-          : !(await schemaExists(admin, plan.schema!))
-      if (gone) return
-    } catch (error) {
-      throw fromPostgresError(error, `database ${plan.database}`, config.user)
-    } finally {
-      await admin.end().catch(() => {})
-    }
-  }
-
+  if (await dropped(config, plan, options)) return
   const opened = await openTarget(config, plan.customer, options)
   try {
     if (plan.method === 'delete') assertPrivileges(config, opened, 'delete')
@@ -678,24 +661,7 @@ export async function remainingAfterErase(
   plan: PostgresErasePlan,
   options: ConnectOptions & {maintenanceDatabase?: string} = {},
 ): Promise<{rows: number; exists: boolean}> {
-  if (plan.method !== 'delete') {
-    const admin = await connect(config, {
-      ...options,
-      database: plan.method === 'drop-database' ? (options.maintenanceDatabase ?? 'postgres') : plan.database,
-    })
-    try {
-      const exists =
-        plan.method === 'drop-database'
-          ? await databaseExists(admin, plan.database)
-          : await schemaExists(admin, plan.schema!)
-      if (!exists) return {rows: 0, exists: false}
-    } catch (error) {
-      throw fromPostgresError(error, `database ${plan.database}`, config.user)
-    } finally {
-      await admin.end().catch(() => {})
-    }
-  }
-
+  if (await dropped(config, plan, options)) return {rows: 0, exists: false}
   const opened = await openTarget(config, plan.customer, options)
   try {
     let rows = 0
@@ -705,5 +671,27 @@ export async function remainingAfterErase(
     throw fromPostgresError(error, `database ${opened.target.database}`, config.user)
   } finally {
     await opened.close()
+  }
+}
+
+/** Whether the plan drops a schema or database that is already gone (false for row deletes). */
+async function dropped(
+  config: PostgresDatabaseConfig,
+  plan: PostgresErasePlan,
+  options: ConnectOptions & {maintenanceDatabase?: string},
+): Promise<boolean> {
+  if (plan.method === 'delete') return false
+  const admin = await connect(config, {
+    ...options,
+    database: plan.method === 'drop-database' ? (options.maintenanceDatabase ?? 'postgres') : plan.database,
+  })
+  try {
+    return plan.method === 'drop-database'
+      ? !(await databaseExists(admin, plan.database))
+      : !(await schemaExists(admin, plan.schema!))
+  } catch (error) {
+    throw fromPostgresError(error, `database ${plan.database}`, config.user)
+  } finally {
+    await admin.end().catch(() => {})
   }
 }

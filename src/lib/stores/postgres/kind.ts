@@ -197,7 +197,7 @@ export class PostgresStoreKind implements StoreKind {
         for (const plan of plans(section)) {
           const config = configOf(plan)
           if (run.journal.databases.has(plan.store)) continue // finished by an earlier run of this plan
-          const progress = run.progress(`Erasing ${plan.store}`, plan.rows)
+          const progress = run.progress(`Erasing the rows of ${plan.store}`, plan.rows)
           const already = [...(run.journal.rows.get(plan.store)?.values() ?? [])].reduce((n, r) => n + r, 0)
           progress.increment(already, already)
           try {
