@@ -9,6 +9,7 @@ import type {TlsSettings} from '@azure/core-rest-pipeline'
 import {KeyClient, CryptographyClient} from '@azure/keyvault-keys'
 import {KeyVaultManagementClient} from '@azure/arm-keyvault'
 import {MonitorClient} from '@azure/arm-monitor'
+import {PostgreSQLManagementFlexibleServerClient} from '@azure/arm-postgresql-flexible'
 import {StorageManagementClient} from '@azure/arm-storage'
 import {LogsQueryClient} from '@azure/monitor-query-logs'
 import {
@@ -184,6 +185,11 @@ export class AzureClients {
 
   monitor(subscription: string): MonitorClient {
     return new MonitorClient(this.credential, subscription, this.armOptions())
+  }
+
+  /** Microsoft.DBforPostgreSQL/flexibleServers (api-version 2025-08-01, the one of the contract samples). */
+  postgresqlFlexible(subscription: string): PostgreSQLManagementFlexibleServerClient {
+    return new PostgreSQLManagementFlexibleServerClient(this.credential, subscription, this.armOptions())
   }
 
   keyVaultManagement(subscription: string): KeyVaultManagementClient {

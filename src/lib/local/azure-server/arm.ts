@@ -1,12 +1,14 @@
 /**
  * Azure Resource Manager: the read operations custos uses on Microsoft.Storage and
- * Microsoft.KeyVault, plus routing to Microsoft.Insights (monitor.ts). Any api-version is accepted;
+ * Microsoft.KeyVault, plus routing to Microsoft.Insights (monitor.ts) and Microsoft.DBforPostgreSQL
+ * (postgresql.ts). Any api-version is accepted;
  * provider and collection names match case-insensitively, like ARM.
  */
 import {LOCAL_DEVELOPMENT_TOKEN} from '../../azure/credential.js'
 import {ArmError, armHeaders, resourceNotFound, sendArm} from './arm-common.js'
 import {bearerToken, sendJson, type RequestContext} from './http.js'
 import {handleActivityLog, handleDiagnosticSettings} from './monitor.js'
+import {handlePostgresql} from './postgresql.js'
 import {normalizeResourceId, type JsonObject, type LocalAzureState} from './state.js'
 
 export async function handleArm(ctx: RequestContext): Promise<void> {
@@ -84,6 +86,8 @@ async function route(ctx: RequestContext): Promise<void> {
       return handleDiagnosticSettings(ctx, '/' + ctx.segments.slice(0, i).join('/'), ctx.segments[i + 3])
     }
   }
+
+  if (handlePostgresql(ctx, lower)) return
 
   let m: string[] | undefined
   if ((m = match(ctx, ['subscriptions', '*', 'providers', 'microsoft.insights', 'eventtypes', 'management', 'values'])))

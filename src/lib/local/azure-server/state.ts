@@ -263,6 +263,81 @@ export interface ArmKeyVaultInput {
   dataPlaneVault?: string
 }
 
+// ---------------------------------------------------------------- Microsoft.DBforPostgreSQL inputs
+
+/**
+ * A flexible server. Defaults keep the promises (Entra authentication only, no public network
+ * access, 35 days of geo-redundant backup, germanywestcentral), so a test changes exactly the field
+ * it is about.
+ */
+export interface FlexibleServerInput {
+  name: string
+  subscription?: string
+  resourceGroup?: string
+  location?: string
+  /** `systemData.createdAt`; default now */
+  createdAt?: string | Date
+  /** default 35 */
+  backupRetentionDays?: number
+  /** default Enabled */
+  geoRedundantBackup?: 'Enabled' | 'Disabled'
+  /** default: computed when read, max(createdAt, now − backupRetentionDays), like the service */
+  earliestRestoreDate?: string
+  /** default Disabled */
+  publicNetworkAccess?: 'Enabled' | 'Disabled'
+  /** default Enabled */
+  activeDirectoryAuth?: 'Enabled' | 'Disabled'
+  /** default Disabled */
+  passwordAuth?: 'Enabled' | 'Disabled'
+  /** default `{type: 'SystemManaged'}` */
+  dataEncryption?: JsonObject
+  /** present only with a customer-managed key, like the service */
+  identity?: JsonObject
+  fullyQualifiedDomainName?: string
+  /** absent unless given (ServersGet.json has none) */
+  tags?: Record<string, string>
+  /** deep-merged over `properties`; a key set to `undefined` is removed */
+  properties?: JsonObject
+}
+
+/** One entry of the Backups list (BackupListByServer.json). */
+export interface FlexibleServerBackupInput {
+  name?: string
+  /** default `Full` */
+  backupType?: string
+  /** default `Automatic` */
+  source?: string
+  completedTime: string | Date
+}
+
+/** One entry of the long-term-retention operations list (LongTermRetentionOperationListByServer.json). */
+export interface LtrOperationInput {
+  backupName: string
+  status?: string
+  startTime: string | Date
+  endTime?: string | Date
+  datasourceSizeInBytes?: number
+  dataTransferredInBytes?: number
+  percentComplete?: number
+  backupMetadata?: string
+}
+
+/** An Entra administrator of a server (AdministratorsListByServer.json). */
+export interface FlexibleServerAdministratorInput {
+  objectId: string
+  principalName: string
+  /** default User */
+  principalType?: 'User' | 'Group' | 'ServicePrincipal'
+  tenantId?: string
+}
+
+/** A server parameter set away from its default: the value, and optionally other properties. */
+export interface ConfigurationOverride {
+  value: string
+  /** for a parameter the local server does not know: its metadata (dataType, allowedValues, ...) */
+  properties?: JsonObject
+}
+
 // ---------------------------------------------------------------- helpers
 
 export function isPlainObject(value: unknown): value is JsonObject {
@@ -310,6 +385,11 @@ function parseId(id: string): {subscription: string; resourceGroup?: string; pro
   }
 }
 
+/** ISO time with 6 fractional digits and the given zone suffix, as the PostgreSQL service writes times. */
+function micros(date: Date, zone: 'Z' | '+00:00'): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, `.$1000${zone}`)
+}
+
 function unixNow(): number {
   return Math.floor(Date.now() / 1000)
 }
@@ -342,6 +422,20 @@ export class LocalAzureState {
   readonly diagnosticSettings = new Map<string, Map<string, DiagnosticSettingInput>>()
   /** activity-log events in the REST shape, by lower-case subscription id */
   readonly activityEvents = new Map<string, JsonObject[]>()
+  /** Microsoft.DBforPostgreSQL/flexibleServers resources, by lower-case id */
+  readonly flexibleServers = new Map<string, JsonObject>()
+  /** Backups list entries, by lower-case server id */
+  readonly flexibleServerBackups = new Map<string, JsonObject[]>()
+  /** long-term-retention operations, by lower-case server id */
+  readonly flexibleServerLtrOperations = new Map<string, JsonObject[]>()
+  /** server parameters set away from their defaults, by lower-case server id, then lower-case name */
+  readonly flexibleServerConfigurations = new Map<string, Map<string, ConfigurationOverride>>()
+  /** firewall rules, by lower-case server id, then lower-case rule name */
+  readonly flexibleServerFirewallRules = new Map<string, Map<string, JsonObject>>()
+  /** Entra administrators, by lower-case server id */
+  readonly flexibleServerAdministrators = new Map<string, JsonObject[]>()
+  /** firewall rules per page (the real list pages with a `nextLink`) */
+  firewallRulePageSize = 100
   /** answers Log Analytics queries; see {@link LogQueryHandler} */
   logQueryHandler?: LogQueryHandler
   private readonly keyVaultListeners = new Set<(vault: KeyVault) => void>()
@@ -617,6 +711,188 @@ export class LocalAzureState {
     if (input.dataPlaneVault) this.armVaultDataPlane.set(idKey(id), input.dataPlaneVault)
     else this.armVaultDataPlane.delete(idKey(id))
     return resource
+  }
+
+  // ---------------------------------------------------------------- Microsoft.DBforPostgreSQL
+
+  static flexibleServerId(subscription: string, resourceGroup: string, name: string): string {
+    return `/subscriptions/${subscription}/resourceGroups/${resourceGroup}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${name}`
+  }
+
+  /** Adds a flexible server in the shape of postgresql/ServersGet.json (key order included). */
+  addFlexibleServer(input: FlexibleServerInput): JsonObject {
+    const subscription = input.subscription ?? LOCAL_SUBSCRIPTION_ID
+    const resourceGroup = input.resourceGroup ?? DEFAULT_RESOURCE_GROUP
+    const id = LocalAzureState.flexibleServerId(subscription, resourceGroup, input.name)
+    const entra = (input.activeDirectoryAuth ?? 'Enabled') === 'Enabled'
+    // a string is served verbatim (the samples' 6 fractional digits); a Date gets the service's form
+    const createdAt = typeof input.createdAt === 'string' ? input.createdAt : micros(input.createdAt ?? new Date(), 'Z')
+    const properties: JsonObject = {
+      replica: {role: 'Primary', capacity: 5},
+      storage: {type: '', iops: 500, tier: 'P10', storageSizeGB: 128, autoGrow: 'Disabled'},
+      network: {publicNetworkAccess: input.publicNetworkAccess ?? 'Disabled'},
+      privateEndpointConnections: [],
+      dataEncryption: input.dataEncryption ?? {type: 'SystemManaged'},
+      authConfig: {
+        activeDirectoryAuth: entra ? 'Enabled' : 'Disabled',
+        passwordAuth: input.passwordAuth ?? 'Disabled',
+        // the service reports the tenant only with Entra authentication (ServersListBySubscription.json)
+        ...(entra ? {tenantId: this.tenantId} : {}),
+      },
+      fullyQualifiedDomainName: input.fullyQualifiedDomainName ?? `${input.name}.postgres.database.azure.com`,
+      version: '17',
+      minorVersion: '5',
+      administratorLogin: 'custosadmin',
+      state: 'Ready',
+      availabilityZone: '1',
+      backup: {
+        backupRetentionDays: input.backupRetentionDays ?? 35,
+        geoRedundantBackup: input.geoRedundantBackup ?? 'Enabled',
+        ...(input.earliestRestoreDate ? {earliestRestoreDate: input.earliestRestoreDate} : {}),
+      },
+      highAvailability: {mode: 'Disabled', state: 'NotEnabled'},
+      maintenanceWindow: {customWindow: 'Disabled', dayOfWeek: 0, startHour: 0, startMinute: 0},
+      replicationRole: 'Primary',
+      replicaCapacity: 5,
+    }
+    const resource: JsonObject = {
+      sku: {name: 'Standard_D4ds_v5', tier: 'GeneralPurpose'},
+      ...(input.identity ? {identity: input.identity} : {}),
+      systemData: {createdAt},
+      properties: deepMerge(properties, input.properties),
+      location: input.location ?? DEFAULT_LOCATION,
+      ...(input.tags ? {tags: input.tags} : {}),
+      id,
+      name: input.name,
+      type: 'Microsoft.DBforPostgreSQL/flexibleServers',
+    }
+    this.flexibleServers.set(idKey(id), resource)
+    return resource
+  }
+
+  /**
+   * The server as a GET answers it at `now`: without an explicit `earliestRestoreDate` the service's
+   * rule applies — the later of the creation time and now − backupRetentionDays, 6 fractional digits.
+   */
+  flexibleServer(id: string, now: Date = new Date()): JsonObject | undefined {
+    const stored = this.flexibleServers.get(idKey(id))
+    if (!stored) return undefined
+    const properties = stored.properties as JsonObject
+    const backup = properties.backup as JsonObject | undefined
+    if (!backup || backup.earliestRestoreDate !== undefined || typeof backup.backupRetentionDays !== 'number')
+      return stored
+    const created = Date.parse(String((stored.systemData as JsonObject | undefined)?.createdAt))
+    const earliest = Math.max(
+      Number.isNaN(created) ? 0 : created,
+      now.getTime() - backup.backupRetentionDays * 86_400_000,
+    )
+    const stamp = micros(new Date(earliest), 'Z')
+    return {...stored, properties: {...properties, backup: {...backup, earliestRestoreDate: stamp}}}
+  }
+
+  private requireFlexibleServer(serverId: string): JsonObject {
+    const server = this.flexibleServers.get(idKey(serverId))
+    if (!server) throw new Error(`no flexible server ${serverId}`)
+    return server
+  }
+
+  /** Adds Backups list entries (`completedTime` with a `+00:00` offset, as in BackupListByServer.json). */
+  addFlexibleServerBackups(serverId: string, backups: FlexibleServerBackupInput[]): JsonObject[] {
+    const server = this.requireFlexibleServer(serverId)
+    const key = idKey(serverId)
+    let list = this.flexibleServerBackups.get(key)
+    if (!list) this.flexibleServerBackups.set(key, (list = []))
+    const made = backups.map((b) => {
+      const when = new Date(b.completedTime)
+      const name = b.name ?? `backup_${BigInt(when.getTime()) * 10_000n + 621_355_968_000_000_000n}`
+      return {
+        properties: {
+          backupType: b.backupType ?? 'Full',
+          source: b.source ?? 'Automatic',
+          completedTime: typeof b.completedTime === 'string' ? b.completedTime : micros(when, '+00:00'),
+        },
+        id: `${server.id as string}/backups/${name}`,
+        name,
+        type: 'Microsoft.DBforPostgreSQL/flexibleServers/backups',
+      }
+    })
+    list.push(...made)
+    return made
+  }
+
+  /** Adds long-term-retention operations; each item's `id` is the server's id, like the service's. */
+  addLtrOperations(serverId: string, operations: LtrOperationInput[]): JsonObject[] {
+    const server = this.requireFlexibleServer(serverId)
+    const key = idKey(serverId)
+    let list = this.flexibleServerLtrOperations.get(key)
+    if (!list) this.flexibleServerLtrOperations.set(key, (list = []))
+    const made = operations.map((o) => ({
+      id: server.id,
+      name: o.backupName,
+      type: 'Microsoft.DBforPostgreSQL/flexibleServers/ltrbackupOperations',
+      properties: {
+        backupName: o.backupName,
+        datasourceSizeInBytes: o.datasourceSizeInBytes ?? 0,
+        dataTransferredInBytes: o.dataTransferredInBytes ?? 0,
+        backupMetadata: o.backupMetadata ?? 'backupMetadata',
+        status: o.status ?? 'Succeeded',
+        percentComplete: o.percentComplete ?? 100,
+        startTime: new Date(o.startTime).toISOString(),
+        ...(o.endTime === undefined ? {} : {endTime: new Date(o.endTime).toISOString()}),
+      },
+    }))
+    list.push(...made)
+    return made
+  }
+
+  /** Sets a server parameter away from its default (`undefined` puts the default back). */
+  setFlexibleServerConfiguration(
+    serverId: string,
+    name: string,
+    value: string | ConfigurationOverride | undefined,
+  ): void {
+    this.requireFlexibleServer(serverId)
+    const key = idKey(serverId)
+    let map = this.flexibleServerConfigurations.get(key)
+    if (!map) this.flexibleServerConfigurations.set(key, (map = new Map()))
+    if (value === undefined) map.delete(name.toLowerCase())
+    else map.set(name.toLowerCase(), typeof value === 'string' ? {value} : value)
+  }
+
+  /** Adds (or replaces) a firewall rule. */
+  setFirewallRule(serverId: string, name: string, startIpAddress: string, endIpAddress: string): JsonObject {
+    const server = this.requireFlexibleServer(serverId)
+    const key = idKey(serverId)
+    let rules = this.flexibleServerFirewallRules.get(key)
+    if (!rules) this.flexibleServerFirewallRules.set(key, (rules = new Map()))
+    const rule = {
+      id: `${server.id as string}/firewallRules/${name}`,
+      name,
+      type: 'Microsoft.DBforPostgreSQL/flexibleServers/firewallRules',
+      properties: {startIpAddress, endIpAddress},
+    }
+    rules.set(name.toLowerCase(), rule)
+    return rule
+  }
+
+  /** Adds an Entra administrator; the id's last segment is its object id (there is no `name`). */
+  addFlexibleServerAdministrator(serverId: string, input: FlexibleServerAdministratorInput): JsonObject {
+    const server = this.requireFlexibleServer(serverId)
+    const key = idKey(serverId)
+    let list = this.flexibleServerAdministrators.get(key)
+    if (!list) this.flexibleServerAdministrators.set(key, (list = []))
+    const admin = {
+      properties: {
+        principalType: input.principalType ?? 'User',
+        principalName: input.principalName,
+        objectId: input.objectId,
+        tenantId: input.tenantId ?? this.tenantId,
+      },
+      id: `${server.id as string}/administrators/${input.objectId}`,
+      type: 'Microsoft.DBforPostgreSQL/flexibleServers/administrators',
+    }
+    list.push(admin)
+    return admin
   }
 
   // ---------------------------------------------------------------- Azure Monitor

@@ -18,13 +18,27 @@ export interface FlexibleServerBody {
   id?: string
   name?: string
   location?: string
+  /** `createdAt`: ISO time the server was created */
+  systemData?: {createdAt?: string}
   properties?: {
     backup?: {
       backupRetentionDays?: number
       geoRedundantBackup?: string
       earliestRestoreDate?: string
     }
-    dataEncryption?: {type?: string}
+    /** `type`: `SystemManaged` or `AzureKeyVault`; the key URI with a customer-managed key */
+    dataEncryption?: {
+      type?: string
+      primaryKeyURI?: string
+      primaryEncryptionKeyStatus?: string
+      geoBackupKeyURI?: string
+    }
+    network?: {publicNetworkAccess?: string; delegatedSubnetResourceId?: string}
+    /** `Enabled` / `Disabled` each */
+    authConfig?: {activeDirectoryAuth?: string; passwordAuth?: string; tenantId?: string}
+    fullyQualifiedDomainName?: string
+    version?: string
+    state?: string
   }
 }
 
