@@ -9,7 +9,7 @@ import {loadDataMap} from '../lib/datamap/load.js'
 import {AzureClients} from '../lib/azure/clients.js'
 import {seedDemoData, type DemoSummary} from '../lib/local/demo-data.js'
 import {startDemoPostgres, type DemoPostgres} from '../lib/local/demo-postgres.js'
-import {startLocalEnvironment} from '../lib/local/environment.js'
+import {DEMO_POSTGRES_RESOURCE_ID, startLocalEnvironment} from '../lib/local/environment.js'
 import {color} from '../lib/output/color.js'
 
 export interface DemoResult {
@@ -59,8 +59,20 @@ export default class Demo extends BaseCommand<typeof Demo> {
         const path = join(env.dir, 'custos-databases.yaml')
         writeFileSync(
           path,
-          "# The local environment's data map plus the demo application database (inventory and config validate only, for now).\n" +
-            stringify({...env.config, databases: [database.config]}, {lineWidth: 0}),
+          "# The local environment's data map plus the demo application database (inventory, config validate, backups verify and audit posture, for now).\n" +
+            stringify(
+              {
+                ...env.config,
+                databases: [
+                  {
+                    ...database.config,
+                    resourceId: DEMO_POSTGRES_RESOURCE_ID,
+                    expect: {every: '24h', maxAge: '26h', keepDays: 30},
+                  },
+                ],
+              },
+              {lineWidth: 0},
+            ),
         )
         databaseConfig.push('--config', path)
         this.info(
@@ -119,7 +131,22 @@ export default class Demo extends BaseCommand<typeof Demo> {
         ['Verify the deletion certificate', 'certificate:verify', [join(env.dir, 'certificate-acme.json'), ...config]],
         ['Inventory of acme after the erase', 'customer:inventory', ['acme', ...config]],
         ['Inventory of acme-corp after the erase (unchanged)', 'customer:inventory', ['acme-corp', ...config]],
-        ['Backups: fresh, complete, encrypted, separate site', 'backups:verify', [...config]],
+        databaseConfig.length > 0
+          ? [
+              'Backups: fresh, complete, encrypted, separate site — blob backup sets and the database server (acme: retired)',
+              'backups:verify',
+              [...databaseConfig],
+            ]
+          : ['Backups: fresh, complete, encrypted, separate site (acme: retired)', 'backups:verify', [...config]],
+        ...(databaseConfig.length > 0
+          ? ([
+              [
+                'Platform posture, the database server included (TLS, firewall, sign-in, logging, region)',
+                'audit:posture',
+                [...databaseConfig],
+              ],
+            ] as Array<[string, string, string[]]>)
+          : []),
         ['Access report for the last 3 days', 'access:report', ['--since', '-72h', '--until', 'now', ...config]],
         ["custos's own audit trail, verified", 'audit:trail', ['--verify', ...config]],
       ]
