@@ -3,6 +3,16 @@
 import oclif from 'eslint-config-oclif'
 import prettier from 'eslint-config-prettier'
 
+const LOCAL_ONLY = {
+  group: ['**/lib/local/**', '../local/**', './local/**', '../../local/**'],
+  message:
+    'src/lib/local is the local environment for tests and `custos demo`; production code never imports it (docs/ARCHITECTURE.md).',
+}
+const AZURE_IN_LIB = {
+  group: ['@azure/*'],
+  message: 'Commands never import @azure/*: go through src/lib (azure/clients.ts, errors.ts) (docs/ARCHITECTURE.md).',
+}
+
 export default [
   {ignores: ['dist/', 'node_modules/', 'coverage/', 'bench/out/', '.scratch/', 'oclif.manifest.json']},
   ...oclif,
@@ -69,7 +79,12 @@ export default [
       // `_` names what destructuring leaves out on purpose.
       '@typescript-eslint/no-unused-vars': [
         'error',
-        {argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true},
+        {
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+          ignoreRestSiblings: true,
+        },
       ],
       // An explicit `undefined` says "no value here" where an omitted argument would look forgotten.
       'unicorn/no-useless-undefined': 'off',
@@ -88,6 +103,42 @@ export default [
       'unicorn/no-array-method-this-argument': 'off',
       // `() => (cached ??= read())` and `() => (entry.status = code)` are one-line setters.
       'no-return-assign': 'off',
+    },
+  },
+  // docs/ARCHITECTURE.md's never-rules, kept true by lint:
+  // - production code never imports src/lib/local (the local environment for tests and the demo),
+  //   except `custos demo`, the one command that exists to start it;
+  // - commands never import @azure/* (clients, credentials and errors come through src/lib);
+  // - src/lib never imports src/commands or the command base class.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/lib/local/**'],
+    rules: {'no-restricted-imports': ['error', {patterns: [LOCAL_ONLY]}]},
+  },
+  {
+    files: ['src/commands/**/*.ts', 'src/base-command.ts', 'src/flags.ts'],
+    rules: {'no-restricted-imports': ['error', {patterns: [LOCAL_ONLY, AZURE_IN_LIB]}]},
+  },
+  {
+    files: ['src/commands/demo.ts'],
+    rules: {'no-restricted-imports': ['error', {patterns: [AZURE_IN_LIB]}]},
+  },
+  {
+    files: ['src/lib/**/*.ts'],
+    rules: {
+      'import/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './src/lib',
+              from: './src/commands',
+              message: 'src/lib never imports commands (docs/ARCHITECTURE.md).',
+            },
+            {target: './src/lib', from: './src/base-command.ts', message: 'src/lib never imports the command layer.'},
+          ],
+        },
+      ],
     },
   },
   {

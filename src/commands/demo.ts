@@ -51,15 +51,15 @@ export default class Demo extends BaseCommand<typeof Demo> {
         `Seeded ${seeded.customers.join(', ')}: ${seeded.documents} documents, ${seeded.attachments} attachments, ${seeded.backups} backups (missing: ${seeded.missingBackupDay.customer} on ${seeded.missingBackupDay.day}), ${seeded.signInRecords} sign-ins, ${seeded.storageReadRecords} blob reads, ${seeded.activityEvents} activity events, ${seeded.keys.length} keys.`,
       )
       const config = ['--config', env.configPath]
-      // The application database gets a data map of its own: export and erase refuse a map with
-      // databases until they handle them, and the demo's export and erase steps must still run.
+      // With the application database, every customer step runs on the data map that maps it too:
+      // inventory, export, erase and the certificate cover its rows like the blob stores.
       const databaseConfig: string[] = []
       try {
         database = await startDemoPostgres()
         const path = join(env.dir, 'custos-databases.yaml')
         writeFileSync(
           path,
-          "# The local environment's data map plus the demo application database (inventory, config validate, backups verify and audit posture, for now).\n" +
+          "# The local environment's data map plus the demo application database.\n" +
             stringify(
               {
                 ...env.config,
@@ -87,36 +87,31 @@ export default class Demo extends BaseCommand<typeof Demo> {
       }
 
       const exportDir = join(env.dir, 'export-acme')
+      const withDb = databaseConfig.length > 0
+      const customerConfig = withDb ? databaseConfig : config
+      const rows = withDb ? ' and its rows in the application database' : ''
       const plan: Array<[string, string, string[]]> = [
-        ['Validate the data map and reach every target', 'config:validate', [...config]],
         [
-          'Inventory of acme (its prefix neighbour acme-corp is never counted)',
+          withDb
+            ? 'Validate the data map and reach every target, the application database too: every table mapped, no constraint left out'
+            : 'Validate the data map and reach every target',
+          'config:validate',
+          [...customerConfig],
+        ],
+        [
+          `Inventory of acme${rows} (its prefix neighbour acme-corp is never counted)`,
           'customer:inventory',
-          ['acme', ...config],
+          ['acme', ...customerConfig],
         ],
-        ['Inventory of acme-corp', 'customer:inventory', ['acme-corp', ...config]],
-        ...(databaseConfig.length > 0
-          ? ([
-              [
-                'Validate the data map with the application database: every table mapped, no constraint left out',
-                'config:validate',
-                [...databaseConfig],
-              ],
-              [
-                'Inventory of acme with its rows in the application database (export and erase of databases: not yet)',
-                'customer:inventory',
-                ['acme', ...databaseConfig],
-              ],
-            ] as Array<[string, string, string[]]>)
-          : []),
+        ['Inventory of acme-corp', 'customer:inventory', ['acme-corp', ...customerConfig]],
         [
-          'Export acme to a folder, verified, with a signed manifest',
+          `Export acme${rows} to a folder, verified, with a signed manifest (tables: one CSV each, one snapshot)`,
           'customer:export',
-          ['acme', '--to', exportDir, ...config],
+          ['acme', '--to', exportDir, ...customerConfig],
         ],
-        ['Verify the export manifest', 'certificate:verify', [join(exportDir, 'manifest.json'), ...config]],
+        ['Verify the export manifest', 'certificate:verify', [join(exportDir, 'manifest.json'), ...customerConfig]],
         [
-          'Erase acme: plan, guards, batch delete, crypto-shredding, verification, certificate',
+          `Erase acme${rows}: plan, guards, batch delete, crypto-shredding, verification, certificate`,
           'customer:erase',
           [
             'acme',
@@ -125,20 +120,24 @@ export default class Demo extends BaseCommand<typeof Demo> {
             join(env.dir, 'erase-acme.plan.json'),
             '--certificate-out',
             join(env.dir, 'certificate-acme'),
-            ...config,
+            ...customerConfig,
           ],
         ],
-        ['Verify the deletion certificate', 'certificate:verify', [join(env.dir, 'certificate-acme.json'), ...config]],
-        ['Inventory of acme after the erase', 'customer:inventory', ['acme', ...config]],
-        ['Inventory of acme-corp after the erase (unchanged)', 'customer:inventory', ['acme-corp', ...config]],
-        databaseConfig.length > 0
-          ? [
-              'Backups: fresh, complete, encrypted, separate site — blob backup sets and the database server (acme: retired)',
-              'backups:verify',
-              [...databaseConfig],
-            ]
-          : ['Backups: fresh, complete, encrypted, separate site (acme: retired)', 'backups:verify', [...config]],
-        ...(databaseConfig.length > 0
+        [
+          'Verify the deletion certificate',
+          'certificate:verify',
+          [join(env.dir, 'certificate-acme.json'), ...customerConfig],
+        ],
+        ['Inventory of acme after the erase', 'customer:inventory', ['acme', ...customerConfig]],
+        ['Inventory of acme-corp after the erase (unchanged)', 'customer:inventory', ['acme-corp', ...customerConfig]],
+        [
+          withDb
+            ? 'Backups: fresh, complete, encrypted, separate site — blob backup sets and the database server (acme: retired)'
+            : 'Backups: fresh, complete, encrypted, separate site (acme: retired)',
+          'backups:verify',
+          [...customerConfig],
+        ],
+        ...(withDb
           ? ([
               [
                 'Platform posture, the database server included (TLS, firewall, sign-in, logging, region)',

@@ -234,7 +234,7 @@ describe('backups verify: database servers', () => {
       const container = uniqueName('backups')
       const audit = uniqueName('audit')
       const m = map(container, audit)
-      const clients = new AzureClients(m, {retry: {maxTries: 1}})
+      const clients = new AzureClients(m, {retry: {maxTries: 3, retryDelayInMs: 100}})
       const blob = clients.blobService(m.backups[0].account).getContainerClient(container)
       await blob.create()
       await seedDailyBackups(

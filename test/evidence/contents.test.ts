@@ -28,7 +28,7 @@ import {
   type LocalAzureServer,
 } from '../../src/lib/local/azure-server/index.js'
 import {createLogsBundle} from '../../src/lib/logs/bundle.js'
-import {writeTarGz} from '../../src/lib/logs/pack.js'
+import {writeTarGz} from '../../src/lib/evidence/pack.js'
 import {runCli} from '../support/cli.js'
 import {getTestAzurite, uniqueName} from '../support/env.js'
 import {makeFixture, newTempDir, type ExportFixture} from '../export/fixtures.js'

@@ -7,6 +7,7 @@ import {canonicalJson, sha256Hex} from '../../src/lib/evidence/canonical.js'
 import {sealDocument, verifyDocument} from '../../src/lib/evidence/envelope.js'
 import {exportCustomer} from '../../src/lib/export/export.js'
 import type {ExportManifest} from '../../src/lib/export/manifest.js'
+import type {BlobExportStore} from '../../src/lib/export/plan.js'
 import {
   auditRecords,
   exists,
@@ -55,7 +56,7 @@ describe('customer export --to DIR', () => {
     const body = manifest.body
     assert.equal(body.customer, 'acme')
     assert.deepEqual(
-      body.stores.map((s) => [s.name, s.layout]),
+      body.stores.map((s) => [s.name, (s as BlobExportStore).layout]),
       [
         ['attachments', 'prefix-per-customer'],
         ['documents', 'container-per-customer'],

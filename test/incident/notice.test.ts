@@ -4,7 +4,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {CustosError} from '../../src/lib/errors.js'
-import {escapeHtml, loadTemplates, renderNotice, REQUIRED_ITEMS} from '../../src/lib/incident/notice.js'
+import {loadTemplates, renderNotice, REQUIRED_ITEMS} from '../../src/lib/incident/notice.js'
+import {escapeHtml} from '../../src/lib/output/html.js'
 import {COMPLETE_FACTS, incidentOf} from './helpers.js'
 
 const NOW = new Date('2026-10-25T08:30:00Z')

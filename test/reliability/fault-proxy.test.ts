@@ -7,7 +7,7 @@ import {join} from 'node:path'
 import {BlobServiceClient, type ContainerClient} from '@azure/storage-blob'
 
 import {LOCAL_DEVELOPMENT_TOKEN} from '../../src/lib/azure/credential.js'
-import {writeTarGz} from '../../src/lib/logs/pack.js'
+import {writeTarGz} from '../../src/lib/evidence/pack.js'
 import {startFaultProxy, type FaultProxy, type FaultProxyOptions} from '../support/fault-proxy.js'
 import {getTestAzurite, uniqueName} from '../support/env.js'
 import {SecretScan, findSecrets} from './secrets.js'

@@ -12,7 +12,7 @@ import {join} from 'node:path'
 
 import {sealDocument} from '../../src/lib/evidence/envelope.js'
 import {detectEvidenceInput, verifyEvidence} from '../../src/lib/evidence/verify-package.js'
-import {writeTarGz} from '../../src/lib/logs/pack.js'
+import {writeTarGz} from '../../src/lib/evidence/pack.js'
 
 const sha256 = (data: string) => createHash('sha256').update(data).digest('hex')
 

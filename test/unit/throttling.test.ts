@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 
-import {retryAfterMs} from '../../src/lib/azure/throttling.js'
+import {retryAfterMs} from '../../src/lib/azure/retry.js'
 
 const headers = (values: Record<string, string>) => ({get: (name: string) => values[name]})
 

@@ -6,7 +6,6 @@ import {eraseCustomer, type EraseHooks, type EraseOutcome} from '../../lib/erase
 import {confirmByTyping} from '../../lib/erase/guards.js'
 import {renderEraseOutcome} from '../../lib/erase/render.js'
 import {usageError} from '../../lib/errors.js'
-import {refuseDatabaseStores} from '../../lib/stores/pending.js'
 import {keepHeapNearLive} from '../../lib/heap.js'
 import {color} from '../../lib/output/color.js'
 import {createProgress} from '../../lib/output/progress.js'
@@ -50,6 +49,10 @@ Exit codes: 0 done, 1 the final listing found residue or deletes failed, 2 usage
       summary:
         'Base path of the certificate (.json, .txt and .html are added); default: beside the plan. Existing files only with --force.',
     }),
+    vacuum: Flags.boolean({
+      summary:
+        'After deleting database rows, VACUUM (ANALYZE) the emptied tables so the space is reclaimed sooner; the certificate says whether it ran.',
+    }),
     force: forceFlag,
     concurrency: concurrencyFlag,
     retries: retriesFlag,
@@ -58,7 +61,6 @@ Exit codes: 0 done, 1 the final listing found residue or deletes failed, 2 usage
   public async run(): Promise<CustomerEraseResult> {
     keepHeapNearLive()
     const map = this.loadMap()
-    refuseDatabaseStores(map, 'erase')
     const f = this.flags
     const planOnly = f['dry-run'] || (f['plan-out'] !== undefined && !f.yes)
     const canPrompt = Boolean(process.stdin.isTTY) && !this.jsonEnabled()
@@ -78,6 +80,7 @@ Exit codes: 0 done, 1 the final listing found residue or deletes failed, 2 usage
       yes: f.yes,
       exportRequired: f['export-required'],
       certificateBase: f['certificate-out'],
+      vacuum: f.vacuum,
       force: f.force,
       concurrency: f.concurrency,
       retries: f.retries,

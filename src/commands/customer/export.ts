@@ -10,7 +10,6 @@ import {checkLinkExpiry} from '../../lib/export/sas.js'
 import {color} from '../../lib/output/color.js'
 import {createProgress, tracked} from '../../lib/output/progress.js'
 import {formatBytes, formatCount, renderTable} from '../../lib/output/table.js'
-import {refuseDatabaseStores} from '../../lib/stores/pending.js'
 
 export type CustomerExportResult = ExportSummary
 
@@ -63,7 +62,6 @@ export default class CustomerExportCommand extends BaseCommand<typeof CustomerEx
     setFlagsFromString('--optimize-for-size')
     const {flags} = this
     const map = this.loadMap()
-    refuseDatabaseStores(map, 'export')
     let target: ExportTarget
     if (flags.to) target = {kind: 'folder', path: flags.to}
     else if (flags.archive) target = {kind: 'archive', path: flags.archive, force: flags.force}
@@ -102,15 +100,21 @@ export default class CustomerExportCommand extends BaseCommand<typeof CustomerEx
       s.scope,
       s.exists ? formatCount(s.objects) : color.dim('no container'),
       formatBytes(s.bytes),
+      s.rows === undefined ? '' : formatCount(s.rows),
       formatCount(s.versions),
       formatCount(s.snapshots),
     ])
     this.log(
-      renderTable(['store', 'scope', 'objects', 'bytes', 'versions', 'snapshots'], rows, {
+      renderTable(['store', 'scope', 'objects', 'bytes', 'rows', 'versions', 'snapshots'], rows, {
         title: color.bold(`${r.dryRun ? 'Would export' : 'Exported'} customer ${r.customer} (${r.destination.kind})`),
       }),
     )
-    this.log(`Total: ${formatCount(r.totals.objects)} objects, ${formatBytes(r.totals.bytes)}`)
+    this.log(
+      `Total: ${formatCount(r.totals.objects)} objects, ${formatBytes(r.totals.bytes)}` +
+        (r.totals.rows === undefined
+          ? ''
+          : ` (${formatCount(r.totals.rows)} database rows${r.dryRun ? ', bytes approximate' : ''})`),
+    )
     if (r.dryRun) return this.log(color.dim('Dry run: nothing was written.'))
     this.log(
       `${color.green('Verified')}: ${formatCount(r.transferred.objects)} objects transferred, ${formatCount(r.kept.objects)} kept from an earlier attempt → ${r.destination.location}`,

@@ -4,17 +4,9 @@
  * Content-Security-Policy that forbids every fetch, so the file shows the same offline as online.
  */
 import {formatDuration} from '../duration.js'
+import {escapeHtml} from '../output/html.js'
 import {describeSkipped} from './render-text.js'
 import type {AccessReport, Finding} from './types.js'
-
-export function escapeHtml(text: string | number): string {
-  return String(text)
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;')
-}
 
 const COLORS = {
   success: '#2f7d32',

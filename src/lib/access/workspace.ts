@@ -9,7 +9,7 @@ import type {LogsQueryClient, LogsTable} from '@azure/monitor-query-logs'
 
 import type {DataMap} from '../datamap/types.js'
 import {azureFailure, fromAzureError} from '../errors.js'
-import {scopesOf} from '../scope.js'
+import {customerKql, customerSelector} from '../logs/select.js'
 import {BURST_STEPS, type AccessAggregator} from './aggregate.js'
 import type {WorkingHours} from './hours.js'
 
@@ -30,8 +30,8 @@ export interface WorkspaceQueryParams {
   burstFailures: number
   /** width of one burst bucket (a tenth of the window) */
   burstBucketInMs: number
-  /** limit to one customer: blob access inside its scopes, sign-ins whose customer field names it */
-  customer?: {id: string; objectKeyPrefixes: string[]; fields: string[]}
+  /** limit to one customer: `where` is logs/select.ts's rule as KQL ({@link workspaceCustomer}) */
+  customer?: {id: string; where: string}
 }
 
 function kqlString(value: string): string {
@@ -56,23 +56,18 @@ export function workspacePrelude(p: WorkspaceQueryParams): string {
     start <= end
       ? `Weekday !in (${days}) or Minute < ${start} or Minute >= ${end}`
       : `iff(Minute >= ${start}, Weekday !in (${days}), iff(Minute < ${end}, ((Weekday + 6) % 7) !in (${days}), true))`
-  const signInCustomer = p.customer
-    ? `\n    | where ${p.customer.fields.map((f) => `tostring(column_ifexists(${kqlString(f.split('.').at(-1) ?? f)}, "")) == ${kqlString(p.customer!.id)}`).join(' or ') || 'false'}`
-    : ''
-  const storageCustomer = p.customer
-    ? `\n    | where ${p.customer.objectKeyPrefixes.map((prefix) => `ObjectKey startswith ${kqlString(prefix)}`).join(' or ') || 'false'}`
-    : ''
+  const customer = p.customer ? `\n    | where ${p.customer.where}` : ''
   return `let rangeStart = ${kqlTime(p.since)};
 let rangeEnd = ${kqlTime(p.until)};
 let lookbackStart = ${kqlTime(p.lookbackStart)};
 let tz = ${kqlString(p.hours.timeZone)};
 let SignIns = union isfuzzy=true SigninLogs, AADNonInteractiveUserSignInLogs, AADServicePrincipalSignInLogs, AADManagedIdentitySignInLogs
-    | where TimeGenerated >= lookbackStart and TimeGenerated < rangeEnd${signInCustomer}
+    | where TimeGenerated >= lookbackStart and TimeGenerated < rangeEnd${customer}
     | extend Principal = tolower(coalesce(UserPrincipalName, tostring(column_ifexists("ServicePrincipalName", "")), tostring(column_ifexists("ServicePrincipalId", "")), AppDisplayName, AppId))
     | extend Kind = "sign-in", Ip = tostring(IPAddress), Country = toupper(tostring(parse_json(tostring(LocationDetails)).countryOrRegion)), Code = tostring(ResultType), Operation = ""
     | extend Failed = Code != "0";
 let Storage = StorageBlobLogs
-    | where TimeGenerated >= lookbackStart and TimeGenerated < rangeEnd${storageCustomer}
+    | where TimeGenerated >= lookbackStart and TimeGenerated < rangeEnd${customer}
     | extend KeyName = extract(@"^(key[12])", 1, tostring(AuthenticationHash))
     | extend Principal = tolower(coalesce(RequesterUpn, RequesterObjectId, RequesterAppId, strcat(iff(AuthenticationType =~ "AccountKey", "account-key", tolower(AuthenticationType)), iff(isnotempty(KeyName), strcat(" (", KeyName, ")"), "")), "anonymous"))
     | extend Kind = "data", Ip = iff(CallerIpAddress startswith "[", extract(@"^\\[([^\\]]+)\\]", 1, CallerIpAddress), iff(countof(CallerIpAddress, ":") == 1, tostring(split(CallerIpAddress, ":")[0]), CallerIpAddress)), Country = "", Code = "", Operation = OperationName, Failed = toint(StatusCode) >= 400;
@@ -298,15 +293,10 @@ export async function aggregateInWorkspace(
   return {rows, events}
 }
 
-/** The customer filter for the workspace: object-key prefixes of every scope, and the customer fields. */
-export function workspaceCustomer(
-  map: DataMap,
-  customer: string,
-): {id: string; objectKeyPrefixes: string[]; fields: string[]} {
-  const scopes = scopesOf(map, customer)
-  return {
-    id: customer,
-    objectKeyPrefixes: scopes.map((s) => `/${s.accountName}/${s.container}/${s.prefix}`),
-    fields: map.logs?.customerFields ?? [],
-  }
+/**
+ * The customer filter for the workspace: the selection rule of logs/select.ts as KQL, applied to
+ * sign-ins and blob access alike (a sign-in has no `ObjectKey`, a blob log no customer field).
+ */
+export function workspaceCustomer(map: DataMap, customer: string): {id: string; where: string} {
+  return {id: customer, where: customerKql(customerSelector(map, customer))}
 }

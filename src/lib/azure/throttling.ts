@@ -12,12 +12,14 @@
  * `RestError` with `statusCode: 429`. The policy therefore retries on that error (and on a plain
  * 429 response too, should an operation ever accept one).
  *
- * The delay is what the service asked for (`retry-after-ms`, `x-ms-retry-after-ms`, or
- * `Retry-After` in seconds or as an HTTP date), else exponential backoff from the clients' retry
- * options, capped at `maxRetryDelayInMs`. An abort by the caller stops the wait at once. Requests
- * whose body is a one-shot stream cannot be sent again and are not retried.
+ * The delay is retry.ts's policy: what the service asked for (`Retry-After` and its variants), else
+ * exponential backoff from the clients' retry options, capped at `maxRetryDelayInMs`. An abort by
+ * the caller stops the wait at once. Requests whose body is a one-shot stream cannot be sent again
+ * and are not retried.
  */
 import type {RequestPolicy, RequestPolicyFactory, WebResource} from '@azure/storage-blob'
+
+import {retryDelayInMs, sleep, type HeaderReader} from './retry.js'
 
 export interface ThrottlingRetryOptions {
   /** attempts per request, including the first */
@@ -26,30 +28,9 @@ export interface ThrottlingRetryOptions {
   maxRetryDelayInMs: number
 }
 
-interface HeaderReader {
-  get(name: string): string | undefined
-}
-
 interface ErrorWith429 {
   statusCode?: number
   response?: {headers?: HeaderReader}
-}
-
-const RETRY_AFTER_HEADERS = ['retry-after-ms', 'x-ms-retry-after-ms']
-
-/** The wait a 429 asks for, in ms, or undefined when it names none. */
-export function retryAfterMs(headers: HeaderReader | undefined, now = Date.now()): number | undefined {
-  if (!headers) return undefined
-  for (const name of RETRY_AFTER_HEADERS) {
-    const value = Number(headers.get(name))
-    if (headers.get(name) !== undefined && Number.isFinite(value) && value >= 0) return value
-  }
-
-  const retryAfter = headers.get('retry-after')
-  if (retryAfter === undefined) return undefined
-  if (/^\s*\d+(\.\d+)?\s*$/.test(retryAfter)) return Number(retryAfter) * 1000
-  const date = Date.parse(retryAfter)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
 
 /** Whether a request can be sent again: its body is absent, text, bytes, or made anew per attempt. */
@@ -68,26 +49,8 @@ function canResend(request: WebResource): boolean {
   return false
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'))
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal?.reason ?? new Error('aborted'))
-    }
-
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, {once: true})
-  })
-}
-
 /** The storage pipeline policy (see the module comment); add it with `pipeline.factories.push()`. */
 export function retryTooManyRequests(options: ThrottlingRetryOptions): RequestPolicyFactory {
-  const backoff = (attempt: number) =>
-    Math.min(options.maxRetryDelayInMs, options.retryDelayInMs * 2 ** (attempt - 1) * (0.8 + Math.random() * 0.4))
   return {
     create(nextPolicy): RequestPolicy {
       return {
@@ -105,11 +68,7 @@ export function retryTooManyRequests(options: ThrottlingRetryOptions): RequestPo
               headers = (error as ErrorWith429).response?.headers
             }
 
-            const asked = retryAfterMs(headers)
-            await sleep(
-              Math.min(options.maxRetryDelayInMs, asked ?? backoff(attempt)),
-              request.abortSignal as AbortSignal | undefined,
-            )
+            await sleep(retryDelayInMs(attempt, options, headers), request.abortSignal as AbortSignal | undefined)
           }
         },
       }

@@ -4,6 +4,7 @@
  */
 import {ExitCode} from '../errors.js'
 import {color} from '../output/color.js'
+import {nagiosOutput, nagiosText, type NagiosOutput, type NagiosState} from '../output/nagios.js'
 import {formatBytes, renderTable} from '../output/table.js'
 import {CHECK_NAMES, examples, type BackupsVerifyResult, type CheckStatus} from './model.js'
 
@@ -14,31 +15,19 @@ export function exitCodeOf(status: CheckStatus): number {
   return ExitCode.findings
 }
 
-const NAGIOS: Record<CheckStatus, {state: string; code: 0 | 1 | 2 | 3}> = {
-  pass: {state: 'OK', code: 0},
-  retired: {state: 'OK', code: 0},
-  warn: {state: 'WARNING', code: 1},
-  fail: {state: 'CRITICAL', code: 2},
-  unknown: {state: 'UNKNOWN', code: 3},
-}
-
-export interface NagiosOutput {
-  line: string
-  exitCode: 0 | 1 | 2 | 3
+const NAGIOS: Record<CheckStatus, NagiosState> = {
+  pass: 'OK',
+  retired: 'OK',
+  warn: 'WARNING',
+  fail: 'CRITICAL',
+  unknown: 'UNKNOWN',
 }
 
 const PROBLEMS_SHOWN = 3
 const DETAIL_LENGTH = 160
 
-/** Text a Nagios line may carry: no newlines, no `|` (it starts the performance data). */
-function clean(text: string, max = DETAIL_LENGTH): string {
-  const flat = text.replaceAll(/[\r\n]+/g, ' ').replaceAll('|', '/')
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
-}
-
 /** `BACKUPS CRITICAL - … | customers=4;;;0 …`, and the plugin exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). */
 export function nagiosLine(result: BackupsVerifyResult): NagiosOutput {
-  const {state, code} = NAGIOS[result.status]
   const t = result.totals
   let text: string
   const servers = t.databases > 0 ? ` and ${t.databases} database server${t.databases === 1 ? '' : 's'}` : ''
@@ -62,7 +51,7 @@ export function nagiosLine(result: BackupsVerifyResult): NagiosOutput {
       for (const s of c.sets) {
         for (const k of s.checks) {
           if (k.status === 'pass' || k.status === 'retired') continue
-          const key = `${s.set} ${k.check}: ${clean(k.detail)}`
+          const key = `${s.set} ${k.check}: ${nagiosText(k.detail, DETAIL_LENGTH)}`
           let g = groups.get(key)
           if (!g) groups.set(key, (g = {rank: rank[k.status], customers: [], count: 0}))
           g.count++
@@ -75,7 +64,7 @@ export function nagiosLine(result: BackupsVerifyResult): NagiosOutput {
     for (const d of result.databases) {
       for (const k of d.checks) {
         if (k.status === 'pass' || k.status === 'retired') continue
-        const key = `database ${d.database} ${k.check}: ${clean(k.detail)}`
+        const key = `database ${d.database} ${k.check}: ${nagiosText(k.detail, DETAIL_LENGTH)}`
         if (!groups.has(key)) groups.set(key, {rank: rank[k.status], customers: [], count: 0})
       }
     }
@@ -87,12 +76,12 @@ export function nagiosLine(result: BackupsVerifyResult): NagiosOutput {
     text = `${counts} of ${t.customers} customers${servers}; ${problems.slice(0, PROBLEMS_SHOWN).join('; ')}${more}`
   }
 
-  return {line: `BACKUPS ${state} - ${clean(text, 1000)} | ${perfdata(result)}`, exitCode: code}
+  return nagiosOutput('BACKUPS', NAGIOS[result.status], text, perfdata(result))
 }
 
 /** The line for a run that could not check anything (configuration or Azure failure). */
 export function nagiosUnknown(message: string): NagiosOutput {
-  return {line: `BACKUPS UNKNOWN - ${clean(message, 1000)}`, exitCode: 3}
+  return nagiosOutput('BACKUPS', 'UNKNOWN', message)
 }
 
 function perfdata(result: BackupsVerifyResult): string {

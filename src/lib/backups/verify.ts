@@ -38,7 +38,7 @@ import {
 } from './model.js'
 import {erasedCustomers, type ErasedCustomer} from './retired.js'
 import {restoreBackup, restoreCheck, type RestoreOutcome} from './restore.js'
-import {TaskPool} from './task-pool.js'
+import {TaskPool} from '../pool.js'
 
 export interface VerifyBackupsOptions {
   /** check one customer only (listing only its scope) */

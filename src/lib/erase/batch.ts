@@ -11,6 +11,7 @@ import {basename} from 'node:path'
 import type {BatchSubResponse, ContainerClient} from '@azure/storage-blob'
 
 import type {AzureClients} from '../azure/clients.js'
+import {retryDelayInMs, sleep, type HeaderReader} from '../azure/retry.js'
 import {azureFailure, fromAzureError, isAbortError, serviceMessage} from '../errors.js'
 import {assertInScope, type Scope} from '../scope.js'
 import {DeleteBatchRequest, type DeleteTarget} from './batch-request.js'
@@ -77,8 +78,11 @@ export async function submitDeleteBatch(
   const results: OpResult[] = []
   let pending = ops
   let lastFailure = new Map<DeleteOp, {status?: number; code?: string; message?: string}>()
+  // the wait the last throttled answer asked for (Retry-After), read by retry.ts's policy
+  let askedBy: HeaderReader | undefined
   for (let attempt = 1; pending.length > 0; attempt++) {
-    if (attempt > 1) await sleep(backoffInMs(attempt - 1, options), options.abortSignal)
+    if (attempt > 1) await sleep(retryDelayInMs(attempt - 1, options, askedBy), options.abortSignal)
+    askedBy = undefined
     const batch = await DeleteBatchRequest.create(container, pending.map(deleteTarget))
     let subResponses: Array<BatchSubResponse | undefined>
     try {
@@ -96,6 +100,7 @@ export async function submitDeleteBatch(
 
       if (status !== undefined && RETRYABLE_BATCH.has(status) && attempt < options.maxTries) {
         lastFailure = new Map(pending.map((op) => [op, {status, code}]))
+        askedBy = (error as {response?: {headers?: HeaderReader}}).response?.headers
         continue
       }
 
@@ -124,6 +129,7 @@ export async function submitDeleteBatch(
       } else if (RETRYABLE.has(status)) {
         retry.push(op)
         lastFailure.set(op, describe(sub))
+        askedBy ??= sub.headers
       } else {
         results.push({op, outcome: op.permanent ? 'retained' : 'failed', ...describe(sub)})
       }
@@ -190,27 +196,6 @@ function deleteTarget(op: DeleteOp): DeleteTarget {
 function describe(sub: BatchSubResponse): {status: number; code?: string; message?: string} {
   const message = serviceMessage(sub.bodyAsText) ?? sub.statusMessage
   return {status: sub.status, ...(sub.errorCode ? {code: sub.errorCode} : {}), ...(message ? {message} : {})}
-}
-
-function backoffInMs(retry: number, options: SubmitBatchOptions): number {
-  const base = Math.min(options.maxRetryDelayInMs, options.retryDelayInMs * 2 ** (retry - 1))
-  return Math.round(base * (0.8 + Math.random() * 0.4))
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason)
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal!.reason)
-    }
-
-    signal?.addEventListener('abort', onAbort, {once: true})
-  })
 }
 
 /**

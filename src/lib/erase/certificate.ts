@@ -31,6 +31,7 @@ import type {PlanHeader, PlanStore, PlanTrailer, StoreTotals} from './plan.js'
 import {renderCertificateHtml, renderCertificateText, type CertificateVerifyReport} from './render.js'
 import type {CryptoErasedStore, KeyShredResult} from './shred.js'
 import type {ErasureVerification, StoreVerification} from './verify.js'
+import type {CertificatePart, KindVerification, Residual} from '../stores/kind.js'
 
 export const CERTIFICATE_KIND = 'custos.deletion-certificate' as const
 
@@ -75,6 +76,28 @@ export interface CertificateStore {
   verification: StoreVerification
 }
 
+/** A database store in the certificate: how its rows went, how many, and what was left. */
+export interface CertificateDatabase {
+  store: string
+  engine: 'postgresql'
+  host: string
+  database: string
+  schema?: string
+  isolation: 'shared' | 'schema' | 'database'
+  method: 'SQL DELETE' | 'DROP SCHEMA' | 'DROP DATABASE'
+  /** the plan's fingerprint of this store's rows */
+  fingerprint: string
+  /** per table in deletion order: rows planned and rows deleted (over every run of the plan) */
+  tables: Array<{table: string; planned: number; deleted: number}>
+  planned: {rows: number}
+  deleted: {rows: number}
+  /** the schema or database was already gone when this run came (an earlier run dropped it) */
+  alreadyGone: boolean
+  /** VACUUM (ANALYZE) after the deletes (--vacuum): whether it ran on every emptied table */
+  vacuum: {requested: boolean; ran: boolean; skipped: string[]}
+  verification: {result: 'empty' | 'residue'; remainingRows: number; schemaOrDatabaseExists?: boolean}
+}
+
 export interface DeletionCertificateBody {
   title: 'Deletion certificate'
   customer: string
@@ -89,6 +112,10 @@ export interface DeletionCertificateBody {
   plan: {file: string; fingerprint: string; createdAt: string; items: number; bytes: number}
   guards: Array<Pick<GuardVerdict, 'guard' | 'ok' | 'message'> & {skipped?: boolean}>
   stores: CertificateStore[]
+  /** database stores (only when the data map has databases) */
+  databases?: CertificateDatabase[]
+  /** what still holds the erased data and until when: the database servers' backups (never claimed gone) */
+  residuals?: Residual[]
   key: KeyShredResult
   totals: {
     planned: Amount
@@ -104,6 +131,8 @@ export interface DeletionCertificateBody {
     live: number
     retained: number
     permanentlyDeletedBy?: string
+    /** database rows still found (only when the data map has databases) */
+    remainingRows?: number
   }
   exceptions: string[]
   /** one sentence for readers: what this certificate does and does not prove */
@@ -137,6 +166,9 @@ export interface BuildCertificateInput {
   cryptoErased?: CryptoErasedStore[]
   verification: ErasureVerification
   audit?: AuditReference
+  /** the other store kinds' certificate parts and verifications (databases) */
+  parts?: Array<{part: CertificatePart; verification: KindVerification}>
+  residuals?: Residual[]
 }
 
 const MAX_EXCEPTIONS_PER_STORE = 50
@@ -163,6 +195,13 @@ export function buildCertificateBody(input: BuildCertificateInput): DeletionCert
       `key ${input.key.name}: purge refused (${input.key.purgeRefused.status}${input.key.purgeRefused.code ? ` ${input.key.purgeRefused.code}` : ''}); unrecoverable from ${input.key.scheduledPurgeDate ?? 'an unknown date'}`,
     )
   const v = input.verification
+  const databases = (input.parts ?? []).flatMap((p) => p.part.databases ?? [])
+  const others = (input.parts ?? []).map((p) => p.verification)
+  const results = new Set([v.result, ...others.map((o) => o.result)])
+  const result = results.has('residue') ? 'residue' : results.has('retained') ? 'retained' : 'empty'
+  for (const d of databases)
+    if (d.verification.result === 'residue')
+      exceptions.push(`${d.store}: ${d.verification.remainingRows} row(s) of the customer are still in the database`)
   return {
     title: 'Deletion certificate',
     customer: input.customer,
@@ -187,6 +226,8 @@ export function buildCertificateBody(input: BuildCertificateInput): DeletionCert
       ...(g.skipped ? {skipped: true} : {}),
     })),
     stores,
+    ...(input.parts && input.parts.length > 0 ? {databases} : {}),
+    ...(input.residuals && input.residuals.length > 0 ? {residuals: input.residuals} : {}),
     key: input.key,
     totals: {
       planned: sum((s) => s.planned),
@@ -197,14 +238,19 @@ export function buildCertificateBody(input: BuildCertificateInput): DeletionCert
       softDeletedBeforeErase: stores.reduce((n, s) => n + s.softDeletedBeforeErase, 0),
     },
     verification: {
-      result: v.result,
+      result,
       checkedAt: v.checkedAt,
       live: v.live,
       retained: v.retained,
       ...(v.permanentlyDeletedBy ? {permanentlyDeletedBy: v.permanentlyDeletedBy} : {}),
+      ...(others.length > 0 ? {remainingRows: others.reduce((n, o) => n + o.live, 0)} : {}),
     },
     exceptions,
-    statement: statementFor(v.result, input.key),
+    statement:
+      statementFor(result, input.key) +
+      (databases.length > 0
+        ? ' Database rows were deleted (or their schema or database dropped) and counted again afterwards; the residuals name the backups that still hold them and until when.'
+        : ''),
   }
 }
 
@@ -430,7 +476,27 @@ function checkCertificate(b: Doc): ConsistencyCheck {
     problems.push(`the plan's ${String(plan.items)} items / ${String(plan.bytes)} bytes differ from totals.planned`)
   checks.push('the plan totals equal the planned totals')
   const v = b.verification as Doc
-  const storeResults = new Set(stores.map((s) => (s.verification as Doc | undefined)?.result))
+  const databases = (b.databases as Doc[] | undefined) ?? []
+  for (const d of databases) {
+    const tables = (d.tables as Doc[]) ?? []
+    const deleted = tables.reduce((n, t) => n + (t.deleted as number), 0)
+    const planned = tables.reduce((n, t) => n + (t.planned as number), 0)
+    if ((d.deleted as Doc)?.rows !== deleted)
+      problems.push(`database ${String(d.store)}: deleted.rows is not the sum over its tables (${deleted})`)
+    if ((d.planned as Doc)?.rows !== planned)
+      problems.push(`database ${String(d.store)}: planned.rows is not the sum over its tables (${planned})`)
+    const dv = d.verification as Doc | undefined
+    if (dv && (dv.remainingRows as number) > 0 && dv.result !== 'residue')
+      problems.push(
+        `database ${String(d.store)}: ${String(dv.remainingRows)} row(s) remain but the result says "${String(dv.result)}"`,
+      )
+  }
+
+  if (databases.length > 0) checks.push('every database store accounts for its rows per table')
+  const storeResults = new Set([
+    ...stores.map((s) => (s.verification as Doc | undefined)?.result),
+    ...databases.map((d) => (d.verification as Doc | undefined)?.result),
+  ])
   const expected = storeResults.has('residue') ? 'residue' : storeResults.has('retained') ? 'retained' : 'empty'
   if (v?.result !== expected)
     problems.push(`verification.result is "${String(v?.result)}" but the stores' results make it "${expected}"`)
@@ -485,6 +551,21 @@ function checkExportManifest(b: Doc): ConsistencyCheck {
 
   checks.push('totals equal the sum over the objects', 'every object lies inside one of the stores named')
   for (const s of stores) {
+    if (s.engine !== undefined) {
+      // a database store: its rows are the customer's by the tenant column, its schema or its database
+      const named =
+        s.isolation === 'shared'
+          ? typeof s.tenantColumn === 'string' && s.tenantColumn.length > 0
+          : s.isolation === 'schema'
+            ? String(s.schema ?? '').includes(customer)
+            : String(s.database ?? '').includes(customer)
+      if (!named)
+        problems.push(
+          `database store ${String(s.name)}: isolation ${String(s.isolation)} does not say how the rows are customer ${customer}'s`,
+        )
+      continue
+    }
+
     const container = String(s.container ?? '')
     const prefix = String(s.prefix ?? '')
     if (!container.includes(customer) && !prefix.split('/').includes(customer))
@@ -493,7 +574,7 @@ function checkExportManifest(b: Doc): ConsistencyCheck {
       )
   }
 
-  checks.push('every store names the customer in its scope')
+  checks.push('every store names the customer in its scope (database stores: tenant column, schema or database)')
   return {checked: true, problems, checks}
 }
 

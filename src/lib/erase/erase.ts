@@ -13,45 +13,30 @@ import {basename, join, resolve} from 'node:path'
 import {AuditTrail, referenceTo, type AuditResult} from '../audit/trail.js'
 import type {AzureClients} from '../azure/clients.js'
 import {operatorIdentity} from '../azure/identity.js'
-import {refuseDatabaseStores} from '../stores/pending.js'
 import type {DataMap} from '../datamap/types.js'
-import {azureFailure, CustosError, ExitCode, fromAzureError, isAbortError, refusedError} from '../errors.js'
+import {azureFailure, CustosError, ExitCode, isAbortError, refusedError} from '../errors.js'
 import {keyVaultSigner} from '../evidence/signing.js'
-import {listScope} from '../inventory/listing.js'
 import {PRIVATE_FILE_MODE, refuseOverwrite} from '../output/files.js'
 import {tracked, type Progress} from '../output/progress.js'
 import {formatBytes, formatCount} from '../output/table.js'
-import {scopesOf, type Scope} from '../scope.js'
+import {scopesOf} from '../scope.js'
+import type {CertificatePart, ErasePart, KindVerification, PlanSection, Residual, StoreKind} from '../stores/kind.js'
+import {storeKinds} from '../stores/kinds.js'
 import {TOOL_VERSION} from '../version.js'
-import {runPhase, type PhaseContext} from './batch.js'
 import {
   buildCertificateBody,
   certificateBaseFor,
   writeCertificate,
+  type CertificateDatabase,
   type FailureSummary,
   type WrittenCertificate,
 } from './certificate.js'
-import {
-  checkExportGuard,
-  checkFingerprintGuard,
-  checkHoldGuard,
-  refuseUnlessAllPass,
-  type GuardVerdict,
-} from './guards.js'
-import {Journal, PHASES, journalPathFor, type JournalBatch, type JournalFailure} from './journal.js'
+import {checkExportGuard, refuseUnlessAllPass, type GuardVerdict} from './guards.js'
+import {Journal, journalPathFor, type JournalFailure} from './journal.js'
 import {acquireEraseLock} from './lock.js'
-import {
-  readPlanItems,
-  storeConfigs,
-  verifyPlanFile,
-  writePlan,
-  isUnfinishedPlan,
-  type PlanKey,
-  type PlanSummary,
-  type StoreTotals,
-} from './plan.js'
+import {verifyPlanFile, writePlan, isUnfinishedPlan, type PlanKey, type PlanSummary, type StoreTotals} from './plan.js'
 import {cryptoErasedStores, shredCustomerKey, type KeyShredResult} from './shred.js'
-import {verifyErasure, type ErasureVerification} from './verify.js'
+import type {ErasureVerification} from './verify.js'
 
 export interface EraseHooks {
   progress(label: string, total?: number): Progress
@@ -90,6 +75,8 @@ export interface EraseOptions {
   hooks?: EraseHooks
   /** key delete poller interval */
   keyPollIntervalInMs?: number
+  /** VACUUM the database tables emptied (--vacuum); the certificate says whether it ran */
+  vacuum?: boolean
 }
 
 export interface ErasePlanResult {
@@ -100,6 +87,8 @@ export interface ErasePlanResult {
   bytes: number
   stores: StoreTotals[]
   key: PlanKey
+  /** the other store kinds' plans (databases: rows per table), when the data map has them */
+  sections?: PlanSection[]
 }
 
 export interface EraseApplyResult {
@@ -130,6 +119,10 @@ export interface EraseOutcome {
   apply?: EraseApplyResult
   key?: KeyShredResult
   verification?: ErasureVerification
+  /** the database stores as the certificate states them (when the data map has databases) */
+  databases?: CertificateDatabase[]
+  /** what still holds the erased data, until when (database backups) */
+  residuals?: Residual[]
   certificate?: WrittenCertificate
   /** 0 done, 1 the final listing found residue or items failed */
   exitCode: 0 | 1
@@ -146,6 +139,7 @@ function planResult(summary: PlanSummary, file?: string): ErasePlanResult {
     bytes: summary.trailer.bytes,
     stores: summary.trailer.stores,
     key: summary.header.key,
+    ...(summary.header.sections ? {sections: summary.header.sections} : {}),
   }
 }
 
@@ -161,8 +155,18 @@ export function defaultPlanPath(customer: string, now = new Date()): string {
 /** Plans, and unless `planOnly`, applies the erase of one customer. */
 export async function eraseCustomer(clients: AzureClients, map: DataMap, options: EraseOptions): Promise<EraseOutcome> {
   scopesOf(map, options.customer) // checks the customer id before anything else
-  refuseDatabaseStores(map, 'erase') // again here, for every caller besides the command (demo)
-  return options.planOnly ? planErase(clients, map, options) : applyErase(clients, map, options)
+  const kinds = storeKinds(clients, map, options.customer)
+  // every kind's own check (a database's catalog: a map that would erase too little or too much) first
+  for (const kind of kinds) await kind.check({abortSignal: options.abortSignal})
+  const erasing: Kinds = kinds.map((kind) => ({kind, part: kind.erase()}))
+  return options.planOnly ? planErase(clients, map, options, erasing) : applyErase(clients, map, options, erasing)
+}
+
+/** The store kinds of the erase, each with its erase part. The blob kind comes first (kinds.ts). */
+type Kinds = Array<{kind: StoreKind; part: ErasePart}>
+
+function sectionOf(summary: PlanSummary, kind: StoreKind): PlanSection | undefined {
+  return summary.header.sections?.find((s) => s.kind === kind.kind)
 }
 
 async function makePlan(
@@ -172,13 +176,21 @@ async function makePlan(
   path: string,
   operationId: string,
   trail: AuditTrail,
+  kinds: Kinds,
 ): Promise<PlanSummary> {
   const hooks = options.hooks ?? silentHooks
   await trail.append({action: 'erase.plan', result: 'started', customer: options.customer, operationId})
   const progress = hooks.progress(`Listing ${options.customer}`)
   try {
+    const sections: PlanSection[] = []
+    for (const {part} of kinds) {
+      const section = await part.plan({abortSignal: options.abortSignal})
+      if (section) sections.push(section)
+    }
+
     const summary = await tracked(progress, () =>
       writePlan(clients, map, options.customer, {
+        sections,
         path,
         abortSignal: options.abortSignal,
         onItem: () => progress.increment(1, 1),
@@ -196,6 +208,7 @@ async function makePlan(
         fingerprint: summary.trailer.fingerprint,
         items: summary.trailer.items,
         bytes: summary.trailer.bytes,
+        ...rowsOf(summary),
       },
     })
     return summary
@@ -220,7 +233,19 @@ async function refuseExistingPlan(path: string, customer: string, force?: boolea
   refuseOverwrite([path], '--plan-out', force || unfinished)
 }
 
-async function planErase(clients: AzureClients, map: DataMap, options: EraseOptions): Promise<EraseOutcome> {
+/** `{rows}` planned in the database stores, for the audit trail; nothing for a blob-only plan. */
+function rowsOf(summary: PlanSummary): {rows?: number} {
+  const sections = summary.header.sections ?? []
+  if (sections.length === 0) return {}
+  return {rows: sections.flatMap((s) => s.stores).reduce((n, st) => n + (typeof st.rows === 'number' ? st.rows : 0), 0)}
+}
+
+async function planErase(
+  clients: AzureClients,
+  map: DataMap,
+  options: EraseOptions,
+  kinds: Kinds,
+): Promise<EraseOutcome> {
   const operationId = randomUUID()
   const trail = new AuditTrail(clients)
   if (options.planOut) await refuseExistingPlan(resolve(options.planOut), options.customer, options.force)
@@ -228,14 +253,17 @@ async function planErase(clients: AzureClients, map: DataMap, options: EraseOpti
   const scratch = options.planOut ? undefined : await mkdtemp(join(tmpdir(), 'custos-plan-'))
   const path = options.planOut ? resolve(options.planOut) : join(scratch!, 'plan.json')
   try {
-    const summary = await makePlan(clients, map, options, path, operationId, trail)
-    const guards = [
+    const summary = await makePlan(clients, map, options, path, operationId, trail, kinds)
+    const guards: GuardVerdict[] = [
       await checkExportGuard(clients, map, options.customer, {required: options.exportRequired}),
-      await checkHoldGuard(clients, map, scopesOf(map, options.customer), readPlanItems(path), {
-        abortSignal: options.abortSignal,
-      }),
-      {guard: 'fingerprint' as const, ok: true, skipped: true, message: 'checked when the plan is applied'},
     ]
+    const run = {
+      plan: {path, summary, fresh: true, resumed: false},
+      planOnly: true,
+      abortSignal: options.abortSignal,
+      progress: (options.hooks ?? silentHooks).progress,
+    }
+    for (const {kind, part} of kinds) guards.push(...(await part.guard(sectionOf(summary, kind), run)))
     return {
       customer: options.customer,
       mode: 'plan',
@@ -249,10 +277,14 @@ async function planErase(clients: AzureClients, map: DataMap, options: EraseOpti
   }
 }
 
-async function applyErase(clients: AzureClients, map: DataMap, options: EraseOptions): Promise<EraseOutcome> {
+async function applyErase(
+  clients: AzureClients,
+  map: DataMap,
+  options: EraseOptions,
+  kinds: Kinds,
+): Promise<EraseOutcome> {
   const {customer} = options
   const hooks = options.hooks ?? silentHooks
-  const scopes = scopesOf(map, customer)
   const operationId = randomUUID()
   const startedAt = new Date()
   const operator = await operatorIdentity(clients)
@@ -289,9 +321,15 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
     let summary: PlanSummary
     let fresh = false
     if (options.planPath) {
-      summary = await verifyPlanFile(planPath, map, customer)
+      summary = await verifyPlanFile(
+        planPath,
+        map,
+        customer,
+        undefined,
+        kinds.map(({kind}) => ({kind: kind.kind, names: kind.names})),
+      )
     } else {
-      summary = await makePlan(clients, map, options, planPath, operationId, trail)
+      summary = await makePlan(clients, map, options, planPath, operationId, trail, kinds)
       fresh = true
       hooks.note(`Plan written to ${planPath}; if this run is interrupted, resume with --plan ${planPath} --yes.`)
     }
@@ -303,29 +341,15 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
     if (journal.resumed)
       hooks.note(`Resuming: the journal ${journal.path} holds ${journal.resumedBatches} finished batch(es).`)
 
-    const guards: GuardVerdict[] = [
-      await checkExportGuard(clients, map, customer, {required: options.exportRequired}),
-      await checkHoldGuard(clients, map, scopes, readPlanItems(planPath), {abortSignal: signal}),
-    ]
-    if (guards.some((g) => !g.ok)) {
-      guards.push({guard: 'fingerprint', ok: true, skipped: true, message: 'not checked (refused already)'})
-    } else if (fresh) {
-      guards.push({
-        guard: 'fingerprint',
-        ok: true,
-        message: `plan made by this run (fingerprint ${summary.trailer.fingerprint.slice(0, 12)}…)`,
-      })
-    } else {
-      const progress = hooks.progress('Comparing with the plan', summary.trailer.items)
-      const resumed = journal.resumed
+    const planFile = {path: planPath, summary, fresh, resumed: journal.resumed}
+    const guards: GuardVerdict[] = [await checkExportGuard(clients, map, customer, {required: options.exportRequired})]
+    for (const {kind, part} of kinds) {
       guards.push(
-        await tracked(progress, () =>
-          checkFingerprintGuard(clients, map, scopes, planPath, summary, {
-            resumed,
-            abortSignal: signal,
-            onItem: () => progress.increment(1, 1),
-          }),
-        ),
+        ...(await part.guard(sectionOf(summary, kind), {
+          plan: planFile,
+          abortSignal: signal,
+          progress: hooks.progress,
+        })),
       )
     }
 
@@ -365,16 +389,27 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
         fingerprint: summary.trailer.fingerprint,
         items: summary.trailer.items,
         bytes: summary.trailer.bytes,
+        ...rowsOf(summary),
         resumed: journal.resumed,
       },
     })
     started = true
 
-    await deleteEverything(clients, map, scopes, planPath, summary, journal, options, hooks, signal)
-    for (const [i, scope] of scopes.entries()) {
-      if (scope.ownsContainer && summary.header.stores[i].exists)
-        await deleteOwnedContainer(clients, scope, storeConfigs(map)[i].config.account, journal, signal)
+    const run = {
+      customer,
+      plan: planFile,
+      concurrency: options.concurrency,
+      retries: options.retries,
+      journal,
+      abortSignal: signal,
+      progress: hooks.progress,
+      note: hooks.note,
+      batchJournaled: async () => {
+        await hooks.batchJournaled?.(journal!.batchesWritten, signal)
+      },
+      vacuum: Boolean(options.vacuum),
     }
+    for (const {kind, part} of kinds) await part.apply(sectionOf(summary, kind), run)
 
     hooks.note(
       map.keys?.customerKey ? 'Crypto-shredding the customer key…' : 'No customer key configured: no crypto-shredding.',
@@ -397,7 +432,19 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
     const cryptoErased = await cryptoErasedStores(clients, customer, key, {abortSignal: signal})
 
     hooks.note('Verifying: listing every scope again…')
-    const verification = await verifyErasure(clients, map, scopes, {abortSignal: signal})
+    const verifications: KindVerification[] = []
+    for (const {kind, part} of kinds)
+      verifications.push(await part.verify(sectionOf(summary, kind), {abortSignal: signal}))
+    // the blob kind is always first (kinds.ts); its listing is the certificate's object verification
+    const verification = verifications[0] as ErasureVerification
+    const erasedAt = new Date()
+    const residuals: Residual[] = []
+    const parts: Array<{part: CertificatePart; verification: KindVerification}> = []
+    for (const [i, {kind, part}] of kinds.entries()) {
+      residuals.push(...(await part.residuals(sectionOf(summary, kind), erasedAt)))
+      const certificatePart = part.certificate(sectionOf(summary, kind), journal, verifications[i])
+      if (Object.keys(certificatePart).length > 0) parts.push({part: certificatePart, verification: verifications[i]})
+    }
 
     const failures = failureSummaries(journal)
     const body = buildCertificateBody({
@@ -417,6 +464,8 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
       cryptoErased,
       verification,
       audit: referenceTo(startedRecord),
+      parts,
+      residuals,
     })
     const {files} = await writeCertificate(body, certificateBase, keyVaultSigner(clients))
     // Private like everything custos writes, also where --force replaced files of another mode.
@@ -428,7 +477,7 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
       sha256: files.sha256,
     })
     const failed = failures.filter((f) => f.primary).length
-    const ok = verification.result !== 'residue' && failures.length === 0
+    const ok = body.verification.result !== 'residue' && failures.length === 0
     audited = true
     await trail.append({
       action: 'erase.apply',
@@ -442,7 +491,8 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
         deletedBytes: body.totals.deleted.bytes,
         alreadyGone: body.totals.alreadyGone.items,
         failed,
-        verification: verification.result,
+        verification: body.verification.result,
+        ...(body.databases ? {deletedRows: body.databases.reduce((n, d) => n + d.deleted.rows, 0)} : {}),
         key: key.state,
         certificate: basename(files.json),
         certificateSha256: files.sha256,
@@ -474,6 +524,8 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
       },
       key,
       verification,
+      ...(body.databases ? {databases: body.databases} : {}),
+      ...(body.residuals ? {residuals: body.residuals} : {}),
       certificate: files,
       exitCode: ok ? 0 : 1,
     }
@@ -508,105 +560,6 @@ async function applyErase(clients: AzureClients, map: DataMap, options: EraseOpt
   }
 }
 
-async function deleteEverything(
-  clients: AzureClients,
-  map: DataMap,
-  scopes: Scope[],
-  planPath: string,
-  summary: PlanSummary,
-  journal: Journal,
-  options: EraseOptions,
-  hooks: EraseHooks,
-  signal: AbortSignal,
-): Promise<void> {
-  const unpurgeable = summary.trailer.stores.reduce((n, s) => n + s.unpurgeable, 0)
-  const progress = hooks.progress(`Erasing ${options.customer}`, summary.trailer.items - unpurgeable)
-  const softStores = new Set(summary.trailer.stores.filter((s) => s.softDeleted > 0).map((s) => s.store))
-  const ctx: PhaseContext = {
-    clients,
-    planPath,
-    journal,
-    scopes: new Map(scopes.map((s) => [s.store, s])),
-    accounts: new Map(storeConfigs(map).map(({config}) => [config.name, config.account])),
-    softStores,
-    concurrency: options.concurrency,
-    submit: {
-      maxTries: options.retries,
-      retryDelayInMs: clients.retry.retryDelayInMs,
-      maxRetryDelayInMs: clients.retry.maxRetryDelayInMs,
-      abortSignal: signal,
-    },
-    onBatch: (line: JournalBatch) => progress.increment(primaryDone(line), primaryDone(line)),
-    onSkip: (ops) => {
-      const n = ops.filter((op) => op.primary).length
-      progress.increment(n, n)
-    },
-    afterBatch: async () => {
-      await hooks.batchJournaled?.(journal.batchesWritten, signal)
-    },
-  }
-  await tracked(progress, async () => {
-    for (const phase of PHASES) {
-      if (phase === 'purge') for (const p of journal.stores.values()) if (p.softDeleteSeen) softStores.add(p.store)
-      await runPhase(ctx, phase)
-    }
-  })
-}
-
-function primaryDone(line: JournalBatch): number {
-  return line.stats.deleted + line.stats.gone + line.stats.retained + line.failed.filter((f) => f.primary).length
-}
-
-/** Deletes a container-per-customer container once nothing live is left in it. */
-async function deleteOwnedContainer(
-  clients: AzureClients,
-  scope: Scope,
-  account: string,
-  journal: Journal,
-  signal: AbortSignal,
-): Promise<void> {
-  if (!scope.ownsContainer) return // a shared container is never deleted
-  if (journal.progress(scope.store).container?.result === 'deleted') return
-  const container = clients.container(scope, account)
-  const base = {
-    type: 'container' as const,
-    store: scope.store,
-    container: scope.container,
-    time: new Date().toISOString(),
-  }
-  let live = 0
-  try {
-    for await (const blob of listScope(container, scope, {
-      versions: true,
-      snapshots: true,
-      deleted: true,
-      pageSize: 50,
-      abortSignal: signal,
-    })) {
-      if (blob.kind !== 'deleted') {
-        live++
-        break
-      }
-    }
-  } catch (error) {
-    if ((error as {statusCode?: number}).statusCode === 404) return journal.appendContainer({...base, result: 'absent'})
-    throw fromAzureError(error, `container ${scope.container} in account ${scope.accountName} (store ${scope.store})`)
-  }
-
-  if (live > 0) return journal.appendContainer({...base, result: 'kept', reason: 'live objects remain in it'})
-  try {
-    const response = await container.delete({abortSignal: signal})
-    await journal.appendContainer({
-      ...base,
-      result: 'deleted',
-      ...(response.requestId ? {requestId: response.requestId} : {}),
-    })
-  } catch (error) {
-    if ((error as {statusCode?: number}).statusCode === 404) return journal.appendContainer({...base, result: 'absent'})
-    throw fromAzureError(error, `container ${scope.container} in account ${scope.accountName} (store ${scope.store})`)
-  }
-}
-
 function failureSummaries(journal: Journal): FailureSummary[] {
   return [...journal.unresolved.values()].map((f: JournalFailure & {store: string; phase: string}) => ({
     store: f.store,
@@ -629,6 +582,15 @@ export function describePlan(summary: PlanSummary): string {
     lines.push(
       `  ${s.store}: ${ps ? `${ps.accountName}/${ps.container}/${ps.prefix}` : ''} ${formatCount(s.items)} objects, ${formatBytes(s.bytes)}`,
     )
+  }
+
+  for (const section of summary.header.sections ?? []) {
+    for (const st of section.stores) {
+      const tables = Array.isArray(st.tables) ? st.tables.length : 0
+      lines.push(
+        `  ${st.store}: ${section.kind} ${String(st.database ?? '')}${st.schema ? `/${String(st.schema)}` : ''} ${formatCount(Number(st.rows ?? 0))} rows in ${tables} table(s) (${String(st.method ?? '')})`,
+      )
+    }
   }
 
   const k = summary.header.key

@@ -110,6 +110,27 @@ export interface JournalContainer {
   time: string
 }
 
+/** Rows a database store's batch deleted (committed), journaled before the next batch starts. */
+export interface JournalRows {
+  type: 'rows'
+  store: string
+  /** `schema.table` */
+  table: string
+  deleted: number
+  time: string
+}
+
+/** A database store finished: how, and whether VACUUM ran. */
+export interface JournalDatabase {
+  type: 'database'
+  store: string
+  method: string
+  statements: number
+  alreadyGone: boolean
+  vacuum: {requested: boolean; ran: boolean; skipped: string[]}
+  time: string
+}
+
 export interface JournalStart {
   type: 'start'
   fingerprint: string
@@ -118,7 +139,8 @@ export interface JournalStart {
   pid: number
 }
 
-type JournalLine = JournalBatch | JournalContainer | JournalStart | {type: string; [k: string]: unknown}
+type JournalLine =
+  JournalBatch | JournalContainer | JournalStart | JournalRows | JournalDatabase | {type: string; [k: string]: unknown}
 
 export function emptyStats(): BatchStats {
   return {
@@ -165,6 +187,10 @@ export class Journal {
     JournalFailure & {phase: DeletePhase; store: string; container: string; batch: string}
   >()
   readonly stores = new Map<string, StoreProgress>()
+  /** database stores: rows deleted per table over every run of this plan */
+  readonly rows = new Map<string, Map<string, number>>()
+  /** database stores finished (their last `database` line) */
+  readonly databases = new Map<string, JournalDatabase>()
   /** batch lines read from an earlier run */
   resumedBatches = 0
   /** the customer key's fate as an earlier run of this plan recorded it (its last `key` line) */
@@ -275,6 +301,18 @@ export class Journal {
     await this.write(line)
   }
 
+  /** Rows deleted in a database store (each committed batch). */
+  async appendRows(line: JournalRows): Promise<void> {
+    this.apply(line)
+    this.batchesThisRun++
+    await this.write(line)
+  }
+
+  async appendDatabase(line: JournalDatabase): Promise<void> {
+    this.apply(line)
+    await this.write(line)
+  }
+
   async appendContainer(line: JournalContainer): Promise<void> {
     this.apply(line)
     await this.write(line)
@@ -308,6 +346,14 @@ export class Journal {
           batch: b.id,
         })
       for (const r of b.retained) if (p.retainedExamples.length < MAX_EXAMPLES) p.retainedExamples.push(r)
+    } else if (line.type === 'rows') {
+      const r = line as unknown as JournalRows
+      const tables = this.rows.get(r.store) ?? new Map<string, number>()
+      tables.set(r.table, (tables.get(r.table) ?? 0) + r.deleted)
+      this.rows.set(r.store, tables)
+    } else if (line.type === 'database') {
+      const d = line as unknown as JournalDatabase
+      this.databases.set(d.store, d)
     } else if (line.type === 'container') {
       const c = line as JournalContainer
       this.progress(c.store).container = c

@@ -25,6 +25,7 @@ import {canonicalJson, sha256Hex} from '../evidence/canonical.js'
 import {inventoryKey, type KeyInventory} from '../inventory/inventory.js'
 import {listScope, type BlobKind, type ScopedBlob} from '../inventory/listing.js'
 import {assertInScope, scopesOf, type Scope} from '../scope.js'
+import type {PlanSection, StoreKindName} from '../stores/kind.js'
 import {TOOL_VERSION} from '../version.js'
 
 export const PLAN_TYPE = 'custos.erase-plan'
@@ -59,6 +60,11 @@ export interface PlanHeader {
   dataMap: string
   stores: PlanStore[]
   key: PlanKey
+  /**
+   * The other store kinds' plans (databases: tables, rows and their fingerprints), only when the
+   * data map has such stores. The plan's fingerprint covers them after the item lines.
+   */
+  sections?: PlanSection[]
 }
 
 /** One object that will be deleted. Only stable properties: listing it again gives the same line. */
@@ -240,7 +246,17 @@ export async function planKey(clients: AzureClients, customer: string): Promise<
   return key
 }
 
+/**
+ * The lines of the other kinds' sections that the fingerprint covers after the item lines: one
+ * canonical line per section. Nothing for a blob-only plan, whose fingerprint stays what it was.
+ */
+function sectionLines(sections: PlanSection[] | undefined): string[] {
+  return (sections ?? []).map((s) => `${canonicalJson(s)}\n`)
+}
+
 export interface WritePlanOptions extends ListCustomerOptions {
+  /** the other store kinds' plans, for the header */
+  sections?: PlanSection[]
   /** where to write; undefined writes nothing (a dry run that only counts and fingerprints) */
   path?: string
   /** called for every listed item (progress) */
@@ -295,6 +311,7 @@ export async function writePlan(
       dataMap: map.source,
       stores,
       key,
+      ...(options.sections && options.sections.length > 0 ? {sections: options.sections} : {}),
     }
     const headerLine = canonicalJson(header)
     await writeLine(sink, headerLine)
@@ -311,6 +328,7 @@ export async function writePlan(
       await writeLine(sink, line)
     }
 
+    for (const line of sectionLines(header.sections)) fingerprint.update(line)
     const trailer = makeTrailer([...totals.values()], fingerprint, sha256Hex(headerLine))
     await writeLine(sink, canonicalJson(trailer))
     if (sink) await closeStream(sink)
@@ -385,6 +403,8 @@ export async function verifyPlanFile(
   map: DataMap,
   customer: string,
   now: Date = new Date(),
+  /** the data map's stores of the other kinds, which the plan's sections must name in this order */
+  kinds: Array<{kind: StoreKindName; names: readonly string[]}> = [],
 ): Promise<PlanSummary> {
   const scopes = scopesOf(map, customer)
   const byStore = new Map(scopes.map((s) => [s.store, s]))
@@ -460,6 +480,8 @@ export async function verifyPlanFile(
 
   if (!header) throw new CustosError(`The plan ${path} is empty.`, {code: 'NotAPlan', exitCode: ExitCode.usage})
   if (!trailer) throw planAltered(path, 'it has no trailer (it was cut short)')
+  checkSections(path, header, kinds)
+  for (const line of sectionLines(header.sections)) fingerprint.update(line)
   const recomputed = fingerprint.digest('hex')
   if (recomputed !== trailer.fingerprint)
     throw planAltered(
@@ -476,6 +498,37 @@ export async function verifyPlanFile(
 
   if (items !== trailer.items || bytes !== trailer.bytes) throw planAltered(path, 'its totals do not match its items')
   return {header, trailer}
+}
+
+/** Every kind with stores in the data map has its section in the plan, naming the same stores. */
+function checkSections(
+  path: string,
+  header: PlanHeader,
+  kinds: Array<{kind: StoreKindName; names: readonly string[]}>,
+): void {
+  const sections = header.sections ?? []
+  const wanted = kinds.filter((k) => k.kind !== 'blob' && k.names.length > 0)
+  const describe = (kind: string, names: readonly string[]) => `${kind}: ${names.join(', ') || 'none'}`
+  const planned = sections.map((s) =>
+    describe(
+      s.kind,
+      s.stores.map((st) => st.store),
+    ),
+  )
+  const current = wanted.map((k) => describe(k.kind, k.names))
+  if (JSON.stringify(planned) !== JSON.stringify(current)) {
+    throw refusedError(
+      'PlanMismatch',
+      `The plan ${path} was made with a different data map: its database stores are not those of the current data map.`,
+      'Nothing was deleted. Make a new plan with the current data map.',
+      [`data map: ${current.join('; ') || 'none'}`, `plan: ${planned.join('; ') || 'none'}`],
+    )
+  }
+
+  for (const section of sections)
+    for (const store of section.stores)
+      if ((store as {customer?: unknown}).customer !== header.customer)
+        throw planAltered(path, `its ${section.kind} section for ${store.store} is not for customer ${header.customer}`)
 }
 
 function checkStores(path: string, header: PlanHeader, scopes: Scope[]): void {

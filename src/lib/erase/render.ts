@@ -10,8 +10,10 @@ import type {ChalkInstance} from 'chalk'
 import {renderContents, type ContentsCheck} from '../evidence/contents.js'
 import type {AuditReferenceCheck} from '../evidence/envelope.js'
 import type {SignatureCheck} from '../evidence/signing.js'
+import {escapeHtml} from '../output/html.js'
 import {formatBytes, formatCount, renderTable} from '../output/table.js'
-import type {CertificateStore, ConsistencyCheck, DeletionCertificate} from './certificate.js'
+import type {Residual} from '../stores/kind.js'
+import type {CertificateDatabase, CertificateStore, ConsistencyCheck, DeletionCertificate} from './certificate.js'
 import type {EraseOutcome} from './erase.js'
 
 const MAX_IDS_IN_TEXT = 10
@@ -25,7 +27,26 @@ function resultLine(doc: DeletionCertificate): string {
   if (r === 'empty') return 'COMPLETE: a final listing found nothing left of this customer.'
   if (r === 'retained')
     return `COMPLETE, RETAINED BY SOFT DELETE: no live data left; ${formatCount(doc.body.verification.retained)} soft-deleted object(s) are deleted for good by ${doc.body.verification.permanentlyDeletedBy ?? 'their retention dates'}.`
-  return `INCOMPLETE: a final listing still found ${formatCount(doc.body.verification.live)} live object(s) of this customer.`
+  const rows = doc.body.verification.remainingRows ?? 0
+  return `INCOMPLETE: a final listing still found ${formatCount(doc.body.verification.live)} live object(s)${rows > 0 ? ` and ${formatCount(rows)} database row(s)` : ''} of this customer.`
+}
+
+function databaseLines(d: CertificateDatabase): string[] {
+  return [
+    `  ${d.store}: ${d.engine} ${d.host}/${d.database}${d.schema ? `, schema ${d.schema}` : ''} (isolation ${d.isolation})`,
+    `    method:        ${d.method}${d.alreadyGone ? ' (already done by an earlier run of this plan)' : ''}`,
+    `    planned:       ${formatCount(d.planned.rows)} rows; deleted: ${formatCount(d.deleted.rows)} rows`,
+    ...d.tables.map(
+      (t) => `    table          ${t.table}: ${formatCount(t.planned)} planned, ${formatCount(t.deleted)} deleted`,
+    ),
+    `    vacuum:        ${d.vacuum.requested ? (d.vacuum.ran ? 'ran on every emptied table' : `requested; not allowed on ${d.vacuum.skipped.join(', ') || 'the dropped objects'}`) : 'not requested'}`,
+    `    verification:  ${d.verification.result}: ${formatCount(d.verification.remainingRows)} row(s) left${d.verification.schemaOrDatabaseExists === undefined ? '' : d.verification.schemaOrDatabaseExists ? '; the schema/database still exists' : '; the schema/database is gone'}`,
+    `    fingerprint:   ${d.fingerprint}`,
+  ]
+}
+
+function residualLine(r: Residual): string {
+  return `  ${r.store}: ${r.until ? `until ${r.until}` : 'until an unknown date'}: ${r.statement}`
 }
 
 function keyLine(doc: DeletionCertificate): string {
@@ -98,6 +119,10 @@ export function renderCertificateText(doc: DeletionCertificate): string {
     'Stores and backup sets',
     ...b.stores.flatMap(storeLines),
     '',
+    ...(b.databases ? ['Databases', ...b.databases.flatMap(databaseLines), ''] : []),
+    ...(b.residuals
+      ? ['Residuals (what still holds the erased data, and until when)', ...b.residuals.map(residualLine), '']
+      : []),
     'Customer key',
     `  ${keyLine(doc)}`,
     `  Backups: ${b.key.backups}`,
@@ -125,7 +150,7 @@ export function renderCertificateText(doc: DeletionCertificate): string {
 }
 
 function esc(text: unknown): string {
-  return String(text).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;')
+  return escapeHtml(String(text))
 }
 
 /** The certificate as a self-contained HTML page (no scripts, no external resources). */
@@ -172,6 +197,27 @@ ${row('Key backups', esc(b.key.backups))}
 ${stores}
 <tr><th>total</th><td></td><td>${esc(amountText(b.totals.planned))}</td><td>${esc(amountText(b.totals.deleted))}</td><td>${esc(amountText(b.totals.alreadyGone))}</td><td>${esc(amountText(b.totals.retained))}</td><td>${esc(amountText(b.totals.failed))}</td><td></td><td>${esc(b.verification.result)}</td><td></td></tr>
 </table>
+${
+  b.databases
+    ? `<h2>Databases</h2>
+<table><tr><th>store</th><th>method</th><th>table</th><th>planned rows</th><th>deleted rows</th></tr>
+${b.databases
+  .flatMap((d) =>
+    d.tables.map(
+      (t, i) =>
+        `<tr>${i === 0 ? `<td rowspan="${d.tables.length}">${esc(d.store)}<br><code>${esc(`${d.host}/${d.database}${d.schema ? `/${d.schema}` : ''}`)}</code><br><small>verification: ${esc(d.verification.result)}, ${esc(formatCount(d.verification.remainingRows))} row(s) left; vacuum: ${esc(d.vacuum.requested ? (d.vacuum.ran ? 'ran' : 'requested, not run') : 'not requested')}</small></td><td rowspan="${d.tables.length}">${esc(d.method)}</td>` : ''}<td>${esc(t.table)}</td><td>${esc(formatCount(t.planned))}</td><td>${esc(formatCount(t.deleted))}</td></tr>`,
+    ),
+  )
+  .join('\n')}
+</table>`
+    : ''
+}
+${
+  b.residuals
+    ? `<h2>Residuals</h2>
+<ul>${b.residuals.map((x) => `<li><strong>${esc(x.store)}</strong> ${esc(x.until ? `until ${x.until}` : 'until an unknown date')}: ${esc(x.statement)}</li>`).join('')}</ul>`
+    : ''
+}
 <h2>Guards</h2>
 <ul>${b.guards.map((g) => `<li>${g.ok ? (g.skipped ? '–' : '✔') : '✘'} <strong>${esc(g.guard)}</strong>: ${esc(g.message)}</li>`).join('')}</ul>
 <h2>Exceptions</h2>
@@ -224,6 +270,17 @@ export function renderEraseOutcome(result: EraseOutcome, paint: ChalkInstance): 
     ...(result.apply ? ['deleted', 'already gone', 'failed', 'container'] : []),
   ]
   lines.push(renderTable(head, rows))
+  for (const section of p.sections ?? []) {
+    for (const st of section.stores) {
+      const done = result.databases?.find((d) => d.store === st.store)
+      lines.push(
+        `Database ${st.store}: ${formatCount(Number(st.rows ?? 0))} rows planned (${String(st.method ?? '')})${done ? `, ${formatCount(done.deleted.rows)} deleted, ${done.verification.result === 'empty' ? paint.green('none left') : paint.red(`${formatCount(done.verification.remainingRows)} left`)}` : ''}`,
+      )
+    }
+  }
+
+  for (const r of result.residuals ?? [])
+    lines.push(`Residual: ${r.store} ${r.until ? `until ${r.until}` : '(date unknown)'}: ${r.statement}`)
   const k = result.key ?? p.key
   if ('method' in k)
     lines.push(

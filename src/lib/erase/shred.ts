@@ -5,6 +5,7 @@
  * scheduled purge date; custos records that date as the day it becomes unrecoverable, and says so.
  */
 import type {AzureClients} from '../azure/clients.js'
+import {sleep} from '../azure/retry.js'
 import {expandCustomer} from '../datamap/placeholders.js'
 import {fromAzureError, isAbortError} from '../errors.js'
 
@@ -129,7 +130,7 @@ export async function shredCustomerKey(
         }
 
         if (s === 409 && attempt < attempts) {
-          await new Promise((r) => setTimeout(r, Math.min(1000 * attempt, 5000)))
+          await sleep(Math.min(1000 * attempt, 5000), options.abortSignal)
           continue
         }
 

@@ -19,7 +19,7 @@ import {createGunzip} from 'node:zlib'
 import tar from 'tar-stream'
 import yauzl from 'yauzl'
 
-import {TaskPool} from '../backups/task-pool.js'
+import {TaskPool} from '../pool.js'
 import {JOURNAL_NAME} from '../export/local-folder.js'
 import {ROOT_FILES, unsafeNameReason} from '../export/paths.js'
 import type {ContentsChecker} from './contents.js'

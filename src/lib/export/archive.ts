@@ -27,7 +27,7 @@ import {ExportJournal} from './journal.js'
 import {entryOf, journalEntryOf} from './local-folder.js'
 import type {ManifestObject} from './manifest.js'
 import type {PlannedObject} from './plan.js'
-import {downloadToBuffer, downloadVerified, EMPTY_SHA256, objectClient} from './transfer.js'
+import {EMPTY_SHA256} from './transfer.js'
 
 /** zip entries carry the file type in the high bits of their mode, as stat() does */
 const {S_IFDIR, S_IFREG} = constants
@@ -231,8 +231,7 @@ export class ArchiveDestination implements ExportDestination<ArchiveResult> {
     const {object} = item
     if (object.folderMarker) return {kind: 'folder', entry: entryOf(object, EMPTY_SHA256)}
     if (object.size > PREFETCH_MAX_BYTES) return {kind: 'stream'}
-    const source = context.source(object.store)
-    const {data, digest} = await downloadToBuffer(source, object, {
+    const {data, digest} = await context.reader(object.store).toBuffer(object, {
       customer: context.customer,
       abortSignal: signal,
       maxRetryRequests: context.maxRetryRequests,
@@ -257,10 +256,9 @@ export class ArchiveDestination implements ExportDestination<ArchiveResult> {
       await this.writer!.addBuffer(object.path, result.data, mtime)
       entry = result.entry
     } else {
-      const source = context.source(object.store)
       const sink = this.writer!.addStream(object.path, object.size, mtime)
       // Large objects stream straight into the archive; a mismatch found at the end fails the export and the partial archive is removed.
-      const digest = await downloadVerified(objectClient(source.container, source.scope, object), object, sink, {
+      const digest = await context.reader(object.store).toStream(object, sink, {
         customer: context.customer,
         abortSignal: signal,
         maxRetryRequests: context.maxRetryRequests,

@@ -5,13 +5,14 @@
  */
 import type {Writable} from 'node:stream'
 
+import type {ObjectReader} from '../stores/kind.js'
 import type {DestinationKind, ManifestObject} from './manifest.js'
-import type {PlannedObject, StoreSource} from './plan.js'
+import type {PlannedObject} from './plan.js'
 
 export interface TransferContext {
   customer: string
-  /** the store an object was listed from */
-  source(store: string): StoreSource
+  /** reads the objects of a store, whatever its kind */
+  reader(store: string): ObjectReader
   /** retries of a broken response stream */
   maxRetryRequests: number
   /** requests in flight at once (--concurrency); a large object may use several for its ranges */

@@ -12,7 +12,6 @@ import {randomUUID} from 'node:crypto'
 
 import type {AzureClients} from '../azure/clients.js'
 import {AuditTrail, referenceTo, type AuditReference} from '../audit/trail.js'
-import {refuseDatabaseStores} from '../stores/pending.js'
 import type {DataMap} from '../datamap/types.js'
 import {CustosError, isAbortError} from '../errors.js'
 import {keyVaultSigner} from '../evidence/signing.js'
@@ -22,9 +21,12 @@ import type {ExportDestination, TransferContext} from './destination.js'
 import {FolderDestination} from './local-folder.js'
 import {ManifestWriter, SumsWriter, type DestinationKind, type ManifestDestination} from './manifest.js'
 import {runOrdered} from './ordered.js'
-import {exportSources, preflightExport, type StoreSource, type StoreSummary} from './plan.js'
+import type {StoreSummary} from './plan.js'
 import {ServerSideDestination} from './server-side.js'
 import {ListingSpool} from './spool.js'
+import type {ExportPart} from '../stores/kind.js'
+import {storeKinds} from '../stores/kinds.js'
+import {assertCustomerId} from '../scope.js'
 
 export type ExportTarget =
   | {kind: 'folder'; path: string}
@@ -38,7 +40,8 @@ export interface ExportSummary {
   dryRun: boolean
   destination: {kind: DestinationKind; location: string}
   stores: StoreSummary[]
-  totals: {objects: number; bytes: number; versions: number; snapshots: number}
+  /** `rows`: the database stores' rows (only when the data map has databases) */
+  totals: {objects: number; bytes: number; versions: number; snapshots: number; rows?: number}
   /** moved over the network (or copied by the service) in this run */
   transferred: {objects: number; bytes: number}
   /** already finished by an earlier attempt and kept */
@@ -97,11 +100,16 @@ export async function exportCustomer(
   customer: string,
   options: ExportCustomerOptions,
 ): Promise<ExportSummary> {
-  refuseDatabaseStores(map, 'export') // again here, for every caller besides the command (demo)
+  assertCustomerId(customer, map.customers.idPattern)
+  const kinds = storeKinds(clients, map, customer)
+  // every kind's own check (a database's catalog) before anything is listed or written
+  for (const kind of kinds) await kind.check({abortSignal: options.abortSignal})
+  const parts = kinds.map((kind) => kind.export())
   const spool = options.dryRun ? undefined : await ListingSpool.create()
   try {
-    return await exportWithSpool(clients, map, customer, options, spool)
+    return await exportWithSpool(clients, map, customer, options, parts, spool)
   } finally {
+    for (const part of parts) await part.close().catch(() => {})
     await spool?.remove()
   }
 }
@@ -111,6 +119,7 @@ async function exportWithSpool(
   map: DataMap,
   customer: string,
   options: ExportCustomerOptions,
+  parts: ExportPart[],
   spool: ListingSpool | undefined,
 ): Promise<ExportSummary> {
   const now = options.now ?? (() => new Date())
@@ -119,24 +128,33 @@ async function exportWithSpool(
   const includeSnapshots = options.includeSnapshots ?? false
   const concurrency = options.concurrency ?? 16
   const progress = options.progress
-  const sources = exportSources(clients, map, customer)
-  const byStore = new Map<string, StoreSource>(sources.map((s) => [s.store.name, s]))
+  const partOf = new Map<string, ExportPart>()
+  for (const part of parts) for (const store of part.stores()) partOf.set(store.name, part)
   const local = options.target.kind !== 'server-side'
   const destinationKind: DestinationKind =
     options.target.kind === 'archive' ? archiveFormatOf(options.target.path) : options.target.kind
   // constructing a destination writes nothing; it refuses a missing exports section before the listing
   const destination = makeDestination(clients, map, customer, options.target)
 
-  const stores = await preflightExport(customer, sources, {
-    includeVersions,
-    includeSnapshots,
-    localPaths: local,
-    folder: options.target.kind === 'folder',
-    abortSignal: options.abortSignal,
-    onObject: spool ? (object) => spool.add(object) : undefined,
-  })
+  const stores: StoreSummary[] = []
+  for (const part of parts) {
+    stores.push(
+      ...(await part.list({
+        includeVersions,
+        includeSnapshots,
+        localPaths: local,
+        folder: options.target.kind === 'folder',
+        dryRun: Boolean(options.dryRun),
+        abortSignal: options.abortSignal,
+        onObject: spool ? (object) => spool.add(object) : undefined,
+        now: now(),
+        ...(spool ? {staging: spool.dir} : {}),
+      })),
+    )
+  }
+
   await spool?.close()
-  const totals = stores.reduce(
+  const totals: ExportSummary['totals'] = stores.reduce(
     (t, s) => ({
       objects: t.objects + s.objects,
       bytes: t.bytes + s.bytes,
@@ -145,6 +163,8 @@ async function exportWithSpool(
     }),
     {objects: 0, bytes: 0, versions: 0, snapshots: 0},
   )
+  const rowStores = stores.filter((s) => s.rows !== undefined)
+  if (rowStores.length > 0) totals.rows = rowStores.reduce((n, s) => n + s.rows!, 0)
   const summary: ExportSummary = {
     customer,
     dryRun: Boolean(options.dryRun),
@@ -185,6 +205,7 @@ async function exportWithSpool(
     bytes: totals.bytes,
     includeVersions,
     includeSnapshots,
+    ...(totals.rows === undefined ? {} : {rows: totals.rows}),
   }
   let auditReference: AuditReference
   try {
@@ -207,7 +228,7 @@ async function exportWithSpool(
   progress?.setTotal(totals.bytes)
   const context: TransferContext = {
     customer,
-    source: (store) => byStore.get(store)!,
+    reader: (store) => partOf.get(store)!.reader(store),
     maxRetryRequests: Math.max((options.retries ?? clients.retry.maxTries) - 1, 0),
     concurrency,
     onBytes: (n) => progress?.increment(n),
@@ -243,7 +264,7 @@ async function exportWithSpool(
       {
         options: {includeVersions, includeSnapshots},
         startedAt: opened.startedAt,
-        stores: sources.map((s) => s.store),
+        stores: parts.flatMap((part) => part.stores()),
         tool: `custos ${TOOL_VERSION}`,
         verification: local ? VERIFICATION.local : VERIFICATION.server,
       },
@@ -258,6 +279,7 @@ async function exportWithSpool(
       bytes: manifest.totals.bytes,
       versions: manifest.totals.versions,
       snapshots: manifest.totals.snapshots,
+      ...(totals.rows === undefined ? {} : {rows: totals.rows}),
     }
   } catch (error) {
     await destination.abort(error)
@@ -290,6 +312,7 @@ async function exportWithSpool(
       bytes: summary.totals.bytes,
       versions: summary.totals.versions,
       snapshots: summary.totals.snapshots,
+      ...(summary.totals.rows === undefined ? {} : {rows: summary.totals.rows}),
       verified: true,
       manifestSha256: summary.manifest!.sha256,
       manifestLocation: summary.manifest!.location,

@@ -23,14 +23,7 @@ import type {Annotated, ExportDestination, ExportHeader, OpenedDestination, Tran
 import {ExportJournal, type JournalCursor, type JournalEntry, type JournalLine} from './journal.js'
 import type {ManifestObject} from './manifest.js'
 import type {PlannedObject} from './plan.js'
-import {
-  downloadRangesToFile,
-  downloadToBuffer,
-  downloadVerified,
-  EMPTY_SHA256,
-  HashingStream,
-  objectClient,
-} from './transfer.js'
+import {EMPTY_SHA256, HashingStream} from './transfer.js'
 
 export const JOURNAL_NAME = '.custos-export-journal.jsonl'
 const PARTIAL_DIR = '.custos-partial'
@@ -74,7 +67,9 @@ export function entryOf(object: PlannedObject, sha256: string | undefined): Mani
     ...(object.contentType ? {contentType: object.contentType} : {}),
     lastModified: object.lastModified,
     ...(object.contentMD5 ? {contentMD5: object.contentMD5} : {}),
-    ...(sha256 ? {sha256} : {}),
+    ...((sha256 ?? object.sha256) ? {sha256: sha256 ?? object.sha256} : {}),
+    ...(object.table === undefined ? {} : {table: object.table}),
+    ...(object.rows === undefined ? {} : {rows: object.rows}),
   }
 }
 
@@ -289,7 +284,7 @@ export class FolderDestination implements ExportDestination<FolderResult> {
       if (kept) return {entry: kept, kept: true}
     }
 
-    const source = context.source(object.store)
+    const reader = context.reader(object.store)
     const download = {
       customer: context.customer,
       abortSignal: signal,
@@ -301,14 +296,14 @@ export class FolderDestination implements ExportDestination<FolderResult> {
       let sha256: string
       if (object.size <= IN_MEMORY_MAX_BYTES) {
         // verified before a byte is written
-        const {data, digest} = await downloadToBuffer(source, object, download)
+        const {data, digest} = await reader.toBuffer(object, download)
         writeSmallFile(target, data, new Date(object.lastModified))
         return {entry: entryOf(object, digest.sha256), kept: false}
       }
 
-      if (object.size > RANGED_MIN_BYTES && context.concurrency > 1) {
+      if (object.size > RANGED_MIN_BYTES && context.concurrency > 1 && reader.toFileRanged) {
         sha256 = (
-          await downloadRangesToFile(objectClient(source.container, source.scope, object), object, target, {
+          await reader.toFileRanged(object, target, {
             ...download,
             rangeSize: RANGE_BYTES,
             parallel: Math.min(RANGES_IN_FLIGHT, context.concurrency),
@@ -316,14 +311,7 @@ export class FolderDestination implements ExportDestination<FolderResult> {
         ).sha256
       } else {
         const file = await openFile(target, CREATE_NO_FOLLOW, PRIVATE_FILE_MODE)
-        sha256 = (
-          await downloadVerified(
-            objectClient(source.container, source.scope, object),
-            object,
-            file.createWriteStream(),
-            download,
-          )
-        ).sha256
+        sha256 = (await reader.toStream(object, file.createWriteStream(), download)).sha256
       }
 
       // The blob's Last-Modified, set only after verification, marks the file complete (see keptFile).

@@ -38,6 +38,9 @@ export interface ManifestObject {
   contentMD5?: string
   /** hex SHA-256 of the bytes, computed while they streamed (not for server-side exports, whose bytes never reach custos) */
   sha256?: string
+  /** a database table's file: `schema.table` and its data rows */
+  table?: string
+  rows?: number
 }
 
 export interface ManifestTotals {
@@ -132,7 +135,7 @@ export class ManifestWriter {
     t.bytes += object.size
     if (object.kind === 'current') t.current++
     else if (object.kind === 'version') t.versions++
-    else t.snapshots++
+    else if (object.kind === 'snapshot') t.snapshots++
     if (object.contentMD5) t.withContentMD5++
   }
 

@@ -12,7 +12,8 @@
  */
 import {refusedError} from '../errors.js'
 
-export type ExportObjectKind = 'current' | 'version' | 'snapshot'
+/** `table`: a database table's rows as CSV; `schema`: a database store's schema.json */
+export type ExportObjectKind = 'current' | 'version' | 'snapshot' | 'table' | 'schema'
 
 /** Files custos writes at the root of an export, beside the store folders (no store may be named so). */
 export const ROOT_FILES = ['manifest.json', 'SHA256SUMS', 'download-links.tsv'] as const

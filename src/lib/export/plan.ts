@@ -20,12 +20,29 @@ export interface ExportContentOptions {
 }
 
 /** One store of the export, as it appears in the manifest (never a connection string). */
-export interface ExportStore {
+export type ExportStore = BlobExportStore | DatabaseExportStore
+
+export interface BlobExportStore {
   name: string
   account: string
   container: string
   prefix: string
   layout: 'container-per-customer' | 'prefix-per-customer'
+}
+
+/** A database store in the manifest: where the rows were read, and how the customer's were chosen. */
+export interface DatabaseExportStore {
+  name: string
+  engine: 'postgresql'
+  host: string
+  database: string
+  /** isolation schema: the customer's schema */
+  schema?: string
+  isolation: 'shared' | 'schema' | 'database'
+  /** isolation shared: the column the customer's rows were selected by (exact match) */
+  tenantColumn?: string
+  /** how the tables were read together */
+  snapshot: string
 }
 
 /** One object to export, as listed. */
@@ -45,10 +62,15 @@ export interface PlannedObject {
   etag?: string
   /** a zero-length blob whose name ends in "/" */
   folderMarker: boolean
+  /** hex SHA-256 known before the transfer (staged files); the read is checked against it */
+  sha256?: string
+  /** a database table's file: `schema.table` and its data rows */
+  table?: string
+  rows?: number
 }
 
 export interface StoreSource {
-  store: ExportStore
+  store: BlobExportStore
   scope: Scope
   config: StoreConfig
   container: ContainerClient
@@ -64,6 +86,8 @@ export interface StoreSummary {
   bytes: number
   versions: number
   snapshots: number
+  /** database stores: the customer's rows (a dry run's bytes are the rows' approximate size) */
+  rows?: number
 }
 
 /** The stores of a customer's export, sorted by store name. Checks the customer id first. */

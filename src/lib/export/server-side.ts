@@ -18,11 +18,13 @@ import {createWriteStream, type WriteStream} from 'node:fs'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {PassThrough} from 'node:stream'
 
 import type {BlockBlobClient, ContainerClient} from '@azure/storage-blob'
 
 import type {AzureClients} from '../azure/clients.js'
 import type {DataMap} from '../datamap/types.js'
+import type {ObjectReader} from '../stores/kind.js'
 import {configError, fromAzureError} from '../errors.js'
 import {PRIVATE_FILE_MODE} from '../output/files.js'
 import type {Annotated, ExportDestination, ExportHeader, OpenedDestination, TransferContext} from './destination.js'
@@ -30,10 +32,12 @@ import {entryOf} from './local-folder.js'
 import type {ManifestDestination, ManifestObject} from './manifest.js'
 import type {PlannedObject} from './plan.js'
 import {ReadLinkSigner} from './sas.js'
-import {integrityError, objectClient} from './transfer.js'
+import {integrityError} from './transfer.js'
 
 /** Copy Blob From URL takes sources up to 256 MiB. */
 const SYNC_COPY_MAX_BYTES = 256 * 1024 * 1024
+/** Block size for uploading staged files (database tables) */
+const UPLOAD_BLOCK_BYTES = 8 * 1024 * 1024
 /** How long the copy source's own link lives (it is sent only to the storage service). */
 const SOURCE_LINK_LIFETIME_MS = 24 * 60 * 60 * 1000
 const MARKER = '.custos-export.json'
@@ -204,15 +208,20 @@ export class ServerSideDestination implements ExportDestination<ServerResult> {
         return {entry, kept: false}
       }
 
-      if (this.resumed && (await this.copied(target, object, signal))) {
+      const reader = context.reader(object.store)
+      // a staged file is read anew by every run (a new snapshot): a copy of the same size proves nothing
+      if (this.resumed && reader.copySource && (await this.copied(target, object, signal))) {
         context.onBytes(object.size)
         return {entry, kept: true}
       }
 
-      const source = context.source(object.store)
-      const sourceUrl = await this.sourceSigner(source.config.account).url(
-        objectClient(source.container, source.scope, object),
-      )
+      if (!reader.copySource) {
+        await this.upload(target, object, reader, context, signal)
+        return {entry, kept: false}
+      }
+
+      const source = reader.copySource(object)
+      const sourceUrl = await this.sourceSigner(source.account).url(source.client)
       const sourceConditions = object.kind === 'current' && object.etag ? {ifMatch: object.etag} : undefined
       if (object.size <= SYNC_COPY_MAX_BYTES) {
         await target.syncCopyFromURL(sourceUrl, {
@@ -247,6 +256,54 @@ export class ServerSideDestination implements ExportDestination<ServerResult> {
         `the copy of blob ${JSON.stringify(object.name)} in store ${object.store} to ${this.location}`,
       )
     }
+  }
+
+  /**
+   * Uploads an object whose source the service cannot copy from (a staged database file): its
+   * bytes go through custos, verified as they are read, with their MD5 as the blob's Content-MD5.
+   */
+  private async upload(
+    target: BlockBlobClient,
+    object: PlannedObject,
+    reader: ObjectReader,
+    context: TransferContext,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const body = new PassThrough()
+    const uploading = target.uploadStream(body, UPLOAD_BLOCK_BYTES, 2, {
+      abortSignal: signal,
+      blobHTTPHeaders: object.contentType ? {blobContentType: object.contentType} : undefined,
+    })
+    let digest
+    try {
+      digest = await reader.toStream(object, body, {
+        customer: context.customer,
+        abortSignal: signal,
+        maxRetryRequests: context.maxRetryRequests,
+        onBytes: context.onBytes,
+      })
+    } catch (error) {
+      body.destroy(error as Error)
+      await uploading.catch(() => {})
+      throw error
+    }
+
+    await uploading
+    // the MD5 of the verified bytes, set after the upload (Put Block List does not check it)
+    await target.setHTTPHeaders(
+      {
+        ...(object.contentType ? {blobContentType: object.contentType} : {}),
+        blobContentMD5: Buffer.from(digest.md5, 'base64'),
+      },
+      {abortSignal: signal},
+    )
+    const props = await target.getProperties({abortSignal: signal})
+    if (props.contentLength !== object.size)
+      throw integrityError(
+        this.customer,
+        object,
+        `the upload holds ${props.contentLength} bytes where ${object.size} were sent`,
+      )
   }
 
   /** Whether an earlier attempt already copied the object (same size and Content-MD5). */

@@ -55,7 +55,8 @@ export class ListingSpool {
   private out?: WriteStream
 
   private constructor(
-    private readonly dir: string,
+    /** the spool's private folder; store kinds stage files below it (removed with the spool) */
+    readonly dir: string,
     readonly path: string,
   ) {
     this.out = createWriteStream(path, {mode: PRIVATE_FILE_MODE})

@@ -15,10 +15,9 @@
  * customer's records (src/lib/logs/select.ts) and redacts other customers' ids, and each access
  * report is limited with `customer`. The trail gets `incident.evidence` when the bundle is complete.
  */
-import {mkdtemp, rm, stat, writeFile} from 'node:fs/promises'
+import {stat, writeFile} from 'node:fs/promises'
 import {createReadStream} from 'node:fs'
 import {createHash} from 'node:crypto'
-import {tmpdir} from 'node:os'
 import {basename, join, resolve} from 'node:path'
 
 import {renderAccessHtml} from '../access/render-html.js'
@@ -29,13 +28,13 @@ import type {AzureClients} from '../azure/clients.js'
 import {operatorIdentity} from '../azure/identity.js'
 import type {DataMap} from '../datamap/types.js'
 import {usageError} from '../errors.js'
-import {sha256Hex} from '../evidence/canonical.js'
-import {sealDocument, type SealedDocument} from '../evidence/envelope.js'
 import {keyVaultSigner, type Signer} from '../evidence/signing.js'
 import {createLogsBundle, type LogsBundle, type SourceSummary as LogsSourceSummary} from '../logs/bundle.js'
-import {writeTarGz, type PackEntry} from '../logs/pack.js'
+import type {PackEntry} from '../evidence/pack.js'
+import {writeSealedPackage} from '../evidence/package-writer.js'
 import type {BundleFile} from '../logs/spool.js'
 import {PRIVATE_FILE_MODE, refuseOverwrite} from '../output/files.js'
+import {createScratchDir} from '../output/scratch.js'
 import {assertCustomerId} from '../scope.js'
 import {TOOL_VERSION} from '../version.js'
 import {isIncidentRecord} from './fold.js'
@@ -192,7 +191,8 @@ export async function collectIncidentEvidence(
   const signer = options.signer === null ? undefined : (options.signer ?? keyVaultSigner(clients))
   const output = resolve(options.output ?? `incident-${incident.id}-evidence-${compactTime(now())}.tar.gz`)
   refuseOverwrite([output], '--output', options.force)
-  const workDir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'custos-incident-'))
+  const scratch = await createScratchDir('incident', options.tempDir)
+  const workDir = scratch.path
   try {
     const entries: PackEntry[] = []
     const files: IncidentEvidenceBody['files'] = []
@@ -298,16 +298,15 @@ export async function collectIncidentEvidence(
         lastHash: last?.hash ?? '',
       },
     }
-    const manifest: SealedDocument<IncidentEvidenceBody> = await sealDocument(EVIDENCE_KIND, body, signer)
-    const manifestText = `${JSON.stringify(manifest, null, 2)}\n`
-    const sums = [{path: 'manifest.json', sha256: sha256Hex(manifestText)}, ...files]
-      .map((f) => `${f.sha256}  ${f.path}\n`)
-      .join('')
-    const packed = await writeTarGz(
-      output,
-      [{name: 'manifest.json', content: manifestText}, {name: 'SHA256SUMS', content: sums}, ...entries],
-      {mtime: now(), abortSignal: options.abortSignal},
-    )
+    const {manifest, packed} = await writeSealedPackage(output, {
+      kind: EVIDENCE_KIND,
+      body,
+      signer,
+      files,
+      entries,
+      mtime: now(),
+      abortSignal: options.abortSignal,
+    })
 
     const window = {since: body.window.since, until: body.window.until}
     const summary = perCustomer.map((c) => ({
@@ -346,6 +345,6 @@ export async function collectIncidentEvidence(
       seq: record.seq,
     }
   } finally {
-    await rm(workDir, {recursive: true, force: true})
+    await scratch.remove()
   }
 }

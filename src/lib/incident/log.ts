@@ -29,8 +29,6 @@ const MAX_LIST_ITEMS = 200
 /** a detection time this far in the future is a typo, not clock skew */
 const MAX_FUTURE_SKEW_IN_MS = 5 * 60_000
 
-const ID_PATTERN = /^inc-\d{8}-[0-9a-f]{6}$/
-
 export interface OpenIncidentInput {
   detectedAt: Date
   summary: string
@@ -242,10 +240,6 @@ export class IncidentLog {
 /** `inc-20261024-7f3a9c`: the UTC day of detection and 24 random bits. */
 export function newIncidentId(detectedAt: Date): string {
   return `inc-${detectedAt.toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(3).toString('hex')}`
-}
-
-export function isIncidentId(text: string): boolean {
-  return ID_PATTERN.test(text.trim().toLowerCase())
 }
 
 function assertOpen(incident: Incident, verb: string): void {

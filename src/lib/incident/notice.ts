@@ -9,6 +9,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
 import {usageError} from '../errors.js'
+import {escapeHtml} from '../output/html.js'
 import {factsFor} from './fold.js'
 import {factFlag} from './log.js'
 import * as de from './templates/notice-de.js'
@@ -128,15 +129,6 @@ function checkTemplate(source: string, body: string): void {
       details,
     )
   }
-}
-
-export function escapeHtml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;')
 }
 
 /** Substitutes `{{name}}` with `values[name]`; in HTML every value is escaped and its line breaks become <br>. */

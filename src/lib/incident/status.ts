@@ -6,6 +6,7 @@ import type {AzureClients} from '../azure/clients.js'
 import type {DataMap} from '../datamap/types.js'
 import {formatDuration, parseDurationInMs} from '../duration.js'
 import {ExitCode} from '../errors.js'
+import {nagiosOutput, type NagiosOutput, type NagiosState} from '../output/nagios.js'
 import {assertTimeZone, byUrgency, incidentStatus, needsAttention, timeLeftText, type IncidentStatus} from './clock.js'
 import {IncidentLog} from './log.js'
 import type {Incident} from './types.js'
@@ -112,17 +113,6 @@ export function exitCodeOf(statuses: IncidentStatus[]): number {
   return statuses.some(needsAttention) ? ExitCode.findings : ExitCode.ok
 }
 
-export interface NagiosOutput {
-  line: string
-  exitCode: 0 | 1 | 2 | 3
-}
-
-/** Text a Nagios line may carry: no newlines, no `|` (it starts the performance data). */
-function clean(text: string, max = 200): string {
-  const flat = text.replaceAll(/[\r\n]+/g, ' ').replaceAll('|', '/')
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
-}
-
 function pendingOf(s: IncidentStatus): string[] {
   return s.customers
     .filter((c) => c.state === 'ok' || c.state === 'warning' || c.state === 'overdue')
@@ -144,16 +134,13 @@ export function nagiosLine(list: IncidentList): NagiosOutput {
   const open = list.incidents.filter((s) => s.status === 'open')
   const overdue = open.filter((s) => s.state === 'overdue')
   const warning = open.filter((s) => s.state === 'warning')
-  let state: 'OK' | 'WARNING' | 'CRITICAL'
-  let code: 0 | 1 | 2
+  let state: NagiosState
   const parts: string[] = []
   if (overdue.length > 0) {
     state = 'CRITICAL'
-    code = 2
     parts.push(`${overdue.length} overdue: ${overdue.slice(0, 3).map(describe).join('; ')}`)
   } else {
     state = warning.length > 0 ? 'WARNING' : 'OK'
-    code = warning.length > 0 ? 1 : 0
   }
 
   if (warning.length > 0)
@@ -172,12 +159,12 @@ export function nagiosLine(list: IncidentList): NagiosOutput {
       )
   }
 
-  return {line: `INCIDENTS ${state} - ${clean(parts.join('; '), 1000)} | ${perfdata(list)}`, exitCode: code}
+  return nagiosOutput('INCIDENTS', state, parts.join('; '), perfdata(list))
 }
 
 /** The line for a run that could not read the incidents (configuration or Azure failure). */
 export function nagiosUnknown(message: string): NagiosOutput {
-  return {line: `INCIDENTS UNKNOWN - ${clean(message, 1000)}`, exitCode: 3}
+  return nagiosOutput('INCIDENTS', 'UNKNOWN', message)
 }
 
 function perfdata(list: IncidentList): string {

@@ -6,8 +6,9 @@ import type {AzureClients} from '../azure/clients.js'
 import type {DataMap, StoreConfig} from '../datamap/types.js'
 import {expandCustomer} from '../datamap/placeholders.js'
 import {fromAzureError} from '../errors.js'
-import {assertCustomerId, describeScope, scopeOf, type Scope} from '../scope.js'
-import {inventoryCustomer as inventoryDatabase, type PostgresInventory} from '../stores/postgres/inventory.js'
+import {assertCustomerId, describeScope, type Scope} from '../scope.js'
+import {storeKinds} from '../stores/kinds.js'
+import type {PostgresInventory} from '../stores/postgres/inventory.js'
 import {listScope, type ScopedBlob} from './listing.js'
 
 /** One database store: per table the customer's rows and their approximate bytes. */
@@ -183,9 +184,9 @@ export async function inventoryKey(clients: AzureClients, customer: string): Pro
 }
 
 /**
- * The whole inventory of one customer: stores, backup sets, databases and key. The databases come
- * first: each is checked against its catalog (the check every database operation starts with), and
- * a map that would erase too little or too much is refused before anything is listed.
+ * The whole inventory of one customer: every store kind's part (blob stores and backup sets,
+ * databases) and the key. Every kind's check runs first — a database's catalog: a map that would
+ * erase too little or too much is refused before anything is listed.
  */
 export async function inventoryCustomer(
   clients: AzureClients,
@@ -194,14 +195,16 @@ export async function inventoryCustomer(
   options: InventoryOptions = {},
 ): Promise<CustomerInventory> {
   assertCustomerId(customer, map.customers.idPattern)
-  const databases: DatabaseInventory[] = []
-  for (const database of map.databases)
-    databases.push(await inventoryDatabase(database, customer, clients.postgresConnectOptions()))
+  const kinds = storeKinds(clients, map, customer)
+  for (const kind of kinds) await kind.check(options)
   const stores: StoreInventory[] = []
-  for (const store of map.stores)
-    stores.push(await inventoryScope(clients, store, scopeOf(store, customer), 'store', options))
-  for (const backup of map.backups)
-    stores.push(await inventoryScope(clients, backup, scopeOf(backup, customer), 'backup', options))
+  const databases: DatabaseInventory[] = []
+  for (const kind of kinds) {
+    const part = await kind.inventory(options)
+    stores.push(...(part.stores ?? []))
+    databases.push(...(part.databases ?? []))
+  }
+
   const key = await inventoryKey(clients, customer)
   const totals = {
     objects: 0,

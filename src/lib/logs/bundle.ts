@@ -15,9 +15,7 @@
  */
 import {randomUUID} from 'node:crypto'
 import {existsSync, statSync} from 'node:fs'
-import {mkdtemp, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import {basename, dirname, join, resolve} from 'node:path'
+import {basename, dirname, resolve} from 'node:path'
 
 import {AuditTrail, referenceTo} from '../audit/trail.js'
 import {parseAccount} from '../azure/account.js'
@@ -25,16 +23,16 @@ import type {AzureClients} from '../azure/clients.js'
 import {operatorIdentity} from '../azure/identity.js'
 import type {DataMap} from '../datamap/types.js'
 import {configError, usageError} from '../errors.js'
-import {sha256Hex} from '../evidence/canonical.js'
-import {sealDocument, type AuditReference, type SealedDocument} from '../evidence/envelope.js'
+import type {AuditReference} from '../evidence/envelope.js'
+import {writeSealedPackage} from '../evidence/package-writer.js'
 import {keyVaultSigner, type Signer} from '../evidence/signing.js'
 import {refuseOverwrite} from '../output/files.js'
+import {createScratchDir} from '../output/scratch.js'
 import {describeScope} from '../scope.js'
 import {TOOL_VERSION} from '../version.js'
 import {listActivityRecords} from './activity.js'
 import {readArchivedRecords, type ArchiveStats} from './archive.js'
 import type {LogRecord} from './fields.js'
-import {writeTarGz} from './pack.js'
 import type {MalformedLine} from './records.js'
 import {BundleRedactor, redactionSummary, type RedactionSummary} from './redact.js'
 import {customerSelector, type CustomerSelector} from './select.js'
@@ -163,10 +161,6 @@ export function defaultBundleName(customer: string, since: Date, until: Date): s
   return `logs-${customer}-${compactTime(since)}-${compactTime(until)}.tar.gz`
 }
 
-function sha256sums(files: Array<{path: string; sha256: string}>): string {
-  return files.map((f) => `${f.sha256}  ${f.path}\n`).join('')
-}
-
 /** Ids of other customers seen while scanning, for redaction. */
 class IdLearner {
   readonly fromPaths = new Set<string>()
@@ -250,7 +244,8 @@ export async function createLogsBundle(
     operationId,
     details: {...range, share: Boolean(options.share)},
   })
-  const workDir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'custos-logs-'))
+  const scratch = await createScratchDir('logs', options.tempDir)
+  const workDir = scratch.path
   const spool = new Spool(workDir)
   try {
     const learner = new IdLearner(selector)
@@ -368,19 +363,15 @@ export async function createLogsBundle(
       redactions: redactor.counts,
       malformedLines,
     }
-    const manifest: SealedDocument<LogsManifestBody> = await sealDocument(MANIFEST_KIND, body, signer)
-    const manifestText = `${JSON.stringify(manifest, null, 2)}\n`
-    const manifestEntry = {path: 'manifest.json', sha256: sha256Hex(manifestText)}
-    const sums = sha256sums([manifestEntry, ...files])
-    const packed = await writeTarGz(
-      output,
-      [
-        {name: 'manifest.json', content: manifestText},
-        {name: 'SHA256SUMS', content: sums},
-        ...files.map((f) => ({name: f.path, file: spool.finalPath(f.path)})),
-      ],
-      {mtime: now(), abortSignal: options.abortSignal},
-    )
+    const {manifest, packed} = await writeSealedPackage(output, {
+      kind: MANIFEST_KIND,
+      body,
+      signer,
+      files,
+      entries: files.map((f) => ({name: f.path, file: spool.finalPath(f.path)})),
+      mtime: now(),
+      abortSignal: options.abortSignal,
+    })
 
     // 6. Share.
     let link: ShareLink | undefined
@@ -464,7 +455,7 @@ export async function createLogsBundle(
       .catch(() => undefined)
     throw error
   } finally {
-    await rm(workDir, {recursive: true, force: true})
+    await scratch.remove()
   }
 }
 

@@ -1,8 +1,14 @@
 /**
- * Which log records concern a customer. A record belongs to the customer when
+ * Which log records concern a customer — the one rule, used by the log bundle (`logs bundle`), the
+ * access report's `--customer` filter on streamed records (access/customer.ts) and, as KQL text
+ * generated here ({@link customerKql}), the access report's queries inside Log Analytics. A record
+ * belongs to the customer when
  *
- * 1. one of the configured `logs.customerFields` equals the customer id exactly (`acme` is not
- *    `acme-corp`, nor `ACME`), read with {@link getField} whatever the source's casing; or
+ * 1. one of the configured `logs.customerFields` (default `properties.customerId`,
+ *    `properties.tenantId`) equals the customer id exactly (`acme` is not `acme-corp`, nor `ACME`),
+ *    read with {@link getField} whatever the source's casing; a number counts when its decimal
+ *    form is the id (a Log Analytics column typed `long`, which KQL's `tostring` compares the same
+ *    way); or
  * 2. a resource path it names — `properties.objectKey` (`/account/container/blob`), `uri`, an ARM
  *    `resourceId` of a container — lies inside one of the customer's scopes (stores and backup
  *    sets), decided by scope.ts's {@link isInScope}: a container the customer owns, or a blob under
@@ -140,6 +146,17 @@ function storeReader(store: StoreConfig, accountName: string): StoreReader {
     : {account: accountName, sharedContainer: store.container, prefix: templateReader(store.prefix ?? '', false)}
 }
 
+/** True when a number renders as this decimal id (`4711`, not `04711` nor `4.711e3`). */
+function isDecimal(id: string): boolean {
+  return /^\d+$/.test(id) && String(Number(id)) === id
+}
+
+/** The field rule: the exact string, or a finite number whose decimal form is the id. */
+function fieldNamesCustomer(value: unknown, customer: string): boolean {
+  if (typeof value === 'string') return value === customer
+  return typeof value === 'number' && Number.isFinite(value) && String(value) === customer
+}
+
 /** Builds the selector of `customer` (checked against `customers.idPattern`) from the data map. */
 export function customerSelector(map: DataMap, customer: string): CustomerSelector {
   assertCustomerId(customer, map.customers.idPattern)
@@ -160,8 +177,16 @@ export function customerSelector(map: DataMap, customer: string): CustomerSelect
       `prefix=${encodeURIComponent(s.prefix)}`,
       `prefix=${encodeURIComponent(s.prefix).replaceAll('%2F', '%2f')}`,
     ])
+  // A numeric id can stand in a record unquoted (`"customerId": 4711`).
+  const numberNeedles = isDecimal(customer) ? [customer] : []
   const needles = [
-    ...new Set([`"${customer}"`, ...scopeNeedles, ...scopeNeedles.map((n) => n.toUpperCase()), ...listingNeedles]),
+    ...new Set([
+      `"${customer}"`,
+      ...numberNeedles,
+      ...scopeNeedles,
+      ...scopeNeedles.map((n) => n.toUpperCase()),
+      ...listingNeedles,
+    ]),
   ]
 
   const paths = (
@@ -189,7 +214,7 @@ export function customerSelector(map: DataMap, customer: string): CustomerSelect
     anchors: [...new Set([customer, customer.toUpperCase()])],
     match(record) {
       for (const field of customerFields) {
-        if (getField(record, field) === customer) return {kind: 'field', field}
+        if (fieldNamesCustomer(getField(record, field), customer)) return {kind: 'field', field}
       }
 
       for (const {field, path} of paths(record)) {
@@ -223,4 +248,63 @@ export function customerSelector(map: DataMap, customer: string): CustomerSelect
       return [...found]
     },
   }
+}
+
+/** A KQL string literal (JSON's escapes are KQL's for the characters ids and names may hold). */
+function kqlString(value: string): string {
+  return JSON.stringify(value)
+}
+
+/** A column as a string, "" where the table lacks it (`union isfuzzy` tables differ). */
+function kqlColumn(name: string): string {
+  return `tostring(column_ifexists(${kqlString(name)}, ""))`
+}
+
+/**
+ * Log Analytics columns a customer field can arrive in: the archive's `properties.*` promoted to a
+ * top-level column, as configured and PascalCased (`properties.customerId` → `customerId`,
+ * `CustomerId`), which is where {@link getField} finds it in a workspace row.
+ */
+function kqlFieldColumns(field: string): string[] {
+  const last = field.split('.').at(-1) ?? field
+  return [...new Set([last, last.charAt(0).toUpperCase() + last.slice(1)])]
+}
+
+/** A `.` or `..` segment anywhere in an object key (scope.ts refuses such names). */
+const KQL_DOT_SEGMENT = String.raw`@"(^|/)\.\.?(/|$)"`
+/** Longest blob name scope.ts accepts. */
+const MAX_BLOB_NAME = 1024
+
+/**
+ * {@link CustomerSelector.match} as a KQL predicate over a workspace row: a customer field equal to
+ * the id (`tostring` renders a number as its decimal form, as the stream rule accepts), or an
+ * `ObjectKey` (`/account/container/blob`, StorageBlobLogs) inside one of the customer's scopes —
+ * account compared case-insensitively, container exactly, a shared container's prefix
+ * case-sensitively and up to its `/` boundary, no `.`/`..` segments, as {@link pathInScope} decides.
+ * The stream rule also reads blob URLs and ARM ids; a workspace row names its object in `ObjectKey`,
+ * so the query reads that (a listing of a shared prefix names the prefix only in `Uri` and is not
+ * selected in the workspace). test/logs/select-kql.test.ts runs the same rows through both.
+ */
+export function customerKql(selector: Pick<CustomerSelector, 'customer' | 'customerFields' | 'scopes'>): string {
+  const fieldClauses = [...new Set(selector.customerFields.flatMap(kqlFieldColumns))].map(
+    (column) => `${kqlColumn(column)} == ${kqlString(selector.customer)}`,
+  )
+  const key = kqlColumn('ObjectKey')
+  const scopeClauses = selector.scopes.map((scope) => {
+    const head = `/${scope.accountName.toLowerCase()}/`
+    const account = `substring(${key}, 0, ${head.length}) =~ ${kqlString(head)}`
+    const rest = `substring(${key}, ${head.length})`
+    const maxLength = head.length + scope.container.length + 1 + MAX_BLOB_NAME
+    const safeName = `strlen(${key}) <= ${maxLength} and not(${key} matches regex ${KQL_DOT_SEGMENT})`
+    if (scope.ownsContainer) {
+      const container = kqlString(scope.container)
+      const inside = kqlString(`${scope.container}/`)
+      return `(${account} and (${rest} == ${container} or (${rest} startswith_cs ${inside} and ${safeName})))`
+    }
+
+    const prefix = `${scope.container}/${scope.prefix}`
+    return `(${account} and ${rest} startswith_cs ${kqlString(prefix)} and strlen(${key}) > ${head.length + prefix.length} and ${safeName})`
+  })
+  const clauses = [...fieldClauses, ...scopeClauses]
+  return clauses.length > 0 ? clauses.join(' or ') : 'false'
 }

@@ -61,12 +61,6 @@ export async function generateKey(
   return {privateKey, publicJwk: {crv: curve, x: jwk.x, y: jwk.y}}
 }
 
-/** A public key object from the JWK parts Key Vault returns. */
-export function publicKeyFromJwk(jwk: PublicJwk): KeyObject {
-  if (jwk.n && jwk.e) return createPublicKey({key: {kty: 'RSA', n: jwk.n, e: jwk.e}, format: 'jwk'})
-  return createPublicKey({key: {kty: 'EC', crv: jwk.crv, x: jwk.x, y: jwk.y}, format: 'jwk'})
-}
-
 // ---------------------------------------------------------------- signatures
 
 const HASHES: Record<string, {hash: string; length: number; digestInfo: string}> = {

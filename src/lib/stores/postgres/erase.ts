@@ -269,18 +269,7 @@ export async function applyErase(
   plan: PostgresErasePlan,
   options: ApplyEraseOptions = {},
 ): Promise<PostgresEraseResult> {
-  const target = targetOf(config, plan.customer)
-  if (plan.store !== config.name || plan.method !== methodOf(config) || plan.database !== target.database) {
-    throw refusedError(
-      'PlanMismatch',
-      `The plan was made for ${plan.store}/${plan.database} (${plan.method}), not for database ${config.name}/${target.database} of customer ${plan.customer}.`,
-    )
-  }
-
-  if (fingerprintOf(plan) !== plan.fingerprint) {
-    throw refusedError('PlanTampered', `The plan's fingerprint does not match its content; make a new plan.`)
-  }
-
+  assertSamePlan(config, plan)
   switch (plan.method) {
     case 'delete': {
       return deleteRows(config, plan, options)
@@ -293,6 +282,61 @@ export async function applyErase(
     case 'drop-database': {
       return dropDatabase(config, plan, options)
     }
+  }
+}
+
+/**
+ * The fingerprint guard on its own, before anything of any store is deleted: throws PlanMismatch
+ * (exit 3) when rows were added or changed since the plan (a subset, left by an interrupted run of
+ * the same plan, passes), or the store is not the plan's. A schema or database already dropped
+ * passes (an earlier run of this plan dropped it). Changes nothing.
+ */
+export async function checkPlan(
+  config: PostgresDatabaseConfig,
+  plan: PostgresErasePlan,
+  options: ConnectOptions & {maintenanceDatabase?: string} = {},
+): Promise<void> {
+  assertSamePlan(config, plan)
+  if (plan.method !== 'delete') {
+    const admin = await connect(config, {
+      ...options,
+      database: plan.method === 'drop-database' ? (options.maintenanceDatabase ?? 'postgres') : plan.database,
+    })
+    try {
+      const gone =
+        plan.method === 'drop-database'
+          ? !(await databaseExists(admin, plan.database))
+          : !(await schemaExists(admin, plan.schema!))
+      if (gone) return
+    } catch (error) {
+      throw fromPostgresError(error, `database ${plan.database}`, config.user)
+    } finally {
+      await admin.end().catch(() => {})
+    }
+  }
+
+  const opened = await openTarget(config, plan.customer, options)
+  try {
+    if (plan.method === 'delete') assertPrivileges(config, opened, 'delete')
+    assertMatchesPlan(plan, opened, await allStats(opened), plan.method !== 'delete')
+  } catch (error) {
+    throw fromPostgresError(error, `database ${opened.target.database}`, config.user)
+  } finally {
+    await opened.close()
+  }
+}
+
+function assertSamePlan(config: PostgresDatabaseConfig, plan: PostgresErasePlan): void {
+  const target = targetOf(config, plan.customer)
+  if (plan.store !== config.name || plan.method !== methodOf(config) || plan.database !== target.database) {
+    throw refusedError(
+      'PlanMismatch',
+      `The plan was made for ${plan.store}/${plan.database} (${plan.method}), not for database ${config.name}/${target.database} of customer ${plan.customer}.`,
+    )
+  }
+
+  if (fingerprintOf(plan) !== plan.fingerprint) {
+    throw refusedError('PlanTampered', `The plan's fingerprint does not match its content; make a new plan.`)
   }
 }
 
@@ -622,5 +666,44 @@ function goneResult(config: PostgresDatabaseConfig, plan: PostgresErasePlan): Po
     verified: true,
     alreadyGone: true,
     vacuum: {ran: false, skipped: []},
+  }
+}
+
+/**
+ * What is left of the customer in the store after an erase, counted afresh: rows per table
+ * (isolation shared), or whether the customer's schema or database still exists.
+ */
+export async function remainingAfterErase(
+  config: PostgresDatabaseConfig,
+  plan: PostgresErasePlan,
+  options: ConnectOptions & {maintenanceDatabase?: string} = {},
+): Promise<{rows: number; exists: boolean}> {
+  if (plan.method !== 'delete') {
+    const admin = await connect(config, {
+      ...options,
+      database: plan.method === 'drop-database' ? (options.maintenanceDatabase ?? 'postgres') : plan.database,
+    })
+    try {
+      const exists =
+        plan.method === 'drop-database'
+          ? await databaseExists(admin, plan.database)
+          : await schemaExists(admin, plan.schema!)
+      if (!exists) return {rows: 0, exists: false}
+    } catch (error) {
+      throw fromPostgresError(error, `database ${plan.database}`, config.user)
+    } finally {
+      await admin.end().catch(() => {})
+    }
+  }
+
+  const opened = await openTarget(config, plan.customer, options)
+  try {
+    let rows = 0
+    for (const table of opened.check.tables) rows += await remaining(opened, table)
+    return {rows, exists: true}
+  } catch (error) {
+    throw fromPostgresError(error, `database ${opened.target.database}`, config.user)
+  } finally {
+    await opened.close()
   }
 }

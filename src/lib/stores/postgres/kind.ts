@@ -1,0 +1,419 @@
+/**
+ * PostgreSQL databases as a store kind (the data map's `databases` with `engine: postgresql`),
+ * presented through the seam (../kind.ts).
+ *
+ * Export: each database's tables are read in one repeatable-read snapshot (export.ts) into files
+ * staged in the export's private temporary folder, hashed while they are written; the staged
+ * files are then handed to the destination (folder, archive, exports container) like any other
+ * object and checked against their size and SHA-256 as they are read. Staging keeps the snapshot
+ * short (the transaction ends when the last table is on disk, not when the last byte reached an
+ * upload) and gives every destination the size it needs up front (a tar header does).
+ */
+import {createReadStream, createWriteStream} from 'node:fs'
+import {mkdir, readFile, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {Writable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+
+import type {AzureClients} from '../../azure/clients.js'
+import {readFlexibleServer} from '../../azure/postgres-server.js'
+import type {DataMap} from '../../datamap/types.js'
+import type {CertificateDatabase} from '../../erase/certificate.js'
+import type {GuardVerdict} from '../../erase/guards.js'
+import {CustosError, ExitCode, refusedError} from '../../errors.js'
+import {Digests, type VerifiedDigest} from '../../evidence/digests.js'
+import type {DatabaseExportStore, PlannedObject, StoreSummary} from '../../export/plan.js'
+import {exportPath} from '../../export/paths.js'
+import {HashingStream, type DownloadOptions} from '../../export/transfer.js'
+import {PRIVATE_FILE_MODE} from '../../output/files.js'
+import type {
+  ErasePart,
+  ExportPart,
+  InventoryPart,
+  KindExportOptions,
+  KindVerification,
+  ObjectReader,
+  PlanSection,
+  Residual,
+  StoreKind,
+} from '../kind.js'
+import {
+  applyErase as applyDatabaseErase,
+  checkPlan,
+  planErase,
+  remainingAfterErase,
+  type PostgresErasePlan,
+} from './erase.js'
+import {backupResidual} from './residuals.js'
+import type {ConnectOptions} from './connection.js'
+import {exportCustomer} from './export.js'
+import {inventoryCustomer} from './inventory.js'
+import {openTarget, targetOf} from './target.js'
+import type {PostgresDatabaseConfig} from './types.js'
+
+export const SCHEMA_FILE = 'schema.json'
+
+/** Reads a staged file back, checking it is still exactly what the snapshot wrote. */
+class StagedFileReader implements ObjectReader {
+  constructor(
+    private readonly dir: string,
+    private readonly customer: string,
+  ) {}
+
+  async toBuffer(object: PlannedObject, options: DownloadOptions): Promise<{data: Buffer; digest: VerifiedDigest}> {
+    const data = await readFile(this.path(object), {signal: options.abortSignal})
+    const digests = new Digests()
+    digests.update(data)
+    options.onBytes?.(data.length)
+    const digest = digests.result()
+    this.verify(object, digest)
+    return {data, digest}
+  }
+
+  async toStream(object: PlannedObject, sink: Writable, options: DownloadOptions): Promise<VerifiedDigest> {
+    const hashing = new HashingStream(options.onBytes)
+    await pipeline(createReadStream(this.path(object)), hashing, sink, {signal: options.abortSignal})
+    const digest = hashing.digests.result()
+    this.verify(object, digest)
+    return digest
+  }
+
+  private path(object: PlannedObject): string {
+    return join(this.dir, object.store, object.name)
+  }
+
+  private verify(object: PlannedObject, digest: VerifiedDigest): void {
+    if (digest.bytes === object.size && digest.sha256 === object.sha256) return
+    throw new CustosError(
+      `Integrity check failed for ${object.table ? `table ${object.table}` : object.name} of database store ${object.store} of customer ${this.customer}: the staged file changed after it was written (${digest.bytes} bytes, SHA-256 ${digest.sha256.slice(0, 12)}…; written: ${object.size} bytes, ${String(object.sha256).slice(0, 12)}…).`,
+      {
+        code: 'IntegrityMismatch',
+        exitCode: ExitCode.azure,
+        hint: 'Something altered the temporary folder while the export ran; no manifest was written. Run the export again.',
+      },
+    )
+  }
+}
+
+export class PostgresStoreKind implements StoreKind {
+  readonly kind = 'postgresql' as const
+  readonly names: readonly string[]
+  private readonly databases: PostgresDatabaseConfig[]
+  private readonly connect: ConnectOptions
+
+  constructor(
+    private readonly clients: AzureClients,
+    map: DataMap,
+    private readonly customer: string,
+  ) {
+    this.databases = map.databases
+    this.names = this.databases.map((d) => d.name)
+    this.connect = clients.postgresConnectOptions()
+  }
+
+  /** Opens every database once: the catalog check refuses an unsafe map (exit 3) before anything runs. */
+  async check(options: {abortSignal?: AbortSignal}): Promise<void> {
+    for (const database of this.databases) {
+      options.abortSignal?.throwIfAborted()
+      const opened = await openTarget(database, this.customer, this.connect)
+      await opened.close()
+    }
+  }
+
+  async inventory(): Promise<InventoryPart> {
+    const databases = []
+    for (const database of this.databases)
+      databases.push(await inventoryCustomer(database, this.customer, this.connect))
+    return {databases}
+  }
+
+  export(): ExportPart {
+    let staging: string | undefined
+    const customer = this.customer
+    return {
+      stores: () => this.databases.map((d) => exportStoreOf(d, customer)),
+      list: async (options) => {
+        staging = options.staging
+        const summaries: StoreSummary[] = []
+        for (const database of this.databases) summaries.push(await this.listDatabase(database, options))
+        return summaries
+      },
+      reader: () => {
+        if (!staging) throw new Error('the database export was not staged')
+        return new StagedFileReader(staging, customer)
+      },
+      async close() {},
+    }
+  }
+
+  erase(): ErasePart {
+    const byName = new Map(this.databases.map((d) => [d.name, d]))
+    const customer = this.customer
+    const connect = this.connect
+    const plans = (section: PlanSection | undefined) => (section?.stores ?? []) as unknown as PostgresErasePlan[]
+    const configOf = (plan: PostgresErasePlan) => {
+      const config = byName.get(plan.store)
+      if (!config)
+        throw refusedError(
+          'PlanMismatch',
+          `The plan names database store ${plan.store}, which the data map does not have.`,
+          'Nothing was deleted. Make a new plan with the current data map.',
+        )
+      return config
+    }
+
+    return {
+      plan: async (options) => {
+        const stores: PostgresErasePlan[] = []
+        for (const database of this.databases) {
+          options.abortSignal?.throwIfAborted()
+          stores.push(await planErase(database, customer, connect))
+        }
+
+        return {kind: 'postgresql', stores: stores as unknown as PlanSection['stores']}
+      },
+
+      async guard(section, run) {
+        const verdicts: GuardVerdict[] = []
+        if (run.planOnly) return verdicts // made just now; compared again when it is applied
+        for (const plan of plans(section)) {
+          try {
+            await checkPlan(configOf(plan), plan, connect)
+            verdicts.push({
+              guard: 'fingerprint',
+              ok: true,
+              message: `database ${plan.store}: the customer's rows are those of the plan (or fewer, deleted by an earlier run of it)`,
+            })
+          } catch (error) {
+            if (!(error instanceof CustosError) || error.exitCode !== ExitCode.refused) throw error
+            verdicts.push({guard: 'fingerprint', ok: false, message: `database ${plan.store}: ${error.message}`})
+          }
+        }
+
+        return verdicts
+      },
+
+      async apply(section, run) {
+        for (const plan of plans(section)) {
+          const config = configOf(plan)
+          if (run.journal.databases.has(plan.store)) continue // finished by an earlier run of this plan
+          const progress = run.progress(`Erasing ${plan.store}`, plan.rows)
+          const already = [...(run.journal.rows.get(plan.store)?.values() ?? [])].reduce((n, r) => n + r, 0)
+          progress.increment(already, already)
+          try {
+            const result = await applyDatabaseErase(config, plan, {
+              ...connect,
+              vacuum: run.vacuum,
+              abortSignal: run.abortSignal,
+              async onBatch(batch) {
+                await run.journal.appendRows({
+                  type: 'rows',
+                  store: plan.store,
+                  table: batch.table,
+                  deleted: batch.deleted,
+                  time: new Date().toISOString(),
+                })
+                progress.increment(batch.deleted, batch.deleted)
+                await run.batchJournaled()
+              },
+            })
+            await run.journal.appendDatabase({
+              type: 'database',
+              store: plan.store,
+              method: result.method,
+              statements: result.statements,
+              alreadyGone: result.alreadyGone,
+              vacuum: {requested: run.vacuum, ...result.vacuum},
+              time: new Date().toISOString(),
+            })
+          } finally {
+            progress.stop()
+          }
+        }
+      },
+
+      async verify(section) {
+        const stores: KindVerification['stores'] = []
+        for (const plan of plans(section)) {
+          const left = await remainingAfterErase(configOf(plan), plan, connect)
+          stores.push({
+            store: plan.store,
+            result: left.rows > 0 ? 'residue' : 'empty',
+            live: left.rows,
+            exists: left.exists,
+          })
+        }
+
+        const live = stores.reduce((n, s) => n + s.live, 0)
+        return {result: live > 0 ? 'residue' : 'empty', live, checkedAt: new Date().toISOString(), stores}
+      },
+
+      residuals: async (section, erasedAt) => {
+        const residuals: Residual[] = []
+        for (const plan of plans(section)) residuals.push(await this.residualOf(configOf(plan), erasedAt))
+        return residuals
+      },
+
+      certificate(section, journal, verification) {
+        return {
+          databases: plans(section).map((plan): CertificateDatabase => {
+            const config = configOf(plan)
+            const deletedRows = journal.rows.get(plan.store) ?? new Map<string, number>()
+            const finished = journal.databases.get(plan.store)
+            const v = verification.stores.find((s) => s.store === plan.store)!
+            const tables = plan.tables.map((t) => ({
+              table: t.table,
+              planned: t.rows,
+              deleted: deletedRows.get(t.table) ?? 0,
+            }))
+            return {
+              store: plan.store,
+              engine: 'postgresql',
+              host: config.host,
+              database: plan.database,
+              ...(plan.schema === undefined ? {} : {schema: plan.schema}),
+              isolation: plan.isolation,
+              method: METHOD[plan.method],
+              fingerprint: plan.fingerprint,
+              tables,
+              planned: {rows: plan.rows},
+              deleted: {rows: tables.reduce((n, t) => n + t.deleted, 0)},
+              alreadyGone: finished?.alreadyGone ?? false,
+              vacuum: {
+                requested: finished?.vacuum.requested ?? false,
+                ran: finished?.vacuum.ran ?? false,
+                skipped: finished?.vacuum.skipped ?? [],
+              },
+              verification: {
+                result: v.result === 'residue' ? 'residue' : 'empty',
+                remainingRows: v.live,
+                ...(plan.method === 'delete' ? {} : {schemaOrDatabaseExists: Boolean(v.exists)}),
+              },
+            }
+          }),
+        }
+      },
+    }
+  }
+
+  /**
+   * The date until which the server's point-in-time-restore backups can bring the rows back
+   * (residuals.ts). Read over Resource Manager; when it cannot be read the certificate says so and
+   * names the longest retention Azure allows instead of a date — never that the backups are gone.
+   */
+  private async residualOf(config: PostgresDatabaseConfig, erasedAt: Date): Promise<Residual> {
+    const unknown = (why: string): Residual => ({
+      store: config.name,
+      kind: 'point-in-time-restore',
+      holder: config.resourceId ?? config.host,
+      statement: `The erased rows remain in the point-in-time-restore backups of server ${config.host} for its backup retention (7 to 35 days on Azure); the exact date is unknown: ${why}.`,
+    })
+    if (!config.resourceId) return unknown('the data map gives no resourceId for this database')
+    try {
+      const residual = backupResidual(await readFlexibleServer(this.clients, config.resourceId), erasedAt)
+      return {
+        store: config.name,
+        kind: 'point-in-time-restore',
+        holder: config.resourceId,
+        until: residual.restorableUntil,
+        retentionDays: residual.retentionDays,
+        geoRedundant: residual.geoRedundant,
+        statement: residual.statement,
+      }
+    } catch (error) {
+      return unknown(`the server could not be read (${(error as Error).message})`)
+    }
+  }
+
+  private async listDatabase(config: PostgresDatabaseConfig, options: KindExportOptions): Promise<StoreSummary> {
+    const target = targetOf(config, this.customer)
+    const summary: StoreSummary = {
+      store: config.name,
+      scope: `${config.host}/${target.database}${target.schema === undefined ? '' : `/${target.schema}`}`,
+      exists: true,
+      objects: 0,
+      bytes: 0,
+      versions: 0,
+      snapshots: 0,
+      rows: 0,
+    }
+    if (options.dryRun || !options.staging) {
+      // a dry run reads no row data: the tables' counts and approximate sizes, and schema.json
+      const inventory = await inventoryCustomer(config, this.customer, this.connect)
+      summary.objects = inventory.tables.length + 1
+      summary.bytes = inventory.bytes
+      summary.rows = inventory.rows
+      return summary
+    }
+
+    const dir = join(options.staging, config.name)
+    await mkdir(dir, {recursive: true, mode: 0o700})
+    const time = options.now.toISOString()
+    const result = await exportCustomer(
+      config,
+      this.customer,
+      (file) => createWriteStream(join(dir, file), {flags: 'wx', mode: PRIVATE_FILE_MODE}),
+      {...this.connect, abortSignal: options.abortSignal},
+    )
+    const schemaText = `${JSON.stringify(result.schema, null, 2)}\n`
+    await writeFile(join(dir, SCHEMA_FILE), schemaText, {flag: 'wx', mode: PRIVATE_FILE_MODE})
+    const schemaDigest = new Digests()
+    schemaDigest.update(Buffer.from(schemaText))
+    const schema = schemaDigest.result()
+    const objects: PlannedObject[] = [
+      {
+        store: config.name,
+        name: SCHEMA_FILE,
+        kind: 'schema',
+        path: exportPath(config.name, SCHEMA_FILE, 'current'),
+        size: schema.bytes,
+        contentType: 'application/json',
+        lastModified: time,
+        sha256: schema.sha256,
+        folderMarker: false,
+      },
+      ...result.tables.map((t): PlannedObject => ({
+        store: config.name,
+        name: t.name,
+        kind: 'table',
+        path: exportPath(config.name, t.name, 'current'),
+        size: t.bytes,
+        contentType: 'text/csv; charset=utf-8',
+        lastModified: time,
+        sha256: t.sha256,
+        table: t.table,
+        rows: t.rows,
+        folderMarker: false,
+      })),
+    ]
+    for (const object of objects) {
+      summary.objects++
+      summary.bytes += object.size
+      await options.onObject?.(object)
+    }
+
+    summary.rows = result.rows
+    return summary
+  }
+}
+
+const METHOD = {
+  delete: 'SQL DELETE',
+  'drop-schema': 'DROP SCHEMA',
+  'drop-database': 'DROP DATABASE',
+} as const satisfies Record<PostgresErasePlan['method'], CertificateDatabase['method']>
+
+/** The manifest's entry for a database store (never a password or a token). */
+function exportStoreOf(config: PostgresDatabaseConfig, customer: string): DatabaseExportStore {
+  const target = targetOf(config, customer)
+  return {
+    name: config.name,
+    engine: 'postgresql',
+    host: config.host,
+    database: target.database,
+    ...(target.schema === undefined ? {} : {schema: target.schema}),
+    isolation: config.isolation,
+    ...(config.isolation === 'shared' ? {tenantColumn: config.tenantColumn!} : {}),
+    snapshot: 'one REPEATABLE READ READ ONLY transaction for all tables',
+  }
+}
