@@ -9,7 +9,7 @@ import {loadDataMap} from '../lib/datamap/load.js'
 import {AzureClients} from '../lib/azure/clients.js'
 import {seedDemoData, type DemoSummary} from '../lib/local/demo-data.js'
 import {startDemoPostgres, type DemoPostgres} from '../lib/local/demo-postgres.js'
-import {startLocalEnvironment} from '../lib/local/environment.js'
+import {DEMO_POSTGRES_RESOURCE_ID, startLocalEnvironment} from '../lib/local/environment.js'
 import {color} from '../lib/output/color.js'
 
 export interface DemoResult {
@@ -60,7 +60,19 @@ export default class Demo extends BaseCommand<typeof Demo> {
         writeFileSync(
           path,
           "# The local environment's data map plus the demo application database.\n" +
-            stringify({...env.config, databases: [database.config]}, {lineWidth: 0}),
+            stringify(
+              {
+                ...env.config,
+                databases: [
+                  {
+                    ...database.config,
+                    resourceId: DEMO_POSTGRES_RESOURCE_ID,
+                    expect: {every: '24h', maxAge: '26h', keepDays: 30},
+                  },
+                ],
+              },
+              {lineWidth: 0},
+            ),
         )
         databaseConfig.push('--config', path)
         this.info(
@@ -118,7 +130,22 @@ export default class Demo extends BaseCommand<typeof Demo> {
         ],
         ['Inventory of acme after the erase', 'customer:inventory', ['acme', ...customerConfig]],
         ['Inventory of acme-corp after the erase (unchanged)', 'customer:inventory', ['acme-corp', ...customerConfig]],
-        ['Backups: fresh, complete, encrypted, separate site', 'backups:verify', [...config]],
+        [
+          withDb
+            ? 'Backups: fresh, complete, encrypted, separate site — blob backup sets and the database server (acme: retired)'
+            : 'Backups: fresh, complete, encrypted, separate site (acme: retired)',
+          'backups:verify',
+          [...customerConfig],
+        ],
+        ...(withDb
+          ? ([
+              [
+                'Platform posture, the database server included (TLS, firewall, sign-in, logging, region)',
+                'audit:posture',
+                [...databaseConfig],
+              ],
+            ] as Array<[string, string, string[]]>)
+          : []),
         ['Access report for the last 3 days', 'access:report', ['--since', '-72h', '--until', 'now', ...config]],
         ["custos's own audit trail, verified", 'audit:trail', ['--verify', ...config]],
       ]

@@ -146,7 +146,15 @@ describe('custos backups verify (command)', function () {
         ['initech', 'fail'],
       ],
     )
-    assert.deepEqual(Object.keys(doc).sort(), ['checkedAt', 'customers', 'notes', 'sets', 'status', 'totals'])
+    assert.deepEqual(Object.keys(doc).sort(), [
+      'checkedAt',
+      'customers',
+      'databases',
+      'notes',
+      'sets',
+      'status',
+      'totals',
+    ])
     assert.deepEqual(Object.keys(doc.customers[1].sets[0]).sort(), [
       'backups',
       'bytes',

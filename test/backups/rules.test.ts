@@ -186,9 +186,21 @@ describe('backups verify rules', () => {
     const empty: BackupsVerifyResult = {
       checkedAt: '2024-05-31T09:00:00.000Z',
       status: 'warn',
-      totals: {customers: 0, pass: 0, warn: 0, fail: 0, unknown: 0, backups: 0, bytes: 0, missingDays: 0},
+      totals: {
+        customers: 0,
+        pass: 0,
+        retired: 0,
+        warn: 0,
+        fail: 0,
+        unknown: 0,
+        databases: 0,
+        backups: 0,
+        bytes: 0,
+        missingDays: 0,
+      },
       sets: [],
       customers: [],
+      databases: [],
       notes: [
         'no customers were found in any backup set; list them in customers.known so that a customer without backups is noticed',
       ],

@@ -557,6 +557,13 @@ export class AuditTrail {
     return found
   }
 
+  /** Every record that matches `predicate` and verifies (as for `findLatest`), oldest first. */
+  async findAll(predicate: (record: AuditRecord) => boolean): Promise<AuditRecord[]> {
+    const found: AuditRecord[] = []
+    for await (const {record, trusted} of this.walk()) if (record && trusted && predicate(record)) found.push(record)
+    return found
+  }
+
   /**
    * Whether the trail still holds the record a document names (its own audit record): the
    * document's evidence that nothing after it was truncated away.

@@ -15,7 +15,7 @@ import type {
   Server,
 } from '@azure/arm-postgresql-flexible'
 
-import {configError, CustosError, fromAzureError} from '../errors.js'
+import {configError, fromAzureError} from '../errors.js'
 import type {FlexibleServerBody} from '../stores/postgres/residuals.js'
 import type {AzureClients} from './clients.js'
 
@@ -279,9 +279,4 @@ export function listEntraAdministrators(
       }),
     `the Entra administrators of PostgreSQL flexible server ${ref.name}`,
   )
-}
-
-/** True for an error a reader threw that the operator can act on (as opposed to a bug). */
-export function isReadFailure(error: unknown): error is CustosError {
-  return error instanceof CustosError
 }

@@ -4,14 +4,27 @@
  */
 
 /** The checks, in the order they are shown. */
-export const CHECK_NAMES = ['fresh', 'complete', 'encrypted', 'resident', 'intact', 'restore'] as const
+export const CHECK_NAMES = [
+  'retired',
+  'residual',
+  'retention',
+  'fresh',
+  'restorable',
+  'complete',
+  'separate',
+  'encrypted',
+  'resident',
+  'intact',
+  'restore',
+] as const
 export type CheckName = (typeof CHECK_NAMES)[number]
 
 /**
  * `pass`; `warn`: a finding that is not an outage (a missing day in the past, an unverifiable hash);
- * `fail`: a broken promise (stale, unencrypted, wrong region, corrupt); `unknown`: could not be checked.
+ * `fail`: a broken promise (stale, unencrypted, wrong region, corrupt); `unknown`: could not be checked;
+ * `retired`: the customer was erased by custos, so having no backups is what was promised.
  */
-export type CheckStatus = 'pass' | 'warn' | 'fail' | 'unknown'
+export type CheckStatus = 'pass' | 'retired' | 'warn' | 'fail' | 'unknown'
 
 export interface CheckResult {
   check: CheckName
@@ -41,7 +54,37 @@ export interface CustomerSetReport {
 export interface CustomerBackupReport {
   customer: string
   status: CheckStatus
+  /** set when custos erased the customer (a trusted erase record in the audit trail) */
+  erasedAt?: string
   sets: CustomerSetReport[]
+}
+
+/** The point-in-time-restore backups of one `databases[]` entry's flexible server. */
+export interface DatabaseBackupReport {
+  /** the `databases[]` entry */
+  database: string
+  /** the flexible server's name */
+  server: string
+  resourceId: string
+  status: CheckStatus
+  region?: string
+  /** the paired region its geo-redundant backups go to */
+  pairedRegion?: string
+  retentionDays?: number
+  geoRedundantBackup?: string
+  earliestRestoreDate?: string
+  /** `dataEncryption.type`: SystemManaged or AzureKeyVault */
+  encryption?: string
+  /** completion time of the newest automatic backup */
+  newest?: string
+  newestAgeInMs?: number
+  automaticBackups?: number
+  longTermRetention?: {
+    operations: number
+    latest?: {backupName?: string; status?: string; startTime?: string}
+    error?: string
+  }
+  checks: CheckResult[]
 }
 
 /** What custos learned about a backup set as a whole. */
@@ -85,23 +128,29 @@ export interface BackupsVerifyResult {
   totals: {
     customers: number
     pass: number
+    /** customers erased by custos */
+    retired: number
     warn: number
     fail: number
     unknown: number
+    /** database servers checked */
+    databases: number
     backups: number
     bytes: number
     missingDays: number
   }
   sets: BackupSetSummary[]
   customers: CustomerBackupReport[]
+  /** the database servers' own backups (`databases[]` entries with a resourceId) */
+  databases: DatabaseBackupReport[]
   /** run-level remarks: containers that do not exist, names that belong to no customer */
   notes: string[]
   restore?: RestoreSummary
 }
 
-const severity: Record<CheckStatus, number> = {pass: 0, unknown: 1, warn: 2, fail: 3}
+const severity: Record<CheckStatus, number> = {pass: 0, retired: 1, unknown: 2, warn: 3, fail: 4}
 
-/** The worst of `statuses` (fail > warn > unknown > pass); `pass` for none. */
+/** The worst of `statuses` (fail > warn > unknown > retired > pass); `pass` for none. */
 export function worstStatus(statuses: Iterable<CheckStatus>): CheckStatus {
   let worst: CheckStatus = 'pass'
   for (const s of statuses) if (severity[s] > severity[worst]) worst = s

@@ -10,7 +10,7 @@ import type {ContainerClient} from '@azure/storage-blob'
 import type {AzureClients} from '../azure/clients.js'
 import {parseAccount} from '../azure/account.js'
 import {expandCustomer} from '../datamap/placeholders.js'
-import type {BackupSetConfig, DataMap} from '../datamap/types.js'
+import type {BackupSetConfig, DatabaseConfig, DataMap} from '../datamap/types.js'
 import {parseDurationInMs} from '../duration.js'
 import {configError, fromAzureError} from '../errors.js'
 import {listScope, toScopedBlob} from '../inventory/listing.js'
@@ -24,6 +24,7 @@ import {
   type Lookup,
 } from './accounts.js'
 import {CustomerSetCheck, type SetContext} from './customer-check.js'
+import {evaluateServerBackups, readServerBackupFacts, residualCheck, type ServerBackupFacts} from './database.js'
 import {CustomerIdFilter, customerTemplate} from './customers.js'
 import {readManifest} from './manifest.js'
 import {
@@ -32,8 +33,10 @@ import {
   type BackupsVerifyResult,
   type CustomerBackupReport,
   type CustomerSetReport,
+  type DatabaseBackupReport,
   type RestoreSummary,
 } from './model.js'
+import {erasedCustomers, type ErasedCustomer} from './retired.js'
 import {restoreBackup, restoreCheck, type RestoreOutcome} from './restore.js'
 import {TaskPool} from '../pool.js'
 
@@ -67,11 +70,12 @@ export async function verifyBackups(
   map: DataMap,
   options: VerifyBackupsOptions = {},
 ): Promise<BackupsVerifyResult> {
-  if (map.backups.length === 0) {
+  const databases = map.databases.filter((d): d is DatabaseConfig & {resourceId: string} => Boolean(d.resourceId))
+  if (map.backups.length === 0 && databases.length === 0) {
     throw configError(
-      'The data map names no backup sets, so there is nothing to verify.',
+      'The data map names no backup sets and no database with a resourceId, so there is nothing to verify.',
       [],
-      'Add a backups[] entry (see "The data map" in the README).',
+      'Add a backups[] entry, or a resourceId to a databases[] entry (see "The data map" in the README).',
     )
   }
 
@@ -82,6 +86,7 @@ export async function verifyBackups(
   const directory = new AccountDirectory(clients, {abortSignal: options.abortSignal})
   const primaries = map.backups.some((s) => s.resourceId) ? await primaryAccounts(map, directory) : []
 
+  const {erased, problem: trailProblem} = await erasedCustomers(clients)
   const reports = new Map<string, CustomerBackupReport>()
   const restorePool = new TaskPool(concurrency)
   const restore = {downloads: 0, bytes: 0, failures: 0, first: 0, last: 0}
@@ -112,12 +117,11 @@ export async function verifyBackups(
       check: CustomerSetCheck
       container: ContainerClient
     }): Promise<void> => {
-      const report = check.finish()
+      const gone = erased.get(check.customer)
+      const report = gone ? retire(check.finish(), gone) : check.finish()
       summary.customers++
-      let entry = reports.get(check.customer)
-      if (!entry) reports.set(check.customer, (entry = {customer: check.customer, status: 'pass', sets: []}))
-      entry.sets.push(report)
-      if (ctx.restoreSample > 0) await scheduleRestore(report, check, container)
+      customerEntry(reports, check.customer, gone).sets.push(report)
+      if (ctx.restoreSample > 0 && !gone) await scheduleRestore(report, check, container)
     }
 
     const scheduleRestore = async (
@@ -204,7 +208,70 @@ export async function verifyBackups(
   }
 
   await restorePool.drain()
-  return assemble(reports, sets, now, restore)
+  const databaseReports: DatabaseBackupReport[] = []
+  for (const db of databases) {
+    const facts = await readServerBackupFacts(clients, db.resourceId, {abortSignal: options.abortSignal})
+    databaseReports.push(evaluateServerBackups(db, facts, map, now))
+    for (const gone of erased.values()) {
+      if (only && gone.customer !== only) continue
+      customerEntry(reports, gone.customer, gone).sets.push(residualReport(db, facts, gone, now))
+    }
+  }
+
+  const notes = [
+    ...(trailProblem ? [trailProblem] : []),
+    ...map.databases
+      .filter((d) => !d.resourceId)
+      .map((d) => `database ${d.name} has no resourceId, so its server's backups were not checked`),
+  ]
+  return assemble(reports, sets, databaseReports, now, restore, notes, map.backups.length > 0)
+}
+
+function customerEntry(
+  reports: Map<string, CustomerBackupReport>,
+  customer: string,
+  gone: ErasedCustomer | undefined,
+): CustomerBackupReport {
+  let entry = reports.get(customer)
+  if (!entry)
+    reports.set(
+      customer,
+      (entry = {customer, status: 'pass', ...(gone ? {erasedAt: gone.erasedAt.toISOString()} : {}), sets: []}),
+    )
+  return entry
+}
+
+/**
+ * A customer custos erased has no backups left: that is `retired`, not a failure. Backups that are
+ * still (or again) there are a failure: the erase promised they are gone.
+ */
+function retire(report: CustomerSetReport, gone: ErasedCustomer): CustomerSetReport {
+  const when = `erased by custos at ${gone.erasedAt.toISOString()}${gone.certificate ? ` (certificate ${gone.certificate})` : ''}`
+  const detail =
+    report.backups === 0
+      ? `${when}; no backups remain in ${report.scope}`
+      : `${when}, but ${report.backups} backup${report.backups === 1 ? '' : 's'} of the customer remain in ${report.scope}${report.newest ? ` (newest ${report.newest})` : ''}`
+  const status = report.backups === 0 ? 'retired' : 'fail'
+  return {...report, status, missing: [], checks: [{check: 'retired', status, detail}]}
+}
+
+/** An erased customer's entry for one database: the residual date of its rows in the server's backups. */
+function residualReport(
+  db: DatabaseConfig & {resourceId: string},
+  facts: ServerBackupFacts,
+  gone: ErasedCustomer,
+  now: Date,
+): CustomerSetReport {
+  const check = residualCheck(db, facts, gone.erasedAt, now)
+  return {
+    set: db.name,
+    scope: `server ${facts.server?.name ?? db.resourceId.split('/').at(-1)} (point-in-time-restore backups)`,
+    status: check.status,
+    backups: 0,
+    bytes: 0,
+    missing: [],
+    checks: [check],
+  }
 }
 
 async function setContext(
@@ -367,8 +434,11 @@ async function discoverCustomerContainers(
 function assemble(
   reports: Map<string, CustomerBackupReport>,
   sets: BackupSetSummary[],
+  databases: DatabaseBackupReport[],
   now: Date,
   r: {downloads: number; bytes: number; failures: number; first: number; last: number},
+  extraNotes: string[],
+  hasBackupSets: boolean,
 ): BackupsVerifyResult {
   const customers = [...reports.values()].sort((a, b) =>
     a.customer < b.customer ? -1 : a.customer > b.customer ? 1 : 0,
@@ -376,9 +446,11 @@ function assemble(
   const totals = {
     customers: customers.length,
     pass: 0,
+    retired: 0,
     warn: 0,
     fail: 0,
     unknown: 0,
+    databases: databases.length,
     backups: 0,
     bytes: 0,
     missingDays: 0,
@@ -395,8 +467,8 @@ function assemble(
     totals[c.status]++
   }
 
-  const notes: string[] = []
-  if (customers.length === 0)
+  const notes: string[] = [...extraNotes]
+  if (customers.length === 0 && hasBackupSets)
     notes.push(
       'no customers were found in any backup set; list them in customers.known so that a customer without backups is noticed',
     )
@@ -421,6 +493,22 @@ function assemble(
     }
   }
 
-  const status = customers.length === 0 ? 'warn' : worstStatus(customers.map((c) => c.status))
-  return {checkedAt: now.toISOString(), status, totals, sets, customers, notes, ...(restore ? {restore} : {})}
+  const status =
+    customers.length === 0 && databases.length === 0
+      ? 'warn'
+      : worstStatus([
+          ...customers.map((c) => c.status),
+          ...databases.map((d) => d.status),
+          ...(customers.length === 0 && hasBackupSets ? (['warn'] as const) : []),
+        ])
+  return {
+    checkedAt: now.toISOString(),
+    status,
+    totals,
+    sets,
+    customers,
+    databases,
+    notes,
+    ...(restore ? {restore} : {}),
+  }
 }

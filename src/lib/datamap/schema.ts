@@ -66,12 +66,26 @@ const databaseProperties = {
     },
   },
   schema: {type: 'string', minLength: 1},
+  /** `backups verify`: what the server's own backups must keep (needs resourceId) */
+  expect: {$ref: '#/$defs/backupExpectation'},
+  /** `backups verify`: the server must encrypt (and so back up) with a Key Vault key */
+  requireCustomerManagedKey: {type: 'boolean'},
+  /** `audit posture`: Entra authentication on and password authentication off */
+  requireEntraOnly: {type: 'boolean'},
 }
 
 const duration = {type: 'string', pattern: String.raw`^[0-9]+(\.[0-9]+)?(ms|s|m|h|d|w)$`}
 
 export const dataMapSchema = {
   $id: 'https://custos.invalid/datamap.schema.json',
+  $defs: {
+    backupExpectation: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['every', 'maxAge', 'keepDays'],
+      properties: {every: duration, maxAge: duration, keepDays: {type: 'integer', minimum: 1, maximum: 3650}},
+    },
+  },
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -132,12 +146,7 @@ export const dataMapSchema = {
           dateMetadata: {type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$'},
           manifest: {type: 'string'},
           encryptionScope: {type: 'string'},
-          expect: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['every', 'maxAge', 'keepDays'],
-            properties: {every: duration, maxAge: duration, keepDays: {type: 'integer', minimum: 1, maximum: 3650}},
-          },
+          expect: {$ref: '#/$defs/backupExpectation'},
         },
       },
     },

@@ -5,7 +5,17 @@ import type {PostgresDatabaseConfig} from '../stores/postgres/types.js'
  * A `databases[]` entry. Only `engine: postgresql` for now; `engine: table` (Azure Table storage)
  * is refused by the loader until inventory, export and erase handle it.
  */
-export type DatabaseConfig = PostgresDatabaseConfig
+export type DatabaseConfig = DatabaseProtectionConfig & PostgresDatabaseConfig
+
+/** What `backups verify` and `audit posture` expect of a database's server (its `resourceId`). */
+export interface DatabaseProtectionConfig {
+  /** the server's own backups: retention ≥ keepDays, newest automatic backup younger than maxAge */
+  expect?: BackupExpectation
+  /** the server encrypts with a Key Vault key (`dataEncryption.type` AzureKeyVault) */
+  requireCustomerManagedKey?: boolean
+  /** Entra authentication enabled and password authentication disabled on the server */
+  requireEntraOnly?: boolean
+}
 
 export interface StoreConfig {
   /** unique name, used in output, manifests and exported paths */

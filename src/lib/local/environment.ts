@@ -17,6 +17,13 @@ import {startAzurite, type AzuriteInstance} from './azurite.js'
 export const DEMO_CUSTOMERS = ['acme', 'acme-corp', 'globex', 'initech'] as const
 export const DEMO_VAULT = 'contoso-kv'
 export const DEMO_AUDIT_CONTAINER = 'custos-audit'
+/** The flexible server Resource Manager reports for the demo's application database. */
+export const DEMO_POSTGRES_SERVER = 'contoso-pg'
+export const DEMO_POSTGRES_RESOURCE_ID = LocalAzureState.flexibleServerId(
+  LOCAL_SUBSCRIPTION_ID,
+  DEFAULT_RESOURCE_GROUP,
+  DEMO_POSTGRES_SERVER,
+)
 
 /** The emulated storage accounts, their role and region (backups sit in a different German region). */
 export const DEMO_ACCOUNTS = [
@@ -192,8 +199,39 @@ function seedResources(state: LocalAzureState, azurite: AzuriteInstance): void {
     })
   }
 
+  seedPostgresServer(state, logsId)
+
   state.addDiagnosticSetting(`/subscriptions/${LOCAL_SUBSCRIPTION_ID}`, {
     name: 'activity-to-archive',
     storageAccountId: logsId,
+  })
+}
+
+/**
+ * The demo database's flexible server as Resource Manager sees it: 35 days of geo-redundant
+ * backups (one automatic backup a day), TLS 1.2, connection logging, PostgreSQLLogs to the log
+ * archive, one Entra administrator. Password sign-in stays enabled: the demo's role signs in with
+ * a password (the local PostgreSQL has no Entra ID).
+ */
+function seedPostgresServer(state: LocalAzureState, logsId: string, now = new Date()): void {
+  const day = 86_400_000
+  state.addFlexibleServer({
+    name: DEMO_POSTGRES_SERVER,
+    createdAt: new Date(now.getTime() - 400 * day),
+    passwordAuth: 'Enabled',
+  })
+  state.addFlexibleServerBackups(
+    DEMO_POSTGRES_RESOURCE_ID,
+    Array.from({length: 35}, (_, i) => ({completedTime: new Date(now.getTime() - (i + 1) * day + 2 * 3_600_000)})),
+  )
+  state.setFlexibleServerConfiguration(DEMO_POSTGRES_RESOURCE_ID, 'log_disconnections', 'on')
+  state.addFlexibleServerAdministrator(DEMO_POSTGRES_RESOURCE_ID, {
+    objectId: '6c6f6361-6c00-4000-8000-00000000d0ba',
+    principalName: 'dba@contoso.example',
+  })
+  state.addDiagnosticSetting(DEMO_POSTGRES_RESOURCE_ID, {
+    name: 'to-archive',
+    storageAccountId: logsId,
+    logs: [{category: 'PostgreSQLLogs', enabled: true, retentionPolicy: {enabled: false, days: 0}}],
   })
 }

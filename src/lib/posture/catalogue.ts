@@ -14,7 +14,8 @@ export function severityRank(severity: Severity): number {
 
 export type CheckCategory =
   'transit' | 'access' | 'firewall' | 'encryption' | 'recoverability' | 'residency' | 'monitoring' | 'integrity'
-export type ResourceKind = 'storage-account' | 'blob-container' | 'key-vault' | 'subscription' | 'tenant'
+export type ResourceKind =
+  'storage-account' | 'blob-container' | 'key-vault' | 'postgresql-server' | 'subscription' | 'tenant'
 
 export interface CheckDefinition {
   /** stable id, e.g. `storage.https-only` (SARIF rule id) */
@@ -47,6 +48,10 @@ const storageUpdate =
   'az storage account update --subscription {subscription} --resource-group {resourceGroup} --name {name}'
 const blobServiceUpdate =
   'az storage account blob-service-properties update --subscription {subscription} --resource-group {resourceGroup} --account-name {name}'
+const pgParameter =
+  'az postgres flexible-server parameter set --subscription {subscription} --resource-group {resourceGroup} --server-name {name}'
+const pgUpdate =
+  'az postgres flexible-server update --subscription {subscription} --resource-group {resourceGroup} --name {name}'
 const vaultUpdate = 'az keyvault update --subscription {subscription} --resource-group {resourceGroup} --name {name}'
 const immutabilityPolicy = 'az storage container immutability-policy'
 const auditContainer =
@@ -252,6 +257,79 @@ export const CHECKS: readonly CheckDefinition[] = [
     resource: 'key-vault',
     remediation:
       'A vault cannot move region: az keyvault create --location {allowedRegion} --resource-group {resourceGroup} --name <new vault> --enable-purge-protection true, back up and restore the keys (az keyvault key backup / restore work within one geography), and point keys.vault at it.',
+  },
+  // ---------------------------------------------------------------- PostgreSQL flexible servers
+  {
+    id: 'postgresql.secure-transport',
+    name: 'PostgresRequireSecureTransport',
+    title: 'PostgreSQL server accepts TLS connections only (require_secure_transport)',
+    promise: TRANSIT,
+    category: 'transit',
+    severity: 'high',
+    resource: 'postgresql-server',
+    remediation: `${pgParameter} --name require_secure_transport --value on`,
+  },
+  {
+    id: 'postgresql.minimum-tls',
+    name: 'PostgresMinimumTls12',
+    title: 'PostgreSQL server requires TLS 1.2 or newer (ssl_min_protocol_version)',
+    promise: TRANSIT,
+    category: 'transit',
+    severity: 'high',
+    resource: 'postgresql-server',
+    remediation: `${pgParameter} --name ssl_min_protocol_version --value TLSv1.2`,
+  },
+  {
+    id: 'postgresql.public-access',
+    name: 'PostgresNotOpenToInternet',
+    title: 'PostgreSQL server is not open to the whole internet',
+    promise: FIREWALL,
+    category: 'firewall',
+    severity: 'critical',
+    resource: 'postgresql-server',
+    remediation: `az postgres flexible-server firewall-rule delete --subscription {subscription} --resource-group {resourceGroup} --name {name} --rule-name {rule} --yes   (or: ${pgUpdate} --public-access Disabled)`,
+  },
+  {
+    id: 'postgresql.entra-only',
+    name: 'PostgresEntraAuthenticationOnly',
+    title: 'PostgreSQL server accepts Entra ID sign-ins only (where the data map requires it)',
+    promise: ACCESS,
+    category: 'access',
+    severity: 'high',
+    resource: 'postgresql-server',
+    remediation: `${pgUpdate} --microsoft-entra-auth Enabled --password-auth Disabled`,
+  },
+  {
+    id: 'postgresql.connection-logging',
+    name: 'PostgresConnectionsLogged',
+    title: 'PostgreSQL logs connections and disconnections',
+    promise: MONITORING,
+    category: 'monitoring',
+    severity: 'medium',
+    resource: 'postgresql-server',
+    remediation: `${pgParameter} --name log_connections --value on && ${pgParameter} --name log_disconnections --value on`,
+  },
+  {
+    id: 'postgresql.region',
+    name: 'PostgresRegionAllowed',
+    title: 'PostgreSQL server is in an allowed region',
+    promise: RESIDENCY,
+    category: 'residency',
+    severity: 'critical',
+    resource: 'postgresql-server',
+    remediation:
+      'A server cannot move region: restore it into an allowed region (az postgres flexible-server geo-restore --location {allowedRegion} --source-server {id} --resource-group {resourceGroup} --name <new server>), point the data map at it and delete the old server.',
+  },
+  {
+    id: 'monitoring.postgresql-logs',
+    name: 'PostgresLogsKept',
+    title: 'PostgreSQL server logs are sent to an archive or workspace',
+    promise: MONITORING,
+    category: 'monitoring',
+    severity: 'high',
+    resource: 'postgresql-server',
+    remediation:
+      'az monitor diagnostic-settings create --name custos-archive --resource {id} {destination} --logs \'[{"category":"PostgreSQLLogs","enabled":true}]\'',
   },
   // ---------------------------------------------------------------- monitoring
   {

@@ -24,6 +24,7 @@ export const STORAGE_LOGS: LogRequirement = {
   groups: ['allLogs'],
 }
 export const KEYVAULT_LOGS: LogRequirement = {categories: ['AuditEvent'], groups: ['allLogs', 'audit']}
+export const POSTGRESQL_LOGS: LogRequirement = {categories: ['PostgreSQLLogs'], groups: ['allLogs']}
 export const ACTIVITY_LOGS: LogRequirement = {categories: ['Administrative'], groups: ['allLogs']}
 
 /** A diagnostic setting that keeps (some of) the required logs. */

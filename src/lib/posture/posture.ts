@@ -8,13 +8,15 @@ import type {Vault} from '@azure/arm-keyvault'
 import type {StorageAccount} from '@azure/arm-storage'
 
 import type {AzureClients} from '../azure/clients.js'
-import type {DataMap} from '../datamap/types.js'
+import type {DatabaseConfig, DataMap} from '../datamap/types.js'
+import {CustosError} from '../errors.js'
 import {auditTrailContainer} from './audit-trail.js'
 import {CHECKS, severityRank, type Severity} from './catalogue.js'
 import {evaluateVault} from './keyvault.js'
 import {
   ACTIVITY_LOGS,
   KEYVAULT_LOGS,
+  POSTGRESQL_LOGS,
   STORAGE_LOGS,
   checkSignInLogs,
   evaluateArchiveRegion,
@@ -36,6 +38,7 @@ import {
   type Located,
   type OperationOptions,
 } from './resolve.js'
+import {evaluatePostgresServer, readPostgresPosture} from './postgresql.js'
 import {normalizeRegion, resourcePlaceholders, result, unknownResults} from './result.js'
 import {evaluateStorageAccount} from './storage.js'
 import type {CheckResult, PostureReport, PostureResource, PostureSummary} from './types.js'
@@ -119,6 +122,9 @@ export async function auditPosture(
         ]
       : []),
     ...(vault ? [auditVault(context, vault).then(finish)] : []),
+    ...map.databases
+      .filter((d): d is DatabaseConfig & {resourceId: string} => Boolean(d.resourceId))
+      .map(async (d) => finish(await auditPostgresServer(context, d))),
     auditActivityLog(context, subscription).then(finish),
     checkSignInLogs(clients, map, options).then((r) =>
       finish({
@@ -216,6 +222,57 @@ async function auditVault(ctx: AuditContext, vault: Located<Vault>): Promise<Pos
   const settings = await listDiagnosticSettings(ctx.clients, id, ctx.options)
   results.push(...(await monitoringResults('monitoring.keyvault-logs', settings, KEYVAULT_LOGS, ctx, placeholders)))
   return {...base, name: vault.resource.name ?? name, id, location: normalizeRegion(vault.resource.location), results}
+}
+
+/** A PostgreSQL flexible server of `databases[]`: its checks, its logging, and its Entra administrators by name. */
+async function auditPostgresServer(
+  ctx: AuditContext,
+  db: DatabaseConfig & {resourceId: string},
+): Promise<PostureResource> {
+  const name = db.resourceId.split('/').findLast(Boolean) ?? db.name
+  const base = {kind: 'postgresql-server' as const, usedBy: [`databases.${db.name}`]}
+  let facts
+  try {
+    facts = await readPostgresPosture(ctx.clients, db.resourceId, ctx.options)
+  } catch (error) {
+    if (!(error instanceof CustosError)) throw error
+    return {
+      ...base,
+      name,
+      id: db.resourceId,
+      results: unknownResults(
+        idsOf('postgresql-server'),
+        `Server ${name} could not be read: ${error.message.replace(/\.$/, '')}.`,
+        error.hint ?? 'Check databases[].resourceId and that the signed-in identity may read the server.',
+      ),
+    }
+  }
+
+  const id = facts.server.id ?? db.resourceId
+  const placeholders = {
+    ...resourcePlaceholders(id, facts.server.name ?? name, ctx.allowedRegions),
+    destination: ctx.destination,
+    monitored: id,
+  }
+  const results = evaluatePostgresServer(db, facts, ctx.allowedRegions, placeholders)
+  const settings = await listDiagnosticSettings(ctx.clients, id, ctx.options)
+  results.push(...(await monitoringResults('monitoring.postgresql-logs', settings, POSTGRESQL_LOGS, ctx, placeholders)))
+  return {
+    ...base,
+    name: facts.server.name ?? name,
+    id,
+    ...(facts.server.location ? {location: normalizeRegion(facts.server.location)} : {}),
+    results,
+    ...(facts.administrators.ok
+      ? {
+          administrators: facts.administrators.value.map((a) => ({
+            ...(a.principalName ? {principalName: a.principalName} : {}),
+            ...(a.principalType ? {principalType: a.principalType} : {}),
+            objectId: a.objectId,
+          })),
+        }
+      : {}),
+  }
 }
 
 async function auditActivityLog(ctx: AuditContext, subscription: string | undefined): Promise<PostureResource> {

@@ -9,6 +9,7 @@ const KIND_LABEL: Record<PostureResource['kind'], string> = {
   'storage-account': 'Storage account',
   'blob-container': 'Blob container',
   'key-vault': 'Key vault',
+  'postgresql-server': 'PostgreSQL server',
   subscription: 'Subscription',
   tenant: 'Tenant',
 }
@@ -71,7 +72,20 @@ export function renderPosture(report: PostureReport, color: ChalkInstance): stri
     }
 
     const fixLines = [...fixes].map(([remediation, {verb, checks}]) => `  ${verb} ${checks.join(', ')}: ${remediation}`)
-    blocks.push([renderTable(['result', 'check', 'severity', 'detail'], rows, {title}), ...fixLines].join('\n'))
+    const admins = resource.administrators
+      ? [
+          `  Entra administrators: ${
+            resource.administrators.length === 0
+              ? 'none'
+              : resource.administrators
+                  .map((a) => `${a.principalName ?? a.objectId} (${a.principalType ?? 'principal'})`)
+                  .join(', ')
+          }`,
+        ]
+      : []
+    blocks.push(
+      [renderTable(['result', 'check', 'severity', 'detail'], rows, {title}), ...fixLines, ...admins].join('\n'),
+    )
   }
 
   const s = report.summary

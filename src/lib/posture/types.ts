@@ -31,6 +31,8 @@ export interface PostureResource {
   /** the data-map entries that use this resource, e.g. `stores.documents`, `logs.archive`, `keys.vault` */
   usedBy: string[]
   results: CheckResult[]
+  /** PostgreSQL servers: the Entra administrators, by name (for the access review) */
+  administrators?: Array<{principalName?: string; principalType?: string; objectId: string}>
 }
 
 export interface PostureSummary {
