@@ -109,11 +109,11 @@ export function reviewScopes(map: DataMap): {scopes: ReviewScope[]; notes: strin
     notes.push(
       'logs.workspace is a workspace id, not a resource id: only assignments on the subscription and above cover it',
     )
-  if (scopes.size === 0)
+  if (scopes.size === 0 && map.databases.length === 0)
     throw configError(
       'The data map names nothing whose access can be reviewed.',
       [],
-      'Set azure.subscription, or resourceId on the stores and databases.',
+      'Set azure.subscription, or resourceId on the stores, or map databases.',
     )
   return {scopes: [...scopes.values()], notes}
 }
