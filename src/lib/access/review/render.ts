@@ -18,10 +18,16 @@ export function shortScope(scope: string): string {
   return parts.slice(-2).join('/')
 }
 
+/** Principals by lower-case id (the renderers look one up per assignment). */
+function principalIndex(review: AccessReview): Map<string, AccessReview['principals'][number]> {
+  return new Map(review.principals.map((p) => [p.id.toLowerCase(), p]))
+}
+
 export function renderReviewText(review: AccessReview, color: ChalkInstance): string {
   const blocks: string[] = []
+  const principals = principalIndex(review)
   const rows = review.assignments.map((a) => {
-    const p = review.principals.find((x) => x.id.toLowerCase() === a.principalId.toLowerCase())
+    const p = principals.get(a.principalId.toLowerCase())
     return [
       p?.name ?? a.principalId,
       p?.kind ?? 'unknown',
@@ -89,9 +95,11 @@ export function accessMatrix(review: AccessReview): {
   rows: Array<{principal: string; kind: string; cells: string[][]}>
 } {
   const scopes = review.scopes.map((s) => s.id)
+  const scopeIndex = new Map(scopes.map((s, i) => [s, i]))
   const rows = new Map<string, {principal: string; kind: string; cells: string[][]}>()
+  const principals = principalIndex(review)
   for (const a of review.assignments) {
-    const p = review.principals.find((x) => x.id.toLowerCase() === a.principalId.toLowerCase())
+    const p = principals.get(a.principalId.toLowerCase())
     const key = a.principalId.toLowerCase()
     const row = rows.get(key) ?? {
       principal: p?.name ?? a.principalId,
@@ -99,7 +107,7 @@ export function accessMatrix(review: AccessReview): {
       cells: scopes.map(() => []),
     }
     for (const scope of a.appliesTo) {
-      const i = scopes.indexOf(scope)
+      const i = scopeIndex.get(scope) ?? -1
       if (i !== -1)
         row.cells[i].push(a.inheritedBy.includes(scope) ? `${a.role} (inherited from ${shortScope(a.scope)})` : a.role)
     }
