@@ -6,7 +6,17 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const all = ['export', 'erase', 'logs-filter', 'access-aggregate', 'backups-verify', 'posture', 'incident', 'postgres']
+const all = [
+  'export',
+  'erase',
+  'logs-filter',
+  'access-aggregate',
+  'backups-verify',
+  'posture',
+  'incident',
+  'postgres',
+  'access-review',
+]
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'))
 const unknown = chosen.filter((name) => !all.includes(name))
 if (unknown.length > 0) {

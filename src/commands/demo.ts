@@ -7,6 +7,7 @@ import {stringify} from 'yaml'
 import {BaseCommand} from '../base-command.js'
 import {loadDataMap} from '../lib/datamap/load.js'
 import {AzureClients} from '../lib/azure/clients.js'
+import {seedDemoDatabaseAccess} from '../lib/local/demo-access.js'
 import {seedDemoData, type DemoSummary} from '../lib/local/demo-data.js'
 import {startDemoPostgres, type DemoPostgres} from '../lib/local/demo-postgres.js'
 import {DEMO_POSTGRES_RESOURCE_ID, startLocalEnvironment} from '../lib/local/environment.js'
@@ -56,6 +57,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
       const databaseConfig: string[] = []
       try {
         database = await startDemoPostgres()
+        await seedDemoDatabaseAccess(database.server.clientConfig('app'))
         const path = join(env.dir, 'custos-databases.yaml')
         writeFileSync(
           path,
@@ -147,6 +149,11 @@ export default class Demo extends BaseCommand<typeof Demo> {
             ] as Array<[string, string, string[]]>)
           : []),
         ['Access report for the last 3 days', 'access:report', ['--since', '-72h', '--until', 'now', ...config]],
+        [
+          'Access review: who can reach the infrastructure and the data, against access.expected',
+          'access:review',
+          ['--format', 'table', ...(databaseConfig.length > 0 ? databaseConfig : config)],
+        ],
         ["custos's own audit trail, verified", 'audit:trail', ['--verify', ...config]],
       ]
       for (const [title, id, argv] of plan) {

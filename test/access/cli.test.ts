@@ -93,6 +93,7 @@ describe('custos access report (the built CLI)', function () {
       'failures',
       'failuresByCode',
       'firstSeen',
+      'interrupts',
       'ips',
       'lastSeen',
       'offHours',
@@ -155,7 +156,7 @@ describe('custos access report (the built CLI)', function () {
     const lines = readFileSync(out, 'utf8').trimEnd().split('\r\n')
     assert.equal(
       lines[0],
-      'principal,signIns,failures,failuresByCode,operations,failedOperations,ips,countries,firstSeen,lastSeen,offHours,findings',
+      'principal,signIns,failures,failuresByCode,operations,failedOperations,ips,countries,firstSeen,lastSeen,offHours,findings,interrupts',
     )
     assert.equal(lines.length, 3)
     assert.match(lines[2], /^boris@contoso\.com,1,1,50126:1,0,0,203\.0\.113\.9,RU,/)

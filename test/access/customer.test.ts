@@ -69,6 +69,7 @@ describe('access report for one customer (--customer)', function () {
       principals: 3,
       signIns: 3,
       failures: 0,
+      interrupts: 0,
       operations: 5,
       findings: report.findings.length,
     })

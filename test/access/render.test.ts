@@ -47,7 +47,7 @@ describe('access report renderers', () => {
       lines.some((l) => l.startsWith(`"'=hyperlink(""http://x"")@contoso.com",1,1,50126:1,`)),
       lines.join('\n'),
     )
-    assert.ok(lines.some((l) => l.endsWith(',country-not-allowed:1')))
+    assert.ok(lines.some((l) => l.endsWith(',country-not-allowed:1,0')))
   })
 
   it('the table names every principal and every finding', async () => {

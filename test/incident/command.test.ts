@@ -269,6 +269,11 @@ describe('custos incident (the built CLI against the local environment)', functi
 
     assert.ok(![...files.keys()].some((k) => /acme-corp|initech/.test(k)))
     const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8'))
+    // who could access, at collection time: the local directory's review, its findings included
+    const review = JSON.parse(files.get('access-review.json')!.toString('utf8'))
+    assert.ok(review.findings.some((f: {type: string}) => f.type === 'guest'))
+    assert.equal(manifest.body.accessReview.summary.findings, review.findings.length)
+    assert.ok(files.has('access-review.html'))
     assert.deepEqual(await verifyDocument(manifest, new AzureClients(loadDataMap(config))), {
       kind: 'custos.incident-evidence',
       hash: 'valid',

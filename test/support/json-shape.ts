@@ -19,7 +19,7 @@ import {ROOT} from './cli.js'
 const SHAPES = join(ROOT, 'test', 'shapes')
 
 /** Objects keyed by data rather than by field names. */
-const MAP_PATHS = [/\.(customerFacts|failuresByCode|operationsByName|redactions)$/]
+const MAP_PATHS = [/\.(customerFacts|failuresByCode|operationsByName|redactions|byType)$/]
 const FIELD_NAME = /^[a-z][A-Za-z0-9]*$/
 
 function typeOf(value: unknown): string {

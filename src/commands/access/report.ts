@@ -21,7 +21,7 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
   static override summary =
     'Report who accessed the infrastructure and the data: sign-ins, failures, IPs, countries and operations per principal, with findings.'
   static override description =
-    'Reads the activity log, the archived sign-in and storage logs, or aggregates in Log Analytics where logs.workspace is set. Findings: sign-ins from countries outside the allowed list, bursts of failed sign-ins, IPs not seen in the look-back window, access outside working hours. Exits 1 when there are findings.'
+    'Reads the activity log, the archived sign-in and storage logs, or aggregates in Log Analytics where logs.workspace is set. Findings: sign-ins from countries outside the allowed list, bursts of failed sign-ins, IPs not seen in the look-back window, access outside working hours, password spray, MFA denied, single-factor sign-ins of privileged principals (access.expected.privileged), legacy authentication, sign-ins to disabled accounts and impossible travel. Sign-ins interrupted to ask for MFA, consent and the like count as interrupts, not failures. Exits 1 when there are findings.'
   static override examples = [
     '<%= config.bin %> access report --since -7d --until now --config custos.yaml',
     '<%= config.bin %> access report --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z --format html --out access-2026-11.html',
@@ -67,6 +67,16 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
       default: 600_000,
       defaultHelp: async () => '10m',
     }),
+    'spray-accounts': Flags.integer({
+      summary: 'Distinct accounts one IP must fail on within --spray-window to be a password spray.',
+      default: 5,
+      min: 2,
+    }),
+    'spray-window': durationFlag({
+      summary: 'Window for --spray-accounts.',
+      default: 3_600_000,
+      defaultHelp: async () => '1h',
+    }),
     lookback: durationFlag({
       summary: 'Window before --since whose IPs count as known (0d turns new-IP findings off).',
       default: 30 * 86_400_000,
@@ -101,6 +111,8 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
       burstFailures: f['burst-failures'],
       burstWindowInMs: f['burst-window'],
       lookbackInMs: f.lookback,
+      sprayAccounts: f['spray-accounts'],
+      sprayWindowInMs: f['spray-window'],
       abortSignal: this.abortSignal,
       onProgress: ({bytes, events}) => {
         progress.increment(bytes - seenBytes, events - seenEvents)

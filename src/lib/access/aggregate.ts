@@ -9,6 +9,7 @@
  * ./workspace.ts computes with make-series and series_fir in Log Analytics.
  */
 import type {WorkingHours} from './hours.js'
+import {SignInAnalyzer} from './sign-ins.js'
 import type {
   AccessEvent,
   AccessReportSettings,
@@ -21,6 +22,9 @@ import type {
 
 /** buckets per burst window */
 export const BURST_STEPS = 10
+/** password spray: failures on this many distinct accounts from one IP within DEFAULT_SPRAY_WINDOW_IN_MS */
+export const DEFAULT_SPRAY_ACCOUNTS = 5
+export const DEFAULT_SPRAY_WINDOW_IN_MS = 3_600_000
 
 export interface AggregatorOptions {
   sinceInMs: number
@@ -30,6 +34,11 @@ export interface AggregatorOptions {
   burstFailures: number
   burstWindowInMs: number
   hours: WorkingHours
+  /** password spray: distinct accounts one IP fails on within the window (default 5 in 1h) */
+  sprayAccounts?: number
+  sprayWindowInMs?: number
+  /** principals that hold privileged roles (access.expected.privileged), for single-factor-privileged */
+  privileged?: readonly string[]
 }
 
 interface IpStats {
@@ -47,6 +56,7 @@ interface CountryStats {
 class PrincipalState {
   signIns = 0
   failures = 0
+  interrupts = 0
   readonly failuresByCode = new Map<string, number>()
   operations = 0
   failedOperations = 0
@@ -84,6 +94,8 @@ export interface PrincipalTotals {
   principal: string
   signIns: number
   failures: number
+  /** absent from sources that do not tell interrupts apart */
+  interrupts?: number
   operations: number
   failedOperations: number
   first: number
@@ -107,8 +119,14 @@ export class AccessAggregator {
   /** events counted in the range, and in the look-back window */
   inRange = 0
   inLookback = 0
+  private readonly signInAnalyzer: SignInAnalyzer
 
   constructor(readonly options: AggregatorOptions) {
+    this.signInAnalyzer = new SignInAnalyzer({
+      privileged: options.privileged ?? [],
+      sprayAccounts: options.sprayAccounts ?? DEFAULT_SPRAY_ACCOUNTS,
+      sprayWindowInMs: options.sprayWindowInMs ?? DEFAULT_SPRAY_WINDOW_IN_MS,
+    })
     this.allowed = new Set(options.allowedCountries.map((c) => c.toUpperCase()))
     this.bucketInMs = Math.max(1, Math.floor(options.burstWindowInMs / BURST_STEPS))
     this.lookbackStartInMs = options.sinceInMs - options.lookbackInMs
@@ -158,9 +176,12 @@ export class AccessAggregator {
     s.seen(t)
     if (event.kind === 'sign-in') {
       s.signIns++
+      this.signInAnalyzer.add(event)
       const day = this.dayEntry(this.options.hours.localDay(t))
       day.signIns++
-      if (!event.success) {
+      if (event.interrupt) {
+        s.interrupts++
+      } else if (!event.success) {
         s.failures++
         day.failures++
         increment(s.failuresByCode, event.errorCode ?? 'unknown')
@@ -202,6 +223,7 @@ export class AccessAggregator {
     const s = this.state(totals.principal)
     s.signIns += totals.signIns
     s.failures += totals.failures
+    s.interrupts += totals.interrupts ?? 0
     s.operations += totals.operations
     s.failedOperations += totals.failedOperations
     s.seen(totals.first)
@@ -262,6 +284,7 @@ export class AccessAggregator {
         principal: s.principal,
         signIns: s.signIns,
         failures: s.failures,
+        interrupts: s.interrupts,
         failuresByCode: sortedRecord(s.failuresByCode),
         operations: s.operations,
         failedOperations: s.failedOperations,
@@ -327,6 +350,7 @@ export class AccessAggregator {
       }
     }
 
+    findings.push(...this.signInAnalyzer.findings())
     return findings
   }
 
@@ -421,6 +445,8 @@ export class AccessAggregator {
       burstFailures: this.options.burstFailures,
       burstWindowInMs: this.options.burstWindowInMs,
       lookbackInMs: this.options.lookbackInMs,
+      sprayAccounts: this.signInAnalyzer.options.sprayAccounts,
+      sprayWindowInMs: this.signInAnalyzer.options.sprayWindowInMs,
     }
   }
 }

@@ -7,6 +7,7 @@
  * `operationName`, `resultType`, `identity.claims`). Anything else, and a record without a time or a
  * caller, yields the reason it is skipped.
  */
+import {isInterrupt} from './sign-ins.js'
 import type {AccessEvent, SkipReason} from './types.js'
 
 type Doc = Record<string, unknown>
@@ -127,6 +128,18 @@ export function fromSignInRecord(record: Doc): Normalized {
   if (ip) event.ip = ip
   if (country && /^[A-Za-z]{2}$/.test(country)) event.country = country.toUpperCase()
   if (!success) event.errorCode = code
+  if (isInterrupt(code)) event.interrupt = true
+  const category = str(record.category)
+  if (category) event.category = category
+  const clientApp = str(p.clientAppUsed)
+  if (clientApp) event.clientApp = clientApp
+  const requirement = str(p.authenticationRequirement)
+  if (requirement) event.authRequirement = requirement
+  const detail = [str(status?.failureReason), str(status?.additionalDetails)].filter(Boolean).join(' ')
+  if (detail) event.detail = detail
+  const geo = obj(location?.geoCoordinates)
+  if (typeof geo?.latitude === 'number' && typeof geo.longitude === 'number')
+    event.geo = {lat: geo.latitude, lon: geo.longitude}
   return event
 }
 

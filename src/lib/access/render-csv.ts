@@ -14,6 +14,7 @@ export const CSV_COLUMNS = [
   'lastSeen',
   'offHours',
   'findings',
+  'interrupts',
 ] as const
 
 /** Quotes a cell when needed, and defuses cells a spreadsheet would run as a formula. */
@@ -51,6 +52,7 @@ export function renderAccessCsv(report: AccessReport): string {
         p.lastSeen,
         p.offHours,
         byType.join(' '),
+        p.interrupts,
       ]
         .map((c) => csvCell(c))
         .join(','),

@@ -181,6 +181,10 @@ function findingDetail(f: Finding): string {
     case 'off-hours': {
       return `${fmt(f.events)} events (${f.firstSeen} – ${f.lastSeen})`
     }
+
+    default: {
+      return f.message
+    }
   }
 }
 

@@ -44,7 +44,7 @@ export function renderAccessText(report: AccessReport): string {
   )
   const t = report.totals
   out.push(
-    `${formatCount(t.principals)} principals, ${formatCount(t.signIns)} sign-ins (${formatCount(t.failures)} failed), ${formatCount(t.operations)} operations.`,
+    `${formatCount(t.principals)} principals, ${formatCount(t.signIns)} sign-ins (${formatCount(t.failures)} failed${t.interrupts > 0 ? `, ${formatCount(t.interrupts)} interrupted for MFA, consent and the like` : ''}), ${formatCount(t.operations)} operations.`,
   )
   if (report.findings.length === 0) {
     out.push(color.green('No findings.'))

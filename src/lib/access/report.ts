@@ -35,6 +35,9 @@ export interface CreateAccessReportOptions {
   burstWindowInMs: number
   /** 0 disables new-IP detection */
   lookbackInMs: number
+  /** password spray: distinct accounts per IP within `sprayWindowInMs` (defaults 5 and 1h) */
+  sprayAccounts?: number
+  sprayWindowInMs?: number
   abortSignal?: AbortSignal
   /** "now" for the activity log's 90-day rule (tests) */
   now?: Date
@@ -103,6 +106,9 @@ export async function createAccessReport(
     burstFailures: options.burstFailures,
     burstWindowInMs: options.burstWindowInMs,
     hours,
+    ...(options.sprayAccounts === undefined ? {} : {sprayAccounts: options.sprayAccounts}),
+    ...(options.sprayWindowInMs === undefined ? {} : {sprayWindowInMs: options.sprayWindowInMs}),
+    privileged: map.access.expected?.privileged ?? [],
   })
   const lookbackStart = new Date(aggregator.lookbackStartInMs)
   const filter: RecordPredicate | undefined = options.customer ? customerPredicate(map, options.customer) : undefined
@@ -265,6 +271,7 @@ export function reportFromAggregator(
       principals: principals.length,
       signIns: principals.reduce((n, p) => n + p.signIns, 0),
       failures: principals.reduce((n, p) => n + p.failures, 0),
+      interrupts: principals.reduce((n, p) => n + p.interrupts, 0),
       operations: principals.reduce((n, p) => n + p.operations, 0),
       findings: findings.length,
     },

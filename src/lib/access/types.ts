@@ -21,6 +21,18 @@ export interface AccessEvent {
   errorCode?: string
   /** operation name (activity log, storage, Key Vault) */
   operation?: string
+  /** sign-ins: the result code asks for more (MFA, consent, …) rather than rejects; counted as an interrupt, not a failure (sign-ins.ts) */
+  interrupt?: boolean
+  /** sign-ins: the log category (SignInLogs, NonInteractiveUserSignInLogs, ServicePrincipalSignInLogs, ManagedIdentitySignInLogs) */
+  category?: string
+  /** sign-ins: `clientAppUsed` */
+  clientApp?: string
+  /** sign-ins: `authenticationRequirement` (singleFactorAuthentication / multiFactorAuthentication) */
+  authRequirement?: string
+  /** sign-ins: `status.failureReason` / `additionalDetails` */
+  detail?: string
+  /** sign-ins: `location.geoCoordinates` */
+  geo?: {lat: number; lon: number}
 }
 
 /**
@@ -77,8 +89,10 @@ export interface SourceSummary {
 export interface PrincipalSummary {
   principal: string
   signIns: number
-  /** failed sign-ins */
+  /** failed sign-ins (interrupts not included) */
   failures: number
+  /** sign-ins interrupted to ask for MFA, consent, "keep me signed in" and the like (sign-ins.ts INTERRUPT_CODES) */
+  interrupts: number
   /** failed sign-ins per result code */
   failuresByCode: Record<string, number>
   /** management and data operations */
@@ -96,7 +110,15 @@ export interface PrincipalSummary {
   offHours: number
 }
 
-export type FindingType = 'country-not-allowed' | 'failure-burst' | 'new-ip' | 'off-hours'
+export type SignInFindingType =
+  | 'password-spray'
+  | 'mfa-denied'
+  | 'single-factor-privileged'
+  | 'legacy-auth'
+  | 'disabled-account'
+  | 'impossible-travel'
+
+export type FindingType = 'country-not-allowed' | 'failure-burst' | 'new-ip' | 'off-hours' | SignInFindingType
 
 interface FindingBase {
   type: FindingType
@@ -137,7 +159,23 @@ export interface OffHoursFinding extends FindingBase {
   lastSeen: string
 }
 
-export type Finding = CountryFinding | BurstFinding | NewIpFinding | OffHoursFinding
+/** The sign-in findings of sign-ins.ts; `principal` is the IP for password-spray. */
+export interface SignInFinding extends FindingBase {
+  type: SignInFindingType
+  /** sign-ins concerned (password-spray: accounts; impossible-travel: 2) */
+  events: number
+  firstSeen: string
+  lastSeen: string
+  ips: string[]
+  /** password-spray: the accounts the IP failed on */
+  accounts?: string[]
+  /** legacy-auth: the client */
+  clientApp?: string
+  /** impossible-travel: the distance */
+  distanceKm?: number
+}
+
+export type Finding = CountryFinding | BurstFinding | NewIpFinding | OffHoursFinding | SignInFinding
 
 export interface DailyCount {
   /** YYYY-MM-DD in access.timeZone */
@@ -159,6 +197,8 @@ export interface AccessReportSettings {
   burstFailures: number
   burstWindowInMs: number
   lookbackInMs: number
+  sprayAccounts: number
+  sprayWindowInMs: number
 }
 
 export interface AccessReport {
@@ -168,7 +208,14 @@ export interface AccessReport {
   generatedAt: string
   settings: AccessReportSettings
   sources: SourceSummary[]
-  totals: {principals: number; signIns: number; failures: number; operations: number; findings: number}
+  totals: {
+    principals: number
+    signIns: number
+    failures: number
+    interrupts: number
+    operations: number
+    findings: number
+  }
   principals: PrincipalSummary[]
   findings: Finding[]
   daily: DailyCount[]

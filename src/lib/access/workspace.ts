@@ -12,6 +12,7 @@ import {azureFailure, fromAzureError} from '../errors.js'
 import {customerKql, customerSelector} from '../logs/select.js'
 import {BURST_STEPS, type AccessAggregator} from './aggregate.js'
 import type {WorkingHours} from './hours.js'
+import {INTERRUPT_CODES} from './sign-ins.js'
 
 export type WorkspaceQueryPart = 'principals' | 'ips' | 'countries' | 'daily' | 'bursts'
 
@@ -65,15 +66,16 @@ let SignIns = union isfuzzy=true SigninLogs, AADNonInteractiveUserSignInLogs, AA
     | where TimeGenerated >= lookbackStart and TimeGenerated < rangeEnd${customer}
     | extend Principal = tolower(coalesce(UserPrincipalName, tostring(column_ifexists("ServicePrincipalName", "")), tostring(column_ifexists("ServicePrincipalId", "")), AppDisplayName, AppId))
     | extend Kind = "sign-in", Ip = tostring(IPAddress), Country = toupper(tostring(parse_json(tostring(LocationDetails)).countryOrRegion)), Code = tostring(ResultType), Operation = ""
-    | extend Failed = Code != "0";
+    | extend Interrupted = Code in (${[...INTERRUPT_CODES.keys()].map((c) => `"${c}"`).join(', ')})
+    | extend Failed = Code != "0" and not(Interrupted);
 let Storage = StorageBlobLogs
     | where TimeGenerated >= lookbackStart and TimeGenerated < rangeEnd${customer}
     | extend KeyName = extract(@"^(key[12])", 1, tostring(AuthenticationHash))
     | extend Principal = tolower(coalesce(RequesterUpn, RequesterObjectId, RequesterAppId, strcat(iff(AuthenticationType =~ "AccountKey", "account-key", tolower(AuthenticationType)), iff(isnotempty(KeyName), strcat(" (", KeyName, ")"), "")), "anonymous"))
-    | extend Kind = "data", Ip = iff(CallerIpAddress startswith "[", extract(@"^\\[([^\\]]+)\\]", 1, CallerIpAddress), iff(countof(CallerIpAddress, ":") == 1, tostring(split(CallerIpAddress, ":")[0]), CallerIpAddress)), Country = "", Code = "", Operation = OperationName, Failed = toint(StatusCode) >= 400;
+    | extend Kind = "data", Ip = iff(CallerIpAddress startswith "[", extract(@"^\\[([^\\]]+)\\]", 1, CallerIpAddress), iff(countof(CallerIpAddress, ":") == 1, tostring(split(CallerIpAddress, ":")[0]), CallerIpAddress)), Country = "", Code = "", Operation = OperationName, Failed = toint(StatusCode) >= 400, Interrupted = false;
 let Events = union SignIns, Storage
     | where isnotempty(Principal)
-    | project TimeGenerated, Principal, Kind, Ip, Country, Failed, Code, Operation
+    | project TimeGenerated, Principal, Kind, Ip, Country, Failed, Interrupted, Code, Operation
     | extend Local = datetime_utc_to_local(TimeGenerated, tz)
     | extend Minute = datetime_part("hour", Local) * 60 + datetime_part("minute", Local), Weekday = toint(dayofweek(Local) / 1d)
     | extend OffHours = ${offHours};
@@ -87,11 +89,11 @@ export function workspaceQuery(part: WorkspaceQueryPart, p: WorkspaceQueryParams
   switch (part) {
     case 'principals': {
       return `${head}InRange
-| summarize SignIns = countif(Kind == "sign-in"), Failures = countif(Kind == "sign-in" and Failed), Operations = countif(Kind != "sign-in"), FailedOperations = countif(Kind != "sign-in" and Failed),
+| summarize SignIns = countif(Kind == "sign-in"), Failures = countif(Kind == "sign-in" and Failed), Interrupts = countif(Kind == "sign-in" and Interrupted), Operations = countif(Kind != "sign-in"), FailedOperations = countif(Kind != "sign-in" and Failed),
     FirstSeen = min(TimeGenerated), LastSeen = max(TimeGenerated), OffHours = countif(OffHours), OffHoursFirst = minif(TimeGenerated, OffHours), OffHoursLast = maxif(TimeGenerated, OffHours) by Principal
 | join kind=leftouter (InRange | where Kind == "sign-in" and Failed | summarize N = count() by Principal, Code | summarize FailuresByCode = make_bag(bag_pack(Code, N)) by Principal) on Principal
 | join kind=leftouter (InRange | where Kind != "sign-in" and isnotempty(Operation) | summarize N = count() by Principal, Operation | summarize OperationsByName = make_bag(bag_pack(Operation, N)) by Principal) on Principal
-| project Principal, SignIns, Failures, Operations, FailedOperations, FirstSeen, LastSeen, OffHours, OffHoursFirst, OffHoursLast, FailuresByCode, OperationsByName`
+| project Principal, SignIns, Failures, Interrupts, Operations, FailedOperations, FirstSeen, LastSeen, OffHours, OffHoursFirst, OffHoursLast, FailuresByCode, OperationsByName`
     }
 
     case 'ips': {
@@ -193,6 +195,7 @@ export function applyWorkspaceTable(part: WorkspaceQueryPart, table: LogsTable, 
           principal,
           signIns: num(r.SignIns),
           failures: num(r.Failures),
+          interrupts: num(r.Interrupts),
           operations: num(r.Operations),
           failedOperations: num(r.FailedOperations),
           first: ms(r.FirstSeen) ?? aggregator.options.sinceInMs,

@@ -28,6 +28,7 @@ import {parseAccount, type AccountRef} from './account.js'
 import {BlobReader} from './blob-reader.js'
 import type {ConnectOptions} from '../stores/postgres/connection.js'
 import {createCredential} from './credential.js'
+import {JsonRestClient} from './json-rest.js'
 import {resumeDroppedDownloads} from './dropped-connections.js'
 import {retryTooManyRequests} from './throttling.js'
 
@@ -54,6 +55,7 @@ export interface AzureClientsOptions {
 }
 
 const DEFAULT_RESOURCE_MANAGER = 'https://management.azure.com'
+const DEFAULT_GRAPH = 'https://graph.microsoft.com'
 
 export class AzureClients {
   readonly credential: TokenCredential
@@ -194,6 +196,32 @@ export class AzureClients {
 
   keyVaultManagement(subscription: string): KeyVaultManagementClient {
     return new KeyVaultManagementClient(this.credential, subscription, this.armOptions())
+  }
+
+  /**
+   * Resource Manager for calls without an SDK client (Microsoft.Authorization role assignments and
+   * definitions; json-rest.ts says why), with the same pipeline settings as the ARM SDK clients.
+   */
+  armRest(): JsonRestClient {
+    const endpoint = (this.map.azure.resourceManager ?? DEFAULT_RESOURCE_MANAGER).replace(/\/+$/, '')
+    return this.jsonRest(endpoint, `${endpoint}/.default`)
+  }
+
+  /** Microsoft Graph v1.0 (`azure.graph`), token scope `<graph endpoint>/.default`. */
+  graph(): JsonRestClient {
+    const base = (this.map.azure.graph ?? DEFAULT_GRAPH).replace(/\/+$/, '')
+    return this.jsonRest(`${base}/v1.0`, `${base}/.default`)
+  }
+
+  private jsonRest(endpoint: string, scope: string): JsonRestClient {
+    return new JsonRestClient({
+      endpoint,
+      credential: this.credential,
+      scope,
+      retry: this.retry,
+      userAgentPrefix: USER_AGENT,
+      ...(this.tls ? {tls: this.tls} : {}),
+    })
   }
 
   logsQuery(): LogsQueryClient {

@@ -328,6 +328,7 @@ function checkSemantics(map: DataMap, baseDir: string): string[] {
     ['keys.vault', map.keys?.vault],
     ['azure.resourceManager', map.azure.resourceManager],
     ['azure.logAnalytics', map.azure.logAnalytics],
+    ['azure.graph', map.azure.graph],
   ]
   if (map.azure.credential === 'local') {
     for (const [path, url] of endpoints) {

@@ -224,6 +224,19 @@ export const dataMapSchema = {
           default: '07:00-19:00',
         },
         workingDays: {type: 'array', items: {type: 'integer', minimum: 0, maximum: 6}, default: [1, 2, 3, 4, 5]},
+        /** `access review`: who may hold roles (README "Access review") */
+        expected: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            principals: {type: 'array', items: {type: 'string', minLength: 1}, default: []},
+            domains: {type: 'array', items: {type: 'string', minLength: 1}, default: []},
+            tenants: {type: 'array', items: {type: 'string', minLength: 1}, default: []},
+            privileged: {type: 'array', items: {type: 'string', minLength: 1}, default: []},
+          },
+        },
+        staleAfter: {...duration, default: '90d'},
       },
     },
     incident: {
@@ -244,6 +257,7 @@ export const dataMapSchema = {
         credential: {enum: ['default', 'local'], default: 'default'},
         resourceManager: {type: 'string', pattern: '^https://'},
         logAnalytics: {type: 'string', pattern: '^https://'},
+        graph: {type: 'string', pattern: '^https://'},
         caCertificate: {type: 'string', minLength: 1},
         subscription: {type: 'string', minLength: 1},
         tenant: {type: 'string', minLength: 1},

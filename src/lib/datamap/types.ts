@@ -69,12 +69,26 @@ export interface AzureEnvironmentConfig {
   resourceManager?: string
   /** Log Analytics endpoint (default https://api.loganalytics.io/v1) */
   logAnalytics?: string
+  /** Microsoft Graph endpoint (default https://graph.microsoft.com), for `access review` */
+  graph?: string
   /** PEM file of a CA to trust for HTTPS in this process only (the local environment's certificate) */
   caCertificate?: string
   subscription?: string
   tenant?: string
   /** ARM id of the `keys.vault` vault; without it `audit posture` finds the vault by listing the subscription's vaults */
   keyVaultResourceId?: string
+}
+
+/** `access.expected`: the access the operator expects (README "Access review"). */
+export interface AccessExpectation {
+  /** UPNs or object ids that may hold roles */
+  principals: string[]
+  /** home domains of expected people (`contoso.com`) */
+  domains: string[]
+  /** home tenants (ids) of expected service principals */
+  tenants: string[]
+  /** UPNs or object ids that may hold privileged roles */
+  privileged: string[]
 }
 
 export interface DataMap {
@@ -95,7 +109,15 @@ export interface DataMap {
    */
   audit: {account: string; container: string; lockContainer: string}
   erase: {exportWindow: string}
-  access: {timeZone: string; workingHours: string; workingDays: number[]}
+  access: {
+    timeZone: string
+    workingHours: string
+    workingDays: number[]
+    /** `access review`: who may hold roles; every list defaults to [] (filled in by the loader) */
+    expected?: AccessExpectation
+    /** `access review`: a role holder without a sign-in for this long is stale (default `90d`, filled in by the loader) */
+    staleAfter?: string
+  }
   /** `contact`: the contact point (DPO) notices name when an incident sets none */
   incident: {timeZone: string; warnWithin: string; contact?: string}
   azure: AzureEnvironmentConfig

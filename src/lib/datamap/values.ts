@@ -33,6 +33,7 @@ export function checkValues(map: DataMap): string[] {
     ['exports.linkExpiry', map.exports?.linkExpiry],
     ['erase.exportWindow', map.erase?.exportWindow],
     ['incident.warnWithin', map.incident?.warnWithin],
+    ['access.staleAfter', map.access?.staleAfter],
   ]
   for (const [path, duration] of durations) {
     if (duration === undefined) continue
@@ -47,6 +48,7 @@ export function checkValues(map: DataMap): string[] {
     ['keys.vault', map.keys?.vault],
     ['azure.resourceManager', map.azure?.resourceManager],
     ['azure.logAnalytics', map.azure?.logAnalytics],
+    ['azure.graph', map.azure?.graph],
   ]
   for (const [path, url] of urls) {
     if (url !== undefined && !URL.canParse(url)) problems.push(`${path}: is not a URL`)

@@ -10,6 +10,8 @@
  *                                      access), redacted, with its own sealed manifest
  *   customers/<id>/access-report.json  the access report limited to that customer, with findings
  *   customers/<id>/access-report.html
+ *   access-review.json / .html         who could access the infrastructure and the data at collection
+ *                                      time (`access review`), when the data map names something to review
  *
  * Nothing of customers outside the incident is read into it: each log bundle keeps only its
  * customer's records (src/lib/logs/select.ts) and redacts other customers' ids, and each access
@@ -21,6 +23,9 @@ import {createHash} from 'node:crypto'
 import {basename, join, resolve} from 'node:path'
 
 import {renderAccessHtml} from '../access/render-html.js'
+import {renderReviewHtml} from '../access/review/render.js'
+import {reviewAccess, reviewScopes} from '../access/review/review.js'
+import type {AccessReview} from '../access/review/types.js'
 import {createAccessReport} from '../access/report.js'
 import type {AccessReport, FindingType} from '../access/types.js'
 import type {AuditRecord} from '../audit/trail.js'
@@ -117,6 +122,11 @@ export interface IncidentEvidenceBody {
   files: Array<{path: string; bytes: number; sha256: string}>
   /** the incident's records in the audit trail when the bundle was made */
   trail: {location: string; records: number; lastSeq: number; lastHash: string}
+  /**
+   * `access review` at collection time: its files and summary, or why it is missing (nothing in the
+   * data map to review, or the review failed — the evidence is collected all the same)
+   */
+  accessReview?: {path: string; htmlPath: string; sha256: string; summary: AccessReview['summary']} | {skipped: string}
 }
 
 export interface IncidentEvidence {
@@ -263,6 +273,8 @@ export async function collectIncidentEvidence(
       })
     }
 
+    const accessReview = await collectAccessReview(clients, map, until, workDir, addFile, options)
+
     // The incident as the trail says it, with its records (hash-chained, so they tie the bundle to the trail).
     options.onStage?.('Writing the manifest and the archive')
     const records: AuditRecord[] = []
@@ -297,6 +309,7 @@ export async function collectIncidentEvidence(
         lastSeq: last?.seq ?? 0,
         lastHash: last?.hash ?? '',
       },
+      ...(accessReview ? {accessReview} : {}),
     }
     const {manifest, packed} = await writeSealedPackage(output, {
       kind: EVIDENCE_KIND,
@@ -347,4 +360,41 @@ export async function collectIncidentEvidence(
   } finally {
     await scratch.remove()
   }
+}
+
+/**
+ * The bundle's access-review section: who could reach the infrastructure and the data when the
+ * evidence was collected. Undefined when the data map names nothing to review; a failed review is
+ * noted (`skipped`) rather than failing the evidence, which matters more.
+ */
+async function collectAccessReview(
+  clients: AzureClients,
+  map: DataMap,
+  now: Date,
+  workDir: string,
+  addFile: (path: string, file: string) => Promise<string>,
+  options: CollectEvidenceOptions,
+): Promise<IncidentEvidenceBody['accessReview']> {
+  try {
+    reviewScopes(map)
+  } catch {
+    return undefined
+  }
+
+  options.onStage?.('Reviewing who can access the infrastructure and the data')
+  let review: AccessReview
+  try {
+    review = await reviewAccess(clients, map, {failOn: 'low', now, abortSignal: options.abortSignal})
+  } catch (error) {
+    if (options.abortSignal?.aborted) throw error
+    return {skipped: `the access review failed: ${(error as Error).message.split('\n')[0]}`}
+  }
+
+  const json = join(workDir, 'access-review.json')
+  const html = join(workDir, 'access-review.html')
+  await writeFile(json, `${JSON.stringify(review, null, 2)}\n`, {mode: PRIVATE_FILE_MODE})
+  await writeFile(html, renderReviewHtml(review), {mode: PRIVATE_FILE_MODE})
+  const sha256 = await addFile('access-review.json', json)
+  await addFile('access-review.html', html)
+  return {path: 'access-review.json', htmlPath: 'access-review.html', sha256, summary: review.summary}
 }

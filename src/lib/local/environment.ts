@@ -11,7 +11,8 @@ import {join} from 'node:path'
 import {stringify} from 'yaml'
 
 import {startLocalAzureServer, type LocalAzureServer} from './azure-server/index.js'
-import {DEFAULT_RESOURCE_GROUP, LOCAL_SUBSCRIPTION_ID, LocalAzureState} from './azure-server/state.js'
+import {DEFAULT_RESOURCE_GROUP, LOCAL_SUBSCRIPTION_ID, LOCAL_TENANT_ID, LocalAzureState} from './azure-server/state.js'
+import {DEMO_ACCESS_EXPECTED, seedDemoAccess} from './demo-access.js'
 import {startAzurite, type AzuriteInstance} from './azurite.js'
 
 export const DEMO_CUSTOMERS = ['acme', 'acme-corp', 'globex', 'initech'] as const
@@ -78,6 +79,7 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
   const accountId = (name: string) =>
     LocalAzureState.storageAccountId(LOCAL_SUBSCRIPTION_ID, DEFAULT_RESOURCE_GROUP, name)
   seedResources(server.state, azurite)
+  seedDemoAccess(server.state)
   // Each vault listens on a port of its own, because the Key Vault SDK expects key ids at the URL root.
   const vaultUrl = await server.addVault({
     name: DEMO_VAULT,
@@ -130,9 +132,12 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       credential: 'local',
       resourceManager: server.url,
       logAnalytics: `${server.url}/v1`,
+      graph: server.url,
       caCertificate: caPath,
       subscription: LOCAL_SUBSCRIPTION_ID,
+      tenant: LOCAL_TENANT_ID,
     },
+    access: {expected: DEMO_ACCESS_EXPECTED},
   }
   const configPath = join(dir, 'custos.yaml')
   writeFileSync(

@@ -6,6 +6,7 @@
  */
 import {LOCAL_DEVELOPMENT_TOKEN} from '../../azure/credential.js'
 import {ArmError, armHeaders, resourceNotFound, sendArm} from './arm-common.js'
+import {handleAuthorization} from './authorization.js'
 import {bearerToken, sendJson, type RequestContext} from './http.js'
 import {handleActivityLog, handleDiagnosticSettings} from './monitor.js'
 import {handlePostgresql} from './postgresql.js'
@@ -74,6 +75,7 @@ const STORAGE = ['providers', 'microsoft.storage', 'storageaccounts']
 const KEYVAULT = ['providers', 'microsoft.keyvault', 'vaults']
 
 async function route(ctx: RequestContext): Promise<void> {
+  if (handleAuthorization(ctx)) return
   const lower = ctx.segments.map((s) => s.toLowerCase())
   // {resourceUri}/providers/Microsoft.Insights/diagnosticSettings[/{name}] — resourceUri may itself contain "providers"
   for (let i = lower.length - 3; i >= 0; i--) {

@@ -144,3 +144,16 @@ export function decodeSkipToken(token: string): number | undefined {
     return undefined
   }
 }
+
+/**
+ * The request's own URL with `$skiptoken` replaced: a next-page link written the way ARM and Graph
+ * write theirs (`$skiptoken=`, the dollar sign not percent-encoded).
+ */
+export function withSkipToken(ctx: RequestContext, token: string): string {
+  const query = ctx.url.search
+    .slice(1)
+    .split('&')
+    .filter((part) => part && !/^(\$|%24)skiptoken=/i.test(part))
+  query.push(`$skiptoken=${token}`)
+  return `${ctx.url.origin}${ctx.url.pathname}?${query.join('&')}`
+}

@@ -54,3 +54,13 @@ export {
   type StoredKey,
 } from './state.js'
 export {MISSING_TOKEN_MESSAGE} from './keyvault.js'
+export {
+  GRAPH_NEVER,
+  LocalDirectory,
+  type GroupInput,
+  type PrincipalType,
+  type RoleAssignmentInput,
+  type RoleDefinitionInput,
+  type ServicePrincipalInput,
+  type UserInput,
+} from './directory.js'

@@ -16,6 +16,7 @@ import type {AddressInfo} from 'node:net'
 import {isLoopbackUrl} from '../../azure/credential.js'
 import {handleArm} from './arm.js'
 import {generateLocalCertificate} from './cert.js'
+import {handleGraph, isGraphRequest} from './graph.js'
 import {createContext, sendJson, serviceHeaders, type RequestContext} from './http.js'
 import {handleKeyVault, type KeyVaultHandlerOptions} from './keyvault.js'
 import {handleLogAnalytics, logAnalyticsWorkspace} from './loganalytics.js'
@@ -118,6 +119,7 @@ export async function startLocalAzureServer(options: LocalAzureServerOptions = {
       return handleKeyVault(ctx, vault, base ?? ctx.origin, ctx.segments.slice(2), kvOptions)
     }
 
+    if (isGraphRequest(ctx.segments)) return handleGraph(ctx)
     const workspace = logAnalyticsWorkspace(ctx.segments)
     if (workspace !== undefined) return handleLogAnalytics(ctx, workspace)
     return handleArm(ctx)

@@ -8,6 +8,8 @@
  */
 import {randomUUID, type KeyObject} from 'node:crypto'
 
+import {LocalDirectory} from './directory.js'
+
 export const LOCAL_TENANT_ID = '6c6f6361-6c00-4000-8000-637573746f73'
 export const LOCAL_SUBSCRIPTION_ID = '6c6f6361-6c00-4000-8000-000000000001'
 export const DEFAULT_RESOURCE_GROUP = 'custos-local'
@@ -436,6 +438,8 @@ export class LocalAzureState {
   readonly flexibleServerAdministrators = new Map<string, JsonObject[]>()
   /** firewall rules per page (the real list pages with a `nextLink`) */
   firewallRulePageSize = 100
+  /** role assignments, role definitions and the Entra ID directory (`access review`) */
+  readonly directory = new LocalDirectory()
   /** answers Log Analytics queries; see {@link LogQueryHandler} */
   logQueryHandler?: LogQueryHandler
   private readonly keyVaultListeners = new Set<(vault: KeyVault) => void>()
