@@ -7,6 +7,8 @@ import {AzureClients} from '../../src/lib/azure/clients.js'
 import {validateDataMap} from '../../src/lib/datamap/load.js'
 import {ident} from '../../src/lib/stores/postgres/connection.js'
 import {usePostgres, type DemoDatabase} from '../support/postgres.js'
+import {LocalAzureState} from '../../src/lib/local/azure-server/index.js'
+import {RG, ReviewBed, SUB} from './helpers.js'
 
 const NOW = new Date('2026-06-15T12:00:00Z')
 
@@ -67,7 +69,7 @@ describe('access review: database roles that can read or delete customer rows', 
     )
   })
 
-  it('turns Entra administrators into findings unless access.expected names them (the ARM reader is wired separately)', () => {
+  it('turns Entra administrators into findings unless access.expected names them', () => {
     const admins = [
       {principalType: 'User', principalName: 'alice@contoso.com', objectId: 'a1', tenantId: 't-home'},
       {principalType: 'Group', principalName: 'dba-contractors', objectId: 'g1', tenantId: 't-home'},
@@ -87,5 +89,33 @@ describe('access review: database roles that can read or delete customer rows', 
       ['dba-contractors', 'ext@other.com'],
     )
     assert.match(findings[0].fix, /^az postgres flexible-server microsoft-entra-admin delete /)
+  })
+
+  it("reads the server's Entra administrators over Resource Manager (the local server) and flags the unexpected one", async () => {
+    const bed = new ReviewBed()
+    await bed.start()
+    try {
+      const serverId = LocalAzureState.flexibleServerId(SUB, RG, 'contoso-pg')
+      bed.server.state.addFlexibleServer({name: 'contoso-pg', resourceGroup: RG})
+      bed.server.state.addFlexibleServerAdministrator(serverId, {objectId: 'a1a1', principalName: 'alice@contoso.com'})
+      bed.server.state.addFlexibleServerAdministrator(serverId, {
+        objectId: 'g2g2',
+        principalName: 'dba-contractors',
+        principalType: 'Group',
+      })
+      const map = bed.map(
+        {expected: {principals: ['alice@contoso.com', demo.role]}},
+        {databases: [{...demo.config, resourceId: serverId}]},
+      )
+      const result = await reviewAccess(bed.clients(map), map, {failOn: 'low', now: NOW})
+      const admins = result.findings.filter((f) => f.scope === serverId || f.why.includes('administrator'))
+      assert.deepEqual(
+        admins.map((f) => f.principalName ?? f.principal),
+        ['dba-contractors'],
+        JSON.stringify(result.findings, null, 1),
+      )
+    } finally {
+      await bed.stop()
+    }
   })
 })

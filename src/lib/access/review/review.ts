@@ -10,6 +10,7 @@
  * `signInActivity` (paged by 999).
  */
 import type {AzureClients} from '../../azure/clients.js'
+import {listEntraAdministrators} from '../../azure/postgres-server.js'
 import type {JsonRestClient} from '../../azure/json-rest.js'
 import type {AccessExpectation, DataMap} from '../../datamap/types.js'
 import {parseDurationInMs} from '../../duration.js'
@@ -49,8 +50,8 @@ export interface ReviewAccessOptions {
   abortSignal?: AbortSignal
   /**
    * The PostgreSQL Microsoft Entra administrators of a database's server (ARM
-   * AdministratorsListByServer). Not read yet: wire the ARM reader in here; without it the review
-   * notes that administrators were not checked.
+   * AdministratorsListByServer); default: read over Resource Manager for every database entry with
+   * a `resourceId`.
    */
   listEntraAdministrators?: (database: PostgresDatabaseConfig) => Promise<PostgresEntraAdministrator[]>
   /** Graph and ARM request counters (bench) */
@@ -338,13 +339,16 @@ export async function reviewAccess(
         rows.access,
       ),
     )
-    if (options.listEntraAdministrators && db.resourceId) {
-      const admins = await options.listEntraAdministrators(db)
+    if (db.resourceId) {
+      const read = options.listEntraAdministrators ?? ((d: PostgresDatabaseConfig) => serverAdministrators(clients, d))
+      const admins = await read(db)
       findings.push(
         ...entraAdministratorFindings({name: db.name, resourceId: db.resourceId}, admins, expected, map.azure.tenant),
       )
     } else if (db.auth === 'entra') {
-      notes.push(`databases.${db.name}: Microsoft Entra administrators of the server are not reviewed yet`)
+      notes.push(
+        `databases.${db.name}: the server's Microsoft Entra administrators were not reviewed (the data map gives no resourceId)`,
+      )
     }
   }
 
@@ -498,4 +502,20 @@ async function databaseRoleAccess(
   } finally {
     await client.end().catch(() => {})
   }
+}
+
+/** A server's Entra administrators over Resource Manager (azure/postgres-server.ts). */
+async function serverAdministrators(
+  clients: AzureClients,
+  database: PostgresDatabaseConfig,
+): Promise<PostgresEntraAdministrator[]> {
+  const admins: PostgresEntraAdministrator[] = []
+  for await (const a of listEntraAdministrators(clients, database.resourceId!))
+    admins.push({
+      objectId: a.objectId,
+      principalName: a.principalName ?? a.objectId,
+      principalType: a.principalType ?? 'Unknown',
+      ...(a.tenantId ? {tenantId: a.tenantId} : {}),
+    })
+  return admins
 }
