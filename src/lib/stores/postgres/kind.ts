@@ -53,8 +53,8 @@ import type {PostgresDatabaseConfig} from './types.js'
 
 export const SCHEMA_FILE = 'schema.json'
 
-/** Reads a staged file back, checking it is still exactly what the snapshot wrote. */
-class StagedFileReader implements ObjectReader {
+/** Reads a staged file back, checking it is still exactly what the snapshot wrote (also the Table storage kind's). */
+export class StagedFileReader implements ObjectReader {
   constructor(
     private readonly dir: string,
     private readonly customer: string,
@@ -95,6 +95,11 @@ class StagedFileReader implements ObjectReader {
   }
 }
 
+/** The data map's `engine: postgresql` entries. */
+export function postgresDatabases(map: DataMap): PostgresDatabaseConfig[] {
+  return map.databases.filter((d): d is PostgresDatabaseConfig => d.engine === 'postgresql')
+}
+
 export class PostgresStoreKind implements StoreKind {
   readonly kind = 'postgresql' as const
   readonly names: readonly string[]
@@ -106,7 +111,7 @@ export class PostgresStoreKind implements StoreKind {
     map: DataMap,
     private readonly customer: string,
   ) {
-    this.databases = map.databases
+    this.databases = postgresDatabases(map)
     this.names = this.databases.map((d) => d.name)
     this.connect = clients.postgresConnectOptions()
   }
