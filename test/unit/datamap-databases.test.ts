@@ -73,7 +73,7 @@ describe('data map: databases', () => {
         name: 'settings',
         engine: 'table',
         account: 'https://x.table.core.windows.net',
-        table: 's',
+        table: 'settings',
         partitionKey: '{customer}',
       },
     ])
