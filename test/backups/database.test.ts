@@ -7,7 +7,7 @@ import {evaluateServerBackups, residualCheck, type ServerBackupFacts} from '../.
 import {nagiosLine, renderReport} from '../../src/lib/backups/report.js'
 import {verifyBackups} from '../../src/lib/backups/verify.js'
 import {validateDataMap} from '../../src/lib/datamap/load.js'
-import type {DatabaseConfig, DataMap} from '../../src/lib/datamap/types.js'
+import type {DataMap, PostgresDatabaseEntry} from '../../src/lib/datamap/types.js'
 import {LOCAL_SUBSCRIPTION_ID, LocalAzureState} from '../../src/lib/local/azure-server/index.js'
 import type {FlexibleServerBody} from '../../src/lib/stores/postgres/residuals.js'
 import {getTestAzurite, uniqueName} from '../support/env.js'
@@ -16,7 +16,7 @@ import {DAY, seedDailyBackups, startArm, type Arm} from './helpers.js'
 const NOW = new Date('2025-03-01T09:00:00.000Z')
 const SERVER_ID = LocalAzureState.flexibleServerId(LOCAL_SUBSCRIPTION_ID, 'custos-local', 'contoso-pg')
 
-const db = (extra: Partial<DatabaseConfig> = {}): DatabaseConfig & {resourceId: string} => ({
+const db = (extra: Partial<PostgresDatabaseEntry> = {}): PostgresDatabaseEntry & {resourceId: string} => ({
   name: 'app-db',
   engine: 'postgresql',
   host: 'contoso-pg.postgres.database.azure.com',

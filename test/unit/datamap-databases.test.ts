@@ -41,7 +41,8 @@ function problemsOf(databases: unknown[]): string[] {
 describe('data map: databases', () => {
   it("accepts PRODUCT.md's app-db entry and fills port 5432", () => {
     const map = validateDataMap({stores, databases: [structuredClone(appDb)]}, '/tmp/custos.yaml')
-    assert.equal(map.databases[0].port, 5432)
+    const [db] = map.databases
+    assert.equal(db.engine === 'postgresql' ? db.port : undefined, 5432)
     assert.deepEqual(validateDataMap({stores}, '/tmp/custos.yaml').databases, [])
   })
 
@@ -66,18 +67,17 @@ describe('data map: databases', () => {
     assert.deepEqual(problems({audit}), ['stores: at least one of stores and databases is required'])
   })
 
-  it('refuses engine table as not supported yet, naming the field in one line', () => {
+  it('accepts engine table (Azure Table storage) beside postgresql entries', () => {
     const problems = problemsOf([
       {
         name: 'settings',
         engine: 'table',
         account: 'https://x.table.core.windows.net',
-        table: 's',
+        table: 'settings',
         partitionKey: '{customer}',
       },
     ])
-    assert.equal(problems.length, 1, problems.join('\n'))
-    assert.match(problems[0], /^databases\[0\]\.engine: "table" \(Azure Table storage\) is not supported yet/)
+    assert.deepEqual(problems, [])
   })
 
   it('names what each isolation and auth needs', () => {

@@ -52,7 +52,11 @@ export default class CustomerInventoryCommand extends BaseCommand<typeof Custome
         renderTable(
           ['table', 'rows', 'bytes (approx.)'],
           d.tables.map((t) => [t.table, formatCount(t.rows), formatBytes(t.bytes)]),
-          {title: color.bold(`Database ${d.store}: ${d.database}${d.schema ? `, schema ${d.schema}` : ''}`)},
+          {
+            title: color.bold(
+              `Database ${d.store}: ${d.database}${'schema' in d && d.schema ? `, schema ${d.schema}` : ''}`,
+            ),
+          },
         ),
       )
     }

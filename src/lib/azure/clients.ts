@@ -12,6 +12,7 @@ import {MonitorClient} from '@azure/arm-monitor'
 import {PostgreSQLManagementFlexibleServerClient} from '@azure/arm-postgresql-flexible'
 import {StorageManagementClient} from '@azure/arm-storage'
 import {LogsQueryClient} from '@azure/monitor-query-logs'
+import {AzureNamedKeyCredential, AzureSASCredential, TableClient, TableServiceClient} from '@azure/data-tables'
 import {
   AnonymousCredential,
   BlobServiceClient,
@@ -27,6 +28,7 @@ import {USER_AGENT} from '../version.js'
 import {parseAccount, type AccountRef} from './account.js'
 import {BlobReader} from './blob-reader.js'
 import type {ConnectOptions} from '../stores/postgres/connection.js'
+import {parseTableAccount} from '../stores/table/account.js'
 import {createCredential} from './credential.js'
 import {JsonRestClient} from './json-rest.js'
 import {resumeDroppedDownloads} from './dropped-connections.js'
@@ -155,6 +157,45 @@ export class AzureClients {
         // loaded here, not at the top: every command loads this module, few connect to PostgreSQL (pg)
         const {ENTRA_SCOPE} = await import('../stores/postgres/connection.js')
         return credential.getToken(ENTRA_SCOPE)
+      },
+    }
+  }
+
+  /**
+   * A Table storage table of a data-map `account` (table endpoint URL or connection string): shared
+   * key or SAS from a connection string, else the Entra ID credential. Plain HTTP only on loopback
+   * (Azurite's table service in tests and the demo).
+   */
+  tableClient(account: string, table: string): TableClient {
+    const {endpoint, credential, options} = this.tableEndpoint(account)
+    return credential
+      ? new TableClient(endpoint, table, credential as AzureNamedKeyCredential, options)
+      : new TableClient(endpoint, table, options)
+  }
+
+  /** The Table service of a data-map `account` (deleting a table per customer). */
+  tableService(account: string): TableServiceClient {
+    const {endpoint, credential, options} = this.tableEndpoint(account)
+    return credential
+      ? new TableServiceClient(endpoint, credential as AzureNamedKeyCredential, options)
+      : new TableServiceClient(endpoint, options)
+  }
+
+  private tableEndpoint(account: string) {
+    const ref = parseTableAccount(account)
+    const credential = ref.sharedKey
+      ? new AzureNamedKeyCredential(ref.sharedKey.accountName, ref.sharedKey.accountKey)
+      : ref.sas
+        ? new AzureSASCredential(ref.sas)
+        : this.credential
+    const url = new URL(ref.endpoint)
+    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)
+    return {
+      endpoint: ref.endpoint,
+      credential,
+      options: {
+        ...this.commonOptions(),
+        ...(url.protocol === 'http:' && loopback ? {allowInsecureConnection: true} : {}),
       },
     }
   }

@@ -14,7 +14,7 @@ import {
   readFlexibleServer,
   type LongTermRetentionOperation,
 } from '../azure/postgres-server.js'
-import type {DatabaseConfig, DataMap} from '../datamap/types.js'
+import type {DataMap, PostgresDatabaseEntry} from '../datamap/types.js'
 import {formatDuration, parseDurationInMs} from '../duration.js'
 import {CustosError, isAbortError} from '../errors.js'
 import type {FlexibleServerBody} from '../stores/postgres/residuals.js'
@@ -105,7 +105,7 @@ export async function readServerBackupFacts(
 
 /** The report of one database's server at `now`. Pure: `facts` come from {@link readServerBackupFacts}. */
 export function evaluateServerBackups(
-  db: DatabaseConfig & {resourceId: string},
+  db: PostgresDatabaseEntry & {resourceId: string},
   facts: ServerBackupFacts,
   map: DataMap,
   now: Date,
@@ -176,13 +176,13 @@ function safeName(resourceId: string): string {
   }
 }
 
-const noExpect = (db: DatabaseConfig, check: 'fresh' | 'restorable' | 'retention'): CheckResult => ({
+const noExpect = (db: PostgresDatabaseEntry, check: 'fresh' | 'restorable' | 'retention'): CheckResult => ({
   check,
   status: 'warn',
   detail: `database ${db.name} has no expect (every, maxAge, keepDays) to check its server's backups against`,
 })
 
-function retention(db: DatabaseConfig, s: FlexibleServerBody, facts: ServerBackupFacts): CheckResult {
+function retention(db: PostgresDatabaseEntry, s: FlexibleServerBody, facts: ServerBackupFacts): CheckResult {
   const days = s.properties?.backup?.backupRetentionDays
   if (typeof days !== 'number')
     return {
@@ -212,7 +212,7 @@ function retention(db: DatabaseConfig, s: FlexibleServerBody, facts: ServerBacku
 }
 
 function fresh(
-  db: DatabaseConfig,
+  db: PostgresDatabaseEntry,
   s: FlexibleServerBody,
   facts: ServerBackupFacts,
   newest: number | undefined,
@@ -234,7 +234,7 @@ function fresh(
     : {check: 'fresh', status: 'pass', detail: `newest automatic backup ${when} (${formatDuration(age)} old)`}
 }
 
-function restorable(db: DatabaseConfig, s: FlexibleServerBody, now: Date): CheckResult {
+function restorable(db: PostgresDatabaseEntry, s: FlexibleServerBody, now: Date): CheckResult {
   const earliestText = s.properties?.backup?.earliestRestoreDate
   const earliest = earliestText ? Date.parse(earliestText) : Number.NaN
   if (Number.isNaN(earliest))
@@ -319,7 +319,7 @@ function keyParts(uri: string): {vault: string; key?: string} {
   }
 }
 
-function encrypted(db: DatabaseConfig, s: FlexibleServerBody): CheckResult {
+function encrypted(db: PostgresDatabaseEntry, s: FlexibleServerBody): CheckResult {
   const enc = s.properties?.dataEncryption
   if (!enc?.type)
     return {

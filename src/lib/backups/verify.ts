@@ -10,7 +10,8 @@ import type {ContainerClient} from '@azure/storage-blob'
 import type {AzureClients} from '../azure/clients.js'
 import {parseAccount} from '../azure/account.js'
 import {expandCustomer} from '../datamap/placeholders.js'
-import type {BackupSetConfig, DatabaseConfig, DataMap} from '../datamap/types.js'
+import {postgresDatabases} from '../datamap/databases.js'
+import type {BackupSetConfig, DataMap, PostgresDatabaseEntry} from '../datamap/types.js'
 import {parseDurationInMs} from '../duration.js'
 import {configError, fromAzureError} from '../errors.js'
 import {listScope, toScopedBlob} from '../inventory/listing.js'
@@ -70,7 +71,9 @@ export async function verifyBackups(
   map: DataMap,
   options: VerifyBackupsOptions = {},
 ): Promise<BackupsVerifyResult> {
-  const databases = map.databases.filter((d): d is DatabaseConfig & {resourceId: string} => Boolean(d.resourceId))
+  const databases = postgresDatabases(map).filter((d): d is PostgresDatabaseEntry & {resourceId: string} =>
+    Boolean(d.resourceId),
+  )
   if (map.backups.length === 0 && databases.length === 0) {
     throw configError(
       'The data map names no backup sets and no database with a resourceId, so there is nothing to verify.',
@@ -220,7 +223,7 @@ export async function verifyBackups(
 
   const notes = [
     ...(trailProblem ? [trailProblem] : []),
-    ...map.databases
+    ...postgresDatabases(map)
       .filter((d) => !d.resourceId)
       .map((d) => `database ${d.name} has no resourceId, so its server's backups were not checked`),
   ]
@@ -257,7 +260,7 @@ function retire(report: CustomerSetReport, gone: ErasedCustomer): CustomerSetRep
 
 /** An erased customer's entry for one database: the residual date of its rows in the server's backups. */
 function residualReport(
-  db: DatabaseConfig & {resourceId: string},
+  db: PostgresDatabaseEntry & {resourceId: string},
   facts: ServerBackupFacts,
   gone: ErasedCustomer,
   now: Date,

@@ -216,6 +216,7 @@ export async function checkReachability(
 export async function checkDatabases(clients: AzureClients): Promise<ReachabilityCheck[]> {
   const checks: ReachabilityCheck[] = []
   for (const config of clients.map.databases) {
+    if (config.engine !== 'postgresql') continue // Table storage: reached like a storage account, by the store kind's check
     const section = `databases/${config.name}`
     const server = `${config.host}:${config.port ?? 5432}/${config.database}`
     let check

@@ -8,6 +8,8 @@ import {parseAccount} from '../azure/account.js'
 import {isLoopbackUrl} from '../azure/credential.js'
 import {configError} from '../errors.js'
 import {mappedTables} from '../stores/postgres/types.js'
+import {parseTableAccount} from '../stores/table/account.js'
+import {TABLE_NAME, type TableDatabaseConfig} from '../stores/table/types.js'
 import {defaultLockContainer} from './defaults.js'
 import {describeScopeOverlap, findScopeOverlaps, scopeTemplatesOf} from './overlap.js'
 import {allowedPlaceholders, expandCustomer, placeholdersIn} from './placeholders.js'
@@ -73,13 +75,9 @@ export function validateDataMap(raw: unknown, source: string): DataMap {
 
   // Placeholders are checked on the raw document first, so that one run names every problem at once.
   problems.push(...checkPlaceholders(raw as Record<string, unknown>))
-  const unsupported = unsupportedDatabases(raw as Record<string, unknown>)
-  problems.push(...unsupported.map(({path}) => unsupportedEngineProblem(path)))
   if (!validateSchema(raw)) {
-    // An `engine: table` entry is already named above; its other fields would only add noise.
-    const errors = (validateSchema.errors ?? []).filter(
-      (e) => !unsupported.some(({pointer}) => e.instancePath === pointer || e.instancePath.startsWith(`${pointer}/`)),
-    )
+    // `if` only says that a `then`/`else` branch failed; that branch's own errors name the fields
+    const errors = (validateSchema.errors ?? []).filter((e) => e.keyword !== 'if')
     problems.push(...errors.map(describeSchemaError))
   }
 
@@ -160,20 +158,6 @@ function asDoc(value: unknown): Doc | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Doc) : undefined
 }
 
-/** `databases[]` entries with `engine: table`: in PRODUCT.md, not handled by any command yet. */
-function unsupportedDatabases(raw: Doc): Array<{path: string; pointer: string}> {
-  const out: Array<{path: string; pointer: string}> = []
-  if (!Array.isArray(raw.databases)) return out
-  raw.databases.forEach((entry: unknown, i: number) => {
-    if (asDoc(entry)?.engine === 'table') out.push({path: `databases[${i}]`, pointer: `/databases/${i}`})
-  })
-  return out
-}
-
-function unsupportedEngineProblem(path: string): string {
-  return `${path}.engine: "table" (Azure Table storage) is not supported yet; only "postgresql" is. Remove the entry until custos inventories, exports and erases Table storage`
-}
-
 function checkPlaceholders(raw: Doc): string[] {
   const problems: string[] = []
   const check = (path: string, value: unknown, allowed: readonly string[]) => {
@@ -205,6 +189,13 @@ function checkPlaceholders(raw: Doc): string[] {
   }
 
   asArray(raw.databases).forEach((entry, i) => {
+    if (entry.engine === 'table') {
+      for (const field of ['name', 'account']) check(`databases[${i}].${field}`, entry[field], allowedPlaceholders.none)
+      for (const field of ['table', 'partitionKey', 'rowKeyPrefix'])
+        check(`databases[${i}].${field}`, entry[field], allowedPlaceholders.customerOnly)
+      return
+    }
+
     for (const field of ['name', 'host', 'user', 'passwordEnv', 'ca', 'tenantColumn', 'resourceId'])
       check(`databases[${i}].${field}`, entry[field], allowedPlaceholders.none)
     // `database` is a template only for isolation database; for the others the checks below name it
@@ -299,6 +290,7 @@ function checkSemantics(map: DataMap, baseDir: string): string[] {
     names.set(d.name, path)
   })
   problems.push(...map.databases.flatMap((d, i) => checkDatabase(d, `databases[${i}]`, baseDir)))
+  problems.push(...mixedTableKeys(map))
 
   // Entries whose scopes can be the same or nested would let one customer's erase reach another's data
   // (or custos's own containers); overlap.ts decides it for every pair, for every id the pattern admits.
@@ -353,7 +345,9 @@ function checkSemantics(map: DataMap, baseDir: string): string[] {
 }
 
 /** What an isolation needs, which the schema cannot say per field in one line. */
-function checkDatabase(d: DatabaseConfig, path: string, baseDir: string): string[] {
+function checkDatabase(entry: DatabaseConfig, path: string, baseDir: string): string[] {
+  if (entry.engine === 'table') return checkTableDatabase(entry, path)
+  const d = entry
   const problems: string[] = []
   if (d.auth === 'password' && !d.passwordEnv)
     problems.push(`${path}.passwordEnv: is required when auth is "password" (the variable holding the password)`)
@@ -406,6 +400,91 @@ function checkDatabase(d: DatabaseConfig, path: string, baseDir: string): string
     if (!existsSync(d.ca)) problems.push(`${path}.ca: file ${d.ca} does not exist`)
   }
 
+  return problems
+}
+
+/**
+ * Two entries on one shared table that choose entities by different keys (one by PartitionKey, one
+ * by RowKey prefix) can both select an entity such as PartitionKey "acme", RowKey "globex|…": the
+ * scope check cannot keep such entries apart, so they are refused.
+ */
+function mixedTableKeys(map: DataMap): string[] {
+  const seen = new Map<string, {path: string; key: string}>()
+  const problems: string[] = []
+  map.databases.forEach((d, i) => {
+    if (d.engine !== 'table' || d.table.includes('{customer}')) return
+    let endpoint: string
+    try {
+      endpoint = parseTableAccount(d.account).endpoint.toLowerCase()
+    } catch {
+      return
+    }
+
+    const id = `${endpoint}/${d.table.toLowerCase()}`
+    const key = d.partitionKey === undefined ? 'rowKeyPrefix' : 'partitionKey'
+    const other = seen.get(id)
+    if (other && other.key !== key)
+      problems.push(
+        `databases[${i}].${key}: the table ${d.table} is also mapped by ${other.path} through its ${other.key}; one table must choose a customer's entities one way`,
+      )
+    if (!other) seen.set(id, {path: `databases[${i}]`, key})
+  })
+  return problems
+}
+
+/**
+ * An `engine: table` entry: a usable account, a table name Azure accepts, and exactly one way of
+ * choosing the customer's entities (see stores/table/types.ts): a table per customer, or a
+ * partitionKey equal to a `{customer}` template, or a rowKeyPrefix whose `{customer}` is followed
+ * directly by `|` — so that `acme|` never selects `acme-corp|…`.
+ */
+function checkTableDatabase(d: TableDatabaseConfig, path: string): string[] {
+  const problems: string[] = []
+  try {
+    parseTableAccount(d.account)
+  } catch (error) {
+    problems.push(`${path}.account: ${(error as Error).message}`)
+  }
+
+  const perCustomer = d.table.includes('{customer}')
+  const literal = d.table.replaceAll('{customer}', '')
+  if (
+    !/^[A-Za-z]?[A-Za-z0-9]*$/.test(literal) ||
+    !/^[A-Za-z{]/.test(d.table) ||
+    (!perCustomer && !TABLE_NAME.test(d.table))
+  )
+    problems.push(
+      `${path}.table: must be a table name (3–63 letters and digits, starting with a letter)${perCustomer ? ' around {customer}' : ''}`,
+    )
+  if (perCustomer) {
+    for (const field of ['partitionKey', 'rowKeyPrefix'] as const)
+      if (d[field] !== undefined)
+        problems.push(
+          `${path}.${field}: is not used with a table per customer (the whole table "${d.table}" is the customer's and is deleted whole)`,
+        )
+    return problems
+  }
+
+  if (d.partitionKey === undefined && d.rowKeyPrefix === undefined)
+    problems.push(
+      `${path}: needs exactly one of partitionKey ("{customer}") and rowKeyPrefix ("{customer}|"), or a table name with {customer}`,
+    )
+  if (d.partitionKey !== undefined && d.rowKeyPrefix !== undefined)
+    problems.push(`${path}: has both partitionKey and rowKeyPrefix; give exactly one`)
+  if (d.partitionKey !== undefined && !d.partitionKey.includes('{customer}'))
+    problems.push(`${path}.partitionKey: must contain {customer} (the table "${d.table}" is shared by all customers)`)
+  if (d.rowKeyPrefix !== undefined) {
+    if (!d.rowKeyPrefix.includes('{customer}'))
+      problems.push(`${path}.rowKeyPrefix: must contain {customer} (the table "${d.table}" is shared by all customers)`)
+    else if (!d.rowKeyPrefix.endsWith('{customer}|'))
+      problems.push(
+        `${path}.rowKeyPrefix: must end with "{customer}|", so that a customer's row keys end where its id ends ("{customer}" alone gives customer "acme" the row keys of "acme-corp")`,
+      )
+  }
+
+  for (const field of ['partitionKey', 'rowKeyPrefix'] as const)
+    if (d[field] !== undefined && /[/\\#?]/.test(d[field].replaceAll('{customer}', '')))
+      problems.push(`${path}.${field}: may not hold / \\ # or ? (Azure refuses them in keys)`)
   return problems
 }
 

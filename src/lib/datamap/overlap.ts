@@ -55,6 +55,7 @@ import {isValidContainerName} from '../scope.js'
 import {compileIdLanguage, ID_CHARACTERS, isAcceptableId, MAX_ID_LENGTH, type IdLanguage} from './id-language.js'
 import {expandCustomer} from './placeholders.js'
 import {parseDottedName} from '../stores/postgres/types.js'
+import {parseTableAccount} from '../stores/table/account.js'
 import type {DataMap} from './types.js'
 
 /** One place a data-map entry keeps data, as a template over the customer id. */
@@ -150,7 +151,13 @@ export function scopeTemplatesOf(map: DataMap): ScopeTemplate[] {
     )
   }
 
-  map.databases?.forEach((entry, i) => templates.push(...databaseTemplates(entry, `databases[${i}]`)))
+  map.databases?.forEach((entry, i) =>
+    templates.push(
+      ...(entry.engine === 'table'
+        ? tableTemplates(entry, `databases[${i}]`)
+        : databaseTemplates(entry, `databases[${i}]`)),
+    ),
+  )
   return templates
 }
 
@@ -207,6 +214,38 @@ export function databaseTemplates(
       })
     }
   }
+}
+
+/**
+ * A Table storage entry's scope. The account is the table endpoint (`table://…/`, so a table never
+ * meets a blob container or a PostgreSQL server); the prefix is the table's name, lower-cased
+ * (Azure compares table names without case), then the way the customer's entities are chosen:
+ * `<table>/` for a table per customer (all of it), `<table>/pk/<partitionKey>/` and
+ * `<table>/rk/<rowKeyPrefix>/` — the prefix's closing `|` read as the level's end, which is what
+ * makes `acme|` and `acme-corp|` two scopes. So two entries on the same table and key are the same
+ * scope, a table template `t{customer}` meets a shared table `tacme` for the customer "acme", and
+ * a partition-key entry never nests in a row-key one (load.ts refuses mixing them on one table).
+ */
+export function tableTemplates(
+  entry: {name: string; account: string; table: string; partitionKey?: string; rowKeyPrefix?: string},
+  path: string,
+): ScopeTemplate[] {
+  let endpoint: string
+  try {
+    endpoint = parseTableAccount(entry.account).endpoint.toLowerCase()
+  } catch {
+    return [] // load.ts names the account
+  }
+
+  const base = {path, name: entry.name, account: `table://${endpoint}/`, container: 'tables'}
+  const table = `${encodeName(entry.table.toLowerCase())}/`
+  if (entry.partitionKey !== undefined) return [{...base, prefix: `${table}pk/${encodeName(entry.partitionKey)}/`}]
+  if (entry.rowKeyPrefix !== undefined) {
+    const open = entry.rowKeyPrefix.endsWith('|') ? entry.rowKeyPrefix.slice(0, -1) : entry.rowKeyPrefix
+    return [{...base, prefix: `${table}rk/${encodeName(open)}/`}]
+  }
+
+  return [{...base, prefix: table}]
 }
 
 /** `{customer}` stays as it is; everything else that could read as a level or a placeholder is encoded. */

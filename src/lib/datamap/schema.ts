@@ -74,6 +74,23 @@ const databaseProperties = {
   requireEntraOnly: {type: 'boolean'},
 }
 
+/**
+ * A `databases[]` entry with `engine: table` (Azure Table storage). Which of partitionKey and
+ * rowKeyPrefix it needs (exactly one, unless the table is per customer) is checked in load.ts.
+ */
+const tableDatabaseProperties = {
+  name: storeProperties.name,
+  engine: {const: 'table'},
+  account: {
+    type: 'string',
+    minLength: 1,
+    description: 'a table endpoint URL (https://<account>.table.core.windows.net) or a storage connection string',
+  },
+  table: {type: 'string', minLength: 1},
+  partitionKey: {type: 'string', minLength: 1},
+  rowKeyPrefix: {type: 'string', minLength: 1},
+}
+
 const duration = {type: 'string', pattern: String.raw`^[0-9]+(\.[0-9]+)?(ms|s|m|h|d|w)$`}
 
 export const dataMapSchema = {
@@ -127,10 +144,22 @@ export const dataMapSchema = {
       type: 'array',
       default: [],
       items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['name', 'engine', 'host', 'database', 'auth', 'user', 'isolation'],
-        properties: databaseProperties,
+        // if/then/else rather than oneOf: Ajv fills defaults (port) only in the branch taken, and the
+        // errors name the fields of the entry's own engine
+        if: {type: 'object', required: ['engine'], properties: {engine: {const: 'table'}}},
+        // eslint-disable-next-line unicorn/no-thenable -- JSON Schema's keyword, not a promise
+        then: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'engine', 'account', 'table'],
+          properties: tableDatabaseProperties,
+        },
+        else: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'engine', 'host', 'database', 'auth', 'user', 'isolation'],
+          properties: databaseProperties,
+        },
       },
     },
     backups: {

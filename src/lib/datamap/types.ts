@@ -1,11 +1,12 @@
 /** The data map: where a customer's data lives. Field names are part of the product's contract. */
 import type {PostgresDatabaseConfig} from '../stores/postgres/types.js'
+import type {TableDatabaseConfig} from '../stores/table/types.js'
 
-/**
- * A `databases[]` entry. Only `engine: postgresql` for now; `engine: table` (Azure Table storage)
- * is refused by the loader until inventory, export and erase handle it.
- */
-export type DatabaseConfig = DatabaseProtectionConfig & PostgresDatabaseConfig
+/** A `databases[]` entry: `engine: postgresql` or `engine: table` (Azure Table storage). */
+export type DatabaseConfig = (DatabaseProtectionConfig & PostgresDatabaseConfig) | TableDatabaseConfig
+
+/** A PostgreSQL `databases[]` entry with what `backups verify` and `audit posture` expect of its server. */
+export type PostgresDatabaseEntry = DatabaseProtectionConfig & PostgresDatabaseConfig
 
 /** What `backups verify` and `audit posture` expect of a database's server (its `resourceId`). */
 export interface DatabaseProtectionConfig {

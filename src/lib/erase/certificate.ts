@@ -77,7 +77,10 @@ export interface CertificateStore {
 }
 
 /** A database store in the certificate: how its rows went, how many, and what was left. */
-export interface CertificateDatabase {
+export type CertificateDatabase = PostgresCertificateDatabase | TableCertificateDatabase
+
+/** A PostgreSQL database store in the certificate. */
+export interface PostgresCertificateDatabase {
   store: string
   engine: 'postgresql'
   host: string
@@ -96,6 +99,33 @@ export interface CertificateDatabase {
   /** VACUUM (ANALYZE) after the deletes (--vacuum): whether it ran on every emptied table */
   vacuum: {requested: boolean; ran: boolean; skipped: string[]}
   verification: {result: 'empty' | 'residue'; remainingRows: number; schemaOrDatabaseExists?: boolean}
+}
+
+/**
+ * An Azure Table storage store in the certificate: entities count as its rows, one `tables` entry
+ * for the table; `backups` states what the service keeps that custos cannot read (no point-in-time
+ * restore for tables).
+ */
+export interface TableCertificateDatabase {
+  store: string
+  engine: 'table'
+  /** the table endpoint (never a key) */
+  account: string
+  table: string
+  isolation: 'partition-key' | 'row-key-prefix' | 'table'
+  partitionKey?: string
+  rowKeyPrefix?: string
+  method: 'entity group transactions' | 'delete table'
+  fingerprint: string
+  tables: Array<{table: string; planned: number; deleted: number}>
+  planned: {rows: number}
+  deleted: {rows: number}
+  /** the table was already gone when this run came (an earlier run deleted it) */
+  alreadyGone: boolean
+  /** planned entities no journaled transaction of custos deleted (gone before, or by a run killed before journaling) */
+  goneWithoutJournal: number
+  backups: string
+  verification: {result: 'empty' | 'residue'; remainingRows: number; tableExists: boolean}
 }
 
 export interface DeletionCertificateBody {
@@ -554,11 +584,17 @@ function checkExportManifest(b: Doc): ConsistencyCheck {
     if (s.engine !== undefined) {
       // a database store: its rows are the customer's by the tenant column, its schema or its database
       const named =
-        s.isolation === 'shared'
-          ? typeof s.tenantColumn === 'string' && s.tenantColumn.length > 0
-          : s.isolation === 'schema'
-            ? String(s.schema ?? '').includes(customer)
-            : String(s.database ?? '').includes(customer)
+        s.engine === 'table'
+          ? s.isolation === 'partition-key'
+            ? s.partitionKey === customer || String(s.partitionKey ?? '').includes(customer)
+            : s.isolation === 'row-key-prefix'
+              ? String(s.rowKeyPrefix ?? '').endsWith(`${customer}|`)
+              : String(s.table ?? '').includes(customer)
+          : s.isolation === 'shared'
+            ? typeof s.tenantColumn === 'string' && s.tenantColumn.length > 0
+            : s.isolation === 'schema'
+              ? String(s.schema ?? '').includes(customer)
+              : String(s.database ?? '').includes(customer)
       if (!named)
         problems.push(
           `database store ${String(s.name)}: isolation ${String(s.isolation)} does not say how the rows are customer ${customer}'s`,
@@ -574,7 +610,9 @@ function checkExportManifest(b: Doc): ConsistencyCheck {
       )
   }
 
-  checks.push('every store names the customer in its scope (database stores: tenant column, schema or database)')
+  checks.push(
+    'every store names the customer in its scope (database stores: tenant column, schema or database; table stores: partition key, row-key prefix or table)',
+  )
   return {checked: true, problems, checks}
 }
 

@@ -31,7 +31,23 @@ function resultLine(doc: DeletionCertificate): string {
   return `INCOMPLETE: a final listing still found ${formatCount(doc.body.verification.live)} live object(s)${rows > 0 ? ` and ${formatCount(rows)} database row(s)` : ''} of this customer.`
 }
 
+/** Where a database store's rows were: a PostgreSQL database (and schema) or a table of an account. */
+function databaseWhere(d: CertificateDatabase): string {
+  if (d.engine === 'table')
+    return `${d.account}/${d.table}${d.partitionKey === undefined ? '' : `, PartitionKey "${d.partitionKey}"`}${d.rowKeyPrefix === undefined ? '' : `, RowKey prefix "${d.rowKeyPrefix}"`}`
+  return `${d.host}/${d.database}${d.schema ? `, schema ${d.schema}` : ''}`
+}
+
 function databaseLines(d: CertificateDatabase): string[] {
+  if (d.engine === 'table')
+    return [
+      `  ${d.store}: table ${databaseWhere(d)} (isolation ${d.isolation})`,
+      `    method:        ${d.method}${d.alreadyGone ? ' (already done by an earlier run of this plan)' : ''}`,
+      `    planned:       ${formatCount(d.planned.rows)} entities; deleted: ${formatCount(d.deleted.rows)} entities${d.goneWithoutJournal > 0 ? `; ${formatCount(d.goneWithoutJournal)} gone without a journaled delete` : ''}`,
+      `    verification:  ${d.verification.result}: ${formatCount(d.verification.remainingRows)} entit${d.verification.remainingRows === 1 ? 'y' : 'ies'} left${d.verification.tableExists ? '' : '; the table does not exist'}`,
+      `    backups:       ${d.backups}`,
+      `    fingerprint:   ${d.fingerprint}`,
+    ]
   return [
     `  ${d.store}: ${d.engine} ${d.host}/${d.database}${d.schema ? `, schema ${d.schema}` : ''} (isolation ${d.isolation})`,
     `    method:        ${d.method}${d.alreadyGone ? ' (already done by an earlier run of this plan)' : ''}`,
@@ -205,7 +221,7 @@ ${b.databases
   .flatMap((d) =>
     d.tables.map(
       (t, i) =>
-        `<tr>${i === 0 ? `<td rowspan="${d.tables.length}">${esc(d.store)}<br><code>${esc(`${d.host}/${d.database}${d.schema ? `/${d.schema}` : ''}`)}</code><br><small>verification: ${esc(d.verification.result)}, ${esc(formatCount(d.verification.remainingRows))} row(s) left; vacuum: ${esc(d.vacuum.requested ? (d.vacuum.ran ? 'ran' : 'requested, not run') : 'not requested')}</small></td><td rowspan="${d.tables.length}">${esc(d.method)}</td>` : ''}<td>${esc(t.table)}</td><td>${esc(formatCount(t.planned))}</td><td>${esc(formatCount(t.deleted))}</td></tr>`,
+        `<tr>${i === 0 ? `<td rowspan="${d.tables.length}">${esc(d.store)}<br><code>${esc(databaseWhere(d))}</code><br><small>verification: ${esc(d.verification.result)}, ${esc(formatCount(d.verification.remainingRows))} row(s) left; ${esc(d.engine === 'table' ? d.backups : `vacuum: ${d.vacuum.requested ? (d.vacuum.ran ? 'ran' : 'requested, not run') : 'not requested'}`)}</small></td><td rowspan="${d.tables.length}">${esc(d.method)}</td>` : ''}<td>${esc(t.table)}</td><td>${esc(formatCount(t.planned))}</td><td>${esc(formatCount(t.deleted))}</td></tr>`,
     ),
   )
   .join('\n')}

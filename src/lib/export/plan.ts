@@ -20,7 +20,21 @@ export interface ExportContentOptions {
 }
 
 /** One store of the export, as it appears in the manifest (never a connection string). */
-export type ExportStore = BlobExportStore | DatabaseExportStore
+export type ExportStore = BlobExportStore | DatabaseExportStore | TableExportStore
+
+/** A Table storage store in the manifest: the table and how the customer's entities were chosen. */
+export interface TableExportStore {
+  name: string
+  engine: 'table'
+  /** the table endpoint (never a key or SAS) */
+  account: string
+  table: string
+  isolation: 'partition-key' | 'row-key-prefix' | 'table'
+  partitionKey?: string
+  rowKeyPrefix?: string
+  /** how the entities were read */
+  snapshot: string
+}
 
 export interface BlobExportStore {
   name: string

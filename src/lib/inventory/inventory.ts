@@ -12,7 +12,20 @@ import type {PostgresInventory} from '../stores/postgres/inventory.js'
 import {listScope, type ScopedBlob} from './listing.js'
 
 /** One database store: per table the customer's rows and their approximate bytes. */
-export type DatabaseInventory = PostgresInventory
+export type DatabaseInventory = PostgresInventory | TableStoreInventory
+
+/** An Azure Table storage store in the inventory: entities count as rows, one `tables` entry. */
+export interface TableStoreInventory {
+  store: string
+  engine: 'table'
+  /** the account's name (what the inventory shows beside the store) */
+  database: string
+  scope: string
+  exists: boolean
+  tables: Array<{table: string; rows: number; bytes: number}>
+  rows: number
+  bytes: number
+}
 
 export interface StoreInventory {
   store: string

@@ -120,12 +120,15 @@ const WATCHDOG =
       ' }',
   )
 
-function azuriteBlobBin(): string {
+/** The services of the azurite package custos starts: blob (stores, audit, exports) and table. */
+type AzuriteService = 'blob' | 'table'
+
+function azuriteBin(service: AzuriteService): string {
   const require = createRequire(import.meta.url)
   const pkgPath = require.resolve('azurite/package.json')
   const pkg = require(pkgPath) as {bin?: Record<string, string> | string}
-  const bin = typeof pkg.bin === 'object' ? pkg.bin['azurite-blob'] : undefined
-  if (!bin) throw new Error(`azurite at ${dirname(pkgPath)} has no "azurite-blob" bin entry`)
+  const bin = typeof pkg.bin === 'object' ? pkg.bin[`azurite-${service}`] : undefined
+  if (!bin) throw new Error(`azurite at ${dirname(pkgPath)} has no "azurite-${service}" bin entry`)
   return resolve(dirname(pkgPath), bin)
 }
 
@@ -216,14 +219,15 @@ async function launch(
   location: string,
   accounts: AzuriteAccount[],
   debugLog?: string,
+  service: AzuriteService = 'blob',
 ): Promise<Launched> {
   const args = [
     '--import',
     WATCHDOG,
     bin,
-    '--blobHost',
+    `--${service}Host`,
     HOST,
-    '--blobPort',
+    `--${service}Port`,
     String(port),
     '--location',
     location,
@@ -273,7 +277,7 @@ async function launch(
 
     try {
       const server = await probe(port, accounts[0].name)
-      if (server.startsWith('Azurite-Blob')) return {child, stderr, stdout}
+      if (server.startsWith(service === 'blob' ? 'Azurite-Blob' : 'Azurite-Table')) return {child, stderr, stdout}
       // Something else answers on that port (lost a race for it): not ours.
       child.kill('SIGKILL')
       await waitForExit(child)
@@ -293,8 +297,51 @@ async function launch(
 }
 
 export async function startAzurite(options: StartAzuriteOptions = {}): Promise<AzuriteInstance> {
+  const started = await startService('blob', options)
+  return {
+    ...started,
+    blobEndpoint: started.endpoint,
+    connectionString(name?: string): string {
+      const account = started.find(name)
+      return `DefaultEndpointsProtocol=http;AccountName=${account.name};AccountKey=${account.key};BlobEndpoint=${started.endpoint(account.name)};`
+    },
+  }
+}
+
+/** Azurite's table service (`azurite-table`), started like the blob service: its own process and port. */
+export interface AzuriteTableInstance {
+  /** http://127.0.0.1:<port>/<account>; default account: devstoreaccount1 */
+  tableEndpoint(account?: string): string
+  /** DefaultEndpointsProtocol=http;AccountName=..;AccountKey=..;TableEndpoint=http://127.0.0.1:<port>/<account>; */
+  connectionString(account?: string): string
+  accounts: AzuriteAccount[]
+  port: number
+  location: string
+  pid: number
+  stop(): Promise<void>
+}
+
+/**
+ * Starts Azurite's table service on loopback (same options as {@link startAzurite}; on disk, never
+ * in memory). Measured with @azure/data-tables 13.3 (shared key, HTTP): entity group transactions
+ * of 100 deletes work; query pages carry the continuation headers; minimal metadata carries
+ * `@odata.type` for Int64, DateTime, Guid and Binary properties.
+ */
+export async function startAzuriteTable(options: StartAzuriteOptions = {}): Promise<AzuriteTableInstance> {
+  const started = await startService('table', options)
+  return {
+    ...started,
+    tableEndpoint: started.endpoint,
+    connectionString(name?: string): string {
+      const account = started.find(name)
+      return `DefaultEndpointsProtocol=http;AccountName=${account.name};AccountKey=${account.key};TableEndpoint=${started.endpoint(account.name)};`
+    },
+  }
+}
+
+async function startService(service: AzuriteService, options: StartAzuriteOptions) {
   const accounts = validateAccounts(options.accounts ?? [])
-  const bin = azuriteBlobBin()
+  const bin = azuriteBin(service)
   const ownLocation = !options.location
   const location = options.location ? resolve(options.location) : await mkdtemp(join(tmpdir(), 'custos-azurite-'))
   installExitHook()
@@ -306,7 +353,7 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
     for (let attempt = 1; ; attempt++) {
       port = options.port || (await freeLoopbackPort())
       try {
-        launched = await launch(bin, port, location, accounts, options.debugLog)
+        launched = await launch(bin, port, location, accounts, options.debugLog, service)
         break
       } catch (error) {
         const retry = error instanceof StartFailure && error.portInUse && !options.port && attempt < MAX_PORT_ATTEMPTS
@@ -330,7 +377,7 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
     return account
   }
 
-  const blobEndpoint = (name?: string): string => `http://${HOST}:${port}/${find(name).name}`
+  const endpoint = (name?: string): string => `http://${HOST}:${port}/${find(name).name}`
   let stopping: Promise<void> | undefined
 
   return {
@@ -338,11 +385,8 @@ export async function startAzurite(options: StartAzuriteOptions = {}): Promise<A
     port,
     location,
     pid: child.pid!,
-    blobEndpoint,
-    connectionString(name?: string): string {
-      const account = find(name)
-      return `DefaultEndpointsProtocol=http;AccountName=${account.name};AccountKey=${account.key};BlobEndpoint=${blobEndpoint(account.name)};`
-    },
+    find,
+    endpoint,
     stop(): Promise<void> {
       stopping ??= (async () => {
         const exited = waitForExit(child)

@@ -14,7 +14,7 @@ import {
   type ServerFirewallRule,
   type ServerParameter,
 } from '../azure/postgres-server.js'
-import type {DatabaseConfig} from '../datamap/types.js'
+import type {PostgresDatabaseEntry} from '../datamap/types.js'
 import {CustosError, isAbortError} from '../errors.js'
 import type {FlexibleServerBody} from '../stores/postgres/residuals.js'
 import {regionAllowed, result} from './result.js'
@@ -100,7 +100,7 @@ function ipNumber(ip: string): number | undefined {
 
 /** The checks of one server, except the logging-to-archive check. Pure. */
 export function evaluatePostgresServer(
-  db: DatabaseConfig,
+  db: PostgresDatabaseEntry,
   facts: PostgresPostureFacts,
   allowedRegions: string[],
   placeholders: Record<string, string | undefined>,
@@ -243,7 +243,7 @@ function publicAccess(
 }
 
 function entraOnly(
-  db: DatabaseConfig,
+  db: PostgresDatabaseEntry,
   s: FlexibleServerBody,
   name: string,
   placeholders: Record<string, string | undefined>,

@@ -8,7 +8,8 @@ import type {Vault} from '@azure/arm-keyvault'
 import type {StorageAccount} from '@azure/arm-storage'
 
 import type {AzureClients} from '../azure/clients.js'
-import type {DatabaseConfig, DataMap} from '../datamap/types.js'
+import {postgresDatabases} from '../datamap/databases.js'
+import type {DataMap, PostgresDatabaseEntry} from '../datamap/types.js'
 import {CustosError} from '../errors.js'
 import {auditTrailContainer} from './audit-trail.js'
 import {CHECKS, severityRank, type Severity} from './catalogue.js'
@@ -122,8 +123,8 @@ export async function auditPosture(
         ]
       : []),
     ...(vault ? [auditVault(context, vault).then(finish)] : []),
-    ...map.databases
-      .filter((d): d is DatabaseConfig & {resourceId: string} => Boolean(d.resourceId))
+    ...postgresDatabases(map)
+      .filter((d): d is PostgresDatabaseEntry & {resourceId: string} => Boolean(d.resourceId))
       .map(async (d) => finish(await auditPostgresServer(context, d))),
     auditActivityLog(context, subscription).then(finish),
     checkSignInLogs(clients, map, options).then((r) =>
@@ -227,7 +228,7 @@ async function auditVault(ctx: AuditContext, vault: Located<Vault>): Promise<Pos
 /** A PostgreSQL flexible server of `databases[]`: its checks, its logging, and its Entra administrators by name. */
 async function auditPostgresServer(
   ctx: AuditContext,
-  db: DatabaseConfig & {resourceId: string},
+  db: PostgresDatabaseEntry & {resourceId: string},
 ): Promise<PostureResource> {
   const name = db.resourceId.split('/').findLast(Boolean) ?? db.name
   const base = {kind: 'postgresql-server' as const, usedBy: [`databases.${db.name}`]}

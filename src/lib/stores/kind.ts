@@ -27,7 +27,7 @@ import type {DatabaseInventory, StoreInventory} from '../inventory/inventory.js'
 import type {ScopedBlob} from '../inventory/listing.js'
 import type {Progress} from '../output/progress.js'
 
-export type StoreKindName = 'blob' | 'postgresql'
+export type StoreKindName = 'blob' | 'postgresql' | 'table'
 
 /** Reads the bytes of one exported object, verified (size and the kind's own hash). */
 export interface ObjectReader {

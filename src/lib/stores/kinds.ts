@@ -8,10 +8,12 @@ import type {DataMap} from '../datamap/types.js'
 import {BlobStoreKind} from './blob/kind.js'
 import type {StoreKind} from './kind.js'
 import {PostgresStoreKind} from './postgres/kind.js'
+import {TableStoreKind} from './table/kind.js'
 
 /** The kinds that have stores in the map. The customer id must already be checked (scope.ts). */
 export function storeKinds(clients: AzureClients, map: DataMap, customer: string): StoreKind[] {
   const kinds: StoreKind[] = [new BlobStoreKind(clients, map, customer)]
-  if (map.databases.length > 0) kinds.push(new PostgresStoreKind(clients, map, customer))
+  if (map.databases.some((d) => d.engine === 'postgresql')) kinds.push(new PostgresStoreKind(clients, map, customer))
+  if (map.databases.some((d) => d.engine === 'table')) kinds.push(new TableStoreKind(clients, map, customer))
   return kinds
 }

@@ -12,6 +12,7 @@
 import type {AzureClients} from '../../azure/clients.js'
 import {listEntraAdministrators} from '../../azure/postgres-server.js'
 import type {JsonRestClient} from '../../azure/json-rest.js'
+import {postgresDatabases} from '../../datamap/databases.js'
 import type {AccessExpectation, DataMap} from '../../datamap/types.js'
 import {parseDurationInMs} from '../../duration.js'
 import {configError, CustosError, fromAzureError} from '../../errors.js'
@@ -103,7 +104,7 @@ export function reviewScopes(map: DataMap): {scopes: ReviewScope[]; notes: strin
       notes.push('keys.vault has no azure.keyVaultResourceId: only assignments on the subscription and above cover it')
   }
 
-  for (const d of map.databases) if (d.resourceId) add(d.resourceId, `databases.${d.name}`)
+  for (const d of postgresDatabases(map)) if (d.resourceId) add(d.resourceId, `databases.${d.name}`)
   const workspace = map.logs?.workspace
   if (workspace?.startsWith('/subscriptions/')) add(workspace, 'logs.workspace')
   else if (workspace)
@@ -316,7 +317,7 @@ export async function reviewAccess(
 
   // 5. databases
   const databases: DatabaseRoleAccess[] = []
-  for (const db of map.databases) {
+  for (const db of postgresDatabases(map)) {
     if (db.isolation !== 'shared') {
       notes.push(
         `databases.${db.name}: isolation "${db.isolation}" has no mapped tables to check; database roles not reviewed`,

@@ -18,6 +18,7 @@ import {pipeline} from 'node:stream/promises'
 import type {AzureClients} from '../../azure/clients.js'
 import {readFlexibleServer} from '../../azure/postgres-server.js'
 import type {DataMap} from '../../datamap/types.js'
+import {postgresDatabases} from '../../datamap/databases.js'
 import type {CertificateDatabase} from '../../erase/certificate.js'
 import type {GuardVerdict} from '../../erase/guards.js'
 import {CustosError, ExitCode, refusedError} from '../../errors.js'
@@ -53,8 +54,8 @@ import type {PostgresDatabaseConfig} from './types.js'
 
 export const SCHEMA_FILE = 'schema.json'
 
-/** Reads a staged file back, checking it is still exactly what the snapshot wrote. */
-class StagedFileReader implements ObjectReader {
+/** Reads a staged file back, checking it is still exactly what the snapshot wrote (also the Table storage kind's). */
+export class StagedFileReader implements ObjectReader {
   constructor(
     private readonly dir: string,
     private readonly customer: string,
@@ -106,7 +107,7 @@ export class PostgresStoreKind implements StoreKind {
     map: DataMap,
     private readonly customer: string,
   ) {
-    this.databases = map.databases
+    this.databases = postgresDatabases(map)
     this.names = this.databases.map((d) => d.name)
     this.connect = clients.postgresConnectOptions()
   }

@@ -1,0 +1,369 @@
+/**
+ * Azure Table storage as a store kind (the data map's `databases` with `engine: table`), presented
+ * through the seam (../kind.ts).
+ *
+ * Export: one JSON-lines file per table (`<table>.jsonl`), each line one entity exactly as the
+ * service returned it — `odata.etag`, the system properties and every `Property@odata.type`
+ * annotation (entities.ts) — staged in the export's private folder and hashed while written, then
+ * handed to the destination like the PostgreSQL kind's files. Table storage has no snapshot across
+ * pages: each page is read as it is when its request is served.
+ *
+ * Erase: see erase.ts (fingerprint of keys, etags and the newest Timestamp; entity group
+ * transactions of up to 100 per partition, each journaled; a table per customer deleted whole).
+ * Residuals: none that custos can read — Table storage has no point-in-time restore or soft delete
+ * for entities; the certificate says so, and that a geo-redundant account's secondary applies the
+ * deletes asynchronously.
+ */
+import {createWriteStream} from 'node:fs'
+import {mkdir} from 'node:fs/promises'
+import {join} from 'node:path'
+import {once} from 'node:events'
+
+import type {AzureClients} from '../../azure/clients.js'
+import type {DataMap} from '../../datamap/types.js'
+import type {TableCertificateDatabase} from '../../erase/certificate.js'
+import type {GuardVerdict} from '../../erase/guards.js'
+import {CustosError, ExitCode, fromAzureError, refusedError} from '../../errors.js'
+import {Digests} from '../../evidence/digests.js'
+import type {PlannedObject, StoreSummary, TableExportStore} from '../../export/plan.js'
+import {exportPath} from '../../export/paths.js'
+import type {TableStoreInventory} from '../../inventory/inventory.js'
+import {PRIVATE_FILE_MODE} from '../../output/files.js'
+import type {
+  ErasePart,
+  ExportPart,
+  InventoryPart,
+  KindExportOptions,
+  KindVerification,
+  PlanSection,
+  StoreKind,
+} from '../kind.js'
+import {StagedFileReader} from '../postgres/kind.js'
+import {parseTableAccount} from './account.js'
+import {EntityDigest, listEntityPages} from './entities.js'
+import {applyTableErase, checkTablePlan, planTableErase, remainingEntities, type TableErasePlan} from './erase.js'
+import {tableTargetOf, type TableDatabaseConfig} from './types.js'
+
+export const TABLE_BACKUPS_STATEMENT =
+  'Azure Table storage keeps no point-in-time backups and no soft-deleted entities that custos could read or restore; on a geo-redundant account the secondary copy applies these deletes asynchronously (usually within minutes).'
+
+/** The data map's `engine: table` entries. */
+export function tableDatabases(map: DataMap): TableDatabaseConfig[] {
+  return map.databases.filter((d): d is TableDatabaseConfig => d.engine === 'table')
+}
+
+export class TableStoreKind implements StoreKind {
+  readonly kind = 'table' as const
+  readonly names: readonly string[]
+  private readonly stores: TableDatabaseConfig[]
+
+  constructor(
+    private readonly clients: AzureClients,
+    map: DataMap,
+    private readonly customer: string,
+  ) {
+    this.stores = tableDatabases(map)
+    this.names = this.stores.map((d) => d.name)
+  }
+
+  /** The customer's table names must be valid (a table per customer: ids of letters and digits). */
+  async check(): Promise<void> {
+    for (const store of this.stores) tableTargetOf(store, this.customer)
+  }
+
+  async inventory(options: {abortSignal?: AbortSignal}): Promise<InventoryPart> {
+    const databases: TableStoreInventory[] = []
+    for (const store of this.stores) {
+      const target = tableTargetOf(store, this.customer)
+      const digest = new EntityDigest()
+      const listing = listEntityPages(this.client(store, target.table), target, {abortSignal: options.abortSignal})
+      await this.azure(store, async () => {
+        for await (const page of listing.pages) for (const entity of page) digest.add(entity)
+      })
+      const s = digest.result()
+      databases.push({
+        store: store.name,
+        engine: 'table',
+        database: parseTableAccount(store.account).name,
+        scope: target.scope,
+        exists: listing.exists(),
+        tables: [{table: target.table, rows: s.entities, bytes: s.bytes}],
+        rows: s.entities,
+        bytes: s.bytes,
+      })
+    }
+
+    return {databases}
+  }
+
+  export(): ExportPart {
+    let staging: string | undefined
+    const customer = this.customer
+    return {
+      stores: () => this.stores.map((d) => exportStoreOf(d, customer)),
+      list: async (options) => {
+        staging = options.staging
+        const summaries: StoreSummary[] = []
+        for (const store of this.stores) summaries.push(await this.listStore(store, options))
+        return summaries
+      },
+      reader: () => {
+        if (!staging) throw new Error('the table export was not staged')
+        return new StagedFileReader(staging, customer)
+      },
+      async close() {},
+    }
+  }
+
+  erase(): ErasePart {
+    const byName = new Map(this.stores.map((d) => [d.name, d]))
+    const customer = this.customer
+    const plans = (section: PlanSection | undefined) => (section?.stores ?? []) as unknown as TableErasePlan[]
+    const configOf = (plan: TableErasePlan) => {
+      const config = byName.get(plan.store)
+      if (!config || plan.customer !== customer)
+        throw refusedError(
+          'PlanMismatch',
+          `The plan names table store ${plan.store} of customer ${plan.customer}, which this data map and customer do not have.`,
+          'Nothing was deleted. Make a new plan with the current data map.',
+        )
+      return config
+    }
+
+    return {
+      plan: async (options) => {
+        const stores: TableErasePlan[] = []
+        for (const store of this.stores) {
+          options.abortSignal?.throwIfAborted()
+          const target = tableTargetOf(store, customer)
+          stores.push(
+            await this.azure(store, () => planTableErase(this.client(store, target.table), store, customer, options)),
+          )
+        }
+
+        return {kind: 'table', stores: stores as unknown as PlanSection['stores']}
+      },
+
+      guard: async (section, run) => {
+        const verdicts: GuardVerdict[] = []
+        if (run.planOnly) return verdicts
+        for (const plan of plans(section)) {
+          const config = configOf(plan)
+          try {
+            await this.azure(config, () =>
+              checkTablePlan(this.client(config, plan.table), config, plan, {abortSignal: run.abortSignal}),
+            )
+            verdicts.push({
+              guard: 'fingerprint',
+              ok: true,
+              message: `table store ${plan.store}: the customer's entities are those of the plan (or fewer, deleted by an earlier run of it)`,
+            })
+          } catch (error) {
+            if (!(error instanceof CustosError) || error.exitCode !== ExitCode.refused) throw error
+            verdicts.push({guard: 'fingerprint', ok: false, message: `table store ${plan.store}: ${error.message}`})
+          }
+        }
+
+        return verdicts
+      },
+
+      apply: async (section, run) => {
+        for (const plan of plans(section)) {
+          const config = configOf(plan)
+          if (run.journal.databases.has(plan.store)) continue // finished by an earlier run of this plan
+          const progress = run.progress(`Erasing ${plan.store}`, plan.rows)
+          const already = [...(run.journal.rows.get(plan.store)?.values() ?? [])].reduce((n, r) => n + r, 0)
+          progress.increment(already, already)
+          try {
+            const result = await this.azure(config, () =>
+              applyTableErase(
+                this.client(config, plan.table),
+                this.clients.tableService(config.account),
+                config,
+                plan,
+                {
+                  abortSignal: run.abortSignal,
+                  async onBatch(batch) {
+                    await run.journal.appendRows({
+                      type: 'rows',
+                      store: plan.store,
+                      table: batch.table,
+                      deleted: batch.deleted,
+                      time: new Date().toISOString(),
+                    })
+                    progress.increment(batch.deleted, batch.deleted)
+                    await run.batchJournaled()
+                  },
+                },
+              ),
+            )
+            await run.journal.appendDatabase({
+              type: 'database',
+              store: plan.store,
+              method: result.method,
+              statements: result.statements,
+              alreadyGone: result.alreadyGone,
+              vacuum: {requested: false, ran: false, skipped: []},
+              time: new Date().toISOString(),
+            })
+          } finally {
+            progress.stop()
+          }
+        }
+      },
+
+      verify: async (section, options) => {
+        const stores: KindVerification['stores'] = []
+        for (const plan of plans(section)) {
+          const config = configOf(plan)
+          const left = await this.azure(config, () =>
+            remainingEntities(this.client(config, plan.table), config, customer, options),
+          )
+          stores.push({
+            store: plan.store,
+            result: left.entities > 0 ? 'residue' : 'empty',
+            live: left.entities,
+            exists: left.exists,
+          })
+        }
+
+        const live = stores.reduce((n, s) => n + s.live, 0)
+        return {result: live > 0 ? 'residue' : 'empty', live, checkedAt: new Date().toISOString(), stores}
+      },
+
+      // Table storage has no backups custos can read; the certificate section says so (TABLE_BACKUPS_STATEMENT)
+      residuals: async () => [],
+
+      certificate: (section, journal, verification) => ({
+        databases: plans(section).map((plan): TableCertificateDatabase => {
+          const config = configOf(plan)
+          const deleted = journal.rows.get(plan.store)?.get(plan.table) ?? 0
+          const finished = journal.databases.get(plan.store)
+          const v = verification.stores.find((s) => s.store === plan.store)!
+          return {
+            store: plan.store,
+            engine: 'table',
+            account: parseTableAccount(config.account).endpoint,
+            table: plan.table,
+            isolation: plan.isolation,
+            ...(plan.partitionKey === undefined ? {} : {partitionKey: plan.partitionKey}),
+            ...(plan.rowKeyPrefix === undefined ? {} : {rowKeyPrefix: plan.rowKeyPrefix}),
+            method: plan.method === 'delete-table' ? 'delete table' : 'entity group transactions',
+            fingerprint: plan.fingerprint,
+            tables: [{table: plan.table, planned: plan.rows, deleted}],
+            planned: {rows: plan.rows},
+            deleted: {rows: deleted},
+            alreadyGone: finished?.alreadyGone ?? false,
+            goneWithoutJournal: Math.max(0, plan.rows - deleted - v.live),
+            backups: TABLE_BACKUPS_STATEMENT,
+            verification: {
+              result: v.result === 'residue' ? 'residue' : 'empty',
+              remainingRows: v.live,
+              tableExists: Boolean(v.exists),
+            },
+          }
+        }),
+      }),
+    }
+  }
+
+  private client(store: TableDatabaseConfig, table: string) {
+    return this.clients.tableClient(store.account, table)
+  }
+
+  /** Azure's errors in custos's terms (sign-in, missing role, unreachable), naming the store. */
+  private async azure<T>(store: TableDatabaseConfig, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work()
+    } catch (error) {
+      if (error instanceof CustosError) throw error
+      throw fromAzureError(error, `table store ${store.name}`)
+    }
+  }
+
+  private async listStore(store: TableDatabaseConfig, options: KindExportOptions): Promise<StoreSummary> {
+    const target = tableTargetOf(store, this.customer)
+    const summary: StoreSummary = {
+      store: store.name,
+      scope: target.scope,
+      exists: true,
+      objects: 0,
+      bytes: 0,
+      versions: 0,
+      snapshots: 0,
+      rows: 0,
+    }
+    const name = `${target.table}.jsonl`
+    const client = this.client(store, target.table)
+    const listing = listEntityPages(client, target, {abortSignal: options.abortSignal})
+    if (options.dryRun || !options.staging) {
+      const digest = new EntityDigest()
+      await this.azure(store, async () => {
+        for await (const page of listing.pages) for (const entity of page) digest.add(entity)
+      })
+      const s = digest.result()
+      summary.exists = listing.exists()
+      summary.objects = 1
+      summary.bytes = s.bytes
+      summary.rows = s.entities
+      return summary
+    }
+
+    const dir = join(options.staging, store.name)
+    await mkdir(dir, {recursive: true, mode: 0o700})
+    const out = createWriteStream(join(dir, name), {flags: 'wx', mode: PRIVATE_FILE_MODE})
+    const digests = new Digests()
+    let rows = 0
+    try {
+      await this.azure(store, async () => {
+        for await (const page of listing.pages) {
+          for (const entity of page) {
+            const line = Buffer.from(`${JSON.stringify(entity)}\n`)
+            digests.update(line)
+            rows++
+            if (!out.write(line)) await once(out, 'drain')
+          }
+        }
+      })
+    } finally {
+      out.end()
+      await once(out, 'close')
+    }
+
+    const digest = digests.result()
+    const object: PlannedObject = {
+      store: store.name,
+      name,
+      kind: 'table',
+      path: exportPath(store.name, name, 'current'),
+      size: digest.bytes,
+      contentType: 'application/x-ndjson; charset=utf-8',
+      lastModified: options.now.toISOString(),
+      sha256: digest.sha256,
+      table: target.table,
+      rows,
+      folderMarker: false,
+    }
+    summary.exists = listing.exists()
+    summary.objects = 1
+    summary.bytes = object.size
+    summary.rows = rows
+    await options.onObject?.(object)
+    return summary
+  }
+}
+
+/** The manifest's entry for a table store (never a key or SAS). */
+function exportStoreOf(config: TableDatabaseConfig, customer: string): TableExportStore {
+  const target = tableTargetOf(config, customer)
+  return {
+    name: config.name,
+    engine: 'table',
+    account: parseTableAccount(config.account).endpoint,
+    table: target.table,
+    isolation: target.isolation,
+    ...(target.partitionKey === undefined ? {} : {partitionKey: target.partitionKey}),
+    ...(target.rowKeyPrefix === undefined ? {} : {rowKeyPrefix: target.rowKeyPrefix}),
+    snapshot: 'entities read page by page, as the service returned them (Table storage has no snapshot across pages)',
+  }
+}
