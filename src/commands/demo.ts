@@ -10,6 +10,7 @@ import {AzureClients} from '../lib/azure/clients.js'
 import {seedDemoDatabaseAccess} from '../lib/local/demo-access.js'
 import {seedDemoData, type DemoSummary} from '../lib/local/demo-data.js'
 import {startDemoPostgres, type DemoPostgres} from '../lib/local/demo-postgres.js'
+import {startDemoTables, type DemoTables} from '../lib/local/demo-tables.js'
 import {DEMO_POSTGRES_RESOURCE_ID, startLocalEnvironment} from '../lib/local/environment.js'
 import {color} from '../lib/output/color.js'
 
@@ -43,6 +44,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
     const env = await startLocalEnvironment({dir: this.flags.dir, removeOnStop: !this.flags.keep && !this.flags.dir})
     const steps: DemoResult['steps'] = []
     let database: DemoPostgres | undefined
+    let tables: DemoTables | undefined
     try {
       this.heading(`Local environment: Azurite ${env.azurite.blobEndpoint()} · local Azure server ${env.server.url}`)
       this.info(`Data map: ${env.configPath}`)
@@ -58,6 +60,8 @@ export default class Demo extends BaseCommand<typeof Demo> {
       try {
         database = await startDemoPostgres()
         await seedDemoDatabaseAccess(database.server.clientConfig('app'))
+        // Table storage beside it: the customers' settings, a partition each (Azurite's table service)
+        tables = await startDemoTables()
         const path = join(env.dir, 'custos-databases.yaml')
         writeFileSync(
           path,
@@ -71,6 +75,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
                     resourceId: DEMO_POSTGRES_RESOURCE_ID,
                     expect: {every: '24h', maxAge: '26h', keepDays: 30},
                   },
+                  tables.config,
                 ],
               },
               {lineWidth: 0},
@@ -78,7 +83,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
         )
         databaseConfig.push('--config', path)
         this.info(
-          `PostgreSQL ${database.server.host}:${database.server.port}, database app: the same four customers' rows`,
+          `PostgreSQL ${database.server.host}:${database.server.port}, database app: the same four customers' rows; Table storage ${tables.azurite.tableEndpoint()}, table settings: ${tables.perCustomer} settings per customer`,
         )
       } catch (error) {
         this.info(
@@ -91,7 +96,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
       const exportDir = join(env.dir, 'export-acme')
       const withDb = databaseConfig.length > 0
       const customerConfig = withDb ? databaseConfig : config
-      const rows = withDb ? ' and its rows in the application database' : ''
+      const rows = withDb ? ' with its rows in the application database and its settings in Table storage' : ''
       const plan: Array<[string, string, string[]]> = [
         [
           withDb
@@ -183,7 +188,8 @@ export default class Demo extends BaseCommand<typeof Demo> {
 
       return {config: env.configPath, seeded, steps, kept: Boolean(this.flags.keep)}
     } finally {
-      if (!this.flags.keep || this.abortSignal.aborted) await Promise.all([env.stop(), database?.stop()])
+      if (!this.flags.keep || this.abortSignal.aborted)
+        await Promise.all([env.stop(), database?.stop(), tables?.stop()])
     }
   }
 

@@ -216,14 +216,18 @@ describe('the custos CLI (built bin/run.js as a process)', function () {
     assert.equal(json.json<{error: {exitCode: number}}>().error.exitCode, 2)
   })
 
-  it('custos demo completes: inventory, export, erase with a verified certificate, acme-corp untouched, audit chain intact', async () => {
-    const result = await runCli(['demo'], {timeoutInMs: 170_000})
+  it('custos demo completes: inventory, export, erase with a verified certificate, acme-corp untouched, audit chain intact', async function () {
+    // every step of the product, the database and table stores too: several minutes on a loaded machine
+    this.timeout(420_000)
+    const result = await runCli(['demo'], {timeoutInMs: 400_000})
     const out = result.stdout + result.stderr
     assert.equal(result.code, 0, out.slice(-3000))
     assert.match(out, /Inventory of customer acme\n/)
-    // the application database: validated against its catalog and inventoried (export and erase refuse it for now)
+    // the application database: validated against its catalog, inventoried, exported, erased and certified
     assert.match(out, /databases\/app-db .* ok .* 4 mapped table\(s\) match the catalog/)
     assert.match(out, /Database app-db: app\n[^]*public\.projects\s*│\s*3\b/)
+    assert.match(out, /│ app-db +│[^\n]*│ *\d+ *│/, 'the export lists the database store')
+    assert.match(out, /Database app-db: \d+ rows planned \(delete\), \d+ deleted, none left/)
     assert.match(out, /custos\.export-manifest: valid, signature checked/)
     assert.match(out, /Verification: nothing left/)
     assert.match(out, /custos\.deletion-certificate: valid, signature checked/)

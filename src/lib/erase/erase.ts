@@ -421,6 +421,10 @@ async function applyErase(
         failed: failures.filter((f) => f.primary).length,
         verification: body.verification.result,
         ...(body.databases ? {deletedRows: body.databases.reduce((n, d) => n + d.deleted.rows, 0)} : {}),
+        // backups verify flags a retired customer's database backups only past these dates
+        ...(body.residuals
+          ? {residuals: body.residuals.map((r) => ({store: r.store, ...(r.until ? {until: r.until} : {})}))}
+          : {}),
         key: key.state,
         certificate: basename(files.json),
         certificateSha256: files.sha256,
