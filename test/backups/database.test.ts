@@ -163,7 +163,9 @@ describe('backups verify: database servers', () => {
       const erasedAt = new Date(NOW.getTime() - 10 * DAY)
       const before = residualCheck({name: 'app-db'}, facts(server()), erasedAt, NOW)
       assert.equal(before.status, 'retired')
-      assert.match(before.detail, /until 2025-03-26T09:00:00\.000Z \(erase \+ 35 days\)/)
+      assert.match(before.detail, /until 2025-03-26T09:00:00\.000Z \(erase \+ 35 days, the certificate's rule\)/)
+      const stated = residualCheck({name: 'app-db'}, facts(server()), erasedAt, NOW, '2025-03-26T08:59:59.900Z')
+      assert.match(stated.detail, /until 2025-03-26T08:59:59\.900Z \(the date its certificate states\)/)
       const later = new Date(erasedAt.getTime() + 40 * DAY)
       const stuck = server({backup: {earliestRestoreDate: new Date(erasedAt.getTime() - DAY).toISOString()}})
       assert.equal(residualCheck({name: 'app-db'}, facts(stuck), erasedAt, later).status, 'fail')
@@ -245,7 +247,16 @@ describe('backups verify: database servers', () => {
       )
       const erasedAt = new Date(NOW.getTime() - 2 * DAY)
       await new AuditTrail(clients, {signer: null}).append(
-        {action: 'erase.apply', result: 'succeeded', customer: 'acme', details: {certificate: 'certificate-acme.json'}},
+        {
+          action: 'erase.apply',
+          result: 'succeeded',
+          customer: 'acme',
+          // the residual date as the certificate states it (a little before erase time + 35 days)
+          details: {
+            certificate: 'certificate-acme.json',
+            residuals: [{store: 'app-db', until: '2025-04-03T08:59:59.900Z'}],
+          },
+        },
         () => erasedAt,
       )
 
@@ -264,6 +275,7 @@ describe('backups verify: database servers', () => {
         ],
       )
       assert.match(acme.sets[0].checks[0].detail, /certificate-acme\.json/)
+      assert.match(acme.sets[1].checks[0].detail, /until 2025-04-03T08:59:59\.900Z \(the date its certificate states\)/)
       const globex = result.customers.find((c) => c.customer === 'globex')!
       assert.equal(globex.status, 'pass', JSON.stringify(globex.sets[0].checks))
       assert.equal(result.status, 'retired')

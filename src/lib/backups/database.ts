@@ -369,22 +369,33 @@ function resident(s: FlexibleServerBody, location: string | undefined, allowedRe
  * Before that date this is `retired`; after it, a server that can still restore to a point before
  * the erase breaks the certificate's statement (`fail`).
  */
-export function residualCheck(db: {name: string}, facts: ServerBackupFacts, erasedAt: Date, now: Date): CheckResult {
+export function residualCheck(
+  db: {name: string},
+  facts: ServerBackupFacts,
+  erasedAt: Date,
+  now: Date,
+  stated?: string,
+): CheckResult {
   const s = facts.server
   if (!s) return {check: 'residual', status: 'unknown', detail: facts.error ?? 'the server could not be read'}
   const days = s.properties?.backup?.backupRetentionDays
-  if (typeof days !== 'number')
+  const statedTime = stated === undefined ? Number.NaN : Date.parse(stated)
+  if (typeof days !== 'number' && Number.isNaN(statedTime))
     return {
       check: 'residual',
       status: 'unknown',
       detail: `server ${s.name} reports no properties.backup.backupRetentionDays, so the residual date is unknown`,
     }
-  const until = new Date(erasedAt.getTime() + days * DAY_MS)
+  // the date the certificate states wins; without it, the rule the certificate applies
+  const until = Number.isNaN(statedTime) ? new Date(erasedAt.getTime() + days! * DAY_MS) : new Date(statedTime)
+  const rule = Number.isNaN(statedTime)
+    ? `erase + ${days} days, the certificate's rule`
+    : 'the date its certificate states'
   if (now < until)
     return {
       check: 'residual',
       status: 'retired',
-      detail: `erased ${erasedAt.toISOString()}; rows remain restorable from ${db.name}'s server ${s.name} until ${until.toISOString()} (erase + ${days} days), as the certificate states`,
+      detail: `erased ${erasedAt.toISOString()}; rows remain restorable from ${db.name}'s server ${s.name} until ${until.toISOString()} (${rule})`,
     }
   const earliest = Date.parse(s.properties?.backup?.earliestRestoreDate ?? '')
   if (Number.isNaN(earliest))

@@ -13,6 +13,11 @@ export interface ErasedCustomer {
   erasedAt: Date
   /** the certificate file the erase wrote, as its record names it */
   certificate?: string
+  /**
+   * The residual dates the certificate states, by database store name, when the erase record
+   * carries them (`details.residuals[{store, until}]`); otherwise they are recomputed.
+   */
+  residualUntil?: Map<string, string>
 }
 
 const ERASE_ACTIONS = new Set(['erase.apply', 'customer.erase'])
@@ -35,11 +40,20 @@ export async function erasedCustomers(
     for (const record of await trail.findAll(isEraseSucceeded)) {
       const erasedAt = new Date(record.time)
       if (Number.isNaN(erasedAt.getTime())) continue
-      const certificate = (record.details as {certificate?: unknown} | undefined)?.certificate
+      const details = record.details as {certificate?: unknown; residuals?: unknown} | undefined
+      const certificate = details?.certificate
+      const residualUntil = new Map<string, string>()
+      for (const r of Array.isArray(details?.residuals) ? details.residuals : []) {
+        const {store, until} = (r ?? {}) as {store?: unknown; until?: unknown}
+        if (typeof store === 'string' && typeof until === 'string' && !Number.isNaN(Date.parse(until)))
+          residualUntil.set(store, until)
+      }
+
       erased.set(record.customer!, {
         customer: record.customer!,
         erasedAt,
         ...(typeof certificate === 'string' ? {certificate} : {}),
+        ...(residualUntil.size > 0 ? {residualUntil} : {}),
       })
     }
 

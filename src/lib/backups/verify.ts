@@ -265,7 +265,7 @@ function residualReport(
   gone: ErasedCustomer,
   now: Date,
 ): CustomerSetReport {
-  const check = residualCheck(db, facts, gone.erasedAt, now)
+  const check = residualCheck(db, facts, gone.erasedAt, now, gone.residualUntil?.get(db.name))
   return {
     set: db.name,
     scope: `server ${facts.server?.name ?? db.resourceId.split('/').at(-1)} (point-in-time-restore backups)`,
