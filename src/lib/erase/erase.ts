@@ -10,7 +10,8 @@ import {chmod, mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {basename, join, resolve} from 'node:path'
 
-import {AuditTrail, referenceTo, type AuditResult} from '../audit/trail.js'
+import {AuditedOperation} from '../audit/operation.js'
+import {AuditTrail, referenceTo} from '../audit/trail.js'
 import type {AzureClients} from '../azure/clients.js'
 import {operatorIdentity} from '../azure/identity.js'
 import type {DataMap} from '../datamap/types.js'
@@ -63,6 +64,8 @@ export interface EraseOptions {
   exportRequired: boolean
   /** base path of the certificate files (`.json`, `.txt`, `.html` are appended) */
   certificateBase?: string
+  /** the flag that named `certificateBase`, as the operator typed it, for a refusal (default `--certificate-out`, the flag's name before custos 0.3) */
+  certificateFlag?: string
   /** replace a plan (`planOut`) or certificate files that exist (--force); otherwise that is refused (exit 3) before anything is read */
   force?: boolean
   /** batch requests in flight */
@@ -179,7 +182,7 @@ async function makePlan(
   kinds: Kinds,
 ): Promise<PlanSummary> {
   const hooks = options.hooks ?? silentHooks
-  await trail.append({action: 'erase.plan', result: 'started', customer: options.customer, operationId})
+  const operation = await AuditedOperation.start(trail, {action: 'erase.plan', customer: options.customer, operationId})
   const progress = hooks.progress(`Listing ${options.customer}`)
   try {
     const sections: PlanSection[] = []
@@ -198,28 +201,16 @@ async function makePlan(
     )
     // A plan replaced with --force keeps the mode of the file it replaced; plans are private.
     await chmod(path, PRIVATE_FILE_MODE)
-    await trail.append({
-      action: 'erase.plan',
-      result: 'succeeded',
-      customer: options.customer,
-      operationId,
-      details: {
-        plan: basename(path),
-        fingerprint: summary.trailer.fingerprint,
-        items: summary.trailer.items,
-        bytes: summary.trailer.bytes,
-        ...rowsOf(summary),
-      },
+    await operation.succeeded({
+      plan: basename(path),
+      fingerprint: summary.trailer.fingerprint,
+      items: summary.trailer.items,
+      bytes: summary.trailer.bytes,
+      ...rowsOf(summary),
     })
     return summary
   } catch (error) {
-    await appendQuietly(trail, {
-      action: 'erase.plan',
-      result: isRefusal(error) ? 'refused' : 'failed',
-      customer: options.customer,
-      operationId,
-      details: {error: (error as Error).message},
-    })
+    await operation.failed(error, {error: (error as Error).message})
     throw error
   }
 }
@@ -303,7 +294,7 @@ async function applyErase(
   const certificateFiles = ['.json', '.txt', '.html'].map((extension) => `${certificateBase}${extension}`)
   if (!options.planPath) {
     await refuseExistingPlan(planPath, customer, options.force)
-    refuseOverwrite(certificateFiles, '--certificate-out', options.force)
+    refuseOverwrite(certificateFiles, options.certificateFlag ?? '--certificate-out', options.force)
   }
 
   const lock = await acquireEraseLock(clients, customer, {
@@ -315,7 +306,7 @@ async function applyErase(
   // Every request in flight listens on it (up to --concurrency batches plus their retries).
   setMaxListeners(Math.max(64, options.concurrency * 4), signal)
   let journal: Journal | undefined
-  let started = false
+  let operation: AuditedOperation | undefined
   let audited = false
   try {
     let summary: PlanSummary
@@ -337,7 +328,7 @@ async function applyErase(
     journal = await Journal.open(journalPathFor(planPath), summary.trailer.fingerprint, operationId)
     const earlier = new Set([...journal.certificates].map((file) => resolve(file)))
     if (!earlier.has(resolve(certificateFiles[0])))
-      refuseOverwrite(certificateFiles, '--certificate-out', options.force)
+      refuseOverwrite(certificateFiles, options.certificateFlag ?? '--certificate-out', options.force)
     if (journal.resumed)
       hooks.note(`Resuming: the journal ${journal.path} holds ${journal.resumedBatches} finished batch(es).`)
 
@@ -379,9 +370,8 @@ async function applyErase(
       throw error
     }
 
-    const startedRecord = await trail.append({
+    operation = await AuditedOperation.start(trail, {
       action: 'erase.apply',
-      result: 'started',
       customer,
       operationId,
       details: {
@@ -393,7 +383,6 @@ async function applyErase(
         resumed: journal.resumed,
       },
     })
-    started = true
 
     const run = {
       customer,
@@ -463,7 +452,7 @@ async function applyErase(
       key,
       cryptoErased,
       verification,
-      audit: referenceTo(startedRecord),
+      audit: referenceTo(operation.started),
       parts,
       residuals,
     })
@@ -479,12 +468,8 @@ async function applyErase(
     const failed = failures.filter((f) => f.primary).length
     const ok = body.verification.result !== 'residue' && failures.length === 0
     audited = true
-    await trail.append({
-      action: 'erase.apply',
-      result: ok ? 'succeeded' : 'failed',
-      customer,
-      operationId,
-      details: {
+    await operation.succeeded(
+      {
         plan: basename(planPath),
         fingerprint: summary.trailer.fingerprint,
         deleted: body.totals.deleted.items,
@@ -498,7 +483,8 @@ async function applyErase(
         certificateSha256: files.sha256,
         signed: files.signed,
       },
-    })
+      ok ? 'succeeded' : 'failed',
+    )
     return {
       customer,
       mode: 'apply',
@@ -530,17 +516,10 @@ async function applyErase(
       exitCode: ok ? 0 : 1,
     }
   } catch (error) {
-    if (started && !audited) {
-      const result: AuditResult = isRefusal(error) ? 'refused' : 'failed'
-      await appendQuietly(trail, {
-        action: 'erase.apply',
-        result,
-        customer,
-        operationId,
-        details: {
-          reason: isAbortError(error) ? 'interrupted' : ((error as CustosError).code ?? 'error'),
-          message: (error as Error).message,
-        },
+    if (operation && !audited) {
+      await operation.failed(error, {
+        reason: isAbortError(error) ? 'interrupted' : ((error as CustosError).code ?? 'error'),
+        message: (error as Error).message,
       })
     }
 
@@ -600,16 +579,4 @@ export function describePlan(summary: PlanSummary): string {
       : `  customer key ${k.name}: ${k.state} (will be deleted and purged)`,
   )
   return lines.join('\n')
-}
-
-function isRefusal(error: unknown): boolean {
-  return error instanceof CustosError && error.exitCode === ExitCode.refused
-}
-
-async function appendQuietly(trail: AuditTrail, entry: Parameters<AuditTrail['append']>[0]): Promise<void> {
-  try {
-    await trail.append(entry)
-  } catch {
-    // the original error matters more than a failed audit record about it
-  }
 }
