@@ -3,7 +3,7 @@
  * client factory, SIGINT → AbortController → exit 130, and one error-to-exit-code mapping that is
  * the same in text and JSON mode.
  */
-import {Command, type Interfaces} from '@oclif/core'
+import {Command, type Interfaces, ux} from '@oclif/core'
 
 import {configFlag, debugFlag} from './flags.js'
 import {AzureClients, type AzureClientsOptions} from './lib/azure/clients.js'
@@ -12,6 +12,8 @@ import type {DataMap} from './lib/datamap/types.js'
 import {CustosError, ExitCode, fromUnexpectedError, isAbortError} from './lib/errors.js'
 import {errColor} from './lib/output/color.js'
 import {PRIVATE_UMASK} from './lib/output/files.js'
+import {createProgress, type Progress, type ProgressOptions} from './lib/output/progress.js'
+import {type Cell, renderTable} from './lib/output/table.js'
 import {redactSecrets} from './lib/secrets.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
@@ -27,11 +29,19 @@ export interface ErrorResult {
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override enableJsonFlag = true
   static override baseFlags = {config: configFlag, debug: debugFlag}
+  /**
+   * Hidden flags kept from before custos 0.3 that are not plain aliases (they differ in meaning from
+   * their replacement, like `customer export --archive`): old name → the flag that replaces it.
+   * Plain renames are `aliases` on the new flag (see `outputFlag` in src/flags.ts).
+   */
+  static renamedFlags: Record<string, string> = {}
   protected flags!: BaseFlags<T>
   protected args!: BaseArgs<T>
   /** aborted on the first SIGINT; long work stops at the next safe point */
   protected readonly abortController = new AbortController()
   private sigintHandler?: () => void
+  /** old spellings this run used: `--out` → `output` */
+  private oldSpellings = new Map<string, string>()
 
   public override async init(): Promise<void> {
     await super.init()
@@ -47,6 +57,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
+    this.oldSpellings = oldSpellingsIn(this.argv, this.ctor.flags ?? {}, (this.ctor as typeof BaseCommand).renamedFlags)
     let interrupts = 0
     this.sigintHandler = () => {
       interrupts++
@@ -64,6 +75,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return this.abortController.signal
   }
 
+  /**
+   * How the operator spelled flag `name` in this run: `--out` when a job still uses the old name of
+   * `--output`, else `--name`. Errors name the flag as it was typed, so the operator finds it.
+   */
+  protected spelling(name: string): string {
+    for (const [old, current] of this.oldSpellings) if (current === name) return old
+    return `--${name}`
+  }
+
   /** Loads and validates the data map named by --config / CUSTOS_CONFIG. */
   protected loadMap(): DataMap {
     return loadDataMap(resolveConfigPath(this.flags.config))
@@ -78,9 +98,69 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.exitCode = code
   }
 
-  /** Writes a line to stderr (not stdout, which belongs to the result). */
+  // The output layer. Under --json stdout holds the one JSON document and stderr stays quiet, so a
+  // command never asks jsonEnabled() before writing: it calls one of these, which know.
+  // stdout: print() and table() (the human result). stderr: info(), artefact(), progress(), stage().
+
+  /** Writes a line to stderr (not stdout, which belongs to the result); nothing under --json. */
   protected info(text: string): void {
     if (!this.jsonEnabled()) process.stderr.write(`${text}\n`)
+  }
+
+  /** Whether a person can answer a question: stdin is a terminal and nobody asked for --json. */
+  protected canPrompt(): boolean {
+    return Boolean(process.stdin.isTTY) && !this.jsonEnabled()
+  }
+
+  /** Writes the human-readable result to stdout; nothing under --json (the returned object is the result). */
+  protected print(text: string): void {
+    if (!this.jsonEnabled()) this.log(text)
+  }
+
+  /** Prints a table (src/lib/output/table.ts) to stdout; nothing under --json. */
+  protected table(head: string[], rows: Cell[][], options?: Parameters<typeof renderTable>[2]): void {
+    if (!this.jsonEnabled()) this.log(renderTable(head, rows, options))
+  }
+
+  /**
+   * Announces a file the command wrote (`Wrote acme.tar.gz (…)`): on stderr, like progress, so that
+   * stdout holds only the result; nothing under --json, whose result names the file.
+   */
+  protected artefact(text: string): void {
+    this.info(text)
+  }
+
+  /**
+   * Progress of long work on stderr (src/lib/output/progress.ts): a bar on a terminal, a plain line
+   * every few seconds otherwise, nothing under --json — nor when `quiet` (a format such as Nagios or
+   * SARIF that owns the output, or a dry run).
+   */
+  protected progress(options: Omit<ProgressOptions, 'silent'>, quiet = false): Progress {
+    return createProgress({...options, silent: quiet || this.jsonEnabled()})
+  }
+
+  /**
+   * One stage of work that is a single call (a spinner on stderr: `title... done`); nothing under
+   * --json or when `quiet`. `done` words the end of the stage from its result.
+   */
+  protected async stage<R>(
+    title: string,
+    work: () => Promise<R>,
+    done: (result: R) => string,
+    quiet = false,
+  ): Promise<R> {
+    const shown = !quiet && !this.jsonEnabled()
+    if (shown) ux.action.start(title, undefined, {stdout: false})
+    let result: R
+    try {
+      result = await work()
+    } catch (error) {
+      if (shown) ux.action.stop('failed')
+      throw error
+    }
+
+    if (shown) ux.action.stop(done(result))
+    return result
   }
 
   public override async catch(error: Interfaces.CommandError): Promise<void> {
@@ -190,6 +270,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   public override async finally(error: Error | undefined): Promise<void> {
+    // After the result or the error, so that the first line an operator (or a test) reads is still
+    // the one it was before the rename; one line per old spelling; nothing under --json.
+    for (const [old, current] of this.oldSpellings) {
+      const flag = this.ctor.flags?.[current]
+      const spelled = flag?.char ? `-${flag.char}, --${current}` : `--${current}`
+      this.info(`Warning: ${old} is deprecated and will be removed in a later release; use ${spelled}.`)
+    }
+
     if (this.sigintHandler) {
       process.off('SIGINT', this.sigintHandler)
       process.off('SIGTERM', this.sigintHandler)
@@ -210,6 +298,25 @@ function flagParseError(err: unknown): string | undefined {
   if (!m) return undefined
   const inner = m[2].split('\n')[0]
   return inner.startsWith(`--${m[1]} `) ? inner : `--${m[1]}: ${inner}`
+}
+
+/** The old flag spellings used in `argv` (up to a `--`), each mapped to the flag that replaces it. */
+function oldSpellingsIn(
+  argv: readonly string[],
+  flags: Record<string, {aliases?: string[]}>,
+  renamed: Record<string, string>,
+): Map<string, string> {
+  const old = new Map<string, string>(Object.entries(renamed))
+  for (const [name, flag] of Object.entries(flags)) for (const alias of flag.aliases ?? []) old.set(alias, name)
+  const used = new Map<string, string>()
+  for (const token of argv) {
+    if (token === '--') break
+    const m = /^--([^=]+)/.exec(token)
+    const current = m ? old.get(m[1]) : undefined
+    if (m && current) used.set(`--${m[1]}`, current)
+  }
+
+  return used
 }
 
 function isOclifParseError(err: unknown): boolean {

@@ -72,3 +72,18 @@ export const retriesFlag = Flags.integer({
   max: 20,
   default: 6,
 })
+
+/**
+ * `-o, --output`: where a command writes its main artefact (PRODUCT.md, "Output conventions").
+ * `was` lists the spellings the flag had before custos 0.3 (`--out`, `--out-dir`, `--certificate-out`):
+ * hidden aliases that keep scheduled jobs working; BaseCommand prints one deprecation line when a
+ * run uses one, and `BaseCommand.spelling` names the spelling the operator typed in errors.
+ */
+export function outputFlag(options: {summary: string; was?: string[]; default?: string}) {
+  return Flags.string({
+    char: 'o',
+    summary: options.summary,
+    ...(options.was ? {aliases: options.was} : {}),
+    ...(options.default === undefined ? {} : {default: options.default}),
+  })
+}

@@ -125,7 +125,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
             '--yes',
             '--plan-out',
             join(env.dir, 'erase-acme.plan.json'),
-            '--certificate-out',
+            '--output',
             join(env.dir, 'certificate-acme'),
             ...customerConfig,
           ],

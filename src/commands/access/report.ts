@@ -3,7 +3,7 @@ import {extname} from 'node:path'
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {durationFlag, forceFlag, retriesFlag, timeFlag} from '../../flags.js'
+import {durationFlag, forceFlag, outputFlag, retriesFlag, timeFlag} from '../../flags.js'
 import {ACCESS_SOURCES, createAccessReport} from '../../lib/access/report.js'
 import {renderAccessCsv} from '../../lib/access/render-csv.js'
 import {renderAccessHtml} from '../../lib/access/render-html.js'
@@ -11,7 +11,6 @@ import {renderAccessText} from '../../lib/access/render-text.js'
 import type {AccessReport, AccessSourceName} from '../../lib/access/types.js'
 import {ExitCode, usageError} from '../../lib/errors.js'
 import {refuseOverwrite, writePrivateFileSync} from '../../lib/output/files.js'
-import {createProgress} from '../../lib/output/progress.js'
 
 export type AccessReportResult = AccessReport
 
@@ -24,8 +23,8 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
     'Reads the activity log, the archived sign-in and storage logs, or aggregates in Log Analytics where logs.workspace is set. Findings: sign-ins from countries outside the allowed list, bursts of failed sign-ins, IPs not seen in the look-back window, access outside working hours, password spray, MFA denied, single-factor sign-ins of privileged principals (access.expected.privileged), legacy authentication, sign-ins to disabled accounts and impossible travel. Sign-ins interrupted to ask for MFA, consent and the like count as interrupts, not failures. Exits 1 when there are findings.'
   static override examples = [
     '<%= config.bin %> access report --since -7d --until now --config custos.yaml',
-    '<%= config.bin %> access report --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z --format html --out access-2026-11.html',
-    '<%= config.bin %> access report --since -24h --customer acme --format csv --out acme-access.csv',
+    '<%= config.bin %> access report --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z --format html --output access-2026-11.html',
+    '<%= config.bin %> access report --since -24h --customer acme --format csv -o acme-access.csv',
     '<%= config.bin %> access report --since -30d --source archive --allowed-countries DE,AT --burst-failures 10 --burst-window 5m --json',
   ]
   static override flags = {
@@ -43,10 +42,11 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
     }),
     format: Flags.option({
       options: ['table', 'csv', 'json', 'html'] as const,
-      summary: 'Output format (default: table on a terminal, else from --out, else json).',
+      summary: 'Output format (default: table on a terminal, else from --output, else json).',
     })(),
-    out: Flags.string({
+    output: outputFlag({
       summary: 'Write the report to this file instead of stdout (an existing file only with --force).',
+      was: ['out'],
     }),
     force: forceFlag,
     source: Flags.option({
@@ -88,8 +88,8 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
   public async run(): Promise<AccessReportResult> {
     const map = this.loadMap()
     const f = this.flags
-    const format = this.chooseFormat(f.format, f.out)
-    if (f.out) refuseOverwrite([f.out], '--out', f.force)
+    const format = this.chooseFormat(f.format, f.output)
+    if (f.output) refuseOverwrite([f.output], this.spelling('output'), f.force)
     const countries = f['allowed-countries']
       ?.split(',')
       .map((c) => c.trim().toUpperCase())
@@ -99,7 +99,7 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
         `--allowed-countries "${f['allowed-countries']}" must list two-letter country codes.`,
         'Write it like DE,AT.',
       )
-    const progress = createProgress({label: 'Reading access logs', unit: 'bytes', silent: this.jsonEnabled()})
+    const progress = this.progress({label: 'Reading access logs', unit: 'bytes'})
     let seenBytes = 0
     let seenEvents = 0
     const report = await createAccessReport(this.makeClients(map, {retry: {maxTries: this.flags.retries}}), map, {
@@ -129,13 +129,13 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
           : format === 'html'
             ? renderAccessHtml(report)
             : `${JSON.stringify(report, null, 2)}\n`
-    if (f.out) {
-      writePrivateFileSync(f.out, text)
-      this.info(
-        `Wrote the ${format} report to ${f.out} (${report.totals.principals} principals, ${report.findings.length} findings).`,
+    if (f.output) {
+      writePrivateFileSync(f.output, text)
+      this.artefact(
+        `Wrote the ${format} report to ${f.output} (${report.totals.principals} principals, ${report.findings.length} findings).`,
       )
-    } else if (!this.jsonEnabled()) {
-      process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
+    } else {
+      this.print(text.endsWith('\n') ? text.slice(0, -1) : text)
     }
 
     if (report.findings.length > 0) this.setExitCode(ExitCode.findings)

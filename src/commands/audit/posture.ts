@@ -1,4 +1,4 @@
-import {Flags, ux} from '@oclif/core'
+import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {ExitCode} from '../../lib/errors.js'
@@ -47,16 +47,19 @@ Exit codes: 0 no check at or above --fail-on failed; 1 at least one did (or coul
 
   public async run(): Promise<AuditPostureResult> {
     const map = this.loadMap()
-    const quiet = this.jsonEnabled() || this.flags.format === 'sarif'
-    if (!quiet) ux.action.start('Reading the live configuration', undefined, {stdout: false})
-    const report = await auditPosture(this.makeClients(map), map, {
-      abortSignal: this.abortSignal,
-      failOn: this.flags['fail-on'],
-      minRetentionDays: this.flags['min-retention-days'],
-    })
-    if (!quiet) ux.action.stop(`${report.resources.length} resources`)
-    if (this.flags.format === 'sarif' && !this.jsonEnabled()) this.log(JSON.stringify(toSarif(report), null, 2))
-    else if (!this.jsonEnabled()) this.log(renderPosture(report, color))
+    const sarif = this.flags.format === 'sarif'
+    const report = await this.stage(
+      'Reading the live configuration',
+      () =>
+        auditPosture(this.makeClients(map), map, {
+          abortSignal: this.abortSignal,
+          failOn: this.flags['fail-on'],
+          minRetentionDays: this.flags['min-retention-days'],
+        }),
+      (r) => `${r.resources.length} resources`,
+      sarif,
+    )
+    this.print(sarif ? JSON.stringify(toSarif(report), null, 2) : renderPosture(report, color))
     if (report.summary.failing > 0) this.setExitCode(ExitCode.findings)
     return report
   }

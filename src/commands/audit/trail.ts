@@ -4,7 +4,6 @@ import {BaseCommand} from '../../base-command.js'
 import {AuditTrail, parseAuditReference, type AuditRecord, type AuditVerification} from '../../lib/audit/trail.js'
 import {ExitCode, usageError} from '../../lib/errors.js'
 import {color} from '../../lib/output/color.js'
-import {renderTable} from '../../lib/output/table.js'
 
 export interface AuditTrailResult {
   location: string
@@ -57,7 +56,7 @@ export default class AuditTrailCommand extends BaseCommand<typeof AuditTrailComm
       if (!result.verification.ok) this.setExitCode(ExitCode.findings)
     }
 
-    if (!this.jsonEnabled()) this.render(result)
+    this.render(result)
     return result
   }
 
@@ -71,34 +70,32 @@ export default class AuditTrailCommand extends BaseCommand<typeof AuditTrailComm
       r.result,
       r.hash.slice(0, 12),
     ])
-    this.log(
-      renderTable(['seq', 'time', 'actor', 'action', 'customer', 'result', 'hash'], rows, {
-        title: `Audit trail in ${result.location}`,
-      }),
-    )
+    this.table(['seq', 'time', 'actor', 'action', 'customer', 'result', 'hash'], rows, {
+      title: `Audit trail in ${result.location}`,
+    })
     const v = result.verification
     if (!v) return
     if (v.ok) {
-      this.log(
+      this.print(
         color.green(
           `✔ Chain intact: ${v.records} record(s), ${v.signed} signed${v.signingKey ? ` with ${v.signingKey}` : ' (no signing key configured: anyone who can write the container could rewrite it)'}.`,
         ),
       )
     } else {
-      this.log(color.red(`✘ Chain broken at ${v.breaks.length} place(s):`))
+      this.print(color.red(`✘ Chain broken at ${v.breaks.length} place(s):`))
       for (const b of v.breaks)
-        this.log(`  ${b.blob} line ${b.line}${b.seq === undefined ? '' : ` (seq ${b.seq})`}: ${b.reason}`)
+        this.print(`  ${b.blob} line ${b.line}${b.seq === undefined ? '' : ` (seq ${b.seq})`}: ${b.reason}`)
     }
 
     for (const f of v.forks)
-      this.log(
+      this.print(
         color.yellow(
           `! Fork (not tampering): ${f.blob} line ${f.line} (seq ${f.seq}) continues from seq ${f.predecessor.seq} in ${f.predecessor.blob}, which seq ${f.sibling.seq} in ${f.sibling.blob} line ${f.sibling.line} already continued. custos before 0.2 wrote records into the month blob of their own time; both branches are intact. See "The audit trail" in the README.`,
         ),
       )
-    if (v.expectedHead?.found) this.log(color.green(`✔ The kept head seq ${v.expectedHead.seq} is in the chain.`))
+    if (v.expectedHead?.found) this.print(color.green(`✔ The kept head seq ${v.expectedHead.seq} is in the chain.`))
     if (v.head)
-      this.log(
+      this.print(
         `Head: seq ${v.head.seq}, ${v.head.time}, in ${v.head.blob}\n      --expect-head ${v.head.seq}:${v.head.hash}`,
       )
   }

@@ -5,7 +5,6 @@ import {concurrencyFlag, retriesFlag} from '../../flags.js'
 import {nagiosUnknown, exitCodeOf, nagiosLine, renderReport} from '../../lib/backups/report.js'
 import {verifyBackups} from '../../lib/backups/verify.js'
 import type {BackupsVerifyResult} from '../../lib/backups/model.js'
-import {createProgress} from '../../lib/output/progress.js'
 import {redactSecrets} from '../../lib/secrets.js'
 
 export type BackupsVerifyCommandResult = BackupsVerifyResult
@@ -44,7 +43,7 @@ With --format nagios: one plugin line on stdout and 0 OK, 1 WARNING, 2 CRITICAL,
   public async run(): Promise<BackupsVerifyCommandResult> {
     const map = this.loadMap()
     const nagios = this.flags.format === 'nagios'
-    const progress = createProgress({label: 'Listing backups', unit: 'items', silent: this.jsonEnabled() || nagios})
+    const progress = this.progress({label: 'Listing backups', unit: 'items'}, nagios)
     const result = await verifyBackups(this.makeClients(map, {retry: {maxTries: this.flags.retries}}), map, {
       customer: this.flags.customer,
       restoreSample: this.flags['restore-sample'],
@@ -58,7 +57,7 @@ With --format nagios: one plugin line on stdout and 0 OK, 1 WARNING, 2 CRITICAL,
       this.log(line)
       this.setExitCode(exitCode)
     } else {
-      if (!this.jsonEnabled()) this.log(renderReport(result))
+      this.print(renderReport(result))
       this.setExitCode(exitCodeOf(result.status))
     }
 

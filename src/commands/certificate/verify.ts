@@ -49,7 +49,7 @@ Exit codes: 0 valid; 1 altered (including files missing, extra or changed), inco
       abortSignal: this.abortSignal,
       allowUnsigned: this.flags['allow-unsigned'] === true,
     })
-    if (!this.jsonEnabled()) this.log(renderVerification(report, color))
+    this.print(renderVerification(report, color))
     if (
       report.status === 'altered' ||
       report.status === 'inconsistent' ||

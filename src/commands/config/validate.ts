@@ -3,7 +3,6 @@ import {retriesFlag} from '../../flags.js'
 import {checkReachability, type ReachabilityCheck} from '../../lib/config/validate.js'
 import {ExitCode} from '../../lib/errors.js'
 import {color} from '../../lib/output/color.js'
-import {renderTable} from '../../lib/output/table.js'
 
 export interface ConfigValidateResult {
   config: string
@@ -46,38 +45,34 @@ export default class ConfigValidate extends BaseCommand<typeof ConfigValidate> {
     // a map that would erase too little or too much is a data-map error like a schema error: exit 2
     if (invalid > 0) this.setExitCode(ExitCode.usage)
     else if (!ok) this.setExitCode(ExitCode.findings)
-    if (!this.jsonEnabled()) {
-      this.log(
-        `${color.green('✔')} ${map.source}: schema valid (${map.stores.length} store(s), ${map.backups.length} backup set(s), ${map.databases.length} database(s))`,
-      )
-      const mark = (s: ReachabilityCheck['status']) =>
-        s === 'ok'
-          ? color.green('ok')
-          : s === 'warning'
-            ? color.yellow('warning')
-            : color.red(s === 'invalid' ? 'INVALID' : 'FAILED')
-      this.log(
-        renderTable(
-          ['section', 'target', 'status', 'detail'],
-          checks.map((c) => [c.section, c.target, mark(c.status), c.detail]),
-        ),
-      )
-      const warnings = checks.filter((c) => c.status === 'warning').length
-      this.log(
-        (ok
-          ? color.green('Every target is reachable.')
-          : color.red(
-              [
-                invalid > 0 ? `${invalid} data-map problem(s) found in the databases.` : '',
-                checks.some((c) => c.status === 'failed')
-                  ? `${checks.filter((c) => c.status === 'failed').length} target(s) unreachable.`
-                  : '',
-              ]
-                .filter(Boolean)
-                .join(' '),
-            )) + (warnings > 0 ? color.yellow(` ${warnings} warning(s).`) : ''),
-      )
-    }
+    this.print(
+      `${color.green('✔')} ${map.source}: schema valid (${map.stores.length} store(s), ${map.backups.length} backup set(s), ${map.databases.length} database(s))`,
+    )
+    const mark = (s: ReachabilityCheck['status']) =>
+      s === 'ok'
+        ? color.green('ok')
+        : s === 'warning'
+          ? color.yellow('warning')
+          : color.red(s === 'invalid' ? 'INVALID' : 'FAILED')
+    this.table(
+      ['section', 'target', 'status', 'detail'],
+      checks.map((c) => [c.section, c.target, mark(c.status), c.detail]),
+    )
+    const warnings = checks.filter((c) => c.status === 'warning').length
+    this.print(
+      (ok
+        ? color.green('Every target is reachable.')
+        : color.red(
+            [
+              invalid > 0 ? `${invalid} data-map problem(s) found in the databases.` : '',
+              checks.some((c) => c.status === 'failed')
+                ? `${checks.filter((c) => c.status === 'failed').length} target(s) unreachable.`
+                : '',
+            ]
+              .filter(Boolean)
+              .join(' '),
+          )) + (warnings > 0 ? color.yellow(` ${warnings} warning(s).`) : ''),
+    )
 
     return result
   }

@@ -5,15 +5,16 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {concurrencyFlag, durationFlag, forceFlag, retriesFlag} from '../../flags.js'
 import {parseDurationInMs} from '../../lib/duration.js'
+import {isArchiveName} from '../../lib/export/archive.js'
 import {exportCustomer, type ExportSummary, type ExportTarget} from '../../lib/export/export.js'
 import {checkLinkExpiry} from '../../lib/export/sas.js'
 import {color} from '../../lib/output/color.js'
-import {createProgress, tracked} from '../../lib/output/progress.js'
-import {formatBytes, formatCount, renderTable} from '../../lib/output/table.js'
+import {tracked} from '../../lib/output/progress.js'
+import {formatBytes, formatCount} from '../../lib/output/table.js'
 
 export type CustomerExportResult = ExportSummary
 
-const destinations = ['to', 'archive', 'server-side']
+const destinations = ['output', 'to', 'archive', 'server-side']
 
 export default class CustomerExportCommand extends BaseCommand<typeof CustomerExportCommand> {
   static override summary =
@@ -21,22 +22,32 @@ export default class CustomerExportCommand extends BaseCommand<typeof CustomerEx
   static override description =
     'Resumes where it stopped when run again with the same arguments (archives are written again from the start). Records the verified export in the audit trail, which `customer erase` requires.'
   static override examples = [
-    '<%= config.bin %> customer export acme --to ./acme-export --config custos.yaml',
-    '<%= config.bin %> customer export acme --archive acme.tar.gz --include-versions --include-snapshots',
+    '<%= config.bin %> customer export acme --output ./acme-export --config custos.yaml',
+    '<%= config.bin %> customer export acme -o acme.tar.gz --include-versions --include-snapshots',
     '<%= config.bin %> customer export acme --server-side --link-expiry 3d --json',
-    '<%= config.bin %> customer export acme --to ./acme-export --dry-run',
+    '<%= config.bin %> customer export acme --output ./acme-export --dry-run',
   ]
   static override args = {
     customer: Args.string({description: 'customer id (checked against customers.idPattern)', required: true}),
   }
+  /** custos 0.2 spelled the destination --to DIR and --archive FILE; both still work, as they did */
+  static override renamedFlags = {to: 'output', archive: 'output'}
   static override flags = {
-    to: Flags.directory({
-      summary: 'Export into this folder (new or empty, or an interrupted export of the same customer).',
+    output: Flags.string({
+      char: 'o',
+      summary:
+        'Export into one streamed archive when the name ends in .tar.gz, .tgz or .zip (an existing file only with --force), else into this folder (new or empty, or an interrupted export of the same customer).',
       exactlyOne: destinations,
     }),
-    archive: Flags.file({
-      summary: 'Export into one .tar.gz or .zip file, streamed (an existing file only with --force).',
+    to: Flags.directory({
+      summary: 'Export into this folder (deprecated: use --output DIR).',
       exactlyOne: destinations,
+      hidden: true,
+    }),
+    archive: Flags.file({
+      summary: 'Export into one .tar.gz or .zip file (deprecated: use --output FILE.tar.gz).',
+      exactlyOne: destinations,
+      hidden: true,
     }),
     force: forceFlag,
     'server-side': Flags.boolean({
@@ -63,7 +74,11 @@ export default class CustomerExportCommand extends BaseCommand<typeof CustomerEx
     const {flags} = this
     const map = this.loadMap()
     let target: ExportTarget
-    if (flags.to) target = {kind: 'folder', path: flags.to}
+    if (flags.output) {
+      target = isArchiveName(flags.output)
+        ? {kind: 'archive', path: flags.output, force: flags.force, flag: this.spelling('output')}
+        : {kind: 'folder', path: flags.output}
+    } else if (flags.to) target = {kind: 'folder', path: flags.to}
     else if (flags.archive) target = {kind: 'archive', path: flags.archive, force: flags.force}
     else {
       const expiry =
@@ -73,11 +88,7 @@ export default class CustomerExportCommand extends BaseCommand<typeof CustomerEx
       target = {kind: 'server-side', linkExpiryInMs: expiry}
     }
 
-    const progress = createProgress({
-      label: `Exporting ${this.args.customer}`,
-      unit: 'bytes',
-      silent: this.jsonEnabled() || flags['dry-run'],
-    })
+    const progress = this.progress({label: `Exporting ${this.args.customer}`, unit: 'bytes'}, flags['dry-run'])
     const result = await tracked(progress, () =>
       exportCustomer(this.makeClients(map, {retry: {maxTries: flags.retries}}), map, this.args.customer, {
         target,
@@ -90,7 +101,7 @@ export default class CustomerExportCommand extends BaseCommand<typeof CustomerEx
         progress,
       }),
     )
-    if (!this.jsonEnabled()) this.render(result)
+    this.render(result)
     return result
   }
 
@@ -104,24 +115,22 @@ export default class CustomerExportCommand extends BaseCommand<typeof CustomerEx
       formatCount(s.versions),
       formatCount(s.snapshots),
     ])
-    this.log(
-      renderTable(['store', 'scope', 'objects', 'bytes', 'rows', 'versions', 'snapshots'], rows, {
-        title: color.bold(`${r.dryRun ? 'Would export' : 'Exported'} customer ${r.customer} (${r.destination.kind})`),
-      }),
-    )
-    this.log(
+    this.table(['store', 'scope', 'objects', 'bytes', 'rows', 'versions', 'snapshots'], rows, {
+      title: color.bold(`${r.dryRun ? 'Would export' : 'Exported'} customer ${r.customer} (${r.destination.kind})`),
+    })
+    this.print(
       `Total: ${formatCount(r.totals.objects)} objects, ${formatBytes(r.totals.bytes)}` +
         (r.totals.rows === undefined
           ? ''
           : ` (${formatCount(r.totals.rows)} database rows${r.dryRun ? ', bytes approximate' : ''})`),
     )
-    if (r.dryRun) return this.log(color.dim('Dry run: nothing was written.'))
-    this.log(
+    if (r.dryRun) return this.print(color.dim('Dry run: nothing was written.'))
+    this.print(
       `${color.green('Verified')}: ${formatCount(r.transferred.objects)} objects transferred, ${formatCount(r.kept.objects)} kept from an earlier attempt → ${r.destination.location}`,
     )
-    this.log(
+    this.print(
       `Manifest: ${r.manifest!.location} (sha256 ${r.manifest!.sha256}, ${r.manifest!.signed ? 'signed' : 'unsigned'})`,
     )
-    if (r.link) this.log(`Read-only link (expires ${r.link.expiresOn}):\n${r.link.url}`)
+    if (r.link) this.print(`Read-only link (expires ${r.link.expiresOn}):\n${r.link.url}`)
   }
 }

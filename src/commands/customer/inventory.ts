@@ -3,8 +3,7 @@ import {Args} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {inventoryCustomer, type CustomerInventory} from '../../lib/inventory/inventory.js'
 import {color} from '../../lib/output/color.js'
-import {createProgress} from '../../lib/output/progress.js'
-import {formatBytes, formatCount, renderTable} from '../../lib/output/table.js'
+import {formatBytes, formatCount} from '../../lib/output/table.js'
 
 export type CustomerInventoryResult = CustomerInventory
 
@@ -21,13 +20,13 @@ export default class CustomerInventoryCommand extends BaseCommand<typeof Custome
 
   public async run(): Promise<CustomerInventoryResult> {
     const map = this.loadMap()
-    const progress = createProgress({label: `Listing ${this.args.customer}`, unit: 'items', silent: this.jsonEnabled()})
+    const progress = this.progress({label: `Listing ${this.args.customer}`, unit: 'items'})
     const inventory = await inventoryCustomer(this.makeClients(map), map, this.args.customer, {
       abortSignal: this.abortSignal,
       onObject: () => progress.increment(1, 1),
     })
     progress.stop()
-    if (!this.jsonEnabled()) this.render(inventory)
+    this.render(inventory)
     return inventory
   }
 
@@ -42,22 +41,18 @@ export default class CustomerInventoryCommand extends BaseCommand<typeof Custome
       formatCount(s.softDeleted),
       s.legalHolds + s.immutable > 0 ? color.yellow(`${s.legalHolds} hold / ${s.immutable} immutable`) : '0',
     ])
-    this.log(
-      renderTable(['store', 'scope', 'blobs', 'bytes', 'snapshots', 'versions', 'soft-deleted', 'holds'], rows, {
-        title: color.bold(`Inventory of customer ${inv.customer}`),
-      }),
-    )
+    this.table(['store', 'scope', 'blobs', 'bytes', 'snapshots', 'versions', 'soft-deleted', 'holds'], rows, {
+      title: color.bold(`Inventory of customer ${inv.customer}`),
+    })
     for (const d of inv.databases) {
-      this.log(
-        renderTable(
-          ['table', 'rows', 'bytes (approx.)'],
-          d.tables.map((t) => [t.table, formatCount(t.rows), formatBytes(t.bytes)]),
-          {
-            title: color.bold(
-              `Database ${d.store}: ${d.database}${'schema' in d && d.schema ? `, schema ${d.schema}` : ''}`,
-            ),
-          },
-        ),
+      this.table(
+        ['table', 'rows', 'bytes (approx.)'],
+        d.tables.map((t) => [t.table, formatCount(t.rows), formatBytes(t.bytes)]),
+        {
+          title: color.bold(
+            `Database ${d.store}: ${d.database}${'schema' in d && d.schema ? `, schema ${d.schema}` : ''}`,
+          ),
+        },
       )
     }
 
@@ -66,8 +61,8 @@ export default class CustomerInventoryCommand extends BaseCommand<typeof Custome
       k.state === 'not-configured'
         ? 'no customer key configured'
         : `${k.name}: ${k.state}${k.scheduledPurgeDate ? ` (purged on ${k.scheduledPurgeDate})` : ''}${k.detail ? ` — ${k.detail}` : ''}`
-    this.log(`Customer key: ${keyText}`)
-    this.log(
+    this.print(`Customer key: ${keyText}`)
+    this.print(
       `Total: ${formatCount(inv.totals.objects)} objects, ${formatBytes(inv.totals.bytes)}` +
         (inv.databases.length > 0
           ? `; ${formatCount(inv.totals.rows)} rows, about ${formatBytes(inv.totals.rowBytes)}`

@@ -38,10 +38,8 @@ Exit codes: 0 closed, 2 unknown incident or usage error, 3 refused (customers no
       allowUnnotified: this.flags['allow-unnotified'],
     })
     const unnotified = incident.customers.filter((c) => !notified(incident).has(c))
-    if (!this.jsonEnabled()) {
-      this.log(`${color.bold(`Closed incident ${incident.id}`)} (audit record ${record.seq}).`)
-      if (unnotified.length > 0) this.log(color.yellow(`Closed without a notice to: ${unnotified.join(', ')}.`))
-    }
+    this.print(`${color.bold(`Closed incident ${incident.id}`)} (audit record ${record.seq}).`)
+    if (unnotified.length > 0) this.print(color.yellow(`Closed without a notice to: ${unnotified.join(', ')}.`))
 
     return {incident, seq: record.seq, unnotified}
   }

@@ -3,8 +3,8 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {durationFlag, forceFlag, timeFlag} from '../../flags.js'
 import {color} from '../../lib/output/color.js'
-import {createProgress, tracked} from '../../lib/output/progress.js'
-import {formatBytes, formatCount, renderTable} from '../../lib/output/table.js'
+import {tracked} from '../../lib/output/progress.js'
+import {formatBytes, formatCount} from '../../lib/output/table.js'
 import {
   collectIncidentEvidence,
   DEFAULT_EVIDENCE_LOOKBACK_IN_MS,
@@ -52,11 +52,7 @@ Exit codes: 0 written, 2 usage or configuration error (no affected customer, no 
 
   public async run(): Promise<IncidentEvidenceResult> {
     const map = this.loadMap()
-    const progress = createProgress({
-      label: `Collecting evidence for ${this.args.id}`,
-      unit: 'bytes',
-      silent: this.jsonEnabled(),
-    })
+    const progress = this.progress({label: `Collecting evidence for ${this.args.id}`, unit: 'bytes'})
     const evidence = await tracked(progress, () =>
       collectIncidentEvidence(this.makeClients(map), map, {
         incident: this.args.id,
@@ -72,28 +68,24 @@ Exit codes: 0 written, 2 usage or configuration error (no affected customer, no 
         onStage: (text) => progress.note(text),
       }),
     )
-    if (!this.jsonEnabled()) {
-      const rows = evidence.customers.map((c) => [
-        c.customer,
-        formatCount(c.records),
-        formatCount(c.signIns),
-        formatCount(c.operations),
-        c.findings,
-      ])
-      this.log(
-        renderTable(['customer', 'log records', 'sign-ins', 'operations', 'findings'], rows, {
-          title: color.bold(
-            `Evidence of incident ${evidence.incident}, ${evidence.window.since} to ${evidence.window.until}`,
-          ),
-        }),
-      )
-      this.log(
-        `Manifest: ${evidence.manifest.signed ? `signed with ${evidence.manifest.kid}` : color.yellow('unsigned (no keys.signingKey)')}`,
-      )
-      this.log(
-        `Wrote ${evidence.file} (${formatBytes(evidence.bytes)}, sha256 ${evidence.sha256}); audit record ${evidence.seq}.`,
-      )
-    }
+    const rows = evidence.customers.map((c) => [
+      c.customer,
+      formatCount(c.records),
+      formatCount(c.signIns),
+      formatCount(c.operations),
+      c.findings,
+    ])
+    this.table(['customer', 'log records', 'sign-ins', 'operations', 'findings'], rows, {
+      title: color.bold(
+        `Evidence of incident ${evidence.incident}, ${evidence.window.since} to ${evidence.window.until}`,
+      ),
+    })
+    this.print(
+      `Manifest: ${evidence.manifest.signed ? `signed with ${evidence.manifest.kid}` : color.yellow('unsigned (no keys.signingKey)')}`,
+    )
+    this.artefact(
+      `Wrote ${evidence.file} (${formatBytes(evidence.bytes)}, sha256 ${evidence.sha256}); audit record ${evidence.seq}.`,
+    )
 
     return evidence
   }

@@ -45,7 +45,7 @@ With --format nagios: one plugin line on stdout and 0 OK, 1 WARNING (due within 
       return list
     }
 
-    if (!this.jsonEnabled()) this.log(renderList(list, color))
+    this.print(renderList(list, color))
     this.setExitCode(exitCodeOf(list.incidents))
     return list
   }

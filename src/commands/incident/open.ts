@@ -52,12 +52,10 @@ Exit codes: 0 recorded, 2 usage or configuration error, 4 Azure failure.`
       now,
     )
     const status = incidentStatus(incident, {now, ...settings})
-    if (!this.jsonEnabled()) {
-      this.log(
-        `${color.bold(`Opened incident ${incident.id}`)} (audit record ${record.seq}) affecting ${incident.customers.join(', ') || color.yellow('no customer named yet')}.`,
-      )
-      this.log(renderClock(status, color))
-    }
+    this.print(
+      `${color.bold(`Opened incident ${incident.id}`)} (audit record ${record.seq}) affecting ${incident.customers.join(', ') || color.yellow('no customer named yet')}.`,
+    )
+    this.print(renderClock(status, color))
 
     return {incident, status, seq: record.seq}
   }

@@ -33,7 +33,7 @@ export default class IncidentShow extends BaseCommand<typeof IncidentShow> {
     const settings = clockSettings(map, this.flags['warn-within'])
     const incident = await new IncidentLog(this.makeClients(map), map).get(this.args.id)
     const status = incidentStatus(incident, {now: new Date(), ...settings})
-    if (!this.jsonEnabled()) this.log(renderIncident(incident, status, color, map.incident.contact))
+    this.print(renderIncident(incident, status, color, map.incident.contact))
     if (needsAttention(status)) this.setExitCode(ExitCode.findings)
     return {incident, status}
   }

@@ -62,12 +62,10 @@ Exit codes: 0 recorded, 2 usage or configuration error (unknown incident, nothin
       now,
     )
     const status = incidentStatus(incident, {now, ...settings})
-    if (!this.jsonEnabled()) {
-      this.log(
-        `${color.bold(`Updated incident ${incident.id}`)} (audit record ${record.seq}); affected: ${incident.customers.join(', ') || 'no customer named yet'}.`,
-      )
-      this.log(renderClock(status, color))
-    }
+    this.print(
+      `${color.bold(`Updated incident ${incident.id}`)} (audit record ${record.seq}); affected: ${incident.customers.join(', ') || 'no customer named yet'}.`,
+    )
+    this.print(renderClock(status, color))
 
     return {incident, status, seq: record.seq}
   }

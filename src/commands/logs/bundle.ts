@@ -4,8 +4,8 @@ import {BaseCommand} from '../../base-command.js'
 import {durationFlag, forceFlag, retriesFlag, timeFlag} from '../../flags.js'
 import {createLogsBundle, type LogsBundle} from '../../lib/logs/bundle.js'
 import {color} from '../../lib/output/color.js'
-import {createProgress, tracked} from '../../lib/output/progress.js'
-import {formatBytes, formatCount, renderTable} from '../../lib/output/table.js'
+import {tracked} from '../../lib/output/progress.js'
+import {formatBytes, formatCount} from '../../lib/output/table.js'
 
 export type LogsBundleResult = LogsBundle
 
@@ -46,11 +46,7 @@ export default class LogsBundleCommand extends BaseCommand<typeof LogsBundleComm
 
   public async run(): Promise<LogsBundleResult> {
     const map = this.loadMap()
-    const progress = createProgress({
-      label: `Scanning logs for ${this.args.customer}`,
-      unit: 'bytes',
-      silent: this.jsonEnabled(),
-    })
+    const progress = this.progress({label: `Scanning logs for ${this.args.customer}`, unit: 'bytes'})
     const bundle = await tracked(progress, () =>
       createLogsBundle(this.makeClients(map, {retry: {maxTries: this.flags.retries}}), map, {
         customer: this.args.customer,
@@ -66,17 +62,15 @@ export default class LogsBundleCommand extends BaseCommand<typeof LogsBundleComm
         onStage: (text) => progress.note(text),
       }),
     )
-    if (!this.jsonEnabled()) this.render(bundle)
+    this.render(bundle)
     return bundle
   }
 
   private render(b: LogsBundle): void {
     const rows = b.files.map((f) => [f.path, formatCount(f.records), formatBytes(f.bytes), f.sha256.slice(0, 16)])
-    this.log(
-      renderTable(['file', 'records', 'bytes', 'sha256'], rows, {
-        title: color.bold(`Log bundle of customer ${b.customer}, ${b.since} to ${b.until}`),
-      }),
-    )
+    this.table(['file', 'records', 'bytes', 'sha256'], rows, {
+      title: color.bold(`Log bundle of customer ${b.customer}, ${b.since} to ${b.until}`),
+    })
     const scanned = b.sources.map((s) =>
       s.kind === 'archive'
         ? `${s.container}: ${s.blobsRead} blobs, ${formatBytes(s.bytesScanned)}, ${s.kept} kept`
@@ -84,15 +78,15 @@ export default class LogsBundleCommand extends BaseCommand<typeof LogsBundleComm
           ? `activity log: ${s.events} events, ${s.kept} kept`
           : `workspace: ${s.rows} rows, ${s.kept} kept`,
     )
-    this.log(`Sources: ${scanned.join('; ')}`)
+    this.print(`Sources: ${scanned.join('; ')}`)
     const redacted = Object.entries(b.redactions)
       .filter(([, n]) => n > 0)
       .map(([rule, n]) => `${rule} ${n}`)
-    this.log(
+    this.print(
       `Redacted (${b.redaction.rules.length} rules, version ${b.redaction.version}): ${redacted.length > 0 ? redacted.join(', ') : 'nothing'}`,
     )
     if (b.malformedLines > 0)
-      this.log(
+      this.print(
         color.yellow(
           `Malformed lines skipped: ${b.malformedLines} (first: ${b.malformedSamples
             .slice(0, 3)
@@ -100,10 +94,10 @@ export default class LogsBundleCommand extends BaseCommand<typeof LogsBundleComm
             .join(', ')})`,
         ),
       )
-    this.log(
+    this.print(
       `Manifest: ${b.manifest.signed ? `signed with ${b.manifest.kid}` : color.yellow('unsigned (no keys.signingKey)')}`,
     )
-    this.log(`Wrote ${b.file} (${formatBytes(b.bytes)}, ${formatCount(b.records)} records, sha256 ${b.sha256})`)
-    if (b.link) this.log(`Read-only link (expires ${b.link.expiresOn}):\n${b.link.url}`)
+    this.artefact(`Wrote ${b.file} (${formatBytes(b.bytes)}, ${formatCount(b.records)} records, sha256 ${b.sha256})`)
+    if (b.link) this.print(`Read-only link (expires ${b.link.expiresOn}):\n${b.link.url}`)
   }
 }

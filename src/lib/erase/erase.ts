@@ -72,6 +72,8 @@ export interface EraseOptions {
   exportRequired: boolean
   /** base path of the certificate files (`.json`, `.txt`, `.html` are appended) */
   certificateBase?: string
+  /** the flag as the operator typed it (`-o` / `--output` / `--certificate-out`), for refusals */
+  certificateFlag?: string
   /** replace a plan (`planOut`) or certificate files that exist (--force); otherwise that is refused (exit 3) before anything is read */
   force?: boolean
   /** batch requests in flight */
@@ -332,7 +334,7 @@ async function applyErase(
   const certificateFiles = ['.json', '.txt', '.html'].map((extension) => `${certificateBase}${extension}`)
   if (!options.planPath) {
     await refuseExistingPlan(planPath, customer, options.force)
-    refuseOverwrite(certificateFiles, '--certificate-out', options.force)
+    refuseOverwrite(certificateFiles, options.certificateFlag ?? '--certificate-out', options.force)
   }
 
   const lock = await acquireEraseLock(clients, customer, {
@@ -511,7 +513,7 @@ async function openJournal(ctx: ApplyContext, summary: PlanSummary): Promise<Jou
   try {
     const earlier = new Set([...journal.certificates].map((file) => resolve(file)))
     if (!earlier.has(resolve(ctx.certificateFiles[0])))
-      refuseOverwrite(ctx.certificateFiles, '--certificate-out', ctx.options.force)
+      refuseOverwrite(ctx.certificateFiles, ctx.options.certificateFlag ?? '--certificate-out', ctx.options.force)
   } catch (error) {
     await journal.close()
     throw error

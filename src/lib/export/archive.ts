@@ -39,11 +39,17 @@ const PREFETCH_MAX_BYTES = 1024 * 1024
 /** …and at most this many of them at once (so at most 64 MiB are held). */
 const PREFETCH_WINDOW = 64
 
-export function archiveFormatOf(file: string): ArchiveFormat {
+/** Whether `file` names an archive (`.tar.gz`, `.tgz`, `.zip`): `customer export --output` writes one then, else a folder. */
+export function isArchiveName(file: string): boolean {
+  const lower = file.toLowerCase()
+  return lower.endsWith('.tar.gz') || lower.endsWith('.tgz') || lower.endsWith('.zip')
+}
+
+export function archiveFormatOf(file: string, flag = '--archive'): ArchiveFormat {
   const lower = file.toLowerCase()
   if (lower.endsWith('.tar.gz') || lower.endsWith('.tgz')) return 'tar.gz'
   if (lower.endsWith('.zip')) return 'zip'
-  throw usageError(`--archive ${file}: the name must end in .tar.gz, .tgz or .zip (it decides the format).`)
+  throw usageError(`${flag} ${file}: the name must end in .tar.gz, .tgz or .zip (it decides the format).`)
 }
 
 interface ArchiveWriter {
@@ -167,13 +173,15 @@ export class ArchiveDestination implements ExportDestination<ArchiveResult> {
    * @param force replace `file` when it exists (--force). Without it an existing file is refused:
    * an interrupted archive export leaves only `FILE.custos-partial`, so `file` itself is a finished
    * export or someone else's file.
+   * @param flag the flag that named `file`, as the operator typed it, for errors
    */
   constructor(
     file: string,
     private readonly force = false,
+    private readonly flag = '--archive',
   ) {
     this.file = resolve(file)
-    this.format = archiveFormatOf(this.file)
+    this.format = archiveFormatOf(this.file, flag)
     this.partialFile = `${this.file}.custos-partial`
     this.journalPath = `${this.file}.custos-export-journal.jsonl`
     this.manifestPath = `${this.file}.manifest.json`
@@ -202,10 +210,10 @@ export class ArchiveDestination implements ExportDestination<ArchiveResult> {
     const existing = await exists(this.file)
     if (existing?.isDirectory())
       throw usageError(
-        `--archive ${this.file} is a folder.`,
-        'Give a file name ending in .tar.gz or .zip, or use --to for a folder.',
+        `${this.flag} ${this.file} is a folder.`,
+        'Give a file name ending in .tar.gz or .zip, or --output without those endings for a folder.',
       )
-    refuseOverwrite([this.file], '--archive', this.force)
+    refuseOverwrite([this.file], this.flag, this.force)
     await mkdir(dirname(this.file), {recursive: true, mode: PRIVATE_DIR_MODE})
     const opened = await ExportJournal.open(this.journalPath, {...header, destination: this.format}, now, {
       restart: true,

@@ -13,7 +13,7 @@ import {randomUUID} from 'node:crypto'
 import type {AzureClients} from '../azure/clients.js'
 import {AuditTrail, referenceTo, type AuditReference} from '../audit/trail.js'
 import type {DataMap} from '../datamap/types.js'
-import {CustosError, isAbortError} from '../errors.js'
+import {AuditedOperation, failureCode} from '../audit/operation.js'
 import {keyVaultSigner} from '../evidence/signing.js'
 import {TOOL_VERSION} from '../version.js'
 import {ArchiveDestination, archiveFormatOf} from './archive.js'
@@ -31,7 +31,7 @@ import {assertCustomerId} from '../scope.js'
 export type ExportTarget =
   | {kind: 'folder'; path: string}
   /** `force`: replace `path` when it exists (--force); otherwise that is refused (exit 3) */
-  | {kind: 'archive'; path: string; force?: boolean}
+  | {kind: 'archive'; path: string; force?: boolean; /** the flag that named `path`, for errors */ flag?: string}
   | {kind: 'server-side'; linkExpiryInMs: number; allowHttpOnLoopback?: boolean}
 
 /** What the export reports (plain data, the command's JSON result). */
@@ -89,7 +89,8 @@ function makeDestination(
   target: ExportTarget,
 ): ExportDestination<unknown> {
   if (target.kind === 'folder') return new FolderDestination(target.path) as ExportDestination<unknown>
-  if (target.kind === 'archive') return new ArchiveDestination(target.path, target.force) as ExportDestination<unknown>
+  if (target.kind === 'archive')
+    return new ArchiveDestination(target.path, target.force, target.flag) as ExportDestination<unknown>
   return new ServerSideDestination(clients, map, customer, target) as ExportDestination<unknown>
 }
 
@@ -132,7 +133,7 @@ async function exportWithSpool(
   for (const part of parts) for (const store of part.stores()) partOf.set(store.name, part)
   const local = options.target.kind !== 'server-side'
   const destinationKind: DestinationKind =
-    options.target.kind === 'archive' ? archiveFormatOf(options.target.path) : options.target.kind
+    options.target.kind === 'archive' ? archiveFormatOf(options.target.path, options.target.flag) : options.target.kind
   // constructing a destination writes nothing; it refuses a missing exports section before the listing
   const destination = makeDestination(clients, map, customer, options.target)
 
@@ -208,10 +209,10 @@ async function exportWithSpool(
     ...(totals.rows === undefined ? {} : {rows: totals.rows}),
   }
   let auditReference: AuditReference
+  let operation: AuditedOperation
   try {
-    const started = await audit.append({
+    operation = await AuditedOperation.start(audit, {
       action: 'export',
-      result: 'started',
       customer,
       operationId,
       details: {...auditBase, resumed: opened.resumed},
@@ -219,7 +220,7 @@ async function exportWithSpool(
     // The manifest names the record of the attempt that started this export, so that a resumed
     // run writes the same manifest as the first one would have.
     const first = opened.resumed ? await firstAttemptOf(audit, customer, destination.location) : undefined
-    auditReference = referenceTo(first ?? started)
+    auditReference = referenceTo(first ?? operation.started)
   } catch (error) {
     await destination.abort(error)
     throw error
@@ -283,45 +284,31 @@ async function exportWithSpool(
     }
   } catch (error) {
     await destination.abort(error)
-    await audit
-      .append({
-        action: 'export',
-        result: 'failed',
-        customer,
-        operationId,
-        details: {
-          ...auditBase,
-          verified: false,
-          error: isAbortError(error) ? 'Interrupted' : error instanceof CustosError ? error.code : 'InternalError',
-          transferredObjects: summary.transferred.objects,
-        },
-      })
-      .catch(() => {}) // the export's own error is the one to report
+    await operation.failed(error, {
+      ...auditBase,
+      verified: false,
+      error: failureCode(error),
+      transferredObjects: summary.transferred.objects,
+    })
     throw error
   }
 
   summary.durationMs = Date.now() - began
-  await audit.append({
-    action: 'export',
-    result: 'succeeded',
-    customer,
-    operationId,
-    details: {
-      ...auditBase,
-      objects: summary.totals.objects,
-      bytes: summary.totals.bytes,
-      versions: summary.totals.versions,
-      snapshots: summary.totals.snapshots,
-      ...(summary.totals.rows === undefined ? {} : {rows: summary.totals.rows}),
-      verified: true,
-      manifestSha256: summary.manifest!.sha256,
-      manifestLocation: summary.manifest!.location,
-      signed: summary.manifest!.signed,
-      resumed: summary.resumed,
-      transferredObjects: summary.transferred.objects,
-      keptObjects: summary.kept.objects,
-      ...(summary.link ? {linkExpiresOn: summary.link.expiresOn} : {}),
-    },
+  await operation.succeeded({
+    ...auditBase,
+    objects: summary.totals.objects,
+    bytes: summary.totals.bytes,
+    versions: summary.totals.versions,
+    snapshots: summary.totals.snapshots,
+    ...(summary.totals.rows === undefined ? {} : {rows: summary.totals.rows}),
+    verified: true,
+    manifestSha256: summary.manifest!.sha256,
+    manifestLocation: summary.manifest!.location,
+    signed: summary.manifest!.signed,
+    resumed: summary.resumed,
+    transferredObjects: summary.transferred.objects,
+    keptObjects: summary.kept.objects,
+    ...(summary.link ? {linkExpiresOn: summary.link.expiresOn} : {}),
   })
   return summary
 }

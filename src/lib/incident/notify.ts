@@ -22,6 +22,8 @@ export interface IssueNoticeOptions {
   templateDir?: string
   /** folder for notice-<incident>-<customer>.<lang>.txt / .html; default the working directory */
   outDir?: string
+  /** the flag that named `outDir`, as the operator typed it, for a refusal (default `--output`) */
+  outputFlag?: string
   /** render and write, but record nothing */
   preview?: boolean
   /** replace notice files that exist (--force; e.g. after a --preview); otherwise that is refused */
@@ -66,7 +68,7 @@ export async function issueNotice(
   const dir = resolve(options.outDir ?? '.')
   const base = join(dir, `notice-${incident.id}-${customer}.${options.lang}`)
   const files = {text: `${base}.txt`, html: `${base}.html`}
-  refuseOverwrite([files.text, files.html], '--out-dir', options.force)
+  refuseOverwrite([files.text, files.html], options.outputFlag ?? '--output', options.force)
   mkdirSync(dir, {recursive: true, mode: PRIVATE_DIR_MODE})
   writePrivateFileSync(files.text, notice.text)
   writePrivateFileSync(files.html, notice.html)

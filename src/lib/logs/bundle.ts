@@ -13,10 +13,10 @@
  * written entry by entry. With `share`, the archive is uploaded to the exports container and a
  * read-only HTTPS link that expires is returned. The audit trail gets a record before and after.
  */
-import {randomUUID} from 'node:crypto'
 import {existsSync, statSync} from 'node:fs'
 import {basename, dirname, resolve} from 'node:path'
 
+import {AuditedOperation} from '../audit/operation.js'
 import {AuditTrail, referenceTo} from '../audit/trail.js'
 import {parseAccount} from '../azure/account.js'
 import type {AzureClients} from '../azure/clients.js'
@@ -220,7 +220,11 @@ function checkRequest(map: DataMap, options: CreateLogsBundleOptions): {linkExpi
   return {linkExpiryInMs: resolveLinkExpiry(map, options.linkExpiryInMs)}
 }
 
-/** Collects, redacts, packs (and optionally shares) the customer's logs; see the module comment. */
+/**
+ * Collects, redacts, packs (and optionally shares) the customer's logs; see the module comment.
+ * The steps, in order: check the request, record `started`, read each source into a spool,
+ * redact into the final files, seal and pack, share, record the outcome.
+ */
 export async function createLogsBundle(
   clients: AzureClients,
   map: DataMap,
@@ -232,191 +236,66 @@ export async function createLogsBundle(
   const customer = selector.customer
   const output = resolve(options.output ?? defaultBundleName(customer, options.since, options.until))
   refuseOverwrite([output], '--output', options.force)
-  const audit = options.audit ?? new AuditTrail(clients)
-  const signer = options.signer === null ? undefined : (options.signer ?? keyVaultSigner(clients))
-  const operationId = randomUUID()
   const range = {since: options.since.toISOString(), until: options.until.toISOString()}
-
-  const started = await audit.append({
+  const operation = await AuditedOperation.start(options.audit ?? new AuditTrail(clients), {
     action: 'logs.bundle',
-    result: 'started',
     customer,
-    operationId,
     details: {...range, share: Boolean(options.share)},
   })
   const scratch = await createScratchDir('logs', options.tempDir)
-  const workDir = scratch.path
-  const spool = new Spool(workDir)
+  const spool = new Spool(scratch.path)
   try {
-    const learner = new IdLearner(selector)
-    const sources: SourceSummary[] = []
-    const malformedSamples: MalformedLine[] = []
-    const keep = async (source: SourceSummary['kind'], category: string, record: LogRecord, raw: string) => {
-      learner.kept(record)
-      await spool.add(bundlePath(source, category), raw)
-      options.onRecord?.(source)
-    }
-
-    // 1. Archived diagnostic logs, container by container.
-    if (map.logs?.archive) {
-      const archive = map.logs.archive
-      const accountName = parseAccount(archive.account).name
-      for (const container of archive.containers) {
-        options.onStage?.(`Reading ${container} in ${accountName}`)
-        const stream = readArchivedRecords({
-          clients,
-          account: archive.account,
-          container,
-          since: options.since,
-          until: options.until,
-          abortSignal: options.abortSignal,
-          onBytes: options.onBytes,
-          needles: selector.needles,
-          anchors: selector.anchors,
-          onMalformed: (info) => {
-            if (malformedSamples.length < MAX_MALFORMED_SAMPLES) malformedSamples.push(info)
-          },
-        })
-        let kept = 0
-        for await (const item of stream) {
-          if (selector.match(item.record)) {
-            kept++
-            const category =
-              typeof item.record.category === 'string'
-                ? item.record.category
-                : container.replace(/^insights-(logs-)?/, '')
-            await keep('archive', category, item.record, item.raw)
-          } else {
-            learner.other(item.record)
-          }
-        }
-
-        sources.push(archiveSummary(accountName, stream.stats, kept))
-      }
-    }
-
-    // 2. The activity log of the configured subscription.
-    if (map.activityLog) {
-      const subscription = map.activityLog.subscription
-      options.onStage?.(`Reading the activity log of subscription ${subscription}`)
-      const summary: ActivitySourceSummary = {kind: 'activity-log', subscription, events: 0, kept: 0}
-      for await (const item of listActivityRecords(clients, subscription, options.since, options.until, {
-        abortSignal: options.abortSignal,
-      })) {
-        summary.events++
-        if (selector.match(item.record)) {
-          summary.kept++
-          await keep('activity-log', item.category, item.record, item.raw)
-        } else {
-          learner.other(item.record)
-        }
-      }
-
-      sources.push(summary)
-    }
-
-    // 3. The Log Analytics workspace.
-    if (map.logs?.workspace) {
-      const workspace = map.logs.workspace
-      options.onStage?.(`Querying Log Analytics workspace ${workspace}`)
-      const summary: WorkspaceSourceSummary = {kind: 'workspace', workspace, rows: 0, kept: 0}
-      for await (const item of queryWorkspaceRecords(clients, workspace, customer, options.since, options.until, {
-        abortSignal: options.abortSignal,
-      })) {
-        summary.rows++
-        if (selector.match(item.record)) {
-          summary.kept++
-          await keep('workspace', item.category, item.record, item.raw)
-        } else {
-          learner.other(item.record)
-        }
-      }
-
-      sources.push(summary)
-    }
-
-    // 4. Redact into the final files.
-    options.onStage?.("Redacting secrets and other customers' identifiers")
-    const redactor = new BundleRedactor(customer, [...(map.customers.known ?? []), ...learner.ids()])
-    const files = await spool.finish(redactor)
-    const records = files.reduce((n, f) => n + f.records, 0)
+    const scan: Scan = {clients, options, selector, spool, learner: new IdLearner(selector), malformedSamples: []}
+    const sources = [
+      ...(map.logs?.archive ? await readArchive(scan, map.logs.archive) : []),
+      ...(map.activityLog ? [await readActivityLog(scan, map.activityLog.subscription)] : []),
+      ...(map.logs?.workspace ? [await readWorkspace(scan, map.logs.workspace)] : []),
+    ]
+    const redacted = await redact(scan, [...(map.customers.known ?? []), ...scan.learner.ids()])
     const malformedLines = sources.reduce((n, s) => n + (s.kind === 'archive' ? s.malformedLines : 0), 0)
-
-    // 5. Manifest, sums, archive.
-    options.onStage?.('Writing the manifest and the archive')
-    const operator = (await operatorIdentity(clients)).name
     const body: LogsManifestBody = {
-      audit: referenceTo(started),
+      audit: referenceTo(operation.started),
       customer,
       createdAt: now().toISOString(),
       tool: `custos ${TOOL_VERSION}`,
-      operator,
+      operator: (await operatorIdentity(clients)).name,
       timeRange: {...range, edgeHours: 1},
       selection: {
         customerFields: [...selector.customerFields],
         scopes: selector.scopes.map((s) => `${s.store}: ${describeScope(s)}`),
       },
       sources,
-      files,
-      records,
+      files: redacted.files,
+      records: redacted.records,
       redaction: redactionSummary(),
-      redactions: redactor.counts,
+      redactions: redacted.redactor.counts,
       malformedLines,
     }
-    const {manifest, packed} = await writeSealedPackage(output, {
-      kind: MANIFEST_KIND,
-      body,
-      signer,
-      files,
-      entries: files.map((f) => ({name: f.path, file: spool.finalPath(f.path)})),
-      mtime: now(),
-      abortSignal: options.abortSignal,
-    })
-
-    // 6. Share.
-    let link: ShareLink | undefined
-    if (options.share) {
-      options.onStage?.('Uploading to the exports container')
-      const blobName = `logs/${customer}/${compactTime(now())}/${basename(output)}`
-      link = await shareFile(clients, map, output, {
-        blobName,
-        expiresInMs: linkExpiryInMs!,
-        metadata: {sha256: packed.sha256, custosoperation: operationId},
-        abortSignal: options.abortSignal,
-        now: now(),
-      })
-      await audit.append({
-        action: 'share-link',
-        result: 'recorded',
-        customer,
-        operationId,
-        details: {
-          what: 'logs bundle',
-          account: link.account,
-          container: link.container,
-          blob: link.blob,
-          expiresOn: link.expiresOn,
-          permissions: link.permissions,
-          protocol: link.protocol,
+    const {manifest, packed} = await seal(scan, output, body, now())
+    const link = options.share
+      ? await share(clients, map, options, {
+          operation,
+          customer,
+          file: output,
           sha256: packed.sha256,
-        },
-      })
-    }
-
+          linkExpiryInMs: linkExpiryInMs!,
+          now,
+        })
+      : undefined
     const result: LogsBundle = {
-      operationId,
+      operationId: operation.operationId,
       customer,
       ...range,
       file: packed.path,
       bytes: packed.bytes,
       sha256: packed.sha256,
-      records,
-      files,
+      records: redacted.records,
+      files: redacted.files,
       sources,
       redaction: body.redaction,
-      redactions: redactor.counts,
+      redactions: redacted.redactor.counts,
       malformedLines,
-      malformedSamples,
+      malformedSamples: scan.malformedSamples,
       manifest: {
         sha256: manifest.sha256,
         signed: manifest.signed,
@@ -424,39 +303,185 @@ export async function createLogsBundle(
       },
       ...(link ? {link} : {}),
     }
-    await audit.append({
-      action: 'logs.bundle',
-      result: 'succeeded',
-      customer,
-      operationId,
-      details: {
-        ...range,
-        file: basename(packed.path),
-        sha256: packed.sha256,
-        records,
-        files: files.length,
-        malformedLines,
-        redactions: Object.values(redactor.counts).reduce((a, b) => a + b, 0),
-        signed: manifest.signed,
-        shared: Boolean(link),
-      },
+    await operation.succeeded({
+      ...range,
+      file: basename(packed.path),
+      sha256: packed.sha256,
+      records: redacted.records,
+      files: redacted.files.length,
+      malformedLines,
+      redactions: Object.values(redacted.redactor.counts).reduce((a, b) => a + b, 0),
+      signed: manifest.signed,
+      shared: Boolean(link),
     })
     return result
   } catch (error) {
     await spool.abort()
-    await audit
-      .append({
-        action: 'logs.bundle',
-        result: 'failed',
-        customer,
-        operationId,
-        details: {...range, error: (error as Error)?.message ?? String(error)},
-      })
-      .catch(() => undefined)
+    await operation.failed(error, {...range, error: (error as Error)?.message ?? String(error)})
     throw error
   } finally {
     await scratch.remove()
   }
+}
+
+/** What the steps that read the sources share: where kept records go and what was learnt on the way. */
+interface Scan {
+  clients: AzureClients
+  options: CreateLogsBundleOptions
+  selector: CustomerSelector
+  spool: Spool
+  learner: IdLearner
+  malformedSamples: MalformedLine[]
+}
+
+/** Keeps a record that concerns the customer, or learns the other customer ids in one that does not. */
+async function sift(
+  scan: Scan,
+  source: SourceSummary['kind'],
+  category: () => string,
+  record: LogRecord,
+  raw: string,
+): Promise<boolean> {
+  if (!scan.selector.match(record)) {
+    scan.learner.other(record)
+    return false
+  }
+
+  scan.learner.kept(record)
+  await scan.spool.add(bundlePath(source, category()), raw)
+  scan.options.onRecord?.(source)
+  return true
+}
+
+/** Step 1: the archived diagnostic logs, container by container (only the hours of the range). */
+async function readArchive(
+  scan: Scan,
+  archive: NonNullable<NonNullable<DataMap['logs']>['archive']>,
+): Promise<ArchiveSourceSummary[]> {
+  const {clients, options, selector} = scan
+  const accountName = parseAccount(archive.account).name
+  const summaries: ArchiveSourceSummary[] = []
+  for (const container of archive.containers) {
+    options.onStage?.(`Reading ${container} in ${accountName}`)
+    const stream = readArchivedRecords({
+      clients,
+      account: archive.account,
+      container,
+      since: options.since,
+      until: options.until,
+      abortSignal: options.abortSignal,
+      onBytes: options.onBytes,
+      needles: selector.needles,
+      anchors: selector.anchors,
+      onMalformed: (info) => {
+        if (scan.malformedSamples.length < MAX_MALFORMED_SAMPLES) scan.malformedSamples.push(info)
+      },
+    })
+    let kept = 0
+    for await (const item of stream) {
+      const category = () =>
+        typeof item.record.category === 'string' ? item.record.category : container.replace(/^insights-(logs-)?/, '')
+      if (await sift(scan, 'archive', category, item.record, item.raw)) kept++
+    }
+
+    summaries.push(archiveSummary(accountName, stream.stats, kept))
+  }
+
+  return summaries
+}
+
+/** Step 2: the activity log of the configured subscription. */
+async function readActivityLog(scan: Scan, subscription: string): Promise<ActivitySourceSummary> {
+  const {options} = scan
+  options.onStage?.(`Reading the activity log of subscription ${subscription}`)
+  const summary: ActivitySourceSummary = {kind: 'activity-log', subscription, events: 0, kept: 0}
+  for await (const item of listActivityRecords(scan.clients, subscription, options.since, options.until, {
+    abortSignal: options.abortSignal,
+  })) {
+    summary.events++
+    if (await sift(scan, 'activity-log', () => item.category, item.record, item.raw)) summary.kept++
+  }
+
+  return summary
+}
+
+/** Step 3: the Log Analytics workspace (the query is generated from the same selection rule). */
+async function readWorkspace(scan: Scan, workspace: string): Promise<WorkspaceSourceSummary> {
+  const {options} = scan
+  options.onStage?.(`Querying Log Analytics workspace ${workspace}`)
+  const summary: WorkspaceSourceSummary = {kind: 'workspace', workspace, rows: 0, kept: 0}
+  for await (const item of queryWorkspaceRecords(
+    scan.clients,
+    workspace,
+    scan.selector.customer,
+    options.since,
+    options.until,
+    {abortSignal: options.abortSignal},
+  )) {
+    summary.rows++
+    if (await sift(scan, 'workspace', () => item.category, item.record, item.raw)) summary.kept++
+  }
+
+  return summary
+}
+
+/** Step 4: redacts the spooled records into the final files (other customers' ids become placeholders). */
+async function redact(scan: Scan, otherCustomers: string[]) {
+  scan.options.onStage?.("Redacting secrets and other customers' identifiers")
+  const redactor = new BundleRedactor(scan.selector.customer, otherCustomers)
+  const files = await scan.spool.finish(redactor)
+  return {redactor, files, records: files.reduce((n, f) => n + f.records, 0)}
+}
+
+/** Step 5: the sealed (and, with a signing key, signed) manifest, SHA256SUMS and the .tar.gz. */
+async function seal(scan: Scan, output: string, body: LogsManifestBody, mtime: Date) {
+  const {options, spool} = scan
+  options.onStage?.('Writing the manifest and the archive')
+  const signer = options.signer === null ? undefined : (options.signer ?? keyVaultSigner(scan.clients))
+  return writeSealedPackage(output, {
+    kind: MANIFEST_KIND,
+    body,
+    signer,
+    files: body.files,
+    entries: body.files.map((f) => ({name: f.path, file: spool.finalPath(f.path)})),
+    mtime,
+    abortSignal: options.abortSignal,
+  })
+}
+
+/** Step 6 (--share): uploads the bundle to the exports container and records the read link. */
+async function share(
+  clients: AzureClients,
+  map: DataMap,
+  options: CreateLogsBundleOptions,
+  bundle: {
+    operation: AuditedOperation
+    customer: string
+    file: string
+    sha256: string
+    linkExpiryInMs: number
+    now: () => Date
+  },
+): Promise<ShareLink> {
+  options.onStage?.('Uploading to the exports container')
+  const link = await shareFile(clients, map, bundle.file, {
+    blobName: `logs/${bundle.customer}/${compactTime(bundle.now())}/${basename(bundle.file)}`,
+    expiresInMs: bundle.linkExpiryInMs,
+    metadata: {sha256: bundle.sha256, custosoperation: bundle.operation.operationId},
+    abortSignal: options.abortSignal,
+    now: bundle.now(),
+  })
+  await bundle.operation.record('share-link', 'recorded', {
+    what: 'logs bundle',
+    account: link.account,
+    container: link.container,
+    blob: link.blob,
+    expiresOn: link.expiresOn,
+    permissions: link.permissions,
+    protocol: link.protocol,
+    sha256: bundle.sha256,
+  })
+  return link
 }
 
 function archiveSummary(account: string, stats: ArchiveStats, kept: number): ArchiveSourceSummary {
