@@ -9,11 +9,9 @@
  * short (the transaction ends when the last table is on disk, not when the last byte reached an
  * upload) and gives every destination the size it needs up front (a tar header does).
  */
-import {createReadStream, createWriteStream} from 'node:fs'
-import {mkdir, readFile, writeFile} from 'node:fs/promises'
+import {createWriteStream} from 'node:fs'
+import {mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {Writable} from 'node:stream'
-import {pipeline} from 'node:stream/promises'
 
 import type {AzureClients} from '../../azure/clients.js'
 import {readFlexibleServer} from '../../azure/postgres-server.js'
@@ -22,10 +20,9 @@ import {postgresDatabases} from '../../datamap/databases.js'
 import type {CertificateDatabase} from '../../erase/certificate.js'
 import type {GuardVerdict} from '../../erase/guards.js'
 import {CustosError, ExitCode, refusedError} from '../../errors.js'
-import {Digests, type VerifiedDigest} from '../../evidence/digests.js'
+import {Digests} from '../../evidence/digests.js'
 import type {DatabaseExportStore, PlannedObject, StoreSummary} from '../../export/plan.js'
 import {exportPath} from '../../export/paths.js'
-import {HashingStream, type DownloadOptions} from '../../export/transfer.js'
 import {PRIVATE_FILE_MODE} from '../../output/files.js'
 import type {
   ErasePart,
@@ -33,7 +30,6 @@ import type {
   InventoryPart,
   KindExportOptions,
   KindVerification,
-  ObjectReader,
   PlanSection,
   Residual,
   StoreKind,
@@ -45,6 +41,7 @@ import {
   remainingAfterErase,
   type PostgresErasePlan,
 } from './erase.js'
+import {stagedExport} from '../staged.js'
 import {backupResidual} from './residuals.js'
 import type {ConnectOptions} from './connection.js'
 import {exportCustomer} from './export.js'
@@ -53,48 +50,6 @@ import {openTarget, targetOf} from './target.js'
 import type {PostgresDatabaseConfig} from './types.js'
 
 export const SCHEMA_FILE = 'schema.json'
-
-/** Reads a staged file back, checking it is still exactly what the snapshot wrote (also the Table storage kind's). */
-export class StagedFileReader implements ObjectReader {
-  constructor(
-    private readonly dir: string,
-    private readonly customer: string,
-  ) {}
-
-  async toBuffer(object: PlannedObject, options: DownloadOptions): Promise<{data: Buffer; digest: VerifiedDigest}> {
-    const data = await readFile(this.path(object), {signal: options.abortSignal})
-    const digests = new Digests()
-    digests.update(data)
-    options.onBytes?.(data.length)
-    const digest = digests.result()
-    this.verify(object, digest)
-    return {data, digest}
-  }
-
-  async toStream(object: PlannedObject, sink: Writable, options: DownloadOptions): Promise<VerifiedDigest> {
-    const hashing = new HashingStream(options.onBytes)
-    await pipeline(createReadStream(this.path(object)), hashing, sink, {signal: options.abortSignal})
-    const digest = hashing.digests.result()
-    this.verify(object, digest)
-    return digest
-  }
-
-  private path(object: PlannedObject): string {
-    return join(this.dir, object.store, object.name)
-  }
-
-  private verify(object: PlannedObject, digest: VerifiedDigest): void {
-    if (digest.bytes === object.size && digest.sha256 === object.sha256) return
-    throw new CustosError(
-      `Integrity check failed for ${object.table ? `table ${object.table}` : object.name} of database store ${object.store} of customer ${this.customer}: the staged file changed after it was written (${digest.bytes} bytes, SHA-256 ${digest.sha256.slice(0, 12)}…; written: ${object.size} bytes, ${String(object.sha256).slice(0, 12)}…).`,
-      {
-        code: 'IntegrityMismatch',
-        exitCode: ExitCode.azure,
-        hint: 'Something altered the temporary folder while the export ran; no manifest was written. Run the export again.',
-      },
-    )
-  }
-}
 
 export class PostgresStoreKind implements StoreKind {
   readonly kind = 'postgresql' as const
@@ -129,22 +84,12 @@ export class PostgresStoreKind implements StoreKind {
   }
 
   export(): ExportPart {
-    let staging: string | undefined
-    const customer = this.customer
-    return {
-      stores: () => this.databases.map((d) => exportStoreOf(d, customer)),
-      list: async (options) => {
-        staging = options.staging
-        const summaries: StoreSummary[] = []
-        for (const database of this.databases) summaries.push(await this.listDatabase(database, options))
-        return summaries
-      },
-      reader: () => {
-        if (!staging) throw new Error('the database export was not staged')
-        return new StagedFileReader(staging, customer)
-      },
-      async close() {},
-    }
+    return stagedExport(
+      this.databases,
+      (d) => exportStoreOf(d, this.customer),
+      (d, options) => this.listDatabase(d, options),
+      this.customer,
+    )
   }
 
   erase(): ErasePart {

@@ -38,7 +38,7 @@ import type {
   PlanSection,
   StoreKind,
 } from '../kind.js'
-import {StagedFileReader} from '../postgres/kind.js'
+import {stagedExport} from '../staged.js'
 import {parseTableAccount} from './account.js'
 import {EntityDigest, listEntityPages} from './entities.js'
 import {applyTableErase, checkTablePlan, planTableErase, remainingEntities, type TableErasePlan} from './erase.js'
@@ -97,22 +97,12 @@ export class TableStoreKind implements StoreKind {
   }
 
   export(): ExportPart {
-    let staging: string | undefined
-    const customer = this.customer
-    return {
-      stores: () => this.stores.map((d) => exportStoreOf(d, customer)),
-      list: async (options) => {
-        staging = options.staging
-        const summaries: StoreSummary[] = []
-        for (const store of this.stores) summaries.push(await this.listStore(store, options))
-        return summaries
-      },
-      reader: () => {
-        if (!staging) throw new Error('the table export was not staged')
-        return new StagedFileReader(staging, customer)
-      },
-      async close() {},
-    }
+    return stagedExport(
+      this.stores,
+      (d) => exportStoreOf(d, this.customer),
+      (d, options) => this.listStore(d, options),
+      this.customer,
+    )
   }
 
   erase(): ErasePart {
