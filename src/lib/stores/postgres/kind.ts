@@ -19,7 +19,7 @@ import type {DataMap} from '../../datamap/types.js'
 import {postgresDatabases} from '../../datamap/databases.js'
 import type {CertificateDatabase} from '../../erase/certificate.js'
 import type {GuardVerdict} from '../../erase/guards.js'
-import {CustosError, ExitCode, refusedError} from '../../errors.js'
+import {refusedError} from '../../errors.js'
 import {Digests} from '../../evidence/digests.js'
 import type {DatabaseExportStore, PlannedObject, StoreSummary} from '../../export/plan.js'
 import {exportPath} from '../../export/paths.js'
@@ -41,6 +41,7 @@ import {
   remainingAfterErase,
   type PostgresErasePlan,
 } from './erase.js'
+import {applyJournaled, planGuard, verificationOf} from '../journaled.js'
 import {stagedExport} from '../staged.js'
 import {backupResidual} from './residuals.js'
 import type {ConnectOptions} from './connection.js'
@@ -122,59 +123,33 @@ export class PostgresStoreKind implements StoreKind {
       async guard(section, run) {
         const verdicts: GuardVerdict[] = []
         if (run.planOnly) return verdicts // made just now; compared again when it is applied
-        for (const plan of plans(section)) {
-          try {
-            await checkPlan(configOf(plan), plan, connect)
-            verdicts.push({
-              guard: 'fingerprint',
-              ok: true,
-              message: `database ${plan.store}: the customer's rows are those of the plan (or fewer, deleted by an earlier run of it)`,
-            })
-          } catch (error) {
-            if (!(error instanceof CustosError) || error.exitCode !== ExitCode.refused) throw error
-            verdicts.push({guard: 'fingerprint', ok: false, message: `database ${plan.store}: ${error.message}`})
-          }
-        }
-
+        for (const plan of plans(section))
+          verdicts.push(
+            await planGuard(
+              `database ${plan.store}`,
+              () => checkPlan(configOf(plan), plan, connect),
+              "the customer's rows are those of the plan (or fewer, deleted by an earlier run of it)",
+            ),
+          )
         return verdicts
       },
 
       async apply(section, run) {
         for (const plan of plans(section)) {
-          const config = configOf(plan)
-          if (run.journal.databases.has(plan.store)) continue // finished by an earlier run of this plan
-          const progress = run.progress(`Erasing the rows of ${plan.store}`, plan.rows)
-          const already = [...(run.journal.rows.get(plan.store)?.values() ?? [])].reduce((n, r) => n + r, 0)
-          progress.increment(already, already)
-          try {
-            const result = await applyDatabaseErase(config, plan, {
+          await applyJournaled(run, plan, `Erasing the rows of ${plan.store}`, async (onBatch) => {
+            const result = await applyDatabaseErase(configOf(plan), plan, {
               ...connect,
               vacuum: run.vacuum,
               abortSignal: run.abortSignal,
-              async onBatch(batch) {
-                await run.journal.appendRows({
-                  type: 'rows',
-                  store: plan.store,
-                  table: batch.table,
-                  deleted: batch.deleted,
-                  time: new Date().toISOString(),
-                })
-                progress.increment(batch.deleted, batch.deleted)
-                await run.batchJournaled()
-              },
+              onBatch,
             })
-            await run.journal.appendDatabase({
-              type: 'database',
-              store: plan.store,
+            return {
               method: result.method,
               statements: result.statements,
               alreadyGone: result.alreadyGone,
               vacuum: {requested: run.vacuum, ...result.vacuum},
-              time: new Date().toISOString(),
-            })
-          } finally {
-            progress.stop()
-          }
+            }
+          })
         }
       },
 
@@ -190,8 +165,7 @@ export class PostgresStoreKind implements StoreKind {
           })
         }
 
-        const live = stores.reduce((n, s) => n + s.live, 0)
-        return {result: live > 0 ? 'residue' : 'empty', live, checkedAt: new Date().toISOString(), stores}
+        return verificationOf(stores)
       },
 
       residuals: async (section, erasedAt) => {

@@ -23,7 +23,7 @@ import type {AzureClients} from '../../azure/clients.js'
 import type {DataMap} from '../../datamap/types.js'
 import type {TableCertificateDatabase} from '../../erase/certificate.js'
 import type {GuardVerdict} from '../../erase/guards.js'
-import {CustosError, ExitCode, fromAzureError, refusedError} from '../../errors.js'
+import {CustosError, fromAzureError, refusedError} from '../../errors.js'
 import {Digests} from '../../evidence/digests.js'
 import type {PlannedObject, StoreSummary, TableExportStore} from '../../export/plan.js'
 import {exportPath} from '../../export/paths.js'
@@ -38,6 +38,7 @@ import type {
   PlanSection,
   StoreKind,
 } from '../kind.js'
+import {applyJournaled, planGuard, verificationOf} from '../journaled.js'
 import {stagedExport} from '../staged.js'
 import {parseTableAccount} from './account.js'
 import {EntityDigest, listEntityPages} from './entities.js'
@@ -139,19 +140,16 @@ export class TableStoreKind implements StoreKind {
         if (run.planOnly) return verdicts
         for (const plan of plans(section)) {
           const config = configOf(plan)
-          try {
-            await this.azure(config, () =>
-              checkTablePlan(this.client(config, plan.table), config, plan, {abortSignal: run.abortSignal}),
-            )
-            verdicts.push({
-              guard: 'fingerprint',
-              ok: true,
-              message: `table store ${plan.store}: the customer's entities are those of the plan (or fewer, deleted by an earlier run of it)`,
-            })
-          } catch (error) {
-            if (!(error instanceof CustosError) || error.exitCode !== ExitCode.refused) throw error
-            verdicts.push({guard: 'fingerprint', ok: false, message: `table store ${plan.store}: ${error.message}`})
-          }
+          verdicts.push(
+            await planGuard(
+              `table store ${plan.store}`,
+              () =>
+                this.azure(config, () =>
+                  checkTablePlan(this.client(config, plan.table), config, plan, {abortSignal: run.abortSignal}),
+                ),
+              "the customer's entities are those of the plan (or fewer, deleted by an earlier run of it)",
+            ),
+          )
         }
 
         return verdicts
@@ -160,45 +158,23 @@ export class TableStoreKind implements StoreKind {
       apply: async (section, run) => {
         for (const plan of plans(section)) {
           const config = configOf(plan)
-          if (run.journal.databases.has(plan.store)) continue // finished by an earlier run of this plan
-          const progress = run.progress(`Erasing ${plan.store}`, plan.rows)
-          const already = [...(run.journal.rows.get(plan.store)?.values() ?? [])].reduce((n, r) => n + r, 0)
-          progress.increment(already, already)
-          try {
+          await applyJournaled(run, plan, `Erasing ${plan.store}`, async (onBatch) => {
             const result = await this.azure(config, () =>
               applyTableErase(
                 this.client(config, plan.table),
                 this.clients.tableService(config.account),
                 config,
                 plan,
-                {
-                  abortSignal: run.abortSignal,
-                  async onBatch(batch) {
-                    await run.journal.appendRows({
-                      type: 'rows',
-                      store: plan.store,
-                      table: batch.table,
-                      deleted: batch.deleted,
-                      time: new Date().toISOString(),
-                    })
-                    progress.increment(batch.deleted, batch.deleted)
-                    await run.batchJournaled()
-                  },
-                },
+                {abortSignal: run.abortSignal, onBatch},
               ),
             )
-            await run.journal.appendDatabase({
-              type: 'database',
-              store: plan.store,
+            return {
               method: result.method,
               statements: result.statements,
               alreadyGone: result.alreadyGone,
               vacuum: {requested: false, ran: false, skipped: []},
-              time: new Date().toISOString(),
-            })
-          } finally {
-            progress.stop()
-          }
+            }
+          })
         }
       },
 
@@ -217,8 +193,7 @@ export class TableStoreKind implements StoreKind {
           })
         }
 
-        const live = stores.reduce((n, s) => n + s.live, 0)
-        return {result: live > 0 ? 'residue' : 'empty', live, checkedAt: new Date().toISOString(), stores}
+        return verificationOf(stores)
       },
 
       // Table storage has no backups custos can read; the certificate section says so (TABLE_BACKUPS_STATEMENT)
