@@ -4,7 +4,7 @@ import {PassThrough} from 'node:stream'
 import {canonicalJson, sha256Hex} from '../../src/lib/evidence/canonical.js'
 import {sealDocument} from '../../src/lib/evidence/envelope.js'
 import {ManifestWriter, type ManifestObject} from '../../src/lib/export/manifest.js'
-import {runOrdered} from '../../src/lib/export/ordered.js'
+import {runOrdered} from '../../src/lib/pool.js'
 import {exportPath, FolderConflictDetector, unsafeNameReason} from '../../src/lib/export/paths.js'
 
 async function* range(n: number): AsyncGenerator<number> {

@@ -13,6 +13,7 @@ import type {BatchSubResponse, ContainerClient} from '@azure/storage-blob'
 import type {AzureClients} from '../azure/clients.js'
 import {retryDelayInMs, sleep, type HeaderReader} from '../azure/retry.js'
 import {azureFailure, fromAzureError, isAbortError, serviceMessage} from '../errors.js'
+import {TaskPool} from '../pool.js'
 import {assertInScope, type Scope} from '../scope.js'
 import {DeleteBatchRequest, type DeleteTarget} from './batch-request.js'
 import {
@@ -259,22 +260,11 @@ export interface PhaseContext {
  * are skipped, the others sent `concurrency` at a time and journaled as they finish.
  */
 export async function runPhase(ctx: PhaseContext, phase: DeletePhase): Promise<void> {
-  const inflight = new Set<Promise<void>>()
-  let failure: unknown
-  const launch = async (task: () => Promise<void>) => {
-    const p = task().catch((error: unknown) => {
-      failure ??= error
-    })
-    inflight.add(p)
-    void p.finally(() => inflight.delete(p))
-    while (inflight.size >= ctx.concurrency) await Promise.race(inflight)
-    if (failure) throw failure
-  }
-
+  const pool = new TaskPool(ctx.concurrency)
   try {
     for (const [batchId, failures] of ctx.journal.priorFailures(phase)) {
       const ops = failures.map((f) => opFromFailure(f, f.store, f.container))
-      await launch(() => runBatch(ctx, phase, batchId, ops, true))
+      await pool.run(() => runBatch(ctx, phase, batchId, ops, true))
     }
 
     let seq = 0
@@ -289,7 +279,7 @@ export async function runPhase(ctx: PhaseContext, phase: DeletePhase): Promise<v
         return
       }
 
-      await launch(() => runBatch(ctx, phase, id, ops, false))
+      await pool.run(() => runBatch(ctx, phase, id, ops, false))
     }
 
     for await (const item of readPlanItems(ctx.planPath)) {
@@ -301,10 +291,11 @@ export async function runPhase(ctx: PhaseContext, phase: DeletePhase): Promise<v
 
     await flush()
   } finally {
-    await Promise.allSettled(inflight)
+    // batches already sent finish and are journaled, whatever stopped the phase
+    await pool.settle()
   }
 
-  if (failure) throw failure
+  await pool.drain()
 }
 
 function opFromFailure(f: JournalFailure, store: string, container: string): DeleteOp {
