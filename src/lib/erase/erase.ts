@@ -6,8 +6,7 @@
 import {randomUUID} from 'node:crypto'
 import {setMaxListeners} from 'node:events'
 import {existsSync} from 'node:fs'
-import {chmod, mkdtemp, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {chmod} from 'node:fs/promises'
 import {basename, join, resolve} from 'node:path'
 
 import {AuditTrail, referenceTo, type AuditResult} from '../audit/trail.js'
@@ -17,6 +16,7 @@ import type {DataMap} from '../datamap/types.js'
 import {azureFailure, CustosError, ExitCode, isAbortError, refusedError} from '../errors.js'
 import {keyVaultSigner} from '../evidence/signing.js'
 import {PRIVATE_FILE_MODE, refuseOverwrite} from '../output/files.js'
+import {createScratchDir} from '../output/scratch.js'
 import {tracked, type Progress} from '../output/progress.js'
 import {formatBytes, formatCount} from '../output/table.js'
 import {scopesOf} from '../scope.js'
@@ -261,8 +261,9 @@ async function planErase(
   const trail = new AuditTrail(clients)
   if (options.planOut) await refuseExistingPlan(resolve(options.planOut), options.customer, options.force)
 
-  const scratch = options.planOut ? undefined : await mkdtemp(join(tmpdir(), 'custos-plan-'))
-  const path = options.planOut ? resolve(options.planOut) : join(scratch!, 'plan.json')
+  // a dry run's plan lasts only as long as the run (a killed run's folder is swept by the next one)
+  const scratch = options.planOut ? undefined : await createScratchDir('erase-plan')
+  const path = options.planOut ? resolve(options.planOut) : join(scratch!.path, 'plan.json')
   try {
     const summary = await makePlan(clients, map, options, path, operationId, trail, kinds)
     const guards: GuardVerdict[] = [
@@ -284,7 +285,7 @@ async function planErase(
       exitCode: 0,
     }
   } finally {
-    if (scratch) await rm(scratch, {recursive: true, force: true})
+    await scratch?.remove()
   }
 }
 

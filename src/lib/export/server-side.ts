@@ -15,8 +15,6 @@
  * and skips every object whose copy is already there with the source's size and Content-MD5.
  */
 import {createWriteStream, type WriteStream} from 'node:fs'
-import {mkdtemp, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {PassThrough} from 'node:stream'
 
@@ -27,6 +25,7 @@ import type {DataMap} from '../datamap/types.js'
 import type {ObjectReader} from '../stores/kind.js'
 import {configError, fromAzureError} from '../errors.js'
 import {PRIVATE_FILE_MODE} from '../output/files.js'
+import {createScratchDir, type ScratchDir} from '../output/scratch.js'
 import type {Annotated, ExportDestination, ExportHeader, OpenedDestination, TransferContext} from './destination.js'
 import {entryOf} from './local-folder.js'
 import type {ManifestDestination, ManifestObject} from './manifest.js'
@@ -74,7 +73,8 @@ export class ServerSideDestination implements ExportDestination<ServerResult> {
   private readonly exportsAccount: string
   private prefix = ''
   private resumed = false
-  private tempDir?: string
+  /** the manifest and links files until they are uploaded (swept by the next run if this one is killed) */
+  private scratch?: ScratchDir
   private manifestOut?: WriteStream
   private linksOut?: WriteStream
   private linkSigner?: ReadLinkSigner
@@ -145,9 +145,9 @@ export class ServerSideDestination implements ExportDestination<ServerResult> {
       )
     }
 
-    this.tempDir = await mkdtemp(join(tmpdir(), 'custos-export-'))
-    this.manifestOut = createWriteStream(join(this.tempDir, 'manifest.json'), {mode: PRIVATE_FILE_MODE})
-    this.linksOut = createWriteStream(join(this.tempDir, LINKS_NAME), {mode: PRIVATE_FILE_MODE})
+    this.scratch = await createScratchDir('export-manifest')
+    this.manifestOut = createWriteStream(join(this.scratch.path, 'manifest.json'), {mode: PRIVATE_FILE_MODE})
+    this.linksOut = createWriteStream(join(this.scratch.path, LINKS_NAME), {mode: PRIVATE_FILE_MODE})
     this.linkSigner = new ReadLinkSigner(this.clients, this.exportsAccount, {
       expiresOn: new Date(Date.now() + this.options.linkExpiryInMs),
       allowHttpOnLoopback: this.options.allowHttpOnLoopback,
@@ -342,18 +342,18 @@ export class ServerSideDestination implements ExportDestination<ServerResult> {
       this.linksOut!.end(() => resolve())
     })
     try {
-      await this.target(LINKS_NAME).uploadFile(join(this.tempDir!, LINKS_NAME), {
+      await this.target(LINKS_NAME).uploadFile(join(this.scratch!.path, LINKS_NAME), {
         blobHTTPHeaders: {blobContentType: 'text/tab-separated-values; charset=utf-8'},
       })
       // The manifest last: its presence marks the export finished.
-      await this.target('manifest.json').uploadFile(join(this.tempDir!, 'manifest.json'), {
+      await this.target('manifest.json').uploadFile(join(this.scratch!.path, 'manifest.json'), {
         blobHTTPHeaders: {blobContentType: 'application/json'},
       })
     } catch (error) {
       throw fromAzureError(error, `the manifest upload to ${this.location}`)
     }
 
-    await rm(this.tempDir!, {recursive: true, force: true})
+    await this.scratch!.remove()
     const url = await this.linkSigner!.url(this.target(LINKS_NAME))
     return {
       manifestLocation: `${this.location}manifest.json`,
@@ -364,6 +364,6 @@ export class ServerSideDestination implements ExportDestination<ServerResult> {
   async abort(): Promise<void> {
     this.manifestOut?.on('error', () => {}).destroy()
     this.linksOut?.on('error', () => {}).destroy()
-    if (this.tempDir) await rm(this.tempDir, {recursive: true, force: true}).catch(() => {})
+    await this.scratch?.remove()
   }
 }
