@@ -94,4 +94,29 @@ describe('audit operation: started, then one outcome', () => {
     )
     assert.equal(failureCode(new Error('x')), 'InternalError')
   })
+
+  it('records a refusal before the start as one refused record, and a trail that cannot take it stops the caller', async () => {
+    const {entries, trail} = fakeTrail()
+    const record = await AuditedOperation.refused(trail, {
+      action: 'erase.apply',
+      customer: 'acme',
+      operationId: 'op-7',
+      details: {reason: 'NotConfirmed'},
+    })
+    assert.equal(record.result, 'refused')
+    assert.deepEqual(entries, [
+      {
+        action: 'erase.apply',
+        result: 'refused',
+        customer: 'acme',
+        operationId: 'op-7',
+        details: {reason: 'NotConfirmed'},
+      },
+    ])
+    const down = fakeTrail({failAfter: 0})
+    await assert.rejects(
+      AuditedOperation.refused(down.trail, {action: 'erase.apply', customer: 'acme', operationId: 'op-8'}),
+      /trail down/,
+    )
+  })
 })

@@ -54,6 +54,22 @@ export class AuditedOperation {
     return new AuditedOperation(trail, base, started)
   }
 
+  /**
+   * Records an operation refused before it started (a guard or the confirmation said no before any
+   * work): one `refused` record with `details`, no `started`. Unlike `failed`, this throws when the
+   * trail cannot be written — the refusal itself is the record of the run.
+   */
+  static async refused(
+    trail: AuditTrail,
+    options: Omit<StartOperationOptions, 'operationId'> & {operationId: string},
+  ): Promise<AuditRecord> {
+    const base = {
+      ...(options.customer === undefined ? {} : {customer: options.customer}),
+      operationId: options.operationId,
+    }
+    return trail.append(entryOf(base, options.action, 'refused', options.details))
+  }
+
   get operationId(): string {
     return this.base.operationId!
   }

@@ -9,7 +9,8 @@ import {existsSync} from 'node:fs'
 import {chmod} from 'node:fs/promises'
 import {basename, join, resolve} from 'node:path'
 
-import {AuditTrail, referenceTo, type AuditResult} from '../audit/trail.js'
+import {AuditedOperation} from '../audit/operation.js'
+import {AuditTrail, referenceTo} from '../audit/trail.js'
 import type {AzureClients} from '../azure/clients.js'
 import {operatorIdentity} from '../azure/identity.js'
 import type {DataMap} from '../datamap/types.js'
@@ -190,7 +191,7 @@ async function makePlan(
   kinds: Kinds,
 ): Promise<PlanSummary> {
   const hooks = options.hooks ?? silentHooks
-  await trail.append({action: 'erase.plan', result: 'started', customer: options.customer, operationId})
+  const operation = await AuditedOperation.start(trail, {action: 'erase.plan', customer: options.customer, operationId})
   const progress = hooks.progress(`Listing ${options.customer}`)
   try {
     const sections: PlanSection[] = []
@@ -209,28 +210,16 @@ async function makePlan(
     )
     // A plan replaced with --force keeps the mode of the file it replaced; plans are private.
     await chmod(path, PRIVATE_FILE_MODE)
-    await trail.append({
-      action: 'erase.plan',
-      result: 'succeeded',
-      customer: options.customer,
-      operationId,
-      details: {
-        plan: basename(path),
-        fingerprint: summary.trailer.fingerprint,
-        items: summary.trailer.items,
-        bytes: summary.trailer.bytes,
-        ...rowsOf(summary),
-      },
+    await operation.succeeded({
+      plan: basename(path),
+      fingerprint: summary.trailer.fingerprint,
+      items: summary.trailer.items,
+      bytes: summary.trailer.bytes,
+      ...rowsOf(summary),
     })
     return summary
   } catch (error) {
-    await appendQuietly(trail, {
-      action: 'erase.plan',
-      result: isRefusal(error) ? 'refused' : 'failed',
-      customer: options.customer,
-      operationId,
-      details: {error: (error as Error).message},
-    })
+    await operation.failed(error, {error: (error as Error).message})
     throw error
   }
 }
@@ -361,16 +350,16 @@ async function applyErase(
     signal,
   }
   let journal: Journal | undefined
-  let started = false
+  /** the `erase.apply` operation, from its `started` record until its outcome is recorded */
+  let operation: AuditedOperation | undefined
   try {
     const {summary, fresh} = await loadOrMakePlan(ctx)
     journal = await openJournal(ctx, summary)
     const planFile: ErasePlanFile = {path: planPath, summary, fresh, resumed: journal.resumed}
     const guards = await runGuards(ctx, planFile)
     await confirmOrRefuse(ctx, summary, guards)
-    const startedRecord = await ctx.trail.append({
+    operation = await AuditedOperation.start(ctx.trail, {
       action: 'erase.apply',
-      result: 'started',
       customer,
       operationId,
       details: {
@@ -382,7 +371,6 @@ async function applyErase(
         resumed: journal.resumed,
       },
     })
-    started = true
     await deleteInEveryKind(ctx, planFile, journal)
     const key = await shredKey(ctx, journal)
     const checked = await verifyEveryKind(ctx, summary, journal)
@@ -403,19 +391,16 @@ async function applyErase(
       key,
       cryptoErased: await cryptoErasedStores(clients, customer, key, {abortSignal: signal}),
       verification: checked.verification,
-      audit: referenceTo(startedRecord),
+      audit: referenceTo(operation.started),
       parts: checked.parts,
       residuals: checked.residuals,
     })
     const files = await certify(ctx, body, journal)
     const ok = body.verification.result !== 'residue' && failures.length === 0
-    started = false // the outcome below is the record of this run
-    await ctx.trail.append({
-      action: 'erase.apply',
-      result: ok ? 'succeeded' : 'failed',
-      customer,
-      operationId,
-      details: {
+    const outcome = operation
+    operation = undefined // the outcome below is the record of this run
+    await outcome.succeeded(
+      {
         plan: basename(planPath),
         fingerprint: summary.trailer.fingerprint,
         deleted: body.totals.deleted.items,
@@ -433,7 +418,8 @@ async function applyErase(
         certificateSha256: files.sha256,
         signed: files.signed,
       },
-    })
+      ok ? 'succeeded' : 'failed',
+    )
     return {
       customer,
       mode: 'apply',
@@ -465,19 +451,10 @@ async function applyErase(
       exitCode: ok ? 0 : 1,
     }
   } catch (error) {
-    if (started) {
-      const result: AuditResult = isRefusal(error) ? 'refused' : 'failed'
-      await appendQuietly(ctx.trail, {
-        action: 'erase.apply',
-        result,
-        customer,
-        operationId,
-        details: {
-          reason: isAbortError(error) ? 'interrupted' : ((error as CustosError).code ?? 'error'),
-          message: (error as Error).message,
-        },
-      })
-    }
+    await operation?.failed(error, {
+      reason: isAbortError(error) ? 'interrupted' : ((error as CustosError).code ?? 'error'),
+      message: (error as Error).message,
+    })
 
     if (isAbortError(error) && lock.lost.aborted) {
       throw azureFailure(
@@ -553,9 +530,8 @@ async function confirmOrRefuse(ctx: ApplyContext, summary: PlanSummary, guards: 
       )
     }
   } catch (error) {
-    await ctx.trail.append({
+    await AuditedOperation.refused(ctx.trail, {
       action: 'erase.apply',
-      result: 'refused',
       customer: ctx.customer,
       operationId: ctx.operationId,
       details: {
@@ -698,16 +674,4 @@ export function describePlan(summary: PlanSummary): string {
       : `  customer key ${k.name}: ${k.state} (will be deleted and purged)`,
   )
   return lines.join('\n')
-}
-
-function isRefusal(error: unknown): boolean {
-  return error instanceof CustosError && error.exitCode === ExitCode.refused
-}
-
-async function appendQuietly(trail: AuditTrail, entry: Parameters<AuditTrail['append']>[0]): Promise<void> {
-  try {
-    await trail.append(entry)
-  } catch {
-    // the original error matters more than a failed audit record about it
-  }
 }
