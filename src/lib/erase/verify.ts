@@ -8,7 +8,7 @@
 import type {AzureClients} from '../azure/clients.js'
 import type {DataMap} from '../datamap/types.js'
 import {fromAzureError} from '../errors.js'
-import {listScope, type BlobKind} from '../inventory/listing.js'
+import {listScope, type ScopedBlob} from '../inventory/listing.js'
 import type {Scope} from '../scope.js'
 import {storeConfigs} from './plan.js'
 
@@ -17,15 +17,11 @@ const MAX_EXAMPLES = 20
 
 export type VerificationResult = 'empty' | 'retained' | 'residue'
 
-export interface ResidualItem {
-  container: string
-  name: string
-  kind: BlobKind
-  snapshot?: string
-  versionId?: string
-  size: number
-  deletedOn?: string
-  remainingRetentionDays?: number
+/** An object the final listing still finds: the listing's own fields, and when the service lets it go. */
+export interface ResidualItem extends Pick<
+  ScopedBlob,
+  'container' | 'name' | 'kind' | 'snapshot' | 'versionId' | 'size' | 'deletedOn' | 'remainingRetentionDays'
+> {
   /** when soft delete's retention ends and the service deletes it for good */
   permanentlyDeletedBy?: string
 }
