@@ -8,14 +8,15 @@
  * Batch ids are deterministic (`<phase>-<n>`, counting batches of the plan in order), so the same
  * plan always cuts into the same batches. A retry of failed items is journaled under the id of the
  * batch they came from, with `"retry": true`, and supersedes the failures it lists.
+ *
+ * The framing is the one of every custos journal (output/jsonl-journal.ts): a header line
+ * `{"type": "custos.erase-journal", "formatVersion": 1, "fingerprint": …}` — journals written before
+ * it existed have none and stay readable — a torn last line cut off on resume, and every line
+ * `fdatasync`ed before the next batch is sent.
  */
-import {createReadStream} from 'node:fs'
-import {open, stat, type FileHandle} from 'node:fs/promises'
-import {createInterface} from 'node:readline'
-
 import type {BlobKind} from '../inventory/listing.js'
-import {refusedError} from '../errors.js'
-import {PRIVATE_FILE_MODE} from '../output/files.js'
+import {refusedError, type CustosError} from '../errors.js'
+import {JsonlJournal} from '../output/jsonl-journal.js'
 import {keyString, type ItemKey} from './plan.js'
 
 /**
@@ -172,6 +173,9 @@ export interface StoreProgress {
 
 const MAX_EXAMPLES = 50
 
+/** The header's `type` (journals written before it existed start with a `start` line instead). */
+export const ERASE_JOURNAL_FORMAT = 'custos.erase-journal'
+
 export function journalPathFor(planPath: string): string {
   return `${planPath}.journal.jsonl`
 }
@@ -200,63 +204,43 @@ export class Journal {
     string,
     JournalFailure & {phase: DeletePhase; store: string; container: string; batch: string}
   >()
-  private chain: Promise<void> = Promise.resolve()
   private batchesThisRun = 0
 
   private constructor(
     readonly path: string,
-    private readonly handle: FileHandle,
+    private readonly file: JsonlJournal,
   ) {}
 
   /**
    * Opens (or creates) the journal of a plan, reads what earlier runs did, and appends a `start`
-   * line. Refuses when the journal belongs to another plan (another fingerprint).
+   * line. Refuses when the journal belongs to another plan (another fingerprint), changing nothing.
    */
   static async open(path: string, fingerprint: string, operationId: string): Promise<Journal> {
-    let endsWithNewline = true
+    // each line on disk before the next batch goes: a line is the record that its deletes happened
+    const file = await JsonlJournal.open(path, {
+      format: ERASE_JOURNAL_FORMAT,
+      formatVersion: 1,
+      header: {fingerprint},
+      durability: 'each-line',
+    })
+    if (file.header && file.header.fingerprint !== fingerprint) throw journalMismatch(path, file.header.fingerprint)
+    const journal = new Journal(path, file)
     try {
-      const info = await stat(path)
-      if (info.size > 0) {
-        const fh = await open(path, 'r')
-        const last = Buffer.alloc(1)
-        await fh.read(last, 0, 1, info.size - 1)
-        await fh.close()
-        endsWithNewline = last[0] === 0x0a
-      }
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-    }
-
-    const handle = await open(path, 'a', PRIVATE_FILE_MODE)
-    const journal = new Journal(path, handle)
-    try {
-      const input = createReadStream(path, {encoding: 'utf8'})
-      for await (const text of createInterface({input, crlfDelay: Number.POSITIVE_INFINITY})) {
-        if (text.trim() === '') continue
-        let line: JournalLine
-        try {
-          line = JSON.parse(text) as JournalLine
-        } catch {
-          continue // a line cut short by a kill; the batch it described will be sent again
-        }
-
-        if (line.type === 'start' && (line as JournalStart).fingerprint !== fingerprint) {
-          throw refusedError(
-            'JournalMismatch',
-            `The journal ${path} belongs to another plan (fingerprint ${String((line as JournalStart).fingerprint).slice(0, 12)}…).`,
-            'Nothing was deleted. Move the old journal away, or pass the plan it belongs to.',
-          )
-        }
-
+      // a journal written before the header line existed says its plan in every `start` line
+      for await (const {value} of file.lines()) {
+        if (value === undefined) continue // a line cut short by a kill; the batch it described will be sent again
+        const line = value as JournalLine
+        if (line.type === 'start' && (line as JournalStart).fingerprint !== fingerprint)
+          throw journalMismatch(path, (line as JournalStart).fingerprint)
         journal.apply(line)
         if (line.type === 'batch' && !(line as JournalBatch).retry) journal.resumedBatches++
       }
 
       for (const [k, f] of journal.unresolved) journal.prior.set(k, f)
-      if (!endsWithNewline) await handle.write('\n')
+      await file.beginAppending()
       await journal.write({type: 'start', fingerprint, operationId, time: new Date().toISOString(), pid: process.pid})
     } catch (error) {
-      await handle.close()
+      await file.close()
       throw error
     }
 
@@ -323,8 +307,7 @@ export class Journal {
   }
 
   async close(): Promise<void> {
-    await this.chain
-    await this.handle.close()
+    await this.file.close()
   }
 
   private apply(line: JournalLine): void {
@@ -365,14 +348,16 @@ export class Journal {
   }
 
   private write(line: object): Promise<void> {
-    const text = `${JSON.stringify(line)}\n`
-    const next = this.chain.then(async () => {
-      await this.handle.write(text)
-      await this.handle.datasync()
-    })
-    this.chain = next.catch(() => {})
-    return next
+    return this.file.append(line)
   }
+}
+
+function journalMismatch(path: string, fingerprint: unknown): CustosError {
+  return refusedError(
+    'JournalMismatch',
+    `The journal ${path} belongs to another plan (fingerprint ${String(fingerprint).slice(0, 12)}…).`,
+    'Nothing was deleted. Move the old journal away, or pass the plan it belongs to.',
+  )
 }
 
 function failureKey(phase: DeletePhase, store: string, key: ItemKey): string {

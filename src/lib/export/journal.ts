@@ -3,16 +3,11 @@
  * (customer, destination kind, options, and the start time of the first attempt); every further
  * line is one finished, verified object, written in manifest order. Because the journal has the
  * listing's order, a resumed run merges it with a fresh listing line by line — nothing is indexed
- * in memory however many objects there are.
+ * in memory however many objects there are. The framing (header line, torn last line, buffered
+ * writes) is the one of every custos journal: output/jsonl-journal.ts.
  */
-import {createReadStream, createWriteStream, type WriteStream} from 'node:fs'
-import {open, stat, truncate} from 'node:fs/promises'
-import {once} from 'node:events'
-import {createInterface, type Interface} from 'node:readline'
-
 import {refusedError} from '../errors.js'
-import {PRIVATE_FILE_MODE} from '../output/files.js'
-import {writeCoalesced} from './coalesce.js'
+import {JsonlJournal, type JsonlLine} from '../output/jsonl-journal.js'
 import type {ManifestObject} from './manifest.js'
 
 export const JOURNAL_FORMAT = 'custos.export-journal'
@@ -50,44 +45,40 @@ export interface JournalLine {
 
 /** Reads the object lines of a journal in order, with their offsets. */
 export class JournalCursor {
-  private readonly lines: AsyncIterator<string>
-  private readonly rl: Interface
-  private offset: number
+  private readonly lines: AsyncGenerator<JsonlLine>
 
-  constructor(path: string, start: number) {
-    this.offset = start
-    this.rl = createInterface({input: createReadStream(path, {start}), crlfDelay: Infinity})
-    this.lines = this.rl[Symbol.asyncIterator]()
+  constructor(journal: JsonlJournal) {
+    this.lines = journal.lines()
   }
 
   /** The next line, or undefined at the end; a line that does not parse ends the journal there. */
   async next(): Promise<JournalLine | undefined> {
     const line = await this.lines.next()
     if (line.done) return undefined
-    const offset = this.offset
-    this.offset += Buffer.byteLength(line.value) + 1
-    try {
-      const entry = JSON.parse(line.value) as JournalEntry
-      if (typeof entry.store !== 'string' || typeof entry.name !== 'string') throw new Error('not an object line')
-      return {entry, offset}
-    } catch {
-      return {entry: {store: '', name: '', kind: 'current', path: '', size: -1, lastModified: ''}, offset}
+    const entry = line.value.value as JournalEntry | undefined
+    if (typeof entry?.store === 'string' && typeof entry.name === 'string') return {entry, offset: line.value.offset}
+    return {
+      entry: {store: '', name: '', kind: 'current', path: '', size: -1, lastModified: ''},
+      offset: line.value.offset,
     }
   }
 
   close(): void {
-    this.rl.close()
+    void this.lines.return(undefined)
   }
 }
 
 export class ExportJournal {
-  private writer?: WriteStream
+  private constructor(private readonly file: JsonlJournal) {}
 
-  private constructor(
-    readonly path: string,
-    /** byte length of the header line (object lines start there) */
-    readonly headerBytes: number,
-  ) {}
+  get path(): string {
+    return this.file.path
+  }
+
+  /** byte length of the header line (object lines start there) */
+  get headerBytes(): number {
+    return this.file.headerBytes
+  }
 
   /**
    * Opens the journal at `path`, creating it with `header` when absent. An existing journal must
@@ -100,23 +91,21 @@ export class ExportJournal {
     now: Date,
     options: {restart?: boolean} = {},
   ): Promise<JournalOpenResult> {
-    const existing = await readHead(path)
-    const firstLineEnd = existing?.indexOf('\n') ?? -1
-    if (existing === undefined || firstLineEnd < 0) {
-      const full: JournalHeader = {type: JOURNAL_FORMAT, formatVersion: 1, ...header, startedAt: now.toISOString()}
-      const line = `${JSON.stringify(full)}\n`
-      const handle = await open(path, 'w', PRIVATE_FILE_MODE)
-      await handle.writeFile(line)
-      await handle.close()
-      const journal = new ExportJournal(path, Buffer.byteLength(line))
-      journal.startWriter()
-      return {journal, startedAt: full.startedAt, resumed: false, previousObjects: 0}
+    // written buffered: a line a kill loses means the object is hashed again on resume, not fetched again
+    const file = await JsonlJournal.open(path, {
+      format: JOURNAL_FORMAT,
+      formatVersion: 1,
+      header: {...header, startedAt: now.toISOString()},
+      durability: 'buffered',
+    })
+    const journal = new ExportJournal(file)
+    if (file.created) {
+      await file.beginAppending()
+      return {journal, startedAt: now.toISOString(), resumed: false, previousObjects: 0}
     }
 
-    let previous: JournalHeader
-    try {
-      previous = JSON.parse(existing.slice(0, firstLineEnd)) as JournalHeader
-    } catch {
+    const previous = file.firstLine as JournalHeader | undefined
+    if (previous === undefined || typeof previous !== 'object') {
       throw refusedError(
         'JournalUnreadable',
         `The export journal ${path} is not readable.`,
@@ -125,7 +114,7 @@ export class ExportJournal {
     }
 
     const same =
-      previous.type === JOURNAL_FORMAT &&
+      file.header !== undefined &&
       previous.customer === header.customer &&
       previous.destination === header.destination &&
       previous.includeVersions === header.includeVersions &&
@@ -138,40 +127,15 @@ export class ExportJournal {
       )
     }
 
-    const headerBytes = Buffer.byteLength(existing.slice(0, firstLineEnd + 1))
-    const journal = new ExportJournal(path, headerBytes)
     if (options.restart) {
       const objects = await journal.countObjects()
-      await truncate(path, headerBytes)
-      journal.startWriter()
+      await file.truncateAt(file.headerBytes)
+      await file.beginAppending()
       return {journal, startedAt: previous.startedAt, resumed: true, previousObjects: objects}
     }
 
-    await journal.cutTornLine()
-    journal.startWriter()
+    await file.beginAppending()
     return {journal, startedAt: previous.startedAt, resumed: true, previousObjects: await journal.countObjects()}
-  }
-
-  private startWriter(): void {
-    this.writer = createWriteStream(this.path, {flags: 'a', mode: PRIVATE_FILE_MODE})
-  }
-
-  /** Cuts a last line without its newline (the run was killed while writing it). */
-  private async cutTornLine(): Promise<void> {
-    const {size} = await stat(this.path)
-    if (size <= this.headerBytes) return
-    const window = Math.min(size - this.headerBytes, 256 * 1024)
-    const buffer = Buffer.alloc(window)
-    const handle = await open(this.path, 'r')
-    try {
-      await handle.read(buffer, 0, window, size - window)
-    } finally {
-      await handle.close()
-    }
-
-    if (buffer.at(-1) === 0x0a) return
-    const lastNewline = buffer.lastIndexOf(0x0a)
-    await truncate(this.path, lastNewline === -1 ? this.headerBytes : size - window + lastNewline + 1)
   }
 
   private async countObjects(): Promise<number> {
@@ -188,51 +152,25 @@ export class ExportJournal {
 
   /** A reader over the object lines kept from earlier attempts. */
   cursor(): JournalCursor {
-    return new JournalCursor(this.path, this.headerBytes)
+    return new JournalCursor(this.file)
   }
 
   /** Drops every object line from `offset` on (the data changed since they were written). */
   async truncateAt(offset: number): Promise<void> {
-    await this.flush()
-    await truncate(this.path, Math.max(offset, this.headerBytes))
+    await this.file.truncateAt(offset)
   }
 
   /** Appends one finished object (buffered; a line lost to a kill is redone on resume). */
   append(entry: JournalEntry): void {
-    writeCoalesced(this.writer!, `${JSON.stringify(entry)}\n`)
+    void this.file.append(entry)
   }
 
   /** Resolves once every line appended so far has reached the file. */
   async flush(): Promise<void> {
-    const w = this.writer
-    if (!w || w.writableLength === 0) return
-    await new Promise<void>((resolve, reject) => w.write('', (error) => (error ? reject(error) : resolve())))
+    await this.file.flush()
   }
 
   async close(): Promise<void> {
-    const w = this.writer
-    this.writer = undefined
-    if (!w) return
-    w.end()
-    if (!w.closed) await once(w, 'close')
-  }
-}
-
-/** The first 64 KiB of a file as text (enough for the header line), or undefined when it does not exist. */
-async function readHead(path: string): Promise<string | undefined> {
-  let handle
-  try {
-    handle = await open(path, 'r')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
-  }
-
-  try {
-    const buffer = Buffer.alloc(64 * 1024)
-    const {bytesRead} = await handle.read(buffer, 0, buffer.length, 0)
-    return buffer.subarray(0, bytesRead).toString('utf8')
-  } finally {
-    await handle.close()
+    await this.file.close()
   }
 }

@@ -14,7 +14,7 @@ import type {Writable} from 'node:stream'
 import {canonicalJson} from '../evidence/canonical.js'
 import type {AuditReference, EvidenceKind, SealedDocument} from '../evidence/envelope.js'
 import type {Signer} from '../evidence/signing.js'
-import {writeCoalesced} from './coalesce.js'
+import {writeCoalesced} from '../output/coalesce.js'
 import type {ExportObjectKind} from './paths.js'
 import type {ExportStore} from './plan.js'
 
