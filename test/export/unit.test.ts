@@ -5,7 +5,8 @@ import {canonicalJson, sha256Hex} from '../../src/lib/evidence/canonical.js'
 import {sealDocument} from '../../src/lib/evidence/envelope.js'
 import {ManifestWriter, type ManifestObject} from '../../src/lib/export/manifest.js'
 import {runOrdered} from '../../src/lib/export/ordered.js'
-import {exportPath, FolderConflictDetector, unsafeNameReason} from '../../src/lib/export/paths.js'
+import {unsafeNameReason} from '../../src/lib/evidence/layout.js'
+import {exportPath, FolderConflictDetector} from '../../src/lib/export/paths.js'
 
 async function* range(n: number): AsyncGenerator<number> {
   for (let i = 0; i < n; i++) yield i

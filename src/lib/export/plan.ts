@@ -9,10 +9,11 @@ import type {ContainerClient} from '@azure/storage-blob'
 import type {BlobReader} from '../azure/blob-reader.js'
 import type {AzureClients} from '../azure/clients.js'
 import type {DataMap, StoreConfig} from '../datamap/types.js'
+import {ROOT_FILES} from '../evidence/layout.js'
 import {fromAzureError, refusedError} from '../errors.js'
 import {listScope, type ScopedBlob} from '../inventory/listing.js'
 import {describeScope, scopeOf, scopesOf, type Scope} from '../scope.js'
-import {assertSafeName, exportPath, FolderConflictDetector, ROOT_FILES, type ExportObjectKind} from './paths.js'
+import {assertSafeName, exportPath, FolderConflictDetector, type ExportObjectKind} from './paths.js'
 
 export interface ExportContentOptions {
   includeVersions: boolean
