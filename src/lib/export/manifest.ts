@@ -14,6 +14,7 @@ import type {Writable} from 'node:stream'
 import {canonicalJson} from '../evidence/canonical.js'
 import type {AuditReference, EvidenceKind, SealedDocument} from '../evidence/envelope.js'
 import type {Signer} from '../evidence/signing.js'
+import {sha256sumsLine} from '../evidence/sums.js'
 import {writeCoalesced} from './coalesce.js'
 import type {ExportObjectKind} from './paths.js'
 import type {ExportStore} from './plan.js'
@@ -170,21 +171,15 @@ export class ManifestWriter {
   }
 }
 
-/** GNU coreutils' escaping for names with a backslash or a line break. */
-function sumsLine(sha256: string, path: string): string {
-  if (!/[\\\n\r]/.test(path)) return `${sha256}  ${path}\n`
-  return `\\${sha256}  ${path
-    .replaceAll('\\', '\\\\')
-    .replaceAll('\n', String.raw`\n`)
-    .replaceAll('\r', String.raw`\r`)}\n`
-}
-
-/** Streams `SHA256SUMS` (checkable with `sha256sum -c SHA256SUMS` from the export's root). */
+/**
+ * Streams `SHA256SUMS` (checkable with `sha256sum -c SHA256SUMS` from the export's root), one line
+ * per object with bytes, in evidence/sums.ts's format (GNU escaping of odd names).
+ */
 export class SumsWriter {
   constructor(private readonly out: Writable) {}
 
   async add(object: ManifestObject): Promise<void> {
-    if (object.sha256 && !object.path.endsWith('/')) await write(this.out, sumsLine(object.sha256, object.path))
+    if (object.sha256 && !object.path.endsWith('/')) await write(this.out, sha256sumsLine(object.sha256, object.path))
   }
 
   async finish(): Promise<void> {
