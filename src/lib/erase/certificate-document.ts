@@ -7,6 +7,7 @@
 import type {OperatorIdentity} from '../azure/identity.js'
 import type {AuditReference, SealedDocument} from '../evidence/envelope.js'
 import type {Residual} from '../stores/kind.js'
+import type {TableTarget} from '../stores/table/types.js'
 import type {GuardVerdict} from './guards.js'
 import type {KeyShredResult} from './shred.js'
 import type {ErasureVerification, StoreVerification} from './verify.js'
@@ -82,17 +83,17 @@ export interface PostgresCertificateDatabase {
 /**
  * An Azure Table storage store in the certificate: entities count as its rows, one `tables` entry
  * for the table; `backups` states what the service keeps that custos cannot read (no point-in-time
- * restore for tables).
+ * restore for tables). The table and which entities were the customer's are named as the export
+ * manifest names them (stores/table/types.ts `TableTarget`).
  */
-export interface TableCertificateDatabase {
+export interface TableCertificateDatabase extends Pick<
+  TableTarget,
+  'table' | 'isolation' | 'partitionKey' | 'rowKeyPrefix'
+> {
   store: string
   engine: 'table'
   /** the table endpoint (never a key) */
   account: string
-  table: string
-  isolation: 'partition-key' | 'row-key-prefix' | 'table'
-  partitionKey?: string
-  rowKeyPrefix?: string
   method: 'entity group transactions' | 'delete table'
   fingerprint: string
   tables: Array<{table: string; planned: number; deleted: number}>

@@ -13,6 +13,7 @@ import {ROOT_FILES} from '../evidence/layout.js'
 import {fromAzureError, refusedError} from '../errors.js'
 import {listScope, type ScopedBlob} from '../inventory/listing.js'
 import {describeScope, scopeOf, scopesOf, type Scope} from '../scope.js'
+import type {TableTarget} from '../stores/table/types.js'
 import {assertSafeName, exportPath, FolderConflictDetector, type ExportObjectKind} from './paths.js'
 
 export interface ExportContentOptions {
@@ -24,15 +25,11 @@ export interface ExportContentOptions {
 export type ExportStore = BlobExportStore | DatabaseExportStore | TableExportStore
 
 /** A Table storage store in the manifest: the table and how the customer's entities were chosen. */
-export interface TableExportStore {
+export interface TableExportStore extends Pick<TableTarget, 'table' | 'isolation' | 'partitionKey' | 'rowKeyPrefix'> {
   name: string
   engine: 'table'
   /** the table endpoint (never a key or SAS) */
   account: string
-  table: string
-  isolation: 'partition-key' | 'row-key-prefix' | 'table'
-  partitionKey?: string
-  rowKeyPrefix?: string
   /** how the entities were read */
   snapshot: string
 }
