@@ -5,7 +5,7 @@ import {PassThrough} from 'node:stream'
 
 import {AuditTrail} from '../../src/lib/audit/trail.js'
 import {canonicalJson, sha256Hex} from '../../src/lib/evidence/canonical.js'
-import {verifyEvidenceFile} from '../../src/lib/erase/certificate.js'
+import {verifyEvidenceFile} from '../../src/lib/evidence/verify-document.js'
 import {eraseCustomer, type EraseOptions} from '../../src/lib/erase/erase.js'
 import {confirmByTyping} from '../../src/lib/erase/guards.js'
 import {CustosError} from '../../src/lib/errors.js'

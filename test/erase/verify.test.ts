@@ -7,7 +7,8 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {checkConsistency, verifyEvidenceFile} from '../../src/lib/erase/certificate.js'
+import {checkConsistency} from '../../src/lib/evidence/consistency.js'
+import {verifyEvidenceFile} from '../../src/lib/evidence/verify-document.js'
 import {sealDocument, type EvidenceKind} from '../../src/lib/evidence/envelope.js'
 import {runCli} from './helpers.js'
 

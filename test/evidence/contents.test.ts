@@ -19,7 +19,7 @@ import yazl from 'yazl'
 
 import {AzureClients} from '../../src/lib/azure/clients.js'
 import {validateDataMap} from '../../src/lib/datamap/load.js'
-import type {CertificateVerifyReport} from '../../src/lib/erase/render.js'
+import type {CertificateVerifyReport} from '../../src/lib/evidence/verify-document.js'
 import {sealDocument} from '../../src/lib/evidence/envelope.js'
 import {exportCustomer} from '../../src/lib/export/export.js'
 import {

@@ -3,9 +3,10 @@ import {PassThrough} from 'node:stream'
 
 import {canonicalJson, sha256Hex} from '../../src/lib/evidence/canonical.js'
 import {sealDocument} from '../../src/lib/evidence/envelope.js'
-import {ManifestWriter, type ManifestObject} from '../../src/lib/export/manifest.js'
+import {ManifestWriter, SumsWriter, type ManifestObject} from '../../src/lib/export/manifest.js'
 import {runOrdered} from '../../src/lib/pool.js'
-import {exportPath, FolderConflictDetector, unsafeNameReason} from '../../src/lib/export/paths.js'
+import {unsafeNameReason} from '../../src/lib/evidence/layout.js'
+import {exportPath, FolderConflictDetector} from '../../src/lib/export/paths.js'
 
 async function* range(n: number): AsyncGenerator<number> {
   for (let i = 0; i < n; i++) yield i
@@ -189,5 +190,31 @@ describe('export building blocks', () => {
       assert.equal(sha256Hex(canonicalJson(doc.body)), doc.sha256)
       assert.deepEqual(doc, JSON.parse(JSON.stringify(expected)))
     }
+  })
+
+  it("writes the export's SHA256SUMS in sha256sum's format: plain names as they are, odd names escaped, folder markers and unhashed objects left out", async () => {
+    const out = new PassThrough()
+    const chunks: Buffer[] = []
+    out.on('data', (c: Buffer) => chunks.push(c))
+    const sums = new SumsWriter(out)
+    const h = 'a'.repeat(64)
+    const object = (path: string, sha256?: string): ManifestObject => ({
+      store: 'documents',
+      name: path.slice('documents/'.length),
+      kind: 'current',
+      path,
+      size: 1,
+      lastModified: '2024-01-01T00:00:00.000Z',
+      ...(sha256 ? {sha256} : {}),
+    })
+    await sums.add(object('documents/plain name.txt', h))
+    await sums.add(object('documents/line\nbreak\\x', h))
+    await sums.add(object('documents/folder/', h))
+    await sums.add(object('documents/server-side-copy.txt'))
+    await sums.finish()
+    assert.equal(
+      Buffer.concat(chunks).toString('utf8'),
+      `${h}  documents/plain name.txt\n\\${h}  documents/line\\nbreak\\\\x\n`,
+    )
   })
 })

@@ -13,7 +13,7 @@ import {existsSync, mkdtempSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {exportCustomer} from '../../src/lib/export/export.js'
-import {verifyEvidenceFile} from '../../src/lib/erase/certificate.js'
+import {verifyEvidenceFile} from '../../src/lib/evidence/verify-document.js'
 import {eraseCustomer} from '../../src/lib/erase/erase.js'
 import {startFaultProxy, type FaultProxy, type HoldOptions, type ProxiedRequest} from '../support/fault-proxy.js'
 import {readTree} from '../export/fixtures.js'

@@ -12,7 +12,7 @@ import {join, relative} from 'node:path'
 
 import {certificateBaseFor} from '../../src/lib/erase/certificate.js'
 import {defaultPlanPath} from '../../src/lib/erase/erase.js'
-import {JOURNAL_NAME} from '../../src/lib/export/local-folder.js'
+import {EXPORT_JOURNAL_NAME} from '../../src/lib/evidence/layout.js'
 import {defaultBundleName} from '../../src/lib/logs/bundle.js'
 import {ensureBuilt, ROOT} from '../support/cli.js'
 
@@ -57,7 +57,7 @@ describe('what is never committed', () => {
       'notice-inc-20261205-7f3a9c-acme.en.html',
       'acme.tar.gz.custos-partial',
       'acme.tar.gz.custos-export-journal.jsonl',
-      `acme-export/${JOURNAL_NAME}`,
+      `acme-export/${EXPORT_JOURNAL_NAME}`,
       'acme-export/.custos-partial/manifest.json',
     ]
     const ignored = spawnSync('git', ['check-ignore', '--no-index', ...names], {cwd: ROOT, encoding: 'utf8'})

@@ -28,7 +28,6 @@ import type {AzureClients} from '../azure/clients.js'
 import {operatorIdentity} from '../azure/identity.js'
 import {CustosError, ExitCode, fromAzureError} from '../errors.js'
 import {canonicalJson, sha256Hex} from '../evidence/canonical.js'
-import type {AuditReference} from '../evidence/envelope.js'
 import {
   keyVaultSigner,
   signingKeyMismatch,
@@ -73,7 +72,15 @@ export interface AuditRecord extends AuditEntry {
   sig?: Signature
 }
 
-export type {AuditReference} from '../evidence/envelope.js'
+/**
+ * Where a document's own audit record sits in the audit trail. Evidence documents carry it in their
+ * body (evidence/envelope.ts re-exports it); verification checks that the trail still holds that
+ * record, so deleting the trail's last records (truncation) shows.
+ */
+export interface AuditReference {
+  seq: number
+  hash: string
+}
 
 /** The reference to a record that a document carries (see {@link AuditReference}). */
 export function referenceTo(record: AuditRecord): AuditReference {

@@ -37,10 +37,10 @@ import {
   buildCertificateBody,
   certificateBaseFor,
   writeCertificate,
-  type CertificateDatabase,
   type FailureSummary,
   type WrittenCertificate,
 } from './certificate.js'
+import type {CertificateDatabase} from './certificate-document.js'
 import {checkExportGuard, refuseUnlessAllPass, type GuardVerdict} from './guards.js'
 import {Journal, journalPathFor, type JournalFailure} from './journal.js'
 import {acquireEraseLock} from './lock.js'

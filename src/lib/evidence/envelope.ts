@@ -4,7 +4,7 @@
  * and — when a signing key is configured — a Key Vault signature over that hash. Documents without
  * a signing key say `"signed": false` instead of pretending.
  */
-import {AuditTrail} from '../audit/trail.js'
+import {AuditTrail, type AuditReference} from '../audit/trail.js'
 import type {AzureClients} from '../azure/clients.js'
 import {canonicalJson, sha256Hex} from './canonical.js'
 import {
@@ -23,15 +23,7 @@ export type EvidenceKind =
   | 'custos.incident-evidence'
   | 'custos.erase-plan'
 
-/**
- * Where a document's own audit record sits in the audit trail. Evidence documents carry it in their
- * body; verification checks that the trail still holds that record, so deleting the trail's last
- * records (truncation) shows.
- */
-export interface AuditReference {
-  seq: number
-  hash: string
-}
+export type {AuditReference} from '../audit/trail.js'
 
 export interface SealedDocument<T> {
   kind: EvidenceKind

@@ -4,16 +4,15 @@
  * written, and it appears under its final name only when complete (written as `.partial`, then
  * renamed).
  */
-import {createHash} from 'node:crypto'
 import {createReadStream, createWriteStream} from 'node:fs'
 import {rename, rm, stat} from 'node:fs/promises'
-import {Transform} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {createGzip} from 'node:zlib'
 
 import tar from 'tar-stream'
 
 import {PRIVATE_FILE_MODE} from '../output/files.js'
+import {Sha256PassThrough} from './digests.js'
 
 export type PackEntry = {name: string; file: string} | {name: string; content: string | Buffer}
 
@@ -32,15 +31,7 @@ export async function writeTarGz(
   const mtime = options.mtime ?? new Date()
   const partial = `${path}.partial`
   const pack = tar.pack()
-  const hash = createHash('sha256')
-  let bytes = 0
-  const hashing = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk)
-      bytes += chunk.length
-      callback(null, chunk)
-    },
-  })
+  const hashing = new Sha256PassThrough()
   const feeding = (async () => {
     for (const entry of entries) {
       if (options.abortSignal?.aborted) throw options.abortSignal.reason ?? new Error('aborted')
@@ -74,5 +65,5 @@ export async function writeTarGz(
     throw error
   }
 
-  return {path, bytes, sha256: hash.digest('hex')}
+  return {path, bytes: hashing.bytes, sha256: hashing.sha256()}
 }

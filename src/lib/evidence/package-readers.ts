@@ -20,9 +20,8 @@ import tar from 'tar-stream'
 import yauzl from 'yauzl'
 
 import {TaskPool} from '../pool.js'
-import {JOURNAL_NAME} from '../export/local-folder.js'
-import {ROOT_FILES, unsafeNameReason} from '../export/paths.js'
 import type {ContentsChecker} from './contents.js'
+import {EXPORT_JOURNAL_NAME, ROOT_FILES, unsafeNameReason} from './layout.js'
 
 /** A package that cannot be checked at all (no manifest, not an archive, cut short). */
 export class PackageProblem extends Error {
@@ -46,7 +45,7 @@ export interface ReadPackageOptions {
 
 const CHUNK_BYTES = 1 << 20
 /** Root files of an export folder that the manifest does not list: custos's own. */
-const FOLDER_ROOT_FILES = new Set<string>([...ROOT_FILES, JOURNAL_NAME])
+const FOLDER_ROOT_FILES = new Set<string>([...ROOT_FILES, EXPORT_JOURNAL_NAME])
 // Regular files only; a FIFO swapped in after the listing must not block the open; never follow a link.
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0)
 

@@ -10,8 +10,6 @@
 import {open, stat} from 'node:fs/promises'
 
 import type {AzureClients} from '../azure/clients.js'
-import {unreadableDocument, verifyEvidenceFile, verifySealedDocument} from '../erase/certificate.js'
-import type {CertificateVerifyReport} from '../erase/render.js'
 import {sha256Hex} from './canonical.js'
 import {
   ContentsChecker,
@@ -32,6 +30,12 @@ import {
   type PackageVisitor,
   type ReadPackageOptions,
 } from './package-readers.js'
+import {
+  unreadableDocument,
+  verifyEvidenceFile,
+  verifySealedDocument,
+  type CertificateVerifyReport,
+} from './verify-document.js'
 
 export type EvidenceInput = 'document' | PackageFormat
 

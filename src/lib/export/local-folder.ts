@@ -17,6 +17,7 @@ import {dirname, join, relative, resolve, sep} from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import {Writable} from 'node:stream'
 
+import {EXPORT_JOURNAL_NAME} from '../evidence/layout.js'
 import {CustosError, ExitCode, refusedError, usageError} from '../errors.js'
 import {PRIVATE_DIR_MODE, PRIVATE_FILE_MODE} from '../output/files.js'
 import type {Annotated, ExportDestination, ExportHeader, OpenedDestination, TransferContext} from './destination.js'
@@ -25,7 +26,6 @@ import type {ManifestObject} from './manifest.js'
 import type {PlannedObject} from './plan.js'
 import {EMPTY_SHA256, HashingStream} from './transfer.js'
 
-export const JOURNAL_NAME = '.custos-export-journal.jsonl'
 const PARTIAL_DIR = '.custos-partial'
 /** Objects up to this size are read into memory, verified, then written with one call. */
 const IN_MEMORY_MAX_BYTES = 256 * 1024
@@ -136,7 +136,7 @@ export class FolderDestination implements ExportDestination<FolderResult> {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
     }
 
-    if (entries.length > 0 && !entries.includes(JOURNAL_NAME)) {
+    if (entries.length > 0 && !entries.includes(EXPORT_JOURNAL_NAME)) {
       throw refusedError(
         'DestinationNotEmpty',
         `Refused to export into ${this.root}: the folder is not empty and holds no custos export.`,
@@ -145,7 +145,7 @@ export class FolderDestination implements ExportDestination<FolderResult> {
     }
 
     await mkdir(this.root, {recursive: true, mode: PRIVATE_DIR_MODE})
-    const journalPath = join(this.root, JOURNAL_NAME)
+    const journalPath = join(this.root, EXPORT_JOURNAL_NAME)
     if ((await lstat(journalPath).catch(() => undefined))?.isSymbolicLink()) throw linkRefusal(journalPath, this.root)
     const opened = await ExportJournal.open(journalPath, {...header, destination: 'folder'}, now)
     // A manifest from an earlier run would claim a success this run has not had yet.

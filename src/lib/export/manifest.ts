@@ -14,33 +14,22 @@ import type {Writable} from 'node:stream'
 import {canonicalJson} from '../evidence/canonical.js'
 import type {AuditReference, EvidenceKind, SealedDocument} from '../evidence/envelope.js'
 import type {Signer} from '../evidence/signing.js'
+import {sha256sumsLine} from '../evidence/sums.js'
 import {writeCoalesced} from '../output/coalesce.js'
-import type {ExportObjectKind} from './paths.js'
-import type {ExportStore} from './plan.js'
+import type {ExportStore, PlannedObject} from './plan.js'
 
 export const MANIFEST_KIND: EvidenceKind = 'custos.export-manifest'
 
 export type DestinationKind = 'folder' | 'tar.gz' | 'zip' | 'server-side'
 
-/** One exported object. */
-export interface ManifestObject {
-  store: string
-  name: string
-  kind: ExportObjectKind
-  versionId?: string
-  snapshot?: string
-  /** where it is in the export (relative, `/`-separated) */
-  path: string
-  size: number
-  contentType?: string
-  lastModified: string
-  /** base64 Content-MD5 as the service stores it, where it has one */
-  contentMD5?: string
+/**
+ * One exported object: the planned object as listed (plan.ts, which documents the fields), without
+ * what only the transfer needs (its ETag, whether it is a folder marker). local-folder.ts `entryOf`
+ * makes one from the other.
+ */
+export interface ManifestObject extends Omit<PlannedObject, 'etag' | 'folderMarker' | 'sha256'> {
   /** hex SHA-256 of the bytes, computed while they streamed (not for server-side exports, whose bytes never reach custos) */
   sha256?: string
-  /** a database table's file: `schema.table` and its data rows */
-  table?: string
-  rows?: number
 }
 
 export interface ManifestTotals {
@@ -170,21 +159,15 @@ export class ManifestWriter {
   }
 }
 
-/** GNU coreutils' escaping for names with a backslash or a line break. */
-function sumsLine(sha256: string, path: string): string {
-  if (!/[\\\n\r]/.test(path)) return `${sha256}  ${path}\n`
-  return `\\${sha256}  ${path
-    .replaceAll('\\', '\\\\')
-    .replaceAll('\n', String.raw`\n`)
-    .replaceAll('\r', String.raw`\r`)}\n`
-}
-
-/** Streams `SHA256SUMS` (checkable with `sha256sum -c SHA256SUMS` from the export's root). */
+/**
+ * Streams `SHA256SUMS` (checkable with `sha256sum -c SHA256SUMS` from the export's root), one line
+ * per object with bytes, in evidence/sums.ts's format (GNU escaping of odd names).
+ */
 export class SumsWriter {
   constructor(private readonly out: Writable) {}
 
   async add(object: ManifestObject): Promise<void> {
-    if (object.sha256 && !object.path.endsWith('/')) await write(this.out, sumsLine(object.sha256, object.path))
+    if (object.sha256 && !object.path.endsWith('/')) await write(this.out, sha256sumsLine(object.sha256, object.path))
   }
 
   async finish(): Promise<void> {

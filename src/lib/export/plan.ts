@@ -9,10 +9,12 @@ import type {ContainerClient} from '@azure/storage-blob'
 import type {BlobReader} from '../azure/blob-reader.js'
 import type {AzureClients} from '../azure/clients.js'
 import type {DataMap, StoreConfig} from '../datamap/types.js'
+import {ROOT_FILES} from '../evidence/layout.js'
 import {fromAzureError, refusedError} from '../errors.js'
 import {listScope, type ScopedBlob} from '../inventory/listing.js'
 import {describeScope, scopeOf, scopesOf, type Scope} from '../scope.js'
-import {assertSafeName, exportPath, FolderConflictDetector, ROOT_FILES, type ExportObjectKind} from './paths.js'
+import type {TableTarget} from '../stores/table/types.js'
+import {assertSafeName, exportPath, FolderConflictDetector, type ExportObjectKind} from './paths.js'
 
 export interface ExportContentOptions {
   includeVersions: boolean
@@ -23,15 +25,11 @@ export interface ExportContentOptions {
 export type ExportStore = BlobExportStore | DatabaseExportStore | TableExportStore
 
 /** A Table storage store in the manifest: the table and how the customer's entities were chosen. */
-export interface TableExportStore {
+export interface TableExportStore extends Pick<TableTarget, 'table' | 'isolation' | 'partitionKey' | 'rowKeyPrefix'> {
   name: string
   engine: 'table'
   /** the table endpoint (never a key or SAS) */
   account: string
-  table: string
-  isolation: 'partition-key' | 'row-key-prefix' | 'table'
-  partitionKey?: string
-  rowKeyPrefix?: string
   /** how the entities were read */
   snapshot: string
 }

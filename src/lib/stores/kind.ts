@@ -15,7 +15,7 @@ import type {Writable} from 'node:stream'
 
 import type {BlobClient} from '@azure/storage-blob'
 
-import type {CertificateDatabase} from '../erase/certificate.js'
+import type {CertificateDatabase} from '../erase/certificate-document.js'
 import type {GuardVerdict} from '../erase/guards.js'
 import type {Journal} from '../erase/journal.js'
 import type {PlanSummary} from '../erase/plan.js'

@@ -7,13 +7,13 @@
  * pg-copy-streams into the caller's writable, with backpressure (the socket is paused while the
  * writable is full), so memory stays flat however many rows a table holds.
  */
-import {createHash} from 'node:crypto'
-import {Transform, type Writable} from 'node:stream'
+import type {Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import type pg from 'pg'
 import {to as copyTo} from 'pg-copy-streams'
 
+import {Sha256PassThrough} from '../../evidence/digests.js'
 import type {CheckedTable} from './catalog.js'
 import {fromPostgresError, ident, type ConnectOptions} from './connection.js'
 import {customerRowsSql, TENANT_SETTING} from './rows.js'
@@ -139,17 +139,9 @@ async function copyTable(
     table.primaryKey.length > 0 ? ` ORDER BY ${table.primaryKey.map((c) => `t.${ident(c)}`).join(', ')}` : ''
   const select = `SELECT ${columns} ${customerRowsSql(table, tables, {kind: 'setting'})}${order}`
   const copy = client.query(copyTo(`COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER true)`))
-  const hash = createHash('sha256')
-  let bytes = 0
-  const measure = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk)
-      bytes += chunk.length
-      done(null, chunk)
-    },
-  })
+  const measure = new Sha256PassThrough()
   await pipeline(copy, measure, out, {signal: options.abortSignal})
-  return {name: file, table: table.display, rows: copy.rowCount, bytes, sha256: hash.digest('hex')}
+  return {name: file, table: table.display, rows: copy.rowCount, bytes: measure.bytes, sha256: measure.sha256()}
 }
 
 function schemaOf(

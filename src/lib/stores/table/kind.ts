@@ -21,7 +21,7 @@ import {once} from 'node:events'
 
 import type {AzureClients} from '../../azure/clients.js'
 import type {DataMap} from '../../datamap/types.js'
-import type {TableCertificateDatabase} from '../../erase/certificate.js'
+import type {TableCertificateDatabase} from '../../erase/certificate-document.js'
 import type {GuardVerdict} from '../../erase/guards.js'
 import {CustosError, fromAzureError, refusedError} from '../../errors.js'
 import {Digests} from '../../evidence/digests.js'
