@@ -3,13 +3,12 @@
  * backup set while the listing streams (memory does not grow with the number of blobs).
  */
 import type {AzureClients} from '../azure/clients.js'
-import type {DataMap, StoreConfig} from '../datamap/types.js'
-import {expandCustomer} from '../datamap/placeholders.js'
-import {fromAzureError} from '../errors.js'
-import {assertCustomerId, describeScope, type Scope} from '../scope.js'
+import type {DataMap} from '../datamap/types.js'
+import {assertCustomerId} from '../scope.js'
 import {storeKinds} from '../stores/kinds.js'
 import type {PostgresInventory} from '../stores/postgres/inventory.js'
-import {listScope, type ScopedBlob} from './listing.js'
+import type {InventoryOptions, StoreInventory} from './blob-scope.js'
+import {inventoryKey, type KeyInventory} from './key.js'
 
 /** One database store: per table the customer's rows and their approximate bytes. */
 export type DatabaseInventory = PostgresInventory | TableStoreInventory
@@ -27,36 +26,6 @@ export interface TableStoreInventory {
   bytes: number
 }
 
-export interface StoreInventory {
-  store: string
-  kind: 'store' | 'backup'
-  scope: string
-  layout: 'container-per-customer' | 'prefix-per-customer'
-  exists: boolean
-  blobs: number
-  bytes: number
-  snapshots: number
-  snapshotBytes: number
-  versions: number
-  versionBytes: number
-  softDeleted: number
-  softDeletedBytes: number
-  legalHolds: number
-  immutable: number
-  oldest?: string
-  newest?: string
-}
-
-export interface KeyInventory {
-  name?: string
-  state: 'enabled' | 'disabled' | 'soft-deleted' | 'absent' | 'not-configured' | 'unreachable'
-  version?: string
-  createdOn?: string
-  recoveryLevel?: string
-  scheduledPurgeDate?: string
-  detail?: string
-}
-
 export interface CustomerInventory {
   customer: string
   stores: StoreInventory[]
@@ -65,135 +34,6 @@ export interface CustomerInventory {
   key: KeyInventory
   /** `objects` and `bytes` count blobs; `rows` and `rowBytes` (approximate) the databases' rows */
   totals: {objects: number; bytes: number; legalHolds: number; immutable: number; rows: number; rowBytes: number}
-}
-
-export interface InventoryOptions {
-  abortSignal?: AbortSignal
-  /** called after each listed object (progress) */
-  onObject?: (blob: ScopedBlob) => void
-}
-
-/** Counts one scope's objects, streaming. A missing container counts as empty. */
-export async function inventoryScope(
-  clients: AzureClients,
-  store: StoreConfig,
-  scope: Scope,
-  kind: 'store' | 'backup',
-  options: InventoryOptions = {},
-): Promise<StoreInventory> {
-  const inv: StoreInventory = {
-    store: store.name,
-    kind,
-    scope: describeScope(scope),
-    layout: scope.ownsContainer ? 'container-per-customer' : 'prefix-per-customer',
-    exists: true,
-    blobs: 0,
-    bytes: 0,
-    snapshots: 0,
-    snapshotBytes: 0,
-    versions: 0,
-    versionBytes: 0,
-    softDeleted: 0,
-    softDeletedBytes: 0,
-    legalHolds: 0,
-    immutable: 0,
-  }
-  const container = clients.container(scope, store.account)
-  try {
-    if (!(await container.exists({abortSignal: options.abortSignal}))) {
-      inv.exists = false
-      return inv
-    }
-
-    for await (const blob of listScope(container, scope, {
-      versions: true,
-      snapshots: true,
-      deleted: true,
-      protection: true,
-      abortSignal: options.abortSignal,
-    })) {
-      options.onObject?.(blob)
-      switch (blob.kind) {
-        case 'current': {
-          inv.blobs++
-          inv.bytes += blob.size
-          if (!inv.oldest || blob.lastModified < inv.oldest) inv.oldest = blob.lastModified
-          if (!inv.newest || blob.lastModified > inv.newest) inv.newest = blob.lastModified
-          break
-        }
-
-        case 'snapshot': {
-          inv.snapshots++
-          inv.snapshotBytes += blob.size
-          break
-        }
-
-        case 'version': {
-          inv.versions++
-          inv.versionBytes += blob.size
-          break
-        }
-
-        case 'deleted': {
-          inv.softDeleted++
-          inv.softDeletedBytes += blob.size
-          break
-        }
-      }
-
-      if (blob.legalHold) inv.legalHolds++
-      if (blob.immutabilityPolicyExpiresOn && new Date(blob.immutabilityPolicyExpiresOn) > new Date()) inv.immutable++
-    }
-  } catch (error) {
-    throw fromAzureError(error, `container ${scope.container} in account ${scope.accountName} (store ${store.name})`)
-  }
-
-  return inv
-}
-
-/** The state of the customer's own key in Key Vault (crypto-shredding target). */
-export async function inventoryKey(clients: AzureClients, customer: string): Promise<KeyInventory> {
-  const template = clients.map.keys?.customerKey
-  if (!template) return {state: 'not-configured'}
-  const name = expandCustomer(template, customer)
-  const client = clients.keyClient()
-  try {
-    const key = await client.getKey(name)
-    return {
-      name,
-      state: key.properties.enabled === false ? 'disabled' : 'enabled',
-      ...(key.properties.version ? {version: key.properties.version} : {}),
-      ...(key.properties.createdOn ? {createdOn: key.properties.createdOn.toISOString()} : {}),
-      ...(key.properties.recoveryLevel ? {recoveryLevel: key.properties.recoveryLevel} : {}),
-    }
-  } catch (error) {
-    if ((error as {statusCode?: number}).statusCode !== 404) {
-      return {
-        name,
-        state: 'unreachable',
-        detail: (fromAzureError(error, `key ${name} in vault ${clients.map.keys?.vault}`) as Error).message,
-      }
-    }
-  }
-
-  try {
-    const deleted = await client.getDeletedKey(name)
-    return {
-      name,
-      state: 'soft-deleted',
-      ...(deleted.properties.scheduledPurgeDate
-        ? {scheduledPurgeDate: deleted.properties.scheduledPurgeDate.toISOString()}
-        : {}),
-      ...(deleted.properties.recoveryLevel ? {recoveryLevel: deleted.properties.recoveryLevel} : {}),
-    }
-  } catch (error) {
-    if ((error as {statusCode?: number}).statusCode === 404) return {name, state: 'absent'}
-    return {
-      name,
-      state: 'unreachable',
-      detail: (fromAzureError(error, `deleted key ${name} in vault ${clients.map.keys?.vault}`) as Error).message,
-    }
-  }
 }
 
 /**

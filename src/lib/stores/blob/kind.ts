@@ -17,7 +17,7 @@ import {
   type DownloadOptions,
   type RangedDownloadOptions,
 } from '../../export/transfer.js'
-import {inventoryScope, type StoreInventory} from '../../inventory/inventory.js'
+import {inventoryScope, type StoreInventory} from '../../inventory/blob-scope.js'
 import {scopeOf} from '../../scope.js'
 import type {ErasePart, ExportPart, InventoryPart, KindInventoryOptions, ObjectReader, StoreKind} from '../kind.js'
 import {BlobErasePart} from './erase.js'
