@@ -28,7 +28,6 @@ import {USER_AGENT} from '../version.js'
 import {parseAccount, type AccountRef} from './account.js'
 import {BlobReader} from './blob-reader.js'
 import type {ConnectOptions} from '../stores/postgres/connection.js'
-import {parseTableAccount} from '../stores/table/account.js'
 import {createCredential} from './credential.js'
 import {JsonRestClient} from './json-rest.js'
 import {resumeDroppedDownloads} from './dropped-connections.js'
@@ -182,7 +181,7 @@ export class AzureClients {
   }
 
   private tableEndpoint(account: string) {
-    const ref = parseTableAccount(account)
+    const ref = parseAccount(account, 'table')
     const credential = ref.sharedKey
       ? new AzureNamedKeyCredential(ref.sharedKey.accountName, ref.sharedKey.accountKey)
       : ref.sas

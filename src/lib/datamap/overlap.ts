@@ -50,12 +50,11 @@
  * entries are not compared (neither belongs to a customer).
  */
 import {defaultLockContainer} from './defaults.js'
-import {accountNameFromEndpoint, accountKey} from '../azure/account.js'
+import {accountNameFromEndpoint, accountKey, parseAccount} from '../azure/account.js'
 import {isValidContainerName} from '../scope.js'
 import {compileIdLanguage, ID_CHARACTERS, isAcceptableId, MAX_ID_LENGTH, type IdLanguage} from './id-language.js'
 import {expandCustomer} from './placeholders.js'
 import {parseDottedName} from '../stores/postgres/types.js'
-import {parseTableAccount} from '../stores/table/account.js'
 import type {DataMap} from './types.js'
 
 /** One place a data-map entry keeps data, as a template over the customer id. */
@@ -232,7 +231,7 @@ export function tableTemplates(
 ): ScopeTemplate[] {
   let endpoint: string
   try {
-    endpoint = parseTableAccount(entry.account).endpoint.toLowerCase()
+    endpoint = parseAccount(entry.account, 'table').endpoint.toLowerCase()
   } catch {
     return [] // load.ts names the account
   }

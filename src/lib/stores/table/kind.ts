@@ -40,7 +40,7 @@ import type {
 } from '../kind.js'
 import {applyJournaled, planGuard, verificationOf} from '../journaled.js'
 import {stagedExport} from '../staged.js'
-import {parseTableAccount} from './account.js'
+import {parseAccount} from '../../azure/account.js'
 import {EntityDigest, listEntityPages} from './entities.js'
 import {applyTableErase, checkTablePlan, planTableErase, remainingEntities, type TableErasePlan} from './erase.js'
 import {tableTargetOf, type TableDatabaseConfig} from './types.js'
@@ -85,7 +85,7 @@ export class TableStoreKind implements StoreKind {
       databases.push({
         store: store.name,
         engine: 'table',
-        database: parseTableAccount(store.account).name,
+        database: parseAccount(store.account, 'table').name,
         scope: target.scope,
         exists: listing.exists(),
         tables: [{table: target.table, rows: s.entities, bytes: s.bytes}],
@@ -208,7 +208,7 @@ export class TableStoreKind implements StoreKind {
           return {
             store: plan.store,
             engine: 'table',
-            account: parseTableAccount(config.account).endpoint,
+            account: parseAccount(config.account, 'table').endpoint,
             table: plan.table,
             isolation: plan.isolation,
             ...(plan.partitionKey === undefined ? {} : {partitionKey: plan.partitionKey}),
@@ -324,7 +324,7 @@ function exportStoreOf(config: TableDatabaseConfig, customer: string): TableExpo
   return {
     name: config.name,
     engine: 'table',
-    account: parseTableAccount(config.account).endpoint,
+    account: parseAccount(config.account, 'table').endpoint,
     table: target.table,
     isolation: target.isolation,
     ...(target.partitionKey === undefined ? {} : {partitionKey: target.partitionKey}),
