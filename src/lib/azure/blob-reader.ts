@@ -30,7 +30,7 @@ import {createCorePipeline, type CorePipelineOptions, type SendRequest} from './
 import {sharedKeyPolicy} from './shared-key.js'
 
 /** The x-ms-version @azure/storage-blob 12.32 sends (a test checks they stay equal). */
-export const STORAGE_SERVICE_VERSION = '2026-04-06'
+const STORAGE_SERVICE_VERSION = '2026-04-06'
 
 export interface BlobReaderOptions extends CorePipelineOptions {
   /** blob endpoint without a trailing slash, e.g. https://contosoprod.blob.core.windows.net */

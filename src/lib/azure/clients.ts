@@ -42,7 +42,7 @@ export interface RetryOptions {
   tryTimeoutInMs: number
 }
 
-export const DEFAULT_RETRY: RetryOptions = {
+const DEFAULT_RETRY: RetryOptions = {
   maxTries: 6,
   retryDelayInMs: 500,
   maxRetryDelayInMs: 30_000,

@@ -16,7 +16,7 @@ import {dataMapSchema} from './schema.js'
 import type {DataMap, DatabaseConfig} from './types.js'
 import {checkValues} from './values.js'
 
-export const CONFIG_ENV = 'CUSTOS_CONFIG'
+const CONFIG_ENV = 'CUSTOS_CONFIG'
 const DEFAULT_FILES = ['custos.yaml', 'custos.yml', 'custos.json']
 
 const ajv = new Ajv({allErrors: true, useDefaults: true, strict: false})

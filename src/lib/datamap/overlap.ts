@@ -175,7 +175,7 @@ export function scopeTemplatesOf(map: DataMap): ScopeTemplate[] {
  * entry's `public` tables for the customer "public"; a database template `{customer}` meets a shared
  * entry's database `app` for the customer "app".
  */
-export function databaseTemplates(
+function databaseTemplates(
   entry: {
     name: string
     host: string
@@ -225,7 +225,7 @@ export function databaseTemplates(
  * scope, a table template `t{customer}` meets a shared table `tacme` for the customer "acme", and
  * a partition-key entry never nests in a row-key one (load.ts refuses mixing them on one table).
  */
-export function tableTemplates(
+function tableTemplates(
   entry: {name: string; account: string; table: string; partitionKey?: string; rowKeyPrefix?: string},
   path: string,
 ): ScopeTemplate[] {

@@ -25,7 +25,7 @@ export const DEMO_TENANTS = ['acme', 'acme-corp', 'globex', 'initech'] as const
 /** The table whose name needs every kind of quoting. */
 export const ODD_TABLE = `Notizen "Ärger" d'Acme`
 /** Its columns: a mixed-case umlaut name and a name with double quotes. */
-export const ODD_COLUMNS = {size: 'Größe', text: 'Text "zitiert"'} as const
+const ODD_COLUMNS = {size: 'Größe', text: 'Text "zitiert"'} as const
 
 export interface DemoRowCounts {
   projects: number
@@ -186,7 +186,7 @@ export interface DemoPostgres {
 }
 
 /** Where the demo puts the password of its role: the data map names the variable, never the value. */
-export const DEMO_PASSWORD_ENV = 'CUSTOS_DEMO_PG_PASSWORD'
+const DEMO_PASSWORD_ENV = 'CUSTOS_DEMO_PG_PASSWORD'
 
 /**
  * Starts a local PostgreSQL (loopback, TLS verify-full against its own CA) with a database `app`
