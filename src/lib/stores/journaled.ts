@@ -27,12 +27,13 @@ export interface RowStoreEraser<C extends {name: string}, P extends ErasePlanOfS
   check(store: C, plan: P, run: GuardRun): Promise<void>
   /** the progress label of a store's deletes */
   applyLabel(plan: P): string
+  /** deletes the plan's rows, calling `onBatch` after each committed batch; `vacuum` where the kind has one */
   apply(
     store: C,
     plan: P,
     run: EraseRun,
     onBatch: (batch: RowBatch) => Promise<void>,
-  ): Promise<Omit<JournalDatabase, 'type' | 'store' | 'time'>>
+  ): Promise<Pick<JournalDatabase, 'method' | 'statements' | 'alreadyGone'> & {vacuum?: JournalDatabase['vacuum']}>
   /** counts afresh what is left of the customer in the store */
   remaining(store: C, plan: P, options: {abortSignal?: AbortSignal}): Promise<{rows: number; exists?: boolean}>
   /** what still holds the erased rows elsewhere (a server's backups); none when absent */
@@ -97,7 +98,11 @@ export function journaledErase<C extends {name: string}, P extends ErasePlanOfSt
     async apply(section, run) {
       for (const plan of plans(section)) {
         const store = configOf(plan)
-        await applyJournaled(run, plan, eraser.applyLabel(plan), (onBatch) => eraser.apply(store, plan, run, onBatch))
+        await applyJournaled(run, plan, eraser.applyLabel(plan), async (onBatch) => {
+          // the store's journal line: only these fields, whatever else the kind's result carries
+          const {method, statements, alreadyGone, vacuum} = await eraser.apply(store, plan, run, onBatch)
+          return {method, statements, alreadyGone, vacuum: vacuum ?? {requested: false, ran: false, skipped: []}}
+        })
       }
     },
 

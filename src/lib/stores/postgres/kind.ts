@@ -100,12 +100,7 @@ export class PostgresStoreKind implements StoreKind {
           abortSignal: run.abortSignal,
           onBatch,
         })
-        return {
-          method: result.method,
-          statements: result.statements,
-          alreadyGone: result.alreadyGone,
-          vacuum: {requested: run.vacuum, ...result.vacuum},
-        }
+        return {...result, vacuum: {requested: run.vacuum, ...result.vacuum}}
       },
       remaining: (config, plan) => remainingAfterErase(config, plan, connect),
       residual: (config, erasedAt) => this.residualOf(config, erasedAt),

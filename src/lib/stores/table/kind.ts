@@ -40,7 +40,7 @@ export const TABLE_BACKUPS_STATEMENT =
   'Azure Table storage keeps no point-in-time backups and no soft-deleted entities that custos could read or restore; on a geo-redundant account the secondary copy applies these deletes asynchronously (usually within minutes).'
 
 /** The data map's `engine: table` entries. */
-export function tableDatabases(map: DataMap): TableDatabaseConfig[] {
+function tableDatabases(map: DataMap): TableDatabaseConfig[] {
   return map.databases.filter((d): d is TableDatabaseConfig => d.engine === 'table')
 }
 
@@ -114,20 +114,13 @@ export class TableStoreKind implements StoreKind {
           checkTablePlan(this.client(config, plan.table), config, plan, {abortSignal: run.abortSignal}),
         ),
       applyLabel: (plan) => `Erasing ${plan.store}`,
-      apply: async (config, plan, run, onBatch) => {
-        const result = await this.azure(config, () =>
+      apply: (config, plan, run, onBatch) =>
+        this.azure(config, () =>
           applyTableErase(this.client(config, plan.table), this.clients.tableService(config.account), config, plan, {
             abortSignal: run.abortSignal,
             onBatch,
           }),
-        )
-        return {
-          method: result.method,
-          statements: result.statements,
-          alreadyGone: result.alreadyGone,
-          vacuum: {requested: false, ran: false, skipped: []},
-        }
-      },
+        ),
       remaining: async (config, plan, options) => {
         const left = await this.azure(config, () =>
           remainingEntities(this.client(config, plan.table), config, customer, options),
@@ -141,11 +134,7 @@ export class TableStoreKind implements StoreKind {
         return {
           store: plan.store,
           engine: 'table',
-          account: parseAccount(config.account, 'table').endpoint,
-          table: plan.table,
-          isolation: plan.isolation,
-          ...(plan.partitionKey === undefined ? {} : {partitionKey: plan.partitionKey}),
-          ...(plan.rowKeyPrefix === undefined ? {} : {rowKeyPrefix: plan.rowKeyPrefix}),
+          ...whereEntities(config, plan),
           method: plan.method === 'delete-table' ? 'delete table' : 'entity group transactions',
           fingerprint: plan.fingerprint,
           tables: [{table: plan.table, planned: plan.rows, deleted}],
@@ -256,11 +245,24 @@ function exportStoreOf(config: TableDatabaseConfig, customer: string): TableExpo
   return {
     name: config.name,
     engine: 'table',
-    account: parseAccount(config.account, 'table').endpoint,
-    table: target.table,
-    isolation: target.isolation,
-    ...(target.partitionKey === undefined ? {} : {partitionKey: target.partitionKey}),
-    ...(target.rowKeyPrefix === undefined ? {} : {rowKeyPrefix: target.rowKeyPrefix}),
+    ...whereEntities(config, target),
     snapshot: 'entities read page by page, as the service returned them (Table storage has no snapshot across pages)',
+  }
+}
+
+/**
+ * Where a table store keeps the customer's entities, as the manifest and the certificate say it:
+ * the table endpoint (never a key or SAS), the table and the key that selects them.
+ */
+function whereEntities(
+  config: TableDatabaseConfig,
+  scope: Pick<TableErasePlan, 'table' | 'isolation' | 'partitionKey' | 'rowKeyPrefix'>,
+) {
+  return {
+    account: parseAccount(config.account, 'table').endpoint,
+    table: scope.table,
+    isolation: scope.isolation,
+    ...(scope.partitionKey === undefined ? {} : {partitionKey: scope.partitionKey}),
+    ...(scope.rowKeyPrefix === undefined ? {} : {rowKeyPrefix: scope.rowKeyPrefix}),
   }
 }
