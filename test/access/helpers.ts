@@ -18,8 +18,8 @@ import {
 import {getTestAzurite} from '../support/env.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
-export const ROOT = resolve(here, '../..')
-export const CONTRACTS = process.env.CUSTOS_AZURE_CONTRACTS ?? resolve(ROOT, '../shared/azure-contracts')
+const ROOT = resolve(here, '../..')
+const CONTRACTS = process.env.CUSTOS_AZURE_CONTRACTS ?? resolve(ROOT, '../shared/azure-contracts')
 
 export type Doc = Record<string, any>
 
@@ -98,7 +98,7 @@ export function accessMapDocument(options: AccessMapOptions = {}): Doc {
 }
 
 /** `y=2026/m=03/d=30/h=05/m=00/PT1H.json` */
-export function hourPath(time: string | number): string {
+function hourPath(time: string | number): string {
   const d = new Date(time)
   const p = (n: number) => String(n).padStart(2, '0')
   return `y=${d.getUTCFullYear()}/m=${p(d.getUTCMonth() + 1)}/d=${p(d.getUTCDate())}/h=${p(d.getUTCHours())}/m=00/PT1H.json`
@@ -170,7 +170,7 @@ export function blobRead(
 }
 
 /** The rows of a CSV sample (RFC 4180: quoted cells may hold commas, quotes and line ends; BOM and CRLF as exported). */
-export function readCsvSample(relativePath: string): Array<Record<string, string>> {
+function readCsvSample(relativePath: string): Array<Record<string, string>> {
   const text = readFileSync(resolve(CONTRACTS, relativePath), 'utf8').replace(/^\uFEFF/, '')
   const rows: string[][] = []
   let row: string[] = []
@@ -203,7 +203,7 @@ export function readCsvSample(relativePath: string): Array<Record<string, string
 }
 
 /** `4/28/2021, 2:42:47.641 PM` (Log Analytics CSV export, UTC) → ISO 8601. */
-export function usTime(text: string): string {
+function usTime(text: string): string {
   const m = /^(\d+)\/(\d+)\/(\d{4}), (\d+):(\d\d):(\d\d)(\.\d+)? (AM|PM)$/.exec(text)
   if (!m) throw new Error(`not a US-style time: ${text}`)
   const hour = (Number(m[4]) % 12) + (m[8] === 'PM' ? 12 : 0)

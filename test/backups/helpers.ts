@@ -24,12 +24,12 @@ import {
 
 const here = dirname(fileURLToPath(import.meta.url))
 /** The recorded Azure samples, read in place (never copied into the repository). */
-export const CONTRACTS = process.env.CUSTOS_AZURE_CONTRACTS ?? resolve(here, '../../../shared/azure-contracts')
+const CONTRACTS = process.env.CUSTOS_AZURE_CONTRACTS ?? resolve(here, '../../../shared/azure-contracts')
 
 export const DAY = 86_400_000
 
 /** Storage accounts as Resource Manager reports them: the primary, and backup accounts for each scenario. */
-export const ACCOUNTS = {
+const ACCOUNTS = {
   prod: {name: 'contosoprod', location: 'germanywestcentral'},
   backup: {name: 'contosobackup', location: 'germanynorth'},
   westeurope: {name: 'contosobackupweu', location: 'westeurope'},

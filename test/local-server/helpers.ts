@@ -18,7 +18,7 @@ import {LOCAL_DEVELOPMENT_TOKEN, LocalDevelopmentCredential} from '../../src/lib
 import {LOCAL_SUBSCRIPTION_ID, type LocalAzureServer} from '../../src/lib/local/azure-server/index.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
-export const CONTRACTS = process.env.CUSTOS_AZURE_CONTRACTS ?? resolve(here, '../../../shared/azure-contracts')
+const CONTRACTS = process.env.CUSTOS_AZURE_CONTRACTS ?? resolve(here, '../../../shared/azure-contracts')
 
 /** A contract sample, parsed, read in place. */
 export function sample<T = any>(relativePath: string): T {

@@ -45,7 +45,7 @@ export type AccountName = (typeof ACCOUNTS)[keyof typeof ACCOUNTS]
 
 export const accountId = (name: string, subscription = SUB, resourceGroup = RG) =>
   LocalAzureState.storageAccountId(subscription, resourceGroup, name)
-export const AUDIT_CONTAINER = 'custos-audit'
+const AUDIT_CONTAINER = 'custos-audit'
 /** The posture resource name and ARM id of the audit container. */
 export const AUDIT_RESOURCE = `${ACCOUNTS.audit}/${AUDIT_CONTAINER}`
 export const auditContainerId = `${accountId(ACCOUNTS.audit)}/blobServices/default/containers/${AUDIT_CONTAINER}`

@@ -35,11 +35,6 @@ export function signedUrls(text: string): string[] {
   return [...text.matchAll(/https?:\/\/[^\s"']+[?&]sig=[^\s"'&]+[^\s"']*/g)].map((m) => m[0])
 }
 
-/** The first line of stderr: what an operator reads. */
-export function firstLine(text: string): string {
-  return text.split('\n')[0] ?? ''
-}
-
 /** A progress line (plain progress on a non-terminal stderr), e.g. `Exporting acme: 0 B, 0 objects, 0 B/s, done`. */
 const PROGRESS_LINE = /^[A-Z][^:]*: .*\b(objects|items)\b.*\/s(, done|, stopped)?$/
 

@@ -151,7 +151,7 @@ async function untarGz(bytes: Buffer): Promise<Map<string, Buffer>> {
 }
 
 /** The entries of a zip file, read through its central directory (stored or deflated entries). */
-export function unzip(bytes: Buffer): Map<string, Buffer> {
+function unzip(bytes: Buffer): Map<string, Buffer> {
   const out = new Map<string, Buffer>()
   let eocd = bytes.length - 22
   while (eocd >= 0 && bytes.readUInt32LE(eocd) !== 0x06054b50) eocd--

@@ -119,7 +119,7 @@ function retarget(raw: Record<string, unknown>, env: LocalEnvironment, proxy?: F
 
 // ------------------------------------------------------------------------------------ worlds
 
-export const WORLD_CUSTOMERS = ['acme', 'acme-corp', 'globex'] as const
+const WORLD_CUSTOMERS = ['acme', 'acme-corp', 'globex'] as const
 
 export interface CustomerContent {
   documents: number
@@ -328,22 +328,6 @@ export async function hashContainers(
     out.set(key, `${createHash('sha256').update(bytes).digest('hex')}:${bytes.length}:${metadata}`)
   })
   return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)))
-}
-
-/**
- * Every blob of every demo account except audit containers (which legitimately grow) — the
- * "inventory before and after" of the bad-input table.
- */
-export async function hashEverything(renv: ReliabilityEnv): Promise<Map<string, string>> {
-  const containers: Array<{account: DemoAccount; container: string}> = []
-  for (const {name} of DEMO_ACCOUNTS) {
-    for await (const c of renv.service(name).listContainers()) {
-      if (/audit/.test(c.name)) continue
-      containers.push({account: name, container: c.name})
-    }
-  }
-
-  return hashContainers(renv, containers)
 }
 
 /** Names and states of every key in the vault (crypto-shredding must not touch a key it should not). */

@@ -10,7 +10,7 @@ import {fileURLToPath} from 'node:url'
 import {recordJsonShape} from './json-shape.js'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const BIN = join(ROOT, 'bin', 'run.js')
+const BIN = join(ROOT, 'bin', 'run.js')
 /** bin/run.js with a hook that pauses `customer erase` after N journaled batches (see the file) */
 export const ERASE_TEST_CLI = join(ROOT, 'test', 'support', 'erase-cli.js')
 

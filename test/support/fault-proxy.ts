@@ -152,7 +152,7 @@ export interface FaultProxy {
 }
 
 /** Deterministic fault sequences: the same seed injects the same faults. */
-export const seededGenerator = seededRandom
+const seededGenerator = seededRandom
 
 const FAULT_ORDER: FaultKind[] = ['serverBusy', 'internalError', 'tooManyRequests', 'reset', 'truncate', 'delay']
 
@@ -514,7 +514,7 @@ function multipartParts(body: Buffer, boundary: string): Part[] {
 }
 
 /** The sub-requests of a Blob Batch body: Content-ID, method, path and query of each part. */
-export function parseBatchRequest(body: Buffer, boundary: string): BatchSubRequest[] {
+function parseBatchRequest(body: Buffer, boundary: string): BatchSubRequest[] {
   const out: BatchSubRequest[] = []
   for (const part of multipartParts(body, boundary)) {
     const contentId = Number(/Content-ID:\s*(\d+)/i.exec(part.text)?.[1] ?? Number.NaN)

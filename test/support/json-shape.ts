@@ -29,7 +29,7 @@ function typeOf(value: unknown): string {
 }
 
 /** The `path: type` lines of one JSON value. */
-export function shapeOf(value: unknown, path = '', out = new Set<string>()): Set<string> {
+function shapeOf(value: unknown, path = '', out = new Set<string>()): Set<string> {
   const type = typeOf(value)
   out.add(`${path || '.'}: ${type}`)
   if (type === 'array') {
@@ -46,7 +46,7 @@ export function shapeOf(value: unknown, path = '', out = new Set<string>()): Set
 let manifest: Set<string> | undefined
 
 /** The command id (`customer:erase`) that `args` start with, from the oclif manifest of the build. */
-export function commandIdOf(args: string[]): string | undefined {
+function commandIdOf(args: string[]): string | undefined {
   manifest ??= new Set(
     Object.keys(
       (JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>})

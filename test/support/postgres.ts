@@ -20,7 +20,7 @@ import {
   type DemoRowCounts,
 } from '../../src/lib/local/demo-postgres.js'
 import {startPostgres, type PostgresInstance} from '../../src/lib/local/postgres.js'
-import {ident} from '../../src/lib/stores/postgres/connection.js'
+import {ident, qualified} from '../../src/lib/stores/postgres/connection.js'
 import {mappedTables, type PostgresDatabaseConfig} from '../../src/lib/stores/postgres/types.js'
 
 export interface TestPostgres {
@@ -98,4 +98,22 @@ export async function copyOut(client: pg.ClientBase, copySql: string): Promise<B
   const stream = client.query(copyTo(copySql))
   for await (const chunk of stream) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks)
+}
+
+/** A customer's own schema with two linked tables and a sequence (isolation schema); a test fixture, the demo has none. */
+export async function createTenantSchema(client: pg.ClientBase, schema: string, rows = 5): Promise<void> {
+  await client.query(`CREATE SCHEMA ${ident(schema)}`)
+  await client.query(`CREATE TABLE ${qualified({schema, table: 'projects'})} (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL)`)
+  await client.query(`CREATE TABLE ${qualified({schema, table: 'documents'})} (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    project_id bigint NOT NULL REFERENCES ${qualified({schema, table: 'projects'})} (id), title text)`)
+  await client.query(
+    `INSERT INTO ${qualified({schema, table: 'projects'})} (name) SELECT 'P' || g FROM generate_series(1, $1::int) g`,
+    [rows],
+  )
+  await client.query(
+    `INSERT INTO ${qualified({schema, table: 'documents'})} (project_id, title)
+     SELECT p.id, 'D' || p.id FROM ${qualified({schema, table: 'projects'})} p`,
+  )
 }

@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {readdirSync, readFileSync} from 'node:fs'
-import {join, relative} from 'node:path'
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {dirname, join, relative, resolve} from 'node:path'
 
 import {certificateBaseFor} from '../../src/lib/erase/certificate.js'
 import {defaultPlanPath} from '../../src/lib/erase/erase.js'
@@ -22,7 +22,42 @@ function filesUnder(dir: string): string[] {
   )
 }
 
+/** Every compiled module `entry` imports, transitively (static and dynamic relative imports). */
+function reachableFrom(entry: string): Set<string> {
+  const seen = new Set<string>()
+  const queue = [entry]
+  while (queue.length > 0) {
+    const file = queue.pop()!
+    if (seen.has(file)) continue
+    seen.add(file)
+    const text = readFileSync(file, 'utf8')
+    for (const match of text.matchAll(/\b(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
+      const target = resolve(dirname(file), match[1])
+      assert.ok(existsSync(target), `${relative(ROOT, file)} imports ${match[1]}, which dist/ does not have`)
+      queue.push(target)
+    }
+  }
+
+  return seen
+}
+
 describe('what ships', () => {
+  it('dist/lib/local holds only what `custos demo` runs: every module there is reachable from dist/commands/demo.js', () => {
+    ensureBuilt()
+    const demo = reachableFrom(join(ROOT, 'dist', 'commands', 'demo.js'))
+    const local = filesUnder(join(ROOT, 'dist', 'lib', 'local')).filter((f) => f.endsWith('.js'))
+    assert.ok(local.length > 5, `${local.length} compiled local modules`)
+    assert.ok(
+      local.some((f) => demo.has(f)),
+      'the walk reaches dist/lib/local at all',
+    )
+    assert.deepEqual(
+      local.filter((f) => !demo.has(f)).map((f) => relative(ROOT, f)),
+      [],
+      'test-only modules belong in test/support, not in src/lib/local',
+    )
+  })
+
   it('dist/ holds no fault proxy and reads no test-only environment variable', () => {
     ensureBuilt()
     const shipped = filesUnder(join(ROOT, 'dist')).filter((f) => f.endsWith('.js'))

@@ -8,7 +8,7 @@ import {formatDuration} from '../duration.js'
 import {CustosError, ExitCode, fromAzureError} from '../errors.js'
 
 /** How long the activity log keeps events. */
-export const ACTIVITY_LOG_RETENTION_IN_MS = 90 * 86_400_000
+const ACTIVITY_LOG_RETENTION_IN_MS = 90 * 86_400_000
 
 export interface ListActivityEventsOptions {
   since: Date
@@ -41,7 +41,7 @@ export function activityLogOldest(now: Date = new Date()): Date {
 }
 
 /** The `$filter` for a time range (the only form the service accepts at subscription level). */
-export function activityLogFilter(since: Date, until: Date): string {
+function activityLogFilter(since: Date, until: Date): string {
   return `eventTimestamp ge '${since.toISOString()}' and eventTimestamp le '${until.toISOString()}'`
 }
 

@@ -23,8 +23,8 @@ import type {
 /** buckets per burst window */
 export const BURST_STEPS = 10
 /** password spray: failures on this many distinct accounts from one IP within DEFAULT_SPRAY_WINDOW_IN_MS */
-export const DEFAULT_SPRAY_ACCOUNTS = 5
-export const DEFAULT_SPRAY_WINDOW_IN_MS = 3_600_000
+const DEFAULT_SPRAY_ACCOUNTS = 5
+const DEFAULT_SPRAY_WINDOW_IN_MS = 3_600_000
 
 export interface AggregatorOptions {
   sinceInMs: number

@@ -5,6 +5,7 @@
  * changes its offset inside a quarter hour), which keeps the per-event cost to a map lookup.
  */
 import {usageError} from '../errors.js'
+import {wallClockFormat} from '../wall-clock.js'
 
 export interface WorkingHoursConfig {
   /** IANA zone, e.g. Europe/Berlin */
@@ -40,16 +41,7 @@ export class WorkingHours {
   constructor(readonly config: WorkingHoursConfig) {
     this.timeZone = config.timeZone
     try {
-      this.format = new Intl.DateTimeFormat('en-US', {
-        timeZone: config.timeZone,
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: '2-digit',
-        day: '2-digit',
-        hour: '2-digit',
-        minute: '2-digit',
-        second: '2-digit',
-      })
+      this.format = wallClockFormat(config.timeZone, 'en-US')
     } catch {
       throw usageError(
         `The time zone "${config.timeZone}" (access.timeZone) is not a known IANA time zone.`,

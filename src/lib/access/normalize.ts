@@ -61,7 +61,7 @@ const OUTCOMES: Readonly<Record<string, 'begin' | 'failure' | 'success'>> = {
 }
 
 /** `begin`, `success` or `failure` in either vocabulary; anything else (Active, Resolved, Updated, none) is `other`. */
-export function activityOutcome(status: string | undefined): 'begin' | 'failure' | 'other' | 'success' {
+function activityOutcome(status: string | undefined): 'begin' | 'failure' | 'other' | 'success' {
   const key = status?.trim().toLowerCase()
   return key !== undefined && Object.hasOwn(OUTCOMES, key) ? OUTCOMES[key] : 'other'
 }
@@ -89,7 +89,7 @@ function time(value: unknown): number | undefined {
 }
 
 /** `1.2.3.4:56029` → `1.2.3.4`; `[2001:db8::1]:443` → `2001:db8::1`; a bare IPv6 address stays. */
-export function stripPort(address: string): string {
+function stripPort(address: string): string {
   if (address.startsWith('[')) {
     const end = address.indexOf(']')
     return end > 0 ? address.slice(1, end) : address
@@ -105,7 +105,7 @@ function lower(value: string | undefined): string | undefined {
 }
 
 /** An archived sign-in record (SignInLogs, NonInteractiveUserSignInLogs, ServicePrincipalSignInLogs, ...). */
-export function fromSignInRecord(record: Doc): Normalized {
+function fromSignInRecord(record: Doc): Normalized {
   const t = time(record.time)
   if (t === undefined) return skip('no-time')
   const p = obj(record.properties) ?? {}
@@ -167,7 +167,7 @@ function resourceLogPrincipal(record: Doc): string | undefined {
 }
 
 /** An archived storage (StorageRead/Write/Delete) or Key Vault (AuditEvent) record. */
-export function fromResourceLogRecord(record: Doc): Normalized {
+function fromResourceLogRecord(record: Doc): Normalized {
   const t = time(record.time)
   if (t === undefined) return skip('no-time')
   const principal = resourceLogPrincipal(record) ?? 'anonymous'
@@ -208,7 +208,7 @@ export function fromActivityEvent(event: Doc): Normalized {
 }
 
 /** An activity-log record archived to storage (insights-activity-logs/…/PT1H.json). */
-export function fromArchivedActivityRecord(record: Doc): Normalized {
+function fromArchivedActivityRecord(record: Doc): Normalized {
   const t = time(record.time)
   if (t === undefined) return skip('no-time')
   const outcome = activityOutcome(str(record.resultType))

@@ -1,7 +1,7 @@
 /** The access report as CSV (RFC 4180): one row per principal, with its findings counted. */
 import type {AccessReport} from './types.js'
 
-export const CSV_COLUMNS = [
+const CSV_COLUMNS = [
   'principal',
   'signIns',
   'failures',

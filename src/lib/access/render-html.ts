@@ -36,7 +36,7 @@ function emptyChart(id: string, title: string, text: string): string {
 }
 
 /** Sign-ins per day, a bar per day stacked: successful below, failed on top. */
-export function dailyChart(report: AccessReport): string {
+function dailyChart(report: AccessReport): string {
   const days = report.daily
   const title = 'Sign-ins per day (successful and failed)'
   if (days.length === 0) return emptyChart('daily', title, 'No sign-ins in this range')
@@ -136,7 +136,7 @@ function horizontalBars(id: string, title: string, bars: Bar[], empty: string): 
   return `<svg class="chart" data-chart="${id}" role="img" aria-label="${escapeHtml(title)}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>`
 }
 
-export function topPrincipalsChart(report: AccessReport, limit = 10): string {
+function topPrincipalsChart(report: AccessReport, limit = 10): string {
   const bars = report.principals.slice(0, limit).map((p) => ({
     label: p.principal,
     segments: [
@@ -153,7 +153,7 @@ export function topPrincipalsChart(report: AccessReport, limit = 10): string {
   )
 }
 
-export function countriesChart(report: AccessReport, limit = 15): string {
+function countriesChart(report: AccessReport, limit = 15): string {
   const allowed = new Set(report.settings.allowedCountries)
   const bars = report.countries.slice(0, limit).map((c) => ({
     label: `${c.country}${allowed.has(c.country) ? '' : ' (not allowed)'}`,

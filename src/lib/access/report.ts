@@ -46,7 +46,7 @@ export interface CreateAccessReportOptions {
 }
 
 /** The sources a run reads: the requested ones (each must be configured) or every configured one. */
-export function chooseSources(map: DataMap, requested?: AccessSourceName[]): AccessSourceName[] {
+function chooseSources(map: DataMap, requested?: AccessSourceName[]): AccessSourceName[] {
   const configured: Record<AccessSourceName, boolean> = {
     'activity-log': Boolean(map.activityLog?.subscription),
     archive: Boolean(map.logs?.archive),

@@ -31,16 +31,16 @@ export const INTERRUPT_CODES: ReadonlyMap<string, string> = new Map([
 ])
 
 /** The user (or the MFA method) refused the second factor (same source). */
-export const MFA_DENIED_CODES: ReadonlySet<string> = new Set(['500121'])
+const MFA_DENIED_CODES: ReadonlySet<string> = new Set(['500121'])
 /** UserDisabled: the account is disabled (same source; `signinlogs-la-export-training-lab-disable_accounts.csv`). */
-export const DISABLED_ACCOUNT_CODE = '50057'
+const DISABLED_ACCOUNT_CODE = '50057'
 
 /**
  * `clientAppUsed` values of legacy authentication (Basic auth, no MFA possible), from Microsoft's
  * Conditional Access "client apps" condition and the sign-in log's client-app filter. Modern
  * clients report `Browser` or `Mobile Apps and Desktop clients`.
  */
-export const LEGACY_CLIENT_APPS: ReadonlySet<string> = new Set(
+const LEGACY_CLIENT_APPS: ReadonlySet<string> = new Set(
   [
     'Authenticated SMTP',
     'AutoDiscover',
@@ -66,8 +66,8 @@ export const LEGACY_CLIENT_APPS: ReadonlySet<string> = new Set(
  * (faster than any airliner's ~900 km/h cruise) and at least {@link MIN_TRAVEL_KM} apart (closer
  * places are within the error of IP geolocation).
  */
-export const MAX_TRAVEL_SPEED_KMH = 1000
-export const MIN_TRAVEL_KM = 500
+const MAX_TRAVEL_SPEED_KMH = 1000
+const MIN_TRAVEL_KM = 500
 /** places are kept per principal once per this interval (memory stays bounded) */
 const PLACE_BUCKET_MS = 10 * 60_000
 

@@ -84,7 +84,7 @@ let InRange = Events | where TimeGenerated >= rangeStart;
 }
 
 /** One query of the report: the prelude and the part's summarize. */
-export function workspaceQuery(part: WorkspaceQueryPart, p: WorkspaceQueryParams): string {
+function workspaceQuery(part: WorkspaceQueryPart, p: WorkspaceQueryParams): string {
   const head = `${queryMarker(part)}\n${workspacePrelude(p)}`
   switch (part) {
     case 'principals': {
@@ -184,7 +184,7 @@ function bool(value: unknown): boolean {
 }
 
 /** Feeds one part's answer into the aggregator. */
-export function applyWorkspaceTable(part: WorkspaceQueryPart, table: LogsTable, aggregator: AccessAggregator): number {
+function applyWorkspaceTable(part: WorkspaceQueryPart, table: LogsTable, aggregator: AccessAggregator): number {
   const rows = rowsOf(table)
   for (const r of rows) {
     const principal = String(r.Principal ?? '')

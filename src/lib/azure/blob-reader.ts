@@ -15,15 +15,10 @@
  */
 import {
   bearerTokenAuthenticationPolicy,
-  createDefaultHttpClient,
   createHttpHeaders,
-  createPipelineFromOptions,
   createPipelineRequest,
   RestError,
-  type HttpClient,
-  type Pipeline,
   type PipelineResponse,
-  type TlsSettings,
 } from '@azure/core-rest-pipeline'
 import type {TokenCredential} from '@azure/core-auth'
 import type {StorageSharedKeyCredential} from '@azure/storage-blob'
@@ -31,18 +26,17 @@ import type {StorageSharedKeyCredential} from '@azure/storage-blob'
 import {serviceMessage} from '../errors.js'
 import {escapeBlobName} from './blob-url.js'
 import {STORAGE_SCOPE} from './credential.js'
+import {createCorePipeline, type CorePipelineOptions, type SendRequest} from './pipeline.js'
 import {sharedKeyPolicy} from './shared-key.js'
 
 /** The x-ms-version @azure/storage-blob 12.32 sends (a test checks they stay equal). */
-export const STORAGE_SERVICE_VERSION = '2026-04-06'
+const STORAGE_SERVICE_VERSION = '2026-04-06'
 
-export interface BlobReaderOptions {
+export interface BlobReaderOptions extends CorePipelineOptions {
   /** blob endpoint without a trailing slash, e.g. https://contosoprod.blob.core.windows.net */
   endpoint: string
   auth: {sharedKey: StorageSharedKeyCredential} | {sas: string} | {token: TokenCredential}
-  retry: {maxTries: number; retryDelayInMs: number; maxRetryDelayInMs: number; tryTimeoutInMs: number}
-  userAgentPrefix: string
-  tls?: TlsSettings
+  retry: CorePipelineOptions['retry'] & {tryTimeoutInMs: number}
 }
 
 export interface ReadTarget {
@@ -67,28 +61,20 @@ export interface BlobRead {
 }
 
 export class BlobReader {
-  private readonly pipeline: Pipeline
-  private readonly httpClient: HttpClient
+  private readonly send: SendRequest
   private readonly sas: string
 
   constructor(private readonly options: BlobReaderOptions) {
-    this.pipeline = createPipelineFromOptions({
-      retryOptions: {
-        maxRetries: options.retry.maxTries - 1,
-        retryDelayInMs: options.retry.retryDelayInMs,
-        maxRetryDelayInMs: options.retry.maxRetryDelayInMs,
-      },
-      userAgentOptions: {userAgentPrefix: options.userAgentPrefix},
-      ...(options.tls ? {tlsOptions: options.tls} : {}),
-    })
     const {auth} = options
-    if ('sharedKey' in auth) this.pipeline.addPolicy(sharedKeyPolicy(auth.sharedKey), {phase: 'Sign'})
-    else if ('token' in auth)
-      this.pipeline.addPolicy(bearerTokenAuthenticationPolicy({credential: auth.token, scopes: STORAGE_SCOPE}), {
-        phase: 'Sign',
-      })
+    this.send = createCorePipeline(
+      options,
+      'sharedKey' in auth
+        ? sharedKeyPolicy(auth.sharedKey)
+        : 'token' in auth
+          ? bearerTokenAuthenticationPolicy({credential: auth.token, scopes: STORAGE_SCOPE})
+          : undefined,
+    )
     this.sas = 'sas' in auth ? auth.sas : ''
-    this.httpClient = createDefaultHttpClient()
   }
 
   /** The URL of a blob, a snapshot or a version (with the SAS, if the account has one). */
@@ -142,7 +128,7 @@ export class BlobReader {
         streamResponseStatusCodes: new Set([200]),
         allowInsecureConnection: url.startsWith('http://'),
       })
-      const response = await this.pipeline.sendRequest(this.httpClient, request)
+      const response = await this.send(request)
       if (response.status !== 200) throw serviceError(response)
       const chunks: Buffer[] = []
       try {

@@ -28,7 +28,6 @@ import {USER_AGENT} from '../version.js'
 import {parseAccount, type AccountRef} from './account.js'
 import {BlobReader} from './blob-reader.js'
 import type {ConnectOptions} from '../stores/postgres/connection.js'
-import {parseTableAccount} from '../stores/table/account.js'
 import {createCredential} from './credential.js'
 import {JsonRestClient} from './json-rest.js'
 import {resumeDroppedDownloads} from './dropped-connections.js'
@@ -43,7 +42,7 @@ export interface RetryOptions {
   tryTimeoutInMs: number
 }
 
-export const DEFAULT_RETRY: RetryOptions = {
+const DEFAULT_RETRY: RetryOptions = {
   maxTries: 6,
   retryDelayInMs: 500,
   maxRetryDelayInMs: 30_000,
@@ -182,7 +181,7 @@ export class AzureClients {
   }
 
   private tableEndpoint(account: string) {
-    const ref = parseTableAccount(account)
+    const ref = parseAccount(account, 'table')
     const credential = ref.sharedKey
       ? new AzureNamedKeyCredential(ref.sharedKey.accountName, ref.sharedKey.accountKey)
       : ref.sas

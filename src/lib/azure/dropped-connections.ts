@@ -19,7 +19,7 @@ import {PassThrough} from 'node:stream'
 import type {RequestPolicyFactory} from '@azure/storage-blob'
 
 /** `source` re-emitted without its `aborted` event; errors, backpressure and destroy are kept. */
-export function withoutAbortedEvent(source: NodeJS.ReadableStream): NodeJS.ReadableStream {
+function withoutAbortedEvent(source: NodeJS.ReadableStream): NodeJS.ReadableStream {
   const body = new PassThrough()
   const readable = source as NodeJS.ReadableStream & {destroy?: (error?: Error) => void; readableEnded?: boolean}
   source.on('error', (error: Error) => body.destroy(error))

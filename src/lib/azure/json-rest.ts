@@ -12,25 +12,19 @@
 import type {TokenCredential} from '@azure/core-auth'
 import {
   bearerTokenAuthenticationPolicy,
-  createDefaultHttpClient,
   createHttpHeaders,
-  createPipelineFromOptions,
   createPipelineRequest,
   RestError,
-  type HttpClient,
-  type Pipeline,
-  type TlsSettings,
 } from '@azure/core-rest-pipeline'
 
-export interface JsonRestClientOptions {
+import {createCorePipeline, type CorePipelineOptions, type SendRequest} from './pipeline.js'
+
+export interface JsonRestClientOptions extends CorePipelineOptions {
   /** e.g. https://management.azure.com or https://graph.microsoft.com/v1.0 (no trailing slash) */
   endpoint: string
   credential: TokenCredential
   /** token scope, e.g. https://graph.microsoft.com/.default */
   scope: string
-  retry: {maxTries: number; retryDelayInMs: number; maxRetryDelayInMs: number}
-  userAgentPrefix: string
-  tls?: TlsSettings
 }
 
 export interface JsonRequestOptions {
@@ -42,23 +36,13 @@ export interface JsonRequestOptions {
 export class JsonRestClient {
   /** requests sent (attempts after retries not counted): for the bench's request budget */
   requests = 0
-  private readonly pipeline: Pipeline
-  private readonly httpClient: HttpClient
+  private readonly sendRequest: SendRequest
 
   constructor(private readonly options: JsonRestClientOptions) {
-    this.pipeline = createPipelineFromOptions({
-      retryOptions: {
-        maxRetries: options.retry.maxTries - 1,
-        retryDelayInMs: options.retry.retryDelayInMs,
-        maxRetryDelayInMs: options.retry.maxRetryDelayInMs,
-      },
-      userAgentOptions: {userAgentPrefix: options.userAgentPrefix},
-      ...(options.tls ? {tlsOptions: options.tls} : {}),
-    })
-    this.pipeline.addPolicy(bearerTokenAuthenticationPolicy({credential: options.credential, scopes: options.scope}), {
-      phase: 'Sign',
-    })
-    this.httpClient = createDefaultHttpClient()
+    this.sendRequest = createCorePipeline(
+      options,
+      bearerTokenAuthenticationPolicy({credential: options.credential, scopes: options.scope}),
+    )
   }
 
   get endpoint(): string {
@@ -87,7 +71,7 @@ export class JsonRestClient {
       ...(options.abortSignal ? {abortSignal: options.abortSignal} : {}),
     })
     this.requests++
-    const response = await this.pipeline.sendRequest(this.httpClient, request)
+    const response = await this.sendRequest(request)
     const text = response.bodyAsText ?? ''
     let parsed: unknown
     try {

@@ -108,7 +108,7 @@ function mapped(error: unknown, what: string): unknown {
 }
 
 /** The server in its ARM wire shape, from the SDK's model. */
-export function toServerBody(server: Server): FlexibleServerBody {
+function toServerBody(server: Server): FlexibleServerBody {
   const backup = server.backup
   const encryption = server.dataEncryption
   const properties = defined({

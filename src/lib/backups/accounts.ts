@@ -36,7 +36,7 @@ export interface StorageResourceId {
   name: string
 }
 
-export function parseStorageResourceId(id: string): StorageResourceId {
+function parseStorageResourceId(id: string): StorageResourceId {
   const m =
     /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Storage\/storageAccounts\/([^/]+)$/i.exec(
       id.trim(),

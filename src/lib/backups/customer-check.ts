@@ -42,7 +42,7 @@ export interface SetContext {
 }
 
 /** Blob metadata key that may carry a backup's SHA-256 (hex or base64). */
-export const SHA256_METADATA = 'sha256'
+const SHA256_METADATA = 'sha256'
 
 const MISSING_SHOWN = 10
 

@@ -26,7 +26,7 @@ const DAY_MS = 86_400_000
  * Azure's region pairs that custos knows (geo-redundant backups of a flexible server go to the
  * paired region). A region missing here makes `separate` unknown rather than guessed.
  */
-export const PAIRED_REGIONS: Readonly<Record<string, string>> = {
+const PAIRED_REGIONS: Readonly<Record<string, string>> = {
   germanywestcentral: 'germanynorth',
   germanynorth: 'germanywestcentral',
   westeurope: 'northeurope',

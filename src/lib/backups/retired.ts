@@ -23,7 +23,7 @@ export interface ErasedCustomer {
 const ERASE_ACTIONS = new Set(['erase.apply', 'customer.erase'])
 
 /** Whether `record` says custos erased a customer successfully. */
-export function isEraseSucceeded(record: AuditRecord): boolean {
+function isEraseSucceeded(record: AuditRecord): boolean {
   return ERASE_ACTIONS.has(record.action) && record.result === 'succeeded' && typeof record.customer === 'string'
 }
 

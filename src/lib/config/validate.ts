@@ -213,7 +213,7 @@ export async function checkReachability(
  * is `failed`; each catalog problem is one `invalid` check naming the table and, where one is
  * involved, the constraint.
  */
-export async function checkDatabases(clients: AzureClients): Promise<ReachabilityCheck[]> {
+async function checkDatabases(clients: AzureClients): Promise<ReachabilityCheck[]> {
   const checks: ReachabilityCheck[] = []
   for (const config of clients.map.databases) {
     if (config.engine !== 'postgresql') continue // Table storage: reached like a storage account, by the store kind's check

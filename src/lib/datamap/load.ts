@@ -8,7 +8,6 @@ import {parseAccount} from '../azure/account.js'
 import {isLoopbackUrl} from '../azure/credential.js'
 import {configError} from '../errors.js'
 import {mappedTables} from '../stores/postgres/types.js'
-import {parseTableAccount} from '../stores/table/account.js'
 import {TABLE_NAME, type TableDatabaseConfig} from '../stores/table/types.js'
 import {defaultLockContainer} from './defaults.js'
 import {describeScopeOverlap, findScopeOverlaps, scopeTemplatesOf} from './overlap.js'
@@ -17,7 +16,7 @@ import {dataMapSchema} from './schema.js'
 import type {DataMap, DatabaseConfig} from './types.js'
 import {checkValues} from './values.js'
 
-export const CONFIG_ENV = 'CUSTOS_CONFIG'
+const CONFIG_ENV = 'CUSTOS_CONFIG'
 const DEFAULT_FILES = ['custos.yaml', 'custos.yml', 'custos.json']
 
 const ajv = new Ajv({allErrors: true, useDefaults: true, strict: false})
@@ -415,7 +414,7 @@ function mixedTableKeys(map: DataMap): string[] {
     if (d.engine !== 'table' || d.table.includes('{customer}')) return
     let endpoint: string
     try {
-      endpoint = parseTableAccount(d.account).endpoint.toLowerCase()
+      endpoint = parseAccount(d.account, 'table').endpoint.toLowerCase()
     } catch {
       return
     }
@@ -441,7 +440,7 @@ function mixedTableKeys(map: DataMap): string[] {
 function checkTableDatabase(d: TableDatabaseConfig, path: string): string[] {
   const problems: string[] = []
   try {
-    parseTableAccount(d.account)
+    parseAccount(d.account, 'table')
   } catch (error) {
     problems.push(`${path}.account: ${(error as Error).message}`)
   }

@@ -50,12 +50,11 @@
  * entries are not compared (neither belongs to a customer).
  */
 import {defaultLockContainer} from './defaults.js'
-import {accountNameFromEndpoint, accountKey} from '../azure/account.js'
+import {accountNameFromEndpoint, accountKey, parseAccount} from '../azure/account.js'
 import {isValidContainerName} from '../scope.js'
 import {compileIdLanguage, ID_CHARACTERS, isAcceptableId, MAX_ID_LENGTH, type IdLanguage} from './id-language.js'
 import {expandCustomer} from './placeholders.js'
 import {parseDottedName} from '../stores/postgres/types.js'
-import {parseTableAccount} from '../stores/table/account.js'
 import type {DataMap} from './types.js'
 
 /** One place a data-map entry keeps data, as a template over the customer id. */
@@ -176,7 +175,7 @@ export function scopeTemplatesOf(map: DataMap): ScopeTemplate[] {
  * entry's `public` tables for the customer "public"; a database template `{customer}` meets a shared
  * entry's database `app` for the customer "app".
  */
-export function databaseTemplates(
+function databaseTemplates(
   entry: {
     name: string
     host: string
@@ -226,13 +225,13 @@ export function databaseTemplates(
  * scope, a table template `t{customer}` meets a shared table `tacme` for the customer "acme", and
  * a partition-key entry never nests in a row-key one (load.ts refuses mixing them on one table).
  */
-export function tableTemplates(
+function tableTemplates(
   entry: {name: string; account: string; table: string; partitionKey?: string; rowKeyPrefix?: string},
   path: string,
 ): ScopeTemplate[] {
   let endpoint: string
   try {
-    endpoint = parseTableAccount(entry.account).endpoint.toLowerCase()
+    endpoint = parseAccount(entry.account, 'table').endpoint.toLowerCase()
   } catch {
     return [] // load.ts names the account
   }

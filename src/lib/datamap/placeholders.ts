@@ -3,7 +3,7 @@
  * decided here, once, so that the loader can reject an unknown one before anything runs.
  */
 
-export const DATE_TOKENS = ['yyyy', 'MM', 'dd', 'HH'] as const
+const DATE_TOKENS = ['yyyy', 'MM', 'dd', 'HH'] as const
 
 const placeholderPattern = /\{([^{}]*)\}/g
 

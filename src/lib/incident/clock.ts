@@ -5,6 +5,7 @@
  * through Intl.DateTimeFormat (the zone database of the running Node).
  */
 import {configError} from '../errors.js'
+import {wallClockFormat} from '../wall-clock.js'
 import {firstNotices} from './fold.js'
 import type {Incident} from './types.js'
 
@@ -27,17 +28,8 @@ function formatter(timeZone: string, timeZoneName: 'short' | 'longOffset'): Intl
   const key = `${timeZone}|${timeZoneName}`
   let f = formatters.get(key)
   if (!f) {
-    f = new Intl.DateTimeFormat('en-GB', {
-      timeZone,
-      timeZoneName,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-    })
+    // en-GB: the zone's common abbreviation (CET, CEST) where en-US would say GMT+1
+    f = wallClockFormat(timeZone, 'en-GB', timeZoneName)
     formatters.set(key, f)
   }
 

@@ -37,14 +37,14 @@ export function isIncidentRecord(
   )
 }
 
-export function deadlineOf(detectedAt: string | Date): string {
+function deadlineOf(detectedAt: string | Date): string {
   const ms =
     (typeof detectedAt === 'string' ? Date.parse(detectedAt) : detectedAt.getTime()) + NOTIFICATION_WINDOW_IN_MS
   return new Date(ms).toISOString()
 }
 
 /** Copies the known fact fields of `from` over `into` (undefined leaves a field as it is). */
-export function mergeFacts(into: IncidentFacts, from: IncidentFacts | undefined): IncidentFacts {
+function mergeFacts(into: IncidentFacts, from: IncidentFacts | undefined): IncidentFacts {
   const out: IncidentFacts = {...into}
   if (!from) return out
   for (const name of FACT_NAMES) {

@@ -24,7 +24,7 @@ import {
 } from './types.js'
 
 /** Longest free text accepted for one field: the whole record must stay under the trail's 64 KiB. */
-export const MAX_TEXT_LENGTH = 4000
+const MAX_TEXT_LENGTH = 4000
 const MAX_LIST_ITEMS = 200
 /** a detection time this far in the future is a typo, not clock skew */
 const MAX_FUTURE_SKEW_IN_MS = 5 * 60_000
@@ -50,7 +50,7 @@ export class IncidentLog {
   readonly trail: AuditTrail
 
   constructor(
-    private readonly clients: AzureClients,
+    clients: AzureClients,
     private readonly map: DataMap,
     options: {trail?: AuditTrail} = {},
   ) {
@@ -238,7 +238,7 @@ export class IncidentLog {
 }
 
 /** `inc-20261024-7f3a9c`: the UTC day of detection and 24 random bits. */
-export function newIncidentId(detectedAt: Date): string {
+function newIncidentId(detectedAt: Date): string {
   return `inc-${detectedAt.toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(3).toString('hex')}`
 }
 
@@ -294,7 +294,7 @@ export function factFlag(name: keyof IncidentFacts): string {
 }
 
 /** Drops undefined fields, trims text, checks lengths and counts. */
-export function checkFacts(facts: IncidentFacts): IncidentFacts {
+function checkFacts(facts: IncidentFacts): IncidentFacts {
   const out: IncidentFacts = {}
   for (const name of FACT_NAMES) {
     const value = facts[name]

@@ -35,7 +35,7 @@ export const REQUIRED_ITEMS: ReadonlyArray<{fact: FactName; item: string; articl
 ]
 
 /** Every placeholder a template may use. */
-export const PLACEHOLDERS = [
+const PLACEHOLDERS = [
   'incident',
   'customer',
   'summary',
@@ -132,7 +132,7 @@ function checkTemplate(source: string, body: string): void {
 }
 
 /** Substitutes `{{name}}` with `values[name]`; in HTML every value is escaped and its line breaks become <br>. */
-export function substitute(template: string, values: Record<string, string>, html: boolean): string {
+function substitute(template: string, values: Record<string, string>, html: boolean): string {
   return template.replaceAll(PLACEHOLDER, (_match, name: string) => {
     const value = values[name] ?? ''
     return html ? escapeHtml(value).replaceAll(/\r?\n/g, '<br>\n') : value

@@ -44,7 +44,7 @@ export interface ScopedBlob {
  * old generation, which then grows with the number of pages: listing 20,000 blobs peaked at 294 MB
  * RSS with 5,000 per page. 1,000 keeps the peak flat for one list request per 1,000 objects.
  */
-export const LIST_PAGE_SIZE = 1000
+const LIST_PAGE_SIZE = 1000
 
 export interface ListScopeOptions {
   versions?: boolean
@@ -57,7 +57,7 @@ export interface ListScopeOptions {
   abortSignal?: AbortSignal
 }
 
-export function classify(item: BlobItem): BlobKind {
+function classify(item: BlobItem): BlobKind {
   if (item.deleted) return 'deleted'
   if (item.snapshot) return 'snapshot'
   if (item.versionId && item.isCurrentVersion !== true) return 'version'

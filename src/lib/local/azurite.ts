@@ -80,10 +80,9 @@ export interface StartAzuriteOptions {
   debugLog?: string
 }
 
-export interface AzuriteInstance {
-  /** http://127.0.0.1:<port>/<account>; default account: devstoreaccount1 */
-  blobEndpoint(account?: string): string
-  /** DefaultEndpointsProtocol=http;AccountName=..;AccountKey=..;BlobEndpoint=http://127.0.0.1:<port>/<account>; */
+/** One running Azurite service (blob or table): its own process and port. */
+interface AzuriteServiceInstance {
+  /** DefaultEndpointsProtocol=http;AccountName=..;AccountKey=..;BlobEndpoint|TableEndpoint=http://127.0.0.1:<port>/<account>; */
   connectionString(account?: string): string
   /** every account Azurite serves (the requested ones, plus devstoreaccount1) */
   accounts: AzuriteAccount[]
@@ -92,6 +91,11 @@ export interface AzuriteInstance {
   pid: number
   /** kills the child, waits for exit, removes the temp location if we created it; idempotent */
   stop(): Promise<void>
+}
+
+export interface AzuriteInstance extends AzuriteServiceInstance {
+  /** http://127.0.0.1:<port>/<account>; default account: devstoreaccount1 */
+  blobEndpoint(account?: string): string
 }
 
 /** The well-known development account published in the Azurite / Azure Storage emulator docs. */
@@ -298,27 +302,13 @@ async function launch(
 
 export async function startAzurite(options: StartAzuriteOptions = {}): Promise<AzuriteInstance> {
   const started = await startService('blob', options)
-  return {
-    ...started,
-    blobEndpoint: started.endpoint,
-    connectionString(name?: string): string {
-      const account = started.find(name)
-      return `DefaultEndpointsProtocol=http;AccountName=${account.name};AccountKey=${account.key};BlobEndpoint=${started.endpoint(account.name)};`
-    },
-  }
+  return {...started, blobEndpoint: started.endpoint}
 }
 
 /** Azurite's table service (`azurite-table`), started like the blob service: its own process and port. */
-export interface AzuriteTableInstance {
+export interface AzuriteTableInstance extends AzuriteServiceInstance {
   /** http://127.0.0.1:<port>/<account>; default account: devstoreaccount1 */
   tableEndpoint(account?: string): string
-  /** DefaultEndpointsProtocol=http;AccountName=..;AccountKey=..;TableEndpoint=http://127.0.0.1:<port>/<account>; */
-  connectionString(account?: string): string
-  accounts: AzuriteAccount[]
-  port: number
-  location: string
-  pid: number
-  stop(): Promise<void>
 }
 
 /**
@@ -329,17 +319,13 @@ export interface AzuriteTableInstance {
  */
 export async function startAzuriteTable(options: StartAzuriteOptions = {}): Promise<AzuriteTableInstance> {
   const started = await startService('table', options)
-  return {
-    ...started,
-    tableEndpoint: started.endpoint,
-    connectionString(name?: string): string {
-      const account = started.find(name)
-      return `DefaultEndpointsProtocol=http;AccountName=${account.name};AccountKey=${account.key};TableEndpoint=${started.endpoint(account.name)};`
-    },
-  }
+  return {...started, tableEndpoint: started.endpoint}
 }
 
-async function startService(service: AzuriteService, options: StartAzuriteOptions) {
+async function startService(
+  service: AzuriteService,
+  options: StartAzuriteOptions,
+): Promise<AzuriteServiceInstance & {endpoint(account?: string): string}> {
   const accounts = validateAccounts(options.accounts ?? [])
   const bin = azuriteBin(service)
   const ownLocation = !options.location
@@ -378,6 +364,7 @@ async function startService(service: AzuriteService, options: StartAzuriteOption
   }
 
   const endpoint = (name?: string): string => `http://${HOST}:${port}/${find(name).name}`
+  const endpointField = service === 'blob' ? 'BlobEndpoint' : 'TableEndpoint'
   let stopping: Promise<void> | undefined
 
   return {
@@ -385,8 +372,11 @@ async function startService(service: AzuriteService, options: StartAzuriteOption
     port,
     location,
     pid: child.pid!,
-    find,
     endpoint,
+    connectionString(name?: string): string {
+      const account = find(name)
+      return `DefaultEndpointsProtocol=http;AccountName=${account.name};AccountKey=${account.key};${endpointField}=${endpoint(account.name)};`
+    },
     stop(): Promise<void> {
       stopping ??= (async () => {
         const exited = waitForExit(child)

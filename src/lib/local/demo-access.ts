@@ -17,7 +17,7 @@ const ROLE = {
 }
 
 /** A tenant that is not the demo directory's: the vendor's. */
-export const DEMO_FOREIGN_TENANT = '7e5a1b2c-0000-4000-8000-76656e646f72'
+const DEMO_FOREIGN_TENANT = '7e5a1b2c-0000-4000-8000-76656e646f72'
 
 /** `access.expected` of the demo data map. */
 export const DEMO_ACCESS_EXPECTED = {
@@ -28,7 +28,7 @@ export const DEMO_ACCESS_EXPECTED = {
 }
 
 /** The role the demo database gets besides custos's own: it can read customer documents. */
-export const DEMO_UNEXPECTED_DATABASE_ROLE = 'bi_reader'
+const DEMO_UNEXPECTED_DATABASE_ROLE = 'bi_reader'
 
 /** Seeds the local server's directory and role assignments; sign-in times are relative to `now`. */
 export function seedDemoAccess(state: LocalAzureState, now: Date = new Date()): void {

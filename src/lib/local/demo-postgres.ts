@@ -25,7 +25,7 @@ export const DEMO_TENANTS = ['acme', 'acme-corp', 'globex', 'initech'] as const
 /** The table whose name needs every kind of quoting. */
 export const ODD_TABLE = `Notizen "Ärger" d'Acme`
 /** Its columns: a mixed-case umlaut name and a name with double quotes. */
-export const ODD_COLUMNS = {size: 'Größe', text: 'Text "zitiert"'} as const
+const ODD_COLUMNS = {size: 'Größe', text: 'Text "zitiert"'} as const
 
 export interface DemoRowCounts {
   projects: number
@@ -177,24 +177,6 @@ export async function createCustosRole(
   }
 }
 
-/** A customer's own schema with two linked tables and a sequence (isolation schema). */
-export async function createTenantSchema(client: pg.ClientBase, schema: string, rows = 5): Promise<void> {
-  await client.query(`CREATE SCHEMA ${ident(schema)}`)
-  await client.query(`CREATE TABLE ${qualified({schema, table: 'projects'})} (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL)`)
-  await client.query(`CREATE TABLE ${qualified({schema, table: 'documents'})} (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    project_id bigint NOT NULL REFERENCES ${qualified({schema, table: 'projects'})} (id), title text)`)
-  await client.query(
-    `INSERT INTO ${qualified({schema, table: 'projects'})} (name) SELECT 'P' || g FROM generate_series(1, $1::int) g`,
-    [rows],
-  )
-  await client.query(
-    `INSERT INTO ${qualified({schema, table: 'documents'})} (project_id, title)
-     SELECT p.id, 'D' || p.id FROM ${qualified({schema, table: 'projects'})} p`,
-  )
-}
-
 /** The demo's application database: a local server with the shared-schema tables and the demo tenants. */
 export interface DemoPostgres {
   server: PostgresInstance
@@ -204,7 +186,7 @@ export interface DemoPostgres {
 }
 
 /** Where the demo puts the password of its role: the data map names the variable, never the value. */
-export const DEMO_PASSWORD_ENV = 'CUSTOS_DEMO_PG_PASSWORD'
+const DEMO_PASSWORD_ENV = 'CUSTOS_DEMO_PG_PASSWORD'
 
 /**
  * Starts a local PostgreSQL (loopback, TLS verify-full against its own CA) with a database `app`

@@ -8,9 +8,9 @@ import {createHash} from 'node:crypto'
 import {DEFAULT_RESOURCE_GROUP, LOCAL_SUBSCRIPTION_ID, LOCAL_TENANT_ID} from './azure-server/state.js'
 import {seededRandom} from './seeded-random.js'
 
-export const DEMO_TENANT_ID = LOCAL_TENANT_ID
-export const DEMO_SUBSCRIPTION_ID = LOCAL_SUBSCRIPTION_ID
-export const DEMO_RESOURCE_GROUP = DEFAULT_RESOURCE_GROUP
+const DEMO_TENANT_ID = LOCAL_TENANT_ID
+const DEMO_SUBSCRIPTION_ID = LOCAL_SUBSCRIPTION_ID
+const DEMO_RESOURCE_GROUP = DEFAULT_RESOURCE_GROUP
 
 export interface DemoPrincipal {
   upn: string
@@ -160,7 +160,7 @@ export function storageReadRecord(
 }
 
 /** `y=2026/m=11/d=22/h=10/m=00/PT1H.json` for the hour containing `time`. */
-export function hourPath(time: Date): string {
+function hourPath(time: Date): string {
   const p = (n: number) => String(n).padStart(2, '0')
   return `y=${time.getUTCFullYear()}/m=${p(time.getUTCMonth() + 1)}/d=${p(time.getUTCDate())}/h=${p(time.getUTCHours())}/m=00/PT1H.json`
 }

@@ -16,10 +16,10 @@ import {DEMO_ACCESS_EXPECTED, seedDemoAccess} from './demo-access.js'
 import {startAzurite, type AzuriteInstance} from './azurite.js'
 
 export const DEMO_CUSTOMERS = ['acme', 'acme-corp', 'globex', 'initech'] as const
-export const DEMO_VAULT = 'contoso-kv'
-export const DEMO_AUDIT_CONTAINER = 'custos-audit'
+const DEMO_VAULT = 'contoso-kv'
+const DEMO_AUDIT_CONTAINER = 'custos-audit'
 /** The flexible server Resource Manager reports for the demo's application database. */
-export const DEMO_POSTGRES_SERVER = 'contoso-pg'
+const DEMO_POSTGRES_SERVER = 'contoso-pg'
 export const DEMO_POSTGRES_RESOURCE_ID = LocalAzureState.flexibleServerId(
   LOCAL_SUBSCRIPTION_ID,
   DEFAULT_RESOURCE_GROUP,

@@ -35,7 +35,7 @@ const execFileAsync = promisify(execFile)
 
 const HOST = '127.0.0.1'
 /** The system user the server runs as when custos runs as root. */
-export const SERVER_USER = 'custos-pg'
+const SERVER_USER = 'custos-pg'
 const SUPERUSER = 'postgres'
 const START_TIMEOUT_MS = 60_000
 const STOP_GRACE_MS = 10_000

@@ -222,7 +222,7 @@ export function spanOfPrefix(prefix: string): {from: number; to: number} | undef
 }
 
 /** Walks the container level by level, pruning date levels outside the window; yields hour blobs in it. */
-export async function* listHourBlobs(
+async function* listHourBlobs(
   container: ContainerClient,
   window: {from: number; to: number},
   options: {abortSignal?: AbortSignal; pageSize?: number; prefix?: string} = {},

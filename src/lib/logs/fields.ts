@@ -104,7 +104,7 @@ export function getString(record: unknown, path: string): string | undefined {
 }
 
 /** Fields that carry a record's own time, by source: archive, Log Analytics, activity log (REST). */
-export const TIME_FIELDS = ['time', 'TimeGenerated', 'eventTimestamp', 'timeStamp', 'createdDateTime'] as const
+const TIME_FIELDS = ['time', 'TimeGenerated', 'eventTimestamp', 'timeStamp', 'createdDateTime'] as const
 
 /** A record's own time in epoch milliseconds, or undefined when it has none that parses. */
 export function recordTime(record: LogRecord): number | undefined {

@@ -39,7 +39,7 @@ export interface RedactionRule {
   replacement: string
 }
 
-export const OTHER_CUSTOMER_RULE = 'other-customer-id'
+const OTHER_CUSTOMER_RULE = 'other-customer-id'
 
 /** Every rule a log bundle applies, in order (rendered in the README and named in the manifest). */
 export const LOG_REDACTION_RULES: readonly RedactionRule[] = [

@@ -21,17 +21,17 @@ import type {DataMap, StoreConfig} from '../datamap/types.js'
 import {isInScope, scopeOf, assertCustomerId, type Scope} from '../scope.js'
 import {getField, getString, type LogRecord} from './fields.js'
 
-export const DEFAULT_CUSTOMER_FIELDS = ['properties.customerId', 'properties.tenantId'] as const
+const DEFAULT_CUSTOMER_FIELDS = ['properties.customerId', 'properties.tenantId'] as const
 
 /** Fields that may name a blob or container, per source shape (archive, LA StorageBlobLogs, activity log). */
-export const RESOURCE_PATH_FIELDS = ['properties.objectKey', 'uri', 'resourceId', 'authorization.scope'] as const
+const RESOURCE_PATH_FIELDS = ['properties.objectKey', 'uri', 'resourceId', 'authorization.scope'] as const
 
 /**
  * Fields that name the other end of a copy (`SourceUri` / `DestinationUri` in StorageBlobLogs). They
  * do not make a record the customer's, but a kept record can name another customer's blob there,
  * so they are read for ids to redact.
  */
-export const OTHER_PATH_FIELDS = ['properties.sourceUri', 'properties.destinationUri'] as const
+const OTHER_PATH_FIELDS = ['properties.sourceUri', 'properties.destinationUri'] as const
 
 export type MatchReason = {kind: 'field'; field: string} | {kind: 'scope'; store: string; field: string}
 
@@ -67,7 +67,7 @@ export interface CustomerSelector {
 }
 
 /** Parses `/account/container/blob…` (objectKey), a blob URL (host- or path-style) or an ARM container id. */
-export function parseResourcePath(field: string, value: string): ResourcePath | undefined {
+function parseResourcePath(field: string, value: string): ResourcePath | undefined {
   if (field.endsWith('objectKey') || field.endsWith('ObjectKey')) {
     const parts = value.split('/')
     if (parts[0] !== '' || parts.length < 3 || !parts[1] || !parts[2]) return undefined
@@ -111,7 +111,7 @@ export function parseResourcePath(field: string, value: string): ResourcePath | 
 }
 
 /** True when `path` lies in `scope`: a blob inside it, the container a customer owns, or a listing of its prefix. */
-export function pathInScope(scope: Scope, path: ResourcePath): boolean {
+function pathInScope(scope: Scope, path: ResourcePath): boolean {
   if (path.account.toLowerCase() !== scope.accountName.toLowerCase()) return false
   if (path.container !== scope.container) return false
   if (path.blobName !== '') return isInScope(scope, path.container, path.blobName)

@@ -12,7 +12,7 @@ import {azureFailure, fromAzureError} from '../errors.js'
 import {recordCategory, recordTime, type LogRecord} from './fields.js'
 
 /** Tables searched (missing ones are ignored: `union isfuzzy=true`). */
-export const WORKSPACE_TABLES = [
+const WORKSPACE_TABLES = [
   'SigninLogs',
   'AADNonInteractiveUserSignInLogs',
   'AADServicePrincipalSignInLogs',
@@ -43,7 +43,7 @@ export interface QueryWorkspaceRecordsOptions {
 }
 
 /** The KQL for one window: rows of the tables above, in [from, to), mentioning `customer`. */
-export function workspaceQuery(customer: string, from: Date, to: Date): string {
+function workspaceQuery(customer: string, from: Date, to: Date): string {
   // The id is checked against a strict character set before it gets here (scope.assertCustomerId).
   if (!/^[A-Za-z0-9._-]+$/.test(customer))
     throw new Error(`customer id ${JSON.stringify(customer)} cannot be put into a query`)

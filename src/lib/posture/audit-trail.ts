@@ -26,11 +26,7 @@ import type {CheckResult, CheckStatus, PostureResource} from './types.js'
 const NEW_CONTAINER =
   'az storage container-rm create --subscription {subscription} --resource-group {resourceGroup} --storage-account {account} --name <new container>'
 
-export const AUDIT_TRAIL_CHECKS = [
-  'audit.trail-immutable',
-  'audit.trail-writable',
-  'audit.trail-policy-locked',
-] as const
+const AUDIT_TRAIL_CHECKS = ['audit.trail-immutable', 'audit.trail-writable', 'audit.trail-policy-locked'] as const
 
 /** What Resource Manager said about the audit container. */
 export type AuditContainerRead =
@@ -40,7 +36,7 @@ export type AuditContainerRead =
   | {state: 'unknown'; reason: string; hint: string}
 
 /** Reads the container; a missing container is `missing`, a denied read `unknown`, anything else throws. */
-export async function readAuditContainer(
+async function readAuditContainer(
   clients: AzureClients,
   accountId: string,
   container: string,
@@ -69,7 +65,7 @@ export async function readAuditContainer(
  * The three checks of the audit container. `placeholders` fill the fixes: `subscription`,
  * `resourceGroup`, `account`, `container` (`days` comes from the policy, else `<days>`).
  */
-export function evaluateAuditContainer(
+function evaluateAuditContainer(
   read: AuditContainerRead,
   placeholders: Record<string, string | undefined>,
 ): CheckResult[] {

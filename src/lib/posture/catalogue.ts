@@ -59,7 +59,7 @@ const auditContainer =
 /** `az … immutability-policy create` for the audit container: time-based retention that still lets custos append. */
 export const AUDIT_POLICY_CREATE = `${immutabilityPolicy} create ${auditContainer} --period {days} --allow-protected-append-writes true`
 /** Locking needs the policy's current etag. */
-export const AUDIT_POLICY_LOCK = `${immutabilityPolicy} lock ${auditContainer} --if-match "$(${immutabilityPolicy} show ${auditContainer} --query etag --output tsv)"`
+const AUDIT_POLICY_LOCK = `${immutabilityPolicy} lock ${auditContainer} --if-match "$(${immutabilityPolicy} show ${auditContainer} --query etag --output tsv)"`
 
 export const CHECKS: readonly CheckDefinition[] = [
   // ---------------------------------------------------------------- storage accounts

@@ -20,7 +20,7 @@ import type {FlexibleServerBody} from '../stores/postgres/residuals.js'
 import {regionAllowed, result} from './result.js'
 import type {CheckResult} from './types.js'
 
-export const POSTGRES_PARAMETERS = [
+const POSTGRES_PARAMETERS = [
   'require_secure_transport',
   'ssl_min_protocol_version',
   'log_connections',

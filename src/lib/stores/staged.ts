@@ -17,7 +17,7 @@ import {HashingStream, type DownloadOptions} from '../export/transfer.js'
 import type {ExportPart, KindExportOptions, ObjectReader} from './kind.js'
 
 /** Reads a staged file back, checking it is still exactly what the snapshot wrote . */
-export class StagedFileReader implements ObjectReader {
+class StagedFileReader implements ObjectReader {
   constructor(
     private readonly dir: string,
     private readonly customer: string,

@@ -8,12 +8,12 @@ import {fileURLToPath} from 'node:url'
 import {Client} from 'pg'
 import type pg from 'pg'
 
-import {createTenantSchema, ODD_TABLE} from '../../../src/lib/local/demo-postgres.js'
+import {ODD_TABLE} from '../../../src/lib/local/demo-postgres.js'
 import {CustosError, ExitCode} from '../../../src/lib/errors.js'
 import {fromPostgresError, ident} from '../../../src/lib/stores/postgres/connection.js'
 import {applyErase, planErase, type EraseBatch} from '../../../src/lib/stores/postgres/erase.js'
 import type {PostgresDatabaseConfig} from '../../../src/lib/stores/postgres/types.js'
-import {copyOut, usePostgres, type DemoDatabase} from '../../support/postgres.js'
+import {copyOut, createTenantSchema, usePostgres, type DemoDatabase} from '../../support/postgres.js'
 
 const ODD = `public."Notizen ""Ärger"" d'Acme"`
 

@@ -51,11 +51,11 @@ export function names(list: readonly string[], p: ReviewPrincipal | undefined): 
 }
 
 /** `az role assignment delete` for an assignment (quoted: ids contain no spaces, but may be pasted into any shell). */
-export function deleteAssignmentCommand(assignmentId: string): string {
+function deleteAssignmentCommand(assignmentId: string): string {
   return `az role assignment delete --ids "${assignmentId}"`
 }
 
-export function removeMemberCommand(groupId: string, memberId: string): string {
+function removeMemberCommand(groupId: string, memberId: string): string {
   return `az ad group member remove --group ${groupId} --member-id ${memberId}`
 }
 

@@ -12,7 +12,7 @@ function isFailing(f: ReviewFinding, review: AccessReview): boolean {
 }
 
 /** The last segment of a scope, with its kind, for narrow columns: `storageAccounts/contosoprod`. */
-export function shortScope(scope: string): string {
+function shortScope(scope: string): string {
   const parts = scope.split('/').filter(Boolean)
   if (parts.length <= 2) return scope
   return parts.slice(-2).join('/')
@@ -70,7 +70,7 @@ export function renderReviewText(review: AccessReview, color: ChalkInstance): st
   return blocks.join('\n\n')
 }
 
-export const REVIEW_CSV_COLUMNS = [
+const REVIEW_CSV_COLUMNS = [
   'type',
   'severity',
   'principal',
@@ -90,7 +90,7 @@ export function renderReviewCsv(review: AccessReview): string {
 }
 
 /** The access matrix: one row per principal, one column per reviewed scope, the roles in the cells. */
-export function accessMatrix(review: AccessReview): {
+function accessMatrix(review: AccessReview): {
   scopes: string[]
   rows: Array<{principal: string; kind: string; cells: string[][]}>
 } {

@@ -36,11 +36,11 @@ import type {
   ReviewScope,
 } from './types.js'
 
-export const AUTHORIZATION_API_VERSION = '2022-04-01'
+const AUTHORIZATION_API_VERSION = '2022-04-01'
 /** `access.staleAfter` when the map does not set it (the schema's default too) */
-export const DEFAULT_STALE_AFTER = '90d'
+const DEFAULT_STALE_AFTER = '90d'
 /** Graph's getByIds limit per request. */
-export const GET_BY_IDS_BATCH = 1000
+const GET_BY_IDS_BATCH = 1000
 /** Graph's "never" for signInActivity times. */
 const GRAPH_NEVER = '0001-01-01T00:00:00Z'
 
@@ -399,7 +399,7 @@ function lastSignIn(activity: Record<string, string> | undefined): string | null
 }
 
 /** `a_contoso.com#EXT#@fabrikam.onmicrosoft.com` → contoso.com; `adele@contoso.com` → contoso.com. */
-export function homeDomain(upn: string | null | undefined, mail?: string | null): string | undefined {
+function homeDomain(upn: string | null | undefined, mail?: string | null): string | undefined {
   if (upn) {
     const ext = /^(.*)#EXT#@/i.exec(upn)
     if (ext) {

@@ -14,7 +14,7 @@ export interface BuiltInRole {
   privileged: boolean
 }
 
-export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
+const BUILT_IN_ROLES: readonly BuiltInRole[] = [
   {id: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635', name: 'Owner', privileged: true},
   {id: 'b24988ac-6180-42a0-ab88-20f7382dd24c', name: 'Contributor', privileged: true},
   {id: '18d7d88d-d35e-4fb5-a5c3-7773c20a72d9', name: 'User Access Administrator', privileged: true},

@@ -22,7 +22,7 @@ import {
 import type {JsonObject} from './state.js'
 
 /** getByIds takes at most this many ids per request (Graph documentation). */
-export const GET_BY_IDS_MAX = 1000
+const GET_BY_IDS_MAX = 1000
 
 class GraphError extends Error {
   constructor(

@@ -22,14 +22,10 @@ export {
   type RecordedRequest,
 } from './server.js'
 export {
-  DEFAULT_LOCATION,
-  DEFAULT_RESOURCE_GROUP,
-  DEFAULT_SECONDARY_LOCATION,
   LOCAL_SUBSCRIPTION_ID,
   LOCAL_TENANT_ID,
   LocalAzureState,
   LogQueryError,
-  recoveryLevel,
   type ActivityEventInput,
   type ArmKeyVaultInput,
   type BlobContainerInput,
@@ -53,10 +49,8 @@ export {
   type StorageAccountInput,
   type StoredKey,
 } from './state.js'
-export {MISSING_TOKEN_MESSAGE} from './keyvault.js'
 export {
   GRAPH_NEVER,
-  LocalDirectory,
   type GroupInput,
   type PrincipalType,
   type RoleAssignmentInput,

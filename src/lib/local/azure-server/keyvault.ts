@@ -63,7 +63,7 @@ const NOT_FOUND_HELP =
   'If you recently deleted this key you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182'
 
 /** Answered by the challenge of a request without a token (keyvault/401-challenge.md). */
-export const MISSING_TOKEN_MESSAGE = 'AKV10000: Request is missing a Bearer or PoP token.'
+const MISSING_TOKEN_MESSAGE = 'AKV10000: Request is missing a Bearer or PoP token.'
 
 class KeyVaultError extends Error {
   constructor(

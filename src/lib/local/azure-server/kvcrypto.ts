@@ -29,8 +29,8 @@ const generateKeyPairAsync = promisify(generateKeyPair)
 
 export class CryptoInputError extends Error {}
 
-export const RSA_KEY_SIZES = [2048, 3072, 4096]
-export const EC_CURVES: Record<string, string> = {'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1'}
+const RSA_KEY_SIZES = [2048, 3072, 4096]
+const EC_CURVES: Record<string, string> = {'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1'}
 
 export async function generateKey(
   kty: KeyType,

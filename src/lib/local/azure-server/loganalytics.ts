@@ -114,7 +114,7 @@ function typedTable(table: LogTable) {
 }
 
 /** One cell as the real service serialises it. */
-export function typedCell(column: LogColumn, value: unknown): unknown {
+function typedCell(column: LogColumn, value: unknown): unknown {
   if (value === null || value === undefined) return null
   switch (column.type) {
     case 'bool': {

@@ -70,7 +70,7 @@ interface Clause {
 }
 
 /** Parses `eventTimestamp ge '…' and eventTimestamp le '…' and resourceGroupName eq '…'`. */
-export function parseActivityFilter(filter: string): Clause[] {
+function parseActivityFilter(filter: string): Clause[] {
   const clauses: Clause[] = []
   const pattern = /\s*(\w+)\s+(eq|ge|le|gt|lt)\s+'((?:[^']|'')*)'\s*(?:and\b|$)/giy
   let m: RegExpExecArray | null

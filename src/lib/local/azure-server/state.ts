@@ -13,9 +13,9 @@ import {LocalDirectory} from './directory.js'
 export const LOCAL_TENANT_ID = '6c6f6361-6c00-4000-8000-637573746f73'
 export const LOCAL_SUBSCRIPTION_ID = '6c6f6361-6c00-4000-8000-000000000001'
 export const DEFAULT_RESOURCE_GROUP = 'custos-local'
-export const DEFAULT_LOCATION = 'germanywestcentral'
+const DEFAULT_LOCATION = 'germanywestcentral'
 /** The paired region of germanywestcentral, used as the default geo-replication target. */
-export const DEFAULT_SECONDARY_LOCATION = 'germanynorth'
+const DEFAULT_SECONDARY_LOCATION = 'germanynorth'
 
 export type JsonObject = Record<string, unknown>
 
@@ -369,7 +369,7 @@ function idKey(id: string): string {
 }
 
 /** ISO time with 7 fractional digits, like ARM and the activity log. */
-export function armTime(date: Date): string {
+function armTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$10000Z')
 }
 

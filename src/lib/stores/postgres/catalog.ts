@@ -222,7 +222,7 @@ function unmappedChildMessage(child: string, parent: string, fk: ForeignKey): st
 }
 
 /** The table, its columns and privileges; undefined when no such table (or partitioned table) exists. */
-export async function describeTable(client: pg.ClientBase, m: MappedTable): Promise<CheckedTable | undefined> {
+async function describeTable(client: pg.ClientBase, m: MappedTable): Promise<CheckedTable | undefined> {
   const rel = await client.query<{oid: number; select: boolean; delete: boolean}>(
     `SELECT c.oid::int AS oid,
             has_table_privilege(c.oid, 'SELECT') AS select,
@@ -329,7 +329,7 @@ async function foreignKeysTouching(client: pg.ClientBase, oids: number[]): Promi
  * (deleting any of the customer's rows is allowed); any other cycle is a problem. Among tables
  * that could go in either order the map's order is kept.
  */
-export function deletionOrder(tables: CheckedTable[], fks: ForeignKey[], problems: CatalogProblem[]): CheckedTable[] {
+function deletionOrder(tables: CheckedTable[], fks: ForeignKey[], problems: CatalogProblem[]): CheckedTable[] {
   const byOid = new Map(tables.map((t) => [t.oid, t]))
   const byKey = new Map(tables.map((t) => [tableKey(t), t]))
   /** parent oid → child oids that must go first */

@@ -53,7 +53,7 @@ function trustedCas(config: PostgresDatabaseConfig): string[] | undefined {
 }
 
 /** The client settings for one store, for pg.Client or pg.Pool. Reads no password yet. */
-export function clientConfig(config: PostgresDatabaseConfig, options: ConnectOptions = {}): pg.ClientConfig {
+function clientConfig(config: PostgresDatabaseConfig, options: ConnectOptions = {}): pg.ClientConfig {
   const env = options.env ?? process.env
   let password: pg.ClientConfig['password']
   if (config.auth === 'password') {

@@ -18,22 +18,11 @@ import {readFlexibleServer} from '../../azure/postgres-server.js'
 import type {DataMap} from '../../datamap/types.js'
 import {postgresDatabases} from '../../datamap/databases.js'
 import type {CertificateDatabase} from '../../erase/certificate-document.js'
-import type {GuardVerdict} from '../../erase/guards.js'
-import {refusedError} from '../../errors.js'
 import {Digests} from '../../evidence/digests.js'
 import type {DatabaseExportStore, PlannedObject, StoreSummary} from '../../export/plan.js'
 import {exportPath} from '../../export/paths.js'
 import {PRIVATE_FILE_MODE} from '../../output/files.js'
-import type {
-  ErasePart,
-  ExportPart,
-  InventoryPart,
-  KindExportOptions,
-  KindVerification,
-  PlanSection,
-  Residual,
-  StoreKind,
-} from '../kind.js'
+import type {ErasePart, ExportPart, InventoryPart, KindExportOptions, Residual, StoreKind} from '../kind.js'
 import {
   applyErase as applyDatabaseErase,
   checkPlan,
@@ -41,7 +30,7 @@ import {
   remainingAfterErase,
   type PostgresErasePlan,
 } from './erase.js'
-import {applyJournaled, planGuard, verificationOf} from '../journaled.js'
+import {journaledErase} from '../journaled.js'
 import {stagedExport} from '../staged.js'
 import {backupResidual} from './residuals.js'
 import type {ConnectOptions} from './connection.js'
@@ -94,126 +83,61 @@ export class PostgresStoreKind implements StoreKind {
   }
 
   erase(): ErasePart {
-    const byName = new Map(this.databases.map((d) => [d.name, d]))
-    const customer = this.customer
     const connect = this.connect
-    const plans = (section: PlanSection | undefined) => (section?.stores ?? []) as unknown as PostgresErasePlan[]
-    const configOf = (plan: PostgresErasePlan) => {
-      const config = byName.get(plan.store)
-      if (!config)
-        throw refusedError(
-          'PlanMismatch',
-          `The plan names database store ${plan.store}, which the data map does not have.`,
-          'Nothing was deleted. Make a new plan with the current data map.',
-        )
-      return config
-    }
-
-    return {
-      plan: async (options) => {
-        const stores: PostgresErasePlan[] = []
-        for (const database of this.databases) {
-          options.abortSignal?.throwIfAborted()
-          stores.push(await planErase(database, customer, connect))
-        }
-
-        return {kind: 'postgresql', stores: stores as unknown as PlanSection['stores']}
+    return journaledErase<PostgresDatabaseConfig, PostgresErasePlan>({
+      kind: 'postgresql',
+      customer: this.customer,
+      stores: this.databases,
+      noun: 'database',
+      unchanged: "the customer's rows are those of the plan (or fewer, deleted by an earlier run of it)",
+      plan: (database) => planErase(database, this.customer, connect),
+      check: (config, plan) => checkPlan(config, plan, connect),
+      applyLabel: (plan) => `Erasing the rows of ${plan.store}`,
+      async apply(config, plan, run, onBatch) {
+        const result = await applyDatabaseErase(config, plan, {
+          ...connect,
+          vacuum: run.vacuum,
+          abortSignal: run.abortSignal,
+          onBatch,
+        })
+        return {...result, vacuum: {requested: run.vacuum, ...result.vacuum}}
       },
-
-      async guard(section, run) {
-        const verdicts: GuardVerdict[] = []
-        if (run.planOnly) return verdicts // made just now; compared again when it is applied
-        for (const plan of plans(section))
-          verdicts.push(
-            await planGuard(
-              `database ${plan.store}`,
-              () => checkPlan(configOf(plan), plan, connect),
-              "the customer's rows are those of the plan (or fewer, deleted by an earlier run of it)",
-            ),
-          )
-        return verdicts
-      },
-
-      async apply(section, run) {
-        for (const plan of plans(section)) {
-          await applyJournaled(run, plan, `Erasing the rows of ${plan.store}`, async (onBatch) => {
-            const result = await applyDatabaseErase(configOf(plan), plan, {
-              ...connect,
-              vacuum: run.vacuum,
-              abortSignal: run.abortSignal,
-              onBatch,
-            })
-            return {
-              method: result.method,
-              statements: result.statements,
-              alreadyGone: result.alreadyGone,
-              vacuum: {requested: run.vacuum, ...result.vacuum},
-            }
-          })
-        }
-      },
-
-      async verify(section) {
-        const stores: KindVerification['stores'] = []
-        for (const plan of plans(section)) {
-          const left = await remainingAfterErase(configOf(plan), plan, connect)
-          stores.push({
-            store: plan.store,
-            result: left.rows > 0 ? 'residue' : 'empty',
-            live: left.rows,
-            exists: left.exists,
-          })
-        }
-
-        return verificationOf(stores)
-      },
-
-      residuals: async (section, erasedAt) => {
-        const residuals: Residual[] = []
-        for (const plan of plans(section)) residuals.push(await this.residualOf(configOf(plan), erasedAt))
-        return residuals
-      },
-
-      certificate(section, journal, verification) {
+      remaining: (config, plan) => remainingAfterErase(config, plan, connect),
+      residual: (config, erasedAt) => this.residualOf(config, erasedAt),
+      certificate(config, plan, journal, v): CertificateDatabase {
+        const deletedRows = journal.rows.get(plan.store) ?? new Map<string, number>()
+        const finished = journal.databases.get(plan.store)
+        const tables = plan.tables.map((t) => ({
+          table: t.table,
+          planned: t.rows,
+          deleted: deletedRows.get(t.table) ?? 0,
+        }))
         return {
-          databases: plans(section).map((plan): CertificateDatabase => {
-            const config = configOf(plan)
-            const deletedRows = journal.rows.get(plan.store) ?? new Map<string, number>()
-            const finished = journal.databases.get(plan.store)
-            const v = verification.stores.find((s) => s.store === plan.store)!
-            const tables = plan.tables.map((t) => ({
-              table: t.table,
-              planned: t.rows,
-              deleted: deletedRows.get(t.table) ?? 0,
-            }))
-            return {
-              store: plan.store,
-              engine: 'postgresql',
-              host: config.host,
-              database: plan.database,
-              ...(plan.schema === undefined ? {} : {schema: plan.schema}),
-              isolation: plan.isolation,
-              method: METHOD[plan.method],
-              fingerprint: plan.fingerprint,
-              tables,
-              planned: {rows: plan.rows},
-              deleted: {rows: tables.reduce((n, t) => n + t.deleted, 0)},
-              alreadyGone: finished?.alreadyGone ?? false,
-              vacuum: {
-                requested: finished?.vacuum.requested ?? false,
-                ran: finished?.vacuum.ran ?? false,
-                skipped: finished?.vacuum.skipped ?? [],
-              },
-              verification: {
-                result: v.result === 'residue' ? 'residue' : 'empty',
-                remainingRows: v.live,
-                ...(plan.method === 'delete' ? {} : {schemaOrDatabaseExists: Boolean(v.exists)}),
-              },
-            }
-          }),
+          store: plan.store,
+          engine: 'postgresql',
+          host: config.host,
+          database: plan.database,
+          ...(plan.schema === undefined ? {} : {schema: plan.schema}),
+          isolation: plan.isolation,
+          method: METHOD[plan.method],
+          fingerprint: plan.fingerprint,
+          tables,
+          planned: {rows: plan.rows},
+          deleted: {rows: tables.reduce((n, t) => n + t.deleted, 0)},
+          alreadyGone: finished?.alreadyGone ?? false,
+          vacuum: {
+            requested: finished?.vacuum.requested ?? false,
+            ran: finished?.vacuum.ran ?? false,
+            skipped: finished?.vacuum.skipped ?? [],
+          },
+          verification: {
+            result: v.result === 'residue' ? 'residue' : 'empty',
+            remainingRows: v.live,
+            ...(plan.method === 'delete' ? {} : {schemaOrDatabaseExists: Boolean(v.exists)}),
+          },
         }
       },
-    }
+    })
   }
 
   /**

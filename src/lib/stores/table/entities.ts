@@ -32,7 +32,7 @@ export interface ListEntitiesOptions {
 }
 
 /** Whether an error says the table does not exist. */
-export function isTableNotFound(error: unknown): boolean {
+function isTableNotFound(error: unknown): boolean {
   return isRestError(error) && error.statusCode === 404 && (error.code === 'TableNotFound' || !error.code)
 }
 
@@ -148,7 +148,7 @@ export interface BatchOutcome {
  * transaction with a single sub-response whose message starts with that index (`0:The table
  * specified does not exist.`; tables/batch-suberror-response.multipart).
  */
-export function failedOperationIndex(error: RestError): number | undefined {
+function failedOperationIndex(error: RestError): number | undefined {
   const m = /^(\d+):/.exec(error.message)
   return m ? Number(m[1]) : undefined
 }

@@ -22,25 +22,16 @@ import {once} from 'node:events'
 import type {AzureClients} from '../../azure/clients.js'
 import type {DataMap} from '../../datamap/types.js'
 import type {TableCertificateDatabase} from '../../erase/certificate-document.js'
-import type {GuardVerdict} from '../../erase/guards.js'
-import {CustosError, fromAzureError, refusedError} from '../../errors.js'
+import {CustosError, fromAzureError} from '../../errors.js'
 import {Digests} from '../../evidence/digests.js'
 import type {PlannedObject, StoreSummary, TableExportStore} from '../../export/plan.js'
 import {exportPath} from '../../export/paths.js'
 import type {TableStoreInventory} from '../../inventory/inventory.js'
 import {PRIVATE_FILE_MODE} from '../../output/files.js'
-import type {
-  ErasePart,
-  ExportPart,
-  InventoryPart,
-  KindExportOptions,
-  KindVerification,
-  PlanSection,
-  StoreKind,
-} from '../kind.js'
-import {applyJournaled, planGuard, verificationOf} from '../journaled.js'
+import type {ErasePart, ExportPart, InventoryPart, KindExportOptions, StoreKind} from '../kind.js'
+import {journaledErase} from '../journaled.js'
 import {stagedExport} from '../staged.js'
-import {parseTableAccount} from './account.js'
+import {parseAccount} from '../../azure/account.js'
 import {EntityDigest, listEntityPages} from './entities.js'
 import {applyTableErase, checkTablePlan, planTableErase, remainingEntities, type TableErasePlan} from './erase.js'
 import {tableTargetOf, type TableDatabaseConfig} from './types.js'
@@ -49,7 +40,7 @@ export const TABLE_BACKUPS_STATEMENT =
   'Azure Table storage keeps no point-in-time backups and no soft-deleted entities that custos could read or restore; on a geo-redundant account the secondary copy applies these deletes asynchronously (usually within minutes).'
 
 /** The data map's `engine: table` entries. */
-export function tableDatabases(map: DataMap): TableDatabaseConfig[] {
+function tableDatabases(map: DataMap): TableDatabaseConfig[] {
   return map.databases.filter((d): d is TableDatabaseConfig => d.engine === 'table')
 }
 
@@ -85,7 +76,7 @@ export class TableStoreKind implements StoreKind {
       databases.push({
         store: store.name,
         engine: 'table',
-        database: parseTableAccount(store.account).name,
+        database: parseAccount(store.account, 'table').name,
         scope: target.scope,
         exists: listing.exists(),
         tables: [{table: target.table, rows: s.entities, bytes: s.bytes}],
@@ -107,129 +98,59 @@ export class TableStoreKind implements StoreKind {
   }
 
   erase(): ErasePart {
-    const byName = new Map(this.stores.map((d) => [d.name, d]))
     const customer = this.customer
-    const plans = (section: PlanSection | undefined) => (section?.stores ?? []) as unknown as TableErasePlan[]
-    const configOf = (plan: TableErasePlan) => {
-      const config = byName.get(plan.store)
-      if (!config || plan.customer !== customer)
-        throw refusedError(
-          'PlanMismatch',
-          `The plan names table store ${plan.store} of customer ${plan.customer}, which this data map and customer do not have.`,
-          'Nothing was deleted. Make a new plan with the current data map.',
+    return journaledErase<TableDatabaseConfig, TableErasePlan>({
+      kind: 'table',
+      customer,
+      stores: this.stores,
+      noun: 'table store',
+      unchanged: "the customer's entities are those of the plan (or fewer, deleted by an earlier run of it)",
+      plan: (store, options) => {
+        const target = tableTargetOf(store, customer)
+        return this.azure(store, () => planTableErase(this.client(store, target.table), store, customer, options))
+      },
+      check: (config, plan, run) =>
+        this.azure(config, () =>
+          checkTablePlan(this.client(config, plan.table), config, plan, {abortSignal: run.abortSignal}),
+        ),
+      applyLabel: (plan) => `Erasing ${plan.store}`,
+      apply: (config, plan, run, onBatch) =>
+        this.azure(config, () =>
+          applyTableErase(this.client(config, plan.table), this.clients.tableService(config.account), config, plan, {
+            abortSignal: run.abortSignal,
+            onBatch,
+          }),
+        ),
+      remaining: async (config, plan, options) => {
+        const left = await this.azure(config, () =>
+          remainingEntities(this.client(config, plan.table), config, customer, options),
         )
-      return config
-    }
-
-    return {
-      plan: async (options) => {
-        const stores: TableErasePlan[] = []
-        for (const store of this.stores) {
-          options.abortSignal?.throwIfAborted()
-          const target = tableTargetOf(store, customer)
-          stores.push(
-            await this.azure(store, () => planTableErase(this.client(store, target.table), store, customer, options)),
-          )
-        }
-
-        return {kind: 'table', stores: stores as unknown as PlanSection['stores']}
+        return {rows: left.entities, exists: left.exists}
       },
-
-      guard: async (section, run) => {
-        const verdicts: GuardVerdict[] = []
-        if (run.planOnly) return verdicts
-        for (const plan of plans(section)) {
-          const config = configOf(plan)
-          verdicts.push(
-            await planGuard(
-              `table store ${plan.store}`,
-              () =>
-                this.azure(config, () =>
-                  checkTablePlan(this.client(config, plan.table), config, plan, {abortSignal: run.abortSignal}),
-                ),
-              "the customer's entities are those of the plan (or fewer, deleted by an earlier run of it)",
-            ),
-          )
-        }
-
-        return verdicts
-      },
-
-      apply: async (section, run) => {
-        for (const plan of plans(section)) {
-          const config = configOf(plan)
-          await applyJournaled(run, plan, `Erasing ${plan.store}`, async (onBatch) => {
-            const result = await this.azure(config, () =>
-              applyTableErase(
-                this.client(config, plan.table),
-                this.clients.tableService(config.account),
-                config,
-                plan,
-                {abortSignal: run.abortSignal, onBatch},
-              ),
-            )
-            return {
-              method: result.method,
-              statements: result.statements,
-              alreadyGone: result.alreadyGone,
-              vacuum: {requested: false, ran: false, skipped: []},
-            }
-          })
+      // no residual: Table storage has no backups custos can read; the certificate says so (TABLE_BACKUPS_STATEMENT)
+      certificate(config, plan, journal, v): TableCertificateDatabase {
+        const deleted = journal.rows.get(plan.store)?.get(plan.table) ?? 0
+        const finished = journal.databases.get(plan.store)
+        return {
+          store: plan.store,
+          engine: 'table',
+          ...whereEntities(config, plan),
+          method: plan.method === 'delete-table' ? 'delete table' : 'entity group transactions',
+          fingerprint: plan.fingerprint,
+          tables: [{table: plan.table, planned: plan.rows, deleted}],
+          planned: {rows: plan.rows},
+          deleted: {rows: deleted},
+          alreadyGone: finished?.alreadyGone ?? false,
+          goneWithoutJournal: Math.max(0, plan.rows - deleted - v.live),
+          backups: TABLE_BACKUPS_STATEMENT,
+          verification: {
+            result: v.result === 'residue' ? 'residue' : 'empty',
+            remainingRows: v.live,
+            tableExists: Boolean(v.exists),
+          },
         }
       },
-
-      verify: async (section, options) => {
-        const stores: KindVerification['stores'] = []
-        for (const plan of plans(section)) {
-          const config = configOf(plan)
-          const left = await this.azure(config, () =>
-            remainingEntities(this.client(config, plan.table), config, customer, options),
-          )
-          stores.push({
-            store: plan.store,
-            result: left.entities > 0 ? 'residue' : 'empty',
-            live: left.entities,
-            exists: left.exists,
-          })
-        }
-
-        return verificationOf(stores)
-      },
-
-      // Table storage has no backups custos can read; the certificate section says so (TABLE_BACKUPS_STATEMENT)
-      residuals: async () => [],
-
-      certificate: (section, journal, verification) => ({
-        databases: plans(section).map((plan): TableCertificateDatabase => {
-          const config = configOf(plan)
-          const deleted = journal.rows.get(plan.store)?.get(plan.table) ?? 0
-          const finished = journal.databases.get(plan.store)
-          const v = verification.stores.find((s) => s.store === plan.store)!
-          return {
-            store: plan.store,
-            engine: 'table',
-            account: parseTableAccount(config.account).endpoint,
-            table: plan.table,
-            isolation: plan.isolation,
-            ...(plan.partitionKey === undefined ? {} : {partitionKey: plan.partitionKey}),
-            ...(plan.rowKeyPrefix === undefined ? {} : {rowKeyPrefix: plan.rowKeyPrefix}),
-            method: plan.method === 'delete-table' ? 'delete table' : 'entity group transactions',
-            fingerprint: plan.fingerprint,
-            tables: [{table: plan.table, planned: plan.rows, deleted}],
-            planned: {rows: plan.rows},
-            deleted: {rows: deleted},
-            alreadyGone: finished?.alreadyGone ?? false,
-            goneWithoutJournal: Math.max(0, plan.rows - deleted - v.live),
-            backups: TABLE_BACKUPS_STATEMENT,
-            verification: {
-              result: v.result === 'residue' ? 'residue' : 'empty',
-              remainingRows: v.live,
-              tableExists: Boolean(v.exists),
-            },
-          }
-        }),
-      }),
-    }
+    })
   }
 
   private client(store: TableDatabaseConfig, table: string) {
@@ -324,11 +245,24 @@ function exportStoreOf(config: TableDatabaseConfig, customer: string): TableExpo
   return {
     name: config.name,
     engine: 'table',
-    account: parseTableAccount(config.account).endpoint,
-    table: target.table,
-    isolation: target.isolation,
-    ...(target.partitionKey === undefined ? {} : {partitionKey: target.partitionKey}),
-    ...(target.rowKeyPrefix === undefined ? {} : {rowKeyPrefix: target.rowKeyPrefix}),
+    ...whereEntities(config, target),
     snapshot: 'entities read page by page, as the service returned them (Table storage has no snapshot across pages)',
+  }
+}
+
+/**
+ * Where a table store keeps the customer's entities, as the manifest and the certificate say it:
+ * the table endpoint (never a key or SAS), the table and the key that selects them.
+ */
+function whereEntities(
+  config: TableDatabaseConfig,
+  scope: Pick<TableErasePlan, 'table' | 'isolation' | 'partitionKey' | 'rowKeyPrefix'>,
+) {
+  return {
+    account: parseAccount(config.account, 'table').endpoint,
+    table: scope.table,
+    isolation: scope.isolation,
+    ...(scope.partitionKey === undefined ? {} : {partitionKey: scope.partitionKey}),
+    ...(scope.rowKeyPrefix === undefined ? {} : {rowKeyPrefix: scope.rowKeyPrefix}),
   }
 }

@@ -48,16 +48,14 @@ export interface TableTarget {
 /** Azure's rule for table names: 3–63 letters and digits, starting with a letter. */
 export const TABLE_NAME = /^[A-Za-z][A-Za-z0-9]{2,62}$/
 
-export function isolationOf(
-  config: Pick<TableDatabaseConfig, 'table' | 'partitionKey' | 'rowKeyPrefix'>,
-): TableIsolation {
+function isolationOf(config: Pick<TableDatabaseConfig, 'table' | 'partitionKey' | 'rowKeyPrefix'>): TableIsolation {
   if (config.partitionKey !== undefined) return 'partition-key'
   if (config.rowKeyPrefix !== undefined) return 'row-key-prefix'
   return 'table'
 }
 
 /** An OData string literal (a quote is doubled). */
-export function odataString(value: string): string {
+function odataString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`
 }
 
@@ -65,7 +63,7 @@ export function odataString(value: string): string {
  * The first string after every string that starts with `prefix` (its last UTF-16 unit plus one):
  * `RowKey ge 'acme|' and RowKey lt 'acme}'` selects exactly the row keys that start with `acme|`.
  */
-export function prefixUpperBound(prefix: string): string {
+function prefixUpperBound(prefix: string): string {
   const last = prefix.charCodeAt(prefix.length - 1)
   return prefix.slice(0, -1) + String.fromCharCode(last + 1)
 }
