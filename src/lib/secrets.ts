@@ -308,7 +308,7 @@ const KEY_RULES = new Map<string, SecretRule>()
 for (const rule of SECRET_RULES) for (const key of rule.keys ?? []) KEY_RULES.set(key.toLowerCase(), rule)
 
 /** The finder for the string value of a JSON property named `key`, when a rule names that key. */
-export function keyFinder(key: string | undefined): Finder | undefined {
+function keyFinder(key: string | undefined): Finder | undefined {
   const rule = key === undefined ? undefined : KEY_RULES.get(key.toLowerCase())
   if (!rule) return undefined
   return (text, out) => {
@@ -374,7 +374,7 @@ export function applyEdits(text: string, edits: readonly Edit[]): string {
  * its contents (between the quotes) and, for a value, the name of the property it belongs to
  * (array elements belong to the array's property). Returns false when `raw` is not well formed.
  */
-export function forEachJsonString(
+function forEachJsonString(
   raw: string,
   visit: (start: number, end: number, key: string | undefined, isKey: boolean) => void,
 ): boolean {

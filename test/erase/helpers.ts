@@ -37,7 +37,7 @@ export interface PlaygroundOptions {
   backupExtra?: Record<string, unknown>
 }
 
-export const CUSTOMERS = ['acme', 'acme-corp', 'globex'] as const
+const CUSTOMERS = ['acme', 'acme-corp', 'globex'] as const
 
 /** A fresh data map (unique container names) on the shared Azurite; writes it as JSON for the CLI. */
 export function makePlayground(options: PlaygroundOptions = {}): ErasePlayground {

@@ -16,8 +16,8 @@ import {createServer, type IncomingMessage, type Server, type ServerResponse} fr
 import type {AddressInfo} from 'node:net'
 import {fileURLToPath} from 'node:url'
 
-export const CONTRACTS = fileURLToPath(new URL('../../../shared/azure-contracts/', import.meta.url))
-export const ACCOUNT = 'fakestorageaccount'
+const CONTRACTS = fileURLToPath(new URL('../../../shared/azure-contracts/', import.meta.url))
+const ACCOUNT = 'fakestorageaccount'
 const KEY = Buffer.from('not-a-real-key-recorded-responses-only').toString('base64')
 
 export function contract(path: string): string {
@@ -141,7 +141,7 @@ function errorXml(code: string, message: string, requestId: string): string {
 }
 
 /** Parses a Blob Batch request body into its sub-requests. */
-export function parseBatchBody(body: string, boundary: string, account: string): SubRequest[] {
+function parseBatchBody(body: string, boundary: string, account: string): SubRequest[] {
   const subs: SubRequest[] = []
   for (const part of body.split(`--${boundary}`).slice(1)) {
     if (part.startsWith('--')) break

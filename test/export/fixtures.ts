@@ -32,7 +32,7 @@ export interface ExportFixture {
 }
 
 /** Names that must survive an export unchanged. */
-export const AWKWARD_NAMES = [
+const AWKWARD_NAMES = [
   'plain.txt',
   'with space.txt',
   'ünïcødé/日本語/файл.txt',

@@ -28,7 +28,7 @@ import {
 import {itemKey, readPlanItems, type PlanItem} from './plan.js'
 
 /** The service's limit of sub-requests per batch. */
-export const BATCH_SIZE = 256
+const BATCH_SIZE = 256
 
 /** Sub-request statuses sent again with backoff: throttling and the service's own timeouts. */
 const RETRYABLE = new Set([429, 500, 503])
@@ -68,7 +68,7 @@ export interface BatchOutcome {
 }
 
 /** Sends one logical batch (≤ 256 ops of one container), retrying throttled parts. */
-export async function submitDeleteBatch(
+async function submitDeleteBatch(
   container: ContainerClient,
   ops: DeleteOp[],
   options: SubmitBatchOptions,
@@ -203,7 +203,7 @@ function describe(sub: BatchSubResponse): {status: number; code?: string; messag
  * The delete sub-requests a plan item needs in one phase. `softStores` are the stores where soft
  * delete was seen (only there is a purge phase worth its requests).
  */
-export function opsFor(item: PlanItem, phase: DeletePhase, softStores: ReadonlySet<string>): DeleteOp[] {
+function opsFor(item: PlanItem, phase: DeletePhase, softStores: ReadonlySet<string>): DeleteOp[] {
   const base = {store: item.store, container: item.container, name: item.name, size: item.size, kind: item.kind}
   switch (phase) {
     case 'snapshots': {
@@ -361,7 +361,7 @@ function accessRefusal(line: JournalBatch): string | undefined {
 }
 
 /** Folds the results of one batch into its journal line. */
-export function journalLine(
+function journalLine(
   id: string,
   phase: DeletePhase,
   store: string,

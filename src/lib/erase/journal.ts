@@ -174,7 +174,7 @@ export interface StoreProgress {
 const MAX_EXAMPLES = 50
 
 /** The header's `type` (journals written before it existed start with a `start` line instead). */
-export const ERASE_JOURNAL_FORMAT = 'custos.erase-journal'
+const ERASE_JOURNAL_FORMAT = 'custos.erase-journal'
 
 export function journalPathFor(planPath: string): string {
   return `${planPath}.journal.jsonl`

@@ -16,7 +16,7 @@ import type {BlobLeaseClient, BlockBlobClient} from '@azure/storage-blob'
 import type {AzureClients} from '../azure/clients.js'
 import {fromAzureError, refusedError} from '../errors.js'
 
-export const LOCK_LEASE_SECONDS = 60
+const LOCK_LEASE_SECONDS = 60
 const RENEW_EVERY_MS = 20_000
 
 export interface LockHolder {

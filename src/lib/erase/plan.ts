@@ -28,7 +28,7 @@ import {assertInScope, scopesOf, type Scope} from '../scope.js'
 import type {PlanSection, StoreKindName} from '../stores/kind.js'
 import {TOOL_VERSION} from '../version.js'
 
-export const PLAN_TYPE = 'custos.erase-plan'
+const PLAN_TYPE = 'custos.erase-plan'
 
 /** One store or backup set as the plan saw it. */
 export interface PlanStore {
@@ -127,7 +127,7 @@ export function keyString(store: string, key: ItemKey): string {
 }
 
 /** The plan line of a listed object. */
-export function toPlanItem(blob: ScopedBlob): PlanItem {
+function toPlanItem(blob: ScopedBlob): PlanItem {
   const item: PlanItem = {
     type: 'item',
     store: blob.store,
@@ -156,11 +156,11 @@ export function isHeld(item: Pick<PlanItem, 'legalHold' | 'immutableUntil'>, now
   return Boolean(item.legalHold) || (item.immutableUntil !== undefined && new Date(item.immutableUntil) > now)
 }
 
-export function emptyTotals(store: string): StoreTotals {
+function emptyTotals(store: string): StoreTotals {
   return {store, items: 0, bytes: 0, current: 0, snapshots: 0, versions: 0, softDeleted: 0, holds: 0, unpurgeable: 0}
 }
 
-export function addToTotals(totals: StoreTotals, item: PlanItem, now: Date): void {
+function addToTotals(totals: StoreTotals, item: PlanItem, now: Date): void {
   totals.items++
   totals.bytes += item.size
   if (item.kind === 'current') totals.current++
@@ -229,7 +229,7 @@ export async function* listCustomerItems(
 }
 
 /** Reads the customer key's state for the plan (what crypto-shredding will destroy). */
-export async function planKey(clients: AzureClients, customer: string): Promise<PlanKey> {
+async function planKey(clients: AzureClients, customer: string): Promise<PlanKey> {
   const state = await inventoryKey(clients, customer)
   if (state.state === 'not-configured') return state
   const key: PlanKey = {...state, vault: clients.map.keys?.vault}

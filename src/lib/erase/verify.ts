@@ -178,7 +178,7 @@ async function checkDeletedContainer(
  * The day soft delete's retention ends: the service reports the days left as of the listing, so
  * the date is the listing time plus those days (rounded up to the end of that UTC day).
  */
-export function permanentDeletionDate(remainingRetentionDays: number | undefined, now: Date): string | undefined {
+function permanentDeletionDate(remainingRetentionDays: number | undefined, now: Date): string | undefined {
   if (remainingRetentionDays === undefined || !Number.isFinite(remainingRetentionDays)) return undefined
   const day = new Date(now.getTime() + remainingRetentionDays * DAY_IN_MS)
   return new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate(), 23, 59, 59)).toISOString()

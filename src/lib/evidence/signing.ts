@@ -99,7 +99,7 @@ export async function verifyDigestSignature(
   return ok ? {status: 'valid'} : {status: 'invalid', reason: 'the signature does not match the content'}
 }
 
-export function parseKeyId(kid: string): {name: string; version?: string} {
+function parseKeyId(kid: string): {name: string; version?: string} {
   const parts = new URL(kid).pathname.split('/').filter(Boolean)
   const i = parts.lastIndexOf('keys')
   return {name: parts[i + 1], version: parts[i + 2]}

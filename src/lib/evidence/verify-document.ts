@@ -82,7 +82,7 @@ export async function verifyEvidenceFile(
 }
 
 /** Nothing to check against: the consistency part of a report on what could not be read. */
-export const CONSISTENCY_NOT_CHECKED: ConsistencyCheck = {checked: false, problems: [], checks: []}
+const CONSISTENCY_NOT_CHECKED: ConsistencyCheck = {checked: false, problems: [], checks: []}
 
 /** The report on a document (or a package's manifest) that cannot be read as one: altered, nothing checked. */
 export function unreadableDocument(reason: string): Omit<CertificateVerifyReport, 'file'> {

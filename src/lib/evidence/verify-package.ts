@@ -93,7 +93,7 @@ function altered(report: ManifestReport, reason: string): ManifestReport {
  * Verifies the sealed manifest inside an export folder or archive or a bundle, then compares every
  * file with it. Reads streams only and never writes; memory grows with the manifest, not the files.
  */
-export async function verifyPackage(
+async function verifyPackage(
   path: string,
   format: PackageFormat,
   clients?: AzureClients,

@@ -10,7 +10,7 @@ import {refusedError} from '../errors.js'
 import {JsonlJournal, type JsonlLine} from '../output/jsonl-journal.js'
 import type {ManifestObject} from './manifest.js'
 
-export const JOURNAL_FORMAT = 'custos.export-journal'
+const JOURNAL_FORMAT = 'custos.export-journal'
 
 export interface JournalHeader {
   type: typeof JOURNAL_FORMAT

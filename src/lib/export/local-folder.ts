@@ -79,7 +79,7 @@ export function journalEntryOf(object: PlannedObject, entry: ManifestObject): Jo
 }
 
 /** Whether an earlier attempt's journal line describes exactly this listed object. */
-export function sameObject(line: JournalEntry, object: PlannedObject): boolean {
+function sameObject(line: JournalEntry, object: PlannedObject): boolean {
   return (
     line.store === object.store &&
     line.name === object.name &&
@@ -94,7 +94,7 @@ export function sameObject(line: JournalEntry, object: PlannedObject): boolean {
   )
 }
 
-export function manifestOfJournal(line: JournalEntry): ManifestObject {
+function manifestOfJournal(line: JournalEntry): ManifestObject {
   const {etag: _etag, ...entry} = line
   return entry
 }

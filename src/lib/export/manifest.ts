@@ -18,7 +18,7 @@ import {sha256sumsLine} from '../evidence/sums.js'
 import {writeCoalesced} from '../output/coalesce.js'
 import type {ExportStore, PlannedObject} from './plan.js'
 
-export const MANIFEST_KIND: EvidenceKind = 'custos.export-manifest'
+const MANIFEST_KIND: EvidenceKind = 'custos.export-manifest'
 
 export type DestinationKind = 'folder' | 'tar.gz' | 'zip' | 'server-side'
 

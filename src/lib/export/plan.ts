@@ -163,7 +163,7 @@ export interface ListExportOptions extends ExportContentOptions {
  * Streams every object of the export in manifest order. A missing container (a customer without
  * data in a container-per-customer store) is an empty store, as in `customer inventory`.
  */
-export async function* listExport(sources: StoreSource[], options: ListExportOptions): AsyncGenerator<PlannedObject> {
+async function* listExport(sources: StoreSource[], options: ListExportOptions): AsyncGenerator<PlannedObject> {
   for (const source of sources) {
     let exists: boolean
     try {
@@ -253,15 +253,4 @@ export async function preflightExport(
   }
 
   return summaries
-}
-
-/** A stable key of an object: store, name, version or snapshot. */
-export function objectKey(o: {
-  store: string
-  name: string
-  versionId?: string
-  snapshot?: string
-  kind: ExportObjectKind
-}): string {
-  return JSON.stringify([o.store, o.name, o.kind, o.versionId ?? '', o.snapshot ?? ''])
 }

@@ -40,7 +40,7 @@ const UPLOAD_BLOCK_BYTES = 8 * 1024 * 1024
 /** How long the copy source's own link lives (it is sent only to the storage service). */
 const SOURCE_LINK_LIFETIME_MS = 24 * 60 * 60 * 1000
 const MARKER = '.custos-export.json'
-export const LINKS_NAME = 'download-links.tsv'
+const LINKS_NAME = 'download-links.tsv'
 
 interface Marker {
   customer: string
@@ -63,7 +63,7 @@ interface ServerResult {
 }
 
 /** `2026-11-23T19:15:14.123Z` → `2026-11-23T19-15-14.123Z` (no colons: the folder may be downloaded to Windows). */
-export function exportStamp(time: Date): string {
+function exportStamp(time: Date): string {
   return time.toISOString().replaceAll(':', '-')
 }
 

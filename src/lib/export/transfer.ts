@@ -71,12 +71,7 @@ export function integrityError(customer: string, object: PlannedObject, what: st
 }
 
 /** Compares what was read with the listing's size and Content-MD5; throws IntegrityMismatch. */
-export function checkDigest(
-  customer: string,
-  object: PlannedObject,
-  digest: VerifiedDigest,
-  serviceMD5?: string,
-): void {
+function checkDigest(customer: string, object: PlannedObject, digest: VerifiedDigest, serviceMD5?: string): void {
   if (digest.bytes !== object.size)
     throw integrityError(customer, object, `${digest.bytes} bytes were read where the service lists ${object.size}`)
   for (const expected of new Set([object.contentMD5, serviceMD5])) {

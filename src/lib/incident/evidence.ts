@@ -46,7 +46,7 @@ import {isIncidentRecord} from './fold.js'
 import {IncidentLog} from './log.js'
 import type {Incident} from './types.js'
 
-export const EVIDENCE_KIND = 'custos.incident-evidence'
+const EVIDENCE_KIND = 'custos.incident-evidence'
 export const DEFAULT_EVIDENCE_LOOKBACK_IN_MS = 24 * 3_600_000
 /** New-IP findings compare with the IPs seen this long before the window. */
 export const DEFAULT_KNOWN_IP_WINDOW_IN_MS = 7 * 86_400_000

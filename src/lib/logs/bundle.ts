@@ -40,7 +40,7 @@ import {requireExports, resolveLinkExpiry, shareFile, type ShareLink} from './sh
 import {Spool, bundlePath, type BundleFile} from './spool.js'
 import {queryWorkspaceRecords} from './workspace.js'
 
-export const MANIFEST_KIND = 'custos.logs-manifest'
+const MANIFEST_KIND = 'custos.logs-manifest'
 const MAX_LEARNED_IDS = 100_000
 const MAX_MALFORMED_SAMPLES = 20
 

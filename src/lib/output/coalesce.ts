@@ -11,7 +11,7 @@
  */
 import type {Writable} from 'node:stream'
 
-export const FLUSH_MS = 25
+const FLUSH_MS = 25
 
 const corked = new WeakSet<Writable>()
 

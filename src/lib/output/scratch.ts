@@ -29,7 +29,7 @@ function isRunning(pid: number): boolean {
 }
 
 /** Removes the scratch folders in `parent` left by custos processes that are gone; returns their names. */
-export async function removeOrphanedScratchDirs(parent: string = tmpdir()): Promise<string[]> {
+async function removeOrphanedScratchDirs(parent: string = tmpdir()): Promise<string[]> {
   const removed: string[] = []
   let names: string[]
   try {

@@ -39,7 +39,7 @@ import {inventoryCustomer} from './inventory.js'
 import {openTarget, targetOf} from './target.js'
 import type {PostgresDatabaseConfig} from './types.js'
 
-export const SCHEMA_FILE = 'schema.json'
+const SCHEMA_FILE = 'schema.json'
 
 export class PostgresStoreKind implements StoreKind {
   readonly kind = 'postgresql' as const

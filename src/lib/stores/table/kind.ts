@@ -36,7 +36,7 @@ import {EntityDigest, listEntityPages} from './entities.js'
 import {applyTableErase, checkTablePlan, planTableErase, remainingEntities, type TableErasePlan} from './erase.js'
 import {tableTargetOf, type TableDatabaseConfig} from './types.js'
 
-export const TABLE_BACKUPS_STATEMENT =
+const TABLE_BACKUPS_STATEMENT =
   'Azure Table storage keeps no point-in-time backups and no soft-deleted entities that custos could read or restore; on a geo-redundant account the secondary copy applies these deletes asynchronously (usually within minutes).'
 
 /** The data map's `engine: table` entries. */
