@@ -1,5 +1,3 @@
-import {extname} from 'node:path'
-
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
@@ -11,10 +9,9 @@ import {renderAccessText} from '../../lib/access/render-text.js'
 import type {AccessReport, AccessSourceName} from '../../lib/access/types.js'
 import {ExitCode, usageError} from '../../lib/errors.js'
 import {refuseOverwrite, writePrivateFileSync} from '../../lib/output/files.js'
+import {chooseFormat} from '../../lib/output/format.js'
 
 export type AccessReportResult = AccessReport
-
-type Format = 'table' | 'csv' | 'json' | 'html'
 
 export default class AccessReportCommand extends BaseCommand<typeof AccessReportCommand> {
   static override summary =
@@ -42,7 +39,7 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
     }),
     format: Flags.option({
       options: ['table', 'csv', 'json', 'html'] as const,
-      summary: 'Output format (default: table on a terminal, else from --output, else json).',
+      summary: 'Output format (default: from the --output file name, else table; JSON on stdout only when asked).',
     })(),
     output: outputFlag({
       summary: 'Write the report to this file instead of stdout (an existing file only with --force).',
@@ -88,7 +85,7 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
   public async run(): Promise<AccessReportResult> {
     const map = this.loadMap()
     const f = this.flags
-    const format = this.chooseFormat(f.format, f.output)
+    const format = chooseFormat(f.format, f.output, ['csv', 'json', 'html'])
     if (f.output) refuseOverwrite([f.output], this.spelling('output'), f.force)
     const countries = f['allowed-countries']
       ?.split(',')
@@ -140,13 +137,5 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
 
     if (report.findings.length > 0) this.setExitCode(ExitCode.findings)
     return report
-  }
-
-  private chooseFormat(flag: Format | undefined, out: string | undefined): Format {
-    if (flag) return flag
-    const ext = out ? extname(out).toLowerCase().slice(1) : ''
-    if (ext === 'csv' || ext === 'json' || ext === 'html') return ext
-    if (ext === 'htm') return 'html'
-    return out || process.stdout.isTTY ? 'table' : 'json'
   }
 }
