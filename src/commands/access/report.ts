@@ -62,7 +62,6 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
     'burst-window': durationFlag({
       summary: 'Window for --burst-failures.',
       default: 600_000,
-      defaultHelp: async () => '10m',
     }),
     'spray-accounts': Flags.integer({
       summary: 'Distinct accounts one IP must fail on within --spray-window to be a password spray.',
@@ -72,12 +71,10 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
     'spray-window': durationFlag({
       summary: 'Window for --spray-accounts.',
       default: 3_600_000,
-      defaultHelp: async () => '1h',
     }),
     lookback: durationFlag({
       summary: 'Window before --since whose IPs count as known (0d turns new-IP findings off).',
       default: 30 * 86_400_000,
-      defaultHelp: async () => '30d',
     }),
     retries: retriesFlag,
   }
