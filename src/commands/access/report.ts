@@ -93,7 +93,7 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
         `--allowed-countries "${f['allowed-countries']}" must list two-letter country codes.`,
         'Write it like DE,AT.',
       )
-    const progress = this.progress({label: 'Reading access logs', unit: 'bytes'})
+    const progress = this.progress({label: 'Reading access logs', unit: 'bytes', noun: 'record'})
     let seenBytes = 0
     let seenEvents = 0
     const report = await createAccessReport(this.makeClients(map, {retry: {maxTries: this.flags.retries}}), map, {
