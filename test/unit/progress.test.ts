@@ -1,20 +1,14 @@
 /** The plain progress lines (stderr not a terminal) read like a person wrote them. */
 import assert from 'node:assert/strict'
-import {Writable} from 'node:stream'
 
 import {createProgress, type ProgressOptions} from '../../src/lib/output/progress.js'
+import {recordingStream} from '../support/stream.js'
 
 function lines(options: Omit<ProgressOptions, 'stream'>, work: (p: ReturnType<typeof createProgress>) => void) {
-  const written: string[] = []
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      written.push(String(chunk))
-      done()
-    },
-  }) as unknown as NodeJS.WriteStream
+  const {stream, text} = recordingStream(false)
   const progress = createProgress({...options, stream, lineIntervalInMs: 3_600_000})
   work(progress)
-  return written.join('').split('\n').filter(Boolean)
+  return text().split('\n').filter(Boolean)
 }
 
 describe('plain progress lines', () => {

@@ -1,23 +1,10 @@
 /** The stages of customer erase on stderr: listr2's list on a terminal, nothing off one or under --json. */
 import assert from 'node:assert/strict'
-import {Writable} from 'node:stream'
 
 import {createStages} from '../../src/lib/output/stages.js'
+import {recordingStream as stream} from '../support/stream.js'
 
 const TITLES = ['plan', 'guards', 'delete', 'shred', 'verify', 'certificate']
-
-function stream(isTTY: boolean): {stream: NodeJS.WriteStream; text: () => string} {
-  const written: string[] = []
-  const s = new Writable({
-    write(chunk, _encoding, done) {
-      written.push(String(chunk))
-      done()
-    },
-  }) as unknown as NodeJS.WriteStream
-  Object.assign(s, {isTTY, columns: 80})
-  // eslint-disable-next-line no-control-regex -- strip the colours of the terminal rendering
-  return {stream: s, text: () => written.join('').replaceAll(/\u001B\[[\d;]*m/g, '')}
-}
 
 describe('erase stages', () => {
   it('on a terminal lists every stage in order and marks each finished one', async () => {
