@@ -13,6 +13,7 @@ import {CustosError, ExitCode, fromUnexpectedError, isAbortError} from './lib/er
 import {errColor} from './lib/output/color.js'
 import {PRIVATE_UMASK} from './lib/output/files.js'
 import {createProgress, type Progress, type ProgressOptions} from './lib/output/progress.js'
+import {createStages, type Stages} from './lib/output/stages.js'
 import {type Cell, renderTable} from './lib/output/table.js'
 import {redactSecrets} from './lib/secrets.js'
 
@@ -100,7 +101,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   // The output layer. Under --json stdout holds the one JSON document and stderr stays quiet, so a
   // command never asks jsonEnabled() before writing: it calls one of these, which know.
-  // stdout: print() and table() (the human result). stderr: info(), artefact(), progress(), stage().
+  // stdout: print() and table() (the human result). stderr: info(), artefact(), progress(), stage(), stages().
 
   /** Writes a line to stderr (not stdout, which belongs to the result); nothing under --json. */
   protected info(text: string): void {
@@ -137,6 +138,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    */
   protected progress(options: Omit<ProgressOptions, 'silent'>, quiet = false): Progress {
     return createProgress({...options, silent: quiet || this.jsonEnabled()})
+  }
+
+  /**
+   * The stages of multi-step work (src/lib/output/stages.ts): listr2's list on stderr when it is a
+   * terminal; nothing otherwise (the plain progress lines stay), under --json or when `quiet`.
+   */
+  protected stages(titles: readonly string[], quiet = false): Stages {
+    return createStages({titles, silent: quiet || this.jsonEnabled()})
   }
 
   /**

@@ -1,7 +1,7 @@
 /** Flags shared by several commands, declared once. */
 import {Flags} from '@oclif/core'
 
-import {parseDurationInMs, parseTime} from './lib/duration.js'
+import {durationText, parseDurationInMs, parseTime} from './lib/duration.js'
 import {usageError} from './lib/errors.js'
 
 export const configFlag = Flags.string({
@@ -23,8 +23,16 @@ function flagError(name: string, error: unknown, hint: string) {
   return usageError(`--${name} ${(error as Error).message}.`, hint)
 }
 
-/** A duration such as `26h` or `7d`, parsed to milliseconds (src/lib/duration.ts). */
+/**
+ * A duration such as `26h` or `7d`, parsed to milliseconds (src/lib/duration.ts); the code reads
+ * milliseconds, help shows `<duration>` and the default as a duration (`[default: 7d]`, not
+ * `[default: 604800000]`). A flag sets `default` in milliseconds; nothing else is needed.
+ */
 export const durationFlag = Flags.custom<number>({
+  helpValue: '<duration>',
+  async defaultHelp({options}) {
+    return typeof options.default === 'number' ? durationText(options.default) : undefined
+  },
   async parse(input, _context, options) {
     try {
       return parseDurationInMs(input)

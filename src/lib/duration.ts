@@ -55,6 +55,18 @@ export function formatDuration(ms: number): string {
 }
 
 /**
+ * Renders milliseconds as one duration that {@link parseDurationInMs} reads back to the same value,
+ * in the largest unit that divides it (`7d`, `36h`, `10m`, `90s`, `0s`): how help shows a default.
+ * Weeks are left out on purpose: operators and PRODUCT.md write `7d`.
+ */
+export function durationText(ms: number): string {
+  if (ms === 0) return '0s'
+  for (const unit of ['d', 'h', 'm', 's'] as const)
+    if (ms % unitsInMs[unit] === 0) return `${ms / unitsInMs[unit]}${unit}`
+  return `${ms}ms`
+}
+
+/**
  * `YYYY-MM-DD`, then `THH:MM[:SS[.fraction]]` (a space may stand for the `T`) and a zone (`Z` or
  * `±HH:MM`). The time and the zone are optional here only so that their absence can be named.
  */

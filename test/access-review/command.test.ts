@@ -93,6 +93,13 @@ describe('custos access review (process)', function () {
     assert.match(run.stdout, /No finding at or above critical\./)
   })
 
+  it('prints the table, not JSON, when stdout is a pipe and no format is asked for', async () => {
+    const run = await custos(['access', 'review', '--config', config])
+    assert.equal(run.code, 1, run.stderr)
+    assert.throws(() => JSON.parse(run.stdout))
+    assert.match(run.stdout, /Role assignments \(3\)/)
+  })
+
   it('prints SARIF with --format sarif, one result per finding', async () => {
     const run = await custos(['access', 'review', '--config', config, '--format', 'sarif'])
     assert.equal(run.code, 1, run.stderr)

@@ -163,6 +163,39 @@ describe('custos access report (the built CLI)', function () {
     assert.match(result.stderr, /Wrote the csv report/)
   })
 
+  it('prints a table, not JSON, when stdout is a pipe and neither --json nor --format json is given', async () => {
+    // runCli pipes stdout (as a job log does): not a terminal
+    const result = await runCli(['access', 'report', '--config', config, '--since', since])
+    assert.equal(result.code, 1, result.stderr)
+    assert.throws(() => JSON.parse(result.stdout))
+    assert.doesNotMatch(result.stdout, /^\s*[{[]/)
+    assert.match(result.stdout, /^Access report /)
+    assert.match(result.stdout, /principal\s.*sign-ins\s.*failures/)
+    assert.match(result.stdout, /boris@contoso\.com/)
+  })
+
+  it('prints JSON on a pipe only when asked with --format json', async () => {
+    const result = await runCli(['access', 'report', '--config', config, '--since', since, '--format', 'json'])
+    assert.equal(result.code, 1, result.stderr)
+    assert.deepEqual(
+      JSON.parse(result.stdout).principals.map((p: {principal: string}) => p.principal),
+      ['anna@contoso.com', 'boris@contoso.com'],
+    )
+  })
+
+  it('takes the format from the --output file name, and a table for a name without a known one', async () => {
+    const html = join(dir, 'access.htm')
+    const text = join(dir, 'access.txt')
+    const [toHtml, toText] = await Promise.all([
+      runCli(['access', 'report', '--config', config, '--since', since, '-o', html]),
+      runCli(['access', 'report', '--config', config, '--since', since, '-o', text]),
+    ])
+    assert.equal(toHtml.code, 1, toHtml.stderr)
+    assert.match(readFileSync(html, 'utf8'), /^<!doctype html>/i)
+    assert.equal(toText.code, 1, toText.stderr)
+    assert.match(readFileSync(text, 'utf8'), /^Access report /)
+  })
+
   it('answers a range older than 90 days with exit 2 and a JSON error that points to the archive', async () => {
     const result = await runCli(['access', 'report', '--config', config, '--since', '-120d', '--json'])
     assert.equal(result.code, 2)

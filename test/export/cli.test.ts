@@ -167,7 +167,7 @@ describe('customer export, the CLI as a process (bin/run.js)', function () {
     run.kill('SIGINT')
     const end = await run.done
     assert.equal(end.code, 130, end.stderr)
-    assert.match(end.stderr, /^Exporting killco: .*objects.*, stopped$/m)
+    assert.match(end.stderr, /^killco: exported .*objects?.*, stopped$/m)
     assert.doesNotMatch(end.stderr, /, done$/m)
   })
 

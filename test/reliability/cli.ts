@@ -35,8 +35,8 @@ export function signedUrls(text: string): string[] {
   return [...text.matchAll(/https?:\/\/[^\s"']+[?&]sig=[^\s"'&]+[^\s"']*/g)].map((m) => m[0])
 }
 
-/** A progress line (plain progress on a non-terminal stderr), e.g. `Exporting acme: 0 B, 0 objects, 0 B/s, done`. */
-const PROGRESS_LINE = /^[A-Z][^:]*: .*\b(objects|items)\b.*\/s(, done|, stopped)?$/
+/** A progress line (plain progress on a non-terminal stderr), e.g. `acme: exported 0 B, 0 objects (0 B/s), done`. */
+const PROGRESS_LINE = /^[^:]+: .*\b(objects?|records?)\b.*\/s\)(, done|, stopped)?$/
 
 /**
  * What an operator reads when a command fails: the first line of stderr (`first`), the first line

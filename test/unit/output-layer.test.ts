@@ -56,7 +56,7 @@ describe('BaseCommand output layer', () => {
     assert.match(stdout, /│? ?a +│? ?2/)
     assert.match(stdout, /All good\.\n/)
     assert.doesNotMatch(stdout, /Wrote|a note|Counting|Reading/)
-    assert.match(stderr, /Counting: 3, 3 objects, .*done/)
+    assert.match(stderr, /Counting: 3 objects \([\d,]+\/s\), done/)
     assert.doesNotMatch(stderr, /Quiet anyway/)
     assert.match(stderr, / 2 things\n/) // "Reading..." itself is written by ux.action before the capture sees it
     assert.match(stderr, /a note\n/)

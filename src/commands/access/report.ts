@@ -1,5 +1,3 @@
-import {extname} from 'node:path'
-
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
@@ -11,10 +9,9 @@ import {renderAccessText} from '../../lib/access/render-text.js'
 import type {AccessReport, AccessSourceName} from '../../lib/access/types.js'
 import {ExitCode, usageError} from '../../lib/errors.js'
 import {refuseOverwrite, writePrivateFileSync} from '../../lib/output/files.js'
+import {chooseFormat} from '../../lib/output/format.js'
 
 export type AccessReportResult = AccessReport
-
-type Format = 'table' | 'csv' | 'json' | 'html'
 
 export default class AccessReportCommand extends BaseCommand<typeof AccessReportCommand> {
   static override summary =
@@ -42,7 +39,7 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
     }),
     format: Flags.option({
       options: ['table', 'csv', 'json', 'html'] as const,
-      summary: 'Output format (default: table on a terminal, else from --output, else json).',
+      summary: 'Output format (default: from the --output file name, else table; JSON on stdout only when asked).',
     })(),
     output: outputFlag({
       summary: 'Write the report to this file instead of stdout (an existing file only with --force).',
@@ -65,7 +62,6 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
     'burst-window': durationFlag({
       summary: 'Window for --burst-failures.',
       default: 600_000,
-      defaultHelp: async () => '10m',
     }),
     'spray-accounts': Flags.integer({
       summary: 'Distinct accounts one IP must fail on within --spray-window to be a password spray.',
@@ -75,12 +71,10 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
     'spray-window': durationFlag({
       summary: 'Window for --spray-accounts.',
       default: 3_600_000,
-      defaultHelp: async () => '1h',
     }),
     lookback: durationFlag({
       summary: 'Window before --since whose IPs count as known (0d turns new-IP findings off).',
       default: 30 * 86_400_000,
-      defaultHelp: async () => '30d',
     }),
     retries: retriesFlag,
   }
@@ -88,7 +82,7 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
   public async run(): Promise<AccessReportResult> {
     const map = this.loadMap()
     const f = this.flags
-    const format = this.chooseFormat(f.format, f.output)
+    const format = chooseFormat(f.format, f.output, ['csv', 'json', 'html'])
     if (f.output) refuseOverwrite([f.output], this.spelling('output'), f.force)
     const countries = f['allowed-countries']
       ?.split(',')
@@ -99,7 +93,7 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
         `--allowed-countries "${f['allowed-countries']}" must list two-letter country codes.`,
         'Write it like DE,AT.',
       )
-    const progress = this.progress({label: 'Reading access logs', unit: 'bytes'})
+    const progress = this.progress({label: 'Reading access logs', unit: 'bytes', noun: 'record'})
     let seenBytes = 0
     let seenEvents = 0
     const report = await createAccessReport(this.makeClients(map, {retry: {maxTries: this.flags.retries}}), map, {
@@ -140,13 +134,5 @@ export default class AccessReportCommand extends BaseCommand<typeof AccessReport
 
     if (report.findings.length > 0) this.setExitCode(ExitCode.findings)
     return report
-  }
-
-  private chooseFormat(flag: Format | undefined, out: string | undefined): Format {
-    if (flag) return flag
-    const ext = out ? extname(out).toLowerCase().slice(1) : ''
-    if (ext === 'csv' || ext === 'json' || ext === 'html') return ext
-    if (ext === 'htm') return 'html'
-    return out || process.stdout.isTTY ? 'table' : 'json'
   }
 }

@@ -1,5 +1,3 @@
-import {extname} from 'node:path'
-
 import {Flags, ux} from '@oclif/core'
 import {Chalk} from 'chalk'
 
@@ -12,11 +10,10 @@ import type {AccessReview} from '../../lib/access/review/types.js'
 import {ExitCode} from '../../lib/errors.js'
 import {color} from '../../lib/output/color.js'
 import {refuseOverwrite, writePrivateFileSync} from '../../lib/output/files.js'
+import {chooseFormat} from '../../lib/output/format.js'
 import {SEVERITIES} from '../../lib/posture/catalogue.js'
 
 export type AccessReviewResult = AccessReview
-
-type Format = 'table' | 'json' | 'csv' | 'sarif' | 'html'
 
 export default class AccessReviewCommand extends BaseCommand<typeof AccessReviewCommand> {
   static override summary =
@@ -33,7 +30,7 @@ Exit codes: 0 no finding at or above --fail-on; 1 at least one; 2 usage or confi
   static override flags = {
     format: Flags.option({
       options: ['table', 'json', 'csv', 'sarif', 'html'] as const,
-      summary: 'Output format (default: table on a terminal, else from --output, else json).',
+      summary: 'Output format (default: from the --output file name, else table; JSON on stdout only when asked).',
     })(),
     output: Flags.string({
       char: 'o',
@@ -50,7 +47,7 @@ Exit codes: 0 no finding at or above --fail-on; 1 at least one; 2 usage or confi
   public async run(): Promise<AccessReviewResult> {
     const map = this.loadMap()
     const f = this.flags
-    const format = chooseFormat(f.format, f.output)
+    const format = chooseFormat(f.format, f.output, ['csv', 'json', 'html', 'sarif'])
     if (f.output) refuseOverwrite([f.output], '--output', f.force)
     const quiet = this.jsonEnabled() || !process.stderr.isTTY
     if (!quiet)
@@ -79,12 +76,4 @@ Exit codes: 0 no finding at or above --fail-on; 1 at least one; 2 usage or confi
     if (review.summary.failing > 0) this.setExitCode(ExitCode.findings)
     return review
   }
-}
-
-function chooseFormat(flag: Format | undefined, output: string | undefined): Format {
-  if (flag) return flag
-  const ext = output ? extname(output).toLowerCase().slice(1) : ''
-  if (ext === 'csv' || ext === 'json' || ext === 'html' || ext === 'sarif') return ext
-  if (ext === 'htm') return 'html'
-  return output || process.stdout.isTTY ? 'table' : 'json'
 }

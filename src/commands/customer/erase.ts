@@ -2,9 +2,10 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {concurrencyFlag, forceFlag, outputFlag, retriesFlag} from '../../flags.js'
-import {eraseCustomer, type EraseHooks, type EraseOutcome} from '../../lib/erase/erase.js'
+import {ERASE_STAGES, eraseCustomer, type EraseHooks, type EraseOutcome} from '../../lib/erase/erase.js'
 import {confirmByTyping} from '../../lib/erase/guards.js'
 import {renderEraseOutcome} from '../../lib/erase/render.js'
+import type {DataMap} from '../../lib/datamap/types.js'
 import {usageError} from '../../lib/errors.js'
 import {keepHeapNearLive} from '../../lib/heap.js'
 import {color} from '../../lib/output/color.js'
@@ -71,7 +72,26 @@ Exit codes: 0 done, 1 the final listing found residue or deletes failed, 2 usage
       )
     }
 
-    const result = await eraseCustomer(this.makeClients(map, {retry: {maxTries: f.retries}}), map, {
+    // An apply shows its stages (plan → guards → delete → shred → verify → certificate); a plan alone does not.
+    const stages = this.stages(ERASE_STAGES, planOnly)
+    const hooks = {...this.eraseHooks(), stage: (name: string) => stages.begin(name)}
+    let result: EraseOutcome
+    try {
+      result = await this.erase(map, planOnly, canPrompt, hooks)
+    } catch (error) {
+      await stages.stop('failed')
+      throw error
+    }
+
+    await stages.stop('done')
+    this.print(renderEraseOutcome(result, color))
+    if (result.exitCode !== 0) this.setExitCode(result.exitCode)
+    return result
+  }
+
+  private erase(map: DataMap, planOnly: boolean, canPrompt: boolean, hooks: EraseHooks): Promise<EraseOutcome> {
+    const f = this.flags
+    return eraseCustomer(this.makeClients(map, {retry: {maxTries: f.retries}}), map, {
       customer: this.args.customer,
       planOnly,
       planPath: f.plan,
@@ -87,11 +107,8 @@ Exit codes: 0 done, 1 the final listing found residue or deletes failed, 2 usage
       retries: f.retries,
       abortSignal: this.abortSignal,
       confirm: canPrompt ? (summary) => confirmByTyping(this.args.customer, summary) : undefined,
-      hooks: this.eraseHooks(),
+      hooks,
     })
-    this.print(renderEraseOutcome(result, color))
-    if (result.exitCode !== 0) this.setExitCode(result.exitCode)
-    return result
   }
 
   /**

@@ -52,7 +52,7 @@ Exit codes: 0 written, 2 usage or configuration error (no affected customer, no 
 
   public async run(): Promise<IncidentEvidenceResult> {
     const map = this.loadMap()
-    const progress = this.progress({label: `Collecting evidence for ${this.args.id}`, unit: 'bytes'})
+    const progress = this.progress({label: `Collecting evidence for ${this.args.id}`, unit: 'bytes', noun: 'record'})
     const evidence = await tracked(progress, () =>
       collectIncidentEvidence(this.makeClients(map), map, {
         incident: this.args.id,

@@ -46,7 +46,7 @@ export default class LogsBundleCommand extends BaseCommand<typeof LogsBundleComm
 
   public async run(): Promise<LogsBundleResult> {
     const map = this.loadMap()
-    const progress = this.progress({label: `Scanning logs for ${this.args.customer}`, unit: 'bytes'})
+    const progress = this.progress({label: `Scanning logs for ${this.args.customer}`, unit: 'bytes', noun: 'record'})
     const bundle = await tracked(progress, () =>
       createLogsBundle(this.makeClients(map, {retry: {maxTries: this.flags.retries}}), map, {
         customer: this.args.customer,

@@ -57,7 +57,11 @@ export interface EraseHooks {
    * `signal` aborts when the run is interrupted or loses its lock.
    */
   batchJournaled?(batchesWritten: number, signal: AbortSignal): Promise<void>
+  /** an apply's step starts (the command shows the stages; the journal and records are unaffected) */
+  stage?(name: (typeof ERASE_STAGES)[number]): void
 }
+
+export const ERASE_STAGES = ['plan', 'guards', 'delete', 'shred', 'verify', 'certificate'] as const
 
 export interface EraseOptions {
   customer: string
@@ -353,9 +357,11 @@ async function applyErase(
   /** the `erase.apply` operation, from its `started` record until its outcome is recorded */
   let operation: AuditedOperation | undefined
   try {
+    ctx.hooks.stage?.('plan')
     const {summary, fresh} = await loadOrMakePlan(ctx)
     journal = await openJournal(ctx, summary)
     const planFile: ErasePlanFile = {path: planPath, summary, fresh, resumed: journal.resumed}
+    ctx.hooks.stage?.('guards')
     const guards = await runGuards(ctx, planFile)
     await confirmOrRefuse(ctx, summary, guards)
     operation = await AuditedOperation.start(ctx.trail, {
@@ -371,9 +377,13 @@ async function applyErase(
         resumed: journal.resumed,
       },
     })
+    ctx.hooks.stage?.('delete')
     await deleteInEveryKind(ctx, planFile, journal)
+    ctx.hooks.stage?.('shred')
     const key = await shredKey(ctx, journal)
+    ctx.hooks.stage?.('verify')
     const checked = await verifyEveryKind(ctx, summary, journal)
+    ctx.hooks.stage?.('certificate')
     const failures = failureSummaries(journal)
     const body = buildCertificateBody({
       customer,

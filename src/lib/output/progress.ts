@@ -16,6 +16,8 @@ export interface ProgressOptions {
   stream?: NodeJS.WriteStream
   /** minimum interval between plain lines */
   lineIntervalInMs?: number
+  /** what an item is, singular (`record`); default `object` */
+  noun?: string
 }
 
 export interface Progress {
@@ -31,7 +33,9 @@ export interface Progress {
 export function createProgress(options: ProgressOptions): Progress {
   const stream = options.stream ?? process.stderr
   if (options.silent) return {increment() {}, setTotal() {}, note() {}, stop() {}}
-  const fmt = (n: number) => (options.unit === 'bytes' ? formatBytes(n) : formatCount(n))
+  // Rates and sizes are rounded for people: `67/s`, `1.2 MiB/s`, never `66.667/s`.
+  const fmt = (n: number) => (options.unit === 'bytes' ? formatBytes(Math.round(n)) : formatCount(Math.round(n)))
+  const noun = options.noun ?? 'object'
   let done = 0
   let items = 0
   let total = options.total
@@ -40,7 +44,7 @@ export function createProgress(options: ProgressOptions): Progress {
     const bar = new cliProgress.SingleBar(
       {
         stream,
-        format: `${options.label} [{bar}] {percentage}% | {doneText}/{totalText} | {items} objects | {rate}/s | ETA {eta_formatted}`,
+        format: `${options.label} [{bar}] {percentage}% | {doneText}/{totalText} | {items} | {rate}/s | ETA {eta_formatted}`,
         hideCursor: true,
         clearOnComplete: false,
         etaBuffer: 50,
@@ -53,7 +57,7 @@ export function createProgress(options: ProgressOptions): Progress {
       return {
         doneText: fmt(done),
         totalText: total === undefined ? '?' : fmt(total),
-        items: formatCount(items),
+        items: counted(items, noun),
         rate: fmt(done / seconds),
       }
     }
@@ -81,12 +85,18 @@ export function createProgress(options: ProgressOptions): Progress {
 
   const interval = options.lineIntervalInMs ?? 5000
   let lastLine = 0
+  const {subject, verb} = wording(options.label)
   const line = (final?: 'done' | 'stopped') => {
     const seconds = Math.max((Date.now() - started) / 1000, 0.001)
-    const pct = total ? ` (${Math.floor((done / total) * 100)}%)` : ''
-    stream.write(
-      `${options.label}: ${fmt(done)}${total === undefined ? '' : ` of ${fmt(total)}`}${pct}, ${formatCount(items)} objects, ${fmt(done / seconds)}/s${final ? `, ${final}` : ''}\n`,
-    )
+    const pct = total ? `${Math.floor((done / total) * 100)}%, ` : ''
+    const amount =
+      options.unit === 'bytes'
+        ? `${fmt(done)}${total === undefined ? '' : ` of ${fmt(total)}`}, ${counted(items, noun)}`
+        : total === undefined
+          ? counted(done, noun)
+          : `${formatCount(done)} of ${counted(total, noun)}`
+    const said = verb ? `${subject}: ${verb} ${amount}` : `${subject}: ${amount}`
+    stream.write(`${said} (${pct}${fmt(done / seconds)}/s)${final ? `, ${final}` : ''}\n`)
   }
 
   return {
@@ -111,6 +121,32 @@ export function createProgress(options: ProgressOptions): Progress {
       line(outcome)
     },
   }
+}
+
+/** `1 object`, `2 objects`, `1,024 records` */
+function counted(n: number, noun: string): string {
+  return `${formatCount(n)} ${n === 1 ? noun : `${noun}s`}`
+}
+
+const PAST: Record<string, string> = {
+  Collecting: 'collected',
+  Comparing: 'compared',
+  Counting: 'counted',
+  Erasing: 'erased',
+  Exporting: 'exported',
+  Listing: 'listed',
+  Reading: 'read',
+  Scanning: 'scanned',
+  Verifying: 'verified',
+}
+
+/**
+ * How a plain line says a label: `Listing acme` → `acme: listed 3 objects`; a label that is not a
+ * known verb and one word (`Comparing with the plan`) stays as it is: `Comparing with the plan: 3 of 5 objects`.
+ */
+function wording(label: string): {subject: string; verb?: string} {
+  const m = /^(\S+) (\S+)$/.exec(label)
+  return m && PAST[m[1]] ? {subject: m[2], verb: PAST[m[1]]} : {subject: label}
 }
 
 /** Runs `work` and stops `progress` after it: `done` when it succeeds, `stopped` when it throws. */
