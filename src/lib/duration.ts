@@ -28,7 +28,7 @@ export function parseDurationInMs(text: string): number {
   return ms
 }
 
-export function isDuration(text: string): boolean {
+function isDuration(text: string): boolean {
   return durationPattern.test(text.trim())
 }
 

@@ -657,7 +657,7 @@ function failureSummaries(journal: Journal): FailureSummary[] {
 }
 
 /** The lines shown before the operator types the customer id. */
-export function describePlan(summary: PlanSummary): string {
+function describePlan(summary: PlanSummary): string {
   const lines = [
     `Erase customer ${summary.header.customer}: ${formatCount(summary.trailer.items)} objects, ${formatBytes(summary.trailer.bytes)} (plan ${summary.trailer.fingerprint.slice(0, 12)}…)`,
   ]

@@ -10,7 +10,7 @@ export function colorEnabled(
   return Boolean(stream.isTTY)
 }
 
-export function makeChalk(stream: NodeJS.WriteStream = process.stdout): ChalkInstance {
+function makeChalk(stream: NodeJS.WriteStream = process.stdout): ChalkInstance {
   return new Chalk({level: colorEnabled(stream) ? 1 : 0})
 }
 
