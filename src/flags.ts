@@ -1,8 +1,14 @@
-/** Flags shared by several commands, declared once. */
-import {Flags} from '@oclif/core'
+/** Flags and arguments shared by several commands, declared once. */
+import {Args, Flags} from '@oclif/core'
 
 import {durationText, parseDurationInMs, parseTime} from './lib/duration.js'
 import {usageError} from './lib/errors.js'
+
+/** The customer a command works on; every command checks it against `customers.idPattern`. */
+export const customerArg = Args.string({
+  description: 'customer id (checked against customers.idPattern)',
+  required: true,
+})
 
 export const configFlag = Flags.string({
   summary: 'Path of the data map (custos.yaml or .json).',

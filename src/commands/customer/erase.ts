@@ -1,7 +1,7 @@
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {concurrencyFlag, forceFlag, outputFlag, retriesFlag} from '../../flags.js'
+import {concurrencyFlag, customerArg, forceFlag, outputFlag, retriesFlag} from '../../flags.js'
 import {ERASE_STAGES, eraseCustomer, type EraseHooks, type EraseOutcome} from '../../lib/erase/erase.js'
 import {confirmByTyping} from '../../lib/erase/guards.js'
 import {renderEraseOutcome} from '../../lib/erase/render.js'
@@ -25,7 +25,7 @@ Exit codes: 0 done, 1 the final listing found residue or deletes failed, 2 usage
     '<%= config.bin %> customer erase acme --config custos.yaml --yes --no-export-required --output certs/acme',
   ]
   static override args = {
-    customer: Args.string({description: 'customer id (checked against customers.idPattern)', required: true}),
+    customer: customerArg,
   }
   static override flags = {
     'plan-out': Flags.string({

@@ -1,9 +1,9 @@
 import {setFlagsFromString} from 'node:v8'
 
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {concurrencyFlag, durationFlag, forceFlag, retriesFlag} from '../../flags.js'
+import {concurrencyFlag, customerArg, durationFlag, forceFlag, retriesFlag} from '../../flags.js'
 import {parseDurationInMs} from '../../lib/duration.js'
 import {isArchiveName} from '../../lib/export/archive.js'
 import {exportCustomer, type ExportSummary, type ExportTarget} from '../../lib/export/export.js'
@@ -28,7 +28,7 @@ export default class CustomerExportCommand extends BaseCommand<typeof CustomerEx
     '<%= config.bin %> customer export acme --output ./acme-export --dry-run',
   ]
   static override args = {
-    customer: Args.string({description: 'customer id (checked against customers.idPattern)', required: true}),
+    customer: customerArg,
   }
   /** custos 0.2 spelled the destination --to DIR and --archive FILE; both still work, as they did */
   static override renamedFlags = {to: 'output', archive: 'output'}

@@ -1,6 +1,5 @@
-import {Args} from '@oclif/core'
-
 import {BaseCommand} from '../../base-command.js'
+import {customerArg} from '../../flags.js'
 import {inventoryCustomer, type CustomerInventory} from '../../lib/inventory/inventory.js'
 import {color} from '../../lib/output/color.js'
 import {formatBytes, formatCount} from '../../lib/output/table.js'
@@ -15,7 +14,7 @@ export default class CustomerInventoryCommand extends BaseCommand<typeof Custome
     '<%= config.bin %> customer inventory acme --config custos.yaml --json',
   ]
   static override args = {
-    customer: Args.string({description: 'customer id (checked against customers.idPattern)', required: true}),
+    customer: customerArg,
   }
 
   public async run(): Promise<CustomerInventoryResult> {

@@ -1,7 +1,7 @@
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {durationFlag, forceFlag, retriesFlag, timeFlag} from '../../flags.js'
+import {customerArg, durationFlag, forceFlag, retriesFlag, timeFlag} from '../../flags.js'
 import {createLogsBundle, type LogsBundle} from '../../lib/logs/bundle.js'
 import {color} from '../../lib/output/color.js'
 import {tracked} from '../../lib/output/progress.js'
@@ -20,7 +20,7 @@ export default class LogsBundleCommand extends BaseCommand<typeof LogsBundleComm
     '<%= config.bin %> logs bundle acme --since -7d --share --link-expiry 48h --config custos.yaml --json',
   ]
   static override args = {
-    customer: Args.string({description: 'customer id (checked against customers.idPattern)', required: true}),
+    customer: customerArg,
   }
   static override flags = {
     since: timeFlag({
