@@ -11,6 +11,7 @@ import {loadDataMap, resolveConfigPath} from './lib/datamap/load.js'
 import type {DataMap} from './lib/datamap/types.js'
 import {CustosError, ExitCode, fromUnexpectedError, isAbortError} from './lib/errors.js'
 import {errColor} from './lib/output/color.js'
+import type {NagiosOutput} from './lib/output/nagios.js'
 import {PRIVATE_UMASK} from './lib/output/files.js'
 import {createProgress, type Progress, type ProgressOptions} from './lib/output/progress.js'
 import {createStages, type Stages} from './lib/output/stages.js'
@@ -172,9 +173,29 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return result
   }
 
+  /**
+   * A command with `--format nagios` sets its UNKNOWN line here (`BACKUPS UNKNOWN - message`): in
+   * that format a failure is that one line on stdout and exit 3, as monitoring expects, instead of
+   * the error on stderr.
+   */
+  protected nagiosUnknown?: (message: string) => NagiosOutput
+
+  /** Whether this run asked for Nagios output (also when parsing the flags failed). */
+  private nagiosRequested(): boolean {
+    return this.flags?.format === 'nagios' || /(^|\s)--format(=|\s+)nagios(\s|$)/.test(this.argv.join(' '))
+  }
+
   public override async catch(error: Interfaces.CommandError): Promise<void> {
     const err: unknown = error
     if (isOclifExit(err)) throw err
+    if (this.nagiosUnknown && this.nagiosRequested()) {
+      const message = (err as {message?: string}).message?.split('\n')[0] ?? String(err)
+      const {line, exitCode} = this.nagiosUnknown(redactSecrets(message))
+      process.stdout.write(`${line}\n`)
+      process.exitCode = exitCode
+      return
+    }
+
     const result = this.errorResult(err)
     result.error.message = redactSecrets(result.error.message)
     if (result.error.details) result.error.details = result.error.details.map(redactSecrets)

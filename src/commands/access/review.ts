@@ -1,4 +1,4 @@
-import {Flags, ux} from '@oclif/core'
+import {Flags} from '@oclif/core'
 import {Chalk} from 'chalk'
 
 import {BaseCommand} from '../../base-command.js'
@@ -49,11 +49,12 @@ Exit codes: 0 no finding at or above --fail-on; 1 at least one; 2 usage or confi
     const f = this.flags
     const format = chooseFormat(f.format, f.output, ['csv', 'json', 'html', 'sarif'])
     if (f.output) refuseOverwrite([f.output], '--output', f.force)
-    const quiet = this.jsonEnabled() || !process.stderr.isTTY
-    if (!quiet)
-      ux.action.start('Reading role assignments, the directory and database roles', undefined, {stdout: false})
-    const review = await reviewAccess(this.makeClients(map), map, {failOn: f['fail-on'], abortSignal: this.abortSignal})
-    if (!quiet) ux.action.stop(`${review.summary.assignments} assignments`)
+    const review = await this.stage(
+      'Reading role assignments, the directory and database roles',
+      () => reviewAccess(this.makeClients(map), map, {failOn: f['fail-on'], abortSignal: this.abortSignal}),
+      (r) => `${r.summary.assignments} assignments`,
+      !process.stderr.isTTY, // a spinner only for a person; a job log keeps the result alone
+    )
     const text =
       format === 'table'
         ? renderReviewText(review, f.output ? new Chalk({level: 0}) : color)
@@ -69,8 +70,8 @@ Exit codes: 0 no finding at or above --fail-on; 1 at least one; 2 usage or confi
       this.info(
         `Wrote the ${format} review to ${f.output} (${review.summary.assignments} assignments, ${review.summary.findings} findings).`,
       )
-    } else if (!this.jsonEnabled()) {
-      process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
+    } else {
+      this.print(text.replace(/\n$/, ''))
     }
 
     if (review.summary.failing > 0) this.setExitCode(ExitCode.findings)

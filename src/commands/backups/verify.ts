@@ -1,11 +1,10 @@
-import {Flags, type Interfaces} from '@oclif/core'
+import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {concurrencyFlag, retriesFlag} from '../../flags.js'
-import {nagiosUnknown, exitCodeOf, nagiosLine, renderReport} from '../../lib/backups/report.js'
+import {exitCodeOf, nagiosLine, nagiosUnknown, renderReport} from '../../lib/backups/report.js'
 import {verifyBackups} from '../../lib/backups/verify.js'
 import type {BackupsVerifyResult} from '../../lib/backups/model.js'
-import {redactSecrets} from '../../lib/secrets.js'
 
 export type BackupsVerifyCommandResult = BackupsVerifyResult
 
@@ -39,6 +38,7 @@ With --format nagios: one plugin line on stdout and 0 OK, 1 WARNING, 2 CRITICAL,
     concurrency: concurrencyFlag,
     retries: retriesFlag,
   }
+  protected override nagiosUnknown = nagiosUnknown
 
   public async run(): Promise<BackupsVerifyCommandResult> {
     const map = this.loadMap()
@@ -62,15 +62,5 @@ With --format nagios: one plugin line on stdout and 0 OK, 1 WARNING, 2 CRITICAL,
     }
 
     return result
-  }
-
-  /** In Nagios mode every failure is one UNKNOWN line on stdout and exit 3, as monitoring expects. */
-  public override async catch(error: Interfaces.CommandError): Promise<void> {
-    const nagios = this.flags?.format === 'nagios' || /(^|\s)--format(=|\s+)nagios(\s|$)/.test(this.argv.join(' '))
-    if (!nagios) return super.catch(error)
-    const message = (error as {message?: string}).message?.split('\n')[0] ?? String(error)
-    const {line, exitCode} = nagiosUnknown(redactSecrets(message))
-    process.stdout.write(`${line}\n`)
-    process.exitCode = exitCode
   }
 }

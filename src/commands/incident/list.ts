@@ -1,11 +1,10 @@
-import {Flags, type Interfaces} from '@oclif/core'
+import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {durationFlag} from '../../flags.js'
 import {color} from '../../lib/output/color.js'
 import {renderList} from '../../lib/incident/render.js'
 import {exitCodeOf, listIncidents, nagiosLine, nagiosUnknown, type IncidentList} from '../../lib/incident/status.js'
-import {redactSecrets} from '../../lib/secrets.js'
 
 export type IncidentListResult = IncidentList
 
@@ -31,6 +30,7 @@ With --format nagios: one plugin line on stdout and 0 OK, 1 WARNING (due within 
       exclusive: ['json'],
     }),
   }
+  protected override nagiosUnknown = nagiosUnknown
 
   public async run(): Promise<IncidentListResult> {
     const map = this.loadMap()
@@ -48,16 +48,5 @@ With --format nagios: one plugin line on stdout and 0 OK, 1 WARNING (due within 
     this.print(renderList(list, color))
     this.setExitCode(exitCodeOf(list.incidents))
     return list
-  }
-
-  /** In Nagios mode every failure is one UNKNOWN line on stdout and exit 3, as monitoring expects. */
-  public override async catch(error: Interfaces.CommandError): Promise<void> {
-    const nagios = this.flags?.format === 'nagios' || /(^|\s)--format(=|\s+)nagios(\s|$)/.test(this.argv.join(' '))
-    if (!nagios) return super.catch(error)
-    const {line, exitCode} = nagiosUnknown(
-      redactSecrets((error as {message?: string}).message?.split('\n')[0] ?? String(error)),
-    )
-    process.stdout.write(`${line}\n`)
-    process.exitCode = exitCode
   }
 }
