@@ -9,7 +9,9 @@ function hooks(seen: string[]): EraseHooks {
   return {
     progress: () => ({increment() {}, setTotal() {}, note() {}, stop() {}}),
     note() {},
-    stage: (name) => seen.push(name),
+    stage(name) {
+      seen.push(name)
+    },
   }
 }
 

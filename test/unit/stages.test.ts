@@ -10,7 +10,7 @@ describe('erase stages', () => {
   it('on a terminal lists every stage in order and marks each finished one', async () => {
     const out = stream(true)
     const stages = createStages({titles: TITLES, stream: out.stream})
-    for (const title of TITLES) stages.begin(title)
+    for (const title of TITLES) await stages.begin(title)
     await stages.stop('done')
     const lines = out.text().split(/\r?\n/).filter(Boolean)
     const finished = lines.filter((l) => /^[✔√]/.test(l)).map((l) => l.slice(2).trim())
@@ -19,11 +19,27 @@ describe('erase stages', () => {
     assert.deepEqual(started, TITLES)
   })
 
+  it('has drawn a stage when begin resolves: a note the stage writes next stands under its line', async () => {
+    const out = stream(true)
+    const stages = createStages({titles: TITLES, stream: out.stream})
+    await stages.begin('plan')
+    await stages.begin('guards')
+    await stages.begin('delete')
+    out.stream.write('Crypto-shredding the customer key…\n')
+    await stages.stop('done')
+    const lines = out.text().split(/\r?\n/).filter(Boolean)
+    const note = lines.indexOf('Crypto-shredding the customer key…')
+    const finishedGuards = lines.findIndex((l) => /^[✔√] guards/.test(l))
+    const startedDelete = lines.findIndex((l) => /^\S+ delete$/.test(l) && !/^[✔√]/.test(l))
+    assert.ok(finishedGuards !== -1 && finishedGuards < note, lines.join('\n'))
+    assert.ok(startedDelete !== -1 && startedDelete < note, lines.join('\n'))
+  })
+
   it('on a terminal marks the stage that failed, and no later stage as finished', async () => {
     const out = stream(true)
     const stages = createStages({titles: TITLES, stream: out.stream})
-    stages.begin('plan')
-    stages.begin('guards')
+    await stages.begin('plan')
+    await stages.begin('guards')
     await stages.stop('failed')
     const text = out.text()
     assert.match(text, /[✔√] plan/)
@@ -35,7 +51,7 @@ describe('erase stages', () => {
   it('leaves Ctrl-C to custos (stop at a safe point, exit 130): the list adds no SIGINT listener', async () => {
     const before = process.listenerCount('SIGINT')
     const stages = createStages({titles: TITLES, stream: stream(true).stream})
-    stages.begin('plan')
+    await stages.begin('plan')
     await new Promise((resolve) => {
       setTimeout(resolve, 50)
     })
@@ -50,7 +66,7 @@ describe('erase stages', () => {
     ]) {
       const out = stream(isTTY)
       const stages = createStages({titles: TITLES, stream: out.stream, silent})
-      for (const title of TITLES) stages.begin(title)
+      for (const title of TITLES) await stages.begin(title)
       await stages.stop('done')
       assert.equal(out.text(), '')
     }

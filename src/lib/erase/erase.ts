@@ -58,7 +58,7 @@ export interface EraseHooks {
    */
   batchJournaled?(batchesWritten: number, signal: AbortSignal): Promise<void>
   /** an apply's step starts (the command shows the stages; the journal and records are unaffected) */
-  stage?(name: (typeof ERASE_STAGES)[number]): void
+  stage?(name: (typeof ERASE_STAGES)[number]): Promise<void> | void
 }
 
 export const ERASE_STAGES = ['plan', 'guards', 'delete', 'shred', 'verify', 'certificate'] as const
@@ -357,11 +357,11 @@ async function applyErase(
   /** the `erase.apply` operation, from its `started` record until its outcome is recorded */
   let operation: AuditedOperation | undefined
   try {
-    ctx.hooks.stage?.('plan')
+    await ctx.hooks.stage?.('plan')
     const {summary, fresh} = await loadOrMakePlan(ctx)
     journal = await openJournal(ctx, summary)
     const planFile: ErasePlanFile = {path: planPath, summary, fresh, resumed: journal.resumed}
-    ctx.hooks.stage?.('guards')
+    await ctx.hooks.stage?.('guards')
     const guards = await runGuards(ctx, planFile)
     await confirmOrRefuse(ctx, summary, guards)
     operation = await AuditedOperation.start(ctx.trail, {
@@ -377,13 +377,13 @@ async function applyErase(
         resumed: journal.resumed,
       },
     })
-    ctx.hooks.stage?.('delete')
+    await ctx.hooks.stage?.('delete')
     await deleteInEveryKind(ctx, planFile, journal)
-    ctx.hooks.stage?.('shred')
+    await ctx.hooks.stage?.('shred')
     const key = await shredKey(ctx, journal)
-    ctx.hooks.stage?.('verify')
+    await ctx.hooks.stage?.('verify')
     const checked = await verifyEveryKind(ctx, summary, journal)
-    ctx.hooks.stage?.('certificate')
+    await ctx.hooks.stage?.('certificate')
     const failures = failureSummaries(journal)
     const body = buildCertificateBody({
       customer,

@@ -14,8 +14,11 @@ export interface StagesOptions {
 }
 
 export interface Stages {
-  /** the stage named `title` starts; the ones before it are finished */
-  begin(title: string): void
+  /**
+   * The stage named `title` starts; the ones before it are finished. Resolves once the list has
+   * drawn that, so the notes the stage writes next come after its line.
+   */
+  begin(title: string): Promise<void>
   /** ends the list: every stage passed (`done`), or the current one failed (`failed`) */
   stop(outcome: 'done' | 'failed'): Promise<void>
 }
@@ -25,7 +28,7 @@ export function createStages(options: StagesOptions): Stages {
   const {titles} = options
   // Off a terminal the plain progress lines and notes of each step already say what happens, and
   // a refusal's error stays the first line an operator (or a job's alert) reads.
-  if (options.silent || !stream.isTTY) return {begin() {}, async stop() {}}
+  if (options.silent || !stream.isTTY) return {async begin() {}, async stop() {}}
   // Each task waits for its gate: the gate opens when the next stage begins, or at the end.
   const gates = titles.map(() => {
     let open!: () => void
@@ -51,10 +54,14 @@ export function createStages(options: StagesOptions): Stages {
   const running = list.run().catch(() => {})
   let current = -1
   return {
-    begin(title) {
+    async begin(title) {
       const at = titles.indexOf(title)
       for (let i = Math.max(current, 0); i < at; i++) gates[i].open()
       current = Math.max(current, at)
+      // listr2 reacts to a gate on later turns of the microtask queue; one macrotask later it has drawn.
+      await new Promise<void>((resolve) => {
+        setImmediate(resolve)
+      })
     },
     async stop(outcome) {
       if (outcome === 'done') for (const gate of gates) gate.open()
