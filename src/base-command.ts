@@ -3,6 +3,8 @@
  * client factory, SIGINT → AbortController → exit 130, and one error-to-exit-code mapping that is
  * the same in text and JSON mode.
  */
+import {setMaxListeners} from 'node:events'
+
 import {Command, type Interfaces, ux} from '@oclif/core'
 
 import {configFlag, debugFlag} from './flags.js'
@@ -17,6 +19,12 @@ import {createProgress, type Progress, type ProgressOptions} from './lib/output/
 import {createStages, type Stages} from './lib/output/stages.js'
 import {type Cell, renderTable} from './lib/output/table.js'
 import {redactSecrets} from './lib/secrets.js'
+
+/**
+ * Listeners the run's abort signal may have at once: every request in flight holds one, and
+ * --concurrency goes up to 256 (erase and export raise their own signals' limits the same way).
+ */
+const SIGNAL_LISTENERS = 1024
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
@@ -71,6 +79,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
     process.on('SIGINT', this.sigintHandler)
     process.on('SIGTERM', this.sigintHandler)
+    // Every request of the run listens on this one signal while it is in flight (the SDKs remove the
+    // listener when it ends): a command reading a dozen resources at once is no leak, and Node's
+    // default of 10 would print a MaxListenersExceededWarning into its output (audit posture did).
+    setMaxListeners(SIGNAL_LISTENERS, this.abortController.signal)
   }
 
   protected get abortSignal(): AbortSignal {

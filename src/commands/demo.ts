@@ -114,7 +114,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
         [
           `Export acme${rows} to a folder, verified, with a signed manifest (tables: one CSV each, one snapshot)`,
           'customer:export',
-          ['acme', '--to', exportDir, ...customerConfig],
+          ['acme', '--output', exportDir, ...customerConfig],
         ],
         ['Verify the export manifest', 'certificate:verify', [join(exportDir, 'manifest.json'), ...customerConfig]],
         [

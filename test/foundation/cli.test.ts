@@ -233,6 +233,9 @@ describe('the custos CLI (built bin/run.js as a process)', function () {
     assert.match(out, /custos\.deletion-certificate: valid, signature checked/)
     assert.match(out, /Chain intact: \d+ record\(s\)/)
     assert.doesNotMatch(out, /^Error:/m)
+    // the demo shows the current convention (no deprecated spelling) and a clean run (no Node warnings)
+    assert.doesNotMatch(out, /is deprecated/)
+    assert.doesNotMatch(out, /MaxListenersExceededWarning|\(node:\d+\) \w*Warning/)
     // Tables go to stdout, step headings to stderr: the last acme-corp inventory on stdout is the one after the erase.
     const afterErase = result.stdout.slice(result.stdout.lastIndexOf('Inventory of customer acme-corp'))
     assert.match(
