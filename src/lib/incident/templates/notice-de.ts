@@ -1,3 +1,5 @@
+import {NOTICE_STYLE} from './style.js'
+
 /**
  * Die eingebaute deutsche Meldung. Als TypeScript-Modul gehalten, damit `tsc` sie nach dist/
  * ausliefert; mit `--template DIR` (notice.de.txt / notice.de.html, gleiche Platzhalter) ersetzbar.
@@ -43,12 +45,7 @@ export const html = `<!doctype html>
 <head>
 <meta charset="utf-8">
 <title>Meldung einer Verletzung des Schutzes personenbezogener Daten - Vorfall {{incident}}</title>
-<style>
-body { font: 15px/1.5 system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; color: #1b1b1b; }
-h1 { font-size: 1.35rem; } h2 { font-size: 1.05rem; margin-top: 1.6rem; }
-table { border-collapse: collapse; } td { padding: .15rem 1rem .15rem 0; vertical-align: top; }
-.muted { color: #555; }
-</style>
+${NOTICE_STYLE}
 </head>
 <body>
 <h1>Meldung einer Verletzung des Schutzes personenbezogener Daten</h1>
