@@ -314,22 +314,7 @@ async function applyErase(
   const operationId = randomUUID()
   const startedAt = new Date()
   const operator = await operatorIdentity(clients)
-  if (!options.yes && !options.confirm)
-    throw new CustosError('Refusing to erase without --yes: nobody can type the confirmation here.', {
-      code: 'ConfirmationRequired',
-      exitCode: ExitCode.usage,
-      hint: 'Add --yes (for jobs), or use --dry-run / --plan-out to only plan.',
-    })
-  // An existing plan or certificate is replaced only with --force (a finished erase's certificate is
-  // evidence) — checked before anything is locked or listed, except that a re-run of a plan (which
-  // retries what failed) replaces the certificate its earlier run wrote: its journal says so (openJournal).
-  const planPath = resolve(options.planPath ?? options.planOut ?? defaultPlanPath(customer))
-  const certificateBase = options.certificateBase ?? certificateBaseFor(planPath)
-  const certificateFiles = ['.json', '.txt', '.html'].map((extension) => `${certificateBase}${extension}`)
-  if (!options.planPath) {
-    await refuseExistingPlan(planPath, customer, options.force)
-    refuseOverwrite(certificateFiles, options.certificateFlag ?? '--certificate-out', options.force)
-  }
+  const {planPath, certificateBase, certificateFiles} = await checkBeforeLocking(options)
 
   const lock = await acquireEraseLock(clients, customer, {
     operationId,
@@ -409,57 +394,8 @@ async function applyErase(
     const ok = body.verification.result !== 'residue' && failures.length === 0
     const outcome = operation
     operation = undefined // the outcome below is the record of this run
-    await outcome.succeeded(
-      {
-        plan: basename(planPath),
-        fingerprint: summary.trailer.fingerprint,
-        deleted: body.totals.deleted.items,
-        deletedBytes: body.totals.deleted.bytes,
-        alreadyGone: body.totals.alreadyGone.items,
-        failed: failures.filter((f) => f.primary).length,
-        verification: body.verification.result,
-        ...(body.databases ? {deletedRows: body.databases.reduce((n, d) => n + d.deleted.rows, 0)} : {}),
-        // backups verify flags a retired customer's database backups only past these dates
-        ...(body.residuals
-          ? {residuals: body.residuals.map((r) => ({store: r.store, ...(r.until ? {until: r.until} : {})}))}
-          : {}),
-        key: key.state,
-        certificate: basename(files.json),
-        certificateSha256: files.sha256,
-        signed: files.signed,
-      },
-      ok ? 'succeeded' : 'failed',
-    )
-    return {
-      customer,
-      mode: 'apply',
-      operationId,
-      plan: planResult(summary, planPath),
-      guards,
-      apply: {
-        journal: journal.path,
-        resumed: journal.resumed,
-        stores: body.stores.map((s) => ({
-          store: s.store,
-          deleted: s.deleted.items,
-          deletedBytes: s.deleted.bytes,
-          alreadyGone: s.alreadyGone.items,
-          retained: s.retained.items,
-          failed: s.failed.items,
-          softDeleted: s.softDeleted,
-          purged: s.purged,
-          batches: s.batches,
-          container: s.containerDeletion.action,
-        })),
-        failures: failures.length,
-      },
-      key,
-      verification: checked.verification,
-      ...(body.databases ? {databases: body.databases} : {}),
-      ...(body.residuals ? {residuals: body.residuals} : {}),
-      certificate: files,
-      exitCode: ok ? 0 : 1,
-    }
+    await outcome.succeeded(outcomeDetails(planPath, summary, body, failures, key, files), ok ? 'succeeded' : 'failed')
+    return applyResult(ctx, {summary, guards, journal, body, checked, key, files, failures, ok})
   } catch (error) {
     await operation?.failed(error, {
       reason: isAbortError(error) ? 'interrupted' : ((error as CustosError).code ?? 'error'),
@@ -480,6 +416,34 @@ async function applyErase(
     await journal?.close()
     await lock.release()
   }
+}
+
+/**
+ * What an apply refuses before anything is locked or listed: a run nobody can confirm, and plan or
+ * certificate files it would replace without --force. Returns where the plan and certificate go.
+ */
+async function checkBeforeLocking(
+  options: EraseOptions,
+): Promise<{planPath: string; certificateBase: string; certificateFiles: string[]}> {
+  const {customer} = options
+  if (!options.yes && !options.confirm)
+    throw new CustosError('Refusing to erase without --yes: nobody can type the confirmation here.', {
+      code: 'ConfirmationRequired',
+      exitCode: ExitCode.usage,
+      hint: 'Add --yes (for jobs), or use --dry-run / --plan-out to only plan.',
+    })
+  // An existing plan or certificate is replaced only with --force (a finished erase's certificate is
+  // evidence) — checked before anything is locked or listed, except that a re-run of a plan (which
+  // retries what failed) replaces the certificate its earlier run wrote: its journal says so (openJournal).
+  const planPath = resolve(options.planPath ?? options.planOut ?? defaultPlanPath(customer))
+  const certificateBase = options.certificateBase ?? certificateBaseFor(planPath)
+  const certificateFiles = ['.json', '.txt', '.html'].map((extension) => `${certificateBase}${extension}`)
+  if (!options.planPath) {
+    await refuseExistingPlan(planPath, customer, options.force)
+    refuseOverwrite(certificateFiles, options.certificateFlag ?? '--certificate-out', options.force)
+  }
+
+  return {planPath, certificateBase, certificateFiles}
 }
 
 /** The plan given with --plan, checked whole against the data map; or a new one, made now. */
@@ -627,11 +591,7 @@ async function verifyEveryKind(
 }
 
 /** Seals and writes the certificate (private files) and journals it. */
-async function certify(
-  ctx: ApplyContext,
-  body: ReturnType<typeof buildCertificateBody>,
-  journal: Journal,
-): Promise<WrittenCertificate> {
+async function certify(ctx: ApplyContext, body: CertificateBody, journal: Journal): Promise<WrittenCertificate> {
   const {files} = await writeCertificate(body, ctx.certificateBase, keyVaultSigner(ctx.clients))
   // Private like everything custos writes, also where --force replaced files of another mode.
   await Promise.all([files.json, files.text, files.html].map((file) => chmod(file, PRIVATE_FILE_MODE)))
@@ -642,6 +602,85 @@ async function certify(
     sha256: files.sha256,
   })
   return files
+}
+
+type CertificateBody = ReturnType<typeof buildCertificateBody>
+
+/** What the `erase.apply` outcome record says (a later erase's guards and `backups verify` read it). */
+function outcomeDetails(
+  planPath: string,
+  summary: PlanSummary,
+  body: CertificateBody,
+  failures: FailureSummary[],
+  key: KeyShredResult,
+  files: WrittenCertificate,
+): Record<string, unknown> {
+  return {
+    plan: basename(planPath),
+    fingerprint: summary.trailer.fingerprint,
+    deleted: body.totals.deleted.items,
+    deletedBytes: body.totals.deleted.bytes,
+    alreadyGone: body.totals.alreadyGone.items,
+    failed: failures.filter((f) => f.primary).length,
+    verification: body.verification.result,
+    ...(body.databases ? {deletedRows: body.databases.reduce((n, d) => n + d.deleted.rows, 0)} : {}),
+    // backups verify flags a retired customer's database backups only past these dates
+    ...(body.residuals
+      ? {residuals: body.residuals.map((r) => ({store: r.store, ...(r.until ? {until: r.until} : {})}))}
+      : {}),
+    key: key.state,
+    certificate: basename(files.json),
+    certificateSha256: files.sha256,
+    signed: files.signed,
+  }
+}
+
+/** What an applied erase returns to the command, from its certificate and journal. */
+function applyResult(
+  ctx: ApplyContext,
+  run: {
+    summary: PlanSummary
+    guards: GuardVerdict[]
+    journal: Journal
+    body: CertificateBody
+    checked: Awaited<ReturnType<typeof verifyEveryKind>>
+    key: KeyShredResult
+    files: WrittenCertificate
+    failures: FailureSummary[]
+    ok: boolean
+  },
+): EraseOutcome {
+  const {summary, guards, journal, body, checked, key, files, failures, ok} = run
+  return {
+    customer: ctx.customer,
+    mode: 'apply',
+    operationId: ctx.operationId,
+    plan: planResult(summary, ctx.planPath),
+    guards,
+    apply: {
+      journal: journal.path,
+      resumed: journal.resumed,
+      stores: body.stores.map((s) => ({
+        store: s.store,
+        deleted: s.deleted.items,
+        deletedBytes: s.deleted.bytes,
+        alreadyGone: s.alreadyGone.items,
+        retained: s.retained.items,
+        failed: s.failed.items,
+        softDeleted: s.softDeleted,
+        purged: s.purged,
+        batches: s.batches,
+        container: s.containerDeletion.action,
+      })),
+      failures: failures.length,
+    },
+    key,
+    verification: checked.verification,
+    ...(body.databases ? {databases: body.databases} : {}),
+    ...(body.residuals ? {residuals: body.residuals} : {}),
+    certificate: files,
+    exitCode: ok ? 0 : 1,
+  }
 }
 
 function failureSummaries(journal: Journal): FailureSummary[] {
