@@ -590,6 +590,8 @@ async function verifyEveryKind(
   return {verification: verifications[0] as ErasureVerification, residuals, parts}
 }
 
+type CertificateBody = ReturnType<typeof buildCertificateBody>
+
 /** Seals and writes the certificate (private files) and journals it. */
 async function certify(ctx: ApplyContext, body: CertificateBody, journal: Journal): Promise<WrittenCertificate> {
   const {files} = await writeCertificate(body, ctx.certificateBase, keyVaultSigner(ctx.clients))
@@ -603,8 +605,6 @@ async function certify(ctx: ApplyContext, body: CertificateBody, journal: Journa
   })
   return files
 }
-
-type CertificateBody = ReturnType<typeof buildCertificateBody>
 
 /** What the `erase.apply` outcome record says (a later erase's guards and `backups verify` read it). */
 function outcomeDetails(
